@@ -1,0 +1,269 @@
+// A console of the guest (the serial port or the virtio console) reached through a QEMU chardev
+// Unix socket: waitFor(regex), write, sendKeys, and a timestamped transcript on disk (raw bytes
+// and ANSI-stripped text). Thin adapter: the parsing lives in text.ts and protocol.ts.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConsoleText } from './text.js';
+
+export class ConsoleTimeoutError extends Error {
+  constructor(
+    message: string,
+    readonly tail: string,
+  ) {
+    super(`${message}\n--- last console output ---\n${tail}`);
+    this.name = 'ConsoleTimeoutError';
+  }
+}
+
+export class ConsoleClosedError extends Error {
+  constructor(
+    message: string,
+    readonly tail: string,
+  ) {
+    super(`${message}\n--- last console output ---\n${tail}`);
+    this.name = 'ConsoleClosedError';
+  }
+}
+
+/**
+ * A matcher looks at the unconsumed text and returns how much it consumed and a value.
+ * `seen` is how much of that text this matcher was already shown (without matching), so that a
+ * matcher can search only what is new (plus an overlap) and stay linear on long streams.
+ */
+export type Matcher<T> = (text: string, seen: number) => { consumed: number; value: T } | undefined;
+
+/** A regex match may straddle what was already searched and new text by up to this much. */
+export const REGEX_OVERLAP = 16 * 1024;
+/** Unconsumed text kept in memory at most; older text stays in the transcript on disk. */
+const MAX_UNCONSUMED = 16 * 1024 * 1024;
+
+interface Waiter {
+  check: () => boolean;
+  fail: (e: Error) => void;
+}
+
+const KEYS: Record<string, string> = {
+  enter: '\r',
+  up: '\x1b[A',
+  down: '\x1b[B',
+  right: '\x1b[C',
+  left: '\x1b[D',
+  esc: '\x1b',
+  tab: '\t',
+  space: ' ',
+  backspace: '\x7f',
+  'ctrl-c': '\x03',
+  'ctrl-d': '\x04',
+  home: '\x1b[H',
+  end: '\x1b[F',
+  f1: '\x1bOP',
+  f2: '\x1bOQ',
+  f10: '\x1b[21~',
+  f12: '\x1b[24~',
+};
+
+/** Translates key names (`up`, `enter`, `ctrl-c`, or literal text in `text:...`) to bytes. */
+export function keyBytes(keys: string[]): string {
+  return keys
+    .map((k) => {
+      if (k.startsWith('text:')) return k.slice(5);
+      const b = KEYS[k.toLowerCase()];
+      if (b === undefined) throw new Error(`unknown key ${JSON.stringify(k)}; known: ${Object.keys(KEYS).join(', ')}`);
+      return b;
+    })
+    .join('');
+}
+
+export interface ConsoleOptions {
+  name: string;
+  /** Where the transcript goes: `<path>.raw` (bytes as received) and `<path>.log` (clean, timestamped). */
+  transcriptPath?: string;
+  /** Keep at most this much consumed text in memory for tail(). */
+  keepBytes?: number;
+}
+
+export class Console {
+  readonly name: string;
+  private socket?: net.Socket;
+  private sink?: (d: string | Buffer) => void;
+  private text = new ConsoleText();
+  /** Clean text not yet consumed by a match, and some history before it (for tail()). */
+  private buf = '';
+  /** Absolute position (in clean characters received) of buf[0]. */
+  private base = 0;
+  /** Index in buf where unconsumed text starts. */
+  private cursor = 0;
+  private waiters = new Set<Waiter>();
+  private raw?: WriteStream;
+  private log?: WriteStream;
+  private logLineOpen = false;
+  private t0 = Date.now();
+  private closed?: Error;
+  private keepBytes: number;
+  /** Total clean characters seen. */
+  received = 0;
+
+  constructor(opts: ConsoleOptions) {
+    this.name = opts.name;
+    this.keepBytes = opts.keepBytes ?? 256 * 1024;
+    if (opts.transcriptPath) {
+      this.raw = createWriteStream(`${opts.transcriptPath}.raw`);
+      this.log = createWriteStream(`${opts.transcriptPath}.log`);
+    }
+  }
+
+  /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
+  async attach(path: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        this.socket = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.createConnection(path);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`cannot connect to ${this.name} console at ${path}: ${(e as Error).message}`);
+        await sleep(50);
+      }
+    }
+    this.socket.on('data', (d: Buffer) => this.feed(d));
+    this.socket.on('error', () => {});
+    this.socket.on('close', () => this.onClose(new ConsoleClosedError(`${this.name} console closed (QEMU exited?)`, this.tail())));
+  }
+
+  /** Sends what is written to `sink` instead of a socket (replay tests drive the console by feed()). */
+  attachSink(sink: (d: string | Buffer) => void): void {
+    this.sink = sink;
+  }
+
+  /** Feeds bytes as if they came from the guest (used by attach, and by replay tests). */
+  feed(d: Buffer | string): void {
+    this.raw?.write(d);
+    const s = this.text.push(d);
+    if (s) this.append(s);
+  }
+
+  private append(s: string) {
+    this.received += s.length;
+    this.buf += s;
+    this.writeLog(s);
+    for (const w of [...this.waiters]) w.check();
+    // Drop consumed text beyond what tail() keeps, and unconsumed text nobody waited for
+    // beyond MAX_UNCONSUMED (the transcript on disk has it all).
+    if (this.buf.length - this.cursor > MAX_UNCONSUMED) this.cursor = this.buf.length - MAX_UNCONSUMED;
+    if (this.cursor > this.keepBytes * 4) {
+      const drop = this.cursor - this.keepBytes;
+      this.buf = this.buf.slice(drop);
+      this.cursor -= drop;
+      this.base += drop;
+    }
+  }
+
+  private writeLog(s: string) {
+    if (!this.log) return;
+    const stamp = () => `[${((Date.now() - this.t0) / 1000).toFixed(3).padStart(9)}] `;
+    let out = '';
+    for (const part of s.split(/(?<=\n)/)) {
+      if (!this.logLineOpen) out += stamp();
+      out += part;
+      this.logLineOpen = !part.endsWith('\n');
+    }
+    this.log.write(out);
+  }
+
+  private onClose(e: Error) {
+    const rest = this.text.end();
+    if (rest) this.append(rest);
+    this.closed = e;
+    for (const w of [...this.waiters]) w.fail(e);
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
+
+  /** Waits until `matcher` finds what it wants in the unconsumed text; consumes up to its end. */
+  waitUntil<T>(matcher: Matcher<T>, timeoutMs: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      // Absolute position up to which this matcher has looked.
+      let seenUpTo = 0;
+      const waiter: Waiter = {
+        check: () => {
+          let m;
+          const start = this.base + this.cursor;
+          try {
+            m = matcher(this.buf.slice(this.cursor), Math.max(0, seenUpTo - start));
+          } catch (e) {
+            waiter.fail(e as Error);
+            return true;
+          }
+          seenUpTo = this.base + this.buf.length;
+          if (!m) return false;
+          this.cursor += m.consumed;
+          this.waiters.delete(waiter);
+          clearTimeout(timer);
+          resolve(m.value);
+          return true;
+        },
+        fail: (e) => {
+          this.waiters.delete(waiter);
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      if (waiter.check()) return;
+      if (this.closed) return reject(this.closed);
+      this.waiters.add(waiter);
+      timer = setTimeout(
+        () => waiter.fail(new ConsoleTimeoutError(`timed out after ${(timeoutMs / 1000).toFixed(1)}s on ${this.name} waiting for ${what}`, this.tail())),
+        timeoutMs,
+      );
+    });
+  }
+
+  /** Waits for a regular expression in the console's clean text; returns the match. */
+  waitFor(re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    const r = new RegExp(re.source, re.flags.replace('g', ''));
+    return this.waitUntil(
+      (text, seen) => {
+        const from = Math.max(0, seen - REGEX_OVERLAP);
+        const m = r.exec(from ? text.slice(from) : text);
+        return m ? { consumed: from + m.index + m[0].length, value: m } : undefined;
+      },
+      timeoutMs,
+      String(re),
+    );
+  }
+
+  /** Marks everything received so far as seen: a later waitFor only matches new text. */
+  skipPending(): void {
+    this.cursor = this.buf.length;
+  }
+
+  write(data: string | Buffer): void {
+    if (this.closed) throw this.closed;
+    if (this.sink) return this.sink(data);
+    if (!this.socket) throw new Error(`${this.name} console is not attached`);
+    this.socket.write(data);
+  }
+
+  sendKeys(...keys: string[]): void {
+    this.write(keyBytes(keys));
+  }
+
+  /** The last `lines` lines of clean text seen. */
+  tail(lines = 40): string {
+    return this.buf.split('\n').slice(-lines).join('\n');
+  }
+
+  async close(): Promise<void> {
+    this.socket?.destroy();
+    const flush = (s?: WriteStream) => new Promise<void>((r) => (s ? s.end(() => r()) : r()));
+    await Promise.all([flush(this.raw), flush(this.log)]);
+    this.raw = this.log = undefined;
+  }
+}

@@ -1,0 +1,100 @@
+// The command protocol spoken to a guest shell, pure and without I/O.
+//
+// Why this design (compare nixpkgs nixos/lib/test-driver/src/test_driver/machine.py, which runs
+// `timeout T bash -c '...' | (base64 -w 0; echo)` on a raw, non-echoing root shell on
+// /dev/hvc0, and reads the exit code in a second round trip):
+//  * The command travels base64-encoded and is decoded by the guest into a file that `sh` runs.
+//    So nothing the user's command contains (quotes, newlines, `$`) is ever interpreted by the
+//    interactive shell, and no part of it is echoed back by a serial tty.
+//  * The output travels base64-encoded too, between a start and an end marker built from a
+//    fresh random nonce per command. The markers are printed with `printf '%s%s' A B`, so the
+//    echoed command line only ever shows "A B" with a space: the concatenated marker appears
+//    only in real output. Guest output cannot forge it: it is base64 inside the frame (no
+//    newline, no ':' in that alphabet) and the nonce is unknown to the guest before it runs.
+//  * The exit code is in the same frame (one round trip); ash has no PIPESTATUS, so it goes
+//    through a file in $TMPDIR.
+//  * It works unchanged on an echoing serial login shell (line editing, 80-column wrap,
+//    ESC[6n queries) and on the raw control shell the engine starts on /dev/hvc0.
+import { randomBytes } from 'node:crypto';
+
+export interface Frame {
+  /** The line(s) to type, each ending in "\n". */
+  lines: string[];
+  start: string;
+  end: string;
+}
+
+export interface CommandResult {
+  exitCode: number;
+  output: string;
+}
+
+/** Longest line we type at once: a tty's canonical buffer holds 4095 bytes; stay far below. */
+export const MAX_LINE = 900;
+
+export function newNonce(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export function frameCommand(command: string, nonce: string = newNonce()): Frame {
+  if (!/^[0-9a-f]{8,}$/.test(nonce)) throw new Error(`nonce must be 8+ lowercase hex chars, got ${nonce}`);
+  const half = nonce.length >> 1;
+  const a = `nr${nonce.slice(0, half)}`;
+  const b = `${nonce.slice(half)}x`;
+  // Temp file names use the nonce reversed: the nonce itself never appears in what is typed.
+  const tmp = `"\${TMPDIR:-/tmp}"/.nr-${[...nonce].reverse().join('')}`;
+  const encoded = Buffer.from(command, 'utf8').toString('base64');
+  const lines: string[] = [];
+  // Long commands go over in chunks appended to a file; each typed line stays short.
+  const chunks = encoded.match(new RegExp(`.{1,${MAX_LINE - 60}}`, 'g')) ?? [''];
+  lines.push(`: >${tmp}.b\n`);
+  for (const c of chunks) lines.push(`printf %s ${c} >>${tmp}.b\n`);
+  lines.push(
+    `printf '%s%s\\n' ${a} ${b}; base64 -d <${tmp}.b >${tmp}.c; ` +
+      `{ sh ${tmp}.c </dev/null 2>&1; echo $? >${tmp}.x; } | base64 -w 0; ` +
+      `printf '\\n%s:%s%s\\n' "$(cat ${tmp}.x)" ${b} ${a}; rm -f ${tmp}.b ${tmp}.c ${tmp}.x\n`,
+  );
+  return { lines, start: `${a}${b}\n`, end: `:${b}${a}` };
+}
+
+export type ParseResult = { done: false; start?: number } | { done: true; result: CommandResult; consumed: number };
+
+/**
+ * Looks for a complete frame in clean console text (see ConsoleText). Returns how much of the
+ * text the frame used up, so that the caller can drop it. For long streams a caller passes
+ * where the start marker already was found (`start`) or how far it searched (`from`).
+ */
+export function parseFrame(
+  text: string,
+  frame: Pick<Frame, 'start' | 'end'>,
+  hint: { from?: number; start?: number } = {},
+): ParseResult {
+  const s = hint.start ?? text.indexOf(frame.start, Math.max(0, (hint.from ?? 0) - frame.start.length));
+  if (s < 0) return { done: false };
+  const bodyStart = s + frame.start.length;
+  const e = text.indexOf(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
+  if (e < 0) return { done: false, start: s };
+  const body = text.slice(bodyStart, e);
+  const nl = body.lastIndexOf('\n');
+  const b64 = body.slice(0, Math.max(nl, 0)).replace(/\s+/g, '');
+  const rc = body.slice(nl + 1).trim();
+  if (!/^\d+$/.test(rc)) throw new ProtocolError(`bad exit code ${JSON.stringify(rc)} in command frame`, body);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
+    throw new ProtocolError('command output frame is corrupt (non-base64 text inside it: console noise?)', body);
+  }
+  return {
+    done: true,
+    result: { exitCode: Number(rc), output: Buffer.from(b64, 'base64').toString('utf8') },
+    consumed: e + frame.end.length,
+  };
+}
+
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly body: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}

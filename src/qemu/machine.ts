@@ -1,0 +1,381 @@
+// A virtual machine, modelled on nixpkgs' test-driver `Machine` (nixos/lib/test-driver):
+// start it, wait for text on the serial console, run commands over a control shell
+// (succeed/fail/run), wait for units, see reboots, power it down, tear it down.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ResultPromise, execa } from 'execa';
+import { register } from '../cleanup.js';
+import { Console } from '../console/console.js';
+import { Shell } from '../console/shell.js';
+import { newNonce } from '../console/protocol.js';
+import { buildQemuArgv } from './argv.js';
+import { createDisk } from './disks.js';
+import { type FirmwarePair, findFirmware } from './firmware.js';
+import { Qmp, type QmpEvent } from './qmp.js';
+import type { Accel, DirectKernelBoot, MachineSpec } from './spec.js';
+import { qemuBinary } from './tools.js';
+
+export interface DiskRequest {
+  id: string;
+  serial: string;
+  /** Size of a new disk ("8G"), or of an overlay if larger than its base. */
+  size?: string;
+  /** Create a qcow2 overlay over this image instead of a blank disk. */
+  backing?: string;
+  bootIndex?: number;
+}
+
+export interface MachineOptions {
+  name: string;
+  accel: Accel;
+  /** Factor applied to every timeout (see accel.ts timeoutScale). */
+  timeoutScale?: number;
+  memoryMiB?: number;
+  cpus?: number;
+  firmware?: FirmwarePair;
+  disks?: DiskRequest[];
+  iso?: { path: string; bootIndex?: number };
+  kernelBoot?: DirectKernelBoot;
+  /** Forward a host port to guest port 22: a number, or 'auto' for a free one. */
+  sshHostPort?: number | 'auto';
+  /** Where disks, the vars copy and sockets go; default: a new temp dir, removed on stop(). */
+  workDir?: string;
+  /** Where the transcripts and qemu.log go; they survive stop() (default: $TMPDIR/nixos-rehearse-logs/<name>-…). */
+  logDir?: string;
+  /** Keep the work dir (disks, vars) after stop(). */
+  keep?: boolean;
+  noReboot?: boolean;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(a.port));
+    });
+  });
+}
+
+export class Machine {
+  readonly name: string;
+  readonly workDir: string;
+  readonly logDir: string;
+  readonly scale: number;
+  readonly spec: MachineSpec;
+  serial!: Console;
+  control!: Console;
+  qmp!: Qmp;
+  private proc?: ResultPromise;
+  private controlShell?: Shell;
+  private unregister?: () => void;
+  private ownsWorkDir: boolean;
+  private keep: boolean;
+  private resets = 0;
+  private stopped = false;
+  exit?: { code?: number; signal?: string };
+  /** Resolves when QEMU exits, whatever the reason. */
+  exited!: Promise<{ code?: number; signal?: string }>;
+
+  private constructor(spec: MachineSpec, opts: MachineOptions, workDir: string, owns: boolean, logDir: string) {
+    this.spec = spec;
+    this.name = opts.name;
+    this.workDir = workDir;
+    this.ownsWorkDir = owns;
+    this.keep = !!opts.keep;
+    this.logDir = logDir;
+    this.scale = opts.timeoutScale ?? 1;
+  }
+
+  /** Prepares the work dir (disks, a private copy of the EFI vars) and builds the spec. */
+  static async create(opts: MachineOptions): Promise<Machine> {
+    const owns = !opts.workDir;
+    const workDir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), `nixos-rehearse-${opts.name}-`));
+    mkdirSync(workDir, { recursive: true });
+    // Logs live outside the work dir so that they survive stop() and every failure.
+    const logDir = opts.logDir ?? path.join(os.tmpdir(), 'nixos-rehearse-logs', `${opts.name}-${Date.now()}-${process.pid}`);
+    mkdirSync(logDir, { recursive: true });
+    // Until the machine registers its own teardown, a failure here must not leave the dir.
+    const undo = () => {
+      if (owns && !opts.keep) rmSync(workDir, { recursive: true, force: true });
+    };
+    try {
+      const fw = opts.firmware ?? findFirmware();
+      const vars = path.join(workDir, 'efivars.fd');
+      // One vars file per VM, kept across its reboots and power cycles (EFI boot entries live here).
+      try {
+        copyFileSync(fw.vars, vars, 1 /* COPYFILE_EXCL: keep an existing one */);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const disks = [];
+      for (const d of opts.disks ?? []) {
+        const file = path.join(workDir, `${d.id}.qcow2`);
+        await createDisk(file, d.size, d.backing).catch((e) => {
+          if (!/refusing to overwrite/.test(String(e))) throw e; // reuse the disk of a powered-off VM
+        });
+        disks.push({ id: d.id, serial: d.serial, path: file, bootIndex: d.bootIndex });
+      }
+      const sshHostPort = opts.sshHostPort === 'auto' ? await freePort() : opts.sshHostPort;
+      const spec: MachineSpec = {
+        name: opts.name,
+        memoryMiB: opts.memoryMiB ?? 1024,
+        cpus: opts.cpus ?? 2,
+        accel: opts.accel,
+        firmware: { code: fw.code, vars },
+        disks,
+        iso: opts.iso,
+        kernelBoot: opts.kernelBoot,
+        sshHostPort,
+        sockets: {
+          serial: path.join(workDir, 'serial.sock'),
+          control: path.join(workDir, 'control.sock'),
+          qmp: path.join(workDir, 'qmp.sock'),
+        },
+        noReboot: opts.noReboot,
+        startPaused: true,
+      };
+      buildQemuArgv(spec); // validate before anything starts
+      return new Machine(spec, opts, workDir, owns, logDir);
+    } catch (e) {
+      undo();
+      throw e;
+    }
+  }
+
+  /** Timeout in ms for something that takes `seconds` under KVM. */
+  t(seconds: number): number {
+    return Math.round(seconds * 1000 * this.scale);
+  }
+
+  get sshPort(): number | undefined {
+    return this.spec.sshHostPort;
+  }
+
+  get isRunning(): boolean {
+    return !!this.proc && !this.exit;
+  }
+
+  get resetCount(): number {
+    return this.resets;
+  }
+
+  /** Starts QEMU paused, attaches QMP and both consoles, then lets the CPU run. */
+  async start(): Promise<void> {
+    if (this.proc) throw new Error(`${this.name} is already started`);
+    this.stopped = false;
+    this.exit = undefined;
+    for (const s of Object.values(this.spec.sockets)) rmSync(s, { force: true });
+    const argv = buildQemuArgv(this.spec);
+    const boot = String(Date.now());
+    this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path.join(this.logDir, `serial-${boot}`) });
+    this.control = new Console({ name: `${this.name} control`, transcriptPath: path.join(this.logDir, `control-${boot}`) });
+    this.proc = execa(qemuBinary(), argv, {
+      reject: false,
+      cleanup: true,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: { file: path.join(this.logDir, `qemu-${boot}.log`) },
+    });
+    const proc = this.proc;
+    this.exited = proc.then((r) => {
+      this.exit = { code: r.exitCode, signal: r.signal };
+      return this.exit;
+    });
+    this.unregister?.();
+    this.unregister = register({
+      describe: `QEMU ${this.name} (pid ${proc.pid}) in ${this.workDir}`,
+      teardown: () => this.stop(),
+      teardownSync: () => {
+        proc.kill('SIGKILL');
+        if (this.ownsWorkDir && !this.keep) rmSync(this.workDir, { recursive: true, force: true });
+      },
+    });
+    try {
+      const died = this.exited.then((x) => {
+        throw new Error(`QEMU exited during start (${x.code ?? x.signal}); see ${this.logDir}/qemu-${boot}.log`);
+      });
+      const attach = (async () => {
+        this.qmp = new Qmp();
+        await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
+        this.qmp.on('RESET', () => {
+          this.resets++;
+          // The guest's control shell is gone with the old boot.
+          this.controlShell = undefined;
+        });
+        await this.serial.attach(this.spec.sockets.serial);
+        await this.control.attach(this.spec.sockets.control);
+        await this.qmp.execute('cont');
+      })();
+      await Promise.race([attach, died]);
+      died.catch(() => {});
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** Waits for a regular expression on the serial console (timeout in KVM seconds, scaled). */
+  waitForSerial(re: RegExp, seconds: number): Promise<RegExpExecArray> {
+    return this.serial.waitFor(re, this.t(seconds));
+  }
+
+  /** A shell on the serial console's login shell (echoing, line-edited): for bootstrapping. */
+  serialShell(timeoutSeconds = 60): Shell {
+    return new Shell(this.serial, { timeoutMs: this.t(timeoutSeconds) });
+  }
+
+  /**
+   * Starts the control shell: from the serial login shell, a root `sh` reading commands from the
+   * virtio console /dev/hvc0 set raw and non-echoing, as nixpkgs' test-instrumentation.nix
+   * backdoor does. Kernel messages and getty output stay on the serial port, so command output
+   * on hvc0 is never interleaved with them, and it is much faster than the emulated UART.
+   * `sudo`: the login user is not root (the NixOS installer logs in as `nixos`).
+   */
+  async connect(opts: { sudo?: boolean; timeoutSeconds?: number } = {}): Promise<Shell> {
+    if (this.controlShell && !this.controlShell.isBroken) return this.controlShell;
+    const nonce = newNonce();
+    const ready = `rdy${nonce}`;
+    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf '%s%s\\n' rdy ${nonce}; PS1= exec sh /dev/hvc0`;
+    const starter = `${opts.sudo ? 'sudo -n ' : ''}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
+    const serial = this.serialShell(opts.timeoutSeconds ?? 60);
+    const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));
+    await serial.succeed(starter);
+    await readyP;
+    const shell = new Shell(this.control, { timeoutMs: this.t(300) });
+    await shell.succeed('true');
+    this.controlShell = shell;
+    return shell;
+  }
+
+  get shell(): Shell {
+    if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: no control shell; call connect() first (after a reboot too)`);
+    return this.controlShell;
+  }
+
+  run(cmd: string, seconds = 300) {
+    return this.shell.run(cmd, { timeoutMs: this.t(seconds) });
+  }
+
+  succeed(cmd: string, seconds = 300) {
+    return this.shell.succeed(cmd, { timeoutMs: this.t(seconds) });
+  }
+
+  fail(cmd: string, seconds = 300) {
+    return this.shell.fail(cmd, { timeoutMs: this.t(seconds) });
+  }
+
+  /** Polls `systemctl show UNIT` each second until active; fails fast on `failed` (test-driver's wait_for_unit). */
+  async waitForUnit(unit: string, seconds = 300): Promise<void> {
+    const deadline = Date.now() + this.t(seconds);
+    for (;;) {
+      const out = await this.succeed(`systemctl --no-pager show ${shellQuote(unit)} --property=ActiveState,SubState,LoadState`);
+      const props = parseKeyValue(out);
+      if (props.ActiveState === 'active') return;
+      if (props.ActiveState === 'failed') throw new Error(`unit ${unit} reached state failed`);
+      if (props.LoadState === 'not-found') throw new Error(`unit ${unit} does not exist`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for unit ${unit} (last ActiveState=${props.ActiveState})`);
+      await sleep(1000);
+    }
+  }
+
+  /** Resolves on the next guest reset (reboot) after `afterCount` resets; QMP RESET event. */
+  waitForReset(seconds: number, afterCount = this.resets): Promise<void> {
+    if (this.resets > afterCount) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.name}: no reboot within ${((seconds * this.scale) | 0)}s\n--- serial ---\n${this.serial.tail()}`));
+      }, this.t(seconds));
+      const onReset = () => {
+        cleanup();
+        resolve();
+      };
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`${this.name}: QEMU exited while waiting for a reboot`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.qmp.off('RESET', onReset);
+        this.qmp.off('close', onExit);
+      };
+      this.qmp.on('RESET', onReset);
+      this.qmp.on('close', onExit);
+    });
+  }
+
+  qmpEvents(): QmpEvent[] {
+    return this.qmp?.events ?? [];
+  }
+
+  /** Hot-unplugs a device (e.g. `nvme-disk1`) through QMP. */
+  async hotUnplug(deviceId: string): Promise<void> {
+    await this.qmp.execute('device_del', { id: deviceId });
+  }
+
+  /** ACPI power button; waits for QEMU to exit, then forces it. */
+  async powerDown(seconds = 60): Promise<void> {
+    if (!this.isRunning) return;
+    await this.qmp.execute('system_powerdown').catch(() => {});
+    const t = sleep(this.t(seconds)).then(() => 'timeout' as const);
+    if ((await Promise.race([this.exited, t])) === 'timeout') {
+      await this.qmp.execute('quit').catch(() => {});
+    }
+    await this.exited;
+    await this.closeConsoles();
+    this.proc = undefined;
+  }
+
+  /** Waits for the guest to power itself off (e.g. after `poweroff`). */
+  async waitForShutdown(seconds = 120): Promise<{ code?: number; signal?: string }> {
+    const t = sleep(this.t(seconds)).then(() => 'timeout' as const);
+    const r = await Promise.race([this.exited, t]);
+    if (r === 'timeout') throw new Error(`${this.name} did not power off within ${seconds * this.scale}s\n--- serial ---\n${this.serial.tail()}`);
+    await this.closeConsoles();
+    this.proc = undefined;
+    return r;
+  }
+
+  private async closeConsoles() {
+    this.qmp?.close();
+    await Promise.all([this.serial?.close(), this.control?.close()]);
+  }
+
+  /** Stops QEMU (quit, then SIGKILL) and removes the work dir unless kept. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.proc && !this.exit) {
+      await Promise.race([this.qmp?.execute('quit').catch(() => {}), sleep(2000)]);
+      const r = await Promise.race([this.exited, sleep(3000).then(() => 'slow' as const)]);
+      if (r === 'slow') {
+        this.proc.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+    await this.closeConsoles();
+    this.proc = undefined;
+    if (this.ownsWorkDir && !this.keep) rmSync(this.workDir, { recursive: true, force: true });
+    this.unregister?.();
+    this.unregister = undefined;
+  }
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `KEY=VALUE` lines (systemctl show) into a map; pure. */
+export function parseKeyValue(out: string): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) r[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return r;
+}

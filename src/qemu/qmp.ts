@@ -1,0 +1,106 @@
+// A small QMP client (QEMU Machine Protocol: JSON lines over a Unix socket).
+// Used for: `cont` after the consoles are attached, graceful `system_powerdown`, `quit`,
+// `device_del` (hot-unplug), and the RESET/SHUTDOWN events that tell us the guest rebooted.
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface QmpEvent {
+  event: string;
+  data?: Record<string, unknown>;
+  timestamp?: { seconds: number; microseconds: number };
+}
+
+export class QmpError extends Error {
+  constructor(
+    readonly command: string,
+    readonly errorClass: string,
+    desc: string,
+  ) {
+    super(`QMP ${command} failed: ${errorClass}: ${desc}`);
+    this.name = 'QmpError';
+  }
+}
+
+export class Qmp extends EventEmitter {
+  private socket?: net.Socket;
+  private buf = '';
+  private nextId = 1;
+  private pending = new Map<number, { command: string; resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private greeting?: (v: unknown) => void;
+  readonly events: QmpEvent[] = [];
+  closed = false;
+
+  async connect(path: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        this.socket = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.createConnection(path);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`cannot connect to QMP at ${path}: ${(e as Error).message}`);
+        await sleep(50);
+      }
+    }
+    const hello = new Promise((r) => (this.greeting = r));
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (d: string) => this.onData(d));
+    this.socket.on('error', () => {});
+    this.socket.on('close', () => {
+      this.closed = true;
+      for (const p of this.pending.values()) p.reject(new Error(`QMP connection closed during ${p.command} (QEMU exited)`));
+      this.pending.clear();
+      this.emit('close');
+    });
+    await hello;
+    await this.execute('qmp_capabilities');
+  }
+
+  private onData(d: string) {
+    this.buf += d;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).trim();
+      this.buf = this.buf.slice(nl + 1);
+      if (!line) continue;
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if ('QMP' in msg) this.greeting?.(msg);
+      else if ('event' in msg) {
+        const ev = msg as unknown as QmpEvent;
+        this.events.push(ev);
+        this.emit('event', ev);
+        this.emit(ev.event, ev);
+      } else if ('id' in msg) {
+        const p = this.pending.get(msg.id as number);
+        if (!p) continue;
+        this.pending.delete(msg.id as number);
+        if ('error' in msg) {
+          const err = msg.error as { class: string; desc: string };
+          p.reject(new QmpError(p.command, err.class, err.desc));
+        } else p.resolve(msg.return);
+      }
+    }
+  }
+
+  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    if (!this.socket || this.closed) return Promise.reject(new Error(`QMP is not connected (${command})`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject });
+      this.socket!.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id })}\n`);
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+}

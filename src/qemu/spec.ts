@@ -1,0 +1,43 @@
+// The typed description of a VM that the engine starts. Pure data.
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface DiskSpec {
+  /** QEMU id (also the qcow2 file name): letters, digits, '-' and '_'. */
+  id: string;
+  /** The NVMe serial the guest sees: /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_<serial>. */
+  serial: string;
+  /** Path of the qcow2 image (created by the engine, see disks.ts). */
+  path: string;
+  /** bootindex for OVMF (lower boots first); omitted: not in the firmware's boot order. */
+  bootIndex?: number;
+}
+
+export interface DirectKernelBoot {
+  kernel: string;
+  initrd?: string;
+  append?: string;
+}
+
+export interface MachineSpec {
+  name: string;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accel;
+  firmware: { code: string; vars: string };
+  disks: DiskSpec[];
+  /** An ISO attached as a CD-ROM (read-only). */
+  iso?: { path: string; bootIndex?: number };
+  kernelBoot?: DirectKernelBoot;
+  /** Host TCP port (on 127.0.0.1) forwarded to the guest's port 22. */
+  sshHostPort?: number;
+  sockets: { serial: string; control: string; qmp: string };
+  /** Exit instead of rebooting when the guest reboots. */
+  noReboot?: boolean;
+  /** Start with the CPU stopped (the engine attaches its consoles, then sends `cont`). */
+  startPaused?: boolean;
+  extraArgs?: string[];
+}
+
+/** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
+export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';
