@@ -28,7 +28,8 @@ export async function teardownAll(): Promise<void> {
   live.clear();
   await Promise.allSettled(
     all.map((r) =>
-      Promise.race([r.teardown(), new Promise<void>((res) => setTimeout(res, 5000).unref())]).finally(() => r.teardownSync()),
+      // Bounded: a teardown that hangs gets the synchronous one after 5 s.
+      Promise.race([r.teardown(), new Promise<void>((res) => setTimeout(res, 5000))]).finally(() => r.teardownSync()),
     ),
   );
 }
@@ -42,7 +43,7 @@ function install() {
     ['SIGHUP', 129],
   ] as const) {
     process.once(sig, () => {
-      process.stderr.write(`nixos-rehearse: ${sig}: tearing down ${live.size} resource(s)\n`);
+      if (live.size) process.stderr.write(`nixos-rehearse: ${sig}: tearing down ${[...live].map((r) => r.describe).join(', ')}\n`);
       void teardownAll().finally(() => process.exit(code));
     });
   }

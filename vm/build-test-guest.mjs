@@ -31,13 +31,18 @@ export function cacheRoot() {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
 }
 
-async function candidate(pkg) {
-  const out = (await $`apt-cache policy ${pkg}`.nothrow()).stdout;
-  const m = /Candidate:\s*(\S+)/.exec(out);
-  if (!m || m[1] === '(none)') {
-    throw new Error(`Debian package ${pkg} is not known to apt here. Run: sudo apt-get update (on Debian 12 or Ubuntu)`);
+async function candidates(pkgs) {
+  const out = (await $`apt-cache policy ${pkgs}`.nothrow()).stdout;
+  const versions = {};
+  for (const section of out.split(/^(?=\S)/m)) {
+    const name = /^(\S+):/.exec(section)?.[1];
+    const v = /Candidate:\s*(\S+)/.exec(section)?.[1];
+    if (name && v && v !== '(none)') versions[name] = v;
   }
-  return m[1];
+  for (const p of pkgs) {
+    if (!versions[p]) throw new Error(`Debian package ${p} is not known to apt here. Run: sudo apt-get update (Debian 12 with main)`);
+  }
+  return versions;
 }
 
 async function kernelPackage() {
@@ -50,8 +55,7 @@ async function kernelPackage() {
 export async function buildTestGuest({ log = () => {} } = {}) {
   const kpkg = await kernelPackage();
   const pkgs = [kpkg, ...PACKAGES];
-  const versions = {};
-  for (const p of pkgs) versions[p] = await candidate(p);
+  const versions = await candidates(pkgs);
   const self = await fs.readFile(fileURLToPath(import.meta.url));
   const key = createHash('sha256').update(self).update(JSON.stringify(versions)).digest('hex').slice(0, 16);
   const outDir = path.join(cacheRoot(), 'test-guest', key);
@@ -65,7 +69,7 @@ export async function buildTestGuest({ log = () => {} } = {}) {
     const ext = path.join(work, 'x');
     const root = path.join(work, 'root');
     await fs.mkdirp(debs);
-    await $({ cwd: debs })`apt-get download ${pkgs.map((p) => `${p}=${versions[p]}`)}`;
+    await $({ cwd: debs })`apt-get -q -o APT::Sandbox::User=root download ${pkgs.map((p) => `${p}=${versions[p]}`)}`;
     for (const f of await fs.readdir(debs)) await $`dpkg -x ${path.join(debs, f)} ${ext}`;
     const kver = kpkg.replace(/^linux-image-/, '');
     const bb = path.join(ext, 'bin/busybox');

@@ -77,6 +77,7 @@ export class Shell {
       timeoutMs,
       `the end of: ${command.length > 120 ? `${command.slice(0, 117)}...` : command}`,
     );
+    done.catch(() => {}); // observed below; a write error must not leave it unhandled
     try {
       for (const line of frame.lines) this.console.write(line);
       return await done;

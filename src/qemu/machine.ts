@@ -156,6 +156,11 @@ export class Machine {
     return this.spec.sshHostPort;
   }
 
+  /** The QEMU process id while it runs. */
+  get pid(): number | undefined {
+    return this.isRunning ? this.proc?.pid : undefined;
+  }
+
   get isRunning(): boolean {
     return !!this.proc && !this.exit;
   }
@@ -169,6 +174,7 @@ export class Machine {
     if (this.proc) throw new Error(`${this.name} is already started`);
     this.stopped = false;
     this.exit = undefined;
+    this.controlShell = undefined;
     for (const s of Object.values(this.spec.sockets)) rmSync(s, { force: true });
     const argv = buildQemuArgv(this.spec);
     const boot = String(Date.now());
@@ -322,7 +328,7 @@ export class Machine {
   async powerDown(seconds = 60): Promise<void> {
     if (!this.isRunning) return;
     await this.qmp.execute('system_powerdown').catch(() => {});
-    const t = sleep(this.t(seconds)).then(() => 'timeout' as const);
+    const t = sleep(this.t(seconds), 'timeout' as const, { ref: false });
     if ((await Promise.race([this.exited, t])) === 'timeout') {
       await this.qmp.execute('quit').catch(() => {});
     }
@@ -333,7 +339,7 @@ export class Machine {
 
   /** Waits for the guest to power itself off (e.g. after `poweroff`). */
   async waitForShutdown(seconds = 120): Promise<{ code?: number; signal?: string }> {
-    const t = sleep(this.t(seconds)).then(() => 'timeout' as const);
+    const t = sleep(this.t(seconds), 'timeout' as const, { ref: false });
     const r = await Promise.race([this.exited, t]);
     if (r === 'timeout') throw new Error(`${this.name} did not power off within ${seconds * this.scale}s\n--- serial ---\n${this.serial.tail()}`);
     await this.closeConsoles();
@@ -351,8 +357,8 @@ export class Machine {
     if (this.stopped) return;
     this.stopped = true;
     if (this.proc && !this.exit) {
-      await Promise.race([this.qmp?.execute('quit').catch(() => {}), sleep(2000)]);
-      const r = await Promise.race([this.exited, sleep(3000).then(() => 'slow' as const)]);
+      await Promise.race([this.qmp?.execute('quit').catch(() => {}), sleep(2000, undefined, { ref: false })]);
+      const r = await Promise.race([this.exited, sleep(3000, 'slow' as const, { ref: false })]);
       if (r === 'slow') {
         this.proc.kill('SIGKILL');
         await this.exited;

@@ -1,0 +1,28 @@
+// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, as ESM for Node 20+
+// (the action runs on node24). dist/ is committed: the action runs it, not src/.
+// `node scripts/build.mjs --outdir DIR` builds elsewhere (the staleness test compares).
+import { build } from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const i = process.argv.indexOf('--outdir');
+const outdir = i > 0 ? path.resolve(process.argv[i + 1]) : path.resolve('dist');
+mkdirSync(outdir, { recursive: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // CommonJS dependencies call require(); give them one in the ESM bundle.
+  banner: { js: "import { createRequire as __nrCreateRequire } from 'node:module'; const require = __nrCreateRequire(import.meta.url);" },
+};
+await build({ ...common, entryPoints: { index: 'src/action.ts' }, outdir });
+await build({
+  ...common,
+  entryPoints: { cli: 'src/cli.ts' },
+  outdir,
+  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
+});
+writeFileSync(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
