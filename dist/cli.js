@@ -11233,11 +11233,12 @@ var Console = class {
   socket;
   sink;
   text = new ConsoleText();
-  /** Clean text not yet consumed by a match, and some history before it (for tail()). */
-  buf = "";
-  /** Absolute position (in clean characters received) of buf[0]. */
-  base = 0;
-  /** Index in buf where unconsumed text starts. */
+  /** Clean text in chunks (absolute offsets in chunkStart): unconsumed text and some history. */
+  chunks = [];
+  chunkStart = [];
+  /** Absolute offset of the end of the text received. */
+  end = 0;
+  /** Absolute offset where unconsumed text starts. */
   cursor = 0;
   waiters = /* @__PURE__ */ new Set();
   raw;
@@ -11289,16 +11290,48 @@ var Console = class {
   }
   append(s) {
     this.received += s.length;
-    this.buf += s;
+    const last = this.chunks.length - 1;
+    if (last >= 0 && this.chunks[last].length < 8192) this.chunks[last] += s;
+    else {
+      this.chunks.push(s);
+      this.chunkStart.push(this.end);
+    }
+    this.end += s.length;
     this.writeLog(s);
     for (const w of [...this.waiters]) w.check();
-    if (this.buf.length - this.cursor > MAX_UNCONSUMED) this.cursor = this.buf.length - MAX_UNCONSUMED;
-    if (this.cursor > this.keepBytes * 4) {
-      const drop = this.cursor - this.keepBytes;
-      this.buf = this.buf.slice(drop);
-      this.cursor -= drop;
-      this.base += drop;
+    if (this.waiters.size === 0 && this.end - this.cursor > MAX_UNCONSUMED) this.cursor = this.end - MAX_UNCONSUMED;
+    const keepFrom = this.cursor - this.keepBytes;
+    let drop = 0;
+    while (drop < this.chunks.length - 1 && this.chunkStart[drop + 1] <= keepFrom) drop++;
+    if (drop > 64) {
+      this.chunks.splice(0, drop);
+      this.chunkStart.splice(0, drop);
     }
+  }
+  /** Text between absolute offsets [a, b). */
+  textBetween(a2, b) {
+    if (b <= a2) return "";
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = lo + hi + 1 >> 1;
+      if (this.chunkStart[mid] <= a2) lo = mid;
+      else hi = mid - 1;
+    }
+    const parts = [];
+    for (let i2 = lo; i2 < this.chunks.length && this.chunkStart[i2] < b; i2++) {
+      const cs = this.chunkStart[i2];
+      parts.push(this.chunks[i2].slice(Math.max(0, a2 - cs), b - cs));
+    }
+    return parts.join("");
+  }
+  view() {
+    const from = this.cursor;
+    const to = this.end;
+    return {
+      length: to - from,
+      slice: (start = 0, stop = to - from) => this.textBetween(from + Math.max(0, start), from + Math.min(stop, to - from))
+    };
   }
   writeLog(s) {
     if (!this.log) return;
@@ -11328,14 +11361,13 @@ var Console = class {
       const waiter = {
         check: () => {
           let m;
-          const start = this.base + this.cursor;
           try {
-            m = matcher(this.buf.slice(this.cursor), Math.max(0, seenUpTo - start));
+            m = matcher(this.view(), Math.max(0, seenUpTo - this.cursor));
           } catch (e) {
             waiter.fail(e);
             return true;
           }
-          seenUpTo = this.base + this.buf.length;
+          seenUpTo = this.end;
           if (!m) return false;
           this.cursor += m.consumed;
           this.waiters.delete(waiter);
@@ -11364,7 +11396,7 @@ var Console = class {
     return this.waitUntil(
       (text, seen) => {
         const from = Math.max(0, seen - REGEX_OVERLAP);
-        const m = r.exec(from ? text.slice(from) : text);
+        const m = r.exec(text.slice(from));
         return m ? { consumed: from + m.index + m[0].length, value: m } : void 0;
       },
       timeoutMs,
@@ -11373,7 +11405,7 @@ var Console = class {
   }
   /** Marks everything received so far as seen: a later waitFor only matches new text. */
   skipPending() {
-    this.cursor = this.buf.length;
+    this.cursor = this.end;
   }
   write(data) {
     if (this.closed) throw this.closed;
@@ -11386,7 +11418,8 @@ var Console = class {
   }
   /** The last `lines` lines of clean text seen. */
   tail(lines = 40) {
-    return this.buf.split("\n").slice(-lines).join("\n");
+    const text = this.textBetween(Math.max(this.chunkStart[0] ?? 0, this.end - 64 * 1024), this.end);
+    return text.split("\n").slice(-lines).join("\n");
   }
   async close() {
     this.socket?.destroy();
@@ -11423,10 +11456,14 @@ function frameCommand(command, nonce = newNonce()) {
 `, end: `:${b}${a2}` };
 }
 function parseFrame(text, frame, hint = {}) {
-  const s = hint.start ?? text.indexOf(frame.start, Math.max(0, (hint.from ?? 0) - frame.start.length));
+  const find = (needle, from) => {
+    const i2 = text.slice(from).indexOf(needle);
+    return i2 < 0 ? -1 : from + i2;
+  };
+  const s = hint.start ?? find(frame.start, Math.max(0, (hint.from ?? 0) - frame.start.length));
   if (s < 0) return { done: false };
   const bodyStart = s + frame.start.length;
-  const e = text.indexOf(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
+  const e = find(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
   if (e < 0) return { done: false, start: s };
   const body = text.slice(bodyStart, e);
   const nl = body.lastIndexOf("\n");
@@ -11545,11 +11582,12 @@ function buildQemuArgv(spec) {
   push("-nodefaults", "-no-user-config", "-display", "none");
   push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(spec.firmware.code)}`);
   push("-drive", `if=pflash,format=raw,unit=1,file=${qemuEscape(spec.firmware.vars)}`);
-  for (const d of spec.disks) {
+  spec.disks.forEach((d, i2) => {
+    push("-device", `pcie-root-port,id=rp-${d.id},bus=pcie.0,chassis=${i2 + 1}`);
     push("-drive", `if=none,id=${d.id},format=qcow2,discard=unmap,file=${qemuEscape(d.path)}`);
     const boot = d.bootIndex !== void 0 ? `,bootindex=${d.bootIndex}` : "";
-    push("-device", `nvme,id=nvme-${d.id},serial=${qemuEscape(d.serial)},drive=${d.id}${boot}`);
-  }
+    push("-device", `nvme,id=nvme-${d.id},bus=rp-${d.id},serial=${qemuEscape(d.serial)},drive=${d.id}${boot}`);
+  });
   if (spec.iso) {
     push("-drive", `if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=${qemuEscape(spec.iso.path)}`);
     const boot = spec.iso.bootIndex !== void 0 ? `,bootindex=${spec.iso.bootIndex}` : "";
@@ -11962,9 +12000,28 @@ ${this.serial.tail()}`));
   qmpEvents() {
     return this.qmp?.events ?? [];
   }
-  /** Hot-unplugs a device (e.g. `nvme-disk1`) through QMP. */
-  async hotUnplug(deviceId) {
+  /**
+   * Hot-unplugs a device (e.g. `nvme-disk1`) through QMP and waits for QEMU's DEVICE_DELETED:
+   * PCIe removal needs the guest's cooperation (pciehp's attention button, about 5 s).
+   */
+  async hotUnplug(deviceId, seconds = 30) {
+    const deleted = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.qmp.off("DEVICE_DELETED", on6);
+        reject(new Error(`${this.name}: ${deviceId} was not released by the guest within ${seconds * this.scale}s`));
+      }, this.t(seconds));
+      const on6 = (ev) => {
+        if (ev.data?.device !== deviceId) return;
+        clearTimeout(timer);
+        this.qmp.off("DEVICE_DELETED", on6);
+        resolve();
+      };
+      this.qmp.on("DEVICE_DELETED", on6);
+    });
+    deleted.catch(() => {
+    });
     await this.qmp.execute("device_del", { id: deviceId });
+    await deleted;
   }
   /** ACPI power button; waits for QEMU to exit, then forces it. */
   async powerDown(seconds = 60) {

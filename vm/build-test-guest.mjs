@@ -56,8 +56,12 @@ export async function buildTestGuest({ log = () => {} } = {}) {
   const kpkg = await kernelPackage();
   const pkgs = [kpkg, ...PACKAGES];
   const versions = await candidates(pkgs);
-  const self = await fs.readFile(fileURLToPath(import.meta.url));
-  const key = createHash('sha256').update(self).update(JSON.stringify(versions)).digest('hex').slice(0, 16);
+  // The cache key covers this script, the guest's config files and the package versions.
+  const h = createHash('sha256').update(await fs.readFile(fileURLToPath(import.meta.url)));
+  for (const f of (await fs.readdir(path.join(here, 'test-guest'))).sort()) {
+    h.update(f).update(await fs.readFile(path.join(here, 'test-guest', f)));
+  }
+  const key = h.update(JSON.stringify(versions)).digest('hex').slice(0, 16);
   const outDir = path.join(cacheRoot(), 'test-guest', key);
   const manifestPath = path.join(outDir, 'manifest.json');
   if (await fs.pathExists(manifestPath)) return JSON.parse(await fs.readFile(manifestPath, 'utf8'));

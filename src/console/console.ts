@@ -26,16 +26,22 @@ export class ConsoleClosedError extends Error {
   }
 }
 
+/** Read access to the unconsumed text without copying it all (a string is one too). */
+export interface TextView {
+  readonly length: number;
+  slice(start?: number, end?: number): string;
+}
+
 /**
  * A matcher looks at the unconsumed text and returns how much it consumed and a value.
  * `seen` is how much of that text this matcher was already shown (without matching), so that a
  * matcher can search only what is new (plus an overlap) and stay linear on long streams.
  */
-export type Matcher<T> = (text: string, seen: number) => { consumed: number; value: T } | undefined;
+export type Matcher<T> = (text: TextView, seen: number) => { consumed: number; value: T } | undefined;
 
 /** A regex match may straddle what was already searched and new text by up to this much. */
 export const REGEX_OVERLAP = 16 * 1024;
-/** Unconsumed text kept in memory at most; older text stays in the transcript on disk. */
+/** Unconsumed text kept in memory while nobody waits; older text stays in the transcript on disk. */
 const MAX_UNCONSUMED = 16 * 1024 * 1024;
 
 interface Waiter {
@@ -88,11 +94,12 @@ export class Console {
   private socket?: net.Socket;
   private sink?: (d: string | Buffer) => void;
   private text = new ConsoleText();
-  /** Clean text not yet consumed by a match, and some history before it (for tail()). */
-  private buf = '';
-  /** Absolute position (in clean characters received) of buf[0]. */
-  private base = 0;
-  /** Index in buf where unconsumed text starts. */
+  /** Clean text in chunks (absolute offsets in chunkStart): unconsumed text and some history. */
+  private chunks: string[] = [];
+  private chunkStart: number[] = [];
+  /** Absolute offset of the end of the text received. */
+  private end = 0;
+  /** Absolute offset where unconsumed text starts. */
   private cursor = 0;
   private waiters = new Set<Waiter>();
   private raw?: WriteStream;
@@ -148,18 +155,53 @@ export class Console {
 
   private append(s: string) {
     this.received += s.length;
-    this.buf += s;
+    const last = this.chunks.length - 1;
+    if (last >= 0 && this.chunks[last].length < 8192) this.chunks[last] += s;
+    else {
+      this.chunks.push(s);
+      this.chunkStart.push(this.end);
+    }
+    this.end += s.length;
     this.writeLog(s);
     for (const w of [...this.waiters]) w.check();
-    // Drop consumed text beyond what tail() keeps, and unconsumed text nobody waited for
-    // beyond MAX_UNCONSUMED (the transcript on disk has it all).
-    if (this.buf.length - this.cursor > MAX_UNCONSUMED) this.cursor = this.buf.length - MAX_UNCONSUMED;
-    if (this.cursor > this.keepBytes * 4) {
-      const drop = this.cursor - this.keepBytes;
-      this.buf = this.buf.slice(drop);
-      this.cursor -= drop;
-      this.base += drop;
+    // Unconsumed text nobody waited for is dropped beyond MAX_UNCONSUMED (the transcript on
+    // disk has it all); consumed text is kept only as far as tail() needs.
+    if (this.waiters.size === 0 && this.end - this.cursor > MAX_UNCONSUMED) this.cursor = this.end - MAX_UNCONSUMED;
+    const keepFrom = this.cursor - this.keepBytes;
+    let drop = 0;
+    while (drop < this.chunks.length - 1 && this.chunkStart[drop + 1] <= keepFrom) drop++;
+    if (drop > 64) {
+      this.chunks.splice(0, drop);
+      this.chunkStart.splice(0, drop);
     }
+  }
+
+  /** Text between absolute offsets [a, b). */
+  private textBetween(a: number, b: number): string {
+    if (b <= a) return '';
+    // Binary search for the chunk holding `a`.
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.chunkStart[mid] <= a) lo = mid;
+      else hi = mid - 1;
+    }
+    const parts: string[] = [];
+    for (let i = lo; i < this.chunks.length && this.chunkStart[i] < b; i++) {
+      const cs = this.chunkStart[i];
+      parts.push(this.chunks[i].slice(Math.max(0, a - cs), b - cs));
+    }
+    return parts.join('');
+  }
+
+  private view(): TextView {
+    const from = this.cursor;
+    const to = this.end;
+    return {
+      length: to - from,
+      slice: (start = 0, stop = to - from) => this.textBetween(from + Math.max(0, start), from + Math.min(stop, to - from)),
+    };
   }
 
   private writeLog(s: string) {
@@ -194,14 +236,13 @@ export class Console {
       const waiter: Waiter = {
         check: () => {
           let m;
-          const start = this.base + this.cursor;
           try {
-            m = matcher(this.buf.slice(this.cursor), Math.max(0, seenUpTo - start));
+            m = matcher(this.view(), Math.max(0, seenUpTo - this.cursor));
           } catch (e) {
             waiter.fail(e as Error);
             return true;
           }
-          seenUpTo = this.base + this.buf.length;
+          seenUpTo = this.end;
           if (!m) return false;
           this.cursor += m.consumed;
           this.waiters.delete(waiter);
@@ -231,7 +272,7 @@ export class Console {
     return this.waitUntil(
       (text, seen) => {
         const from = Math.max(0, seen - REGEX_OVERLAP);
-        const m = r.exec(from ? text.slice(from) : text);
+        const m = r.exec(text.slice(from));
         return m ? { consumed: from + m.index + m[0].length, value: m } : undefined;
       },
       timeoutMs,
@@ -241,7 +282,7 @@ export class Console {
 
   /** Marks everything received so far as seen: a later waitFor only matches new text. */
   skipPending(): void {
-    this.cursor = this.buf.length;
+    this.cursor = this.end;
   }
 
   write(data: string | Buffer): void {
@@ -257,7 +298,8 @@ export class Console {
 
   /** The last `lines` lines of clean text seen. */
   tail(lines = 40): string {
-    return this.buf.split('\n').slice(-lines).join('\n');
+    const text = this.textBetween(Math.max(this.chunkStart[0] ?? 0, this.end - 64 * 1024), this.end);
+    return text.split('\n').slice(-lines).join('\n');
   }
 
   async close(): Promise<void> {

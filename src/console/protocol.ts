@@ -65,14 +65,18 @@ export type ParseResult = { done: false; start?: number } | { done: true; result
  * where the start marker already was found (`start`) or how far it searched (`from`).
  */
 export function parseFrame(
-  text: string,
+  text: { readonly length: number; slice(start?: number, end?: number): string },
   frame: Pick<Frame, 'start' | 'end'>,
   hint: { from?: number; start?: number } = {},
 ): ParseResult {
-  const s = hint.start ?? text.indexOf(frame.start, Math.max(0, (hint.from ?? 0) - frame.start.length));
+  const find = (needle: string, from: number) => {
+    const i = text.slice(from).indexOf(needle);
+    return i < 0 ? -1 : from + i;
+  };
+  const s = hint.start ?? find(frame.start, Math.max(0, (hint.from ?? 0) - frame.start.length));
   if (s < 0) return { done: false };
   const bodyStart = s + frame.start.length;
-  const e = text.indexOf(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
+  const e = find(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
   if (e < 0) return { done: false, start: s };
   const body = text.slice(bodyStart, e);
   const nl = body.lastIndexOf('\n');

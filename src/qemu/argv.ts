@@ -25,11 +25,14 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
   push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(spec.firmware.code)}`);
   push('-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(spec.firmware.vars)}`);
   // Boot order: OVMF honours `bootindex` on devices and ignores `-boot order=`.
-  for (const d of spec.disks) {
+  // Each NVMe controller sits behind its own PCIe root port: devices on q35's root bus cannot
+  // be hot-unplugged, and a test must be able to pull a mirror disk out of a running machine.
+  spec.disks.forEach((d, i) => {
+    push('-device', `pcie-root-port,id=rp-${d.id},bus=pcie.0,chassis=${i + 1}`);
     push('-drive', `if=none,id=${d.id},format=qcow2,discard=unmap,file=${qemuEscape(d.path)}`);
     const boot = d.bootIndex !== undefined ? `,bootindex=${d.bootIndex}` : '';
-    push('-device', `nvme,id=nvme-${d.id},serial=${qemuEscape(d.serial)},drive=${d.id}${boot}`);
-  }
+    push('-device', `nvme,id=nvme-${d.id},bus=rp-${d.id},serial=${qemuEscape(d.serial)},drive=${d.id}${boot}`);
+  });
   if (spec.iso) {
     push('-drive', `if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=${qemuEscape(spec.iso.path)}`);
     const boot = spec.iso.bootIndex !== undefined ? `,bootindex=${spec.iso.bootIndex}` : '';

@@ -319,9 +319,27 @@ export class Machine {
     return this.qmp?.events ?? [];
   }
 
-  /** Hot-unplugs a device (e.g. `nvme-disk1`) through QMP. */
-  async hotUnplug(deviceId: string): Promise<void> {
+  /**
+   * Hot-unplugs a device (e.g. `nvme-disk1`) through QMP and waits for QEMU's DEVICE_DELETED:
+   * PCIe removal needs the guest's cooperation (pciehp's attention button, about 5 s).
+   */
+  async hotUnplug(deviceId: string, seconds = 30): Promise<void> {
+    const deleted = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.qmp.off('DEVICE_DELETED', on);
+        reject(new Error(`${this.name}: ${deviceId} was not released by the guest within ${seconds * this.scale}s`));
+      }, this.t(seconds));
+      const on = (ev: QmpEvent) => {
+        if (ev.data?.device !== deviceId) return;
+        clearTimeout(timer);
+        this.qmp.off('DEVICE_DELETED', on);
+        resolve();
+      };
+      this.qmp.on('DEVICE_DELETED', on);
+    });
+    deleted.catch(() => {});
     await this.qmp.execute('device_del', { id: deviceId });
+    await deleted;
   }
 
   /** ACPI power button; waits for QEMU to exit, then forces it. */

@@ -44,8 +44,11 @@ describe('buildQemuArgv', () => {
 
   it('attaches each disk as NVMe with its fixed serial and orders boot with bootindex, never -boot', () => {
     const devices = values(argv, '-device');
-    expect(devices).toContain('nvme,id=nvme-disk0,serial=REHEARSE0,drive=disk0,bootindex=1');
-    expect(devices).toContain('nvme,id=nvme-disk1,serial=REHEARSE1,drive=disk1');
+    expect(devices).toContain('nvme,id=nvme-disk0,bus=rp-disk0,serial=REHEARSE0,drive=disk0,bootindex=1');
+    expect(devices).toContain('nvme,id=nvme-disk1,bus=rp-disk1,serial=REHEARSE1,drive=disk1');
+    // Hot-unpluggable: each controller behind its own root port, each port its own chassis.
+    expect(devices).toContain('pcie-root-port,id=rp-disk0,bus=pcie.0,chassis=1');
+    expect(devices).toContain('pcie-root-port,id=rp-disk1,bus=pcie.0,chassis=2');
     expect(values(argv, '-drive')).toContain('if=none,id=disk0,format=qcow2,discard=unmap,file=/tmp/w/disk0.qcow2');
     expect(devices).toContain('ide-cd,id=cd0,drive=cdrom0,bus=ide.0,bootindex=0');
     expect(values(argv, '-drive')).toContain('if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=/isos/nixos-minimal.iso');

@@ -2,6 +2,7 @@
 // shell on the virtio console, a guest reboot, EFI variables across power cycles, teardown.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Machine } from '../../src/qemu/machine.js';
@@ -10,7 +11,7 @@ import { PROMPT, testGuestMachine } from '../helpers/vm.js';
 describe('a UEFI VM with two NVMe disks', () => {
   let m: Machine;
   beforeAll(async () => {
-    m = await testGuestMachine('engine');
+    m = await testGuestMachine('engine', { sshHostPort: 'auto' });
     await m.start();
     await m.waitForSerial(PROMPT, 60);
     await m.connect();
@@ -64,6 +65,22 @@ describe('a UEFI VM with two NVMe disks', () => {
     expect(text).toMatch(/^\[\s+\d+\.\d{3}\] /m);
     expect(text).toContain('rehearse test guest: up after');
     expect(text).not.toContain('\x1b[');
+  });
+
+  it('forwards a loopback host port to the guest for SSH', async () => {
+    expect(m.sshPort).toBeGreaterThan(1024);
+    const sock = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(m.sshPort!, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+    sock.destroy();
+  });
+
+  it('hot-unplugs an NVMe disk through QMP, and the guest sees it gone', async () => {
+    await m.hotUnplug('nvme-disk1');
+    const out = await m.succeed('lsblk -d -n -o SERIAL');
+    expect(out.trim().split(/\s+/)).toEqual(['REHEARSE0']);
+    expect(m.qmpEvents().some((e) => e.event === 'DEVICE_DELETED' && e.data?.device === 'nvme-disk1')).toBe(true);
   });
 
   it('detects a guest reboot and the session continues after it', async () => {
