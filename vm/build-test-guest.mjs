@@ -14,8 +14,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 // Kernel modules the guest loads (their dependencies are resolved from modinfo).
 // nvme: the NVMe disks; virtio_pci + virtio_console: the control channel (/dev/hvc0) the engine
-// opens, as the NixOS installer ISO's kernel has it; efivarfs: /sys/firmware/efi/efivars.
-const MODULES = ['nvme', 'virtio_pci', 'virtio_console', 'efivarfs', 'virtio_net'];
+// opens, as the NixOS installer ISO's kernel has it; efivarfs: /sys/firmware/efi/efivars;
+// button + evdev: the ACPI power button (QMP system_powerdown), handled by busybox acpid.
+const MODULES = ['nvme', 'virtio_pci', 'virtio_console', 'efivarfs', 'virtio_net', 'button', 'evdev'];
 const PACKAGES = ['busybox-static', 'util-linux', 'libblkid1', 'libmount1', 'libsmartcols1', 'libudev1', 'libselinux1', 'libpcre2-8-0', 'libc6'];
 
 // A module's dependencies, read from the `depends=` string in its .modinfo section

@@ -39,6 +39,22 @@ describe('teardown', () => {
     await execa('rm', ['-rf', k.workDir]);
   });
 
+  it('powerDown() presses the ACPI power button and the guest powers itself off', async () => {
+    const m = await testGuestMachine('powerdown');
+    try {
+      await m.start();
+      await m.waitForSerial(PROMPT, 60);
+      // Only a guest-side poweroff makes the kernel print this; QMP quit would not.
+      const guestSaid = m.serial.waitFor(/reboot: Power down/, m.t(30)).then(() => true, () => false);
+      await m.powerDown(30);
+      expect(await guestSaid).toBe(true);
+      expect(m.isRunning).toBe(false);
+      expect(m.qmpEvents().some((e) => e.event === 'POWERDOWN')).toBe(true);
+    } finally {
+      await m.stop();
+    }
+  });
+
   it('a bad spec fails before anything starts, and leaves no directory', async () => {
     const guest = inject('guest');
     const before = (await execa('sh', ['-c', 'ls -d /tmp/nixos-rehearse-bad-* 2>/dev/null | wc -l'])).stdout;
