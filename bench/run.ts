@@ -7,8 +7,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { Console } from '../src/console/console.js';
 import { Shell } from '../src/console/shell.js';
-import { buildTestGuest } from '../src/guest.js';
-import { chooseAccel, timeoutScale } from '../src/qemu/accel.js';
+import { GUEST_PROMPT, buildTestGuest, testGuestOptions } from '../src/guest.js';
+import { chooseAccel } from '../src/qemu/accel.js';
 import { buildQemuArgv } from '../src/qemu/argv.js';
 import { findFirmware } from '../src/qemu/firmware.js';
 import { Machine } from '../src/qemu/machine.js';
@@ -100,13 +100,11 @@ async function overhead() {
     }
     // Through the harness: Machine, serial prompt, control shell, succeed(work), poweroff.
     const t0 = Date.now();
-    const m = await Machine.create({
-      name: 'bench', accel: decision.accel, timeoutScale: timeoutScale(decision.accel), memoryMiB: 512,
-      kernelBoot: { kernel: guest.kernel, initrd: guest.initrd, append: guest.cmdline },
-    });
+    // The same machine as the bare run: no disks.
+    const m = await Machine.create({ ...testGuestOptions(guest, 'bench', decision.accel), disks: [] });
     try {
       await m.start();
-      await m.waitForSerial(/\]# $/m, 60);
+      await m.waitForSerial(GUEST_PROMPT, 60);
       await m.connect();
       await m.succeed(work);
       await m.run('poweroff -f').catch(() => {});

@@ -11063,6 +11063,20 @@ function renderDoctor(r) {
 import path10 from "node:path";
 
 // src/guest.ts
+var GUEST_PROMPT = /\]# $/m;
+function testGuestOptions(guest, name, accel, diskSize = "1G") {
+  return {
+    name,
+    accel,
+    timeoutScale: timeoutScale(accel),
+    memoryMiB: 512,
+    disks: [
+      { id: "disk0", serial: "REHEARSE0", size: diskSize },
+      { id: "disk1", serial: "REHEARSE1", size: diskSize }
+    ],
+    kernelBoot: { kernel: guest.kernel, initrd: guest.initrd, append: guest.cmdline }
+  };
+}
 async function buildTestGuest(log = () => {
 }) {
   const url = new URL("../vm/build-test-guest.mjs", import.meta.url).href;
@@ -11072,10 +11086,10 @@ async function buildTestGuest(log = () => {
 
 // src/qemu/machine.ts
 import { copyFileSync, mkdirSync, mkdtempSync as mkdtempSync2, rmSync as rmSync2 } from "node:fs";
-import net3 from "node:net";
+import net2 from "node:net";
 import os2 from "node:os";
 import path9 from "node:path";
-import { setTimeout as sleep3 } from "node:timers/promises";
+import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/cleanup.ts
 var live = /* @__PURE__ */ new Set();
@@ -11123,8 +11137,25 @@ function install() {
 
 // src/console/console.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
+
+// src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+async function connectUnix(path11, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    try {
+      return await new Promise((resolve, reject) => {
+        const s = net.createConnection(path11);
+        s.once("connect", () => resolve(s));
+        s.once("error", reject);
+      });
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path11}: ${e.message}`);
+      await sleep(50);
+    }
+  }
+}
 
 // src/console/text.ts
 import { StringDecoder as StringDecoder3 } from "node:string_decoder";
@@ -11259,20 +11290,7 @@ var Console = class {
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
   async attach(path11, timeoutMs = 1e4) {
-    const deadline = Date.now() + timeoutMs;
-    for (; ; ) {
-      try {
-        this.socket = await new Promise((resolve, reject) => {
-          const s = net.createConnection(path11);
-          s.once("connect", () => resolve(s));
-          s.once("error", reject);
-        });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`cannot connect to ${this.name} console at ${path11}: ${e.message}`);
-        await sleep(50);
-      }
-    }
+    this.socket = await connectUnix(path11, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11653,8 +11671,6 @@ async function createDisk(file, size, backing) {
 
 // src/qemu/qmp.ts
 import { EventEmitter as EventEmitter2 } from "node:events";
-import net2 from "node:net";
-import { setTimeout as sleep2 } from "node:timers/promises";
 var QmpError = class extends Error {
   constructor(command, errorClass, desc) {
     super(`QMP ${command} failed: ${errorClass}: ${desc}`);
@@ -11674,20 +11690,7 @@ var Qmp = class extends EventEmitter2 {
   events = [];
   closed = false;
   async connect(path11, timeoutMs = 1e4) {
-    const deadline = Date.now() + timeoutMs;
-    for (; ; ) {
-      try {
-        this.socket = await new Promise((resolve, reject) => {
-          const s = net2.createConnection(path11);
-          s.once("connect", () => resolve(s));
-          s.once("error", reject);
-        });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`cannot connect to QMP at ${path11}: ${e.message}`);
-        await sleep2(50);
-      }
-    }
+    this.socket = await connectUnix(path11, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -11749,7 +11752,7 @@ var Qmp = class extends EventEmitter2 {
 // src/qemu/machine.ts
 async function freePort() {
   return new Promise((resolve, reject) => {
-    const srv = net3.createServer();
+    const srv = net2.createServer();
     srv.once("error", reject);
     srv.listen(0, "127.0.0.1", () => {
       const a2 = srv.address();
@@ -11967,7 +11970,7 @@ var Machine = class _Machine {
       if (props.ActiveState === "failed") throw new Error(`unit ${unit} reached state failed`);
       if (props.LoadState === "not-found") throw new Error(`unit ${unit} does not exist`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for unit ${unit} (last ActiveState=${props.ActiveState})`);
-      await sleep3(1e3);
+      await sleep2(1e3);
     }
   }
   /** Resolves on the next guest reset (reboot) after `afterCount` resets; QMP RESET event. */
@@ -12028,7 +12031,7 @@ ${this.serial.tail()}`));
     if (!this.isRunning) return;
     await this.qmp.execute("system_powerdown").catch(() => {
     });
-    const t = sleep3(this.t(seconds), "timeout", { ref: false });
+    const t = sleep2(this.t(seconds), "timeout", { ref: false });
     if (await Promise.race([this.exited, t]) === "timeout") {
       await this.qmp.execute("quit").catch(() => {
       });
@@ -12039,7 +12042,7 @@ ${this.serial.tail()}`));
   }
   /** Waits for the guest to power itself off (e.g. after `poweroff`). */
   async waitForShutdown(seconds = 120) {
-    const t = sleep3(this.t(seconds), "timeout", { ref: false });
+    const t = sleep2(this.t(seconds), "timeout", { ref: false });
     const r = await Promise.race([this.exited, t]);
     if (r === "timeout") throw new Error(`${this.name} did not power off within ${seconds * this.scale}s
 --- serial ---
@@ -12058,8 +12061,8 @@ ${this.serial.tail()}`);
     this.stopped = true;
     if (this.proc && !this.exit) {
       await Promise.race([this.qmp?.execute("quit").catch(() => {
-      }), sleep3(2e3, void 0, { ref: false })]);
-      const r = await Promise.race([this.exited, sleep3(3e3, "slow", { ref: false })]);
+      }), sleep2(2e3, void 0, { ref: false })]);
+      const r = await Promise.race([this.exited, sleep2(3e3, "slow", { ref: false })]);
       if (r === "slow") {
         this.proc.kill("SIGKILL");
         await this.exited;
@@ -12094,23 +12097,11 @@ async function runEngineDemo(opts) {
   const guest = await buildTestGuest(say);
   say(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
   const logDir = path10.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
-  const m = await Machine.create({
-    name: "demo",
-    accel: decision.accel,
-    timeoutScale: timeoutScale(decision.accel),
-    memoryMiB: 512,
-    disks: [
-      { id: "disk0", serial: "REHEARSE0", size: "2G" },
-      { id: "disk1", serial: "REHEARSE1", size: "2G" }
-    ],
-    kernelBoot: { kernel: guest.kernel, initrd: guest.initrd, append: guest.cmdline },
-    keep: opts.keep,
-    logDir
-  });
+  const m = await Machine.create({ ...testGuestOptions(guest, "demo", decision.accel, "2G"), keep: opts.keep, logDir });
   try {
     await m.start();
     say(`QEMU started; logs in ${logDir}`);
-    await m.waitForSerial(/# $/m, 30);
+    await m.waitForSerial(GUEST_PROMPT, 30);
     say("serial shell is up");
     await m.connect();
     say("control shell on /dev/hvc0 is up");
@@ -12121,7 +12112,7 @@ async function runEngineDemo(opts) {
     });
     await m.waitForReset(30, before);
     say("guest rebooted");
-    await m.waitForSerial(/# $/m, 30);
+    await m.waitForSerial(GUEST_PROMPT, 30);
     await m.connect();
     say(`back after reboot: uptime ${(await m.succeed('cut -d" " -f1 /proc/uptime')).trim()}s`);
     await m.run("poweroff").catch(() => {

@@ -2,8 +2,8 @@
 // serial console and the control channel, reboot it, power it off. The full install rehearsal
 // replaces this once it exists; until then it shows the engine working on this machine.
 import path from 'node:path';
-import { buildTestGuest } from './guest.js';
-import { chooseAccel, timeoutScale } from './qemu/accel.js';
+import { GUEST_PROMPT, buildTestGuest, testGuestOptions } from './guest.js';
+import { chooseAccel } from './qemu/accel.js';
 import { Machine } from './qemu/machine.js';
 import { qemuBinary } from './qemu/tools.js';
 
@@ -15,23 +15,11 @@ export async function runEngineDemo(opts: { accel: 'auto' | 'kvm' | 'tcg'; keep?
   const guest = await buildTestGuest(say);
   say(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
   const logDir = path.resolve(opts.logDir, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const m = await Machine.create({
-    name: 'demo',
-    accel: decision.accel,
-    timeoutScale: timeoutScale(decision.accel),
-    memoryMiB: 512,
-    disks: [
-      { id: 'disk0', serial: 'REHEARSE0', size: '2G' },
-      { id: 'disk1', serial: 'REHEARSE1', size: '2G' },
-    ],
-    kernelBoot: { kernel: guest.kernel, initrd: guest.initrd, append: guest.cmdline },
-    keep: opts.keep,
-    logDir,
-  });
+  const m = await Machine.create({ ...testGuestOptions(guest, 'demo', decision.accel, '2G'), keep: opts.keep, logDir });
   try {
     await m.start();
     say(`QEMU started; logs in ${logDir}`);
-    await m.waitForSerial(/# $/m, 30);
+    await m.waitForSerial(GUEST_PROMPT, 30);
     say('serial shell is up');
     await m.connect();
     say('control shell on /dev/hvc0 is up');
@@ -41,7 +29,7 @@ export async function runEngineDemo(opts: { accel: 'auto' | 'kvm' | 'tcg'; keep?
     await m.run('reboot').catch(() => {});
     await m.waitForReset(30, before);
     say('guest rebooted');
-    await m.waitForSerial(/# $/m, 30);
+    await m.waitForSerial(GUEST_PROMPT, 30);
     await m.connect();
     say(`back after reboot: uptime ${(await m.succeed('cut -d" " -f1 /proc/uptime')).trim()}s`);
     await m.run('poweroff').catch(() => {});

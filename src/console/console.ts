@@ -3,7 +3,7 @@
 // and ANSI-stripped text). Thin adapter: the parsing lives in text.ts and protocol.ts.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { connectUnix } from '../unix-socket.js';
 import { ConsoleText } from './text.js';
 
 export class ConsoleTimeoutError extends Error {
@@ -122,20 +122,7 @@ export class Console {
 
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
   async attach(path: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        this.socket = await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.createConnection(path);
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
-        });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`cannot connect to ${this.name} console at ${path}: ${(e as Error).message}`);
-        await sleep(50);
-      }
-    }
+    this.socket = await connectUnix(path, timeoutMs, `${this.name} console`);
     this.socket.on('data', (d: Buffer) => this.feed(d));
     this.socket.on('error', () => {});
     this.socket.on('close', () => this.onClose(new ConsoleClosedError(`${this.name} console closed (QEMU exited?)`, this.tail())));

@@ -3,7 +3,7 @@
 // `device_del` (hot-unplug), and the RESET/SHUTDOWN events that tell us the guest rebooted.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { connectUnix } from '../unix-socket.js';
 
 export interface QmpEvent {
   event: string;
@@ -32,20 +32,7 @@ export class Qmp extends EventEmitter {
   closed = false;
 
   async connect(path: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        this.socket = await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.createConnection(path);
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
-        });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`cannot connect to QMP at ${path}: ${(e as Error).message}`);
-        await sleep(50);
-      }
-    }
+    this.socket = await connectUnix(path, timeoutMs, 'QMP');
     const hello = new Promise((r) => (this.greeting = r));
     this.socket.setEncoding('utf8');
     this.socket.on('data', (d: string) => this.onData(d));
