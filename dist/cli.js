@@ -11085,7 +11085,7 @@ async function buildTestGuest(log = () => {
 }
 
 // src/qemu/machine.ts
-import { copyFileSync, mkdirSync, mkdtempSync as mkdtempSync2, rmSync as rmSync2 } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync as mkdtempSync2, readFileSync as readFileSync3, rmSync as rmSync2 } from "node:fs";
 import net2 from "node:net";
 import os2 from "node:os";
 import path9 from "node:path";
@@ -11895,8 +11895,17 @@ var Machine = class _Machine {
       }
     });
     try {
+      const qemuLog = path9.join(this.logDir, `qemu-${boot}.log`);
       const died = this.exited.then((x) => {
-        throw new Error(`QEMU exited during start (${x.code ?? x.signal}); see ${this.logDir}/qemu-${boot}.log`);
+        let said = "";
+        try {
+          said = readFileSync3(qemuLog, "utf8").trim().split("\n").slice(-5).join("\n");
+        } catch {
+        }
+        throw new Error(`QEMU exited during start (${x.code ?? x.signal}): ${said || "no message"}
+(log: ${qemuLog})`);
+      });
+      died.catch(() => {
       });
       const attach = (async () => {
         this.qmp = new Qmp();
@@ -11909,9 +11918,9 @@ var Machine = class _Machine {
         await this.control.attach(this.spec.sockets.control);
         await this.qmp.execute("cont");
       })();
-      await Promise.race([attach, died]);
-      died.catch(() => {
+      attach.catch(() => {
       });
+      await Promise.race([attach, died]);
     } catch (e) {
       await this.stop();
       throw e;
@@ -11936,7 +11945,7 @@ var Machine = class _Machine {
     if (this.controlShell && !this.controlShell.isBroken) return this.controlShell;
     const nonce = newNonce();
     const ready = `rdy${nonce}`;
-    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf '%s%s\\n' rdy ${nonce}; PS1= exec sh /dev/hvc0`;
+    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? "sudo -n " : ""}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));

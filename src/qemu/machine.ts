@@ -1,7 +1,7 @@
 // A virtual machine, modelled on nixpkgs' test-driver `Machine` (nixos/lib/test-driver):
 // start it, wait for text on the serial console, run commands over a control shell
 // (succeed/fail/run), wait for units, see reboots, power it down, tear it down.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,9 +202,17 @@ export class Machine {
       },
     });
     try {
+      const qemuLog = path.join(this.logDir, `qemu-${boot}.log`);
       const died = this.exited.then((x) => {
-        throw new Error(`QEMU exited during start (${x.code ?? x.signal}); see ${this.logDir}/qemu-${boot}.log`);
+        let said = '';
+        try {
+          said = readFileSync(qemuLog, 'utf8').trim().split('\n').slice(-5).join('\n');
+        } catch {
+          // no log: nothing to quote
+        }
+        throw new Error(`QEMU exited during start (${x.code ?? x.signal}): ${said || 'no message'}\n(log: ${qemuLog})`);
       });
+      died.catch(() => {}); // only raced against the attach below
       const attach = (async () => {
         this.qmp = new Qmp();
         await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
@@ -217,8 +225,8 @@ export class Machine {
         await this.control.attach(this.spec.sockets.control);
         await this.qmp.execute('cont');
       })();
+      attach.catch(() => {}); // raced: when QEMU dies first, its error is the one that counts
       await Promise.race([attach, died]);
-      died.catch(() => {});
     } catch (e) {
       await this.stop();
       throw e;
@@ -246,7 +254,8 @@ export class Machine {
     if (this.controlShell && !this.controlShell.isBroken) return this.controlShell;
     const nonce = newNonce();
     const ready = `rdy${nonce}`;
-    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf '%s%s\\n' rdy ${nonce}; PS1= exec sh /dev/hvc0`;
+    // Double quotes inside: the whole script is single-quoted for `sh -c`.
+    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? 'sudo -n ' : ''}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));

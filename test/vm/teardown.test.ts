@@ -73,6 +73,13 @@ describe('teardown', () => {
     expect(after).toBe(before);
   });
 
+  it('QEMU failing to start is an error that quotes QEMU, and leaves nothing behind', async () => {
+    const m = await testGuestMachine('nokernel', { kernelBoot: { kernel: '/nonexistent/bzImage' } });
+    await expect(m.start()).rejects.toThrow(/QEMU exited during start \(1\): [\s\S]*\/nonexistent\/bzImage[\s\S]*log: /);
+    expect(existsSync(m.workDir)).toBe(false);
+    expect(await qemuPidsIn(m.workDir)).toEqual([]);
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} to the owning process tears the VM down`, async () => {
       const guest = inject('guest');
