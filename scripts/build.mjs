@@ -2,7 +2,7 @@
 // (the action runs on node24). dist/ is committed: the action runs it, not src/.
 // `node scripts/build.mjs --outdir DIR` builds elsewhere (the staleness test compares).
 import { build } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const i = process.argv.indexOf('--outdir');
@@ -26,3 +26,4 @@ await build({
   banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
 });
 writeFileSync(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
+chmodSync(path.join(outdir, 'cli.js'), 0o755); // the package's bin
