@@ -11267,7 +11267,7 @@ var Console = class {
   /** Clean text in chunks (absolute offsets in chunkStart): unconsumed text and some history. */
   chunks = [];
   chunkStart = [];
-  /** Absolute offset of the end of the text received. */
+  /** Absolute offset of the end of the text received (= clean characters seen in all). */
   end = 0;
   /** Absolute offset where unconsumed text starts. */
   cursor = 0;
@@ -11278,8 +11278,6 @@ var Console = class {
   t0 = Date.now();
   closed;
   keepBytes;
-  /** Total clean characters seen. */
-  received = 0;
   constructor(opts) {
     this.name = opts.name;
     this.keepBytes = opts.keepBytes ?? 256 * 1024;
@@ -11307,7 +11305,6 @@ var Console = class {
     if (s) this.append(s);
   }
   append(s) {
-    this.received += s.length;
     const last = this.chunks.length - 1;
     if (last >= 0 && this.chunks[last].length < 8192) this.chunks[last] += s;
     else {

@@ -97,7 +97,7 @@ export class Console {
   /** Clean text in chunks (absolute offsets in chunkStart): unconsumed text and some history. */
   private chunks: string[] = [];
   private chunkStart: number[] = [];
-  /** Absolute offset of the end of the text received. */
+  /** Absolute offset of the end of the text received (= clean characters seen in all). */
   private end = 0;
   /** Absolute offset where unconsumed text starts. */
   private cursor = 0;
@@ -108,8 +108,6 @@ export class Console {
   private t0 = Date.now();
   private closed?: Error;
   private keepBytes: number;
-  /** Total clean characters seen. */
-  received = 0;
 
   constructor(opts: ConsoleOptions) {
     this.name = opts.name;
@@ -141,7 +139,6 @@ export class Console {
   }
 
   private append(s: string) {
-    this.received += s.length;
     const last = this.chunks.length - 1;
     if (last >= 0 && this.chunks[last].length < 8192) this.chunks[last] += s;
     else {
