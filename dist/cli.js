@@ -12037,14 +12037,12 @@ ${this.serial.tail()}`));
     if (!this.isRunning) return;
     await this.qmp.execute("system_powerdown").catch(() => {
     });
-    const t = sleep2(this.t(seconds), "timeout", { ref: false });
-    if (await Promise.race([this.exited, t]) === "timeout") {
+    await this.waitForShutdown(seconds).catch(async () => {
       await this.qmp.execute("quit").catch(() => {
       });
-    }
-    await this.exited;
-    await this.closeConsoles();
-    this.proc = void 0;
+      await this.exited;
+      await this.released();
+    });
   }
   /** Waits for the guest to power itself off (e.g. after `poweroff`). */
   async waitForShutdown(seconds = 120) {
@@ -12053,9 +12051,13 @@ ${this.serial.tail()}`));
     if (r === "timeout") throw new Error(`${this.name} did not power off within ${seconds * this.scale}s
 --- serial ---
 ${this.serial.tail()}`);
+    await this.released();
+    return r;
+  }
+  /** After QEMU exited: close its sockets and forget the process (start() may run again). */
+  async released() {
     await this.closeConsoles();
     this.proc = void 0;
-    return r;
   }
   async closeConsoles() {
     this.qmp?.close();

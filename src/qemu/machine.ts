@@ -355,13 +355,12 @@ export class Machine {
   async powerDown(seconds = 60): Promise<void> {
     if (!this.isRunning) return;
     await this.qmp.execute('system_powerdown').catch(() => {});
-    const t = sleep(this.t(seconds), 'timeout' as const, { ref: false });
-    if ((await Promise.race([this.exited, t])) === 'timeout') {
+    await this.waitForShutdown(seconds).catch(async () => {
+      // The guest ignored the power button: end QEMU.
       await this.qmp.execute('quit').catch(() => {});
-    }
-    await this.exited;
-    await this.closeConsoles();
-    this.proc = undefined;
+      await this.exited;
+      await this.released();
+    });
   }
 
   /** Waits for the guest to power itself off (e.g. after `poweroff`). */
@@ -369,9 +368,14 @@ export class Machine {
     const t = sleep(this.t(seconds), 'timeout' as const, { ref: false });
     const r = await Promise.race([this.exited, t]);
     if (r === 'timeout') throw new Error(`${this.name} did not power off within ${seconds * this.scale}s\n--- serial ---\n${this.serial.tail()}`);
+    await this.released();
+    return r;
+  }
+
+  /** After QEMU exited: close its sockets and forget the process (start() may run again). */
+  private async released() {
     await this.closeConsoles();
     this.proc = undefined;
-    return r;
   }
 
   private async closeConsoles() {
