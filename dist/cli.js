@@ -11942,7 +11942,8 @@ var Machine = class _Machine {
     if (this.controlShell && !this.controlShell.isBroken) return this.controlShell;
     const nonce = newNonce();
     const ready = `rdy${nonce}`;
-    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
+    const freeHvc0 = "if command -v systemctl >/dev/null; then systemctl stop serial-getty@hvc0.service 2>/dev/null; fi";
+    const inner = `${freeHvc0}; exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? "sudo -n " : ""}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));
@@ -11952,6 +11953,15 @@ var Machine = class _Machine {
     await shell.succeed("true");
     this.controlShell = shell;
     return shell;
+  }
+  /**
+   * Copies a host directory into the guest (as a tar stream over the control shell): small
+   * payloads such as a flake. The guest directory is created; existing files are overwritten.
+   */
+  async copyIn(hostDir, guestDir, seconds = 120) {
+    const tar = await execa("tar", ["-C", hostDir, "--exclude=./.git", "-czf", "-", "."], { encoding: "buffer", stdin: "ignore" });
+    const b64 = Buffer.from(tar.stdout).toString("base64");
+    await this.succeed(`mkdir -p ${shellQuote(guestDir)} && printf %s ${b64} | base64 -d | tar -xzf - -C ${shellQuote(guestDir)}`, seconds);
   }
   get shell() {
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: no control shell; call connect() first (after a reboot too)`);
@@ -12138,6 +12148,14 @@ async function runEngineDemo(opts) {
   }
 }
 
+// src/fixture.ts
+async function buildFixture(opts = {}) {
+  const url = new URL("../vm/fixture/build-fixture.mjs", import.meta.url).href;
+  const mod = await import(url);
+  return mod.buildFixture({ log: () => {
+  }, ...opts });
+}
+
 // src/cli.ts
 var program2 = new Command();
 program2.name("nixos-rehearse").description("Rehearse a NixOS install, reboot, upgrade and rollback in a throw-away UEFI VM.").version("0.1.0");
@@ -12150,6 +12168,16 @@ program2.command("doctor").description("check QEMU, qemu-img, OVMF and the accel
 });
 program2.command("demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(new Option("--accel <accel>", "accelerator").choices(["auto", "kvm", "tcg"]).default("auto")).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);
+});
+var fixture = program2.command("fixture").description("the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO");
+fixture.command("build").description("build the fixture ISO (or reuse it from the cache, keyed by its inputs) and print its manifest").option("--out <dir>", "write the ISO, its manifest and the fixture flake here instead of the cache").option("--refresh", "rebuild even when the cache holds a build of the same inputs").action(async (opts) => {
+  const started = Date.now();
+  const m = await buildFixture({ out: opts.out, refresh: opts.refresh, log: (s) => process.stderr.write(`[fixture] ${s}
+`) });
+  process.stderr.write(`[fixture] ${m.iso} (${(m.isoBytes / 2 ** 20).toFixed(0)} MiB) ready in ${((Date.now() - started) / 1e3).toFixed(1)} s
+`);
+  process.stdout.write(`${JSON.stringify(m, null, 2)}
+`);
 });
 await program2.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`nixos-rehearse: ${e.message}

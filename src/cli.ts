@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
+import { buildFixture } from './fixture.js';
 
 const program = new Command();
 program
@@ -28,6 +29,19 @@ program
   .option('--log-dir <dir>', 'where the serial/control transcripts and qemu.log go', 'nixos-rehearse-out/logs')
   .action(async (opts: { accel: 'auto' | 'kvm' | 'tcg'; keep?: boolean; logDir: string }) => {
     process.exitCode = await runEngineDemo(opts);
+  });
+
+const fixture = program.command('fixture').description('the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO');
+fixture
+  .command('build')
+  .description('build the fixture ISO (or reuse it from the cache, keyed by its inputs) and print its manifest')
+  .option('--out <dir>', 'write the ISO, its manifest and the fixture flake here instead of the cache')
+  .option('--refresh', 'rebuild even when the cache holds a build of the same inputs')
+  .action(async (opts: { out?: string; refresh?: boolean }) => {
+    const started = Date.now();
+    const m = await buildFixture({ out: opts.out, refresh: opts.refresh, log: (s) => process.stderr.write(`[fixture] ${s}\n`) });
+    process.stderr.write(`[fixture] ${m.iso} (${(m.isoBytes / 2 ** 20).toFixed(0)} MiB) ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
   });
 
 await program.parseAsync(process.argv).catch((e: Error) => {

@@ -255,7 +255,10 @@ export class Machine {
     const nonce = newNonce();
     const ready = `rdy${nonce}`;
     // Double quotes inside: the whole script is single-quoted for `sh -c`.
-    const inner = `exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
+    // systemd's getty generator starts a getty on a virtualizer console (hvc0) when the kernel
+    // has one (the NixOS ISO autologins there too); it would read our commands: stop it first.
+    const freeHvc0 = 'if command -v systemctl >/dev/null; then systemctl stop serial-getty@hvc0.service 2>/dev/null; fi';
+    const inner = `${freeHvc0}; exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? 'sudo -n ' : ''}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));
@@ -265,6 +268,16 @@ export class Machine {
     await shell.succeed('true');
     this.controlShell = shell;
     return shell;
+  }
+
+  /**
+   * Copies a host directory into the guest (as a tar stream over the control shell): small
+   * payloads such as a flake. The guest directory is created; existing files are overwritten.
+   */
+  async copyIn(hostDir: string, guestDir: string, seconds = 120): Promise<void> {
+    const tar = await execa('tar', ['-C', hostDir, '--exclude=./.git', '-czf', '-', '.'], { encoding: 'buffer', stdin: 'ignore' });
+    const b64 = Buffer.from(tar.stdout).toString('base64');
+    await this.succeed(`mkdir -p ${shellQuote(guestDir)} && printf %s ${b64} | base64 -d | tar -xzf - -C ${shellQuote(guestDir)}`, seconds);
   }
 
   get shell(): Shell {
