@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
 import { buildFixture } from './fixture.js';
+import { runRehearsal } from './rehearsal.js';
+import { LAYOUTS } from './runbook/layouts.js';
 
 const program = new Command();
 program
@@ -21,10 +23,67 @@ program
     process.exitCode = r.ok ? 0 : 1;
   });
 
+const accelOption = () => new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto');
+const layoutOption = () => new Option('--layout <layout>', 'disk layout').choices(LAYOUTS).default('zfs');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+interface RunFlags {
+  iso: string;
+  sha256?: string;
+  flake: string;
+  layout: string;
+  diskSize: string;
+  memory: string;
+  cpus: string;
+  accel: 'auto' | 'kvm' | 'tcg';
+  out: string;
+  keep?: boolean;
+}
+
+async function rehearse(o: RunFlags): Promise<number> {
+  const memoryMiB = Number(o.memory);
+  const cpus = Number(o.cpus);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o.memory})`);
+  if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o.cpus})`);
+  if (!/^\d+[MGT]$/.test(o.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o.diskSize})`);
+  const r = await runRehearsal({ iso: o.iso, sha256: o.sha256, flake: o.flake, layout: o.layout, diskSize: o.diskSize, memoryMiB, cpus, accel: o.accel, outDir: o.out, keep: o.keep, log: say });
+  return r.exitCode;
+}
+
+program
+  .command('run')
+  .description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1–13 on throw-away NVMe disks, then a clean power-off; writes DIR/report.json")
+  .requiredOption('--iso <path|url>', 'the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)')
+  .option('--sha256 <hex>', "the ISO's sha256; a mismatch stops the run before anything boots")
+  .requiredOption('--flake <dir#host>', 'the configuration to install: a local flake directory and its nixosConfigurations host')
+  .addOption(layoutOption())
+  .option('--disk-size <size>', 'size of each virtual NVMe disk', '20G')
+  .option('--memory <MiB>', 'guest memory in MiB', '2048')
+  .option('--cpus <n>', 'guest CPUs', '2')
+  .addOption(accelOption())
+  .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
+  .option('--keep', 'keep the VM work directory (disks, EFI vars) after the run')
+  .action(async (o: RunFlags) => {
+    process.exitCode = await rehearse(o);
+  });
+
 program
   .command('demo')
+  .description('build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them')
+  .addOption(layoutOption())
+  .addOption(accelOption())
+  .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
+  .option('--keep', 'keep the VM work directory after the run')
+  .action(async (o: { layout: string; accel: 'auto' | 'kvm' | 'tcg'; out: string; keep?: boolean }) => {
+    const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
+    say(`fixture ISO: ${fx.iso}`);
+    process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o.layout, diskSize: '8G', memory: '2048', cpus: '2', accel: o.accel, out: o.out, keep: o.keep });
+  });
+
+program
+  .command('engine-demo')
   .description('boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down')
-  .addOption(new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto'))
+  .addOption(accelOption())
   .option('--keep', 'keep the work directory (disks, EFI vars) after the run')
   .option('--log-dir <dir>', 'where the serial/control transcripts and qemu.log go', 'nixos-rehearse-out/logs')
   .action(async (opts: { accel: 'auto' | 'kvm' | 'tcg'; keep?: boolean; logDir: string }) => {

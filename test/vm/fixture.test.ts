@@ -153,7 +153,9 @@ describe('fixture installer ISO', () => {
     const flake = mkdtempSync(path.join(os.tmpdir(), 'rehearse-flake-'));
     execFileSync('cp', ['-a', `${fx.flake}/.`, flake]);
     const pub = readFileSync(`${key}.pub`, 'utf8').trim();
-    writeFileSync(path.join(flake, 'harness.nix'), `{ ... }:\n{\n  networking.hostId = "8425e349";\n  boot.kernelParams = [ "console=ttyS0,115200n8" ];\n  services.getty.autologinUser = "root";\n  users.users.admin.openssh.authorizedKeys.keys = [ "${pub}" ];\n}\n`);
+    const flakeNix = path.join(flake, 'flake.nix');
+    writeFileSync(flakeNix, readFileSync(flakeNix, 'utf8').replace('./hardware-configuration.nix', './hardware-configuration.nix ./harness.nix'));
+    writeFileSync(path.join(flake, 'harness.nix'), `{ ... }:\n{\n  boot.kernelParams = [ "console=ttyS0,115200n8" ];\n  services.getty.autologinUser = "root";\n  users.users.admin.openssh.authorizedKeys.keys = [ "${pub}" ];\n}\n`);
     await m.copyIn(flake, '/tmp/flake');
     rmSync(flake, { recursive: true, force: true });
     await m.succeed('cp /mnt/etc/nixos/hardware-configuration.nix /tmp/flake/hardware-configuration.nix');
@@ -173,7 +175,9 @@ describe('fixture installer ISO', () => {
     expect(entry).toContain(`options init=${top}/init root=ZFS=rpool/local/root`);
     expect(entry).toMatch(/^version Generation 1 NixOS Xantusia 25\.11\.\d{8}\.\w+ \(Linux 6\.1\.0-\d+\), built on \d{4}-\d{2}-\d{2}$/m);
     expect(await m.succeed('cat /mnt/boot/loader/loader.conf')).toContain('default nixos-generation-1.conf');
-    expect(await m.succeed('ls /mnt/boot/EFI/systemd /mnt/boot/EFI/BOOT')).toMatch(/systemd-bootx64\.efi[\s\S]*BOOTX64\.EFI/i);
+    const loaders = await m.succeed('ls /mnt/boot/EFI/systemd /mnt/boot/EFI/BOOT');
+    expect(loaders).toContain('systemd-bootx64.efi');
+    expect(loaders).toContain('BOOTX64.EFI');
     expect(await m.succeed('nix-env -p /mnt/nix/var/nix/profiles/system --list-generations')).toMatch(/^ {3}1 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {3}\(current\)$/m);
     await m.succeed('sudo umount -R /mnt && sudo zpool export rpool');
     await m.succeed('systemctl poweroff --no-block');
@@ -196,7 +200,8 @@ describe('fixture installer ISO', () => {
     try {
       await m.start();
       await m.waitForSerial(/Boot in \d+ s/, 60); // the systemd-boot menu, drawn on serial
-      await m.waitForSerial(/root@server|server login: root \(automatic login\)/, 180);
+      const seen = await m.waitForSerial(/server login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic/, 60);
+      expect(seen[0]).toContain('automatic login');
       await m.connect();
       const top = (await m.succeed('readlink /run/current-system')).trim();
       expect(top).toMatch(/-nixos-system-server-25\.11/);
@@ -219,6 +224,130 @@ describe('fixture installer ISO', () => {
       expect(pw.stderr).toMatch(/Permission denied \(publickey\)/);
       const root = await execa('ssh', [...ssh, 'root@127.0.0.1', 'true'], { reject: false, timeout: 120_000 });
       expect(root.exitCode).toBe(255);
+
+      // nix path-info -Sh: the path, a TAB, renderSize's "%6.1f MiB|GiB".
+      expect((await m.succeed('nix path-info -Sh /run/current-system')).trimEnd()).toMatch(new RegExp(`^${top}\\t {0,3}\\d+\\.\\d (MiB|GiB)$`));
+
+      // A rebuild the safe way: build (the running system is untouched), switch, rollback.
+      const flake2 = mkdtempSync(path.join(os.tmpdir(), 'rehearse-flake2-'));
+      execFileSync('cp', ['-a', `${fx.flake}/.`, flake2]);
+      const conf = path.join(flake2, 'configuration.nix');
+      writeFileSync(conf, readFileSync(conf, 'utf8').replace('"generation-one"', '"generation-two"'));
+      await m.copyIn(flake2, '/root/flake');
+      rmSync(flake2, { recursive: true, force: true });
+      await m.succeed('cp /nix/store/*-source/harness.nix /nix/store/*-source/hardware-configuration.nix /nix/store/*-source/flake.nix /root/flake/');
+      const build = await m.run('cd /root && nixos-rebuild build --flake /root/flake#server', 600);
+      expect(build.exitCode, build.output).toBe(0);
+      expect(build.output).toContain('building the system configuration...');
+      const built = (await m.succeed('readlink /root/result')).trim();
+      expect(built).not.toBe(top);
+      expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-one');
+      expect((await m.succeed('readlink /run/current-system')).trim()).toBe(top);
+      const sw = await m.run('nixos-rebuild switch --flake /root/flake#server', 600);
+      expect(sw.exitCode, sw.output).toBe(0);
+      expect(sw.output).toContain(`Done. The new configuration is ${built}`);
+      expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-two');
+      expect((await m.succeed('readlink /run/current-system')).trim()).toBe(built);
+      expect((await m.succeed('readlink /run/booted-system')).trim()).toBe(top);
+      const gens = await m.succeed('nix-env -p /nix/var/nix/profiles/system --list-generations');
+      expect(gens).toMatch(/^ {3}1 {3}\S+ \S+ {3}$/m);
+      expect(gens).toMatch(/^ {3}2 {3}\S+ \S+ {3}\(current\)$/m);
+      expect(await m.succeed('cat /boot/loader/loader.conf')).toContain('default nixos-generation-2.conf');
+      expect(await m.succeed('ls /boot/loader/entries')).toMatch(/nixos-generation-1\.conf\s+nixos-generation-2\.conf/);
+      const json = JSON.parse(await m.succeed('nixos-rebuild list-generations --json'));
+      expect(json.map((g: { generation: number; current: boolean }) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
+      expect((await m.succeed('systemctl is-active sshd')).trim()).toBe('active');
+      const rb = await m.run('nixos-rebuild switch --rollback', 600);
+      expect(rb.exitCode, rb.output).toBe(0);
+      expect(rb.output).toContain('switching profile from version 2 to 1');
+      expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-one');
+      expect((await m.succeed('readlink /run/current-system')).trim()).toBe(top);
+      expect(await m.succeed('cat /boot/loader/loader.conf')).toContain('default nixos-generation-1.conf');
+      await m.succeed('/nix/var/nix/profiles/system-2-link/bin/switch-to-configuration test');
+      expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-two');
+      await m.succeed('/nix/var/nix/profiles/system-1-link/bin/switch-to-configuration switch');
+      expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-one');
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
+// ext4 and btrfs roots (the runbook's other two file systems): one installer session installs an
+// ext4 system on disk0 and a btrfs one (subvolumes root, nix, persist) on disk1; each then boots
+// alone from its disk.
+describe('fixture installer: ext4 and btrfs roots', () => {
+  let accel: 'kvm' | 'tcg';
+  let workDir: string;
+
+  beforeAll(async () => {
+    accel = (await chooseAccel(qemuBinary(), 'auto')).accel;
+    workDir = mkdtempSync(path.join(os.tmpdir(), 'rehearse-fixture-fs-'));
+  });
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+  it('installs an ext4 root on one disk and a btrfs root on the other', async () => {
+    const { machine: m } = await startInstaller({
+      name: 'fixture-fs-installer', iso: fx.iso, accel, timeoutScale: timeoutScale(accel),
+      disks: DISKS, workDir, keep: true, logDir: testLogDir('fixture-fs-installer'),
+    });
+    try {
+      const harness = '{ ... }:\n{\n  boot.kernelParams = [ "console=ttyS0,115200n8" ];\n  services.getty.autologinUser = "root";\n}\n';
+      const flake = mkdtempSync(path.join(os.tmpdir(), 'rehearse-flake-'));
+      execFileSync('cp', ['-a', `${fx.flake}/.`, flake]);
+      const flakeNix = path.join(flake, 'flake.nix');
+      writeFileSync(flakeNix, readFileSync(flakeNix, 'utf8').replace('./hardware-configuration.nix', './hardware-configuration.nix ./harness.nix'));
+      writeFileSync(path.join(flake, 'harness.nix'), harness);
+      await m.copyIn(flake, '/tmp/flake-ext4');
+      await m.copyIn(flake, '/tmp/flake-btrfs');
+      rmSync(flake, { recursive: true, force: true });
+      for (const d of ['/dev/nvme0n1', '/dev/nvme1n1']) {
+        await m.succeed(`sgdisk --zap-all ${d} && sgdisk -n1:1M:+1G -t1:EF00 -c1:"EFI System" ${d} && sgdisk -n2:0:0 -t2:8300 -c2:"root" ${d} && mkfs.fat -F 32 -n EFI ${d}p1`);
+      }
+      await m.succeed('mkfs.ext4 -q -L nixos /dev/nvme0n1p2 && mount /dev/nvme0n1p2 /mnt && mkdir -p /mnt/boot && mount /dev/nvme0n1p1 /mnt/boot');
+      await m.succeed('mkfs.btrfs -q -f -L nixos /dev/nvme1n1p2 && mkdir -p /mnt2 && mount /dev/nvme1n1p2 /mnt2 && btrfs -q subvolume create /mnt2/root && btrfs -q subvolume create /mnt2/nix && btrfs -q subvolume create /mnt2/persist && umount /mnt2');
+      await m.succeed('mount -o subvol=root /dev/nvme1n1p2 /mnt2 && mkdir -p /mnt2/nix /mnt2/persist /mnt2/boot && mount -o subvol=nix /dev/nvme1n1p2 /mnt2/nix && mount -o subvol=persist /dev/nvme1n1p2 /mnt2/persist && mount /dev/nvme1n1p1 /mnt2/boot');
+      for (const [root, flakeDir, fs] of [['/mnt', '/tmp/flake-ext4', 'ext4'], ['/mnt2', '/tmp/flake-btrfs', 'btrfs']] as const) {
+        await m.succeed(`nixos-generate-config --root ${root}`);
+        const hw = await m.succeed(`cat ${root}/etc/nixos/hardware-configuration.nix`);
+        const uuid = (await m.succeed(`findmnt -no UUID ${root}`)).trim();
+        expect(hw).toContain(`fileSystems."/" =\n    { device = "/dev/disk/by-uuid/${uuid}";\n      fsType = "${fs}";`);
+        if (fs === 'btrfs') {
+          expect(hw).toContain('options = [ "subvol=root" ];');
+          expect(hw).toContain('options = [ "subvol=nix" ];');
+        }
+        await m.succeed(`cp ${root}/etc/nixos/hardware-configuration.nix ${flakeDir}/`);
+        const r = await m.run(`nixos-install --root ${root} --no-root-passwd --flake ${flakeDir}#server`, 1200);
+        expect(r.exitCode, r.output).toBe(0);
+        expect(await m.succeed(`cat ${root}/boot/loader/entries/nixos-generation-1.conf`)).toMatch(new RegExp(`root=UUID=${uuid} rootfstype=${fs}`));
+      }
+      await m.succeed('umount -R /mnt /mnt2');
+      await m.succeed('systemctl poweroff --no-block');
+      await m.waitForShutdown(120);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it.each([['ext4', 0], ['btrfs', 1]] as const)('boots the %s root from its own disk', async (fs, i) => {
+    const m = await Machine.create({
+      name: `fixture-${fs}`, accel, timeoutScale: timeoutScale(accel), memoryMiB: 1024,
+      disks: [{ ...DISKS[i]!, bootIndex: 0 }], workDir, keep: true, logDir: testLogDir(`fixture-${fs}`),
+    });
+    try {
+      await m.start();
+      const seen = await m.waitForSerial(/server login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic/, 60);
+      expect(seen[0]).toContain('automatic login');
+      await m.connect();
+      expect((await m.succeed('findmnt -no FSTYPE /')).trim()).toBe(fs);
+      expect((await m.succeed('findmnt -no FSTYPE /boot')).trim()).toBe('vfat');
+      if (fs === 'btrfs') {
+        expect(await m.succeed('findmnt -no OPTIONS /')).toMatch(/subvol=\/root/);
+        expect(await m.succeed('findmnt -no OPTIONS /nix')).toMatch(/subvol=\/nix/);
+      }
+      expect(await m.succeed('readlink /run/current-system')).toMatch(/-nixos-system-server-25\.11/);
+      await m.waitForUnit('multi-user.target', 120);
+      expect((await m.succeed('systemctl is-active sshd')).trim()).toBe('active');
     } finally {
       await m.stop();
     }

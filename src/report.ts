@@ -1,0 +1,67 @@
+// report.json: what a rehearsal did, step by step, as the action, the CLI and the PR comment
+// read it. Pure types and helpers; writing the file is the runner's job.
+
+export type Status = 'pass' | 'fail' | 'skipped';
+
+export interface PhaseResult {
+  id: string;
+  title: string;
+  status: Status;
+  durationMs: number;
+}
+
+export interface StepResult {
+  id: string;
+  /** The runbook Task number (0 for steps that are not a Task: preparing the flake, powering off). */
+  task: number;
+  title: string;
+  status: Status;
+  durationMs: number;
+  /** The commands, one per line, as they ran in the guest. */
+  command: string;
+  /** The last lines of their output. */
+  outputTail: string;
+  /** What went wrong and, from the runbook, what to do. */
+  problems?: string[];
+  decision?: string;
+}
+
+export interface Injected {
+  /** Path of the file in the guest and its content. */
+  file: string;
+  content: string;
+  /** One line per setting, for people. */
+  settings: string[];
+}
+
+export interface Report {
+  schema: 1;
+  result: 'pass' | 'fail';
+  accel: string;
+  iso: { path: string; sha256?: string; volumeId?: string; bootEntry?: string };
+  flake: string;
+  layout: string;
+  /** Which install path ran: `flake` (nixos-install --flake in the VM) or `system` (a closure built on the host). */
+  installPath: 'flake' | 'system';
+  injected: Injected[];
+  phases: PhaseResult[];
+  steps: StepResult[];
+  /** Set when the run stopped on an error outside a step (bad input, QEMU died). */
+  error?: string;
+  startedAt: string;
+  durationMs: number;
+  logs: { dir: string };
+}
+
+export const OUTPUT_TAIL_LINES = 40;
+
+export function tail(text: string, lines = OUTPUT_TAIL_LINES): string {
+  const all = text.replace(/\s+$/, '').split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+/** One progress line per step, e.g. `  ✓ task-06-root-filesystem  Create the ZFS pool …  12.3s`. */
+export function progressLine(s: Pick<StepResult, 'id' | 'title' | 'status' | 'durationMs'>): string {
+  const mark = s.status === 'pass' ? '✓' : s.status === 'fail' ? '✗' : '-';
+  return `  ${mark} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1000).toFixed(1).padStart(6)}s`;
+}

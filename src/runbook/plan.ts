@@ -1,0 +1,329 @@
+// The runbook's Tasks 1–13 (../shared/seed/nixos-25.11-install-runbook.txt) as the plan the
+// engine executes against a booted installer: one named step per Task, with its commands (the
+// runbook's own, for the layout), the check of their output that the runbook's "What it means"
+// describes, and the runbook's "Decision" as the failure message. Pure: the runner
+// (rehearsal.ts) runs the commands and hands the outputs back.
+import type { Layout, Mount } from './layouts.js';
+import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
+
+export interface PlanContext {
+  layout: Layout;
+  /** Serials of the disks the engine created, in disk order. */
+  serials: string[];
+  /** Guest device of each, resolved from its serial by Task 2 (never assumed from a name). */
+  disks: string[];
+  /** The flake reference installed: `<dir in the guest>#<host>`. */
+  flakeRef: string;
+}
+
+export interface Step {
+  id: string;
+  task: number;
+  title: string;
+  /** The runbook's Decision for this Task: what to do when the check fails. */
+  decision: string;
+  /** True when a command writes to a disk: the wrong-disk guard must have passed before. */
+  writes: boolean;
+  commands(ctx: PlanContext): string[];
+  /** Problems seen in the outputs (one per command, same order); [] means the step passed. */
+  check?(outputs: string[], ctx: PlanContext): string[];
+}
+
+const part = (disk: string, n: number) => `${disk}${/\d$/.test(disk) ? 'p' : ''}${n}`;
+const esp = (ctx: PlanContext) => part(ctx.disks[0]!, 1);
+const data = (ctx: PlanContext) => part(ctx.disks[0]!, 2);
+const props = (flag: string, p: Record<string, string>) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(' ');
+
+function source(m: Mount, ctx: PlanContext): string {
+  if (m.source === '{esp}') return esp(ctx);
+  if (m.source === '{data}') return data(ctx);
+  return m.source;
+}
+
+/** Task 8's commands for a layout: mount in order, creating mount points under /mnt. */
+function mountCommands(ctx: PlanContext): string[] {
+  const out: string[] = [];
+  for (const m of ctx.layout.mounts) {
+    const target = m.at === '/' ? '/mnt' : `/mnt${m.at}`;
+    if (m.at !== '/') out.push(`sudo mkdir -p ${target}`);
+    const type = m.fsType === 'zfs' ? '-t zfs ' : '';
+    const opts = m.options ? `-o ${m.options} ` : '';
+    out.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
+  }
+  return out;
+}
+
+/**
+ * Task 2's guard, pure: maps each engine serial to its guest device. Refuses (throws) when a
+ * serial is missing or seen twice, so that no later step can touch a disk the engine did not
+ * create.
+ */
+export function resolveDisks(lsblkJson: string, serials: string[]): string[] {
+  const devs = parseLsblkJson(lsblkJson).filter((d) => d.type === 'disk');
+  return serials.map((s) => {
+    const hits = devs.filter((d) => d.serial === s);
+    if (hits.length !== 1) {
+      const seen = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ''}`).join(', ') || 'none';
+      throw new WrongDiskError(
+        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? 'not unique' : 'not visible'} in the installer (disks seen: ${seen}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`,
+      );
+    }
+    return `/dev/${hits[0]!.name}`;
+  });
+}
+
+export class WrongDiskError extends Error {
+  override name = 'WrongDiskError';
+}
+
+export const STEPS: Step[] = [
+  {
+    id: 'task-01-uefi',
+    task: 1,
+    title: 'Confirm you booted in UEFI mode',
+    decision: 'If UEFI is missing, reboot and fix firmware settings. Don’t install in legacy mode unless you have a very specific constraint.',
+    writes: false,
+    commands: () => ['ls /sys/firmware/efi'],
+    check: ([o]) => (/\befivars\b/.test(o ?? '') ? [] : ['/sys/firmware/efi has no efivars: this is not a UEFI boot']),
+  },
+  {
+    id: 'task-02-disks',
+    task: 2,
+    title: 'Identify disks and their topology',
+    decision: 'Choose the install target(s). Check you’re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.',
+    writes: false,
+    commands: () => ['lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS', 'lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL'],
+    check: ([, json], ctx) => {
+      try {
+        ctx.disks = resolveDisks(json ?? '', ctx.serials);
+        return [];
+      } catch (e) {
+        return [(e as Error).message];
+      }
+    },
+  },
+  {
+    id: 'task-03-partition-table',
+    task: 3,
+    title: 'Sanity-check existing partition tables',
+    decision: 'If you see an old messy layout and you’re reinstalling, wipe the disk label cleanly (don’t half-reuse partitions).',
+    writes: false,
+    commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`),
+  },
+  {
+    id: 'task-04-partition',
+    task: 4,
+    title: 'Partition the disk(s): GPT, a 1 GiB ESP and the data partition',
+    decision: 'Proceed only if you are absolutely sure you selected the right disk.',
+    writes: true,
+    commands: (ctx) => [
+      ...ctx.disks.flatMap((d) => [
+        `sudo sgdisk --zap-all ${d}`,
+        `sudo sgdisk -n1:1M:+1G -t1:EF00 -c1:"EFI System" ${d}`,
+        `sudo sgdisk -n2:0:0 -t2:${ctx.layout.dataPartition.code} -c2:"${ctx.layout.dataPartition.name}" ${d}`,
+      ]),
+      ...ctx.disks.map((d) => `sudo sgdisk -p ${d}`),
+    ],
+    check: (outs, ctx) => {
+      const problems: string[] = [];
+      outs.slice(-ctx.disks.length).forEach((o, i) => {
+        const parts = parseSgdiskPrint(o).partitions;
+        const p1 = parts.find((p) => p.number === 1);
+        const p2 = parts.find((p) => p.number === 2);
+        if (p1?.code !== 'EF00') problems.push(`${ctx.disks[i]}: partition 1 is ${p1 ? p1.code : 'missing'}, not EF00 (EFI System)`);
+        if (p2?.code !== ctx.layout.dataPartition.code) problems.push(`${ctx.disks[i]}: partition 2 is ${p2 ? p2.code : 'missing'}, not ${ctx.layout.dataPartition.code}`);
+      });
+      return problems;
+    },
+  },
+  {
+    id: 'task-05-esp',
+    task: 5,
+    title: 'Format the EFI System Partition',
+    decision: 'If you’re doing mirrored boot, you’ll format an ESP on each disk and mount both (or use a sync approach).',
+    writes: true,
+    commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
+    check: (outs, ctx) =>
+      outs.slice(-ctx.disks.length).flatMap((o, i) => (/^TYPE=vfat$/m.test(o) && /^LABEL=EFI$/m.test(o) ? [] : [`${part(ctx.disks[i]!, 1)} is not a FAT file system labelled EFI`])),
+  },
+  {
+    id: 'task-06-root-filesystem',
+    task: 6,
+    title: 'Create the ZFS pool (or the ext4/Btrfs root file system)',
+    decision: 'If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not “continue and hope.”',
+    writes: true,
+    commands: (ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === 'zfs') {
+        const vdevs = ctx.disks.map((d) => part(d, 2)).join(' ');
+        return [
+          `sudo zpool create -f ${props('-o', r.poolProperties)} ${props('-O', r.fsProperties)} ${r.pool} ${r.vdev === 'mirror' ? 'mirror ' : ''}${vdevs}`,
+          `sudo zpool status ${r.pool}`,
+        ];
+      }
+      if (r.kind === 'ext4') return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
+      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
+    },
+    check: (outs, ctx) => {
+      const r = ctx.layout.root;
+      const last = outs[outs.length - 1] ?? '';
+      if (r.kind === 'zfs') {
+        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
+        if (!pool) return [`zpool status shows no pool ${r.pool}`];
+        const problems = zpoolProblems(pool);
+        const want = ctx.disks.map((d) => part(d, 2).replace('/dev/', ''));
+        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
+        if (r.vdev === 'mirror' && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
+        return problems;
+      }
+      return new RegExp(`^TYPE=${r.kind}$`, 'm').test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
+    },
+  },
+  {
+    id: 'task-07-datasets',
+    task: 7,
+    title: 'Create datasets (root, nix store, persistent state) or Btrfs subvolumes',
+    decision: 'Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.',
+    writes: true,
+    commands: (ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === 'zfs') return [...r.datasets.map((d) => `sudo zfs create ${props('-o', d.properties)} ${d.name}`), 'sudo zfs list -o name,mountpoint,compression'];
+      if (r.kind === 'btrfs') {
+        return [
+          `sudo mount ${data(ctx)} /mnt`,
+          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
+          'sudo btrfs subvolume list /mnt',
+          'sudo umount /mnt',
+        ];
+      }
+      return ['true # ext4: one file system, no datasets'];
+    },
+    check: (outs, ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === 'zfs') {
+        const rows = parseColumns(outs[outs.length - 1] ?? '');
+        const problems: string[] = [];
+        for (const d of [{ name: r.pool, properties: { mountpoint: 'none' } as Record<string, string> }, ...r.datasets]) {
+          const row = rows.find((x) => x.name === d.name);
+          if (!row) problems.push(`dataset ${d.name} is missing`);
+          else {
+            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
+            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
+          }
+        }
+        return problems;
+      }
+      if (r.kind === 'btrfs') {
+        const list = outs[outs.length - 2] ?? '';
+        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, 'm').test(list)).map((s) => `subvolume ${s} is missing`);
+      }
+      return [];
+    },
+  },
+  {
+    id: 'task-08-mount',
+    task: 8,
+    title: 'Mount filesystems for installation',
+    decision: 'If /mnt/boot isn’t mounted, your systemd-boot install will silently produce a system that doesn’t boot. Fix it now.',
+    writes: true,
+    commands: (ctx) => [...mountCommands(ctx), 'mount'],
+    check: (outs, ctx) => {
+      const mounts = parseMountLines(outs[outs.length - 1] ?? '');
+      const problems: string[] = [];
+      for (const m of ctx.layout.mounts) {
+        const target = m.at === '/' ? '/mnt' : `/mnt${m.at}`;
+        const seen = mounts.filter((x) => x.target === target).pop();
+        if (!seen) problems.push(`${target} is not mounted`);
+        else if (seen.fsType !== m.fsType) problems.push(`${target} is ${seen.fsType}, not ${m.fsType}`);
+        else if (m.at === '/boot' && seen.source !== esp(ctx)) problems.push(`/mnt/boot is ${seen.source}, not the ESP ${esp(ctx)}`);
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'task-09-generate-config',
+    task: 9,
+    title: 'Generate the initial configuration',
+    decision: 'Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible.',
+    writes: true,
+    commands: () => ['sudo nixos-generate-config --root /mnt'],
+    check: ([o]) => (/writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o ?? '') ? [] : ['nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix']),
+  },
+  {
+    id: 'task-10-hardware-config',
+    task: 10,
+    title: 'Validate that the mounts are reflected in the hardware config',
+    decision: 'Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.',
+    writes: false,
+    commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
+    check: ([hwText, espUuid, dataUuid], ctx) => {
+      const hw = parseHardwareConfig(hwText ?? '');
+      const problems: string[] = [];
+      for (const m of ctx.layout.mounts) {
+        const fs = hw.fileSystems[m.at];
+        if (!fs) {
+          problems.push(`hardware-configuration.nix has no fileSystems."${m.at}"`);
+          continue;
+        }
+        if (fs.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs.fsType}, not ${m.fsType}`);
+        const want =
+          m.fsType === 'zfs' ? m.source : m.source === '{esp}' ? `/dev/disk/by-uuid/${(espUuid ?? '').trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? '').trim()}`;
+        if (fs.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs.device}, expected ${want} (${m.fsType === 'zfs' ? 'ZFS datasets by name' : 'by UUID'})`);
+        if (m.options && !fs.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
+      }
+      // NixOS derives boot.supportedFilesystems from each fileSystems' fsType; an explicit list
+      // (the runbook's hardware config shows one) must include zfs when it exists.
+      if (ctx.layout.root.kind === 'zfs' && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes('zfs')) {
+        problems.push('boot.supportedFilesystems does not include "zfs"');
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'task-11-preflight',
+    task: 11,
+    title: 'Preflight the build before installation',
+    // nixos-install has no --dry-run (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh):
+    // evaluate and dry-build the toplevel with nix instead.
+    decision: 'If the build fails, fix it now while you still have the ISO environment. Don’t “install and hope.”',
+    writes: false,
+    commands: (ctx) => {
+      const [dir, host] = splitFlakeRef(ctx.flakeRef);
+      return [`nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+    },
+  },
+  {
+    id: 'task-12-install',
+    task: 12,
+    title: 'Install and set up the system',
+    decision: 'If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.',
+    writes: true,
+    commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
+    check: ([o]) => (/installation finished!/.test(o ?? '') ? [] : ['nixos-install did not print "installation finished!"']),
+  },
+  {
+    id: 'task-13-boot-entries',
+    task: 13,
+    title: 'Before reboot, verify boot entries exist',
+    decision: 'If the directory is empty, your ESP wasn’t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).',
+    writes: false,
+    commands: () => ['sudo ls -la /mnt/boot/loader/entries | head', 'cat /mnt/boot/loader/loader.conf', 'readlink /mnt/nix/var/nix/profiles/system-1-link'],
+    check: ([ls, loader, top]) => {
+      const p: string[] = [];
+      if (!/nixos-generation-1\.conf/.test(ls ?? '')) p.push('/mnt/boot/loader/entries has no nixos-generation-1.conf');
+      if (!/^default nixos-generation-1\.conf$/m.test(loader ?? '')) p.push('loader.conf does not default to nixos-generation-1.conf');
+      if (!/^\/nix\/store\/\S+-nixos-system-\S+$/.test((top ?? '').trim())) p.push('/mnt/nix/var/nix/profiles/system-1-link does not point at a system in the store');
+      return p;
+    },
+  },
+];
+
+export function splitFlakeRef(ref: string): [string, string] {
+  const m = /^(.*)#([^#"]*)$/.exec(ref);
+  if (!m || !m[2]) {
+    throw new Error(
+      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
+    );
+  }
+  return [m[1] || '.', m[2]];
+}
