@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path11 = __require("node:path");
+    var path16 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2001,13 +2001,13 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} source - expected values are default/config/env/cli/implied
        * @return {Command} `this` command for chaining
        */
-      setOptionValueWithSource(key, value, source) {
+      setOptionValueWithSource(key, value, source2) {
         if (this._storeOptionsAsProperties) {
           this[key] = value;
         } else {
           this._optionValues[key] = value;
         }
-        this._optionValueSources[key] = source;
+        this._optionValueSources[key] = source2;
         return this;
       }
       /**
@@ -2028,13 +2028,13 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {string}
        */
       getOptionValueSourceWithGlobals(key) {
-        let source;
+        let source2;
         this._getCommandAndAncestors().forEach((cmd) => {
           if (cmd.getOptionValueSource(key) !== void 0) {
-            source = cmd.getOptionValueSource(key);
+            source2 = cmd.getOptionValueSource(key);
           }
         });
-        return source;
+        return source2;
       }
       /**
        * Get user arguments from implied or explicit arguments.
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path11.resolve(baseDir, baseName);
+          const localBin = path16.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path11.extname(baseName))) return void 0;
+          if (sourceExt.includes(path16.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path11.resolve(
-            path11.dirname(resolvedScriptPath),
+          executableDir = path16.resolve(
+            path16.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path11.basename(
+            const legacyName = path16.basename(
               this._scriptPath,
-              path11.extname(this._scriptPath)
+              path16.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path11.extname(executableFile));
+        launchWithNode = sourceExt.includes(path16.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -2903,8 +2903,8 @@ Expecting one of '${allowedValues.join("', '")}'`);
         const getErrorMessage = (option2) => {
           const bestOption = findBestOptionFromValue(option2);
           const optionKey = bestOption.attributeName();
-          const source = this.getOptionValueSource(optionKey);
-          if (source === "env") {
+          const source2 = this.getOptionValueSource(optionKey);
+          if (source2 === "env") {
             return `environment variable '${bestOption.envVar}'`;
           }
           return `option '${bestOption.flags}'`;
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path11.basename(filename, path11.extname(filename));
+        this._name = path16.basename(filename, path16.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path12) {
-        if (path12 === void 0) return this._executableDir;
-        this._executableDir = path12;
+      executableDir(path17) {
+        if (path17 === void 0) return this._executableDir;
+        this._executableDir = path17;
         return this;
       }
       /**
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path11, options) {
+    function checkPathExt(path16, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path11.substr(-p.length).toLowerCase() === p) {
+        if (p && path16.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path11, options) {
+    function checkStat(stat, path16, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path11, options);
+      return checkPathExt(path16, options);
     }
-    function isexe(path11, options, cb) {
-      fs.stat(path11, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path11, options));
+    function isexe(path16, options, cb) {
+      fs.stat(path16, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path16, options));
       });
     }
-    function sync(path11, options) {
-      return checkStat(fs.statSync(path11), path11, options);
+    function sync(path16, options) {
+      return checkStat(fs.statSync(path16), path16, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path11, options, cb) {
-      fs.stat(path11, function(er, stat) {
+    function isexe(path16, options, cb) {
+      fs.stat(path16, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path11, options) {
-      return checkStat(fs.statSync(path11), options);
+    function sync(path16, options) {
+      return checkStat(fs.statSync(path16), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path11, options, cb) {
+    function isexe(path16, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path11, options || {}, function(er, is) {
+          isexe(path16, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path11, options || {}, function(er, is) {
+      core(path16, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path11, options) {
+    function sync(path16, options) {
       try {
-        return core.sync(path11, options || {});
+        return core.sync(path16, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path11 = __require("path");
+    var path16 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path11.join(pathPart, cmd);
+        const pCmd = path16.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path11.join(pathPart, cmd);
+        const pCmd = path16.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path11 = __require("path");
+    var path16 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path11.delimiter : void 0
+          pathExt: withoutPathExt ? path16.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path11.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path16.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path11, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path11.split("/").pop();
+      const [path16, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path16.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path11 = __require("path");
+    var path16 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path11.normalize(parsed.command);
+        parsed.command = path16.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -5566,11 +5566,11 @@ var getToStream = (destination, to = "stdin") => {
   }
   return destinationStream;
 };
-var getFromStream = (source, from = "stdout") => {
+var getFromStream = (source2, from = "stdout") => {
   const isWritable = false;
-  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
   const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
-  const sourceStream = fdNumber === "all" ? source.all : source.stdio[fdNumber];
+  const sourceStream = fdNumber === "all" ? source2.all : source2.stdio[fdNumber];
   if (sourceStream === null || sourceStream === void 0) {
     throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
   }
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path11, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path11 === "string" ? path11 : path11.toString();
+  for (const { path: path16, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path16 === "string" ? path16 : path16.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path11, serializedResult);
+      appendFileSync(path16, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path11, serializedResult);
+      writeFileSync(path16, serializedResult);
     }
   }
 };
@@ -9101,17 +9101,17 @@ var PASSTHROUGH_LISTENERS_PER_STREAM = 1;
 
 // node_modules/execa/lib/io/pipeline.js
 import { finished as finished3 } from "node:stream/promises";
-var pipeStreams = (source, destination) => {
-  source.pipe(destination);
-  onSourceFinish(source, destination);
-  onDestinationFinish(source, destination);
+var pipeStreams = (source2, destination) => {
+  source2.pipe(destination);
+  onSourceFinish(source2, destination);
+  onDestinationFinish(source2, destination);
 };
-var onSourceFinish = async (source, destination) => {
-  if (isStandardStream(source) || isStandardStream(destination)) {
+var onSourceFinish = async (source2, destination) => {
+  if (isStandardStream(source2) || isStandardStream(destination)) {
     return;
   }
   try {
-    await finished3(source, { cleanup: true, readable: true, writable: false });
+    await finished3(source2, { cleanup: true, readable: true, writable: false });
   } catch {
   }
   endDestinationStream(destination);
@@ -9121,19 +9121,19 @@ var endDestinationStream = (destination) => {
     destination.end();
   }
 };
-var onDestinationFinish = async (source, destination) => {
-  if (isStandardStream(source) || isStandardStream(destination)) {
+var onDestinationFinish = async (source2, destination) => {
+  if (isStandardStream(source2) || isStandardStream(destination)) {
     return;
   }
   try {
     await finished3(destination, { cleanup: true, readable: false, writable: true });
   } catch {
   }
-  abortSourceStream(source);
+  abortSourceStream(source2);
 };
-var abortSourceStream = (source) => {
-  if (source.readable) {
-    source.destroy();
+var abortSourceStream = (source2) => {
+  if (source2.readable) {
+    source2.destroy();
   }
 };
 
@@ -9457,7 +9457,7 @@ var cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
 };
 
 // node_modules/execa/lib/pipe/pipe-arguments.js
-var normalizePipeArguments = ({ source, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
+var normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
   const startTime = getStartTime();
   const {
     destination,
@@ -9466,8 +9466,8 @@ var normalizePipeArguments = ({ source, sourcePromise, boundOptions, createNeste
     from,
     unpipeSignal
   } = getDestinationStream(boundOptions, createNested, pipeArguments);
-  const { sourceStream, sourceError } = getSourceStream(source, from);
-  const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source);
+  const { sourceStream, sourceError } = getSourceStream(source2, from);
+  const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
   return {
     sourcePromise,
     sourceStream,
@@ -9520,9 +9520,9 @@ var getDestination = (boundOptions, createNested, firstArgument, ...pipeArgument
   throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
 };
 var mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
-var getSourceStream = (source, from) => {
+var getSourceStream = (source2, from) => {
   try {
-    const sourceStream = getFromStream(source, from);
+    const sourceStream = getFromStream(source2, from);
     return { sourceStream };
   } catch (error) {
     return { sourceError: error };
@@ -11014,6 +11014,7 @@ async function toolVersion(bin) {
 var INSTALL_HINT = "Debian/Ubuntu: sudo apt-get install qemu-system-x86 qemu-utils ovmf | Fedora: sudo dnf install qemu-system-x86 qemu-img edk2-ovmf | Arch: sudo pacman -S qemu-base edk2-ovmf | Nix: nix shell nixpkgs#qemu";
 
 // src/doctor.ts
+var HOST_TOOLS = ["xorriso", "ssh-keygen", "ssh"];
 async function doctor(requested = "auto") {
   const problems = [];
   const [q, qi] = await Promise.all([toolVersion(qemuBinary()), toolVersion(qemuImgBinary())]);
@@ -11028,7 +11029,14 @@ async function doctor(requested = "auto") {
     firmware = { error: e.message };
     problems.push("OVMF UEFI firmware not found");
   }
-  const report = { ok: false, qemu, qemuImg, firmware, problems };
+  const tools = {};
+  for (const t of HOST_TOOLS) {
+    const r = await execa("sh", ["-c", 'command -v "$1"', "sh", t], { reject: false });
+    tools[t] = r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+  const missing = HOST_TOOLS.filter((t) => !tools[t]);
+  if (missing.length) problems.push(`missing: ${missing.join(", ")} (Debian/Ubuntu: sudo apt-get install xorriso openssh-client)`);
+  const report = { ok: false, qemu, qemuImg, firmware, tools, problems };
   if (q.ok) {
     try {
       const d = await chooseAccel(qemuBinary(), requested);
@@ -11041,7 +11049,7 @@ async function doctor(requested = "auto") {
     }
   }
   report.ok = problems.length === 0;
-  if (!report.ok) report.fix = INSTALL_HINT;
+  if (!report.ok) report.fix = missing.length && problems.length === 1 ? "sudo apt-get install xorriso openssh-client" : INSTALL_HINT;
   return report;
 }
 function renderDoctor(r) {
@@ -11051,6 +11059,7 @@ function renderDoctor(r) {
     line(!r.qemuImg.error, "qemu-img", r.qemuImg.error ?? `${r.qemuImg.version} (${r.qemuImg.path})`),
     line(!r.firmware.error, "firmware", r.firmware.error ?? `${r.firmware.code} + ${r.firmware.vars} [${r.firmware.source}, ${r.firmware.flash}]`)
   ];
+  for (const [t, where] of Object.entries(r.tools ?? {})) out.push(line(!!where, t, where ?? "not found"));
   if (r.accel) {
     out.push(line(true, "accel", `${r.accel}: ${r.accelReason}`));
     if (r.accel === "tcg") out.push(`      ${"".padEnd(10)} every timeout is scaled by ${r.timeoutScale} (NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
@@ -11141,17 +11150,17 @@ import { createWriteStream as createWriteStream2 } from "node:fs";
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path11, timeoutMs, what) {
+async function connectUnix(path16, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path11);
+        const s = net.createConnection(path16);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path11}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path16}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11193,8 +11202,8 @@ var ConsoleText = class {
   /** Feeds raw bytes; returns the clean text that is now certain (nothing held back is lost). */
   push(chunk) {
     const s = this.pending + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
-    const tail = INCOMPLETE_TAIL.exec(s);
-    const cut = tail && s.length - tail.index <= 64 ? tail.index : s.length;
+    const tail2 = INCOMPLETE_TAIL.exec(s);
+    const cut = tail2 && s.length - tail2.index <= 64 ? tail2.index : s.length;
     this.pending = s.slice(cut);
     return clean(s.slice(0, cut));
   }
@@ -11211,21 +11220,21 @@ function clean(s) {
 
 // src/console/console.ts
 var ConsoleTimeoutError = class extends Error {
-  constructor(message, tail) {
+  constructor(message, tail2) {
     super(`${message}
 --- last console output ---
-${tail}`);
-    this.tail = tail;
+${tail2}`);
+    this.tail = tail2;
     this.name = "ConsoleTimeoutError";
   }
   tail;
 };
 var ConsoleClosedError = class extends Error {
-  constructor(message, tail) {
+  constructor(message, tail2) {
     super(`${message}
 --- last console output ---
-${tail}`);
-    this.tail = tail;
+${tail2}`);
+    this.tail = tail2;
     this.name = "ConsoleClosedError";
   }
   tail;
@@ -11287,8 +11296,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path11, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path11, timeoutMs, `${this.name} console`);
+  async attach(path16, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path16, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11352,10 +11361,10 @@ var Console = class {
     if (!this.log) return;
     const stamp = () => `[${((Date.now() - this.t0) / 1e3).toFixed(3).padStart(9)}] `;
     let out = "";
-    for (const part of s.split(/(?<=\n)/)) {
+    for (const part2 of s.split(/(?<=\n)/)) {
       if (!this.logLineOpen) out += stamp();
-      out += part;
-      this.logLineOpen = !part.endsWith("\n");
+      out += part2;
+      this.logLineOpen = !part2.endsWith("\n");
     }
     this.log.write(out);
   }
@@ -11422,11 +11431,11 @@ var Console = class {
   skipPending() {
     this.cursor = this.end;
   }
-  write(data) {
+  write(data2) {
     if (this.closed) throw this.closed;
-    if (this.sink) return this.sink(data);
+    if (this.sink) return this.sink(data2);
     if (!this.socket) throw new Error(`${this.name} console is not attached`);
-    this.socket.write(data);
+    this.socket.write(data2);
   }
   sendKeys(...keys) {
     this.write(keyBytes(keys));
@@ -11506,10 +11515,10 @@ var ProtocolError = class extends Error {
 // src/console/shell.ts
 var CommandFailedError = class extends Error {
   constructor(command, result) {
-    const tail = result.output.split("\n").slice(-30).join("\n");
+    const tail2 = result.output.split("\n").slice(-30).join("\n");
     super(`command failed with exit code ${result.exitCode}: ${command}
 --- last output ---
-${tail}`);
+${tail2}`);
     this.command = command;
     this.result = result;
     this.name = "CommandFailedError";
@@ -11686,8 +11695,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path11, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path11, timeoutMs, "QMP");
+  async connect(path16, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path16, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -11981,11 +11990,11 @@ var Machine = class _Machine {
     const deadline = Date.now() + this.t(seconds);
     for (; ; ) {
       const out = await this.succeed(`systemctl --no-pager show ${shellQuote(unit)} --property=ActiveState,SubState,LoadState`);
-      const props = parseKeyValue(out);
-      if (props.ActiveState === "active") return;
-      if (props.ActiveState === "failed") throw new Error(`unit ${unit} reached state failed`);
-      if (props.LoadState === "not-found") throw new Error(`unit ${unit} does not exist`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for unit ${unit} (last ActiveState=${props.ActiveState})`);
+      const props2 = parseKeyValue(out);
+      if (props2.ActiveState === "active") return;
+      if (props2.ActiveState === "failed") throw new Error(`unit ${unit} reached state failed`);
+      if (props2.LoadState === "not-found") throw new Error(`unit ${unit} does not exist`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for unit ${unit} (last ActiveState=${props2.ActiveState})`);
       await sleep2(1e3);
     }
   }
@@ -12108,43 +12117,43 @@ function parseKeyValue(out) {
 // src/demo.ts
 async function runEngineDemo(opts) {
   const t0 = Date.now();
-  const say = (s) => process.stdout.write(`[${((Date.now() - t0) / 1e3).toFixed(1).padStart(6)}s] ${s}
+  const say2 = (s) => process.stdout.write(`[${((Date.now() - t0) / 1e3).toFixed(1).padStart(6)}s] ${s}
 `);
   const decision = await chooseAccel(qemuBinary(), opts.accel);
-  say(`accelerator: ${decision.accel} (${decision.reason})`);
-  const guest = await buildTestGuest(say);
-  say(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
+  say2(`accelerator: ${decision.accel} (${decision.reason})`);
+  const guest = await buildTestGuest(say2);
+  say2(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
   const logDir = path10.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
   const m = await Machine.create({ ...testGuestOptions(guest, "demo", decision.accel, "2G"), keep: opts.keep, logDir });
   try {
     await m.start();
-    say(`QEMU started; logs in ${logDir}`);
+    say2(`QEMU started; logs in ${logDir}`);
     await m.waitForSerial(GUEST_PROMPT, 30);
-    say("serial shell is up");
+    say2("serial shell is up");
     await m.connect();
-    say("control shell on /dev/hvc0 is up");
-    say(`UEFI: ${(await m.succeed("test -d /sys/firmware/efi && echo yes || echo no")).trim()}`);
-    for (const l of (await m.succeed("lsblk -d -o NAME,SERIAL,SIZE")).trimEnd().split("\n")) say(`  ${l}`);
+    say2("control shell on /dev/hvc0 is up");
+    say2(`UEFI: ${(await m.succeed("test -d /sys/firmware/efi && echo yes || echo no")).trim()}`);
+    for (const l of (await m.succeed("lsblk -d -o NAME,SERIAL,SIZE")).trimEnd().split("\n")) say2(`  ${l}`);
     const before = m.resetCount;
     await m.run("reboot").catch(() => {
     });
     await m.waitForReset(30, before);
-    say("guest rebooted");
+    say2("guest rebooted");
     await m.waitForSerial(GUEST_PROMPT, 30);
     await m.connect();
-    say(`back after reboot: uptime ${(await m.succeed('cut -d" " -f1 /proc/uptime')).trim()}s`);
+    say2(`back after reboot: uptime ${(await m.succeed('cut -d" " -f1 /proc/uptime')).trim()}s`);
     await m.run("poweroff").catch(() => {
     });
     await m.waitForShutdown(30);
-    say("powered off");
+    say2("powered off");
     return 0;
   } catch (e) {
-    say(`FAILED: ${e.message}`);
-    say(`logs: ${logDir}`);
+    say2(`FAILED: ${e.message}`);
+    say2(`logs: ${logDir}`);
     return 1;
   } finally {
     await m.stop();
-    if (opts.keep) say(`kept ${m.workDir}`);
+    if (opts.keep) say2(`kept ${m.workDir}`);
   }
 }
 
@@ -12154,6 +12163,987 @@ async function buildFixture(opts = {}) {
   const mod = await import(url);
   return mod.buildFixture({ log: () => {
   }, ...opts });
+}
+
+// src/rehearsal.ts
+import { execFileSync } from "node:child_process";
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { mkdirSync as mkdirSync5, mkdtempSync as mkdtempSync3, readFileSync as readFileSync6, rmSync as rmSync4, writeFileSync as writeFileSync3 } from "node:fs";
+import os4 from "node:os";
+import path15 from "node:path";
+
+// src/flake.ts
+import { existsSync as existsSync2, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
+import path11 from "node:path";
+
+// src/runbook/parsers.ts
+function parseSgdiskPrint(out) {
+  const disk = /^Disk (\S+):/m.exec(out)?.[1];
+  const partitions = [];
+  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+ [KMGT]?i?B)\s+([0-9A-F]{4})\s*(.*)$/gm)) {
+    partitions.push({ number: +m[1], start: +m[2], end: +m[3], size: m[4], code: m[5], name: m[6].trim() });
+  }
+  return { disk, partitions };
+}
+function parseZpoolStatus(out) {
+  const pools = [];
+  for (const block of out.split(/^(?=\s*pool: )/m)) {
+    const pool = /^\s*pool: (\S+)/m.exec(block)?.[1];
+    if (!pool) continue;
+    const field = (k) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, "m").exec(block)?.[1]?.replace(/\n\t/g, " ").trim();
+    const devices = [];
+    const config = /^config:\n\s*\n([\s\S]*?)(?=\n\s*\n|\nerrors:|(?![\s\S]))/m.exec(block)?.[1] ?? "";
+    let base;
+    for (const line of config.split("\n")) {
+      const m = /^(\s*)(\S+)\s+(ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SUSPENDED)\s*(\S+)?\s*(\S+)?\s*(\S+)?\s*(.*)$/.exec(line);
+      if (!m) continue;
+      const indent = m[1].replace(/\t/g, "        ").length;
+      base ??= indent;
+      devices.push({ name: m[2], depth: Math.round((indent - base) / 2), state: m[3], read: m[4] ?? "", write: m[5] ?? "", cksum: m[6] ?? "", note: m[7]?.trim() || void 0 });
+    }
+    pools.push({ pool, state: field("state") ?? "", status: field("status"), action: field("action"), errors: /^errors: (.*)$/m.exec(block)?.[1]?.trim(), devices });
+  }
+  return pools;
+}
+function zpoolProblems(s) {
+  const p = [];
+  if (s.state !== "ONLINE") p.push(`pool ${s.pool} is ${s.state || "in an unknown state"}`);
+  for (const d of s.devices) {
+    if (d.state !== "ONLINE") p.push(`${d.name} is ${d.state}${d.note ? ` (${d.note})` : ""}`);
+    for (const [k, v] of [["read", d.read], ["write", d.write], ["checksum", d.cksum]]) {
+      if (v !== "" && v !== "0") p.push(`${d.name} has ${v} ${k} errors`);
+    }
+  }
+  if (s.errors !== void 0 && s.errors !== "No known data errors") p.push(`errors: ${s.errors}`);
+  return p;
+}
+function parseColumns(out) {
+  const lines = out.split("\n").filter((l) => l.trim());
+  if (!lines.length) return [];
+  const header = lines[0].trim().split(/\s+/).map((h2) => h2.toLowerCase());
+  return lines.slice(1).map((l) => {
+    const cells = l.trim().split(/\s+/);
+    return Object.fromEntries(header.map((h2, i2) => [h2, i2 === header.length - 1 ? cells.slice(i2).join(" ") : cells[i2] ?? ""]));
+  });
+}
+function parseMountLines(out) {
+  return [...out.matchAll(/^(\S+) on (\S+) type (\S+) \(([^)]*)\)$/gm)].map((m) => ({ source: m[1], target: m[2], fsType: m[3], options: m[4].split(",") }));
+}
+function parseLsblkJson(out) {
+  const j = JSON.parse(out);
+  if (!Array.isArray(j.blockdevices)) throw new Error('lsblk --json printed no "blockdevices" array');
+  return j.blockdevices.map((d) => ({ ...d, serial: d.serial?.trim() ?? null }));
+}
+function parseHardwareConfig(text) {
+  const fileSystems = {};
+  for (const m of text.matchAll(/fileSystems\."([^"]+)"\s*=\s*\{([^}]*)\}\s*;/g)) {
+    const body = m[2];
+    const options = /options\s*=\s*\[([^\]]*)\]/.exec(body)?.[1];
+    fileSystems[m[1]] = {
+      device: /device\s*=\s*"([^"]*)"/.exec(body)?.[1],
+      fsType: /fsType\s*=\s*"([^"]*)"/.exec(body)?.[1],
+      options: options ? [...options.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : []
+    };
+  }
+  const sf = /boot\.supportedFilesystems\s*=\s*\[([^\]]*)\]/.exec(text)?.[1];
+  return { fileSystems, supportedFilesystems: sf ? [...sf.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : [] };
+}
+
+// src/runbook/plan.ts
+var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
+var esp = (ctx) => part(ctx.disks[0], 1);
+var data = (ctx) => part(ctx.disks[0], 2);
+var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
+function source(m, ctx) {
+  if (m.source === "{esp}") return esp(ctx);
+  if (m.source === "{data}") return data(ctx);
+  return m.source;
+}
+function mountCommands(ctx) {
+  const out = [];
+  for (const m of ctx.layout.mounts) {
+    const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
+    if (m.at !== "/") out.push(`sudo mkdir -p ${target}`);
+    const type = m.fsType === "zfs" ? "-t zfs " : "";
+    const opts = m.options ? `-o ${m.options} ` : "";
+    out.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
+  }
+  return out;
+}
+function resolveDisks(lsblkJson, serials) {
+  const devs = parseLsblkJson(lsblkJson).filter((d) => d.type === "disk");
+  return serials.map((s) => {
+    const hits = devs.filter((d) => d.serial === s);
+    if (hits.length !== 1) {
+      const seen = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ""}`).join(", ") || "none";
+      throw new WrongDiskError(
+        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`
+      );
+    }
+    return `/dev/${hits[0].name}`;
+  });
+}
+var WrongDiskError = class extends Error {
+  name = "WrongDiskError";
+};
+var STEPS = [
+  {
+    id: "task-01-uefi",
+    task: 1,
+    title: "Confirm you booted in UEFI mode",
+    decision: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint.",
+    writes: false,
+    commands: () => ["ls /sys/firmware/efi"],
+    check: ([o2]) => /\befivars\b/.test(o2 ?? "") ? [] : ["/sys/firmware/efi has no efivars: this is not a UEFI boot"]
+  },
+  {
+    id: "task-02-disks",
+    task: 2,
+    title: "Identify disks and their topology",
+    decision: "Choose the install target(s). Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.",
+    writes: false,
+    commands: () => ["lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS", "lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL"],
+    check: ([, json], ctx) => {
+      try {
+        ctx.disks = resolveDisks(json ?? "", ctx.serials);
+        return [];
+      } catch (e) {
+        return [e.message];
+      }
+    }
+  },
+  {
+    id: "task-03-partition-table",
+    task: 3,
+    title: "Sanity-check existing partition tables",
+    decision: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions).",
+    writes: false,
+    commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
+  },
+  {
+    id: "task-04-partition",
+    task: 4,
+    title: "Partition the disk(s): GPT, a 1 GiB ESP and the data partition",
+    decision: "Proceed only if you are absolutely sure you selected the right disk.",
+    writes: true,
+    commands: (ctx) => [
+      ...ctx.disks.flatMap((d) => [
+        `sudo sgdisk --zap-all ${d}`,
+        `sudo sgdisk -n1:1M:+1G -t1:EF00 -c1:"EFI System" ${d}`,
+        `sudo sgdisk -n2:0:0 -t2:${ctx.layout.dataPartition.code} -c2:"${ctx.layout.dataPartition.name}" ${d}`
+      ]),
+      ...ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
+    ],
+    check: (outs, ctx) => {
+      const problems = [];
+      outs.slice(-ctx.disks.length).forEach((o2, i2) => {
+        const parts = parseSgdiskPrint(o2).partitions;
+        const p1 = parts.find((p) => p.number === 1);
+        const p2 = parts.find((p) => p.number === 2);
+        if (p1?.code !== "EF00") problems.push(`${ctx.disks[i2]}: partition 1 is ${p1 ? p1.code : "missing"}, not EF00 (EFI System)`);
+        if (p2?.code !== ctx.layout.dataPartition.code) problems.push(`${ctx.disks[i2]}: partition 2 is ${p2 ? p2.code : "missing"}, not ${ctx.layout.dataPartition.code}`);
+      });
+      return problems;
+    }
+  },
+  {
+    id: "task-05-esp",
+    task: 5,
+    title: "Format the EFI System Partition",
+    decision: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach).",
+    writes: true,
+    commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
+    check: (outs, ctx) => outs.slice(-ctx.disks.length).flatMap((o2, i2) => /^TYPE=vfat$/m.test(o2) && /^LABEL=EFI$/m.test(o2) ? [] : [`${part(ctx.disks[i2], 1)} is not a FAT file system labelled EFI`])
+  },
+  {
+    id: "task-06-root-filesystem",
+    task: 6,
+    title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
+    decision: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D",
+    writes: true,
+    commands: (ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === "zfs") {
+        const vdevs = ctx.disks.map((d) => part(d, 2)).join(" ");
+        return [
+          `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
+          `sudo zpool status ${r.pool}`
+        ];
+      }
+      if (r.kind === "ext4") return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
+      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
+    },
+    check: (outs, ctx) => {
+      const r = ctx.layout.root;
+      const last = outs[outs.length - 1] ?? "";
+      if (r.kind === "zfs") {
+        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
+        if (!pool) return [`zpool status shows no pool ${r.pool}`];
+        const problems = zpoolProblems(pool);
+        const want = ctx.disks.map((d) => part(d, 2).replace("/dev/", ""));
+        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
+        if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
+        return problems;
+      }
+      return new RegExp(`^TYPE=${r.kind}$`, "m").test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
+    }
+  },
+  {
+    id: "task-07-datasets",
+    task: 7,
+    title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
+    decision: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.",
+    writes: true,
+    commands: (ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === "zfs") return [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"];
+      if (r.kind === "btrfs") {
+        return [
+          `sudo mount ${data(ctx)} /mnt`,
+          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
+          "sudo btrfs subvolume list /mnt",
+          "sudo umount /mnt"
+        ];
+      }
+      return ["true # ext4: one file system, no datasets"];
+    },
+    check: (outs, ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === "zfs") {
+        const rows = parseColumns(outs[outs.length - 1] ?? "");
+        const problems = [];
+        for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
+          const row = rows.find((x) => x.name === d.name);
+          if (!row) problems.push(`dataset ${d.name} is missing`);
+          else {
+            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
+            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
+          }
+        }
+        return problems;
+      }
+      if (r.kind === "btrfs") {
+        const list = outs[outs.length - 2] ?? "";
+        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
+      }
+      return [];
+    }
+  },
+  {
+    id: "task-08-mount",
+    task: 8,
+    title: "Mount filesystems for installation",
+    decision: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now.",
+    writes: true,
+    commands: (ctx) => [...mountCommands(ctx), "mount"],
+    check: (outs, ctx) => {
+      const mounts = parseMountLines(outs[outs.length - 1] ?? "");
+      const problems = [];
+      for (const m of ctx.layout.mounts) {
+        const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
+        const seen = mounts.filter((x) => x.target === target).pop();
+        if (!seen) problems.push(`${target} is not mounted`);
+        else if (seen.fsType !== m.fsType) problems.push(`${target} is ${seen.fsType}, not ${m.fsType}`);
+        else if (m.at === "/boot" && seen.source !== esp(ctx)) problems.push(`/mnt/boot is ${seen.source}, not the ESP ${esp(ctx)}`);
+      }
+      return problems;
+    }
+  },
+  {
+    id: "task-09-generate-config",
+    task: 9,
+    title: "Generate the initial configuration",
+    decision: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible.",
+    writes: true,
+    commands: () => ["sudo nixos-generate-config --root /mnt"],
+    check: ([o2]) => /writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o2 ?? "") ? [] : ["nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix"]
+  },
+  {
+    id: "task-10-hardware-config",
+    task: 10,
+    title: "Validate that the mounts are reflected in the hardware config",
+    decision: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.",
+    writes: false,
+    commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
+    check: ([hwText, espUuid, dataUuid], ctx) => {
+      const hw = parseHardwareConfig(hwText ?? "");
+      const problems = [];
+      for (const m of ctx.layout.mounts) {
+        const fs = hw.fileSystems[m.at];
+        if (!fs) {
+          problems.push(`hardware-configuration.nix has no fileSystems."${m.at}"`);
+          continue;
+        }
+        if (fs.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs.fsType}, not ${m.fsType}`);
+        const want = m.fsType === "zfs" ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
+        if (fs.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
+        if (m.options && !fs.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
+      }
+      if (ctx.layout.root.kind === "zfs" && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes("zfs")) {
+        problems.push('boot.supportedFilesystems does not include "zfs"');
+      }
+      return problems;
+    }
+  },
+  {
+    id: "task-11-preflight",
+    task: 11,
+    title: "Preflight the build before installation",
+    // nixos-install has no --dry-run (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh):
+    // evaluate and dry-build the toplevel with nix instead.
+    decision: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D",
+    writes: false,
+    commands: (ctx) => {
+      const [dir, host] = splitFlakeRef(ctx.flakeRef);
+      return [`nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+    }
+  },
+  {
+    id: "task-12-install",
+    task: 12,
+    title: "Install and set up the system",
+    decision: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.",
+    writes: true,
+    commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
+    check: ([o2]) => /installation finished!/.test(o2 ?? "") ? [] : ['nixos-install did not print "installation finished!"']
+  },
+  {
+    id: "task-13-boot-entries",
+    task: 13,
+    title: "Before reboot, verify boot entries exist",
+    decision: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).",
+    writes: false,
+    commands: () => ["sudo ls -la /mnt/boot/loader/entries | head", "cat /mnt/boot/loader/loader.conf", "readlink /mnt/nix/var/nix/profiles/system-1-link"],
+    check: ([ls, loader, top]) => {
+      const p = [];
+      if (!/nixos-generation-1\.conf/.test(ls ?? "")) p.push("/mnt/boot/loader/entries has no nixos-generation-1.conf");
+      if (!/^default nixos-generation-1\.conf$/m.test(loader ?? "")) p.push("loader.conf does not default to nixos-generation-1.conf");
+      if (!/^\/nix\/store\/\S+-nixos-system-\S+$/.test((top ?? "").trim())) p.push("/mnt/nix/var/nix/profiles/system-1-link does not point at a system in the store");
+      return p;
+    }
+  }
+];
+function splitFlakeRef(ref) {
+  const m = /^(.*)#([^#"]*)$/.exec(ref);
+  if (!m || !m[2]) {
+    throw new Error(
+      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`
+    );
+  }
+  return [m[1] || ".", m[2]];
+}
+
+// src/flake.ts
+var FlakeError = class extends Error {
+  name = "FlakeError";
+};
+function declaredHosts(flakeNix) {
+  const text = flakeNix.replace(/#[^\n]*/g, "");
+  const hosts = /* @__PURE__ */ new Set();
+  for (const m of text.matchAll(/nixosConfigurations\s*\.\s*"?([\w-]+)"?\s*=/g)) hosts.add(m[1]);
+  const set = /nixosConfigurations\s*=\s*\{/.exec(text);
+  if (set) {
+    let depth = 0;
+    let i2 = set.index + set[0].length - 1;
+    const start = i2;
+    for (; i2 < text.length; i2++) {
+      if (text[i2] === "{") depth++;
+      else if (text[i2] === "}" && --depth === 0) break;
+    }
+    const body = text.slice(start + 1, i2);
+    let d = 0;
+    let token = "";
+    for (const c3 of body) {
+      if (c3 === "{" || c3 === "[" || c3 === "(") d++;
+      else if (c3 === "}" || c3 === "]" || c3 === ")") d--;
+      token = d === 0 ? token + c3 : "";
+      const m = d === 0 ? /(?:^|[;\s])"?([\w-]+)"?\s*=\s*$/.exec(token) : null;
+      if (m) {
+        hosts.add(m[1]);
+        token = "";
+      }
+    }
+  }
+  return [...hosts];
+}
+function resolveFlake(ref) {
+  const [where, host] = splitFlakeRef(ref);
+  if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) {
+    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`);
+  }
+  const dir = path11.resolve(where.replace(/^path:/, ""));
+  if (!existsSync2(dir) || !statSync4(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`);
+  const file = path11.join(dir, "flake.nix");
+  if (!existsSync2(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`);
+  const hosts = declaredHosts(readFileSync4(file, "utf8"));
+  if (hosts.length && !hosts.includes(host)) {
+    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`);
+  }
+  return { dir, host, ref: `${dir}#${host}` };
+}
+
+// src/installer.ts
+import { mkdirSync as mkdirSync3 } from "node:fs";
+import path13 from "node:path";
+
+// src/iso/iso.ts
+import { mkdirSync as mkdirSync2, readFileSync as readFileSync5 } from "node:fs";
+import path12 from "node:path";
+
+// src/iso/grub-cfg.ts
+var GrubConfigError = class extends Error {
+  name = "GrubConfigError";
+};
+function words(line) {
+  const out = [];
+  let cur = "";
+  let q;
+  let any = false;
+  for (let i2 = 0; i2 < line.length; i2++) {
+    const c3 = line[i2];
+    if (q) {
+      if (c3 === q) q = void 0;
+      else if (c3 === "\\" && q === '"' && i2 + 1 < line.length) cur += line[++i2];
+      else cur += c3;
+    } else if (c3 === "'" || c3 === '"') {
+      q = c3;
+      any = true;
+    } else if (c3 === "\\" && i2 + 1 < line.length) {
+      cur += line[++i2];
+      any = true;
+    } else if (/\s/.test(c3)) {
+      if (cur || any) out.push(cur);
+      cur = "";
+      any = false;
+    } else {
+      cur += c3;
+      any = true;
+    }
+  }
+  if (cur || any) out.push(cur);
+  return out;
+}
+function stripComment(line) {
+  let q;
+  for (let i2 = 0; i2 < line.length; i2++) {
+    const c3 = line[i2];
+    if (q) {
+      if (c3 === q) q = void 0;
+    } else if (c3 === "'" || c3 === '"') q = c3;
+    else if (c3 === "#" && (i2 === 0 || /\s/.test(line[i2 - 1]))) return line.slice(0, i2);
+  }
+  return line;
+}
+var collapse = (p) => p.replace(/\/{2,}/g, "/");
+function parseGrubConfig(text) {
+  const entries = [];
+  const stack = [];
+  const lines = text.split(/\r?\n/);
+  for (let n2 = 0; n2 < lines.length; n2++) {
+    const raw = stripComment(lines[n2]).trim();
+    if (!raw) continue;
+    const w = words(raw);
+    const head = w[0];
+    const opensBlock = raw.endsWith("{");
+    if ((head === "menuentry" || head === "submenu") && opensBlock) {
+      const title = w[1] ?? "";
+      const classes = [];
+      for (let i2 = 2; i2 < w.length; i2++) if (w[i2] === "--class" && w[i2 + 1]) classes.push(w[i2 + 1]);
+      if (head === "submenu") stack.push({ kind: "submenu", title });
+      else {
+        const submenus = stack.filter((s) => s.kind === "submenu").map((s) => s.title);
+        stack.push({ kind: "menuentry", entry: { title, classes, kernel: "", initrds: [], params: "", submenus } });
+      }
+      continue;
+    }
+    if (raw.endsWith("}") && !raw.includes("{")) {
+      const s = stack.pop();
+      if (!s) throw new GrubConfigError(`grub.cfg line ${n2 + 1}: '}' without an open block`);
+      if (s.entry) entries.push(s.entry);
+      continue;
+    }
+    if (opensBlock) {
+      stack.push({ kind: "other" });
+      continue;
+    }
+    const entry = [...stack].reverse().find((s) => s.kind === "menuentry")?.entry;
+    if (!entry) continue;
+    if (head === "linux" || head === "linuxefi") {
+      entry.kernel = collapse(w[1] ?? "");
+      entry.params = w.slice(2).filter((x) => x !== "${isoboot}" && x !== "$isoboot").join(" ");
+    } else if (head === "initrd" || head === "initrdefi") {
+      entry.initrds = w.slice(1).map(collapse);
+    }
+  }
+  if (stack.some((s) => s.kind !== "other")) throw new GrubConfigError("grub.cfg ends inside a menuentry or submenu (unbalanced braces)");
+  return entries;
+}
+function installerEntry(text) {
+  const entries = parseGrubConfig(text);
+  const e = entries.find((x) => x.submenus.length === 0 && x.kernel);
+  if (!e) {
+    throw new GrubConfigError(
+      `no top-level menuentry with a 'linux' line in the ISO's grub.cfg (${entries.length} entries found): is this a NixOS installer ISO?`
+    );
+  }
+  if (!e.initrds.length) throw new GrubConfigError(`menuentry '${e.title}' has no initrd line`);
+  if (/\$\{?\w/.test(e.params)) throw new GrubConfigError(`menuentry '${e.title}' uses a GRUB variable in its kernel parameters that a direct boot cannot expand: ${e.params}`);
+  if (!/(^|\s)init=\S+/.test(e.params)) throw new GrubConfigError(`menuentry '${e.title}' has no init= parameter: not a NixOS installer entry`);
+  return e;
+}
+function directBootParams(e, serial = "console=ttyS0,115200n8") {
+  const params = e.params.split(/\s+/).filter(Boolean);
+  if (!params.includes(serial)) params.push(serial);
+  return params.join(" ");
+}
+
+// src/iso/iso.ts
+function xorrisoBinary() {
+  return process.env.NIXOS_REHEARSE_XORRISO || "xorriso";
+}
+async function xorriso(iso, args) {
+  const r = await execa(xorrisoBinary(), ["-osirrox", "on", "-indev", iso, ...args], { reject: false, stdin: "ignore" });
+  if (r.exitCode !== 0) {
+    const said = `${r.stderr}`.split("\n").filter((l) => /FAILURE|SORRY|not found|Cannot|No such/i.test(l)).join("\n");
+    if (r.code === "ENOENT") throw new Error(`xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`);
+    throw new Error(`xorriso could not read ${iso}: ${said || `exit ${r.exitCode}`}`);
+  }
+  return `${r.stdout}`;
+}
+async function findGrubCfg(iso) {
+  const out = await xorriso(iso, ["-find", "/EFI", "-name", "grub.cfg"]);
+  const found = [...out.matchAll(/^'(.+)'$/gm)].map((m) => m[1]);
+  if (!found.length) throw new Error(`${iso} has no /EFI/*/grub.cfg: not a NixOS installer ISO (or not a UEFI one)`);
+  return found.sort((a2, b) => a2.length - b.length)[0];
+}
+async function isoBoot(iso, dir) {
+  mkdirSync2(dir, { recursive: true });
+  const grubCfg = await findGrubCfg(iso);
+  const cfgFile = path12.join(dir, "grub.cfg");
+  await xorriso(iso, ["-extract", grubCfg, cfgFile]);
+  const entry = installerEntry(readFileSync5(cfgFile, "utf8"));
+  const kernel = path12.join(dir, "kernel");
+  const initrd = path12.join(dir, "initrd");
+  await xorriso(iso, ["-extract", entry.kernel, kernel]);
+  if (entry.initrds.length !== 1) throw new Error(`menuentry '${entry.title}' has ${entry.initrds.length} initrds; one is supported`);
+  await xorriso(iso, ["-extract", entry.initrds[0], initrd]);
+  return { kernel, initrd, append: directBootParams(entry), entry, grubCfg };
+}
+
+// src/installer.ts
+var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
+async function startInstaller(opts) {
+  const { iso, ...rest } = opts;
+  const machine = await Machine.create({ memoryMiB: 2048, ...rest, iso: { path: iso } });
+  try {
+    const bootDir = path13.join(machine.workDir, "iso-boot");
+    mkdirSync3(bootDir, { recursive: true });
+    const boot = await isoBoot(iso, bootDir);
+    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
+    await machine.start();
+    await machine.waitForSerial(INSTALLER_PROMPT, 120);
+    await machine.connect({ sudo: true });
+    return { machine, boot };
+  } catch (e) {
+    await machine.stop();
+    throw e;
+  }
+}
+
+// src/iso/source.ts
+import { createHash } from "node:crypto";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync3, mkdirSync as mkdirSync4, renameSync, rmSync as rmSync3, statSync as statSync5 } from "node:fs";
+import os3 from "node:os";
+import path14 from "node:path";
+import { Readable as Readable4 } from "node:stream";
+import { pipeline } from "node:stream/promises";
+var IsoError = class extends Error {
+  name = "IsoError";
+};
+async function sha256File(file) {
+  const h2 = createHash("sha256");
+  await pipeline(createReadStream2(file), h2);
+  return h2.digest("hex");
+}
+function parseSha256File(text) {
+  const m = /\b([0-9a-f]{64})\b/i.exec(text);
+  if (!m) throw new IsoError(`no sha256 in the checksum file: ${text.slice(0, 120)}`);
+  return m[1].toLowerCase();
+}
+function normaliseSha(s) {
+  const v = s.trim().toLowerCase().replace(/^sha256[:-]/, "");
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
+  return v;
+}
+async function resolveIso(iso, sha256, cacheDir2, log = () => {
+}) {
+  const want = sha256 ? normaliseSha(sha256) : void 0;
+  if (/^https?:\/\//.test(iso)) {
+    if (!iso.startsWith("https://")) throw new IsoError(`refusing to download the ISO over plain http: ${iso}`);
+    let expected = want;
+    if (!expected) {
+      const r = await fetch(`${iso}.sha256`);
+      if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${iso}.sha256 (HTTP ${r.status})`);
+      expected = parseSha256File(await r.text());
+    }
+    const dir = path14.join(cacheDir2, "iso");
+    mkdirSync4(dir, { recursive: true });
+    const file2 = path14.join(dir, `${expected}.iso`);
+    if (!existsSync3(file2)) {
+      log(`downloading ${iso}`);
+      const r = await fetch(iso);
+      if (!r.ok || !r.body) throw new IsoError(`downloading ${iso} failed: HTTP ${r.status}`);
+      const tmp = `${file2}.part-${process.pid}`;
+      await pipeline(Readable4.fromWeb(r.body), createWriteStream3(tmp));
+      const got2 = await sha256File(tmp);
+      if (got2 !== expected) {
+        rmSync3(tmp, { force: true });
+        throw new IsoError(`checksum mismatch for ${iso}: expected sha256 ${expected}, got ${got2}. Nothing was booted.`);
+      }
+      renameSync(tmp, file2);
+    }
+    return { path: file2, sha256: expected };
+  }
+  const file = path14.resolve(iso.replace(/^~(?=\/)/, os3.homedir()));
+  if (!existsSync3(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
+  if (!want) return { path: file };
+  const got = await sha256File(file);
+  if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
+  return { path: file, sha256: got };
+}
+
+// src/report.ts
+var OUTPUT_TAIL_LINES = 40;
+function tail(text, lines = OUTPUT_TAIL_LINES) {
+  const all = text.replace(/\s+$/, "").split("\n");
+  return all.slice(-lines).join("\n");
+}
+function progressLine(s) {
+  const mark = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
+  return `  ${mark} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+}
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var INSTALLER_HOST_ID = "8425e349";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
+}
+`;
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host)`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    "  };"
+  ];
+  if (o2.zfs) {
+    lines.push(`  networking.hostId = lib.mkDefault ${nixString(INSTALLER_HOST_ID)};`);
+    settings.push(`networking.hostId = lib.mkDefault "${INSTALLER_HOST_ID}": ZFS needs one; the configuration's own value wins`);
+  }
+  lines.push("}", "");
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt), replacing the real machine's.",
+    "{ lib, ... }:",
+    "{",
+    "  fileSystems = lib.mkForce {"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? ` options = [ ${f.options.map(nixString).join(" ")} ];` : "";
+    lines.push(`    ${nixString(mp)} = { device = ${nixString(f.device ?? "")}; fsType = ${nixString(f.fsType ?? "")};${opts} };`);
+  }
+  lines.push("  };", "  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [`fileSystems (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`, "swapDevices = [ ] (forced)"]
+  };
+}
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
+};
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs("zfs", "single"),
+  "zfs-mirror": zfs("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
+}
+
+// src/rehearsal.ts
+function cacheDir() {
+  return path15.join(process.env.XDG_CACHE_HOME || path15.join(os4.homedir(), ".cache"), "nixos-rehearse");
+}
+async function runRehearsal(o2) {
+  const log = o2.log ?? (() => {
+  });
+  const started = Date.now();
+  const outDir = path15.resolve(o2.outDir);
+  const logDir = path15.join(outDir, "logs");
+  mkdirSync5(logDir, { recursive: true });
+  const reportPath = path15.join(outDir, "report.json");
+  const report = {
+    schema: 1,
+    result: "fail",
+    accel: "unknown",
+    iso: { path: o2.iso },
+    flake: o2.flake,
+    layout: o2.layout,
+    installPath: "flake",
+    injected: [],
+    phases: [],
+    steps: [],
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    logs: { dir: logDir }
+  };
+  const write = () => {
+    report.durationMs = Date.now() - started;
+    writeFileSync3(reportPath, `${JSON.stringify(report, null, 2)}
+`);
+  };
+  let machine;
+  let keyDir;
+  const phase = async (id, title, fn) => {
+    const p = { id, title, status: "fail", durationMs: 0 };
+    report.phases.push(p);
+    const t0 = Date.now();
+    log(`${title}`);
+    try {
+      p.status = await fn() ? "pass" : "fail";
+    } finally {
+      p.durationMs = Date.now() - t0;
+      write();
+    }
+    return p.status === "pass";
+  };
+  try {
+    const layout = layoutByName(o2.layout);
+    const flake = resolveFlake(o2.flake);
+    const iso = await resolveIso(o2.iso, o2.sha256, o2.cacheDir ?? cacheDir(), log);
+    report.iso = { path: iso.path, sha256: iso.sha256 };
+    const accel = await chooseAccel(qemuBinary(), o2.accel ?? "auto");
+    report.accel = accel.accel;
+    log(`accelerator: ${accel.accel} (${accel.reason})`);
+    keyDir = mkdtempSync3(path15.join(os4.tmpdir(), "nixos-rehearse-key-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path15.join(keyDir, "id_ed25519")]);
+    const publicKey = readFileSync6(path15.join(keyDir, "id_ed25519.pub"), "utf8").trim();
+    const runId = randomBytes2(3).toString("hex").toUpperCase();
+    const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
+    const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
+    const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
+      const inst = await startInstaller({
+        name: "installer",
+        iso: iso.path,
+        accel: accel.accel,
+        timeoutScale: timeoutScale(accel.accel),
+        memoryMiB: o2.memoryMiB ?? 2048,
+        cpus: o2.cpus ?? 2,
+        disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial, size: o2.diskSize ?? "20G", bootIndex: i2 })),
+        logDir,
+        keep: o2.keep
+      });
+      machine = inst.machine;
+      report.iso.bootEntry = inst.boot.entry.title;
+      log(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
+      return true;
+    });
+    if (!booted || !machine) return finish();
+    const m = machine;
+    await phase("install", "Install (runbook Tasks 1\u201313)", async () => {
+      const run = async (step, commands, check, prepare) => {
+        const r = { id: step.id, task: step.task, title: step.title, status: "fail", durationMs: 0, command: commands.join("\n"), outputTail: "" };
+        report.steps.push(r);
+        const t0 = Date.now();
+        const outs = [];
+        let text = "";
+        try {
+          await prepare?.();
+          for (const c3 of commands) {
+            const res = await m.run(c3, 3600);
+            outs.push(res.output);
+            text += `$ ${c3}
+${res.output}`;
+            if (res.exitCode !== 0) {
+              r.problems = [`\`${c3}\` exited with ${res.exitCode}`];
+              break;
+            }
+          }
+          if (!r.problems) r.problems = check?.(outs) ?? [];
+        } catch (e) {
+          r.problems = [e.message.split("\n")[0]];
+        }
+        r.outputTail = tail(text);
+        r.durationMs = Date.now() - t0;
+        r.status = r.problems.length ? "fail" : "pass";
+        if (r.status === "fail") r.decision = step.decision;
+        else delete r.problems;
+        log(progressLine(r));
+        if (r.status === "fail") for (const p of r.problems ?? []) log(`      ${p}`);
+        write();
+        return r.status === "pass";
+      };
+      const skipRest = (from) => {
+        for (const s of STEPS.slice(from)) report.steps.push({ id: s.id, task: s.task, title: s.title, status: "skipped", durationMs: 0, command: "", outputTail: "" });
+      };
+      const copied = await run(
+        { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." },
+        [`ls -la ${GUEST_CONFIG}`],
+        ([ls]) => / flake\.nix$/m.test(ls ?? "") ? [] : [`${GUEST_CONFIG}/flake.nix is missing after the copy`],
+        () => m.copyIn(flake.dir, GUEST_CONFIG)
+      );
+      if (!copied) {
+        skipRest(0);
+        return false;
+      }
+      for (let i2 = 0; i2 < STEPS.length; i2++) {
+        const s = STEPS[i2];
+        if (s.id === "task-11-preflight") {
+          const injected = await injectHarness(m, ctx, flake.host, publicKey, report.injected, run);
+          if (!injected) {
+            skipRest(i2);
+            return false;
+          }
+        }
+        const ok = await run(s, s.commands(ctx), s.check ? (outs) => s.check(outs, ctx) : void 0);
+        if (!ok) {
+          skipRest(i2 + 1);
+          return false;
+        }
+      }
+      return true;
+    });
+    await phase("power-off", "Unmount, export the pool, power off", async () => {
+      const zfs2 = layout.root.kind === "zfs" ? ` && sudo zpool export ${layout.root.pool}` : "";
+      const r = await m.run(`sudo umount -R /mnt${zfs2}`, 300);
+      if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
+      await m.succeed("sudo systemctl poweroff --no-block", 60);
+      await m.waitForShutdown(180);
+      return r.exitCode === 0;
+    });
+    return finish();
+  } catch (e) {
+    report.error = e.message;
+    log(`error: ${report.error}`);
+    return finish();
+  } finally {
+    await machine?.stop();
+    if (keyDir) rmSync4(keyDir, { recursive: true, force: true });
+  }
+  function finish() {
+    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass");
+    report.result = ok ? "pass" : "fail";
+    write();
+    log(`${ok ? "PASS" : "FAIL"}: report ${reportPath}`);
+    return { report, reportPath, exitCode: ok ? 0 : 1 };
+  }
+}
+async function injectHarness(m, ctx, host, publicKey, injected, run) {
+  const hwText = await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix");
+  const files = [
+    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
+    harnessModule({ sshPublicKey: publicKey, zfs: ctx.layout.root.kind === "zfs" }),
+    vmHardwareModule(parseHardwareConfig(hwText))
+  ];
+  injected.push(...files);
+  return run(
+    { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." },
+    [`ls ${GUEST_FLAKE}`],
+    ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
+    async () => {
+      const dir = mkdtempSync3(path15.join(os4.tmpdir(), "nixos-rehearse-harness-"));
+      try {
+        for (const f of files) writeFileSync3(path15.join(dir, path15.basename(f.file)), f.content);
+        await m.copyIn(dir, GUEST_FLAKE);
+      } finally {
+        rmSync4(dir, { recursive: true, force: true });
+      }
+    }
+  );
 }
 
 // src/cli.ts
@@ -12166,7 +13156,28 @@ program2.command("doctor").description("check QEMU, qemu-img, OVMF and the accel
 `);
   process.exitCode = r.ok ? 0 : 1;
 });
-program2.command("demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(new Option("--accel <accel>", "accelerator").choices(["auto", "kvm", "tcg"]).default("auto")).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
+var accelOption = () => new Option("--accel <accel>", "accelerator").choices(["auto", "kvm", "tcg"]).default("auto");
+var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(LAYOUTS).default("zfs");
+var say = (line) => process.stdout.write(`${line}
+`);
+async function rehearse(o2) {
+  const memoryMiB = Number(o2.memory);
+  const cpus = Number(o2.cpus);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o2.memory})`);
+  if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o2.cpus})`);
+  if (!/^\d+[MGT]$/.test(o2.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o2.diskSize})`);
+  const r = await runRehearsal({ iso: o2.iso, sha256: o2.sha256, flake: o2.flake, layout: o2.layout, diskSize: o2.diskSize, memoryMiB, cpus, accel: o2.accel, outDir: o2.out, keep: o2.keep, log: say });
+  return r.exitCode;
+}
+program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, then a clean power-off; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").action(async (o2) => {
+  process.exitCode = await rehearse(o2);
+});
+program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").action(async (o2) => {
+  const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
+  say(`fixture ISO: ${fx.iso}`);
+  process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o2.layout, diskSize: "8G", memory: "2048", cpus: "2", accel: o2.accel, out: o2.out, keep: o2.keep });
+});
+program2.command("engine-demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);
 });
 var fixture = program2.command("fixture").description("the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO");

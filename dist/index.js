@@ -27180,6 +27180,7 @@ async function toolVersion(bin) {
 var INSTALL_HINT = "Debian/Ubuntu: sudo apt-get install qemu-system-x86 qemu-utils ovmf | Fedora: sudo dnf install qemu-system-x86 qemu-img edk2-ovmf | Arch: sudo pacman -S qemu-base edk2-ovmf | Nix: nix shell nixpkgs#qemu";
 
 // src/doctor.ts
+var HOST_TOOLS = ["xorriso", "ssh-keygen", "ssh"];
 async function doctor(requested = "auto") {
   const problems = [];
   const [q, qi] = await Promise.all([toolVersion(qemuBinary()), toolVersion(qemuImgBinary())]);
@@ -27194,7 +27195,14 @@ async function doctor(requested = "auto") {
     firmware = { error: e.message };
     problems.push("OVMF UEFI firmware not found");
   }
-  const report = { ok: false, qemu, qemuImg, firmware, problems };
+  const tools = {};
+  for (const t of HOST_TOOLS) {
+    const r = await execa("sh", ["-c", 'command -v "$1"', "sh", t], { reject: false });
+    tools[t] = r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+  const missing = HOST_TOOLS.filter((t) => !tools[t]);
+  if (missing.length) problems.push(`missing: ${missing.join(", ")} (Debian/Ubuntu: sudo apt-get install xorriso openssh-client)`);
+  const report = { ok: false, qemu, qemuImg, firmware, tools, problems };
   if (q.ok) {
     try {
       const d = await chooseAccel(qemuBinary(), requested);
@@ -27207,7 +27215,7 @@ async function doctor(requested = "auto") {
     }
   }
   report.ok = problems.length === 0;
-  if (!report.ok) report.fix = INSTALL_HINT;
+  if (!report.ok) report.fix = missing.length && problems.length === 1 ? "sudo apt-get install xorriso openssh-client" : INSTALL_HINT;
   return report;
 }
 function renderDoctor(r) {
@@ -27217,6 +27225,7 @@ function renderDoctor(r) {
     line(!r.qemuImg.error, "qemu-img", r.qemuImg.error ?? `${r.qemuImg.version} (${r.qemuImg.path})`),
     line(!r.firmware.error, "firmware", r.firmware.error ?? `${r.firmware.code} + ${r.firmware.vars} [${r.firmware.source}, ${r.firmware.flash}]`)
   ];
+  for (const [t, where] of Object.entries(r.tools ?? {})) out.push(line(!!where, t, where ?? "not found"));
   if (r.accel) {
     out.push(line(true, "accel", `${r.accel}: ${r.accelReason}`));
     if (r.accel === "tcg") out.push(`      ${"".padEnd(10)} every timeout is scaled by ${r.timeoutScale} (NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);

@@ -3,6 +3,9 @@ import { chooseAccel, timeoutScale } from './qemu/accel.js';
 import { type FirmwarePair, findFirmware } from './qemu/firmware.js';
 import { INSTALL_HINT, qemuBinary, qemuImgBinary, toolVersion } from './qemu/tools.js';
 import type { Accel } from './qemu/spec.js';
+import { execa } from 'execa';
+
+const HOST_TOOLS = ['xorriso', 'ssh-keygen', 'ssh'];
 
 export interface DoctorReport {
   ok: boolean;
@@ -13,6 +16,8 @@ export interface DoctorReport {
   accelReason?: string;
   kvm?: { usable: boolean; reason: string };
   timeoutScale?: number;
+  /** Other programs a rehearsal runs on the host: where each is, or null when missing. */
+  tools: Record<string, string | null>;
   problems: string[];
   fix?: string;
 }
@@ -31,7 +36,15 @@ export async function doctor(requested: Accel | 'auto' = 'auto'): Promise<Doctor
     firmware = { error: (e as Error).message };
     problems.push('OVMF UEFI firmware not found');
   }
-  const report: DoctorReport = { ok: false, qemu, qemuImg, firmware, problems };
+  // xorriso reads the ISO's boot menu; ssh-keygen makes the per-run key, ssh logs in with it.
+  const tools: Record<string, string | null> = {};
+  for (const t of HOST_TOOLS) {
+    const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', t], { reject: false });
+    tools[t] = r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+  const missing = HOST_TOOLS.filter((t) => !tools[t]);
+  if (missing.length) problems.push(`missing: ${missing.join(', ')} (Debian/Ubuntu: sudo apt-get install xorriso openssh-client)`);
+  const report: DoctorReport = { ok: false, qemu, qemuImg, firmware, tools, problems };
   if (q.ok) {
     try {
       const d = await chooseAccel(qemuBinary(), requested);
@@ -44,7 +57,7 @@ export async function doctor(requested: Accel | 'auto' = 'auto'): Promise<Doctor
     }
   }
   report.ok = problems.length === 0;
-  if (!report.ok) report.fix = INSTALL_HINT;
+  if (!report.ok) report.fix = missing.length && problems.length === 1 ? 'sudo apt-get install xorriso openssh-client' : INSTALL_HINT;
   return report;
 }
 
@@ -56,6 +69,7 @@ export function renderDoctor(r: DoctorReport): string {
     line(!r.qemuImg.error, 'qemu-img', r.qemuImg.error ?? `${r.qemuImg.version} (${r.qemuImg.path})`),
     line(!r.firmware.error, 'firmware', r.firmware.error ?? `${r.firmware.code} + ${r.firmware.vars} [${r.firmware.source}, ${r.firmware.flash}]`),
   ];
+  for (const [t, where] of Object.entries(r.tools ?? {})) out.push(line(!!where, t, where ?? 'not found'));
   if (r.accel) {
     out.push(line(true, 'accel', `${r.accel}: ${r.accelReason}`));
     if (r.accel === 'tcg') out.push(`      ${''.padEnd(10)} every timeout is scaled by ${r.timeoutScale} (NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);

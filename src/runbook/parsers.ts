@@ -38,7 +38,7 @@ export function parseZpoolStatus(out: string): ZpoolStatus[] {
     if (!pool) continue;
     const field = (k: string) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, 'm').exec(block)?.[1]?.replace(/\n\t/g, ' ').trim();
     const devices: ZpoolStatus['devices'] = [];
-    const config = /^config:\n\n([\s\S]*?)(?:\n\n|\nerrors:|$)/m.exec(block)?.[1] ?? '';
+    const config = /^config:\n\s*\n([\s\S]*?)(?=\n\s*\n|\nerrors:|(?![\s\S]))/m.exec(block)?.[1] ?? '';
     let base: number | undefined;
     for (const line of config.split('\n')) {
       const m = /^(\s*)(\S+)\s+(ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SUSPENDED)\s*(\S+)?\s*(\S+)?\s*(\S+)?\s*(.*)$/.exec(line);

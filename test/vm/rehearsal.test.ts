@@ -1,0 +1,88 @@
+// `nixos-rehearse run` on the fixture installer: the runbook's Tasks 1–13 for each layout,
+// report.json as documented, and the refusals that must happen before anything boots.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import type { Report } from '../../src/report.js';
+import { runRehearsal } from '../../src/rehearsal.js';
+import { STEPS } from '../../src/runbook/plan.js';
+
+const fx = inject('fixture');
+const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `${name}-${Date.now()}`);
+const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
+
+describe('nixos-rehearse run on the fixture ISO', () => {
+  it.each(['zfs', 'zfs-mirror', 'ext4', 'btrfs'])('layout %s passes Tasks 1–13 and writes report.json', async (layout) => {
+    const lines: string[] = [];
+    const dir = out(`run-${layout}`);
+    const r = await runRehearsal({ iso: fx.iso, flake: `${fx.flake}#server`, layout, diskSize: '8G', outDir: dir, log: (l) => lines.push(l) });
+    const report = readReport(r.reportPath);
+    const failed = report.steps.filter((s) => s.status !== 'pass');
+    expect(failed, JSON.stringify(failed, null, 2) + (report.error ?? '')).toEqual([]);
+    expect(r.exitCode).toBe(0);
+    expect(report).toMatchObject({ schema: 1, result: 'pass', layout, flake: `${fx.flake}#server`, installPath: 'flake' });
+    expect(report.accel).toMatch(/^(kvm|tcg)$/);
+    expect(report.iso.bootEntry).toBe('NixOS 25.11 Installer (Linux LTS)');
+    expect(report.phases.map((p) => [p.id, p.status])).toEqual([['boot-installer', 'pass'], ['install', 'pass'], ['power-off', 'pass']]);
+    const ids = report.steps.map((s) => s.id);
+    expect(ids.filter((i) => i.startsWith('task-'))).toEqual(STEPS.map((s) => s.id));
+    for (const s of report.steps) {
+      expect(s.durationMs).toBeGreaterThan(0);
+      expect(s.command).not.toBe('');
+    }
+    // Progress: one line per step with its time.
+    for (const id of STEPS.map((s) => s.id)) expect(lines.some((l) => l.includes(id) && /\d+\.\ds$/.test(l))).toBe(true);
+    // What was injected is listed, with the per-run key's public half only.
+    expect(report.injected.map((i) => path.basename(i.file))).toEqual(['flake.nix', 'harness.nix', 'vm-hardware.nix']);
+    const harness = report.injected[1]!.content;
+    expect(harness).toMatch(/ssh-ed25519 \S+ nixos-rehearse/);
+    expect(harness).not.toContain('PRIVATE KEY');
+    expect(existsSync(path.join(dir, 'logs'))).toBe(true);
+    const install = report.steps.find((s) => s.id === 'task-12-install')!;
+    expect(install.outputTail).toContain('installation finished!');
+    if (layout === 'zfs-mirror') expect(report.steps.find((s) => s.id === 'task-06-root-filesystem')!.outputTail).toMatch(/mirror-0\s+ONLINE\s+0\s+0\s+0/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('nixos-rehearse run refuses bad input before anything boots', () => {
+  const refuse = async (name: string, opts: { flake?: string; sha256?: string; layout?: string }) => {
+    const dir = out(name);
+    const lines: string[] = [];
+    const t0 = Date.now();
+    const r = await runRehearsal({ iso: fx.iso, flake: opts.flake ?? `${fx.flake}#server`, sha256: opts.sha256, layout: opts.layout ?? 'zfs', outDir: dir, log: (l) => lines.push(l) });
+    const report = readReport(r.reportPath);
+    expect(r.exitCode).toBe(1);
+    expect(report.result).toBe('fail');
+    expect(report.phases).toEqual([]); // nothing booted
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    rmSync(dir, { recursive: true, force: true });
+    return report.error ?? '';
+  };
+
+  it('a flake reference without #host', async () => {
+    expect(await refuse('no-host', { flake: fx.flake })).toMatch(/names no host: write it as <path-or-url>#<host>/);
+  });
+
+  it('a flake without that host, listing the hosts it has', async () => {
+    expect(await refuse('unknown-host', { flake: `${fx.flake}#webserver` })).toMatch(/has no nixosConfigurations\.webserver; it declares: server/);
+  });
+
+  it('a wrong sha256', async () => {
+    expect(await refuse('bad-sha', { sha256: '0'.repeat(64) })).toMatch(/checksum mismatch .* expected sha256 0{64}, got [0-9a-f]{64}\. Nothing was booted\./);
+  });
+
+  it('an unknown layout', async () => {
+    expect(await refuse('bad-layout', { layout: 'xfs' })).toMatch(/unknown layout 'xfs'/);
+  });
+
+  it('a flake directory without flake.nix', async () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'not-a-flake-'));
+    cpSync(fx.flake, d, { recursive: true });
+    rmSync(path.join(d, 'flake.nix'));
+    writeFileSync(path.join(d, 'README'), 'no flake here\n');
+    expect(await refuse('no-flake-nix', { flake: `${d}#server` })).toMatch(/has no flake\.nix/);
+    rmSync(d, { recursive: true, force: true });
+  });
+});
