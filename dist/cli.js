@@ -12217,10 +12217,10 @@ function zpoolProblems(s) {
   if (s.errors !== void 0 && s.errors !== "No known data errors") p.push(`errors: ${s.errors}`);
   return p;
 }
-function parseColumns(out) {
+function parseColumns(out, names) {
   const lines = out.split("\n").filter((l) => l.trim());
   if (!lines.length) return [];
-  const header = lines[0].trim().split(/\s+/).map((h2) => h2.toLowerCase());
+  const header = names ?? lines[0].trim().split(/\s+/).map((h2) => h2.toLowerCase());
   return lines.slice(1).map((l) => {
     const cells = l.trim().split(/\s+/);
     return Object.fromEntries(header.map((h2, i2) => [h2, i2 === header.length - 1 ? cells.slice(i2).join(" ") : cells[i2] ?? ""]));
@@ -12410,7 +12410,7 @@ var STEPS = [
     check: (outs, ctx) => {
       const r = ctx.layout.root;
       if (r.kind === "zfs") {
-        const rows = parseColumns(outs[outs.length - 1] ?? "");
+        const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
         const problems = [];
         for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
           const row = rows.find((x) => x.name === d.name);
@@ -13023,7 +13023,8 @@ async function runRehearsal(o2) {
         timeoutScale: timeoutScale(accel.accel),
         memoryMiB: o2.memoryMiB ?? 2048,
         cpus: o2.cpus ?? 2,
-        disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial, size: o2.diskSize ?? "20G", bootIndex: i2 })),
+        disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial, size: o2.diskSize ?? "20G" })),
+        // no bootindex: the direct kernel boot holds 0
         logDir,
         keep: o2.keep
       });
@@ -13101,7 +13102,8 @@ ${res.output}`;
       const zfs2 = layout.root.kind === "zfs" ? ` && sudo zpool export ${layout.root.pool}` : "";
       const r = await m.run(`sudo umount -R /mnt${zfs2}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
-      await m.succeed("sudo systemctl poweroff --no-block", 60);
+      await m.run("sudo systemctl poweroff --no-block --no-wall", 60).catch(() => {
+      });
       await m.waitForShutdown(180);
       return r.exitCode === 0;
     });

@@ -113,7 +113,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         timeoutScale: timeoutScale(accel.accel),
         memoryMiB: o.memoryMiB ?? 2048,
         cpus: o.cpus ?? 2,
-        disks: serials.map((serial, i) => ({ id: `disk${i}`, serial, size: o.diskSize ?? '20G', bootIndex: i })),
+        disks: serials.map((serial, i) => ({ id: `disk${i}`, serial, size: o.diskSize ?? '20G' })), // no bootindex: the direct kernel boot holds 0
         logDir,
         keep: o.keep,
       });
@@ -195,7 +195,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       const zfs = layout.root.kind === 'zfs' ? ` && sudo zpool export ${layout.root.pool}` : '';
       const r = await m.run(`sudo umount -R /mnt${zfs}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
-      await m.succeed('sudo systemctl poweroff --no-block', 60);
+      // --no-wall: systemd's wall message would land on every tty, the control console included.
+      await m.run('sudo systemctl poweroff --no-block --no-wall', 60).catch(() => {});
       await m.waitForShutdown(180);
       return r.exitCode === 0;
     });

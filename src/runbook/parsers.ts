@@ -66,11 +66,15 @@ export function zpoolProblems(s: ZpoolStatus): string[] {
   return p;
 }
 
-/** `zfs list -o name,mountpoint,compression` (or any -o list): rows keyed by the header's lower-cased names. */
-export function parseColumns(out: string): Array<Record<string, string>> {
+/**
+ * `zfs list -o name,mountpoint,compression` (or any -o list): rows keyed by column. zfs prints
+ * abbreviated headers (COMPRESS for compression, OpenZFS lib/libzfs/libzfs_dataset.c
+ * zfs_prop_column_name), so pass the -o names to key by them; otherwise the header's words.
+ */
+export function parseColumns(out: string, names?: string[]): Array<Record<string, string>> {
   const lines = out.split('\n').filter((l) => l.trim());
   if (!lines.length) return [];
-  const header = lines[0]!.trim().split(/\s+/).map((h) => h.toLowerCase());
+  const header = names ?? lines[0]!.trim().split(/\s+/).map((h) => h.toLowerCase());
   return lines.slice(1).map((l) => {
     const cells = l.trim().split(/\s+/);
     return Object.fromEntries(header.map((h, i) => [h, i === header.length - 1 ? cells.slice(i).join(' ') : (cells[i] ?? '')]));

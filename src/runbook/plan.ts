@@ -201,7 +201,7 @@ export const STEPS: Step[] = [
     check: (outs, ctx) => {
       const r = ctx.layout.root;
       if (r.kind === 'zfs') {
-        const rows = parseColumns(outs[outs.length - 1] ?? '');
+        const rows = parseColumns(outs[outs.length - 1] ?? '', ['name', 'mountpoint', 'compression']);
         const problems: string[] = [];
         for (const d of [{ name: r.pool, properties: { mountpoint: 'none' } as Record<string, string> }, ...r.datasets]) {
           const row = rows.find((x) => x.name === d.name);

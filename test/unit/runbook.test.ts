@@ -105,6 +105,11 @@ describe('the plan', () => {
     expect(step('task-06-root-filesystem').check!(['', fx('zpool-status.runbook.txt')], c)).toEqual([]);
     expect(step('task-06-root-filesystem').check!(['', fx('zpool-status-degraded.runbook.txt')], c)).toContain('pool rpool is DEGRADED');
     expect(step('task-07-datasets').check!([fx('zfs-list.runbook.txt')], c)).toEqual([]);
+    // What OpenZFS really prints: the COMPRESS header (recorded on the fixture installer).
+    expect(step('task-07-datasets').check!([fx('zfs-list.fixture.txt')], c)).toEqual([]);
+    expect(step('task-07-datasets').check!([fx('zfs-list.fixture.txt').replace(/(rpool\/safe\/persist\s+legacy\s+)zstd/, '$1lz4')], c)).toEqual([
+      'rpool/safe/persist has compression lz4, not zstd',
+    ]);
     expect(step('task-07-datasets').check!([fx('zfs-list.runbook.txt').replace(/rpool\/local\/nix .*\n/, '')], c)).toEqual(['dataset rpool/local/nix is missing']);
     expect(step('task-08-mount').check!([fx('mount.runbook.txt')], c)).toEqual([]);
     expect(step('task-08-mount').check!([fx('mount.runbook.txt').replace(/.*\/mnt\/boot.*\n/, '')], c)).toEqual(['/mnt/boot is not mounted']);
