@@ -12779,7 +12779,9 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
 }) {
   const want = sha256 ? normaliseSha(sha256) : void 0;
   if (/^https?:\/\//.test(iso)) {
-    if (!iso.startsWith("https://")) throw new IsoError(`refusing to download the ISO over plain http: ${iso}`);
+    if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
+      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
+    }
     let expected = want;
     if (!expected) {
       const r = await fetch(`${iso}.sha256`);
@@ -13023,8 +13025,9 @@ async function runRehearsal(o2) {
         timeoutScale: timeoutScale(accel.accel),
         memoryMiB: o2.memoryMiB ?? 2048,
         cpus: o2.cpus ?? 2,
-        disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial, size: o2.diskSize ?? "20G" })),
-        // no bootindex: the direct kernel boot holds 0
+        // No bootindex: the direct kernel boot holds 0.
+        disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial, size: o2.diskSize ?? "20G" })),
+        workDir: o2.workDir,
         logDir,
         keep: o2.keep
       });

@@ -31,6 +31,13 @@ export interface RehearsalOptions {
   outDir: string;
   cacheDir?: string;
   keep?: boolean;
+  /** Where the VM's disks and EFI variables go (default: a temporary directory, removed unless keep). */
+  workDir?: string;
+  /**
+   * The serials QEMU gives the disks (default: this run's own). A test passes foreign ones to
+   * see Task 2's wrong-disk guard refuse disks the run did not create.
+   */
+  diskSerials?: string[];
   log?: (line: string) => void;
 }
 
@@ -113,7 +120,9 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         timeoutScale: timeoutScale(accel.accel),
         memoryMiB: o.memoryMiB ?? 2048,
         cpus: o.cpus ?? 2,
-        disks: serials.map((serial, i) => ({ id: `disk${i}`, serial, size: o.diskSize ?? '20G' })), // no bootindex: the direct kernel boot holds 0
+        // No bootindex: the direct kernel boot holds 0.
+        disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial, size: o.diskSize ?? '20G' })),
+        workDir: o.workDir,
         logDir,
         keep: o.keep,
       });

@@ -304,7 +304,17 @@ describe('fixture installer: ext4 and btrfs roots', () => {
       for (const d of ['/dev/nvme0n1', '/dev/nvme1n1']) {
         await m.succeed(`sgdisk --zap-all ${d} && sgdisk -n1:1M:+1G -t1:EF00 -c1:"EFI System" ${d} && sgdisk -n2:0:0 -t2:8300 -c2:"root" ${d} && mkfs.fat -F 32 -n EFI ${d}p1`);
       }
-      await m.succeed('mkfs.ext4 -q -L nixos /dev/nvme0n1p2 && mount /dev/nvme0n1p2 /mnt && mkdir -p /mnt/boot && mount /dev/nvme0n1p1 /mnt/boot');
+      await m.succeed('mkfs.ext4 -q -L nixos /dev/nvme0n1p2 && mount /dev/nvme0n1p2 /mnt && mkdir -p /mnt/boot');
+      // The runbook's common mistake #1: /mnt/boot not mounted. Like the real installer, the
+      // boot loader step refuses (bootctl: not an ESP) and no entry is written anywhere.
+      await m.succeed('nixos-generate-config --root /mnt && cp /mnt/etc/nixos/hardware-configuration.nix /tmp/flake-ext4/');
+      const noEsp = await m.run('nixos-install --root /mnt --no-root-passwd --flake /tmp/flake-ext4#server', 1200);
+      expect(noEsp.exitCode).not.toBe(0);
+      expect(noEsp.output).toContain('installing the boot loader...');
+      expect(noEsp.output).not.toContain('installation finished!');
+      expect(noEsp.output).toMatch(/is not (a FAT EFI System Partition|on a GPT partition)|Failed to (check|probe|open)/i);
+      expect((await m.run('ls /mnt/boot/loader /mnt/boot/EFI')).exitCode).not.toBe(0);
+      await m.succeed('rm -rf /mnt/boot/* && mount /dev/nvme0n1p1 /mnt/boot && rm -rf /mnt/etc/nixos');
       await m.succeed('mkfs.btrfs -q -f -L nixos /dev/nvme1n1p2 && mkdir -p /mnt2 && mount /dev/nvme1n1p2 /mnt2 && btrfs -q subvolume create /mnt2/root && btrfs -q subvolume create /mnt2/nix && btrfs -q subvolume create /mnt2/persist && umount /mnt2');
       await m.succeed('mount -o subvol=root /dev/nvme1n1p2 /mnt2 && mkdir -p /mnt2/nix /mnt2/persist /mnt2/boot && mount -o subvol=nix /dev/nvme1n1p2 /mnt2/nix && mount -o subvol=persist /dev/nvme1n1p2 /mnt2/persist && mount /dev/nvme1n1p1 /mnt2/boot');
       for (const [root, flakeDir, fs] of [['/mnt', '/tmp/flake-ext4', 'ext4'], ['/mnt2', '/tmp/flake-btrfs', 'btrfs']] as const) {

@@ -1,8 +1,10 @@
 // `nixos-rehearse run` on the fixture installer: the runbook's Tasks 1–13 for each layout,
 // report.json as documented, and the refusals that must happen before anything boots.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import type { Report } from '../../src/report.js';
 import { runRehearsal } from '../../src/rehearsal.js';
@@ -84,5 +86,38 @@ describe('nixos-rehearse run refuses bad input before anything boots', () => {
     writeFileSync(path.join(d, 'README'), 'no flake here\n');
     expect(await refuse('no-flake-nix', { flake: `${d}#server` })).toMatch(/has no flake\.nix/);
     rmSync(d, { recursive: true, force: true });
+  });
+});
+
+describe('the wrong-disk guard in the VM', () => {
+  it('refuses disks whose serials the run did not assign, before any write', async () => {
+    const dir = out('foreign-disk');
+    const workDir = mkdtempSync(path.join(os.tmpdir(), 'rehearse-foreign-'));
+    try {
+      const r = await runRehearsal({ iso: fx.iso, flake: `${fx.flake}#server`, layout: 'zfs', diskSize: '8G', outDir: dir, workDir, keep: true, diskSerials: ['SOMEONESDISK0'] });
+      const report = readReport(r.reportPath);
+      expect(r.exitCode).toBe(1);
+      const t2 = report.steps.find((s) => s.id === 'task-02-disks')!;
+      expect(t2.status).toBe('fail');
+      expect(t2.problems?.join('\n')).toMatch(/wrong-disk guard: the disk the engine created with serial NR\w+D0 is not visible in the installer \(disks seen: nvme0n1 \(serial SOMEONESDISK0\)/);
+      expect(report.steps.filter((s) => s.task > 2).every((s) => s.status === 'skipped')).toBe(true);
+      // Not one byte reached the disk: every cluster of the image is still unallocated.
+      const map = JSON.parse(execFileSync('qemu-img', ['map', '--output=json', '-f', 'qcow2', path.join(workDir, 'disk0.qcow2')], { encoding: 'utf8' })) as Array<{ data: boolean }>;
+      expect(map.some((e) => e.data)).toBe(false);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the CLI', () => {
+  it('`run` without #host exits 1 with the fix and still writes report.json', async () => {
+    const dir = out('cli-no-host');
+    const r = await execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', fx.flake, '--out', dir], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/error: flake reference .* names no host: write it as <path-or-url>#<host>/);
+    expect(readReport(path.join(dir, 'report.json')).result).toBe('fail');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
