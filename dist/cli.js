@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path16 = __require("node:path");
+    var path17 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path16.resolve(baseDir, baseName);
+          const localBin = path17.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path16.extname(baseName))) return void 0;
+          if (sourceExt.includes(path17.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path16.resolve(
-            path16.dirname(resolvedScriptPath),
+          executableDir = path17.resolve(
+            path17.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path16.basename(
+            const legacyName = path17.basename(
               this._scriptPath,
-              path16.extname(this._scriptPath)
+              path17.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path16.extname(executableFile));
+        launchWithNode = sourceExt.includes(path17.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path16.basename(filename, path16.extname(filename));
+        this._name = path17.basename(filename, path17.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path17) {
-        if (path17 === void 0) return this._executableDir;
-        this._executableDir = path17;
+      executableDir(path18) {
+        if (path18 === void 0) return this._executableDir;
+        this._executableDir = path18;
         return this;
       }
       /**
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path16, options) {
+    function checkPathExt(path17, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path16.substr(-p.length).toLowerCase() === p) {
+        if (p && path17.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path16, options) {
+    function checkStat(stat, path17, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path16, options);
+      return checkPathExt(path17, options);
     }
-    function isexe(path16, options, cb) {
-      fs.stat(path16, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path16, options));
+    function isexe(path17, options, cb) {
+      fs.stat(path17, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path17, options));
       });
     }
-    function sync(path16, options) {
-      return checkStat(fs.statSync(path16), path16, options);
+    function sync(path17, options) {
+      return checkStat(fs.statSync(path17), path17, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path16, options, cb) {
-      fs.stat(path16, function(er, stat) {
+    function isexe(path17, options, cb) {
+      fs.stat(path17, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path16, options) {
-      return checkStat(fs.statSync(path16), options);
+    function sync(path17, options) {
+      return checkStat(fs.statSync(path17), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path16, options, cb) {
+    function isexe(path17, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path16, options || {}, function(er, is) {
+          isexe(path17, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path16, options || {}, function(er, is) {
+      core(path17, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path16, options) {
+    function sync(path17, options) {
       try {
-        return core.sync(path16, options || {});
+        return core.sync(path17, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path16.join(pathPart, cmd);
+        const pCmd = path17.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path16.join(pathPart, cmd);
+        const pCmd = path17.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path16.delimiter : void 0
+          pathExt: withoutPathExt ? path17.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path16.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path17.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path16, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path16.split("/").pop();
+      const [path17, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path17.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path16.normalize(parsed.command);
+        parsed.command = path17.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path16, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path16 === "string" ? path16 : path16.toString();
+  for (const { path: path17, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path17 === "string" ? path17 : path17.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path16, serializedResult);
+      appendFileSync(path17, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path16, serializedResult);
+      writeFileSync(path17, serializedResult);
     }
   }
 };
@@ -11150,17 +11150,17 @@ import { createWriteStream as createWriteStream2 } from "node:fs";
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path16, timeoutMs, what) {
+async function connectUnix(path17, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path16);
+        const s = net.createConnection(path17);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path16}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path17}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11296,8 +11296,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path16, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path16, timeoutMs, `${this.name} console`);
+  async attach(path17, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path17, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11695,8 +11695,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path16, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path16, timeoutMs, "QMP");
+  async connect(path17, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path17, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12167,10 +12167,10 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { mkdirSync as mkdirSync5, mkdtempSync as mkdtempSync3, readFileSync as readFileSync6, rmSync as rmSync4, writeFileSync as writeFileSync3 } from "node:fs";
-import os4 from "node:os";
-import path15 from "node:path";
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { mkdirSync as mkdirSync5, mkdtempSync as mkdtempSync4, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
+import os5 from "node:os";
+import path16 from "node:path";
 
 // src/flake.ts
 import { existsSync as existsSync2, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
@@ -12850,7 +12850,8 @@ function harnessModule(o2) {
   const settings = [
     'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
     'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host)`
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host)`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
   ];
   const lines = [
     '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
@@ -12861,7 +12862,8 @@ function harnessModule(o2) {
     `  users.users.${REHEARSE_USER} = {`,
     "    isNormalUser = true;",
     `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    "  };"
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`
   ];
   if (o2.zfs) {
     lines.push(`  networking.hostId = lib.mkDefault ${nixString(INSTALLER_HOST_ID)};`);
@@ -12956,18 +12958,405 @@ function layoutByName(name) {
   return l;
 }
 
+// src/verify.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync6, rmSync as rmSync4, writeFileSync as writeFileSync3 } from "node:fs";
+import os4 from "node:os";
+import path15 from "node:path";
+
+// src/verify/parsers.ts
+function parseGenerations(out) {
+  return [...out.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
+}
+function parseTimespan(s) {
+  const units = { y: 315576e5, month: 26298e5, w: 6048e5, d: 864e5, h: 36e5, min: 6e4, s: 1e3, ms: 1, us: 1e-3, "\xB5s": 1e-3 };
+  let total = 0;
+  let any = false;
+  for (const m of s.trim().matchAll(/([\d.]+)\s*(month|min|ms|us|µs|y|w|d|h|s)\b/g)) {
+    total += Number(m[1]) * units[m[2]];
+    any = true;
+  }
+  if (!any) throw new Error(`not a systemd timespan: '${s}'`);
+  return Math.round(total * 1e3) / 1e3;
+}
+function parseAnalyzeTime(out) {
+  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out);
+  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out.trim().slice(0, 200)}`);
+  const phases = {};
+  for (const part2 of line[1].split(" + ")) {
+    const m = /^(.*) \(([\w-]+)\)$/.exec(part2.trim());
+    if (m) phases[m[2]] = parseTimespan(m[1]);
+  }
+  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out);
+  return { phases, totalMs: parseTimespan(line[2]), target: reached?.[1], targetMs: reached ? parseTimespan(reached[2]) : void 0 };
+}
+function parseBlame(out) {
+  const rows = [];
+  for (const line of out.split("\n")) {
+    const m = /^\s*(.+?)\s+(\S+\.(?:service|mount|device|target|socket|swap|timer|path|scope|slice))\s*$/.exec(line);
+    if (m) rows.push({ unit: m[2], ms: parseTimespan(m[1]) });
+  }
+  return rows;
+}
+function parseFailedUnits(out) {
+  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !/^(UNIT\s|\d+ loaded units? listed|LOAD\s+=|ACTIVE\s+=|SUB\s+=|To show all)/.test(l)).map((l) => {
+    const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
+    return { unit, load: load2, active, sub, description: d.join(" ") };
+  }).filter((u2) => /\.\w+$/.test(u2.unit));
+}
+function parseBootctlList(out) {
+  const text = out.trim();
+  if (text.startsWith("[")) return JSON.parse(text);
+  return text.split("\n").map((l) => l.replace(/^\x1e/, "").trim()).filter(Boolean).map((l) => JSON.parse(l));
+}
+var GLOBAL = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+function guid(b, o2) {
+  const h2 = (x) => x.toString("hex");
+  const le = (start, len) => h2(Buffer.from(b.subarray(o2 + start, o2 + start + len)).reverse());
+  return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${h2(b.subarray(o2 + 8, o2 + 10))}-${h2(b.subarray(o2 + 10, o2 + 16))}`;
+}
+function ucs2z(b, o2, end) {
+  let i2 = o2;
+  while (i2 + 1 < end && (b[i2] !== 0 || b[i2 + 1] !== 0)) i2 += 2;
+  return { text: b.subarray(o2, i2).toString("utf16le"), next: i2 + 2 };
+}
+function parseEfiVars(dump) {
+  const vars = /* @__PURE__ */ new Map();
+  for (const line of dump.split("\n")) {
+    const m = /^(\S+)\s+([A-Za-z0-9+/=]*)$/.exec(line.trim());
+    if (m && m[1].endsWith(`-${GLOBAL}`)) vars.set(m[1].slice(0, -GLOBAL.length - 1), Buffer.from(m[2], "base64").subarray(4));
+  }
+  const hex4 = (n2) => n2.toString(16).toUpperCase().padStart(4, "0");
+  const cur = vars.get("BootCurrent");
+  const ord = vars.get("BootOrder");
+  const order = [];
+  for (let i2 = 0; ord && i2 + 1 < ord.length; i2 += 2) order.push(hex4(ord.readUInt16LE(i2)));
+  const entries = [];
+  for (const [name, b] of [...vars].sort()) {
+    if (!/^Boot[0-9A-F]{4}$/.test(name) || b.length < 6) continue;
+    const attrs = b.readUInt32LE(0);
+    const pathLen = b.readUInt16LE(4);
+    const desc = ucs2z(b, 6, b.length);
+    const e = { num: name.slice(4), active: (attrs & 1) === 1, label: desc.text };
+    let o2 = desc.next;
+    const end = Math.min(b.length, o2 + pathLen);
+    while (o2 + 4 <= end) {
+      const type = b[o2];
+      const sub = b[o2 + 1];
+      const len = b.readUInt16LE(o2 + 2);
+      if (len < 4) break;
+      if (type === 4 && sub === 1 && len >= 42 && b[o2 + 41] === 2) e.partuuid = guid(b, o2 + 24);
+      if (type === 4 && sub === 4) e.file = ucs2z(b, o2 + 4, o2 + len).text;
+      if (type === 127 && sub === 255) break;
+      o2 += len;
+    }
+    entries.push(e);
+  }
+  return { current: cur && cur.length >= 2 ? hex4(cur.readUInt16LE(0)) : void 0, order, entries };
+}
+function parseLoaderVar(b64) {
+  return Buffer.from(b64.trim(), "base64").subarray(4).toString("utf16le").replace(/\0+$/, "");
+}
+var LOADER_ENTRY_SELECTED = "base64 -w0 < /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+var EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
+function parsePathInfoSize(out) {
+  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);
+  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out.trim().slice(0, 200)}`);
+  const power = "KMGTPE".indexOf(m[3]) + 1;
+  return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
+}
+
+// src/verify/checks.ts
+var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
+var fail = (id, summary, evidence, figures2) => ({ id, status: "fail", summary, evidence: evidence.trim(), figures: figures2 });
+function guarded(id, evidence, f) {
+  try {
+    return f();
+  } catch (e) {
+    return fail(id, `could not read the output: ${e.message}`, evidence);
+  }
+}
+function checkBootedSystem(installed2, current, booted) {
+  const ev = `installed: ${installed2}
+/run/current-system -> ${current}
+/run/booted-system -> ${booted}`;
+  if (current.trim() !== installed2.trim()) return fail("booted-system", "the running system is not the one that was installed", ev);
+  if (booted.trim() !== installed2.trim()) return fail("booted-system", "/run/booted-system is not the installed system", ev);
+  return pass("booted-system", `running the installed system ${installed2.trim().replace(/^\/nix\/store\/[^-]+-/, "")}`, ev);
+}
+function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
+  const def = /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+  const ids = entries.map((e) => e.id);
+  const ev = `${evidence}
+--- loader.conf ---
+${loaderConf}`;
+  if (!ids.includes(wantDefault)) return fail("boot-entries", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
+  if (def !== wantDefault) return fail("boot-entries", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
+  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
+}
+function checkGenerations(listOut, wantCurrent, wantAtLeast = 1) {
+  return guarded("generations", listOut, () => {
+    const gens = parseGenerations(listOut);
+    const cur = gens.find((g) => g.current);
+    if (gens.length < wantAtLeast) return fail("generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail("generations", "no generation is current", listOut);
+    if (cur.number !== wantCurrent) return fail("generations", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    return pass("generations", `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
+  });
+}
+function checkPoolHealth(statusX) {
+  const text = statusX.trim();
+  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
+  if (/no pools available/.test(text)) return fail("pool-health", "no pool is imported", text);
+  const pools = parseZpoolStatus(text);
+  const problems = pools.flatMap(zpoolProblems);
+  return fail("pool-health", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
+}
+function checkFilesystemHealth(fsType, out, exitCode) {
+  if (exitCode !== 0) return fail("pool-health", `${fsType} health check failed (exit ${exitCode})`, out);
+  if (fsType === "btrfs" && /\b[1-9]\d*\b/.test(out.replace(/\[\/dev\/\S+\]\.\w+\s+/g, ""))) return fail("pool-health", "btrfs device stats show errors", out);
+  if (fsType === "ext4" && !/Filesystem state:\s+clean/.test(out)) return fail("pool-health", "ext4 file system state is not clean", out);
+  return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out);
+}
+function checkBootTime(timeOut, blameOut) {
+  const ev = `${timeOut.trim()}
+--- blame (top 5) ---
+${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
+  return guarded("boot-time", ev, () => {
+    const t = parseAnalyzeTime(timeOut);
+    const top = parseBlame(blameOut).slice(0, 5);
+    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
+    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
+    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
+  });
+}
+function checkFailedUnits(out) {
+  const units = parseFailedUnits(out);
+  if (units.length) return fail("failed-units", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out, { failed: units.length });
+  return pass("failed-units", "no failed units", out || "0 loaded units listed.", { failed: 0 });
+}
+function checkSshd(show) {
+  const p = parseKeyValue(show);
+  if (p.ActiveState === "active" && p.SubState === "running") return pass("sshd", "sshd is active (running)", show);
+  return fail("sshd", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
+}
+function checkSshLogin(exitCode, stdout, stderr, user, host) {
+  const ev = `exit ${exitCode}
+${stdout}
+${stderr}`.trim();
+  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
+  return fail("ssh-login", `SSH login as ${user} with this run's key failed`, ev);
+}
+function checkPasswordRefused(exitCode, stderr) {
+  const methods = /Permission denied \(([^)]*)\)/.exec(stderr)?.[1];
+  if (exitCode !== 0 && methods && !/password|keyboard-interactive/.test(methods)) {
+    return pass("password-login-refused", `password login refused; the server offers only: ${methods}`, stderr);
+  }
+  return fail("password-login-refused", methods ? `the server offers password authentication (${methods})` : "a password-only login was not refused", `exit ${exitCode}
+${stderr}`);
+}
+function checkEfiBootEntry(dump, espPartuuids) {
+  return guarded("efi-boot-entry", dump, () => {
+    const v = parseEfiVars(dump);
+    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
+    const cur = v.entries.find((e) => e.num === v.current);
+    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
+    if (!ours.length) return fail("efi-boot-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
+    if (!cur) return fail("efi-boot-entry", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
+    if (!ours.includes(cur)) {
+      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
+      return fail("efi-boot-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
+    }
+    const first = v.order[0] === cur.num;
+    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
+  });
+}
+function checkClosureSize(out) {
+  return guarded("closure-size", out, () => {
+    const s = parsePathInfoSize(out);
+    return pass("closure-size", `closure of the running system: ${s.text}`, out, { bytes: s.bytes });
+  });
+}
+function checkSecretsNotInStore(grepExit, grepOut) {
+  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
+  if (grepExit === 0) return fail("secrets-not-in-store", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
+  return fail("secrets-not-in-store", `searching the store failed (grep exit ${grepExit})`, grepOut);
+}
+
+// src/verify.ts
+var BOOT_DONE = /login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic[^\n]*|emergency mode/;
+async function verifyInstalled(i2, report, phase, log, o2) {
+  const checks = report.checks ??= [];
+  const add = (c3) => {
+    checks.push(c3);
+    log(`  ${c3.status === "pass" ? "\u2713" : "\u2717"} ${c3.id.padEnd(24)} ${c3.summary}`);
+  };
+  let m;
+  const settle = async (mm) => {
+    const seen = await mm.waitForSerial(BOOT_DONE, 120);
+    if (!/automatic login/.test(seen[0])) throw new Error(`the installed system did not come up: ${seen[0]}`);
+    await mm.connect();
+    await mm.waitForUnit("multi-user.target", 120).catch(() => {
+    });
+  };
+  const boot = async (name) => {
+    const mm = await Machine.create({
+      name,
+      accel: i2.accel,
+      timeoutScale: timeoutScale(i2.accel),
+      memoryMiB: Math.min(i2.memoryMiB, 2048),
+      cpus: i2.cpus,
+      // No bootindex and the ISO gone: the firmware's own BootOrder (bootctl wrote it) decides.
+      disks: i2.disks,
+      workDir: i2.workDir,
+      keep: true,
+      sshHostPort: "auto",
+      logDir: i2.logDir
+    });
+    m = mm;
+    await mm.start();
+    await settle(mm);
+    return mm;
+  };
+  try {
+    const rebooted = await phase("reboot", "Reboot from the NVMe disk through the firmware and systemd-boot", async () => {
+      await boot("installed");
+      return true;
+    });
+    if (!rebooted || !m) return;
+    const mm = m;
+    const out = async (cmd) => (await mm.run(cmd, 300)).output;
+    await phase("verify", "Verify the installed system (runbook Tasks 13\u201318)", async () => {
+      const [cur, booted] = [(await out("readlink /run/current-system")).trim(), (await out("readlink /run/booted-system")).trim()];
+      add(checkBootedSystem(i2.toplevel, cur, booted));
+      const list = await out("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager");
+      const loader = await out("cat /boot/loader/loader.conf");
+      add(guarded("boot-entries", list, () => checkBootEntries(parseBootctlList(list), loader, list, "nixos-generation-1.conf")));
+      add(checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 1));
+      if (i2.layout.root.kind === "zfs") add(checkPoolHealth(await out("zpool status -x")));
+      else {
+        const dev = (await out("findmnt -no SOURCE /")).trim().replace(/\[.*\]$/, "");
+        const r = await mm.run(i2.layout.root.kind === "ext4" ? `tune2fs -l ${dev}` : "btrfs device stats /", 120);
+        add(checkFilesystemHealth(i2.layout.root.kind, r.output, r.exitCode));
+      }
+      add(checkBootTime(await out("systemd-analyze time"), await out("systemd-analyze blame --no-pager | head -n 10")));
+      add(checkFailedUnits(await out("systemctl --failed --no-legend --plain --no-pager")));
+      add(checkSshd(await out("systemctl show sshd -p ActiveState,SubState")));
+      const host = (await out("hostname")).trim();
+      const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort);
+      const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: 18e4 });
+      add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
+      const pw = await execa("ssh", [...ssh, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${REHEARSE_USER}@127.0.0.1`, "true"], { reject: false, timeout: 18e4 });
+      add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
+      add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
+      add(checkClosureSize(await out("nix path-info -Sh /run/current-system")));
+      const secret = `rehearse-secret-${randomBytes2(12).toString("hex")}`;
+      await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
+      const keyLine = readFileSync6(i2.sshPrivateKeyFile, "utf8").split("\n")[1] ?? secret;
+      const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
+      add(checkSecretsNotInStore(g.exitCode, g.output));
+      return checks.every((c3) => c3.status === "pass");
+    });
+    if (!o2.rebuild) return;
+    const rebuilt = await phase("rebuild", "Rebuild the safe way: build, switch, verify (generation 2)", async () => {
+      await pushFlake(mm, i2, 2);
+      const before = (await out("readlink /run/current-system")).trim();
+      const build = await mm.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${i2.host}`, 3600);
+      const built = (await out("readlink /root/result")).trim();
+      const untouched = (await out("readlink /run/current-system")).trim() === before && (await out("cat /etc/nixos-rehearse/generation")).trim() === "1";
+      add(
+        build.exitCode === 0 && untouched && built && built !== before ? { id: "rebuild-build", status: "pass", summary: `nixos-rebuild build made ${built.replace(/^\/nix\/store\/[^-]+-/, "")}; the running system is untouched`, evidence: build.output.trim() } : { id: "rebuild-build", status: "fail", summary: build.exitCode !== 0 ? `nixos-rebuild build failed (exit ${build.exitCode})` : untouched ? "nixos-rebuild build made no new system" : "nixos-rebuild build changed the running system", evidence: build.output.trim() }
+      );
+      const sw = await mm.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${i2.host}`, 3600);
+      const gen = (await out("cat /etc/nixos-rehearse/generation")).trim();
+      const sshd = await out("systemctl show sshd -p ActiveState,SubState");
+      const failed = await out("systemctl --failed --no-legend --plain --no-pager");
+      add(
+        sw.exitCode === 0 && gen === "2" ? { id: "rebuild-switch", status: "pass", summary: "nixos-rebuild switch activated generation 2: the change is visible (/etc/nixos-rehearse/generation = 2)", evidence: sw.output.trim() } : { id: "rebuild-switch", status: "fail", summary: sw.exitCode !== 0 ? `nixos-rebuild switch failed (exit ${sw.exitCode})` : `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, evidence: sw.output.trim() }
+      );
+      add({ ...checkSshd(sshd), id: "rebuild-sshd" });
+      add({ ...checkFailedUnits(failed), id: "rebuild-failed-units" });
+      add({ ...checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2), id: "rebuild-generations" });
+      return checks.filter((c3) => c3.id.startsWith("rebuild-")).every((c3) => c3.status === "pass");
+    });
+    if (!rebuilt) return;
+    await phase("rollback", "Roll back in place, then at boot from the systemd-boot menu", async () => {
+      const rb = await mm.run("nixos-rebuild switch --rollback", 3600);
+      const gen = (await out("cat /etc/nixos-rehearse/generation")).trim();
+      add(
+        rb.exitCode === 0 && gen === "1" ? { id: "rollback-in-place", status: "pass", summary: "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", evidence: rb.output.trim() } : { id: "rollback-in-place", status: "fail", summary: rb.exitCode !== 0 ? `nixos-rebuild switch --rollback failed (exit ${rb.exitCode})` : `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, evidence: rb.output.trim() }
+      );
+      await mm.succeed("nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot", 600);
+      const oneshot = await mm.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
+      await mm.run("sync; systemctl poweroff --no-block --no-wall", 60).catch(() => {
+      });
+      await mm.waitForShutdown(180);
+      await mm.stop();
+      const m2 = await boot("installed-rollback");
+      const o22 = async (cmd) => (await m2.run(cmd, 300)).output;
+      const booted = (await o22("readlink /run/booted-system")).trim();
+      const gen1 = (await o22("readlink /nix/var/nix/profiles/system-1-link")).trim();
+      const selected = parseLoaderVar(await o22(LOADER_ENTRY_SELECTED));
+      const defaultEntry = /^default\s+(\S+)/m.exec(await o22("cat /boot/loader/loader.conf"))?.[1];
+      const gen2 = (await o22("cat /etc/nixos-rehearse/generation")).trim();
+      const ev = `${oneshot.output.trim()}
+--- after reboot ---
+LoaderEntrySelected: ${selected}
+loader.conf default: ${defaultEntry}
+/run/booted-system -> ${booted}
+system-1-link -> ${gen1}
+/etc/nixos-rehearse/generation: ${gen2}`;
+      add(
+        booted === gen1 && selected === "nixos-generation-1.conf" && defaultEntry === "nixos-generation-2.conf" && gen2 === "1" ? { id: "rollback-at-boot", status: "pass", summary: "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", evidence: ev } : { id: "rollback-at-boot", status: "fail", summary: `choosing generation 1 at boot did not run it: systemd-boot selected ${selected || "nothing"}, /run/booted-system ${booted === gen1 ? "is" : "is not"} generation 1, the default is ${defaultEntry}`, evidence: ev }
+      );
+      const list = await o22("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager");
+      add(
+        guarded("rollback-entries-retained", list, () => {
+          const n2 = parseBootctlList(list).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+          return n2 >= 2 ? { id: "rollback-entries-retained", status: "pass", summary: `${n2} generations are still in the boot menu`, evidence: list.trim(), figures: { entries: n2 } } : { id: "rollback-entries-retained", status: "fail", summary: `only ${n2} generation in the boot menu: no last-known-good to fall back to`, evidence: list.trim() };
+        })
+      );
+      return checks.filter((c3) => c3.id.startsWith("rollback-")).every((c3) => c3.status === "pass");
+    });
+  } finally {
+    const last = m;
+    if (last?.isRunning) {
+      await last.run("systemctl poweroff --no-block --no-wall", 30).catch(() => {
+      });
+      await last.waitForShutdown(120).catch(() => {
+      });
+    }
+    await last?.stop();
+  }
+}
+function sshArgs(key, port) {
+  return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", "-o", "LogLevel=ERROR"];
+}
+async function pushFlake(m, i2, generation) {
+  await m.copyIn(i2.configDir, GUEST_CONFIG);
+  const dir = mkdtempSync3(path15.join(os4.tmpdir(), "nixos-rehearse-harness-"));
+  try {
+    writeFileSync3(path15.join(dir, "flake.nix"), wrapperFlake(i2.host));
+    writeFileSync3(path15.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, zfs: i2.layout.root.kind === "zfs", generation }).content);
+    writeFileSync3(path15.join(dir, "vm-hardware.nix"), i2.vmHardware);
+    await m.copyIn(dir, GUEST_FLAKE);
+  } finally {
+    rmSync4(dir, { recursive: true, force: true });
+  }
+}
+
 // src/rehearsal.ts
 function cacheDir() {
-  return path15.join(process.env.XDG_CACHE_HOME || path15.join(os4.homedir(), ".cache"), "nixos-rehearse");
+  return path16.join(process.env.XDG_CACHE_HOME || path16.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
 async function runRehearsal(o2) {
   const log = o2.log ?? (() => {
   });
   const started = Date.now();
-  const outDir = path15.resolve(o2.outDir);
-  const logDir = path15.join(outDir, "logs");
+  const outDir = path16.resolve(o2.outDir);
+  const logDir = path16.join(outDir, "logs");
   mkdirSync5(logDir, { recursive: true });
-  const reportPath = path15.join(outDir, "report.json");
+  const reportPath = path16.join(outDir, "report.json");
   const report = {
     schema: 1,
     result: "fail",
@@ -12979,17 +13368,19 @@ async function runRehearsal(o2) {
     injected: [],
     phases: [],
     steps: [],
+    checks: [],
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
     logs: { dir: logDir }
   };
   const write = () => {
     report.durationMs = Date.now() - started;
-    writeFileSync3(reportPath, `${JSON.stringify(report, null, 2)}
+    writeFileSync4(reportPath, `${JSON.stringify(report, null, 2)}
 `);
   };
   let machine;
   let keyDir;
+  const workDir = o2.workDir ?? mkdtempSync4(path16.join(os5.tmpdir(), "nixos-rehearse-run-"));
   const phase = async (id, title, fn) => {
     const p = { id, title, status: "fail", durationMs: 0 };
     report.phases.push(p);
@@ -13011,12 +13402,13 @@ async function runRehearsal(o2) {
     const accel = await chooseAccel(qemuBinary(), o2.accel ?? "auto");
     report.accel = accel.accel;
     log(`accelerator: ${accel.accel} (${accel.reason})`);
-    keyDir = mkdtempSync3(path15.join(os4.tmpdir(), "nixos-rehearse-key-"));
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path15.join(keyDir, "id_ed25519")]);
-    const publicKey = readFileSync6(path15.join(keyDir, "id_ed25519.pub"), "utf8").trim();
-    const runId = randomBytes2(3).toString("hex").toUpperCase();
+    keyDir = mkdtempSync4(path16.join(os5.tmpdir(), "nixos-rehearse-key-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path16.join(keyDir, "id_ed25519")]);
+    const publicKey = readFileSync7(path16.join(keyDir, "id_ed25519.pub"), "utf8").trim();
+    const runId = randomBytes3(3).toString("hex").toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
     const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
+    const installed2 = { toplevel: "", espPartuuids: [] };
     const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
       const inst = await startInstaller({
         name: "installer",
@@ -13027,9 +13419,9 @@ async function runRehearsal(o2) {
         cpus: o2.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
         disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial, size: o2.diskSize ?? "20G" })),
-        workDir: o2.workDir,
+        workDir,
         logDir,
-        keep: o2.keep
+        keep: true
       });
       machine = inst.machine;
       report.iso.bootEntry = inst.boot.entry.title;
@@ -13099,9 +13491,11 @@ ${res.output}`;
           return false;
         }
       }
+      installed2.toplevel = (await m.succeed("readlink /mnt/nix/var/nix/profiles/system-1-link")).trim();
+      for (const d of ctx.disks) installed2.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${d}${/\d$/.test(d) ? "p" : ""}1`)).trim().toLowerCase());
       return true;
     });
-    await phase("power-off", "Unmount, export the pool, power off", async () => {
+    const poweredOff = await phase("power-off", "Unmount, export the pool, power off", async () => {
       const zfs2 = layout.root.kind === "zfs" ? ` && sudo zpool export ${layout.root.pool}` : "";
       const r = await m.run(`sudo umount -R /mnt${zfs2}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
@@ -13110,6 +13504,32 @@ ${res.output}`;
       await m.waitForShutdown(180);
       return r.exitCode === 0;
     });
+    const installOk = poweredOff && report.steps.every((s) => s.status === "pass");
+    if (installOk && o2.verify !== false) {
+      await m.stop();
+      await verifyInstalled(
+        {
+          workDir,
+          disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
+          accel: accel.accel,
+          logDir,
+          layout,
+          host: flake.host,
+          toplevel: installed2.toplevel,
+          espPartuuids: installed2.espPartuuids,
+          configDir: flake.dir,
+          sshPublicKey: publicKey,
+          sshPrivateKeyFile: path16.join(keyDir, "id_ed25519"),
+          vmHardware: report.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
+          memoryMiB: o2.memoryMiB ?? 2048,
+          cpus: o2.cpus ?? 2
+        },
+        report,
+        phase,
+        log,
+        { rebuild: o2.rebuild !== false }
+      );
+    }
     return finish();
   } catch (e) {
     report.error = e.message;
@@ -13117,10 +13537,12 @@ ${res.output}`;
     return finish();
   } finally {
     await machine?.stop();
-    if (keyDir) rmSync4(keyDir, { recursive: true, force: true });
+    if (keyDir) rmSync5(keyDir, { recursive: true, force: true });
+    if (!o2.keep && !o2.workDir) rmSync5(workDir, { recursive: true, force: true });
+    else log(`disks and EFI variables kept in ${workDir}`);
   }
   function finish() {
-    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass");
+    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass") && report.checks.every((c3) => c3.status === "pass");
     report.result = ok ? "pass" : "fail";
     write();
     log(`${ok ? "PASS" : "FAIL"}: report ${reportPath}`);
@@ -13140,12 +13562,12 @@ async function injectHarness(m, ctx, host, publicKey, injected, run) {
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
     async () => {
-      const dir = mkdtempSync3(path15.join(os4.tmpdir(), "nixos-rehearse-harness-"));
+      const dir = mkdtempSync4(path16.join(os5.tmpdir(), "nixos-rehearse-harness-"));
       try {
-        for (const f of files) writeFileSync3(path15.join(dir, path15.basename(f.file)), f.content);
+        for (const f of files) writeFileSync4(path16.join(dir, path16.basename(f.file)), f.content);
         await m.copyIn(dir, GUEST_FLAKE);
       } finally {
-        rmSync4(dir, { recursive: true, force: true });
+        rmSync5(dir, { recursive: true, force: true });
       }
     }
   );
@@ -13171,16 +13593,16 @@ async function rehearse(o2) {
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o2.memory})`);
   if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o2.cpus})`);
   if (!/^\d+[MGT]$/.test(o2.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o2.diskSize})`);
-  const r = await runRehearsal({ iso: o2.iso, sha256: o2.sha256, flake: o2.flake, layout: o2.layout, diskSize: o2.diskSize, memoryMiB, cpus, accel: o2.accel, outDir: o2.out, keep: o2.keep, log: say });
+  const r = await runRehearsal({ iso: o2.iso, sha256: o2.sha256, flake: o2.flake, layout: o2.layout, diskSize: o2.diskSize, memoryMiB, cpus, accel: o2.accel, outDir: o2.out, keep: o2.keep, rebuild: o2.rebuild, log: say });
   return r.exitCode;
 }
-program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, then a clean power-off; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").action(async (o2) => {
+program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
-program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").action(async (o2) => {
+program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").action(async (o2) => {
   const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
   say(`fixture ISO: ${fx.iso}`);
-  process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o2.layout, diskSize: "8G", memory: "2048", cpus: "2", accel: o2.accel, out: o2.out, keep: o2.keep });
+  process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o2.layout, diskSize: "8G", memory: "2048", cpus: "2", accel: o2.accel, out: o2.out, keep: o2.keep, rebuild: o2.rebuild });
 });
 program2.command("engine-demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);

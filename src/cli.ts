@@ -38,6 +38,7 @@ interface RunFlags {
   accel: 'auto' | 'kvm' | 'tcg';
   out: string;
   keep?: boolean;
+  rebuild: boolean;
 }
 
 async function rehearse(o: RunFlags): Promise<number> {
@@ -46,13 +47,13 @@ async function rehearse(o: RunFlags): Promise<number> {
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o.memory})`);
   if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o.cpus})`);
   if (!/^\d+[MGT]$/.test(o.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o.diskSize})`);
-  const r = await runRehearsal({ iso: o.iso, sha256: o.sha256, flake: o.flake, layout: o.layout, diskSize: o.diskSize, memoryMiB, cpus, accel: o.accel, outDir: o.out, keep: o.keep, log: say });
+  const r = await runRehearsal({ iso: o.iso, sha256: o.sha256, flake: o.flake, layout: o.layout, diskSize: o.diskSize, memoryMiB, cpus, accel: o.accel, outDir: o.out, keep: o.keep, rebuild: o.rebuild, log: say });
   return r.exitCode;
 }
 
 program
   .command('run')
-  .description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1–13 on throw-away NVMe disks, then a clean power-off; writes DIR/report.json")
+  .description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1–13 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13–18, a rebuild and both rollbacks; writes DIR/report.json")
   .requiredOption('--iso <path|url>', 'the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)')
   .option('--sha256 <hex>', "the ISO's sha256; a mismatch stops the run before anything boots")
   .requiredOption('--flake <dir#host>', 'the configuration to install: a local flake directory and its nixosConfigurations host')
@@ -63,6 +64,7 @@ program
   .addOption(accelOption())
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory (disks, EFI vars) after the run')
+  .option('--no-rebuild', 'after the reboot and the checks, skip the rebuild and the rollbacks')
   .action(async (o: RunFlags) => {
     process.exitCode = await rehearse(o);
   });
@@ -74,10 +76,11 @@ program
   .addOption(accelOption())
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory after the run')
-  .action(async (o: { layout: string; accel: 'auto' | 'kvm' | 'tcg'; out: string; keep?: boolean }) => {
+  .option('--no-rebuild', 'skip the rebuild and the rollbacks')
+  .action(async (o: { layout: string; accel: 'auto' | 'kvm' | 'tcg'; out: string; keep?: boolean; rebuild: boolean }) => {
     const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
     say(`fixture ISO: ${fx.iso}`);
-    process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o.layout, diskSize: '8G', memory: '2048', cpus: '2', accel: o.accel, out: o.out, keep: o.keep });
+    process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o.layout, diskSize: '8G', memory: '2048', cpus: '2', accel: o.accel, out: o.out, keep: o.keep, rebuild: o.rebuild });
   });
 
 program

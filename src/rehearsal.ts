@@ -17,6 +17,7 @@ import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, vmHardwareModule, wrapperFlak
 import { layoutByName } from './runbook/layouts.js';
 import { parseHardwareConfig } from './runbook/parsers.js';
 import { type PlanContext, STEPS, type Step } from './runbook/plan.js';
+import { verifyInstalled } from './verify.js';
 
 export interface RehearsalOptions {
   iso: string;
@@ -38,6 +39,9 @@ export interface RehearsalOptions {
    * see Task 2's wrong-disk guard refuse disks the run did not create.
    */
   diskSerials?: string[];
+  /** After the install: reboot and verify (default true); then rebuild and roll back (default true). */
+  verify?: boolean;
+  rebuild?: boolean;
   log?: (line: string) => void;
 }
 
@@ -69,6 +73,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     injected: [],
     phases: [],
     steps: [],
+    checks: [],
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
     logs: { dir: logDir },
@@ -79,6 +84,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   };
   let machine: Machine | undefined;
   let keyDir: string | undefined;
+  // The disks outlive the installer VM: the installed system boots from them afterwards.
+  const workDir = o.workDir ?? mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-run-'));
   const phase = async (id: string, title: string, fn: () => Promise<boolean>) => {
     const p: PhaseResult = { id, title, status: 'fail', durationMs: 0 };
     report.phases.push(p);
@@ -111,6 +118,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     const runId = randomBytes(3).toString('hex').toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i) => `NR${runId}D${i}`);
     const ctx: PlanContext = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
+    const installed = { toplevel: '', espPartuuids: [] as string[] };
 
     const booted = await phase('boot-installer', 'Boot the installer ISO', async () => {
       const inst = await startInstaller({
@@ -122,9 +130,9 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         cpus: o.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
         disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial, size: o.diskSize ?? '20G' })),
-        workDir: o.workDir,
+        workDir,
         logDir,
-        keep: o.keep,
+        keep: true,
       });
       machine = inst.machine;
       report.iso.bootEntry = inst.boot.entry.title;
@@ -197,10 +205,12 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
           return false;
         }
       }
+      installed.toplevel = (await m.succeed('readlink /mnt/nix/var/nix/profiles/system-1-link')).trim();
+      for (const d of ctx.disks) installed.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${d}${/\d$/.test(d) ? 'p' : ''}1`)).trim().toLowerCase());
       return true;
     });
 
-    await phase('power-off', 'Unmount, export the pool, power off', async () => {
+    const poweredOff = await phase('power-off', 'Unmount, export the pool, power off', async () => {
       const zfs = layout.root.kind === 'zfs' ? ` && sudo zpool export ${layout.root.pool}` : '';
       const r = await m.run(`sudo umount -R /mnt${zfs}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
@@ -209,6 +219,32 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       await m.waitForShutdown(180);
       return r.exitCode === 0;
     });
+    const installOk = poweredOff && report.steps.every((s) => s.status === 'pass');
+    if (installOk && o.verify !== false) {
+      await m.stop();
+      await verifyInstalled(
+        {
+          workDir,
+          disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial })),
+          accel: accel.accel,
+          logDir,
+          layout,
+          host: flake.host,
+          toplevel: installed.toplevel,
+          espPartuuids: installed.espPartuuids,
+          configDir: flake.dir,
+          sshPublicKey: publicKey,
+          sshPrivateKeyFile: path.join(keyDir, 'id_ed25519'),
+          vmHardware: report.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
+          memoryMiB: o.memoryMiB ?? 2048,
+          cpus: o.cpus ?? 2,
+        },
+        report,
+        phase,
+        log,
+        { rebuild: o.rebuild !== false },
+      );
+    }
     return finish();
   } catch (e) {
     report.error = (e as Error).message;
@@ -217,10 +253,17 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   } finally {
     await machine?.stop();
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+    if (!o.keep && !o.workDir) rmSync(workDir, { recursive: true, force: true });
+    else log(`disks and EFI variables kept in ${workDir}`);
   }
 
   function finish(): RehearsalResult {
-    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === 'pass') && report.steps.every((s) => s.status === 'pass');
+    const ok =
+      !report.error &&
+      report.phases.length > 0 &&
+      report.phases.every((p) => p.status === 'pass') &&
+      report.steps.every((s) => s.status === 'pass') &&
+      report.checks.every((c) => c.status === 'pass');
     report.result = ok ? 'pass' : 'fail';
     write();
     log(`${ok ? 'PASS' : 'FAIL'}: report ${reportPath}`);

@@ -1,6 +1,8 @@
 // report.json: what a rehearsal did, step by step, as the action, the CLI and the PR comment
 // read it. Pure types and helpers; writing the file is the runner's job.
 
+import type { Check } from './verify/checks.js';
+
 export type Status = 'pass' | 'fail' | 'skipped';
 
 export interface PhaseResult {
@@ -46,6 +48,8 @@ export interface Report {
   injected: Injected[];
   phases: PhaseResult[];
   steps: StepResult[];
+  /** Post-boot checks (Tasks 13–18, rebuild, rollback), each with its evidence. */
+  checks: Check[];
   /** Set when the run stopped on an error outside a step (bad input, QEMU died). */
   error?: string;
   startedAt: string;

@@ -39,6 +39,8 @@ export function wrapperFlake(host: string): string {
 export interface HarnessOptions {
   sshPublicKey: string;
   zfs: boolean;
+  /** The generation this harness builds (1 for the install): the rebuild's known, visible change. */
+  generation?: number;
 }
 
 export function harnessModule(o: HarnessOptions): Injected {
@@ -46,6 +48,7 @@ export function harnessModule(o: HarnessOptions): Injected {
     'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
     'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
     `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host)`,
+    `environment.etc."nixos-rehearse/generation".text = "${o.generation ?? 1}": the known change a rebuild makes visible`,
   ];
   const lines = [
     '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
@@ -57,6 +60,7 @@ export function harnessModule(o: HarnessOptions): Injected {
     '    isNormalUser = true;',
     `    openssh.authorizedKeys.keys = [ ${nixString(o.sshPublicKey.trim())} ];`,
     '  };',
+    `  environment.etc."nixos-rehearse/generation".text = "${o.generation ?? 1}";`,
   ];
   if (o.zfs) {
     lines.push(`  networking.hostId = lib.mkDefault ${nixString(INSTALLER_HOST_ID)};`);

@@ -1,0 +1,233 @@
+// After the install: reboot from the NVMe disk through the firmware, check the machine the way
+// the runbook's Tasks 13–18 say an operator must, rebuild the safe way (build, switch, verify),
+// and roll back in place and at boot. Every check runs even when an earlier one failed; each
+// lands in report.checks with its evidence.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { timeoutScale } from './qemu/accel.js';
+import { Machine } from './qemu/machine.js';
+import type { Accel } from './qemu/spec.js';
+import type { Report } from './report.js';
+import { GUEST_CONFIG, GUEST_FLAKE, REHEARSE_USER, harnessModule, wrapperFlake } from './runbook/harness.js';
+import type { Layout } from './runbook/layouts.js';
+import {
+  type Check,
+  checkBootEntries,
+  checkBootTime,
+  checkBootedSystem,
+  checkClosureSize,
+  checkEfiBootEntry,
+  checkFailedUnits,
+  checkFilesystemHealth,
+  checkGenerations,
+  checkPasswordRefused,
+  checkPoolHealth,
+  checkSecretsNotInStore,
+  checkSshLogin,
+  checkSshd,
+  guarded,
+} from './verify/checks.js';
+import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseBootctlList, parseLoaderVar } from './verify/parsers.js';
+
+/** What the install phase hands over. */
+export interface Installed {
+  workDir: string;
+  disks: Array<{ id: string; serial: string }>;
+  accel: Accel;
+  logDir: string;
+  layout: Layout;
+  host: string;
+  /** The store path nixos-install installed (system-1-link). */
+  toplevel: string;
+  /** PARTUUIDs of the ESPs, lower case. */
+  espPartuuids: string[];
+  /** The configuration under test, the harness files as installed, and this run's key pair. */
+  configDir: string;
+  sshPublicKey: string;
+  sshPrivateKeyFile: string;
+  /** vm-hardware.nix as injected at install time. */
+  vmHardware: string;
+  memoryMiB: number;
+  cpus: number;
+}
+
+type Phase = (id: string, title: string, fn: () => Promise<boolean>) => Promise<boolean>;
+
+/** The login prompt or autologin the harness sets up, or how stage 1 / the kernel gave up. */
+const BOOT_DONE = /login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic[^\n]*|emergency mode/;
+
+export async function verifyInstalled(i: Installed, report: Report & { checks?: Check[] }, phase: Phase, log: (s: string) => void, o: { rebuild: boolean }): Promise<void> {
+  const checks: Check[] = (report.checks ??= []);
+  const add = (c: Check) => {
+    checks.push(c);
+    log(`  ${c.status === 'pass' ? '✓' : '✗'} ${c.id.padEnd(24)} ${c.summary}`);
+  };
+  let m: Machine | undefined;
+  // Waits for the serial autologin (the harness's), then takes the control console.
+  const settle = async (mm: Machine) => {
+    const seen = await mm.waitForSerial(BOOT_DONE, 120);
+    if (!/automatic login/.test(seen[0])) throw new Error(`the installed system did not come up: ${seen[0]}`);
+    await mm.connect();
+    await mm.waitForUnit('multi-user.target', 120).catch(() => {}); // failed units are a check of their own
+  };
+  const boot = async (name: string): Promise<Machine> => {
+    const mm = await Machine.create({
+      name,
+      accel: i.accel,
+      timeoutScale: timeoutScale(i.accel),
+      memoryMiB: Math.min(i.memoryMiB, 2048),
+      cpus: i.cpus,
+      // No bootindex and the ISO gone: the firmware's own BootOrder (bootctl wrote it) decides.
+      disks: i.disks,
+      workDir: i.workDir,
+      keep: true,
+      sshHostPort: 'auto',
+      logDir: i.logDir,
+    });
+    m = mm;
+    await mm.start();
+    await settle(mm);
+    return mm;
+  };
+
+  try {
+    const rebooted = await phase('reboot', 'Reboot from the NVMe disk through the firmware and systemd-boot', async () => {
+      await boot('installed');
+      return true;
+    });
+    if (!rebooted || !m) return;
+    const mm = m;
+    const out = async (cmd: string) => (await mm.run(cmd, 300)).output;
+
+    await phase('verify', 'Verify the installed system (runbook Tasks 13–18)', async () => {
+      const [cur, booted] = [(await out('readlink /run/current-system')).trim(), (await out('readlink /run/booted-system')).trim()];
+      add(checkBootedSystem(i.toplevel, cur, booted));
+      const list = await out('SYSTEMD_COLORS=0 bootctl list --json=short --no-pager');
+      const loader = await out('cat /boot/loader/loader.conf');
+      add(guarded('boot-entries', list, () => checkBootEntries(parseBootctlList(list), loader, list, 'nixos-generation-1.conf')));
+      add(checkGenerations(await out('nix-env -p /nix/var/nix/profiles/system --list-generations'), 1));
+      if (i.layout.root.kind === 'zfs') add(checkPoolHealth(await out('zpool status -x')));
+      else {
+        const dev = (await out('findmnt -no SOURCE /')).trim().replace(/\[.*\]$/, '');
+        const r = await mm.run(i.layout.root.kind === 'ext4' ? `tune2fs -l ${dev}` : 'btrfs device stats /', 120);
+        add(checkFilesystemHealth(i.layout.root.kind, r.output, r.exitCode));
+      }
+      add(checkBootTime(await out('systemd-analyze time'), await out('systemd-analyze blame --no-pager | head -n 10')));
+      add(checkFailedUnits(await out('systemctl --failed --no-legend --plain --no-pager')));
+      add(checkSshd(await out('systemctl show sshd -p ActiveState,SubState')));
+      const host = (await out('hostname')).trim();
+      const ssh = sshArgs(i.sshPrivateKeyFile, mm.sshPort!);
+      const login = await execa('ssh', [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: 180_000 });
+      add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
+      const pw = await execa('ssh', [...ssh, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', `${REHEARSE_USER}@127.0.0.1`, 'true'], { reject: false, timeout: 180_000 });
+      add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
+      add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i.espPartuuids));
+      add(checkClosureSize(await out('nix path-info -Sh /run/current-system')));
+      // A secret provisioned at runtime (the runbook's way), and this run's private key: neither
+      // may be anywhere in the store.
+      const secret = `rehearse-secret-${randomBytes(12).toString('hex')}`;
+      await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
+      const keyLine = readFileSync(i.sshPrivateKeyFile, 'utf8').split('\n')[1] ?? secret;
+      const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
+      add(checkSecretsNotInStore(g.exitCode, g.output));
+      return checks.every((c) => c.status === 'pass');
+    });
+
+    if (!o.rebuild) return;
+    const rebuilt = await phase('rebuild', 'Rebuild the safe way: build, switch, verify (generation 2)', async () => {
+      await pushFlake(mm, i, 2);
+      const before = (await out('readlink /run/current-system')).trim();
+      const build = await mm.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${i.host}`, 3600);
+      const built = (await out('readlink /root/result')).trim();
+      const untouched = (await out('readlink /run/current-system')).trim() === before && (await out('cat /etc/nixos-rehearse/generation')).trim() === '1';
+      add(
+        build.exitCode === 0 && untouched && built && built !== before
+          ? { id: 'rebuild-build', status: 'pass', summary: `nixos-rebuild build made ${built.replace(/^\/nix\/store\/[^-]+-/, '')}; the running system is untouched`, evidence: build.output.trim() }
+          : { id: 'rebuild-build', status: 'fail', summary: build.exitCode !== 0 ? `nixos-rebuild build failed (exit ${build.exitCode})` : untouched ? 'nixos-rebuild build made no new system' : 'nixos-rebuild build changed the running system', evidence: build.output.trim() },
+      );
+      const sw = await mm.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${i.host}`, 3600);
+      const gen = (await out('cat /etc/nixos-rehearse/generation')).trim();
+      const sshd = await out('systemctl show sshd -p ActiveState,SubState');
+      const failed = await out('systemctl --failed --no-legend --plain --no-pager');
+      add(
+        sw.exitCode === 0 && gen === '2'
+          ? { id: 'rebuild-switch', status: 'pass', summary: 'nixos-rebuild switch activated generation 2: the change is visible (/etc/nixos-rehearse/generation = 2)', evidence: sw.output.trim() }
+          : { id: 'rebuild-switch', status: 'fail', summary: sw.exitCode !== 0 ? `nixos-rebuild switch failed (exit ${sw.exitCode})` : `the change is not visible (/etc/nixos-rehearse/generation = ${gen || 'missing'})`, evidence: sw.output.trim() },
+      );
+      add({ ...checkSshd(sshd), id: 'rebuild-sshd' });
+      add({ ...checkFailedUnits(failed), id: 'rebuild-failed-units' });
+      add({ ...checkGenerations(await out('nix-env -p /nix/var/nix/profiles/system --list-generations'), 2, 2), id: 'rebuild-generations' });
+      return checks.filter((c) => c.id.startsWith('rebuild-')).every((c) => c.status === 'pass');
+    });
+    if (!rebuilt) return;
+
+    await phase('rollback', 'Roll back in place, then at boot from the systemd-boot menu', async () => {
+      const rb = await mm.run('nixos-rebuild switch --rollback', 3600);
+      const gen = (await out('cat /etc/nixos-rehearse/generation')).trim();
+      add(
+        rb.exitCode === 0 && gen === '1'
+          ? { id: 'rollback-in-place', status: 'pass', summary: 'nixos-rebuild switch --rollback: generation 1 is current again and the change is gone', evidence: rb.output.trim() }
+          : { id: 'rollback-in-place', status: 'fail', summary: rb.exitCode !== 0 ? `nixos-rebuild switch --rollback failed (exit ${rb.exitCode})` : `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, evidence: rb.output.trim() },
+      );
+      // Generation 2 becomes the default again; the boot menu's previous entry is generation 1.
+      await mm.succeed('nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot', 600);
+      const oneshot = await mm.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
+      // A power cycle, not a warm reset: the firmware starts over from the same disks and the
+      // same EFI variables (the one-shot entry is a non-volatile variable).
+      await mm.run('sync; systemctl poweroff --no-block --no-wall', 60).catch(() => {});
+      await mm.waitForShutdown(180);
+      await mm.stop();
+      const m2 = await boot('installed-rollback');
+      const o2 = async (cmd: string) => (await m2.run(cmd, 300)).output;
+      const booted = (await o2('readlink /run/booted-system')).trim();
+      const gen1 = (await o2('readlink /nix/var/nix/profiles/system-1-link')).trim();
+      const selected = parseLoaderVar(await o2(LOADER_ENTRY_SELECTED));
+      const defaultEntry = /^default\s+(\S+)/m.exec(await o2('cat /boot/loader/loader.conf'))?.[1];
+      const gen2 = (await o2('cat /etc/nixos-rehearse/generation')).trim();
+      const ev = `${oneshot.output.trim()}\n--- after reboot ---\nLoaderEntrySelected: ${selected}\nloader.conf default: ${defaultEntry}\n/run/booted-system -> ${booted}\nsystem-1-link -> ${gen1}\n/etc/nixos-rehearse/generation: ${gen2}`;
+      add(
+        booted === gen1 && selected === 'nixos-generation-1.conf' && defaultEntry === 'nixos-generation-2.conf' && gen2 === '1'
+          ? { id: 'rollback-at-boot', status: 'pass', summary: 'booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default', evidence: ev }
+          : { id: 'rollback-at-boot', status: 'fail', summary: `choosing generation 1 at boot did not run it: systemd-boot selected ${selected || 'nothing'}, /run/booted-system ${booted === gen1 ? 'is' : 'is not'} generation 1, the default is ${defaultEntry}`, evidence: ev },
+      );
+      const list = await o2('SYSTEMD_COLORS=0 bootctl list --json=short --no-pager');
+      add(
+        guarded('rollback-entries-retained', list, () => {
+          const n = parseBootctlList(list).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+          return n >= 2
+            ? { id: 'rollback-entries-retained', status: 'pass', summary: `${n} generations are still in the boot menu`, evidence: list.trim(), figures: { entries: n } }
+            : { id: 'rollback-entries-retained', status: 'fail', summary: `only ${n} generation in the boot menu: no last-known-good to fall back to`, evidence: list.trim() };
+        }),
+      );
+      return checks.filter((c) => c.id.startsWith('rollback-')).every((c) => c.status === 'pass');
+    });
+  } finally {
+    const last = m as Machine | undefined;
+    if (last?.isRunning) {
+      await last.run('systemctl poweroff --no-block --no-wall', 30).catch(() => {});
+      await last.waitForShutdown(120).catch(() => {});
+    }
+    await last?.stop();
+  }
+}
+
+function sshArgs(key: string, port: number): string[] {
+  return ['-i', key, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=60', '-o', 'LogLevel=ERROR'];
+}
+
+/** The configuration and the harness flake for generation N (the harness's known change). */
+async function pushFlake(m: Machine, i: Installed, generation: number): Promise<void> {
+  await m.copyIn(i.configDir, GUEST_CONFIG);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-harness-'));
+  try {
+    writeFileSync(path.join(dir, 'flake.nix'), wrapperFlake(i.host));
+    writeFileSync(path.join(dir, 'harness.nix'), harnessModule({ sshPublicKey: i.sshPublicKey, zfs: i.layout.root.kind === 'zfs', generation }).content);
+    writeFileSync(path.join(dir, 'vm-hardware.nix'), i.vmHardware);
+    await m.copyIn(dir, GUEST_FLAKE);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

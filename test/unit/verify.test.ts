@@ -1,0 +1,154 @@
+// The post-boot checks: each parser against real output formats, and each check shown red and
+// green (a check that cannot fail is a defect). Sources: the runbook's transcripts
+// (../shared/seed/nixos-25.11-install-runbook.txt) and outputs recorded on the fixture's
+// installed system (test/fixtures/verify/*.fixture.*).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  checkBootEntries,
+  checkBootTime,
+  checkBootedSystem,
+  checkClosureSize,
+  checkEfiBootEntry,
+  checkFailedUnits,
+  checkFilesystemHealth,
+  checkGenerations,
+  checkPasswordRefused,
+  checkPoolHealth,
+  checkSecretsNotInStore,
+  checkSshLogin,
+  checkSshd,
+} from '../../src/verify/checks.js';
+import { parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
+
+const rb = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
+const vf = (name: string) => readFileSync(new URL(`../fixtures/verify/${name}`, import.meta.url), 'utf8');
+const TOP = '/nix/store/8m7yv0rq5l0sv3fg9d1w0j8yq1w5bqxa-nixos-system-server-25.11.20260205.abcdef0';
+
+describe('verify parsers', () => {
+  it('reads nix-env generations (runbook Task 14 and nix-env.cc format, trailing spaces included)', () => {
+    expect(parseGenerations('   1   2026-02-05 00:12:33   (current)\n')).toEqual([{ number: 1, date: '2026-02-05 00:12:33', current: true }]);
+    expect(parseGenerations('   1   2026-02-05 00:12:33   \n   2   2026-02-06 10:00:01   (current)\n').map((g) => [g.number, g.current])).toEqual([[1, false], [2, true]]);
+  });
+
+  it('reads systemd timespans the way format_timespan writes them', () => {
+    expect(parseTimespan('1min 2.345s')).toBe(62345);
+    expect(parseTimespan('850ms')).toBe(850);
+    expect(parseTimespan('1h 2min 3s')).toBe(3723000);
+    expect(parseTimespan('123us')).toBe(0.123);
+    expect(() => parseTimespan('soon')).toThrow(/not a systemd timespan/);
+  });
+
+  it('reads systemd-analyze time and blame as recorded on the fixture', () => {
+    const t = parseAnalyzeTime(vf('systemd-analyze-time.fixture.txt'));
+    expect(t.totalMs).toBeGreaterThan(0);
+    expect(Object.keys(t.phases)).toEqual(expect.arrayContaining(['kernel', 'userspace']));
+    expect(t.target).toMatch(/\.target$/);
+    const b = parseBlame(vf('systemd-analyze-blame.fixture.txt'));
+    expect(b.length).toBeGreaterThan(3);
+    expect(b[0]!.ms).toBeGreaterThanOrEqual(b[1]!.ms);
+  });
+
+  it('reads systemctl --failed, bootctl list --json and the EFI variables as recorded on the fixture', () => {
+    expect(parseFailedUnits('● nginx.service loaded failed failed Nginx Web Server\n')).toEqual([{ unit: 'nginx.service', load: 'loaded', active: 'failed', sub: 'failed', description: 'Nginx Web Server' }]);
+    expect(parseFailedUnits('')).toEqual([]);
+    const entries = parseBootctlList(vf('bootctl-list.fixture.json'));
+    expect(entries.map((e) => e.id)).toContain('nixos-generation-1.conf');
+    const efi = parseEfiVars(vf('efivars.fixture.txt'));
+    expect(efi.current).toMatch(/^[0-9A-F]{4}$/);
+    const linux = efi.entries.find((e) => e.label === 'Linux Boot Manager')!;
+    expect(linux.file).toBe('\\EFI\\systemd\\systemd-bootx64.efi');
+    expect(linux.partuuid).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('reads nix path-info -Sh sizes', () => {
+    expect(parsePathInfoSize(`${TOP}\t   1.2 GiB\n`)).toEqual({ path: TOP, bytes: Math.round(1.2 * 1024 ** 3), text: '1.2 GiB' });
+    expect(parsePathInfoSize(`${TOP}\t 290.4 MiB`).bytes).toBe(Math.round(290.4 * 1024 ** 2));
+  });
+});
+
+describe('each check turns red on bad evidence and green on good', () => {
+  it('booted-system', () => {
+    expect(checkBootedSystem(TOP, TOP, TOP).status).toBe('pass');
+    expect(checkBootedSystem(TOP, `${TOP}x`, TOP).status).toBe('fail');
+    expect(checkBootedSystem(TOP, TOP, `${TOP}x`).summary).toBe('/run/booted-system is not the installed system');
+  });
+
+  it('boot-entries', () => {
+    const e = [{ id: 'nixos-generation-1.conf' }];
+    expect(checkBootEntries(e, 'timeout 5\ndefault nixos-generation-1.conf\n', '', 'nixos-generation-1.conf').status).toBe('pass');
+    expect(checkBootEntries([], 'default nixos-generation-1.conf\n', '', 'nixos-generation-1.conf').summary).toMatch(/no boot entry/);
+    expect(checkBootEntries(e, 'default nixos-generation-2.conf\n', '', 'nixos-generation-1.conf').summary).toMatch(/default is nixos-generation-2\.conf/);
+  });
+
+  it('generations', () => {
+    expect(checkGenerations('   1   2026-02-05 00:12:33   (current)\n', 1).status).toBe('pass');
+    expect(checkGenerations('   1   2026-02-05 00:12:33   (current)\n', 2).summary).toBe('generation 1 is current, expected 2');
+    expect(checkGenerations('', 1).status).toBe('fail');
+  });
+
+  it('pool-health judges the text of zpool status -x, not its exit code (DEGRADED from the runbook)', () => {
+    expect(checkPoolHealth('all pools are healthy\n').status).toBe('pass');
+    const bad = checkPoolHealth(rb('zpool-status-degraded.runbook.txt'));
+    expect(bad.status).toBe('fail');
+    expect(bad.summary).toContain('nvme1n1p2 is UNAVAIL (cannot open)');
+    expect(checkPoolHealth('no pools available\n').summary).toBe('no pool is imported');
+  });
+
+  it('pool-health on ext4 and btrfs reads the file system instead', () => {
+    expect(checkFilesystemHealth('ext4', 'Filesystem state:         clean\n', 0).status).toBe('pass');
+    expect(checkFilesystemHealth('ext4', 'Filesystem state:         not clean with errors\n', 0).status).toBe('fail');
+    const stats = '[/dev/nvme0n1p2].write_io_errs    0\n[/dev/nvme0n1p2].read_io_errs     0\n[/dev/nvme0n1p2].corruption_errs  0\n';
+    expect(checkFilesystemHealth('btrfs', stats, 0).status).toBe('pass');
+    expect(checkFilesystemHealth('btrfs', stats.replace('corruption_errs  0', 'corruption_errs  2'), 0).status).toBe('fail');
+  });
+
+  it('boot-time gives figures and fails on output it cannot read', () => {
+    const c = checkBootTime(vf('systemd-analyze-time.fixture.txt'), vf('systemd-analyze-blame.fixture.txt'));
+    expect(c.status).toBe('pass');
+    expect(c.figures?.totalMs).toBeGreaterThan(0);
+    expect(checkBootTime('Bootup is not yet finished.', '').status).toBe('fail');
+  });
+
+  it('failed-units (the runbook diagnosis playbook\'s nginx example)', () => {
+    expect(checkFailedUnits('').status).toBe('pass');
+    const bad = checkFailedUnits('● nginx.service loaded failed failed Nginx Web Server\n');
+    expect(bad.status).toBe('fail');
+    expect(bad.summary).toBe('1 failed unit(s): nginx.service');
+  });
+
+  it('sshd: active (running), not inactive', () => {
+    expect(checkSshd('ActiveState=active\nSubState=running\n').status).toBe('pass');
+    expect(checkSshd('ActiveState=inactive\nSubState=dead\n').summary).toBe('sshd is inactive (dead)');
+  });
+
+  it('ssh-login and password-login-refused', () => {
+    expect(checkSshLogin(0, 'rehearse@server\n', '', 'rehearse', 'server').status).toBe('pass');
+    expect(checkSshLogin(255, '', 'rehearse@127.0.0.1: Permission denied (publickey).', 'rehearse', 'server').status).toBe('fail');
+    expect(checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey).\n').status).toBe('pass');
+    expect(checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey,password).\n').summary).toMatch(/offers password authentication/);
+    expect(checkPasswordRefused(0, '').status).toBe('fail');
+  });
+
+  it('efi-boot-entry: the installed ESP\'s loader, not the removable fallback', () => {
+    const dump = vf('efivars.fixture.txt');
+    const efi = parseEfiVars(dump);
+    const linux = efi.entries.find((e) => e.label === 'Linux Boot Manager')!;
+    expect(checkEfiBootEntry(dump, [linux.partuuid!]).status).toBe(efi.current === linux.num ? 'pass' : 'fail');
+    expect(checkEfiBootEntry(dump, ['00000000-0000-0000-0000-000000000000']).summary).toBe('no firmware boot entry points at systemd-boot on the installed ESP');
+    // BootCurrent moved to another entry (e.g. the disk's auto entry, which runs \EFI\BOOT\BOOTX64.EFI).
+    const other = efi.entries.find((e) => e.num !== linux.num)!;
+    const moved = dump.replace(/^(BootCurrent-\S+) \S+$/m, (_, n) => `${n} ${Buffer.concat([Buffer.from([6, 0, 0, 0]), Buffer.from([parseInt(other.num.slice(2), 16), parseInt(other.num.slice(0, 2), 16)])]).toString('base64')}`);
+    const c = checkEfiBootEntry(moved, [linux.partuuid!]);
+    expect(c.status).toBe('fail');
+    expect(c.summary).toMatch(/^booted through .*, not the installed entry Boot/);
+  });
+
+  it('closure-size and secrets-not-in-store', () => {
+    expect(checkClosureSize(`${TOP}\t 290.4 MiB\n`).summary).toBe('closure of the running system: 290.4 MiB');
+    expect(checkClosureSize('error: path is not valid').status).toBe('fail');
+    expect(checkSecretsNotInStore(1, '').status).toBe('pass');
+    expect(checkSecretsNotInStore(0, '/nix/store/abc-source/secrets.env\n').summary).toMatch(/a secret appears in the store: \/nix\/store\/abc-source\/secrets\.env/);
+    expect(checkSecretsNotInStore(2, 'grep: error').status).toBe('fail');
+  });
+});
