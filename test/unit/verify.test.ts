@@ -19,7 +19,7 @@ import {
   checkSshLogin,
   checkSshd,
 } from '../../src/verify/checks.js';
-import { parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
+import { parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseGenerationsJson, parseLoaderVar, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
 
 const rb = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
 const vf = (name: string) => readFileSync(new URL(`../fixtures/verify/${name}`, import.meta.url), 'utf8');
@@ -29,6 +29,20 @@ describe('verify parsers', () => {
   it('reads nix-env generations (runbook Task 14 and nix-env.cc format, trailing spaces included)', () => {
     expect(parseGenerations('   1   2026-02-05 00:12:33   (current)\n')).toEqual([{ number: 1, date: '2026-02-05 00:12:33', current: true }]);
     expect(parseGenerations('   1   2026-02-05 00:12:33   \n   2   2026-02-06 10:00:01   (current)\n').map((g) => [g.number, g.current])).toEqual([[1, false], [2, true]]);
+  });
+
+  it('reads nixos-rebuild list-generations --json (nixos-rebuild-ng nix.py GenerationJson, newest first)', () => {
+    const out = JSON.stringify([
+      { generation: 2, date: '2026-11-25 08:31:02', nixosVersion: '25.11.20261101.fa1ce0f', kernelVersion: '6.1.0-56', configurationRevision: '', specialisations: [], current: true },
+      { generation: 1, date: '2026-11-25 08:29:40', nixosVersion: '25.11.20261101.fa1ce0f', kernelVersion: '6.1.0-56', configurationRevision: '', specialisations: [], current: false },
+    ], null, 2);
+    expect(parseGenerationsJson(out).map((g) => [g.generation, g.current])).toEqual([[2, true], [1, false]]);
+    expect(() => parseGenerationsJson('{}')).toThrow(/did not print an array/);
+  });
+
+  it('reads systemd-boot\'s LoaderEntrySelected (4 attribute bytes, then UCS-2)', () => {
+    const b64 = Buffer.concat([Buffer.from([6, 0, 0, 0]), Buffer.from('nixos-generation-1.conf\0', 'utf16le')]).toString('base64');
+    expect(parseLoaderVar(b64)).toBe('nixos-generation-1.conf');
   });
 
   it('reads systemd timespans the way format_timespan writes them', () => {
