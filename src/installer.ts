@@ -26,6 +26,8 @@ export async function startInstaller(opts: InstallerOptions): Promise<Installer>
     const bootDir = path.join(machine.workDir, 'iso-boot');
     mkdirSync(bootDir, { recursive: true });
     const boot = await isoBoot(iso, bootDir);
+    // The kernel and initrd are extracted into the machine's own work dir, which exists only
+    // once the machine is created; the spec is read when QEMU starts.
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
     await machine.start();
     await machine.waitForSerial(INSTALLER_PROMPT, 120);
