@@ -12582,6 +12582,73 @@ function resolveFlake(ref) {
   return { dir, host, ref: `${dir}#${host}` };
 }
 
+// src/render.ts
+function cell(text) {
+  return text.replace(/\r?\n/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1").replace(/@/g, "@\u200B");
+}
+function fence(text, info = "text") {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = "`".repeat(longest + 1);
+  return `${f}${info}
+${text.replace(/\s+$/, "")}
+${f}`;
+}
+var secs = (ms) => ms >= 6e4 ? `${Math.floor(ms / 6e4)}m ${(ms % 6e4 / 1e3).toFixed(0).padStart(2, "0")}s` : `${(ms / 1e3).toFixed(1)}s`;
+var mark = (s) => s === "pass" ? "\u2705" : s === "fail" ? "\u274C" : "\u23ED\uFE0F";
+function html(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/@/g, "@\u200B").replace(/\r?\n/g, " ");
+}
+function details(summary, body) {
+  return `<details><summary>${html(summary)}</summary>
+
+${body}
+
+</details>`;
+}
+function renderReport(r, opts = {}) {
+  const out = [];
+  const host = opts.host ?? r.flake.replace(/^.*#/, "");
+  const firstStep = r.steps.find((s) => s.status === "fail");
+  const firstCheck = r.checks.find((c3) => c3.status === "fail");
+  const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
+  out.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
+  if (firstStep?.decision) out.push("", `> **Runbook Task ${firstStep.task}:** ${cell(firstStep.decision)}`);
+  if (r.phases.length) {
+    out.push("", "```mermaid", "gantt", "  title Rehearsal timeline (seconds)", "  dateFormat X", "  axisFormat %s");
+    let t = 0;
+    for (const p of r.phases) {
+      const d = Math.max(1, Math.round(p.durationMs / 1e3));
+      out.push(`  ${p.id.replace(/[^\w-]/g, "")} :${p.status === "fail" ? "crit" : "done"}, ${t}, ${t + d}`);
+      t += d;
+    }
+    out.push("```");
+  }
+  if (r.steps.length) {
+    out.push("", "| Task | Step | Status | Time |", "| --- | --- | --- | --- |");
+    for (const s of r.steps) out.push(`| ${s.task || ""} | ${cell(s.title)} | ${mark(s.status)} | ${s.status === "skipped" ? "" : secs(s.durationMs)} |`);
+  }
+  if (r.checks.length) {
+    out.push("", "| Check | Status | Result |", "| --- | --- | --- |");
+    for (const c3 of r.checks) out.push(`| \`${cell(c3.id)}\` | ${mark(c3.status)} | ${cell(c3.summary)} |`);
+  }
+  const evidence = (id) => r.checks.find((c3) => c3.id === id)?.evidence;
+  for (const [id, title] of [["generations", "Generations"], ["boot-entries", "Boot entries"], ["pool-health", "Pool status"]]) {
+    const e = evidence(id);
+    if (e) out.push("", details(title, fence(e)));
+  }
+  if (r.injected.length) {
+    out.push("", details("What the rehearsal added to the configuration (harness module)", r.injected.map((i2) => `- \`${cell(i2.file)}\`: ${i2.settings.map(cell).join("; ")}`).join("\n")));
+  }
+  for (const s of r.steps.filter((x) => x.status === "fail")) {
+    out.push("", details(`Output of ${s.id} (last lines)`, `${fence(`$ ${s.command.split("\n").join("\n$ ")}`, "sh")}
+
+${fence(s.outputTail)}`));
+  }
+  for (const c3 of r.checks.filter((x) => x.status === "fail")) out.push("", details(`Evidence for ${c3.id}`, fence(c3.evidence)));
+  return `${out.join("\n")}
+`;
+}
+
 // src/installer.ts
 import { mkdirSync as mkdirSync3 } from "node:fs";
 import path13 from "node:path";
@@ -12821,8 +12888,8 @@ function tail(text, lines = OUTPUT_TAIL_LINES) {
   return all.slice(-lines).join("\n");
 }
 function progressLine(s) {
-  const mark = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
-  return `  ${mark} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
+  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
 }
 
 // src/runbook/harness.ts
@@ -13377,6 +13444,12 @@ async function runRehearsal(o2) {
     report.durationMs = Date.now() - started;
     writeFileSync4(reportPath, `${JSON.stringify(report, null, 2)}
 `);
+    try {
+      writeFileSync4(path16.join(outDir, "report.md"), renderReport(report));
+    } catch (e) {
+      writeFileSync4(path16.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
+`);
+    }
   };
   let machine;
   let keyDir;

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { resolveFlake } from './flake.js';
+import { renderReport } from './render.js';
 import { startInstaller } from './installer.js';
 import { resolveIso } from './iso/source.js';
 import { chooseAccel, timeoutScale } from './qemu/accel.js';
@@ -81,6 +82,12 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   const write = () => {
     report.durationMs = Date.now() - started;
     writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    try {
+      writeFileSync(path.join(outDir, 'report.md'), renderReport(report));
+    } catch (e) {
+      // report.json is the record; a rendering problem must not cost it.
+      writeFileSync(path.join(outDir, 'report.md'), `report.md could not be rendered: ${(e as Error).message}\n`);
+    }
   };
   let machine: Machine | undefined;
   let keyDir: string | undefined;

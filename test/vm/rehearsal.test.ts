@@ -134,6 +134,7 @@ describe('the CLI', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/error: flake reference .* names no host: write it as <path-or-url>#<host>/);
     expect(readReport(path.join(dir, 'report.json')).result).toBe('fail');
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/^❌ \*\*nixos-rehearse: FAIL\*\* for `[^`]*` \(layout zfs, .*\) — flake reference .* names no host/);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,0 +1,79 @@
+// report.md from report.json, pure: what a person reads on the pull request and in the job
+// summary. Guest output is untrusted text: it goes only into code fences longer than any
+// backtick run it contains (so it cannot close them), and table cells are escaped (no Markdown,
+// no HTML, no @mentions).
+import type { Report } from './report.js';
+
+/** Escapes text for a Markdown table cell or a line of prose. */
+export function cell(text: string): string {
+  return text
+    .replace(/\r?\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
+    .replace(/@/g, '@\u200b');
+}
+
+/** A fenced code block that its content cannot close. */
+export function fence(text: string, info = 'text'): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = '`'.repeat(longest + 1);
+  return `${f}${info}\n${text.replace(/\s+$/, '')}\n${f}`;
+}
+
+const secs = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m ${((ms % 60_000) / 1000).toFixed(0).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`);
+const mark = (s: string) => (s === 'pass' ? '✅' : s === 'fail' ? '❌' : '⏭️');
+
+/** For HTML (a <summary>): no Markdown is parsed there, so only HTML and mentions are escaped. */
+function html(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/@/g, '@\u200b').replace(/\r?\n/g, ' ');
+}
+
+function details(summary: string, body: string): string {
+  return `<details><summary>${html(summary)}</summary>\n\n${body}\n\n</details>`;
+}
+
+export function renderReport(r: Report, opts: { host?: string } = {}): string {
+  const out: string[] = [];
+  const host = opts.host ?? r.flake.replace(/^.*#/, '');
+  const firstStep = r.steps.find((s) => s.status === 'fail');
+  const firstCheck = r.checks.find((c) => c.status === 'fail');
+  const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : '');
+  out.push(`${r.result === 'pass' ? '✅' : '❌'} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` — ${cell(why)}` : ''}`);
+  if (firstStep?.decision) out.push('', `> **Runbook Task ${firstStep.task}:** ${cell(firstStep.decision)}`);
+
+  if (r.phases.length) {
+    out.push('', '```mermaid', 'gantt', '  title Rehearsal timeline (seconds)', '  dateFormat X', '  axisFormat %s');
+    let t = 0;
+    for (const p of r.phases) {
+      const d = Math.max(1, Math.round(p.durationMs / 1000));
+      out.push(`  ${p.id.replace(/[^\w-]/g, '')} :${p.status === 'fail' ? 'crit' : 'done'}, ${t}, ${t + d}`);
+      t += d;
+    }
+    out.push('```');
+  }
+
+  if (r.steps.length) {
+    out.push('', '| Task | Step | Status | Time |', '| --- | --- | --- | --- |');
+    for (const s of r.steps) out.push(`| ${s.task || ''} | ${cell(s.title)} | ${mark(s.status)} | ${s.status === 'skipped' ? '' : secs(s.durationMs)} |`);
+  }
+  if (r.checks.length) {
+    out.push('', '| Check | Status | Result |', '| --- | --- | --- |');
+    for (const c of r.checks) out.push(`| \`${cell(c.id)}\` | ${mark(c.status)} | ${cell(c.summary)} |`);
+  }
+
+  const evidence = (id: string) => r.checks.find((c) => c.id === id)?.evidence;
+  for (const [id, title] of [['generations', 'Generations'], ['boot-entries', 'Boot entries'], ['pool-health', 'Pool status']] as const) {
+    const e = evidence(id);
+    if (e) out.push('', details(title, fence(e)));
+  }
+  if (r.injected.length) {
+    out.push('', details('What the rehearsal added to the configuration (harness module)', r.injected.map((i) => `- \`${cell(i.file)}\`: ${i.settings.map(cell).join('; ')}`).join('\n')));
+  }
+  for (const s of r.steps.filter((x) => x.status === 'fail')) {
+    out.push('', details(`Output of ${s.id} (last lines)`, `${fence(`$ ${s.command.split('\n').join('\n$ ')}`, 'sh')}\n\n${fence(s.outputTail)}`));
+  }
+  for (const c of r.checks.filter((x) => x.status === 'fail')) out.push('', details(`Evidence for ${c.id}`, fence(c.evidence)));
+  return `${out.join('\n')}\n`;
+}
