@@ -13480,6 +13480,7 @@ async function runRehearsal(o2) {
     const publicKey = readFileSync7(path16.join(keyDir, "id_ed25519.pub"), "utf8").trim();
     const runId = randomBytes3(3).toString("hex").toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
+    const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
     const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
     const installed2 = { toplevel: "", espPartuuids: [] };
     const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
@@ -13491,7 +13492,7 @@ async function runRehearsal(o2) {
         memoryMiB: o2.memoryMiB ?? 2048,
         cpus: o2.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
-        disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial, size: o2.diskSize ?? "20G" })),
+        disks: disks.map((d) => ({ ...d, size: o2.diskSize ?? "20G" })),
         workDir,
         logDir,
         keep: true
@@ -13565,7 +13566,7 @@ ${res.output}`;
         }
       }
       installed2.toplevel = (await m.succeed("readlink /mnt/nix/var/nix/profiles/system-1-link")).trim();
-      for (const d of ctx.disks) installed2.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${d}${/\d$/.test(d) ? "p" : ""}1`)).trim().toLowerCase());
+      for (const d of ctx.disks) installed2.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${part(d, 1)}`)).trim().toLowerCase());
       return true;
     });
     const poweredOff = await phase("power-off", "Unmount, export the pool, power off", async () => {
@@ -13583,7 +13584,7 @@ ${res.output}`;
       await verifyInstalled(
         {
           workDir,
-          disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
+          disks,
           accel: accel.accel,
           logDir,
           layout,

@@ -13,11 +13,11 @@ import { resolveIso } from './iso/source.js';
 import { chooseAccel, timeoutScale } from './qemu/accel.js';
 import type { Machine } from './qemu/machine.js';
 import { qemuBinary } from './qemu/tools.js';
-import { type Injected, type PhaseResult, type Report, type Status, type StepResult, progressLine, tail } from './report.js';
+import { type Injected, type PhaseResult, type Report, type StepResult, progressLine, tail } from './report.js';
 import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, vmHardwareModule, wrapperFlake } from './runbook/harness.js';
 import { layoutByName } from './runbook/layouts.js';
 import { parseHardwareConfig } from './runbook/parsers.js';
-import { type PlanContext, STEPS, type Step } from './runbook/plan.js';
+import { type PlanContext, STEPS, type Step, part } from './runbook/plan.js';
 import { verifyInstalled } from './verify.js';
 
 export interface RehearsalOptions {
@@ -124,6 +124,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
 
     const runId = randomBytes(3).toString('hex').toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i) => `NR${runId}D${i}`);
+    // What QEMU is given: the same disks for the installer and the installed system.
+    const disks = serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial }));
     const ctx: PlanContext = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
     const installed = { toplevel: '', espPartuuids: [] as string[] };
 
@@ -136,7 +138,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         memoryMiB: o.memoryMiB ?? 2048,
         cpus: o.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
-        disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial, size: o.diskSize ?? '20G' })),
+        disks: disks.map((d) => ({ ...d, size: o.diskSize ?? '20G' })),
         workDir,
         logDir,
         keep: true,
@@ -213,7 +215,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         }
       }
       installed.toplevel = (await m.succeed('readlink /mnt/nix/var/nix/profiles/system-1-link')).trim();
-      for (const d of ctx.disks) installed.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${d}${/\d$/.test(d) ? 'p' : ''}1`)).trim().toLowerCase());
+      for (const d of ctx.disks) installed.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${part(d, 1)}`)).trim().toLowerCase());
       return true;
     });
 
@@ -232,7 +234,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       await verifyInstalled(
         {
           workDir,
-          disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial })),
+          disks,
           accel: accel.accel,
           logDir,
           layout,
@@ -311,4 +313,3 @@ async function injectHarness(m: Machine, ctx: PlanContext, host: string, publicK
   );
 }
 
-export type { Status };

@@ -29,7 +29,8 @@ export interface Step {
   check?(outputs: string[], ctx: PlanContext): string[];
 }
 
-const part = (disk: string, n: number) => `${disk}${/\d$/.test(disk) ? 'p' : ''}${n}`;
+/** Partition N of a disk: nvme0n1 -> nvme0n1p1, sda -> sda1. */
+export const part = (disk: string, n: number) => `${disk}${/\d$/.test(disk) ? 'p' : ''}${n}`;
 const esp = (ctx: PlanContext) => part(ctx.disks[0]!, 1);
 const data = (ctx: PlanContext) => part(ctx.disks[0]!, 2);
 const props = (flag: string, p: Record<string, string>) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(' ');
