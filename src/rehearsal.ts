@@ -224,8 +224,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       const r = await m.run(`sudo umount -R /mnt${zfs}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
       // --no-wall: systemd's wall message would land on every tty, the control console included.
-      await m.run('sudo systemctl poweroff --no-block --no-wall', 60).catch(() => {});
-      await m.waitForShutdown(180);
+      await m.shutdown(180, 'sudo systemctl poweroff --no-block --no-wall');
       return r.exitCode === 0;
     });
     const installOk = poweredOff && report.steps.every((s) => s.status === 'pass');

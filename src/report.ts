@@ -36,6 +36,37 @@ export interface Injected {
   settings: string[];
 }
 
+/**
+ * A diagnosis in the runbook's own terms ("Common mistakes: symptom → root cause → fix", the
+ * fast diagnosis playbook): what was seen, why, and what to do. `id` is stable (tests and
+ * users match on it), e.g. `esp-not-mounted`, `pool-degraded`, `ssh-dead-after-reboot`.
+ */
+export interface Diagnosis {
+  id: string;
+  symptom: string;
+  cause: string;
+  fix: string;
+  /** The runbook section it comes from, e.g. `Common mistakes 1` or `Fast diagnosis playbook: storage`. */
+  runbook?: string;
+}
+
+/** One output of the fast diagnosis playbook, run in the guest after a failure. */
+export interface PlaybookOutput {
+  id: string;
+  title: string;
+  command: string;
+  exitCode: number;
+  output: string;
+}
+
+/** A flake input whose locked revision differs between the base branch and this change. */
+export interface LockChange {
+  input: string;
+  change: 'updated' | 'added' | 'removed';
+  old?: { rev?: string; lastModified?: number; url?: string };
+  new?: { rev?: string; lastModified?: number; url?: string };
+}
+
 export interface Report {
   schema: 1;
   result: 'pass' | 'fail';
@@ -52,6 +83,14 @@ export interface Report {
   checks: Check[];
   /** Set when the run stopped on an error outside a step (bad input, QEMU died). */
   error?: string;
+  /** Why it failed, in the runbook's terms; empty or absent when it passed. */
+  diagnosis?: Diagnosis[];
+  /** The fast diagnosis playbook's outputs, when a failure left the guest answering. */
+  playbook?: PlaybookOutput[];
+  /** When the guest stopped answering: the boot stage reached and the serial log's last lines. */
+  stage?: { reached: string; evidence: string; serialTail: string };
+  /** flake.lock inputs changed against the base branch (pull requests). */
+  lockChanges?: LockChange[];
   startedAt: string;
   durationMs: number;
   logs: { dir: string };

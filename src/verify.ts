@@ -177,8 +177,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       const oneshot = await mm.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
       // A power cycle, not a warm reset: the firmware starts over from the same disks and the
       // same EFI variables (the one-shot entry is a non-volatile variable).
-      await mm.run('sync; systemctl poweroff --no-block --no-wall', 60).catch(() => {});
-      await mm.waitForShutdown(180);
+      await mm.shutdown(180, 'sync; systemctl poweroff --no-block --no-wall');
       await mm.stop();
       const m2 = await boot('installed-rollback');
       const o2 = async (cmd: string) => (await m2.run(cmd, 300)).output;
@@ -207,8 +206,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
   } finally {
     const last = m as Machine | undefined;
     if (last?.isRunning) {
-      await last.run('systemctl poweroff --no-block --no-wall', 30).catch(() => {});
-      await last.waitForShutdown(120).catch(() => {});
+      await last.shutdown(120).catch(() => {});
     }
     await last?.stop();
   }

@@ -2,6 +2,7 @@
 // Unix socket: waitFor(regex), write, sendKeys, and a timestamped transcript on disk (raw bytes
 // and ANSI-stripped text). Thin adapter: the parsing lives in text.ts and protocol.ts.
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import net from 'node:net';
 import { connectUnix } from '../unix-socket.js';
 import { ConsoleText } from './text.js';
@@ -87,6 +88,12 @@ export interface ConsoleOptions {
   transcriptPath?: string;
   /** Keep at most this much consumed text in memory for tail(). */
   keepBytes?: number;
+  /**
+   * Also record `<transcriptPath>.cast`: an asciinema v2 recording (a JSON header line, then one
+   * `[seconds, "o", text]` line per chunk received), replayable with `asciinema play` or the web
+   * player: a moving picture of the install as the serial console showed it.
+   */
+  cast?: boolean;
 }
 
 export class Console {
@@ -104,6 +111,8 @@ export class Console {
   private waiters = new Set<Waiter>();
   private raw?: WriteStream;
   private log?: WriteStream;
+  private cast?: WriteStream;
+  private castDecoder = new StringDecoder('utf8');
   private logLineOpen = false;
   private t0 = Date.now();
   private closed?: Error;
@@ -115,6 +124,11 @@ export class Console {
     if (opts.transcriptPath) {
       this.raw = createWriteStream(`${opts.transcriptPath}.raw`);
       this.log = createWriteStream(`${opts.transcriptPath}.log`);
+      if (opts.cast) {
+        this.cast = createWriteStream(`${opts.transcriptPath}.cast`);
+        // 80 columns as the serial console wraps; the player scrolls beyond 40 rows.
+        this.cast.write(`${JSON.stringify({ version: 2, width: 80, height: 40, timestamp: Math.floor(this.t0 / 1000), title: opts.name, env: { TERM: 'vt100' } })}\n`);
+      }
     }
   }
 
@@ -134,6 +148,11 @@ export class Console {
   /** Feeds bytes as if they came from the guest (used by attach, and by replay tests). */
   feed(d: Buffer | string): void {
     this.raw?.write(d);
+    if (this.cast) {
+      // A UTF-8 character split across chunks is held back until its last byte arrives.
+      const text = typeof d === 'string' ? d : this.castDecoder.write(d);
+      if (text) this.cast.write(`${JSON.stringify([Number(((Date.now() - this.t0) / 1000).toFixed(3)), 'o', text])}\n`);
+    }
     const s = this.text.push(d);
     if (s) this.append(s);
   }
@@ -289,7 +308,7 @@ export class Console {
   async close(): Promise<void> {
     this.socket?.destroy();
     const flush = (s?: WriteStream) => new Promise<void>((r) => (s ? s.end(() => r()) : r()));
-    await Promise.all([flush(this.raw), flush(this.log)]);
-    this.raw = this.log = undefined;
+    await Promise.all([flush(this.raw), flush(this.log), flush(this.cast)]);
+    this.raw = this.log = this.cast = undefined;
   }
 }

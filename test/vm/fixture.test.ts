@@ -180,8 +180,7 @@ describe('fixture installer ISO', () => {
     expect(loaders).toContain('BOOTX64.EFI');
     expect(await m.succeed('nix-env -p /mnt/nix/var/nix/profiles/system --list-generations')).toMatch(/^ {3}1 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {3}\(current\)$/m);
     await m.succeed('sudo umount -R /mnt && sudo zpool export rpool');
-    await m.succeed('systemctl poweroff --no-block --no-wall');
-    await m.waitForShutdown(120);
+    await m.shutdown(120);
   });
 
   it('boots the installed system from NVMe through systemd-boot: systemd, sshd, key login, password refused', async () => {
@@ -332,8 +331,7 @@ describe('fixture installer: ext4 and btrfs roots', () => {
         expect(await m.succeed(`cat ${root}/boot/loader/entries/nixos-generation-1.conf`)).toMatch(new RegExp(`root=UUID=${uuid} rootfstype=${fs}`));
       }
       await m.succeed('umount -R /mnt /mnt2');
-      await m.succeed('systemctl poweroff --no-block --no-wall');
-      await m.waitForShutdown(120);
+      await m.shutdown(120);
     } finally {
       await m.stop();
     }
