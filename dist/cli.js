@@ -46,11 +46,11 @@ var require_error = __commonJS({
        * @param {string} code an id string representing the error
        * @param {string} message human-readable description of the error
        */
-      constructor(exitCode, code, message) {
+      constructor(exitCode, code2, message) {
         super(message);
         Error.captureStackTrace(this, this.constructor);
         this.name = this.constructor.name;
-        this.code = code;
+        this.code = code2;
         this.exitCode = exitCode;
         this.nestedError = void 0;
       }
@@ -1644,9 +1644,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return never
        * @private
        */
-      _exit(exitCode, code, message) {
+      _exit(exitCode, code2, message) {
         if (this._exitCallback) {
-          this._exitCallback(new CommanderError2(exitCode, code, message));
+          this._exitCallback(new CommanderError2(exitCode, code2, message));
         }
         process10.exit(exitCode);
       }
@@ -2284,14 +2284,14 @@ Expecting one of '${allowedValues.join("', '")}'`);
           });
         }
         const exitCallback = this._exitCallback;
-        proc.on("close", (code) => {
-          code = code ?? 1;
+        proc.on("close", (code2) => {
+          code2 = code2 ?? 1;
           if (!exitCallback) {
-            process10.exit(code);
+            process10.exit(code2);
           } else {
             exitCallback(
               new CommanderError2(
-                code,
+                code2,
                 "commander.executeSubCommandAsync",
                 "(close)"
               )
@@ -2798,8 +2798,8 @@ Expecting one of '${allowedValues.join("', '")}'`);
         }
         const config = errorOptions || {};
         const exitCode = config.exitCode || 1;
-        const code = config.code || "commander.error";
-        this._exit(exitCode, code, message);
+        const code2 = config.code || "commander.error";
+        this._exit(exitCode, code2, message);
       }
       /**
        * Apply any option related environment variables, if option does
@@ -5522,7 +5522,7 @@ var handleSerializationError = ({ error, methodName, isSubprocess, message }) =>
     throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${String(message)}.`, { cause: error });
   }
 };
-var isSerializationError = ({ code, message }) => SERIALIZATION_ERROR_CODES.has(code) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
+var isSerializationError = ({ code: code2, message }) => SERIALIZATION_ERROR_CODES.has(code2) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
 var SERIALIZATION_ERROR_CODES = /* @__PURE__ */ new Set([
   // Message is `undefined`
   "ERR_MISSING_ARGS",
@@ -9258,17 +9258,17 @@ var Emitter = class {
       list.splice(i2, 1);
     }
   }
-  emit(ev, code, signal) {
+  emit(ev, code2, signal) {
     if (this.emitted[ev]) {
       return false;
     }
     this.emitted[ev] = true;
     let ret = false;
     for (const fn of this.listeners[ev]) {
-      ret = fn(code, signal) === true || ret;
+      ret = fn(code2, signal) === true || ret;
     }
     if (ev === "exit") {
-      ret = this.emit("afterExit", code, signal) || ret;
+      ret = this.emit("afterExit", code2, signal) || ret;
     }
     return ret;
   }
@@ -9368,8 +9368,8 @@ var SignalExit = class extends SignalExitBase {
     this.#process.emit = (ev, ...a2) => {
       return this.#processEmit(ev, ...a2);
     };
-    this.#process.reallyExit = (code) => {
-      return this.#processReallyExit(code);
+    this.#process.reallyExit = (code2) => {
+      return this.#processReallyExit(code2);
     };
   }
   unload() {
@@ -9391,11 +9391,11 @@ var SignalExit = class extends SignalExitBase {
     this.#process.reallyExit = this.#originalProcessReallyExit;
     this.#emitter.count -= 1;
   }
-  #processReallyExit(code) {
+  #processReallyExit(code2) {
     if (!processOk(this.#process)) {
       return 0;
     }
-    this.#process.exitCode = code || 0;
+    this.#process.exitCode = code2 || 0;
     this.#emitter.emit("exit", this.#process.exitCode, null);
     return this.#originalProcessReallyExit.call(this.#process, this.#process.exitCode);
   }
@@ -10799,7 +10799,7 @@ function probeKernel() {
   hdr.writeUInt32LE(0, 20);
   hdr.writeUInt32LE(0, 24);
   hdr.writeUInt32LE(load2 + entryOffset, 28);
-  const code = Buffer.from([
+  const code2 = Buffer.from([
     219,
     227,
     // fninit
@@ -10841,7 +10841,7 @@ function probeKernel() {
   ]);
   const img = Buffer.alloc(512);
   hdr.copy(img, 0);
-  code.copy(img, entryOffset);
+  code2.copy(img, entryOffset);
   return img;
 }
 function probeArgv(accel, kernelPath) {
@@ -10882,10 +10882,10 @@ async function probeKvm(qemu, devKvm = "/dev/kvm") {
   try {
     accessSync(devKvm, constants4.R_OK | constants4.W_OK);
   } catch (e) {
-    const code = e.code;
+    const code2 = e.code;
     return {
       usable: false,
-      reason: code === "ENOENT" ? `${devKvm} does not exist (no hardware virtualisation, or the kvm module is not loaded)` : `${devKvm} is not read-writable by this user (${code}): add the user to group kvm`
+      reason: code2 === "ENOENT" ? `${devKvm} does not exist (no hardware virtualisation, or the kvm module is not loaded)` : `${devKvm} is not read-writable by this user (${code2}): add the user to group kvm`
     };
   }
   const why = await probeGuest(qemu, "kvm");
@@ -11123,15 +11123,18 @@ async function teardownAll() {
 function install() {
   if (installed) return;
   installed = true;
-  for (const [sig, code] of [
+  for (const [sig, code2] of [
     ["SIGINT", 130],
     ["SIGTERM", 143],
     ["SIGHUP", 129]
   ]) {
-    process.once(sig, () => {
+    let seen2 = false;
+    process.on(sig, () => {
+      if (seen2) process.exit(code2);
+      seen2 = true;
       if (live.size) process.stderr.write(`nixos-rehearse: ${sig}: tearing down ${[...live].map((r) => r.describe).join(", ")}
 `);
-      void teardownAll().finally(() => process.exit(code));
+      void teardownAll().finally(() => process.exit(code2));
     });
   }
   process.once("exit", () => {
@@ -11431,8 +11434,8 @@ var Console = class {
   waitFor(re, timeoutMs) {
     const r = new RegExp(re.source, re.flags.replace("g", ""));
     return this.waitUntil(
-      (text, seen) => {
-        const from = Math.max(0, seen - REGEX_OVERLAP);
+      (text, seen2) => {
+        const from = Math.max(0, seen2 - REGEX_OVERLAP);
         const m = r.exec(text.slice(from));
         return m ? { consumed: from + m.index + m[0].length, value: m } : void 0;
       },
@@ -11577,8 +11580,8 @@ ${r.output}`);
     const frame = frameCommand(command, (this.opts.nonce ?? newNonce)());
     let start;
     const done = this.console.waitUntil(
-      (text, seen) => {
-        const r = parseFrame(text, frame, { from: seen, start });
+      (text, seen2) => {
+        const r = parseFrame(text, frame, { from: seen2, start });
         if (!r.done) {
           start = r.start;
           return void 0;
@@ -11872,6 +11875,11 @@ var Machine = class _Machine {
     return this.spec.sshHostPort;
   }
   /** The QEMU process id while it runs. */
+  /** How QEMU ended (`code 0`, `signal SIGKILL`), or `running`. */
+  get exitStatus() {
+    if (!this.exit) return this.proc ? "running" : "not started";
+    return this.exit.signal ? `signal ${this.exit.signal}` : `code ${this.exit.code}`;
+  }
   get pid() {
     return this.isRunning ? this.proc?.pid : void 0;
   }
@@ -11900,8 +11908,10 @@ var Machine = class _Machine {
       stderr: { file: path9.join(this.logDir, `qemu-${boot}.log`) }
     });
     const proc = this.proc;
+    _Machine.running.add(this);
     this.exited = proc.then((r) => {
       this.exit = { code: r.exitCode, signal: r.signal };
+      _Machine.running.delete(this);
       return this.exit;
     });
     this.unregister?.();
@@ -11944,6 +11954,28 @@ var Machine = class _Machine {
       await this.stop();
       throw e;
     }
+  }
+  /**
+   * The machines of this process whose QEMU is running: what a phase timeout stops (the work
+   * that waits on them then fails at once instead of at its own, longer timeout).
+   */
+  static running = /* @__PURE__ */ new Set();
+  /**
+   * Whether the guest can still be talked to. A console that just closed usually means QEMU is
+   * exiting: give its exit a moment to land before answering (SIGKILL closes the sockets first).
+   */
+  async alive(ms = 3e3) {
+    if (!this.isRunning) return false;
+    if (this.control?.isClosed || this.serial?.isClosed) await Promise.race([this.exited, sleep2(ms, void 0, { ref: false })]);
+    return this.isRunning && !this.control?.isClosed;
+  }
+  /** The last lines the serial console showed (clean text). */
+  serialTail(lines = 200) {
+    return this.serial?.tail(lines) ?? "";
+  }
+  /** Freezes the guest's CPUs (QMP `stop`): to the engine, a guest that hangs. */
+  async pause() {
+    await this.qmp.execute("stop");
   }
   /** Waits for a regular expression on the serial console (timeout in KVM seconds, scaled). */
   waitForSerial(re, seconds) {
@@ -12300,9 +12332,9 @@ function resolveDisks(lsblkJson, serials) {
   return serials.map((s) => {
     const hits = devs.filter((d) => d.serial === s);
     if (hits.length !== 1) {
-      const seen = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ""}`).join(", ") || "none";
+      const seen2 = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ""}`).join(", ") || "none";
       throw new WrongDiskError(
-        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`
+        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen2}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`
       );
     }
     return `/dev/${hits[0].name}`;
@@ -12466,10 +12498,10 @@ var STEPS = [
       const problems = [];
       for (const m of ctx.layout.mounts) {
         const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
-        const seen = mounts.filter((x) => x.target === target).pop();
-        if (!seen) problems.push(`${target} is not mounted`);
-        else if (seen.fsType !== m.fsType) problems.push(`${target} is ${seen.fsType}, not ${m.fsType}`);
-        else if (m.at === "/boot" && seen.source !== esp(ctx)) problems.push(`/mnt/boot is ${seen.source}, not the ESP ${esp(ctx)}`);
+        const seen2 = mounts.filter((x) => x.target === target).pop();
+        if (!seen2) problems.push(`${target} is not mounted`);
+        else if (seen2.fsType !== m.fsType) problems.push(`${target} is ${seen2.fsType}, not ${m.fsType}`);
+        else if (m.at === "/boot" && seen2.source !== esp(ctx)) problems.push(`/mnt/boot is ${seen2.source}, not the ESP ${esp(ctx)}`);
       }
       return problems;
     }
@@ -12530,7 +12562,13 @@ var STEPS = [
     decision: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.",
     writes: true,
     commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
-    check: ([o2]) => /installation finished!/.test(o2 ?? "") ? [] : ['nixos-install did not print "installation finished!"']
+    check: ([o2]) => {
+      const p = [];
+      if (!/installation finished!/.test(o2 ?? "")) p.push('nixos-install did not print "installation finished!"');
+      const esp2 = /^.*is not a FAT EFI System Partition.*$/m.exec(o2 ?? "");
+      if (esp2) p.push(`the boot loader install failed: ${esp2[0].trim()}`);
+      return p;
+    }
   },
   {
     id: "task-13-boot-entries",
@@ -12630,6 +12668,18 @@ ${body}
 
 </details>`;
 }
+function code(text) {
+  return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
+}
+var shortRev = (rev) => rev ? code(rev.slice(0, 7)) : "\u2014";
+function day(t) {
+  const d = typeof t === "number" ? new Date(t * 1e3) : void 0;
+  return d && !Number.isNaN(d.getTime()) ? d.toISOString().slice(0, 10) : "\u2014";
+}
+function lockTable(changes) {
+  const rows = changes.map((c3) => `| ${cell(c3.input)} | ${cell(c3.change)} | ${shortRev(c3.old?.rev)} \u2192 ${shortRev(c3.new?.rev)} | ${day(c3.old?.lastModified)} \u2192 ${day(c3.new?.lastModified)} |`);
+  return ["**Flake inputs changed against the base branch**", "", "| Input | Change | Revision | Last modified (UTC) |", "| --- | --- | --- | --- |", ...rows];
+}
 function renderReport(r, opts = {}) {
   const out = [];
   const host = opts.host ?? r.flake.replace(/^.*#/, "");
@@ -12637,6 +12687,9 @@ function renderReport(r, opts = {}) {
   const firstCheck = r.checks.find((c3) => c3.status === "fail");
   const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
   out.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
+  for (const d of r.diagnosis ?? []) {
+    out.push("", `> **Diagnosis** (${code(d.id)}${d.runbook ? `, ${cell(d.runbook)}` : ""}): Symptom: ${cell(d.symptom)} \u2192 Root cause: ${cell(d.cause)} \u2192 Fix: ${cell(d.fix)}`);
+  }
   if (firstStep?.decision) out.push("", `> **Runbook Task ${firstStep.task}:** ${cell(firstStep.decision)}`);
   if (r.phases.length) {
     out.push("", "```mermaid", "gantt", "  title Rehearsal timeline (seconds)", "  dateFormat X", "  axisFormat %s");
@@ -12656,6 +12709,11 @@ function renderReport(r, opts = {}) {
     out.push("", "| Check | Status | Result |", "| --- | --- | --- |");
     for (const c3 of r.checks) out.push(`| \`${cell(c3.id)}\` | ${mark(c3.status)} | ${cell(c3.summary)} |`);
   }
+  if (r.lockChanges?.length) out.push("", ...lockTable(r.lockChanges));
+  if (r.stage) {
+    out.push("", `**The guest stopped answering.** Boot stage reached: ${cell(r.stage.reached)}${r.stage.evidence ? ` (${cell(r.stage.evidence)})` : ""}`);
+    out.push("", details("Serial console (last lines)", fence(r.stage.serialTail || "(nothing on the serial console)")));
+  }
   const evidence = (id) => r.checks.find((c3) => c3.id === id)?.evidence;
   for (const [id, title] of [["generations", "Generations"], ["boot-entries", "Boot entries"], ["pool-health", "Pool status"]]) {
     const e = evidence(id);
@@ -12670,6 +12728,11 @@ function renderReport(r, opts = {}) {
 ${fence(s.outputTail)}`));
   }
   for (const c3 of r.checks.filter((x) => x.status === "fail")) out.push("", details(`Evidence for ${c3.id}`, fence(c3.evidence)));
+  for (const p of r.playbook ?? []) {
+    out.push("", details(`Diagnosis playbook: ${p.title} (exit ${p.exitCode})`, `${fence(`$ ${p.command.split("\n").join("\n$ ")}`, "sh")}
+
+${fence(p.output || "(no output)")}`));
+  }
   return `${out.join("\n")}
 `;
 }
@@ -12824,21 +12887,27 @@ async function isoBoot(iso, dir) {
 
 // src/installer.ts
 var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
+var KERNEL_PANIC = /Kernel panic - not syncing:[^\n]*/;
 async function startInstaller(opts) {
-  const { iso, ...rest } = opts;
+  const { iso, extraAppend, onStarted, ...rest } = opts;
   const machine = await Machine.create({ memoryMiB: 2048, ...rest, iso: { path: iso } });
   try {
     const bootDir = path13.join(machine.workDir, "iso-boot");
     mkdirSync3(bootDir, { recursive: true });
     const boot = await isoBoot(iso, bootDir);
-    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
+    const append = [boot.append, ...extraAppend ?? []].join(" ");
+    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append };
     await machine.start();
-    await machine.waitForSerial(INSTALLER_PROMPT, 120);
+    onStarted?.(machine).catch(() => {
+    });
+    const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${KERNEL_PANIC.source}`), 120);
+    if (KERNEL_PANIC.test(seen2[0])) throw new Error(`the installer kernel panicked: ${seen2[0].trim()}`);
     await machine.connect({ sudo: true });
     return { machine, boot };
   } catch (e) {
+    const serialTail = machine.serialTail(200);
     await machine.stop();
-    throw e;
+    throw Object.assign(e, { serialTail });
   }
 }
 
@@ -12904,6 +12973,680 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
   const got = await sha256File(file);
   if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
   return { path: file, sha256: got };
+}
+
+// src/diagnosis/boot-stage.ts
+var MARKERS = [
+  // OVMF: its PlatformBootManagerLib status-code handler prints each boot option it loads and
+  // starts, "%a: %a Boot%04x \"%s\" from %s" and "%a: failed to %a Boot%04x …: %r" (edk2
+  // OvmfPkg); with no bootable option left it starts the UEFI Shell ("UEFI Interactive Shell
+  // v2.2", "Shell> ", ShellPkg). Everything up to the hand-over is still the firmware.
+  { stage: "firmware", re: /BdsDxe: (?:loading|starting|failed to load|failed to start) Boot[0-9A-Fa-f]{4} "[^"\n]*"/g },
+  { stage: "firmware", re: /UEFI Interactive Shell v[\d.]+|^Shell> /gm },
+  { stage: "firmware", re: /SeaBIOS \(version [^)\n]*\)/g },
+  // systemd-boot draws its menu with "Boot in %u s." as the status line (systemd
+  // src/boot/efi/boot.c); GRUB greets with "Welcome to GRUB!" (grub-core/kern/main.c) and heads
+  // its menu with "GNU GRUB  version %s" (grub-core/normal/main.c grub_normal_init_page).
+  { stage: "boot-loader", re: /Boot in \d+ s\./g },
+  { stage: "boot-loader", re: /Welcome to GRUB!|GNU GRUB {1,2}version \S+/g },
+  // The kernel and its initrd are NixOS's stage 1: the EFI stub's first words ("EFI stub: …",
+  // linux drivers/firmware/efi/libstub efi_info's prefix), the printk banner "Linux version …"
+  // (init/version.c), then stage-1-init.sh's greeting "<<< NixOS Stage 1 >>>" and, when it
+  // gives up, "An error occurred in stage 1 of the boot process" (nixpkgs
+  // nixos/modules/system/boot/stage-1-init.sh). systemd in the initrd greets with the
+  // initrd-release PRETTY_NAME, "… (Initrd)" (nixpkgs nixos/modules/misc/version.nix).
+  { stage: "initrd", re: /EFI stub: [^\n]*/g },
+  { stage: "initrd", re: /Linux version \d[^\s]*/g },
+  { stage: "initrd", re: /<<< NixOS Stage 1 >>>/g },
+  { stage: "initrd", re: /<<< stage 1(?: failed)?: [^\n]*?>>>/g },
+  { stage: "initrd", re: /An error occurred in stage 1 of the boot process/g },
+  { stage: "initrd", re: /Welcome to [^\n]*\(Initrd\)!/g },
+  // Stage 2: stage-2-init.sh's "<<< NixOS Stage 2 >>>" (nixpkgs
+  // nixos/modules/system/boot/stage-2-init.sh), then systemd's "Welcome to <PRETTY_NAME>!"
+  // (systemd src/core/main.c status_welcome), and its emergency target's "You are in emergency
+  // mode" (units/emergency.service) when local file systems failed.
+  { stage: "stage-2", re: /<<< NixOS Stage 2 >>>/g },
+  { stage: "stage-2", re: /Welcome to NixOS(?![^\n]*\(Initrd\))[^\n]*!/g },
+  { stage: "stage-2", re: /You are in emergency mode/g },
+  // The login prompt: getty's greeting "<<< Welcome to NixOS <label> (\m) - \l >>>" (nixpkgs
+  // nixos/modules/services/ttys/getty.nix; the installer's too), agetty's "<host> login: " and,
+  // with autologin, "<host> login: <user> (automatic login)" (util-linux term-utils/agetty.c).
+  { stage: "login", re: /<<< Welcome to NixOS [^\n]*>>>/g },
+  { stage: "login", re: /^(?!Last )\S+ login: /gm },
+  { stage: "login", re: /\(automatic login\)/g },
+  // nixos-install's last words (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh).
+  { stage: "install", re: /^installation finished!/gm },
+  // The kernel's last line before it powers off or resets (kernel/reboot.c). "secureboot: Secure
+  // boot disabled" must not count, hence the boundary.
+  { stage: "reboot", re: /(?<![\w-])reboot: (?:Power down|Restarting system|System halted)/g }
+];
+var STAMP = /^\[ *\d+\.\d{3}\] /gm;
+function normalizeSerial(serialText) {
+  return clean(serialText).replace(STAMP, "");
+}
+function lineAt(text, index, length) {
+  const start = text.lastIndexOf("\n", index - 1) + 1;
+  const endNl = text.indexOf("\n", index);
+  const end = endNl < 0 ? text.length : endNl;
+  const line = text.slice(start, end);
+  if (line.length <= 240) return line.trim();
+  const from = Math.max(0, index - start - 80);
+  return line.slice(from, Math.min(line.length, index - start + length + 80)).trim();
+}
+function bootStage(serialText) {
+  const text = normalizeSerial(serialText);
+  let best;
+  MARKERS.forEach((m, rank) => {
+    for (const hit of text.matchAll(m.re)) {
+      const index = hit.index ?? 0;
+      if (!best || index > best.index || index === best.index && rank > best.rank) best = { stage: m.stage, index, length: hit[0].length, rank };
+    }
+  });
+  if (!best) return { reached: "none", evidence: "" };
+  return { reached: best.stage, evidence: lineAt(text, best.index, best.length) };
+}
+function kernelPanic(serialText) {
+  const m = /Kernel panic - not syncing: ([^\n]*)/.exec(normalizeSerial(serialText));
+  if (!m) return void 0;
+  return `Kernel panic - not syncing: ${m[1].replace(/\s*\]---\s*$/, "").trim()}`;
+}
+function firmwareFailures(serialText) {
+  const text = normalizeSerial(serialText);
+  const failed = [...new Set([...text.matchAll(/BdsDxe: failed to (?:load|start) Boot[0-9A-Fa-f]{4} [^\n]*/g)].map((m) => m[0].trim()))];
+  return { failed, shell: /UEFI Interactive Shell v[\d.]+|^Shell> /m.test(text) };
+}
+function stage1Failure(serialText) {
+  const text = normalizeSerial(serialText);
+  const line = /<<< stage 1 failed: [^\n]*?>>>|An error occurred in stage 1 of the boot process[^\n]*/.exec(text)?.[0];
+  const reasons = [...new Set([...text.matchAll(/^(?:.*?)(cannot import '[^']+': [^\n]*|filesystem '[^']+' cannot be mounted[^\n]*|mount: mounting \S+ on \S+ failed: [^\n]*|Timed out waiting for device [^\n]*)/gm)].map((m) => m[1].trim()))];
+  if (!line && !reasons.some((r) => r.startsWith("cannot import"))) return void 0;
+  return { line: line ?? reasons[0], reasons };
+}
+
+// src/diagnosis/playbook.ts
+var WHAT_IS_RUNNING = {
+  id: "what-is-running",
+  title: "First: confirm what changed (is the running system the one you think it is?)",
+  command: "readlink /run/current-system",
+  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
+  runbook: "Fast diagnosis playbook: first, confirm what changed"
+};
+var BOOT = {
+  id: "boot",
+  title: "Boot and initrd issues",
+  command: "journalctl -b -p err --no-pager | tail -n 20",
+  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
+  runbook: "Fast diagnosis playbook: boot and initrd issues"
+};
+var STORAGE_ZFS = {
+  id: "storage",
+  title: "Storage health",
+  command: "zpool status",
+  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
+  runbook: "Fast diagnosis playbook: storage health"
+};
+var STORAGE_FS = {
+  id: "storage",
+  title: "Storage health (free space on /, /nix and the ESP)",
+  command: "df -h / /nix /boot",
+  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
+  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
+};
+var NETWORK = {
+  id: "network",
+  title: "Network reachability",
+  command: "ip -br a",
+  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
+  runbook: "Fast diagnosis playbook: network reachability"
+};
+var SERVICES = {
+  id: "services",
+  title: "Service health",
+  command: "systemctl --failed --no-pager",
+  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
+  runbook: "Fast diagnosis playbook: service health"
+};
+var BOTTLENECK = {
+  id: "bottleneck",
+  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
+  command: "top -b -n 1 | head -n 12",
+  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
+  runbook: "Fast diagnosis playbook: third, find the bottleneck"
+};
+var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
+function playbookFor(layoutKind) {
+  return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
+}
+
+// src/diagnosis/rule-kit.ts
+var firstLine = (s) => s.trim().split("\n")[0] ?? "";
+var errorLine = (s) => {
+  const lines = s.trim().split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\berror\b|\bfailed\b|denied|not found|does not exist/i.test(l)) ?? lines[lines.length - 1] ?? "";
+};
+var clip = (s, n2 = 300) => s.length > n2 ? `${s.slice(0, n2 - 1)}\u2026` : s;
+var seen = (symptom, here) => `${symptom} Seen here: ${here}`;
+function serialInError(error) {
+  const parts = [];
+  const tail2 = /^--- (?:last console output|serial) ---$/m.exec(error);
+  if (tail2) parts.push(error.slice(tail2.index + tail2[0].length));
+  const came = /did not come up: ([^\n]*)/.exec(error);
+  if (came) parts.push(came[1]);
+  return parts.join("\n");
+}
+function timeoutOf(c3) {
+  const m = /timed out after [\d.]+s on (\S+) (serial|control) waiting for ([^\n]*)|(\S+):? (?:did not power off within|no reboot within) /.exec(c3.error);
+  if (!c3.input.timedOutPhase && !m) return void 0;
+  return { phase: c3.input.timedOutPhase, waitingFor: m?.[3] ?? (m?.[4] ? `${m[4]} to power off or reboot` : void 0) };
+}
+var BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
+var ESP_ERROR = /is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
+var PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
+var NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;
+
+// src/diagnosis/runbook-text.ts
+var COMMON_MISTAKES = {
+  espNotMounted: {
+    section: "Common mistakes 1",
+    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
+    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
+    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
+  },
+  poolNotImported: {
+    section: "Common mistakes 2",
+    symptom: "Emergency shell; errors about mounting root or missing pool.",
+    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
+    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
+  },
+  sshDead: {
+    section: "Common mistakes 3",
+    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
+    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
+    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
+  },
+  diskFilling: {
+    section: "Common mistakes 4",
+    symptom: "/nix grows until the system starts failing in weird ways.",
+    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
+    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
+  },
+  rebuildSlow: {
+    section: "Common mistakes 5",
+    symptom: "Rebuilds are slow; CPU and disk churn.",
+    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
+    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
+  },
+  secretInStore: {
+    section: "Common mistakes 6",
+    symptom: "A token shows up in /nix/store or can be read by unintended users.",
+    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
+    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
+  }
+};
+var DECISIONS = {
+  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
+  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
+  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
+  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
+  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
+  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
+  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
+  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
+  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
+  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
+  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
+  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
+  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
+};
+
+// src/diagnosis/rules-boot.ts
+var kernelPanicRule = {
+  id: "kernel-panic",
+  find(c3) {
+    const panic = c3.input.stage?.kernelPanic ?? kernelPanic(c3.serial);
+    if (!panic) return void 0;
+    const reason = panic.replace(/^Kernel panic - not syncing: /, "");
+    const cause = /Unable to mount root fs/.test(reason) ? "The kernel found no root file system to mount: no initrd was loaded, or the initrd lacks the driver for the disk (NVMe) or for the root file system." : /Attempted to kill init/.test(reason) ? "The init process exited: stage 1 or stage 2 crashed, or init= names a path that is not in the store." : "The kernel stopped on an error it cannot recover from; the serial lines before the panic say which.";
+    return {
+      symptom: `The kernel panicked during the boot (stage reached: ${c3.reached ?? "unknown"}): ${panic}.`,
+      cause,
+      fix: "Boot the previous generation from the systemd-boot menu (rollback at boot), then fix the kernel, initrd or init configuration (boot.kernelPackages, boot.initrd.availableKernelModules) and rebuild. If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
+      runbook: "Fast diagnosis playbook: boot and initrd issues",
+      explains: ["error", "timeout", "phase:reboot", "phase:boot-installer"]
+    };
+  }
+};
+var poolNotImportedRule = {
+  id: "pool-not-imported",
+  find(c3) {
+    const f = stage1Failure(c3.serial);
+    const zfsStage1 = f && (/ZFS pool|cannot import|zfs/i.test(f.line) || f.reasons.some((r) => r.startsWith("cannot import")));
+    const noPool = c3.failed.get("pool-health")?.summary === "no pool is imported";
+    if (!zfsStage1 && !noPool) return void 0;
+    const cm = COMMON_MISTAKES.poolNotImported;
+    const here = zfsStage1 ? [f.line, ...f.reasons.filter((r) => r !== f.line)].join("; ") : "zpool status -x: no pools available";
+    return { symptom: seen(cm.symptom, clip(here)), cause: cm.cause, fix: cm.fix, runbook: cm.section, explains: ["error", "timeout", "phase:reboot", "check:pool-health"] };
+  }
+};
+var rootNotMountedRule = {
+  id: "root-not-mounted",
+  find(c3) {
+    const f = stage1Failure(c3.serial);
+    if (!f) return void 0;
+    const cm = COMMON_MISTAKES.poolNotImported;
+    return {
+      symptom: seen(cm.symptom, clip([f.line, ...f.reasons.filter((r) => r !== f.line)].join("; "))),
+      cause: "Stage 1 could not mount the root file system: a device name or UUID in hardware-configuration.nix that this machine does not have, or an initrd without the driver for the disk or the file system (the serial log shows which module it missed). Task 10: \u201CDo not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.\u201D",
+      fix: 'Boot the older generation or the ISO, mount root at /mnt, fix fileSystems."/" (by UUID or label) and boot.initrd.availableKernelModules / boot.initrd.supportedFilesystems, rebuild and reinstall the boot loader.',
+      runbook: `${cm.section}; Task 10`,
+      explains: ["error", "timeout", "phase:reboot"]
+    };
+  }
+};
+var espNotMountedRule = {
+  id: "esp-not-mounted",
+  find(c3) {
+    const signs = [];
+    const explains = [];
+    const t13 = c3.failedSteps.find((s) => s.id === "task-13-boot-entries");
+    if (t13) {
+      signs.push(`Task 13: ${(t13.problems ?? []).join("; ") || "no boot entries"}`);
+      explains.push("step:task-13-boot-entries");
+    }
+    const t12 = c3.input.steps?.find((s) => s.id === "task-12-install");
+    const espError = t12 && ESP_ERROR.exec(t12.outputTail);
+    if (espError) {
+      signs.push(`nixos-install: ${t12.outputTail.split("\n").find((l) => ESP_ERROR.test(l))?.trim() ?? espError[0]}`);
+      explains.push("step:task-12-install");
+    }
+    const t8 = c3.failedSteps.find((s) => s.id === "task-08-mount" && (s.problems ?? []).some((p) => /\/mnt\/boot/.test(p)));
+    if (t8) {
+      signs.push(`Task 8: ${(t8.problems ?? []).filter((p) => /\/mnt\/boot/.test(p)).join("; ")}`);
+      explains.push("step:task-08-mount");
+    }
+    const entries = c3.failed.get("boot-entries");
+    if (entries && /^no boot entry/.test(entries.summary)) {
+      signs.push(`after reboot: ${entries.summary}`);
+      explains.push("check:boot-entries");
+    }
+    const fw = firmwareFailures(c3.serial);
+    if (c3.reached === "firmware" && (fw.failed.length || fw.shell)) {
+      signs.push(`the firmware found nothing to boot (${[...fw.failed.map((l) => l.replace(/ from .*?(: [^:]+)$/, "$1")), fw.shell ? "then started the UEFI Shell" : ""].filter(Boolean).join("; ")})`);
+      explains.push("error", "timeout", "phase:reboot");
+    }
+    if (!signs.length) return void 0;
+    const cm = COMMON_MISTAKES.espNotMounted;
+    return { symptom: seen(cm.symptom, clip(signs.join("; "), 600)), cause: cm.cause, fix: `${cm.fix} (Task 13: ${DECISIONS.task13.text})`, runbook: cm.section, explains };
+  }
+};
+var bootHangRule = {
+  id: "boot-hang",
+  find(c3) {
+    const t = timeoutOf(c3);
+    if (!t || c3.explained.has("timeout")) return void 0;
+    const stage = c3.reached ?? "unknown";
+    const evidence = c3.input.stage?.evidence;
+    const where = {
+      none: "Nothing came out of the serial console: the firmware did not start (or writes nowhere), or the console is not on ttyS0.",
+      firmware: "The firmware never handed over to a boot loader.",
+      "boot-loader": "The boot loader never started the kernel.",
+      initrd: "The kernel or stage 1 (the initrd) stalled: usually waiting for a root device or pool that does not appear.",
+      "stage-2": "systemd started but never reached the login prompt: a unit blocks the boot (often a mount or network-online.target).",
+      login: "The system reached the login prompt, but the engine\u2019s next step never answered.",
+      install: "nixos-install finished, but what came after it never answered.",
+      reboot: "The guest powered off or reset when the engine did not expect it."
+    };
+    return {
+      symptom: `A deadline ran out${t.phase ? ` in the ${t.phase} phase` : ""}${t.waitingFor ? ` waiting for ${clip(t.waitingFor, 160)}` : ""}; the boot reached ${stage}${evidence ? ` (\u201C${clip(evidence, 160)}\u201D)` : ""}.`,
+      cause: where[stage] ?? "The guest stopped making progress.",
+      fix: `Read the serial log's last lines (report.stage.serialTail, logs/serial-*.log). ${PLAYBOOK.find((s) => s.id === "boot").decision} If it is only slow (TCG), raise NIXOS_REHEARSE_TIMEOUT_SCALE.`,
+      runbook: "Fast diagnosis playbook: boot and initrd issues",
+      explains: ["error", "timeout", ...t.phase ? [`phase:${t.phase}`] : []]
+    };
+  }
+};
+
+// src/diagnosis/rules-engine.ts
+var forgedOutputRule = {
+  id: "forged-output",
+  find(c3) {
+    const inStep = c3.failedSteps.filter((s) => (s.problems ?? []).some((p) => PROTOCOL_ERROR.test(p)));
+    const msg = PROTOCOL_ERROR.test(c3.error) ? firstLine(c3.error) : inStep[0]?.problems?.find((p) => PROTOCOL_ERROR.test(p));
+    if (!msg) return void 0;
+    return {
+      symptom: `The engine refused a command's answer: ${msg}.`,
+      cause: "Text that is not the engine\u2019s own frame appeared inside a command\u2019s output frame on the control console: console noise (kernel messages, a getty or a wall message on hvc0) or output shaped like the frame\u2019s markers. The command protocol refuses such an answer rather than guess what the command printed.",
+      fix: "Keep the control console quiet (no console=hvc0 on the kernel command line, no getty on hvc0, power off with --no-wall) and rerun. If it repeats, attach logs/control-*.raw to a bug report.",
+      explains: [...PROTOCOL_ERROR.test(c3.error) ? ["error"] : [], ...inStep.map((s) => `step:${s.id}`)]
+    };
+  }
+};
+var isoChecksumMismatchRule = {
+  id: "iso-checksum-mismatch",
+  find(c3) {
+    const m = /checksum mismatch for (.+?): expected sha256 ([0-9a-f]{64}), got ([0-9a-f]{64})/.exec(c3.error);
+    if (!m) return void 0;
+    return {
+      symptom: `The ISO ${m[1]} has sha256 ${m[3]}, not the expected ${m[2]}; nothing was booted.`,
+      cause: "The file is not the ISO the checksum names: an interrupted or corrupted download, another release\u2019s ISO, or a --sha256 (or <url>.sha256) for a different file.",
+      fix: "Download the NixOS 25.11 installer ISO again, compare it with its published .sha256, and pass that value with --sha256.",
+      explains: ["error"]
+    };
+  }
+};
+var unknownFlakeHostRule = {
+  id: "unknown-flake-host",
+  find(c3) {
+    const m = /the flake in (.+?) has no nixosConfigurations\.(\S+?); it declares: (.*?)\. Pass one of them/.exec(c3.error);
+    const none = /flake reference '([^']*)' names no host/.exec(c3.error);
+    if (!m && !none) return void 0;
+    return {
+      symptom: m ? `The flake in ${m[1]} declares no host "${m[2]}" (it declares: ${m[3]}).` : `The flake reference '${none[1]}' names no host.`,
+      cause: "The part after # must be a name under nixosConfigurations in that flake; a typo, or a host that lives in another flake, is refused before anything boots.",
+      fix: m ? `Pass one of the declared hosts after '#', e.g. --flake ${m[1]}#${m[3].split(", ")[0]}, or add nixosConfigurations.${m[2]} to flake.nix.` : "Write it as <path>#<host>, e.g. --flake .#server.",
+      runbook: "Minimal flake layout that scales past one host",
+      explains: ["error"]
+    };
+  }
+};
+var qemuDiedRule = {
+  id: "qemu-died",
+  find(c3) {
+    if (!/QEMU exited|console closed \(QEMU exited\?\)/.test(c3.error) || c3.explained.has("error")) return void 0;
+    const atStart = /QEMU exited during start/.test(c3.error);
+    return {
+      symptom: `QEMU stopped: ${clip(firstLine(c3.error), 400)}.`,
+      cause: atStart ? "QEMU refused its command line or could not open a disk, the ISO or the firmware files; its own message says which." : "QEMU went away while the engine was talking to the guest: it crashed, was killed (the OOM killer, a CI job timeout), or the guest powered off or reset when it was not expected to.",
+      fix: "Read logs/qemu-*.log and the serial log\u2019s last lines; `nixos-rehearse doctor` checks QEMU, qemu-img and OVMF. Rerun with --keep to keep the disks for a look.",
+      explains: ["error", "phase:boot-installer", "phase:reboot"]
+    };
+  }
+};
+
+// src/diagnosis/rules-system.ts
+var poolDegradedRule = {
+  id: "pool-degraded",
+  find(c3) {
+    const sources = [];
+    const ph = c3.failed.get("pool-health");
+    if (ph) sources.push(["check:pool-health", ph.evidence]);
+    const t6 = c3.failedSteps.find((s) => s.id === "task-06-root-filesystem");
+    if (t6) sources.push(["step:task-06-root-filesystem", t6.outputTail]);
+    const storage = c3.play("storage");
+    if (storage) sources.push(["playbook:storage", storage.output]);
+    for (const [src, text] of sources) {
+      const pools = parseZpoolStatus(text);
+      const bad = pools.filter((p) => zpoolProblems(p).length);
+      if (!bad.length) continue;
+      const all = bad.flatMap(zpoolProblems);
+      const problems = all.filter((p) => !all.includes(`pool ${p}`));
+      const action = bad.find((p) => p.action)?.action;
+      return {
+        symptom: `zpool status: ${clip(problems.join("; "))}.`,
+        cause: `A device of the pool is missing, failing or returning bad data${bad[0].status ? ` (zpool: \u201C${bad[0].status}\u201D)` : ""}. Task 15: ${DECISIONS.task15.text}`,
+        fix: `${PLAYBOOK.find((s) => s.id === "storage").decision}${action ? ` zpool says: \u201C${action}\u201D` : ""}`,
+        runbook: "Fast diagnosis playbook: storage health; Task 15",
+        explains: [src]
+      };
+    }
+    return void 0;
+  }
+};
+var secretInStoreRule = {
+  id: "secret-in-store",
+  find(c3) {
+    const s = c3.failed.get("secrets-not-in-store");
+    if (!s || !/appears in the store/.test(s.summary)) return void 0;
+    const cm = COMMON_MISTAKES.secretInStore;
+    return { symptom: seen(cm.symptom, s.summary), cause: cm.cause, fix: `${cm.fix} (${DECISIONS.secrets.text})`, runbook: cm.section, explains: ["check:secrets-not-in-store"] };
+  }
+};
+var passwordLoginAcceptedRule = {
+  id: "password-login-accepted",
+  find(c3) {
+    const p = c3.failed.get("password-login-refused");
+    if (!p || !(/Permission denied \([^)]*(password|keyboard-interactive)/.test(p.evidence) || /^exit 0\b/.test(p.evidence))) return void 0;
+    return {
+      symptom: `SSH with public keys off was not refused: ${p.summary}.`,
+      cause: "sshd still offers password or keyboard-interactive authentication (services.openssh.settings.PasswordAuthentication and KbdInteractiveAuthentication default to true), so the machine\u2019s safety rests on passwords, not on the keys Task 17 puts in place.",
+      fix: "Set services.openssh.settings.PasswordAuthentication = false and KbdInteractiveAuthentication = false, with the admins\u2019 authorized keys in place, then rebuild and verify.",
+      runbook: "Task 17",
+      explains: ["check:password-login-refused"]
+    };
+  }
+};
+var sshDeadAfterRebootRule = {
+  id: "ssh-dead-after-reboot",
+  find(c3) {
+    const bad = ["sshd", "ssh-login", "rebuild-sshd"].map((id) => c3.failed.get(id)).filter((x) => !!x);
+    if (!bad.length) return void 0;
+    const cm = COMMON_MISTAKES.sshDead;
+    const net3 = c3.play("network");
+    const down = net3 && !/\bUP\b[^\n]*\d+\.\d+\.\d+\.\d+/.test(net3.output.split("\n").filter((l) => !/^lo\s/.test(l)).join("\n"));
+    const here = bad.map((x) => `${x.id}: ${x.summary}`).join("; ") + (down ? `; ip -br a shows no interface UP with an address` : "");
+    const pw = c3.failed.get("password-login-refused");
+    const alsoPw = pw && !/Permission denied/.test(pw.evidence) ? ["check:password-login-refused"] : [];
+    return { symptom: seen(cm.symptom, clip(here, 500)), cause: cm.cause, fix: `${cm.fix} Task 17: ${DECISIONS.task17.text}`, runbook: cm.section, explains: [...bad.map((x) => `check:${x.id}`), ...alsoPw] };
+  }
+};
+var diskFillingRule = {
+  id: "disk-filling",
+  find(c3) {
+    const signs = [];
+    const explains = [];
+    const kept = c3.failed.get("rollback-entries-retained");
+    if (kept && /^only \d+ generation/.test(kept.summary)) {
+      signs.push(kept.summary);
+      explains.push("check:rollback-entries-retained");
+    }
+    for (const s of c3.failedSteps) {
+      const line = s.outputTail.split("\n").find((l) => NO_SPACE.test(l)) ?? (s.problems ?? []).find((p) => NO_SPACE.test(p));
+      if (line) {
+        signs.push(`Task ${s.task}: ${line.trim()}`);
+        explains.push(`step:${s.id}`);
+      }
+    }
+    for (const ch of c3.failed.values()) {
+      const line = ch.evidence.split("\n").find((l) => NO_SPACE.test(l));
+      if (line) {
+        signs.push(`${ch.id}: ${line.trim()}`);
+        explains.push(`check:${ch.id}`);
+      }
+    }
+    if (NO_SPACE.test(c3.error)) {
+      signs.push(firstLine(c3.error));
+      explains.push("error");
+    }
+    const df = c3.play("storage");
+    for (const m of df?.output.matchAll(/^\S+\s+\S+\s+\S+\s+\S+\s+(\d+)%\s+(\/\S*)\s*$/gm) ?? []) {
+      if (Number(m[1]) >= 90) signs.push(`${m[2]} is ${m[1]}% full`);
+    }
+    if (!signs.length) return void 0;
+    const cm = COMMON_MISTAKES.diskFilling;
+    const gcAte = explains[0] === "check:rollback-entries-retained" && signs.length === 1;
+    return {
+      symptom: seen(cm.symptom, clip(signs.join("; "), 500)),
+      cause: gcAte ? `Garbage collection or a boot-entry limit removed the older generations: \u201Caggressive GC is how you delete your only working kernel right before a reboot.\u201D ${DECISIONS.keepGenerations.text}` : cm.cause,
+      fix: `${cm.fix} ${DECISIONS.gc.text}`,
+      runbook: gcAte ? `${cm.section}; Garbage collection without shooting yourself` : cm.section,
+      explains
+    };
+  }
+};
+var rebuildSlowRule = {
+  id: "rebuild-slow",
+  find(c3) {
+    const t = timeoutOf(c3);
+    if (!t) return void 0;
+    const building = t.phase && ["rebuild", "rollback"].includes(t.phase) || t.waitingFor && /the end of: /.test(t.waitingFor) && BUILD_COMMAND.test(t.waitingFor);
+    if (!building) return void 0;
+    const cm = COMMON_MISTAKES.rebuildSlow;
+    const what = t.waitingFor ? `waiting for ${clip(t.waitingFor, 160)}` : `the ${t.phase} phase`;
+    return { symptom: seen(cm.symptom, `the deadline ran out ${what}.`), cause: cm.cause, fix: cm.fix, runbook: cm.section, explains: ["error", "timeout", ...t.phase ? [`phase:${t.phase}`] : []] };
+  }
+};
+var rebuildFailedRule = {
+  id: "rebuild-failed",
+  find(c3) {
+    const build = c3.failed.get("rebuild-build");
+    const sw = c3.failed.get("rebuild-switch");
+    if (!build && !sw) return void 0;
+    const first = build ?? sw;
+    const why = errorLine(first.evidence);
+    const explains = [...build ? ["check:rebuild-build"] : [], ...sw ? ["check:rebuild-switch"] : []];
+    if (sw && /expected at least 2/.test(c3.failed.get("rebuild-generations")?.summary ?? "")) explains.push("check:rebuild-generations");
+    return {
+      symptom: `${first.summary}${why ? `: ${why}` : ""}.`,
+      cause: build ? "The changed configuration does not evaluate or build; nothing was activated, the running system is untouched." : "The new generation built but activating it failed, or activated without the change: the failure the runbook\u2019s \u201Cbuild, then switch, then verify\u201D practice catches at switch time, not after a reboot.",
+      fix: build ? DECISIONS.build.text : `${DECISIONS.switch.text} ${DECISIONS.rollback.text}`,
+      runbook: build ? DECISIONS.build.section : DECISIONS.switch.section,
+      explains
+    };
+  }
+};
+var rollbackFailedRule = {
+  id: "rollback-failed",
+  find(c3) {
+    const bad = ["rollback-in-place", "rollback-at-boot"].map((id) => c3.failed.get(id)).filter((x) => !!x);
+    if (!bad.length) return void 0;
+    const atBoot = bad.some((x) => x.id === "rollback-at-boot");
+    return {
+      symptom: `${bad.map((x) => `${x.id}: ${x.summary}`).join("; ")}.`,
+      cause: atBoot ? "Choosing generation 1 at boot did not run generation 1: systemd-boot did not take the one-shot entry (EFI variables not writable, an old systemd-boot) or the entry does not boot the system it names." : "Switching back to generation 1 in place did not bring back its system: the rollback failed or left the change in place.",
+      fix: `${DECISIONS.rollback.text} Check bootctl list and each entry\u2019s init= path before relying on it. ${DECISIONS.keepGenerations.text}`,
+      runbook: DECISIONS.rollback.section,
+      explains: bad.map((x) => `check:${x.id}`)
+    };
+  }
+};
+var failedUnitsRule = {
+  id: "failed-units",
+  find(c3) {
+    const bad = ["failed-units", "rebuild-failed-units"].map((id) => c3.failed.get(id)).filter((x) => !!x);
+    if (!bad.length) return void 0;
+    const services = PLAYBOOK.find((s) => s.id === "services");
+    return {
+      symptom: `systemctl --failed: ${bad.map((x) => x.summary).join("; ")}.`,
+      cause: bad.some((x) => x.id === "rebuild-failed-units") ? "A unit the new generation started or restarted failed: the switch activated a configuration that does not run. Don\u2019t trust \u201Cswitch succeeded.\u201D" : "A unit of the installed configuration failed during the boot.",
+      fix: `${services.decision} (journalctl -u <unit> -b). ${DECISIONS.rollback.text}`,
+      runbook: services.runbook,
+      explains: bad.map((x) => `check:${x.id}`)
+    };
+  }
+};
+
+// src/diagnosis/rules.ts
+var RULES = [
+  forgedOutputRule,
+  isoChecksumMismatchRule,
+  unknownFlakeHostRule,
+  kernelPanicRule,
+  poolNotImportedRule,
+  rootNotMountedRule,
+  espNotMountedRule,
+  poolDegradedRule,
+  secretInStoreRule,
+  passwordLoginAcceptedRule,
+  sshDeadAfterRebootRule,
+  diskFillingRule,
+  rebuildSlowRule,
+  rebuildFailedRule,
+  rollbackFailedRule,
+  failedUnitsRule,
+  bootHangRule,
+  qemuDiedRule
+];
+var CHECK_DECISION = {
+  "booted-system": DECISIONS.task14,
+  generations: DECISIONS.task14,
+  "boot-entries": DECISIONS.task13,
+  "efi-boot-entry": DECISIONS.task12,
+  "pool-health": DECISIONS.task15,
+  "boot-time": DECISIONS.task16,
+  sshd: DECISIONS.task17,
+  "ssh-login": DECISIONS.task17,
+  "password-login-refused": DECISIONS.task17,
+  "closure-size": DECISIONS.task18,
+  "secrets-not-in-store": DECISIONS.secrets,
+  "rebuild-build": DECISIONS.build,
+  "rebuild-switch": DECISIONS.switch,
+  "rebuild-sshd": DECISIONS.switch,
+  "rebuild-failed-units": DECISIONS.switch,
+  "rebuild-generations": DECISIONS.task14,
+  "rollback-in-place": DECISIONS.rollback,
+  "rollback-at-boot": DECISIONS.rollback,
+  "rollback-entries-retained": DECISIONS.keepGenerations
+};
+function stepFailed(s) {
+  const plan = STEPS.find((p) => p.id === s.id);
+  const decision = s.decision ?? plan?.decision ?? "Read the step\u2019s output in the report.";
+  const title = s.title ?? plan?.title ?? s.id;
+  const problems = (s.problems ?? []).join("; ");
+  return {
+    id: "step-failed",
+    symptom: `${s.task ? `Task ${s.task}` : s.id} (${title}) failed${problems ? `: ${clip(problems, 500)}` : ""}.`,
+    cause: problems ? `What the Task\u2019s check saw: ${clip(problems, 500)}.` : "The Task\u2019s commands failed; the report holds their output.",
+    fix: decision,
+    runbook: s.task ? `Task ${s.task}` : void 0
+  };
+}
+function checkFailed(ch) {
+  const d = CHECK_DECISION[ch.id];
+  return {
+    id: "check-failed",
+    symptom: `The check ${ch.id} failed: ${ch.summary}.`,
+    cause: `What it read: ${clip(errorLine(ch.evidence) || "(no output)", 300)}`,
+    fix: d?.text ?? "Read the check\u2019s evidence in the report.",
+    runbook: d?.section
+  };
+}
+function diagnose(input) {
+  const steps = input.steps ?? [];
+  const checks = input.checks ?? [];
+  const failedSteps = steps.filter((s) => s.status === "fail");
+  const failed = new Map(checks.filter((c3) => c3.status === "fail").map((c3) => [c3.id, c3]));
+  const failedPhases = (input.phases ?? []).filter((p) => p.status === "fail");
+  const error = input.error ?? "";
+  const anyFailure = input.result === "fail" || failedSteps.length > 0 || failed.size > 0 || failedPhases.length > 0 || !!error || !!input.timedOutPhase;
+  if (!anyFailure) return [];
+  const serial = normalizeSerial([input.stage?.serialTail ?? "", input.stage?.evidence ?? "", serialInError(error)].join("\n"));
+  const explained = /* @__PURE__ */ new Set();
+  const ctx = {
+    input,
+    failedSteps,
+    failed,
+    error,
+    serial,
+    reached: input.stage?.reached,
+    play: (id) => input.playbook?.find((p) => p.id === id),
+    explained
+  };
+  const out = [];
+  for (const r of RULES) {
+    if (r.id === "root-not-mounted" && out.some((d2) => d2.id === "pool-not-imported")) continue;
+    const f = r.find(ctx);
+    if (!f) continue;
+    const { explains, ...d } = f;
+    out.push({ id: r.id, ...d });
+    for (const e of explains) explained.add(e);
+  }
+  for (const s of failedSteps) if (!explained.has(`step:${s.id}`)) out.push(stepFailed(s));
+  for (const ch of failed.values()) if (!explained.has(`check:${ch.id}`)) out.push(checkFailed(ch));
+  if (error && !explained.has("error")) {
+    out.push({ id: "run-error", symptom: `The run stopped: ${clip(firstLine(error), 500)}.`, cause: "An error outside the runbook\u2019s Tasks and checks (its message says which input or tool).", fix: "Act on the message, then rerun; `nixos-rehearse doctor` checks the host\u2019s tools." });
+  }
+  if (!out.length) {
+    for (const p of failedPhases) {
+      if (explained.has(`phase:${p.id}`)) continue;
+      out.push({ id: "phase-failed", symptom: `The ${p.title ?? p.id} phase failed with no failing step or check.`, cause: "The phase\u2019s own work failed (for power-off: unmounting /mnt or exporting the pool).", fix: "Read the phase\u2019s lines in the run log." });
+    }
+  }
+  if (!out.length) out.push({ id: "run-error", symptom: "The rehearsal failed without a failing step, check or error.", cause: "Nothing in the report says why.", fix: "Read the run log and logs/; report the run if it repeats." });
+  return out.map((d) => d.runbook === void 0 ? omitRunbook(d) : d);
+}
+function omitRunbook(d) {
+  const { runbook: _, ...rest } = d;
+  return rest;
 }
 
 // src/report.ts
@@ -13091,10 +13834,18 @@ function parseBlame(out) {
   return rows;
 }
 function parseFailedUnits(out) {
-  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !/^(UNIT\s|\d+ loaded units? listed|LOAD\s+=|ACTIVE\s+=|SUB\s+=|To show all)/.test(l)).map((l) => {
+  return failedUnitsLines(out).map((l) => {
     const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
     return { unit, load: load2, active, sub, description: d.join(" ") };
-  }).filter((u2) => /\.\w+$/.test(u2.unit));
+  }).filter((u2) => UNIT_NAME.test(u2.unit));
+}
+function failedUnitsUnread(out) {
+  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
+}
+var UNIT_NAME = /\.\w+$/;
+var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
+function failedUnitsLines(out) {
+  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
 }
 function parseBootctlList(out) {
   const text = out.trim();
@@ -13159,6 +13910,8 @@ function parsePathInfoSize(out) {
 }
 
 // src/verify/checks.ts
+var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
+var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
 var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
 var fail = (id, summary, evidence, figures2) => ({ id, status: "fail", summary, evidence: evidence.trim(), figures: figures2 });
 function guarded(id, evidence, f) {
@@ -13172,9 +13925,10 @@ function checkBootedSystem(installed2, current, booted) {
   const ev = `installed: ${installed2}
 /run/current-system -> ${current}
 /run/booted-system -> ${booted}`;
+  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "the installed system is unknown (system-1-link was not read)", ev);
   if (current.trim() !== installed2.trim()) return fail("booted-system", "the running system is not the one that was installed", ev);
   if (booted.trim() !== installed2.trim()) return fail("booted-system", "/run/booted-system is not the installed system", ev);
-  return pass("booted-system", `running the installed system ${installed2.trim().replace(/^\/nix\/store\/[^-]+-/, "")}`, ev);
+  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
 }
 function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
   const def = /^default\s+(\S+)/m.exec(loaderConf)?.[1];
@@ -13186,14 +13940,17 @@ ${loaderConf}`;
   if (def !== wantDefault) return fail("boot-entries", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
   return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
 }
-function checkGenerations(listOut, wantCurrent, wantAtLeast = 1) {
-  return guarded("generations", listOut, () => {
+function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
+  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
+}
+function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
+  return guarded(id, listOut, () => {
     const gens = parseGenerations(listOut);
     const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail("generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail("generations", "no generation is current", listOut);
-    if (cur.number !== wantCurrent) return fail("generations", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
-    return pass("generations", `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
+    if (gens.length < wantAtLeast) return fail(id, `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, "no generation is current", listOut);
+    if (cur.number !== wantCurrent) return fail(id, `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
   });
 }
 function checkPoolHealth(statusX) {
@@ -13206,8 +13963,15 @@ function checkPoolHealth(statusX) {
 }
 function checkFilesystemHealth(fsType, out, exitCode) {
   if (exitCode !== 0) return fail("pool-health", `${fsType} health check failed (exit ${exitCode})`, out);
-  if (fsType === "btrfs" && /\b[1-9]\d*\b/.test(out.replace(/\[\/dev\/\S+\]\.\w+\s+/g, ""))) return fail("pool-health", "btrfs device stats show errors", out);
-  if (fsType === "ext4" && !/Filesystem state:\s+clean/.test(out)) return fail("pool-health", "ext4 file system state is not clean", out);
+  if (fsType === "btrfs") {
+    const counters = [...out.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
+    if (!counters.length) return fail("pool-health", "btrfs device stats printed no counters", out);
+    const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
+    if (bad.length) return fail("pool-health", `btrfs device stats show errors (${bad.join(", ")})`, out);
+  } else if (fsType === "ext4") {
+    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out)?.[1];
+    if (state !== "clean") return fail("pool-health", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out);
+  } else return fail("pool-health", `no health check for a ${fsType} root`, out);
   return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out);
 }
 function checkBootTime(timeOut, blameOut) {
@@ -13222,15 +13986,17 @@ ${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
     return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
   });
 }
-function checkFailedUnits(out) {
+function checkFailedUnits(out, id = "failed-units") {
   const units = parseFailedUnits(out);
-  if (units.length) return fail("failed-units", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out, { failed: units.length });
-  return pass("failed-units", "no failed units", out || "0 loaded units listed.", { failed: 0 });
+  if (units.length) return fail(id, `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out, { failed: units.length });
+  const unread = failedUnitsUnread(out);
+  if (unread.length) return fail(id, `could not read systemctl --failed: ${unread[0]}`, out);
+  return pass(id, "no failed units", out || "0 loaded units listed.", { failed: 0 });
 }
-function checkSshd(show) {
+function checkSshd(show, id = "sshd") {
   const p = parseKeyValue(show);
-  if (p.ActiveState === "active" && p.SubState === "running") return pass("sshd", "sshd is active (running)", show);
-  return fail("sshd", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
+  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
+  return fail(id, `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
 }
 function checkSshLogin(exitCode, stdout, stderr, user, host) {
   const ev = `exit ${exitCode}
@@ -13274,6 +14040,54 @@ function checkSecretsNotInStore(grepExit, grepOut) {
   if (grepExit === 0) return fail("secrets-not-in-store", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
   return fail("secrets-not-in-store", `searching the store failed (grep exit ${grepExit})`, grepOut);
 }
+function checkRebuildBuild(e) {
+  const [before, built] = [e.before.trim(), e.built.trim()];
+  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
+  if (e.exitCode !== 0) return fail("rebuild-build", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail("rebuild-build", "nixos-rebuild build changed the running system", e.output);
+  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "nixos-rebuild build made no new system", e.output);
+  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
+}
+function checkRebuildSwitch(exitCode, output, marker, wantMarker = "2") {
+  const gen = marker.trim();
+  if (exitCode !== 0) return fail("rebuild-switch", `nixos-rebuild switch failed (exit ${exitCode})`, output);
+  if (gen !== wantMarker) return fail("rebuild-switch", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output);
+  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output);
+}
+function checkRollbackInPlace(exitCode, output, marker, links) {
+  const gen = marker.trim();
+  const ev = links ? `${output.trim()}
+--- after ---
+/run/current-system -> ${links.current.trim()}
+system-1-link -> ${links.gen1.trim()}` : output;
+  if (exitCode !== 0) return fail("rollback-in-place", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== "1") return fail("rollback-in-place", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
+    return fail("rollback-in-place", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
+  }
+  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
+}
+function checkRollbackAtBoot(e) {
+  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
+  const ev = `${e.oneshot.trim()}
+--- after reboot ---
+LoaderEntrySelected: ${e.selected}
+loader.conf default: ${e.defaultEntry}
+/run/booted-system -> ${booted}
+system-1-link -> ${gen1}
+/etc/nixos-rehearse/generation: ${marker}`;
+  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
+  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
+    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
+  }
+  return fail("rollback-at-boot", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
+}
+function checkEntriesRetained(listJson) {
+  return guarded("rollback-entries-retained", listJson, () => {
+    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
+  });
+}
 
 // src/verify.ts
 var BOOT_DONE = /login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic[^\n]*|emergency mode/;
@@ -13285,8 +14099,8 @@ async function verifyInstalled(i2, report, phase, log, o2) {
   };
   let m;
   const settle = async (mm) => {
-    const seen = await mm.waitForSerial(BOOT_DONE, 120);
-    if (!/automatic login/.test(seen[0])) throw new Error(`the installed system did not come up: ${seen[0]}`);
+    const seen2 = await mm.waitForSerial(BOOT_DONE, 120);
+    if (!/automatic login/.test(seen2[0])) throw new Error(`the installed system did not come up: ${seen2[0]}`);
     await mm.connect();
     await mm.waitForUnit("multi-user.target", 120).catch(() => {
     });
@@ -13310,6 +14124,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
     await settle(mm);
     return mm;
   };
+  let threw = false;
   try {
     const rebooted = await phase("reboot", "Reboot from the NVMe disk through the firmware and systemd-boot", async () => {
       await boot("installed");
@@ -13323,7 +14138,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       add(checkBootedSystem(i2.toplevel, cur, booted));
       const list = await out("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager");
       const loader = await out("cat /boot/loader/loader.conf");
-      add(guarded("boot-entries", list, () => checkBootEntries(parseBootctlList(list), loader, list, "nixos-generation-1.conf")));
+      add(checkBootEntriesOutput(list, loader, "nixos-generation-1.conf"));
       add(checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 1));
       if (i2.layout.root.kind === "zfs") add(checkPoolHealth(await out("zpool status -x")));
       else {
@@ -13354,62 +14169,48 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       await pushFlake(mm, i2, 2);
       const before = (await out("readlink /run/current-system")).trim();
       const build = await mm.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${i2.host}`, 3600);
-      const built = (await out("readlink /root/result")).trim();
-      const untouched = (await out("readlink /run/current-system")).trim() === before && (await out("cat /etc/nixos-rehearse/generation")).trim() === "1";
-      add(
-        build.exitCode === 0 && untouched && built && built !== before ? { id: "rebuild-build", status: "pass", summary: `nixos-rebuild build made ${built.replace(/^\/nix\/store\/[^-]+-/, "")}; the running system is untouched`, evidence: build.output.trim() } : { id: "rebuild-build", status: "fail", summary: build.exitCode !== 0 ? `nixos-rebuild build failed (exit ${build.exitCode})` : untouched ? "nixos-rebuild build made no new system" : "nixos-rebuild build changed the running system", evidence: build.output.trim() }
-      );
+      const built = await out("readlink /root/result");
+      const currentAfter = await out("readlink /run/current-system");
+      const markerAfter = await out("cat /etc/nixos-rehearse/generation");
+      add(checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built, currentAfter, markerAfter }));
       const sw = await mm.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${i2.host}`, 3600);
-      const gen = (await out("cat /etc/nixos-rehearse/generation")).trim();
+      const gen = await out("cat /etc/nixos-rehearse/generation");
       const sshd = await out("systemctl show sshd -p ActiveState,SubState");
       const failed = await out("systemctl --failed --no-legend --plain --no-pager");
-      add(
-        sw.exitCode === 0 && gen === "2" ? { id: "rebuild-switch", status: "pass", summary: "nixos-rebuild switch activated generation 2: the change is visible (/etc/nixos-rehearse/generation = 2)", evidence: sw.output.trim() } : { id: "rebuild-switch", status: "fail", summary: sw.exitCode !== 0 ? `nixos-rebuild switch failed (exit ${sw.exitCode})` : `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, evidence: sw.output.trim() }
-      );
-      add({ ...checkSshd(sshd), id: "rebuild-sshd" });
-      add({ ...checkFailedUnits(failed), id: "rebuild-failed-units" });
-      add({ ...checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2), id: "rebuild-generations" });
+      add(checkRebuildSwitch(sw.exitCode, sw.output, gen));
+      add(checkSshd(sshd, "rebuild-sshd"));
+      add(checkFailedUnits(failed, "rebuild-failed-units"));
+      add(checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2, "rebuild-generations"));
       return checks.filter((c3) => c3.id.startsWith("rebuild-")).every((c3) => c3.status === "pass");
     });
     if (!rebuilt) return;
     await phase("rollback", "Roll back in place, then at boot from the systemd-boot menu", async () => {
       const rb = await mm.run("nixos-rebuild switch --rollback", 3600);
-      const gen = (await out("cat /etc/nixos-rehearse/generation")).trim();
-      add(
-        rb.exitCode === 0 && gen === "1" ? { id: "rollback-in-place", status: "pass", summary: "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", evidence: rb.output.trim() } : { id: "rollback-in-place", status: "fail", summary: rb.exitCode !== 0 ? `nixos-rebuild switch --rollback failed (exit ${rb.exitCode})` : `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, evidence: rb.output.trim() }
-      );
+      const gen = await out("cat /etc/nixos-rehearse/generation");
+      const links = { current: await out("readlink /run/current-system"), gen1: await out("readlink /nix/var/nix/profiles/system-1-link") };
+      add(checkRollbackInPlace(rb.exitCode, rb.output, gen, links));
       await mm.succeed("nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot", 600);
       const oneshot = await mm.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
       await mm.shutdown(180, "sync; systemctl poweroff --no-block --no-wall");
       await mm.stop();
       const m2 = await boot("installed-rollback");
       const o22 = async (cmd) => (await m2.run(cmd, 300)).output;
-      const booted = (await o22("readlink /run/booted-system")).trim();
-      const gen1 = (await o22("readlink /nix/var/nix/profiles/system-1-link")).trim();
+      const booted = await o22("readlink /run/booted-system");
+      const gen1 = await o22("readlink /nix/var/nix/profiles/system-1-link");
       const selected = parseLoaderVar(await o22(LOADER_ENTRY_SELECTED));
       const defaultEntry = /^default\s+(\S+)/m.exec(await o22("cat /boot/loader/loader.conf"))?.[1];
-      const gen2 = (await o22("cat /etc/nixos-rehearse/generation")).trim();
-      const ev = `${oneshot.output.trim()}
---- after reboot ---
-LoaderEntrySelected: ${selected}
-loader.conf default: ${defaultEntry}
-/run/booted-system -> ${booted}
-system-1-link -> ${gen1}
-/etc/nixos-rehearse/generation: ${gen2}`;
-      add(
-        booted === gen1 && selected === "nixos-generation-1.conf" && defaultEntry === "nixos-generation-2.conf" && gen2 === "1" ? { id: "rollback-at-boot", status: "pass", summary: "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", evidence: ev } : { id: "rollback-at-boot", status: "fail", summary: `choosing generation 1 at boot did not run it: systemd-boot selected ${selected || "nothing"}, /run/booted-system ${booted === gen1 ? "is" : "is not"} generation 1, the default is ${defaultEntry}`, evidence: ev }
-      );
-      const list = await o22("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager");
-      add(
-        guarded("rollback-entries-retained", list, () => {
-          const n2 = parseBootctlList(list).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
-          return n2 >= 2 ? { id: "rollback-entries-retained", status: "pass", summary: `${n2} generations are still in the boot menu`, evidence: list.trim(), figures: { entries: n2 } } : { id: "rollback-entries-retained", status: "fail", summary: `only ${n2} generation in the boot menu: no last-known-good to fall back to`, evidence: list.trim() };
-        })
-      );
+      const marker = await o22("cat /etc/nixos-rehearse/generation");
+      add(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
+      add(checkEntriesRetained(await o22("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager")));
       return checks.filter((c3) => c3.id.startsWith("rollback-")).every((c3) => c3.status === "pass");
     });
+  } catch (e) {
+    threw = true;
+    throw e;
   } finally {
     const last = m;
+    if (last && o2.onFailure && (threw || checks.some((c3) => c3.status === "fail"))) await o2.onFailure(last).catch(() => {
+    });
     if (last?.isRunning) {
       await last.shutdown(120).catch(() => {
       });
@@ -13434,6 +14235,24 @@ async function pushFlake(m, i2, generation) {
 }
 
 // src/rehearsal.ts
+var FAULTS = {
+  "esp-not-mounted": "unmount /mnt/boot right before Task 12 (nixos-install), as when the ESP was never mounted",
+  "remove-mirror-disk": "hot-unplug the second disk (QMP device_del) after the install, before the reboot",
+  "kernel-panic": "boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name",
+  "boot-hang": "freeze the installer VM (QMP stop) once its kernel has started",
+  "kill-qemu": "SIGKILL QEMU in the middle of the install (at Task 6, the pool)",
+  "forge-marker": "make Task 1's command write a forged command-completion marker straight to the control console"
+};
+var PhaseTimeoutError = class extends Error {
+  constructor(phase, minutes) {
+    super(`phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`);
+    this.phase = phase;
+    this.minutes = minutes;
+  }
+  phase;
+  minutes;
+  name = "PhaseTimeoutError";
+};
 function cacheDir() {
   return path16.join(process.env.XDG_CACHE_HOME || path16.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
@@ -13461,6 +14280,7 @@ async function runRehearsal(o2) {
     durationMs: 0,
     logs: { dir: logDir }
   };
+  if (o2.lockChanges) report.lockChanges = o2.lockChanges;
   const write = () => {
     report.durationMs = Date.now() - started;
     writeFileSync4(reportPath, `${JSON.stringify(report, null, 2)}
@@ -13480,14 +14300,80 @@ async function runRehearsal(o2) {
     report.phases.push(p);
     const t0 = Date.now();
     log(`${title}`);
+    o2.events?.phaseStart?.(id, title);
+    let timer;
     try {
-      p.status = await fn() ? "pass" : "fail";
+      const work = fn();
+      if (!o2.phaseTimeoutMinutes) p.status = await work ? "pass" : "fail";
+      else {
+        const minutes = o2.phaseTimeoutMinutes;
+        const limit = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new PhaseTimeoutError(id, minutes)), minutes * 6e4);
+        });
+        try {
+          p.status = await Promise.race([work, limit]) ? "pass" : "fail";
+        } catch (e) {
+          if (e instanceof PhaseTimeoutError) {
+            for (const mm of Machine.running) noteStage(mm);
+            await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
+            await work.catch(() => {
+            });
+          }
+          throw e;
+        }
+      }
     } finally {
+      clearTimeout(timer);
       p.durationMs = Date.now() - t0;
       write();
+      o2.events?.phaseEnd?.(p);
     }
     return p.status === "pass";
   };
+  const conclude = () => {
+    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass") && report.checks.every((c3) => c3.status === "pass");
+    report.result = ok ? "pass" : "fail";
+    if (report.stage && !report.stage.reached) {
+      const b = bootStage(report.stage.serialTail);
+      report.stage.reached = b.reached;
+      report.stage.evidence = b.evidence;
+    }
+    try {
+      report.diagnosis = ok ? [] : diagnose(report);
+    } catch (e) {
+      report.diagnosis = [{ id: "run-error", symptom: report.error ?? "the rehearsal failed", cause: `the diagnosis could not be made: ${e.message}`, fix: "Read the failing step or check and the serial logs." }];
+    }
+    return ok;
+  };
+  const afterFailure = async (mm, kind) => {
+    const alive = await mm.alive();
+    if (alive) {
+      log("running the fast diagnosis playbook in the guest");
+      report.playbook = await runPlaybook(mm, kind);
+      write();
+    }
+    if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
+  };
+  const noteStage = (mm) => {
+    const serialTail = mm.serialTail(200);
+    report.stage = { reached: "", evidence: "", serialTail };
+  };
+  if (o2.fault) {
+    if (!(o2.fault in FAULTS)) throw new Error(`unknown fault '${o2.fault}': choose one of ${Object.keys(FAULTS).join(", ")}`);
+    report.fault = { id: o2.fault, what: FAULTS[o2.fault] };
+  }
+  const unregister = register({
+    describe: `rehearsal writing ${reportPath}`,
+    teardown: async () => {
+      report.error ??= "interrupted by a signal before the rehearsal finished";
+      conclude();
+      write();
+    },
+    teardownSync: () => {
+      if (keyDir) rmSync5(keyDir, { recursive: true, force: true });
+      if (!o2.keep && !o2.workDir) rmSync5(workDir, { recursive: true, force: true });
+    }
+  });
   try {
     const layout = layoutByName(o2.layout);
     const flake = resolveFlake(o2.flake);
@@ -13516,7 +14402,12 @@ async function runRehearsal(o2) {
         disks: disks.map((d) => ({ ...d, size: o2.diskSize ?? "20G" })),
         workDir,
         logDir,
-        keep: true
+        keep: true,
+        extraAppend: o2.fault === "kernel-panic" ? ["rdinit=/nonexistent"] : [],
+        onStarted: o2.fault === "boot-hang" ? async (mm) => {
+          await mm.waitForSerial(/EFI stub: /, 120);
+          await mm.pause();
+        } : void 0
       });
       machine = inst.machine;
       report.iso.bootEntry = inst.boot.entry.title;
@@ -13525,7 +14416,7 @@ async function runRehearsal(o2) {
     });
     if (!booted || !machine) return finish();
     const m = machine;
-    await phase("install", "Install (runbook Tasks 1\u201313)", async () => {
+    const installPassed = await phase("install", "Install (runbook Tasks 1\u201313)", async () => {
       const run = async (step, commands, check, prepare) => {
         const r = { id: step.id, task: step.task, title: step.title, status: "fail", durationMs: 0, command: commands.join("\n"), outputTail: "" };
         report.steps.push(r);
@@ -13572,7 +14463,13 @@ ${res.output}`;
         return false;
       }
       for (let i2 = 0; i2 < STEPS.length; i2++) {
-        const s = STEPS[i2];
+        let s = STEPS[i2];
+        if (o2.fault === "esp-not-mounted" && s.id === "task-12-install") await m.run("sudo umount /mnt/boot", 120);
+        if (o2.fault === "kill-qemu" && s.id === "task-06-root-filesystem" && m.pid) process.kill(m.pid, "SIGKILL");
+        if (o2.fault === "forge-marker" && s.id === "task-01-uefi") {
+          const orig = s;
+          s = { ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) };
+        }
         if (s.id === "task-11-preflight") {
           const injected = await injectHarness(m, ctx, flake.host, publicKey, report.injected, run);
           if (!injected) {
@@ -13590,10 +14487,16 @@ ${res.output}`;
       for (const d of ctx.disks) installed2.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${part(d, 1)}`)).trim().toLowerCase());
       return true;
     });
+    if (!installPassed) await afterFailure(m, layout.root.kind);
     const poweredOff = await phase("power-off", "Unmount, export the pool, power off", async () => {
-      const zfs2 = layout.root.kind === "zfs" ? ` && sudo zpool export ${layout.root.pool}` : "";
-      const r = await m.run(`sudo umount -R /mnt${zfs2}`, 300);
+      if (!await m.alive()) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+      const zfs2 = layout.root.kind === "zfs" ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : "";
+      const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${zfs2}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
+      if (o2.fault === "remove-mirror-disk" && disks.length > 1) {
+        await m.hotUnplug(`nvme-${disks[1].id}`);
+        disks.splice(1, 1);
+      }
       await m.shutdown(180, "sudo systemctl poweroff --no-block --no-wall");
       return r.exitCode === 0;
     });
@@ -13620,27 +14523,43 @@ ${res.output}`;
         report,
         phase,
         log,
-        { rebuild: o2.rebuild !== false }
+        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) }
       );
     }
     return finish();
   } catch (e) {
-    report.error = e.message;
+    report.error ??= e.message;
+    if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
+    const serialTail = e.serialTail;
+    if (serialTail && !report.stage) report.stage = { reached: "", evidence: "", serialTail };
     log(`error: ${report.error}`);
     return finish();
   } finally {
+    unregister();
     await machine?.stop();
     if (keyDir) rmSync5(keyDir, { recursive: true, force: true });
     if (!o2.keep && !o2.workDir) rmSync5(workDir, { recursive: true, force: true });
     else log(`disks and EFI variables kept in ${workDir}`);
   }
   function finish() {
-    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass") && report.checks.every((c3) => c3.status === "pass");
-    report.result = ok ? "pass" : "fail";
+    const ok = conclude();
     write();
     log(`${ok ? "PASS" : "FAIL"}: report ${reportPath}`);
     return { report, reportPath, exitCode: ok ? 0 : 1 };
   }
+}
+async function runPlaybook(m, layoutKind) {
+  const outs = [];
+  for (const s of playbookFor(layoutKind)) {
+    try {
+      const r = await m.run(s.command, 60);
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+    } catch (e) {
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
+      break;
+    }
+  }
+  return outs;
 }
 async function injectHarness(m, ctx, host, publicKey, injected, run) {
   const hwText = await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix");
@@ -13680,22 +14599,41 @@ var accelOption = () => new Option("--accel <accel>", "accelerator").choices(["a
 var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(LAYOUTS).default("zfs");
 var say = (line) => process.stdout.write(`${line}
 `);
+var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", "fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this, and stop its VM");
+var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS));
 async function rehearse(o2) {
   const memoryMiB = Number(o2.memory);
   const cpus = Number(o2.cpus);
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o2.memory})`);
   if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o2.cpus})`);
   if (!/^\d+[MGT]$/.test(o2.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o2.diskSize})`);
-  const r = await runRehearsal({ iso: o2.iso, sha256: o2.sha256, flake: o2.flake, layout: o2.layout, diskSize: o2.diskSize, memoryMiB, cpus, accel: o2.accel, outDir: o2.out, keep: o2.keep, rebuild: o2.rebuild, log: say });
+  const phaseTimeoutMinutes = o2.phaseTimeout === void 0 ? void 0 : Number(o2.phaseTimeout);
+  if (phaseTimeoutMinutes !== void 0 && !(phaseTimeoutMinutes > 0)) throw new Error(`--phase-timeout is in minutes and must be positive (got ${o2.phaseTimeout})`);
+  const r = await runRehearsal({
+    iso: o2.iso,
+    sha256: o2.sha256,
+    flake: o2.flake,
+    layout: o2.layout,
+    diskSize: o2.diskSize,
+    memoryMiB,
+    cpus,
+    accel: o2.accel,
+    outDir: o2.out,
+    keep: o2.keep,
+    rebuild: o2.rebuild,
+    phaseTimeoutMinutes,
+    fault: o2.injectFault,
+    log: say
+  });
   return r.exitCode;
 }
-program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").action(async (o2) => {
+program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption()).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
-program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").action(async (o2) => {
+program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption()).action(async (o2) => {
   const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
   say(`fixture ISO: ${fx.iso}`);
-  process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o2.layout, diskSize: "8G", memory: "2048", cpus: "2", accel: o2.accel, out: o2.out, keep: o2.keep, rebuild: o2.rebuild });
+  process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o2.layout, diskSize: "8G", memory: "2048", cpus: "2", accel: o2.accel, out: o2.out, keep: o2.keep, rebuild: o2.rebuild, phaseTimeout: o2.phaseTimeout, injectFault: o2.injectFault });
 });
 program2.command("engine-demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);

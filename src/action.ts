@@ -1,18 +1,105 @@
-// The GitHub Action's entry point (dist/index.js). For now it checks the runner with `doctor`
-// and reports it; the rehearsal itself is wired in by later work.
+// The GitHub Action's entry point (dist/index.js): orchestration only. Inputs (action/inputs.ts)
+// → the runner (KVM, QEMU) → the ISO from the Actions cache → the rehearsal (rehearsal.ts), one
+// log group per phase → report.md in the job summary, one sticky comment on the pull request,
+// the logs and recordings as an artifact → outputs, and a failed step exactly when the report
+// says fail.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { uploadRunFiles, artifactName } from './action/artifacts.js';
+import { readInputs } from './action/inputs.js';
+import { expectedIsoSha256, restoreIso, saveIso, cachedIsoPath } from './action/iso-cache.js';
+import { actionOutputs, failureAnnotation } from './action/outputs.js';
+import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
+import { isForkPullRequest, upsertStickyComment } from './github/comment.js';
+import { lockChangesForPullRequest } from './github/lock.js';
+import { runRehearsal } from './rehearsal.js';
+import { renderReport } from './render.js';
 
 async function main() {
-  const accel = (core.getInput('accel') || 'auto') as 'auto' | 'kvm' | 'tcg';
-  if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new Error(`input accel must be auto, kvm or tcg, got ${accel}`);
-  const r = await doctor(accel);
-  core.info(renderDoctor(r));
-  if (r.accel) core.setOutput('accel', r.accel);
-  if (r.accel === 'tcg') core.warning(`no KVM: ${r.kvm?.reason ?? r.accelReason}. The rehearsal runs under TCG, much slower.`);
-  if (!r.ok) core.setFailed(`the runner cannot run the rehearsal: ${r.problems.join('; ')}. ${r.fix ?? ''}`);
-  if (process.env.GITHUB_STEP_SUMMARY) {
-    await core.summary.addHeading('nixos-rehearse doctor', 3).addCodeBlock(renderDoctor(r)).write();
+  const token = core.getInput('github-token');
+  if (token) core.setSecret(token);
+  const inputs = readInputs((n) => core.getInput(n), process.env);
+
+  for (const line of await prepareRunner(process.env)) core.info(line);
+  const d = await doctor(inputs.accel);
+  core.startGroup('Runner check (nixos-rehearse doctor)');
+  core.info(renderDoctor(d));
+  core.endGroup();
+  if (!d.ok) throw new Error(`the runner cannot run the rehearsal: ${d.problems.join('; ')}. ${d.fix ?? ''}`);
+  if (d.accel === 'tcg') core.warning(`no KVM: ${d.kvm?.reason ?? d.accelReason}. The rehearsal runs under TCG, many times slower.`);
+
+  const cacheDir = path.join(process.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
+  const sha = await expectedIsoSha256(inputs.iso, inputs.isoSha256);
+  const restored = sha && /^https?:/.test(inputs.iso) ? await restoreIso(cacheDir, sha) : false;
+
+  const outDir = path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'nixos-rehearse', `${inputs.host}-${inputs.layout}`);
+  mkdirSync(outDir, { recursive: true });
+  const pr = github.context.payload.pull_request;
+  const octokit = inputs.token ? github.getOctokit(inputs.token) : undefined;
+  const lockChanges = pr && octokit ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(`flake.lock diff unavailable: ${e.message}`), undefined)) : undefined;
+
+  const { report, reportPath } = await runRehearsal({
+    iso: inputs.iso,
+    sha256: sha,
+    flake: inputs.flake,
+    layout: inputs.layout,
+    diskSize: inputs.diskSize,
+    memoryMiB: inputs.memoryMiB,
+    cpus: inputs.cpus,
+    accel: inputs.accel,
+    outDir,
+    cacheDir,
+    rebuild: inputs.rebuild,
+    phaseTimeoutMinutes: inputs.timeoutMinutes || undefined,
+    lockChanges,
+    events: { phaseStart: (_id, title) => core.startGroup(title), phaseEnd: () => core.endGroup() },
+    log: (line) => core.info(line),
+  });
+  if (sha && !restored && /^https?:/.test(inputs.iso) && existsSync(cachedIsoPath(cacheDir, sha))) await saveIso(cacheDir, sha);
+
+  const md = renderReport(report, { host: inputs.host });
+  const outputs = actionOutputs(report, reportPath);
+  for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v);
+  core.setOutput('accel', report.accel);
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(md, true).write();
+
+  if (pr) {
+    // For the fork-safe split (examples/workflows/rehearse-fork-comment.yml): workflow_run does
+    // not name a fork's pull request, so the artifact does.
+    writeFileSync(path.join(outDir, 'pull-request.json'), `${JSON.stringify({ number: pr.number, headSha: (pr.head as { sha?: string } | undefined)?.sha, host: inputs.host })}\n`);
+  }
+  if (inputs.comment && pr) {
+    if (isForkPullRequest(github.context.payload)) {
+      core.notice('pull request from a fork: its token is read-only, so no comment is posted. The report is in the job summary and the artifact; see the README for the workflow_run split that comments on fork PRs.');
+    } else if (!octokit) {
+      core.notice('no github-token: no comment is posted');
+    } else {
+      const r = await upsertStickyComment(octokit, {
+        owner: github.context.repo.owner,
+        repo: github.context.repo.repo,
+        issueNumber: pr.number,
+        host: inputs.host,
+        runId: github.context.runId,
+        sha: (pr.head as { sha?: string } | undefined)?.sha ?? github.context.sha,
+        body: md,
+        runUrl: `${github.context.serverUrl}/${github.context.repo.owner}/${github.context.repo.repo}/actions/runs/${github.context.runId}`,
+      });
+      if (r.action === 'skipped') core.notice(`PR comment skipped: ${r.reason}`);
+      else core.info(`PR comment ${r.action} (id ${r.commentId})${r.truncated ? ', cut to fit GitHub’s limit: the full report is in the artifact' : ''}`);
+    }
+  }
+
+  const up = await uploadRunFiles(artifactName(inputs.host, inputs.layout), outDir, process.env);
+  core.info(up.message);
+
+  const annotation = failureAnnotation(report);
+  if (annotation) {
+    core.error(annotation.message, { title: annotation.title });
+    core.setFailed(`nixos-rehearse: FAIL for ${inputs.host} — ${annotation.message.split('\n')[0]}`);
   }
 }
 

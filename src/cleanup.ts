@@ -42,7 +42,13 @@ function install() {
     ['SIGTERM', 143],
     ['SIGHUP', 129],
   ] as const) {
-    process.once(sig, () => {
+    // `on`, not `once`: execa's signal-exit handler, which runs after this one, kills the
+    // process at once when it sees no other listener for the signal — and `once` removes ours
+    // before calling it. That cut the async teardowns short (a run's temp dirs stayed behind).
+    let seen = false;
+    process.on(sig, () => {
+      if (seen) process.exit(code); // a second signal: stop waiting
+      seen = true;
       if (live.size) process.stderr.write(`nixos-rehearse: ${sig}: tearing down ${[...live].map((r) => r.describe).join(', ')}\n`);
       void teardownAll().finally(() => process.exit(code));
     });

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
 import { buildFixture } from './fixture.js';
-import { runRehearsal } from './rehearsal.js';
+import { FAULTS, type Fault, runRehearsal } from './rehearsal.js';
 import { LAYOUTS } from './runbook/layouts.js';
 
 const program = new Command();
@@ -26,6 +26,9 @@ program
 const accelOption = () => new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto');
 const layoutOption = () => new Option('--layout <layout>', 'disk layout').choices(LAYOUTS).default('zfs');
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const phaseTimeoutOption = () => new Option('--phase-timeout <minutes>', 'fail a phase (boot, install, reboot, verify, …) that takes longer than this, and stop its VM');
+const faultOption = () =>
+  new Option('--inject-fault <fault>', `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join('; ')}`).choices(Object.keys(FAULTS));
 
 interface RunFlags {
   iso: string;
@@ -39,6 +42,8 @@ interface RunFlags {
   out: string;
   keep?: boolean;
   rebuild: boolean;
+  phaseTimeout?: string;
+  injectFault?: Fault;
 }
 
 async function rehearse(o: RunFlags): Promise<number> {
@@ -47,7 +52,24 @@ async function rehearse(o: RunFlags): Promise<number> {
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o.memory})`);
   if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o.cpus})`);
   if (!/^\d+[MGT]$/.test(o.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o.diskSize})`);
-  const r = await runRehearsal({ iso: o.iso, sha256: o.sha256, flake: o.flake, layout: o.layout, diskSize: o.diskSize, memoryMiB, cpus, accel: o.accel, outDir: o.out, keep: o.keep, rebuild: o.rebuild, log: say });
+  const phaseTimeoutMinutes = o.phaseTimeout === undefined ? undefined : Number(o.phaseTimeout);
+  if (phaseTimeoutMinutes !== undefined && !(phaseTimeoutMinutes > 0)) throw new Error(`--phase-timeout is in minutes and must be positive (got ${o.phaseTimeout})`);
+  const r = await runRehearsal({
+    iso: o.iso,
+    sha256: o.sha256,
+    flake: o.flake,
+    layout: o.layout,
+    diskSize: o.diskSize,
+    memoryMiB,
+    cpus,
+    accel: o.accel,
+    outDir: o.out,
+    keep: o.keep,
+    rebuild: o.rebuild,
+    phaseTimeoutMinutes,
+    fault: o.injectFault,
+    log: say,
+  });
   return r.exitCode;
 }
 
@@ -65,6 +87,8 @@ program
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory (disks, EFI vars) after the run')
   .option('--no-rebuild', 'after the reboot and the checks, skip the rebuild and the rollbacks')
+  .addOption(phaseTimeoutOption())
+  .addOption(faultOption())
   .action(async (o: RunFlags) => {
     process.exitCode = await rehearse(o);
   });
@@ -77,10 +101,12 @@ program
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory after the run')
   .option('--no-rebuild', 'skip the rebuild and the rollbacks')
-  .action(async (o: { layout: string; accel: 'auto' | 'kvm' | 'tcg'; out: string; keep?: boolean; rebuild: boolean }) => {
+  .addOption(phaseTimeoutOption())
+  .addOption(faultOption())
+  .action(async (o: { layout: string; accel: 'auto' | 'kvm' | 'tcg'; out: string; keep?: boolean; rebuild: boolean; phaseTimeout?: string; injectFault?: Fault }) => {
     const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
     say(`fixture ISO: ${fx.iso}`);
-    process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o.layout, diskSize: '8G', memory: '2048', cpus: '2', accel: o.accel, out: o.out, keep: o.keep, rebuild: o.rebuild });
+    process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o.layout, diskSize: '8G', memory: '2048', cpus: '2', accel: o.accel, out: o.out, keep: o.keep, rebuild: o.rebuild, phaseTimeout: o.phaseTimeout, injectFault: o.injectFault });
   });
 
 program

@@ -11,9 +11,13 @@ import { renderReport } from './render.js';
 import { startInstaller } from './installer.js';
 import { resolveIso } from './iso/source.js';
 import { chooseAccel, timeoutScale } from './qemu/accel.js';
-import type { Machine } from './qemu/machine.js';
+import { Machine } from './qemu/machine.js';
+import { bootStage } from './diagnosis/boot-stage.js';
+import { playbookFor } from './diagnosis/playbook.js';
+import { diagnose } from './diagnosis/rules.js';
+import { register } from './cleanup.js';
 import { qemuBinary } from './qemu/tools.js';
-import { type Injected, type PhaseResult, type Report, type StepResult, progressLine, tail } from './report.js';
+import { type Injected, type LockChange, type PhaseResult, type PlaybookOutput, type Report, type StepResult, progressLine, tail } from './report.js';
 import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, vmHardwareModule, wrapperFlake } from './runbook/harness.js';
 import { layoutByName } from './runbook/layouts.js';
 import { parseHardwareConfig } from './runbook/parsers.js';
@@ -43,7 +47,42 @@ export interface RehearsalOptions {
   /** After the install: reboot and verify (default true); then rebuild and roll back (default true). */
   verify?: boolean;
   rebuild?: boolean;
+  /**
+   * A limit per phase, in minutes (default: none beyond the engine's own waits). When it fires,
+   * the phase fails, the VMs are stopped, and the report names the phase and the boot stage.
+   */
+  phaseTimeoutMinutes?: number;
+  /** A fault injected on purpose (the fault tests, and to see what a red run looks like). */
+  fault?: Fault;
+  /** flake.lock inputs this change updates (the action computes them for pull requests). */
+  lockChanges?: LockChange[];
+  /** Phase boundaries, for the action's log groups. */
+  events?: { phaseStart?: (id: string, title: string) => void; phaseEnd?: (p: PhaseResult) => void };
   log?: (line: string) => void;
+}
+
+/**
+ * Faults the engine can inject, each a failure a user can meet for real: the rehearsal must go
+ * red and say why in the runbook's terms (report.diagnosis). The report records the fault.
+ */
+export const FAULTS = {
+  'esp-not-mounted': 'unmount /mnt/boot right before Task 12 (nixos-install), as when the ESP was never mounted',
+  'remove-mirror-disk': 'hot-unplug the second disk (QMP device_del) after the install, before the reboot',
+  'kernel-panic': 'boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name',
+  'boot-hang': 'freeze the installer VM (QMP stop) once its kernel has started',
+  'kill-qemu': 'SIGKILL QEMU in the middle of the install (at Task 6, the pool)',
+  'forge-marker': "make Task 1's command write a forged command-completion marker straight to the control console",
+} as const;
+export type Fault = keyof typeof FAULTS;
+
+export class PhaseTimeoutError extends Error {
+  override name = 'PhaseTimeoutError';
+  constructor(
+    readonly phase: string,
+    readonly minutes: number,
+  ) {
+    super(`phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`);
+  }
 }
 
 export interface RehearsalResult {
@@ -79,6 +118,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     durationMs: 0,
     logs: { dir: logDir },
   };
+  if (o.lockChanges) report.lockChanges = o.lockChanges;
   const write = () => {
     report.durationMs = Date.now() - started;
     writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -98,14 +138,93 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     report.phases.push(p);
     const t0 = Date.now();
     log(`${title}`);
+    o.events?.phaseStart?.(id, title);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      p.status = (await fn()) ? 'pass' : 'fail';
+      const work = fn();
+      if (!o.phaseTimeoutMinutes) p.status = (await work) ? 'pass' : 'fail';
+      else {
+        const minutes = o.phaseTimeoutMinutes;
+        const limit = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new PhaseTimeoutError(id, minutes)), minutes * 60_000);
+        });
+        try {
+          p.status = (await Promise.race([work, limit])) ? 'pass' : 'fail';
+        } catch (e) {
+          if (e instanceof PhaseTimeoutError) {
+            // What the guest showed last, then stop it: the phase's own waits end at once.
+            for (const mm of Machine.running) noteStage(mm);
+            await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
+            await work.catch(() => {});
+          }
+          throw e;
+        }
+      }
     } finally {
+      clearTimeout(timer);
       p.durationMs = Date.now() - t0;
       write();
+      o.events?.phaseEnd?.(p);
     }
     return p.status === 'pass';
   };
+  /** The verdict, and on a failure the boot stage reached and the diagnosis (runbook terms). */
+  const conclude = (): boolean => {
+    const ok =
+      !report.error &&
+      report.phases.length > 0 &&
+      report.phases.every((p) => p.status === 'pass') &&
+      report.steps.every((s) => s.status === 'pass') &&
+      report.checks.every((c) => c.status === 'pass');
+    report.result = ok ? 'pass' : 'fail';
+    if (report.stage && !report.stage.reached) {
+      const b = bootStage(report.stage.serialTail);
+      report.stage.reached = b.reached;
+      report.stage.evidence = b.evidence;
+    }
+    try {
+      report.diagnosis = ok ? [] : diagnose(report);
+    } catch (e) {
+      // A diagnosis rule must never cost the report.
+      report.diagnosis = [{ id: 'run-error', symptom: report.error ?? 'the rehearsal failed', cause: `the diagnosis could not be made: ${(e as Error).message}`, fix: 'Read the failing step or check and the serial logs.' }];
+    }
+    return ok;
+  };
+  /**
+   * After a failure: the playbook's answers when the guest still answers, else how far its boot
+   * got (the serial console's last lines).
+   */
+  const afterFailure = async (mm: Machine, kind: 'zfs' | 'ext4' | 'btrfs') => {
+    const alive = await mm.alive();
+    if (alive) {
+      log('running the fast diagnosis playbook in the guest');
+      report.playbook = await runPlaybook(mm, kind);
+      write();
+    }
+    if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
+  };
+  /** The boot stage a VM reached and its serial tail, for a guest that stopped answering. */
+  const noteStage = (mm: Machine) => {
+    const serialTail = mm.serialTail(200);
+    report.stage = { reached: '', evidence: '', serialTail };
+  };
+  if (o.fault) {
+    if (!(o.fault in FAULTS)) throw new Error(`unknown fault '${o.fault}': choose one of ${Object.keys(FAULTS).join(', ')}`);
+    report.fault = { id: o.fault, what: FAULTS[o.fault] };
+  }
+  // SIGINT/SIGTERM: the report says so and stays on disk; the run's temporary files go.
+  const unregister = register({
+    describe: `rehearsal writing ${reportPath}`,
+    teardown: async () => {
+      report.error ??= 'interrupted by a signal before the rehearsal finished';
+      conclude();
+      write();
+    },
+    teardownSync: () => {
+      if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+      if (!o.keep && !o.workDir) rmSync(workDir, { recursive: true, force: true });
+    },
+  });
   try {
     // Inputs first: nothing boots and nothing is created on a bad one.
     const layout = layoutByName(o.layout);
@@ -142,6 +261,15 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         workDir,
         logDir,
         keep: true,
+        extraAppend: o.fault === 'kernel-panic' ? ['rdinit=/nonexistent'] : [],
+        onStarted:
+          o.fault === 'boot-hang'
+            ? async (mm) => {
+                // The EFI stub's first line: the kernel has started (its own messages are quiet at loglevel=4).
+                await mm.waitForSerial(/EFI stub: /, 120);
+                await mm.pause();
+              }
+            : undefined,
       });
       machine = inst.machine;
       report.iso.bootEntry = inst.boot.entry.title;
@@ -151,7 +279,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     if (!booted || !machine) return finish();
     const m = machine;
 
-    await phase('install', 'Install (runbook Tasks 1–13)', async () => {
+    const installPassed = await phase('install', 'Install (runbook Tasks 1–13)', async () => {
       const run: RunStep = async (step, commands, check, prepare) => {
         const r: StepResult = { id: step.id, task: step.task, title: step.title, status: 'fail', durationMs: 0, command: commands.join('\n'), outputTail: '' };
         report.steps.push(r);
@@ -199,7 +327,15 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         return false;
       }
       for (let i = 0; i < STEPS.length; i++) {
-        const s = STEPS[i]!;
+        let s = STEPS[i]!;
+        if (o.fault === 'esp-not-mounted' && s.id === 'task-12-install') await m.run('sudo umount /mnt/boot', 120);
+        if (o.fault === 'kill-qemu' && s.id === 'task-06-root-filesystem' && m.pid) process.kill(m.pid, 'SIGKILL');
+        if (o.fault === 'forge-marker' && s.id === 'task-01-uefi') {
+          const orig = s;
+          // Straight to the control console, around the protocol's base64: what a console-writing
+          // activation script or a hostile command could do.
+          s = { ...orig, commands: (c) => orig.commands(c).map((cmd, k) => (k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`)) };
+        }
         if (s.id === 'task-11-preflight') {
           // After Task 10 the VM's file systems are known: write the harness flake.
           const injected = await injectHarness(m, ctx, flake.host, publicKey, report.injected, run);
@@ -219,10 +355,18 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       return true;
     });
 
+    if (!installPassed) await afterFailure(m, layout.root.kind);
+
     const poweredOff = await phase('power-off', 'Unmount, export the pool, power off', async () => {
-      const zfs = layout.root.kind === 'zfs' ? ` && sudo zpool export ${layout.root.pool}` : '';
-      const r = await m.run(`sudo umount -R /mnt${zfs}`, 300);
+      if (!(await m.alive())) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+      // After an early failure there may be nothing mounted and no pool: that is not an error.
+      const zfs = layout.root.kind === 'zfs' ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : '';
+      const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${zfs}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
+      if (o.fault === 'remove-mirror-disk' && disks.length > 1) {
+        await m.hotUnplug(`nvme-${disks[1]!.id}`);
+        disks.splice(1, 1); // the reboot happens without it
+      }
       // --no-wall: systemd's wall message would land on every tty, the control console included.
       await m.shutdown(180, 'sudo systemctl poweroff --no-block --no-wall');
       return r.exitCode === 0;
@@ -250,15 +394,21 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         report,
         phase,
         log,
-        { rebuild: o.rebuild !== false },
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) },
       );
     }
     return finish();
   } catch (e) {
-    report.error = (e as Error).message;
+    // The first error wins: after a signal, "interrupted" stays the reason (stopping the VM
+    // then fails whatever step was running).
+    report.error ??= (e as Error).message;
+    if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
+    const serialTail = (e as { serialTail?: string }).serialTail;
+    if (serialTail && !report.stage) report.stage = { reached: '', evidence: '', serialTail };
     log(`error: ${report.error}`);
     return finish();
   } finally {
+    unregister();
     await machine?.stop();
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     if (!o.keep && !o.workDir) rmSync(workDir, { recursive: true, force: true });
@@ -266,17 +416,30 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   }
 
   function finish(): RehearsalResult {
-    const ok =
-      !report.error &&
-      report.phases.length > 0 &&
-      report.phases.every((p) => p.status === 'pass') &&
-      report.steps.every((s) => s.status === 'pass') &&
-      report.checks.every((c) => c.status === 'pass');
-    report.result = ok ? 'pass' : 'fail';
+    const ok = conclude();
     write();
     log(`${ok ? 'PASS' : 'FAIL'}: report ${reportPath}`);
     return { report, reportPath, exitCode: ok ? 0 : 1 };
   }
+}
+
+/**
+ * The runbook's fast diagnosis playbook in a guest that still answers, each output kept for the
+ * report. Bounded: a playbook command that hangs must not hold the report back.
+ */
+export async function runPlaybook(m: Machine, layoutKind: 'zfs' | 'ext4' | 'btrfs'): Promise<PlaybookOutput[]> {
+  const outs: PlaybookOutput[] = [];
+  for (const s of playbookFor(layoutKind)) {
+    try {
+      // The control shell is root on the installer (connect with sudo) and on the installed system.
+      const r = await m.run(s.command, 60);
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+    } catch (e) {
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${(e as Error).message.split('\n')[0]})` });
+      break; // the guest stopped answering
+    }
+  }
+  return outs;
 }
 
 type RunStep = (

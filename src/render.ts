@@ -2,7 +2,7 @@
 // summary. Guest output is untrusted text: it goes only into code fences longer than any
 // backtick run it contains (so it cannot close them), and table cells are escaped (no Markdown,
 // no HTML, no @mentions).
-import type { Report } from './report.js';
+import type { LockChange, Report } from './report.js';
 
 /** Escapes text for a Markdown table cell or a line of prose. */
 export function cell(text: string): string {
@@ -34,6 +34,27 @@ function details(summary: string, body: string): string {
   return `<details><summary>${html(summary)}</summary>\n\n${body}\n\n</details>`;
 }
 
+/**
+ * An identifier as inline code when it is plain (ids, revisions); anything else through cell():
+ * inside backticks Markdown takes no escapes, so a backtick in it would end the code span.
+ */
+function code(text: string): string {
+  return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
+}
+
+/** A lock revision, short as git prints it; lock files come from the pull request, so escaped. */
+const shortRev = (rev?: string) => (rev ? code(rev.slice(0, 7)) : '—');
+/** `lastModified` (seconds since the epoch) as a UTC date, as `nix flake metadata` shows it. */
+function day(t?: number): string {
+  const d = typeof t === 'number' ? new Date(t * 1000) : undefined;
+  return d && !Number.isNaN(d.getTime()) ? d.toISOString().slice(0, 10) : '—';
+}
+
+function lockTable(changes: LockChange[]): string[] {
+  const rows = changes.map((c) => `| ${cell(c.input)} | ${cell(c.change)} | ${shortRev(c.old?.rev)} → ${shortRev(c.new?.rev)} | ${day(c.old?.lastModified)} → ${day(c.new?.lastModified)} |`);
+  return ['**Flake inputs changed against the base branch**', '', '| Input | Change | Revision | Last modified (UTC) |', '| --- | --- | --- | --- |', ...rows];
+}
+
 export function renderReport(r: Report, opts: { host?: string } = {}): string {
   const out: string[] = [];
   const host = opts.host ?? r.flake.replace(/^.*#/, '');
@@ -41,6 +62,10 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
   const firstCheck = r.checks.find((c) => c.status === 'fail');
   const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : '');
   out.push(`${r.result === 'pass' ? '✅' : '❌'} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` — ${cell(why)}` : ''}`);
+  // The runbook's own words first: what was seen, why, what to do.
+  for (const d of r.diagnosis ?? []) {
+    out.push('', `> **Diagnosis** (${code(d.id)}${d.runbook ? `, ${cell(d.runbook)}` : ''}): Symptom: ${cell(d.symptom)} → Root cause: ${cell(d.cause)} → Fix: ${cell(d.fix)}`);
+  }
   if (firstStep?.decision) out.push('', `> **Runbook Task ${firstStep.task}:** ${cell(firstStep.decision)}`);
 
   if (r.phases.length) {
@@ -62,6 +87,11 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
     out.push('', '| Check | Status | Result |', '| --- | --- | --- |');
     for (const c of r.checks) out.push(`| \`${cell(c.id)}\` | ${mark(c.status)} | ${cell(c.summary)} |`);
   }
+  if (r.lockChanges?.length) out.push('', ...lockTable(r.lockChanges));
+  if (r.stage) {
+    out.push('', `**The guest stopped answering.** Boot stage reached: ${cell(r.stage.reached)}${r.stage.evidence ? ` (${cell(r.stage.evidence)})` : ''}`);
+    out.push('', details('Serial console (last lines)', fence(r.stage.serialTail || '(nothing on the serial console)')));
+  }
 
   const evidence = (id: string) => r.checks.find((c) => c.id === id)?.evidence;
   for (const [id, title] of [['generations', 'Generations'], ['boot-entries', 'Boot entries'], ['pool-health', 'Pool status']] as const) {
@@ -75,5 +105,9 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
     out.push('', details(`Output of ${s.id} (last lines)`, `${fence(`$ ${s.command.split('\n').join('\n$ ')}`, 'sh')}\n\n${fence(s.outputTail)}`));
   }
   for (const c of r.checks.filter((x) => x.status === 'fail')) out.push('', details(`Evidence for ${c.id}`, fence(c.evidence)));
+  // The fast diagnosis playbook, run in the guest after the failure.
+  for (const p of r.playbook ?? []) {
+    out.push('', details(`Diagnosis playbook: ${p.title} (exit ${p.exitCode})`, `${fence(`$ ${p.command.split('\n').join('\n$ ')}`, 'sh')}\n\n${fence(p.output || '(no output)')}`));
+  }
   return `${out.join('\n')}\n`;
 }

@@ -89,6 +89,10 @@ export interface Report {
   playbook?: PlaybookOutput[];
   /** When the guest stopped answering: the boot stage reached and the serial log's last lines. */
   stage?: { reached: string; evidence: string; serialTail: string };
+  /** The phase whose per-phase time limit fired, if one did. */
+  timedOutPhase?: string;
+  /** A fault injected on purpose (nixos-rehearse run --inject-fault), so that no report hides one. */
+  fault?: { id: string; what: string };
   /** flake.lock inputs changed against the base branch (pull requests). */
   lockChanges?: LockChange[];
   startedAt: string;

@@ -1,7 +1,8 @@
 // After the install: reboot from the NVMe disk through the firmware, check the machine the way
 // the runbook's Tasks 13–18 say an operator must, rebuild the safe way (build, switch, verify),
 // and roll back in place and at boot. Every check runs even when an earlier one failed; each
-// lands in report.checks with its evidence.
+// lands in report.checks with its evidence. This file only gathers evidence: every verdict is a
+// pure function in verify/checks.ts, shown red and green in test/unit/checks-red.test.ts.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,22 +16,26 @@ import { GUEST_CONFIG, GUEST_FLAKE, REHEARSE_USER, harnessModule, wrapperFlake }
 import type { Layout } from './runbook/layouts.js';
 import {
   type Check,
-  checkBootEntries,
+  checkBootEntriesOutput,
   checkBootTime,
   checkBootedSystem,
   checkClosureSize,
   checkEfiBootEntry,
+  checkEntriesRetained,
   checkFailedUnits,
   checkFilesystemHealth,
   checkGenerations,
   checkPasswordRefused,
   checkPoolHealth,
+  checkRebuildBuild,
+  checkRebuildSwitch,
+  checkRollbackAtBoot,
+  checkRollbackInPlace,
   checkSecretsNotInStore,
   checkSshLogin,
   checkSshd,
-  guarded,
 } from './verify/checks.js';
-import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseBootctlList, parseLoaderVar } from './verify/parsers.js';
+import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderVar } from './verify/parsers.js';
 
 /** What the install phase hands over. */
 export interface Installed {
@@ -59,7 +64,13 @@ type Phase = (id: string, title: string, fn: () => Promise<boolean>) => Promise<
 /** The login prompt or autologin the harness sets up, or how stage 1 / the kernel gave up. */
 const BOOT_DONE = /login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic[^\n]*|emergency mode/;
 
-export async function verifyInstalled(i: Installed, report: Report & { checks?: Check[] }, phase: Phase, log: (s: string) => void, o: { rebuild: boolean }): Promise<void> {
+export interface VerifyOptions {
+  rebuild: boolean;
+  /** Called with the last VM, before it powers off, when a check failed or a phase threw: the playbook. */
+  onFailure?: (m: Machine) => Promise<void>;
+}
+
+export async function verifyInstalled(i: Installed, report: Report & { checks?: Check[] }, phase: Phase, log: (s: string) => void, o: VerifyOptions): Promise<void> {
   const checks: Check[] = (report.checks ??= []);
   const add = (c: Check) => {
     checks.push(c);
@@ -93,6 +104,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
     return mm;
   };
 
+  let threw = false;
   try {
     const rebooted = await phase('reboot', 'Reboot from the NVMe disk through the firmware and systemd-boot', async () => {
       await boot('installed');
@@ -107,7 +119,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       add(checkBootedSystem(i.toplevel, cur, booted));
       const list = await out('SYSTEMD_COLORS=0 bootctl list --json=short --no-pager');
       const loader = await out('cat /boot/loader/loader.conf');
-      add(guarded('boot-entries', list, () => checkBootEntries(parseBootctlList(list), loader, list, 'nixos-generation-1.conf')));
+      add(checkBootEntriesOutput(list, loader, 'nixos-generation-1.conf'));
       add(checkGenerations(await out('nix-env -p /nix/var/nix/profiles/system --list-generations'), 1));
       if (i.layout.root.kind === 'zfs') add(checkPoolHealth(await out('zpool status -x')));
       else {
@@ -141,37 +153,28 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       await pushFlake(mm, i, 2);
       const before = (await out('readlink /run/current-system')).trim();
       const build = await mm.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${i.host}`, 3600);
-      const built = (await out('readlink /root/result')).trim();
-      const untouched = (await out('readlink /run/current-system')).trim() === before && (await out('cat /etc/nixos-rehearse/generation')).trim() === '1';
-      add(
-        build.exitCode === 0 && untouched && built && built !== before
-          ? { id: 'rebuild-build', status: 'pass', summary: `nixos-rebuild build made ${built.replace(/^\/nix\/store\/[^-]+-/, '')}; the running system is untouched`, evidence: build.output.trim() }
-          : { id: 'rebuild-build', status: 'fail', summary: build.exitCode !== 0 ? `nixos-rebuild build failed (exit ${build.exitCode})` : untouched ? 'nixos-rebuild build made no new system' : 'nixos-rebuild build changed the running system', evidence: build.output.trim() },
-      );
+      const built = await out('readlink /root/result');
+      const currentAfter = await out('readlink /run/current-system');
+      const markerAfter = await out('cat /etc/nixos-rehearse/generation');
+      add(checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built, currentAfter, markerAfter }));
       const sw = await mm.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${i.host}`, 3600);
-      const gen = (await out('cat /etc/nixos-rehearse/generation')).trim();
+      const gen = await out('cat /etc/nixos-rehearse/generation');
       const sshd = await out('systemctl show sshd -p ActiveState,SubState');
       const failed = await out('systemctl --failed --no-legend --plain --no-pager');
-      add(
-        sw.exitCode === 0 && gen === '2'
-          ? { id: 'rebuild-switch', status: 'pass', summary: 'nixos-rebuild switch activated generation 2: the change is visible (/etc/nixos-rehearse/generation = 2)', evidence: sw.output.trim() }
-          : { id: 'rebuild-switch', status: 'fail', summary: sw.exitCode !== 0 ? `nixos-rebuild switch failed (exit ${sw.exitCode})` : `the change is not visible (/etc/nixos-rehearse/generation = ${gen || 'missing'})`, evidence: sw.output.trim() },
-      );
-      add({ ...checkSshd(sshd), id: 'rebuild-sshd' });
-      add({ ...checkFailedUnits(failed), id: 'rebuild-failed-units' });
-      add({ ...checkGenerations(await out('nix-env -p /nix/var/nix/profiles/system --list-generations'), 2, 2), id: 'rebuild-generations' });
+      add(checkRebuildSwitch(sw.exitCode, sw.output, gen));
+      add(checkSshd(sshd, 'rebuild-sshd'));
+      add(checkFailedUnits(failed, 'rebuild-failed-units'));
+      add(checkGenerations(await out('nix-env -p /nix/var/nix/profiles/system --list-generations'), 2, 2, 'rebuild-generations'));
       return checks.filter((c) => c.id.startsWith('rebuild-')).every((c) => c.status === 'pass');
     });
     if (!rebuilt) return;
 
     await phase('rollback', 'Roll back in place, then at boot from the systemd-boot menu', async () => {
       const rb = await mm.run('nixos-rebuild switch --rollback', 3600);
-      const gen = (await out('cat /etc/nixos-rehearse/generation')).trim();
-      add(
-        rb.exitCode === 0 && gen === '1'
-          ? { id: 'rollback-in-place', status: 'pass', summary: 'nixos-rebuild switch --rollback: generation 1 is current again and the change is gone', evidence: rb.output.trim() }
-          : { id: 'rollback-in-place', status: 'fail', summary: rb.exitCode !== 0 ? `nixos-rebuild switch --rollback failed (exit ${rb.exitCode})` : `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, evidence: rb.output.trim() },
-      );
+      const gen = await out('cat /etc/nixos-rehearse/generation');
+      // "generation 1 is current again" is read, not assumed: the running system's link too.
+      const links = { current: await out('readlink /run/current-system'), gen1: await out('readlink /nix/var/nix/profiles/system-1-link') };
+      add(checkRollbackInPlace(rb.exitCode, rb.output, gen, links));
       // Generation 2 becomes the default again; the boot menu's previous entry is generation 1.
       await mm.succeed('nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot', 600);
       const oneshot = await mm.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
@@ -181,30 +184,21 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       await mm.stop();
       const m2 = await boot('installed-rollback');
       const o2 = async (cmd: string) => (await m2.run(cmd, 300)).output;
-      const booted = (await o2('readlink /run/booted-system')).trim();
-      const gen1 = (await o2('readlink /nix/var/nix/profiles/system-1-link')).trim();
+      const booted = await o2('readlink /run/booted-system');
+      const gen1 = await o2('readlink /nix/var/nix/profiles/system-1-link');
       const selected = parseLoaderVar(await o2(LOADER_ENTRY_SELECTED));
       const defaultEntry = /^default\s+(\S+)/m.exec(await o2('cat /boot/loader/loader.conf'))?.[1];
-      const gen2 = (await o2('cat /etc/nixos-rehearse/generation')).trim();
-      const ev = `${oneshot.output.trim()}\n--- after reboot ---\nLoaderEntrySelected: ${selected}\nloader.conf default: ${defaultEntry}\n/run/booted-system -> ${booted}\nsystem-1-link -> ${gen1}\n/etc/nixos-rehearse/generation: ${gen2}`;
-      add(
-        booted === gen1 && selected === 'nixos-generation-1.conf' && defaultEntry === 'nixos-generation-2.conf' && gen2 === '1'
-          ? { id: 'rollback-at-boot', status: 'pass', summary: 'booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default', evidence: ev }
-          : { id: 'rollback-at-boot', status: 'fail', summary: `choosing generation 1 at boot did not run it: systemd-boot selected ${selected || 'nothing'}, /run/booted-system ${booted === gen1 ? 'is' : 'is not'} generation 1, the default is ${defaultEntry}`, evidence: ev },
-      );
-      const list = await o2('SYSTEMD_COLORS=0 bootctl list --json=short --no-pager');
-      add(
-        guarded('rollback-entries-retained', list, () => {
-          const n = parseBootctlList(list).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
-          return n >= 2
-            ? { id: 'rollback-entries-retained', status: 'pass', summary: `${n} generations are still in the boot menu`, evidence: list.trim(), figures: { entries: n } }
-            : { id: 'rollback-entries-retained', status: 'fail', summary: `only ${n} generation in the boot menu: no last-known-good to fall back to`, evidence: list.trim() };
-        }),
-      );
+      const marker = await o2('cat /etc/nixos-rehearse/generation');
+      add(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
+      add(checkEntriesRetained(await o2('SYSTEMD_COLORS=0 bootctl list --json=short --no-pager')));
       return checks.filter((c) => c.id.startsWith('rollback-')).every((c) => c.status === 'pass');
     });
+  } catch (e) {
+    threw = true;
+    throw e;
   } finally {
     const last = m as Machine | undefined;
+    if (last && o.onFailure && (threw || checks.some((c) => c.status === 'fail'))) await o.onFailure(last).catch(() => {});
     if (last?.isRunning) {
       await last.shutdown(120).catch(() => {});
     }

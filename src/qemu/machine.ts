@@ -157,6 +157,12 @@ export class Machine {
   }
 
   /** The QEMU process id while it runs. */
+  /** How QEMU ended (`code 0`, `signal SIGKILL`), or `running`. */
+  get exitStatus(): string {
+    if (!this.exit) return this.proc ? 'running' : 'not started';
+    return this.exit.signal ? `signal ${this.exit.signal}` : `code ${this.exit.code}`;
+  }
+
   get pid(): number | undefined {
     return this.isRunning ? this.proc?.pid : undefined;
   }
@@ -188,8 +194,10 @@ export class Machine {
       stderr: { file: path.join(this.logDir, `qemu-${boot}.log`) },
     });
     const proc = this.proc;
+    Machine.running.add(this);
     this.exited = proc.then((r) => {
       this.exit = { code: r.exitCode, signal: r.signal };
+      Machine.running.delete(this);
       return this.exit;
     });
     this.unregister?.();
@@ -231,6 +239,32 @@ export class Machine {
       await this.stop();
       throw e;
     }
+  }
+
+  /**
+   * The machines of this process whose QEMU is running: what a phase timeout stops (the work
+   * that waits on them then fails at once instead of at its own, longer timeout).
+   */
+  static readonly running = new Set<Machine>();
+
+  /**
+   * Whether the guest can still be talked to. A console that just closed usually means QEMU is
+   * exiting: give its exit a moment to land before answering (SIGKILL closes the sockets first).
+   */
+  async alive(ms = 3000): Promise<boolean> {
+    if (!this.isRunning) return false;
+    if (this.control?.isClosed || this.serial?.isClosed) await Promise.race([this.exited, sleep(ms, undefined, { ref: false })]);
+    return this.isRunning && !this.control?.isClosed;
+  }
+
+  /** The last lines the serial console showed (clean text). */
+  serialTail(lines = 200): string {
+    return this.serial?.tail(lines) ?? '';
+  }
+
+  /** Freezes the guest's CPUs (QMP `stop`): to the engine, a guest that hangs. */
+  async pause(): Promise<void> {
+    await this.qmp.execute('stop');
   }
 
   /** Waits for a regular expression on the serial console (timeout in KVM seconds, scaled). */

@@ -300,7 +300,14 @@ export const STEPS: Step[] = [
     decision: 'If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.',
     writes: true,
     commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
-    check: ([o]) => (/installation finished!/.test(o ?? '') ? [] : ['nixos-install did not print "installation finished!"']),
+    check: ([o]) => {
+      const p: string[] = [];
+      if (!/installation finished!/.test(o ?? '')) p.push('nixos-install did not print "installation finished!"');
+      // bootctl's refusal (systemd src/shared/find-esp.c) can scroll by above a final success line.
+      const esp = /^.*is not a FAT EFI System Partition.*$/m.exec(o ?? '');
+      if (esp) p.push(`the boot loader install failed: ${esp[0].trim()}`);
+      return p;
+    },
   },
   {
     id: 'task-13-boot-entries',

@@ -1,9 +1,44 @@
-// The post-boot checks (the runbook's Tasks 13–18 and the issue's additions), as pure functions
-// from what the guest printed to a verdict. The runner (verify.ts) runs the commands; every
-// check is unit-tested red and green in test/unit/verify.test.ts.
+// The post-boot checks (the runbook's Tasks 13–18, the safe upgrade pattern and its rollbacks),
+// as pure functions from what the guest printed to a verdict. Every verdict lives here: the
+// runner (verify.ts) only runs the commands and hands their output over, so that each check can
+// be shown red and green without a VM (test/unit/checks-red.test.ts covers every id in
+// CHECK_IDS; test/unit/verify.test.ts the parsers and the finer messages).
 import { parseKeyValue } from '../qemu/machine.js';
 import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
-import { type BootEntry, parseAnalyzeTime, parseBlame, parseEfiVars, parseFailedUnits, parseGenerations, parsePathInfoSize } from './parsers.js';
+import { type BootEntry, failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parsePathInfoSize } from './parsers.js';
+
+/**
+ * Every check id verify.ts can put in report.checks. The pass/fail helpers only take these, so a
+ * new id does not compile until it is listed here, and checks-red.test.ts fails until it has a
+ * red and a green case.
+ */
+export const CHECK_IDS = [
+  'booted-system',
+  'boot-entries',
+  'generations',
+  'pool-health',
+  'boot-time',
+  'failed-units',
+  'sshd',
+  'ssh-login',
+  'password-login-refused',
+  'efi-boot-entry',
+  'closure-size',
+  'secrets-not-in-store',
+  'rebuild-build',
+  'rebuild-switch',
+  'rebuild-sshd',
+  'rebuild-failed-units',
+  'rebuild-generations',
+  'rollback-in-place',
+  'rollback-at-boot',
+  'rollback-entries-retained',
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+
+/** A store path, as readlink prints one: anything else (an error message, nothing) is no system. */
+const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
+const shortName = (p: string) => p.trim().replace(/^\/nix\/store\/[^-]+-/, '');
 
 export interface Check {
   id: string;
@@ -15,10 +50,10 @@ export interface Check {
   figures?: Record<string, number | string>;
 }
 
-const pass = (id: string, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'pass', summary, evidence: evidence.trim(), figures });
-const fail = (id: string, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'fail', summary, evidence: evidence.trim(), figures });
+const pass = (id: CheckId, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'pass', summary, evidence: evidence.trim(), figures });
+const fail = (id: CheckId, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'fail', summary, evidence: evidence.trim(), figures });
 /** A check whose input could not be read is a failing check, never a crash. */
-export function guarded(id: string, evidence: string, f: () => Check): Check {
+export function guarded(id: CheckId, evidence: string, f: () => Check): Check {
   try {
     return f();
   } catch (e) {
@@ -29,9 +64,11 @@ export function guarded(id: string, evidence: string, f: () => Check): Check {
 /** Task 1 after reboot: the booted system is the one nixos-install installed. */
 export function checkBootedSystem(installed: string, current: string, booted: string): Check {
   const ev = `installed: ${installed}\n/run/current-system -> ${current}\n/run/booted-system -> ${booted}`;
+  // Without a known installed system, two failed readlinks would compare equal.
+  if (!STORE_PATH.test(installed.trim())) return fail('booted-system', 'the installed system is unknown (system-1-link was not read)', ev);
   if (current.trim() !== installed.trim()) return fail('booted-system', 'the running system is not the one that was installed', ev);
   if (booted.trim() !== installed.trim()) return fail('booted-system', '/run/booted-system is not the installed system', ev);
-  return pass('booted-system', `running the installed system ${installed.trim().replace(/^\/nix\/store\/[^-]+-/, '')}`, ev);
+  return pass('booted-system', `running the installed system ${shortName(installed)}`, ev);
 }
 
 /** Task 13 after boot: entries on the ESP and loader.conf's default. */
@@ -44,15 +81,20 @@ export function checkBootEntries(entries: BootEntry[], loaderConf: string, evide
   return pass('boot-entries', `${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} on the ESP; default ${def}`, ev, { entries: ids.length });
 }
 
-/** Task 14: generations, the expected one current. */
-export function checkGenerations(listOut: string, wantCurrent: number, wantAtLeast = 1): Check {
-  return guarded('generations', listOut, () => {
+/** Task 13 after boot, from the raw outputs: `bootctl list --json=short` and loader.conf. */
+export function checkBootEntriesOutput(listJson: string, loaderConf: string, wantDefault: string): Check {
+  return guarded('boot-entries', listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
+}
+
+/** Task 14: generations, the expected one current (`rebuild-generations` after the switch). */
+export function checkGenerations(listOut: string, wantCurrent: number, wantAtLeast = 1, id: 'generations' | 'rebuild-generations' = 'generations'): Check {
+  return guarded(id, listOut, () => {
     const gens = parseGenerations(listOut);
     const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail('generations', `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail('generations', 'no generation is current', listOut);
-    if (cur.number !== wantCurrent) return fail('generations', `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
-    return pass('generations', `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
+    if (gens.length < wantAtLeast) return fail(id, `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, 'no generation is current', listOut);
+    if (cur.number !== wantCurrent) return fail(id, `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
   });
 }
 
@@ -69,11 +111,24 @@ export function checkPoolHealth(statusX: string): Check {
   return fail('pool-health', problems.length ? problems.join('; ') : 'zpool status -x reports a problem', text);
 }
 
-/** On ext4/Btrfs, Task 15's place: the root file system's own health. */
+/**
+ * On ext4/Btrfs, Task 15's place: the root file system's own health. ext4: tune2fs -l's
+ * "Filesystem state:" is " clean" or " not clean", then " with errors" when the error flag is
+ * set (e2fsprogs lib/e2p/ps.c print_fs_state), so only a bare "clean" passes. Btrfs: `btrfs
+ * device stats` prints "[<device>].<counter> <n>" per counter (btrfs-progs cmds/device.c); no
+ * counter line at all is no evidence, not health.
+ */
 export function checkFilesystemHealth(fsType: string, out: string, exitCode: number): Check {
   if (exitCode !== 0) return fail('pool-health', `${fsType} health check failed (exit ${exitCode})`, out);
-  if (fsType === 'btrfs' && /\b[1-9]\d*\b/.test(out.replace(/\[\/dev\/\S+\]\.\w+\s+/g, ''))) return fail('pool-health', 'btrfs device stats show errors', out);
-  if (fsType === 'ext4' && !/Filesystem state:\s+clean/.test(out)) return fail('pool-health', 'ext4 file system state is not clean', out);
+  if (fsType === 'btrfs') {
+    const counters = [...out.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
+    if (!counters.length) return fail('pool-health', 'btrfs device stats printed no counters', out);
+    const bad = counters.filter((m) => m[2] !== '0').map((m) => `${m[1]} ${m[2]}`);
+    if (bad.length) return fail('pool-health', `btrfs device stats show errors (${bad.join(', ')})`, out);
+  } else if (fsType === 'ext4') {
+    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out)?.[1];
+    if (state !== 'clean') return fail('pool-health', `ext4 file system state is ${state ? `"${state}"` : 'unknown'}, not clean`, out);
+  } else return fail('pool-health', `no health check for a ${fsType} root`, out);
   return pass('pool-health', `${fsType}: ${fsType === 'ext4' ? 'file system state clean' : 'no device errors'}`, out);
 }
 
@@ -89,17 +144,23 @@ export function checkBootTime(timeOut: string, blameOut: string): Check {
   });
 }
 
-export function checkFailedUnits(out: string): Check {
+/**
+ * `systemctl --failed`: any failed unit is red. So is a line that is neither a unit nor the
+ * legend (e.g. "Failed to connect to bus"): an unreadable answer is not "no failed units".
+ */
+export function checkFailedUnits(out: string, id: 'failed-units' | 'rebuild-failed-units' = 'failed-units'): Check {
   const units = parseFailedUnits(out);
-  if (units.length) return fail('failed-units', `${units.length} failed unit(s): ${units.map((u) => u.unit).join(', ')}`, out, { failed: units.length });
-  return pass('failed-units', 'no failed units', out || '0 loaded units listed.', { failed: 0 });
+  if (units.length) return fail(id, `${units.length} failed unit(s): ${units.map((u) => u.unit).join(', ')}`, out, { failed: units.length });
+  const unread = failedUnitsUnread(out);
+  if (unread.length) return fail(id, `could not read systemctl --failed: ${unread[0]}`, out);
+  return pass(id, 'no failed units', out || '0 loaded units listed.', { failed: 0 });
 }
 
-/** Task 17: `systemctl show sshd -p ActiveState,SubState`. */
-export function checkSshd(show: string): Check {
+/** Task 17: `systemctl show sshd -p ActiveState,SubState` (`rebuild-sshd` after the switch). */
+export function checkSshd(show: string, id: 'sshd' | 'rebuild-sshd' = 'sshd'): Check {
   const p = parseKeyValue(show);
-  if (p.ActiveState === 'active' && p.SubState === 'running') return pass('sshd', 'sshd is active (running)', show);
-  return fail('sshd', `sshd is ${p.ActiveState ?? 'unknown'} (${p.SubState ?? 'unknown'})`, show);
+  if (p.ActiveState === 'active' && p.SubState === 'running') return pass(id, 'sshd is active (running)', show);
+  return fail(id, `sshd is ${p.ActiveState ?? 'unknown'} (${p.SubState ?? 'unknown'})`, show);
 }
 
 export function checkSshLogin(exitCode: number, stdout: string, stderr: string, user: string, host: string): Check {
@@ -153,4 +214,92 @@ export function checkSecretsNotInStore(grepExit: number, grepOut: string): Check
   if (grepExit === 1) return pass('secrets-not-in-store', "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || '(grep found nothing)');
   if (grepExit === 0) return fail('secrets-not-in-store', `a secret appears in the store: ${grepOut.trim().split('\n').slice(0, 5).join(', ')}`, grepOut);
   return fail('secrets-not-in-store', `searching the store failed (grep exit ${grepExit})`, grepOut);
+}
+
+/**
+ * The safe upgrade pattern's first step: `nixos-rebuild build` makes a new system (./result) and
+ * leaves the running one alone ("If build fails, you haven't touched the running system").
+ * `before`/`currentAfter`: readlink /run/current-system around the build; `markerAfter`: the
+ * harness's /etc/nixos-rehearse/generation after it, which must still be `wantMarker`.
+ */
+export interface RebuildBuildEvidence {
+  exitCode: number;
+  output: string;
+  before: string;
+  built: string;
+  currentAfter: string;
+  markerAfter: string;
+  wantMarker?: string;
+}
+
+export function checkRebuildBuild(e: RebuildBuildEvidence): Check {
+  const [before, built] = [e.before.trim(), e.built.trim()];
+  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? '1');
+  if (e.exitCode !== 0) return fail('rebuild-build', `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail('rebuild-build', 'nixos-rebuild build changed the running system', e.output);
+  // readlink's error message is not a system: ./result must be a store path, and a new one.
+  if (!STORE_PATH.test(built) || built === before) return fail('rebuild-build', 'nixos-rebuild build made no new system', e.output);
+  return pass('rebuild-build', `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
+}
+
+/** `nixos-rebuild switch`: exit 0 is not enough, the harness's change must be visible. */
+export function checkRebuildSwitch(exitCode: number, output: string, marker: string, wantMarker = '2'): Check {
+  const gen = marker.trim();
+  if (exitCode !== 0) return fail('rebuild-switch', `nixos-rebuild switch failed (exit ${exitCode})`, output);
+  if (gen !== wantMarker) return fail('rebuild-switch', `the change is not visible (/etc/nixos-rehearse/generation = ${gen || 'missing'})`, output);
+  return pass('rebuild-switch', `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output);
+}
+
+/**
+ * `nixos-rebuild switch --rollback`: the change is gone (the marker is back to 1) and, when the
+ * links were read, /run/current-system is generation 1's system again.
+ */
+export function checkRollbackInPlace(exitCode: number, output: string, marker: string, links?: { current: string; gen1: string }): Check {
+  const gen = marker.trim();
+  const ev = links ? `${output.trim()}\n--- after ---\n/run/current-system -> ${links.current.trim()}\nsystem-1-link -> ${links.gen1.trim()}` : output;
+  if (exitCode !== 0) return fail('rollback-in-place', `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== '1') return fail('rollback-in-place', `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
+    return fail('rollback-in-place', `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || 'unreadable'})`, ev);
+  }
+  return pass('rollback-in-place', 'nixos-rebuild switch --rollback: generation 1 is current again and the change is gone', ev);
+}
+
+/**
+ * The boot-time rollback: generation 1 chosen with `bootctl set-oneshot` while 2 stays the
+ * default. systemd-boot records what it booted in LoaderEntrySelected (systemd
+ * docs/BOOT_LOADER_INTERFACE.md); stage 2 links /run/booted-system to what actually ran.
+ */
+export interface RollbackAtBootEvidence {
+  /** `bootctl set-oneshot … && bootctl status | grep -E "OneShot|Default"` before the reboot. */
+  oneshot: string;
+  selected: string;
+  defaultEntry?: string;
+  booted: string;
+  gen1: string;
+  /** /etc/nixos-rehearse/generation after the reboot. */
+  marker: string;
+}
+
+export function checkRollbackAtBoot(e: RollbackAtBootEvidence): Check {
+  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
+  const ev = `${e.oneshot.trim()}\n--- after reboot ---\nLoaderEntrySelected: ${e.selected}\nloader.conf default: ${e.defaultEntry}\n/run/booted-system -> ${booted}\nsystem-1-link -> ${gen1}\n/etc/nixos-rehearse/generation: ${marker}`;
+  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
+  if (ranGen1 && e.selected === 'nixos-generation-1.conf' && e.defaultEntry === 'nixos-generation-2.conf' && marker === '1') {
+    return pass('rollback-at-boot', 'booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default', ev);
+  }
+  return fail('rollback-at-boot', `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || 'nothing'}, /run/booted-system ${ranGen1 ? 'is' : 'is not'} generation 1, the default is ${e.defaultEntry}`, ev);
+}
+
+/**
+ * "If you only keep one generation, you've turned NixOS into a fancy package manager": after the
+ * rollbacks, at least two nixos-generation-N entries must still be in the boot menu.
+ */
+export function checkEntriesRetained(listJson: string): Check {
+  return guarded('rollback-entries-retained', listJson, () => {
+    const n = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+    return n >= 2
+      ? pass('rollback-entries-retained', `${n} generations are still in the boot menu`, listJson, { entries: n })
+      : fail('rollback-entries-retained', `only ${n} generation in the boot menu: no last-known-good to fall back to`, listJson);
+  });
 }

@@ -79,17 +79,34 @@ export function parseBlame(out: string): Array<{ unit: string; ms: number }> {
   return rows;
 }
 
-/** `systemctl --failed --no-legend --plain --no-pager`: "<unit> <load> <active> <sub> <description>". */
+/**
+ * `systemctl --failed --no-legend --plain --no-pager`: "<unit> <load> <active> <sub> <description>"
+ * (systemd src/systemctl/systemctl-list-units.c; without --no-legend a header "UNIT LOAD ACTIVE
+ * SUB DESCRIPTION" and a legend ending in "N loaded units listed.", as in the runbook's playbook).
+ */
 export function parseFailedUnits(out: string): Array<{ unit: string; load: string; active: string; sub: string; description: string }> {
-  return out
-    .split('\n')
-    .map((l) => l.replace(/^[●*×]\s*/, '').trim())
-    .filter((l) => l && !/^(UNIT\s|\d+ loaded units? listed|LOAD\s+=|ACTIVE\s+=|SUB\s+=|To show all)/.test(l))
+  return failedUnitsLines(out)
     .map((l) => {
       const [unit = '', load = '', active = '', sub = '', ...d] = l.split(/\s+/);
       return { unit, load, active, sub, description: d.join(' ') };
     })
-    .filter((u) => /\.\w+$/.test(u.unit));
+    .filter((u) => UNIT_NAME.test(u.unit));
+}
+
+/** Lines of `systemctl --failed` that are neither a unit row nor its legend: e.g. "Failed to connect to bus". */
+export function failedUnitsUnread(out: string): string[] {
+  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ''));
+}
+
+const UNIT_NAME = /\.\w+$/;
+// The legend: "LOAD   = …" (older systemd) or "Legend: LOAD   → …" (newer), and its hints.
+const FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
+
+function failedUnitsLines(out: string): string[] {
+  return out
+    .split('\n')
+    .map((l) => l.replace(/^[●*×]\s*/, '').trim())
+    .filter((l) => l && !FAILED_LEGEND.test(l));
 }
 
 /** `bootctl list --json=short` (systemd src/shared/bootspec.c boot_entry_to_json). */

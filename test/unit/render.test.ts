@@ -2,6 +2,8 @@
 // to break out of its block, mention people or forge table cells.
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report.js';
+import { readFileSync } from 'node:fs';
+import { diffFlakeLock } from '../../src/flake-lock.js';
 import { cell, fence, renderReport } from '../../src/render.js';
 
 const base: Report = {
@@ -57,6 +59,80 @@ describe('report.md', () => {
     expect(prose).not.toMatch(/@octocat/);
     expect(prose).not.toContain('</details>\n@');
     expect(md).toContain('sshd is inactive \\(dead\\) @\u200boctocat \\| x');
+  });
+
+  // The failing report of issue-style "ESP not mounted": the runbook's diagnosis, the playbook's
+  // outputs and the flake inputs this PR moved (from the real-shaped lock fixtures).
+  const lockFixture = (name: string) => readFileSync(new URL(`../fixtures/flake-lock/${name}`, import.meta.url), 'utf8');
+  const diagnosed: Report = {
+    ...base,
+    result: 'fail',
+    steps: [
+      base.steps[0]!,
+      { id: 'task-13-boot-entries', task: 13, title: 'Before reboot, verify boot entries exist', status: 'fail', durationMs: 300, command: 'sudo ls -la /mnt/boot/loader/entries | head', outputTail: 'total 0', problems: ['/mnt/boot/loader/entries has no nixos-generation-1.conf'], decision: 'If the directory is empty, your ESP wasn’t mounted during install.' },
+    ],
+    checks: [],
+    diagnosis: [{ id: 'esp-not-mounted', symptom: 'no nixos-generation-*.conf under /mnt/boot/loader/entries', cause: 'the ESP was not mounted at /mnt/boot during nixos-install', fix: 'mount the ESP at /mnt/boot (Task 8) and run nixos-install again', runbook: 'Common mistakes 1' }],
+    playbook: [
+      { id: 'findmnt-boot', title: 'What is mounted at /mnt/boot', command: 'findmnt /mnt/boot', exitCode: 1, output: '' },
+      { id: 'lsblk', title: 'Disks and partitions', command: 'lsblk -o NAME,SIZE,FSTYPE,MOUNTPOINTS', exitCode: 0, output: 'NAME        SIZE FSTYPE     MOUNTPOINTS\nnvme0n1      20G\n├─nvme0n1p1   1G vfat\n└─nvme0n1p2  19G zfs_member' },
+    ],
+    lockChanges: diffFlakeLock(lockFixture('base.flake.lock'), lockFixture('head.flake.lock')),
+  };
+
+  it('renders the diagnosis under the verdict, the flake inputs changed and the playbook outputs', async () => {
+    const md = renderReport(diagnosed);
+    await expect(md).toMatchFileSnapshot('../fixtures/render/report-diagnosis.md');
+    const lines = md.split('\n');
+    expect(lines[2]).toBe(
+      '> **Diagnosis** (`esp-not-mounted`, Common mistakes 1): Symptom: no nixos-generation-\\*.conf under /mnt/boot/loader/entries → Root cause: the ESP was not mounted at /mnt/boot during nixos-install → Fix: mount the ESP at /mnt/boot \\(Task 8\\) and run nixos-install again',
+    );
+    expect(md).toContain('| nixpkgs | updated | `d751db5` → `1b35222` | 2025-05-25 → 2025-11-24 |');
+    expect(md).toContain('| sops-nix | added | — → `df8584c` | — → 2025-11-20 |');
+    expect(md).toContain('| disko | removed | `20927c4` → — | 2025-05-20 → — |');
+    expect(md).not.toContain('| impermanence |');
+    expect(md).toContain('<details><summary>Diagnosis playbook: What is mounted at /mnt/boot (exit 1)</summary>\n\n```sh\n$ findmnt /mnt/boot\n```\n\n```text\n(no output)\n```\n\n</details>');
+  });
+
+  it('names the boot stage reached when the guest stopped answering, with the serial tail', async () => {
+    const r: Report = {
+      ...base,
+      result: 'fail',
+      error: 'the installed system did not answer on the serial console within 300s',
+      steps: base.steps,
+      checks: [],
+      diagnosis: [{ id: 'no-boot-entry', symptom: 'the firmware found nothing to boot', cause: 'systemd-boot was not installed to the ESP', fix: 'check boot.loader.systemd-boot.enable and that /boot is the ESP', runbook: 'Fast diagnosis playbook: boot' }],
+      stage: { reached: 'firmware (OVMF)', evidence: 'the last line is from OVMF', serialTail: 'BdsDxe: No bootable option or device was found.\nBdsDxe: Press any key to enter the Boot Manager Menu.' },
+    };
+    const md = renderReport(r);
+    await expect(md).toMatchFileSnapshot('../fixtures/render/report-stage.md');
+    expect(md).toContain('**The guest stopped answering.** Boot stage reached: firmware \\(OVMF\\) (the last line is from OVMF)');
+    expect(md).toContain('<details><summary>Serial console (last lines)</summary>\n\n```text\nBdsDxe: No bootable option');
+  });
+
+  it('keeps forged markup in playbook output, serial tail, diagnosis and lock input names inside their blocks', () => {
+    const hostile = 'x ```\n</details>\n@octocat look | y\n`````\n<img src=x onerror=alert(1)>';
+    const r: Report = {
+      ...diagnosed,
+      diagnosis: [{ id: 'a`b</details>@octocat', symptom: hostile, cause: hostile, fix: hostile, runbook: hostile }],
+      playbook: [{ id: 'p', title: `t ${hostile}`, command: hostile, exitCode: 1, output: hostile }],
+      stage: { reached: hostile, evidence: hostile, serialTail: hostile },
+      lockChanges: [{ input: 'evil</details>`@octocat|x', change: 'updated', old: { rev: '`</details>', lastModified: Number.NaN }, new: { rev: '@octocat|x', lastModified: 1_764_000_000 } }],
+    };
+    const md = renderReport(r);
+    // Every fence is longer than the backtick runs inside it.
+    expect(md).toContain('``````text\nx ```');
+    expect(md).toContain('``````sh\n$ x ```');
+    const prose = md.replace(/^(`{3,})[^\n]*\n[\s\S]*?^\1$/gm, '');
+    expect(prose).not.toMatch(/@octocat/);
+    expect(prose).not.toContain('<img');
+    // The only </details> outside code are ours, one per <details>, each on its own line.
+    expect(prose.match(/<\/details>/g)?.length).toBe(prose.match(/<details>/g)?.length);
+    expect(prose.match(/^<\/details>$/gm)?.length).toBe(prose.match(/<details>/g)?.length);
+    // The lock row keeps its four cells: the forged | is escaped.
+    const row = md.split('\n').find((l) => l.startsWith('| evil'))!;
+    expect(row.split(/(?<!\\)\|/).length - 2).toBe(4);
+    expect(row).toBe('| evil&lt;/details&gt;\\`@\u200boctocat\\|x | updated | \\`&lt;/deta → @\u200boctoca | — → 2025-11-24 |');
   });
 
   it('escapes cells and sizes fences', () => {

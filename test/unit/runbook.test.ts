@@ -89,6 +89,17 @@ describe('the plan', () => {
     expect(step('task-12-install').commands(c)).toEqual(['sudo nixos-install --root /mnt --no-root-passwd --flake /tmp/rehearse/flake#server']);
   });
 
+  it('Task 12 passes on nixos-install ending in "installation finished!", and fails on a refused ESP even then', () => {
+    const real = readFileSync('test/fixtures/diagnosis/nixos-install.output.txt', 'utf8');
+    const check = step('task-12-install').check!;
+    const c = ctx('zfs', ['/dev/nvme0n1']);
+    expect(check([real], c)).toEqual([]);
+    // bootctl's words (systemd src/shared/find-esp.c) when /mnt/boot is not the mounted ESP.
+    const refused = real.replace('installing the boot loader...\n', 'installing the boot loader...\nFile system "/boot" is not a FAT EFI System Partition (ESP) file system.\n');
+    expect(check([refused], c)).toEqual(['the boot loader install failed: File system "/boot" is not a FAT EFI System Partition (ESP) file system.']);
+    expect(check([real.replace('installation finished!', '')], c)).toEqual(['nixos-install did not print "installation finished!"']);
+  });
+
   it('mirrors across both disks and formats an ESP on each', () => {
     const c = ctx('zfs-mirror', ['/dev/nvme0n1', '/dev/nvme1n1']);
     expect(step('task-06-root-filesystem').commands(c)[0]).toMatch(/ rpool mirror \/dev\/nvme0n1p2 \/dev\/nvme1n1p2$/);

@@ -19,7 +19,7 @@ import {
   checkSshLogin,
   checkSshd,
 } from '../../src/verify/checks.js';
-import { parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseGenerationsJson, parseLoaderVar, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
+import { failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseGenerationsJson, parseLoaderVar, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
 
 const rb = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
 const vf = (name: string) => readFileSync(new URL(`../fixtures/verify/${name}`, import.meta.url), 'utf8');
@@ -66,6 +66,13 @@ describe('verify parsers', () => {
   it('reads systemctl --failed, bootctl list --json and the EFI variables as recorded on the fixture', () => {
     expect(parseFailedUnits('● nginx.service loaded failed failed Nginx Web Server\n')).toEqual([{ unit: 'nginx.service', load: 'loaded', active: 'failed', sub: 'failed', description: 'Nginx Web Server' }]);
     expect(parseFailedUnits('')).toEqual([]);
+    // With the legend, as the runbook's playbook runs it (older "=" and newer "Legend: … →" forms).
+    const legend = '  UNIT                     LOAD   ACTIVE SUB    DESCRIPTION\n● nginx.service             loaded failed failed Nginx Web Server\n\nLOAD   = Reflects whether the unit definition was properly loaded.\nACTIVE = The high-level unit activation state, i.e. generalization of SUB.\nSUB    = The low-level unit activation state, values depend on unit type.\n\n1 loaded units listed.\n';
+    expect(parseFailedUnits(legend).map((u) => u.unit)).toEqual(['nginx.service']);
+    expect(failedUnitsUnread(legend)).toEqual([]);
+    expect(failedUnitsUnread('Legend: LOAD   → Reflects whether the unit definition was properly loaded.\n        ACTIVE → The high-level unit activation state, i.e. generalization of SUB.\n')).toEqual([]);
+    // What is neither a unit nor the legend is not "no failed units".
+    expect(failedUnitsUnread('Failed to connect to bus: No such file or directory\n')).toEqual(['Failed to connect to bus: No such file or directory']);
     const entries = parseBootctlList(vf('bootctl-list.fixture.json'));
     expect(entries.map((e) => e.id)).toContain('nixos-generation-1.conf');
     const efi = parseEfiVars(vf('efivars.fixture.txt'));

@@ -1,0 +1,112 @@
+// The action's inputs (action.yml), read and checked before anything runs: pure, given the
+// runner's `getInput` and environment, so every message a user can get is unit-tested. The
+// shape follows actions/checkout's input-helper.ts.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { declaredHosts } from '../flake.js';
+import { LAYOUTS } from '../runbook/layouts.js';
+
+/**
+ * The NixOS 25.11 minimal installer, as the nixos.org download page links it: the channel's
+ * `latest-` ISO, with its checksum published beside it as `<url>.sha256` (iso/source.ts reads
+ * that when `iso-sha256` is empty).
+ */
+export const DEFAULT_ISO = 'https://channels.nixos.org/nixos-25.11/latest-nixos-minimal-x86_64-linux.iso';
+
+export interface ActionInputs {
+  /** `<dir>#<host>`, resolved against the workspace. */
+  flake: string;
+  host: string;
+  iso: string;
+  isoSha256?: string;
+  layout: string;
+  diskSize: string;
+  memoryMiB: number;
+  cpus: number;
+  accel: 'auto' | 'kvm' | 'tcg';
+  rebuild: boolean;
+  comment: boolean;
+  token: string;
+  /** Per phase, in minutes (0 = the engine's own limits). */
+  timeoutMinutes: number;
+}
+
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+type GetInput = (name: string) => string;
+
+function bool(get: GetInput, name: string, dflt: boolean): boolean {
+  const v = get(name).trim();
+  if (v === '') return dflt;
+  // The YAML 1.2 core schema's booleans, as @actions/core's getBooleanInput accepts them.
+  if (['true', 'True', 'TRUE'].includes(v)) return true;
+  if (['false', 'False', 'FALSE'].includes(v)) return false;
+  throw new InputError(`input ${name} must be true or false, got '${get(name)}'`);
+}
+
+function int(get: GetInput, name: string, dflt: number, min: number, unit: string): number {
+  const raw = get(name).trim();
+  if (raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new InputError(`input ${name} must be a whole number of ${unit}, at least ${min} (got '${raw}')`);
+  return n;
+}
+
+/**
+ * The flake input: `<path>#<host>`, `#<host>`, `<path>` or empty. Without a host the flake must
+ * declare exactly one `nixosConfigurations` entry; with several, the error lists them.
+ */
+export function resolveFlakeInput(value: string, workspace: string): { dir: string; host: string } {
+  const v = value.trim();
+  const hash = v.indexOf('#');
+  const where = hash >= 0 ? v.slice(0, hash) : v;
+  let host = hash >= 0 ? v.slice(hash + 1) : '';
+  if (/^[a-z+]+:/.test(where) && !where.startsWith('path:')) {
+    throw new InputError(`input flake must be a directory in the checked-out repository (got '${where}'): check the repository out with actions/checkout and pass its path, e.g. '.#${host || 'myhost'}'`);
+  }
+  const dir = path.resolve(workspace, where.replace(/^path:/, '') || '.');
+  const file = path.join(dir, 'flake.nix');
+  if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) {
+    throw new InputError(`input flake: no flake.nix in ${dir}. Check the repository out first (actions/checkout) and point 'flake' at the directory holding flake.nix.`);
+  }
+  const hosts = declaredHosts(readFileSync(file, 'utf8'));
+  if (!host) {
+    if (hosts.length === 1) host = hosts[0]!;
+    else if (hosts.length === 0) throw new InputError(`input flake: cannot tell the host from ${file} (no literal nixosConfigurations.<name>); pass it as '<dir>#<host>'`);
+    else throw new InputError(`input flake: ${file} declares several hosts (${hosts.join(', ')}); pass one as '<dir>#<host>', or run a matrix over them`);
+  }
+  if (hosts.length && !hosts.includes(host)) throw new InputError(`input flake: ${file} has no nixosConfigurations.${host}; it declares: ${hosts.join(', ')}`);
+  return { dir, host };
+}
+
+export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const { dir, host } = resolveFlakeInput(get('flake'), workspace);
+  const layout = get('layout').trim() || 'zfs';
+  if (!(LAYOUTS as string[]).includes(layout)) throw new InputError(`input layout must be one of ${LAYOUTS.join(', ')} (got '${layout}')`);
+  const accel = (get('accel').trim() || 'auto') as ActionInputs['accel'];
+  if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new InputError(`input accel must be auto, kvm or tcg, got ${accel}`);
+  const diskSize = get('disk-size').trim() || '20G';
+  if (!/^\d+[MGT]$/.test(diskSize)) throw new InputError(`input disk-size takes a size like 20G (got '${diskSize}')`);
+  const iso = get('iso').trim() || DEFAULT_ISO;
+  const isoSha256 = get('iso-sha256').trim() || undefined;
+  if (isoSha256 && !/^(sha256[:-])?[0-9a-fA-F]{64}$/.test(isoSha256)) throw new InputError(`input iso-sha256 must be 64 hex digits (got '${isoSha256}')`);
+  const isPr = /^pull_request/.test(env.GITHUB_EVENT_NAME ?? '');
+  return {
+    flake: `${dir}#${host}`,
+    host,
+    iso: /^[a-z]+:\/\//.test(iso) ? iso : path.resolve(workspace, iso),
+    isoSha256,
+    layout,
+    diskSize,
+    memoryMiB: int(get, 'memory', 2048, 1024, 'MiB'),
+    cpus: int(get, 'cpus', 2, 1, 'CPUs'),
+    accel,
+    rebuild: bool(get, 'rebuild', true),
+    comment: bool(get, 'comment', isPr),
+    token: get('github-token'),
+    timeoutMinutes: int(get, 'timeout-minutes', 0, 0, 'minutes'),
+  };
+}

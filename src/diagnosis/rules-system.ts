@@ -1,0 +1,204 @@
+// Failures of the installed system and of its upgrade: the checks after the reboot, the
+// rebuild and the rollbacks, read the runbook's way (Common mistakes 3–6, the playbook's
+// storage and service health, the safe upgrade pattern). Pure.
+import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
+import { type CheckLike, type Rule, BUILD_COMMAND, NO_SPACE, clip, errorLine, firstLine, seen, timeoutOf } from './rule-kit.js';
+import { PLAYBOOK } from './playbook.js';
+import { COMMON_MISTAKES, DECISIONS } from './runbook-text.js';
+
+export const poolDegradedRule: Rule = {
+  id: 'pool-degraded',
+  find(c) {
+    const sources: Array<[string, string]> = [];
+    const ph = c.failed.get('pool-health');
+    if (ph) sources.push(['check:pool-health', ph.evidence]);
+    const t6 = c.failedSteps.find((s) => s.id === 'task-06-root-filesystem');
+    if (t6) sources.push(['step:task-06-root-filesystem', t6.outputTail]);
+    const storage = c.play('storage');
+    if (storage) sources.push(['playbook:storage', storage.output]);
+    for (const [src, text] of sources) {
+      const pools = parseZpoolStatus(text);
+      const bad = pools.filter((p) => zpoolProblems(p).length);
+      if (!bad.length) continue;
+      // zpoolProblems names the pool's state twice (its header and its config row): once here.
+      const all = bad.flatMap(zpoolProblems);
+      const problems = all.filter((p) => !all.includes(`pool ${p}`));
+      const action = bad.find((p) => p.action)?.action;
+      return {
+        symptom: `zpool status: ${clip(problems.join('; '))}.`,
+        cause: `A device of the pool is missing, failing or returning bad data${bad[0]!.status ? ` (zpool: “${bad[0]!.status}”)` : ''}. Task 15: ${DECISIONS.task15.text}`,
+        fix: `${PLAYBOOK.find((s) => s.id === 'storage')!.decision}${action ? ` zpool says: “${action}”` : ''}`,
+        runbook: 'Fast diagnosis playbook: storage health; Task 15',
+        explains: [src],
+      };
+    }
+    return undefined;
+  },
+};
+
+export const secretInStoreRule: Rule = {
+  id: 'secret-in-store',
+  find(c) {
+    const s = c.failed.get('secrets-not-in-store');
+    if (!s || !/appears in the store/.test(s.summary)) return undefined;
+    const cm = COMMON_MISTAKES.secretInStore;
+    return { symptom: seen(cm.symptom, s.summary), cause: cm.cause, fix: `${cm.fix} (${DECISIONS.secrets.text})`, runbook: cm.section, explains: ['check:secrets-not-in-store'] };
+  },
+};
+
+// The opposite of a dead sshd: one that lets passwords in. Task 17: keys, not passwords.
+export const passwordLoginAcceptedRule: Rule = {
+  id: 'password-login-accepted',
+  find(c) {
+    const p = c.failed.get('password-login-refused');
+    // Only when sshd answered and offered passwords (or let the login in); a refused connection
+    // (sshd down) is ssh-dead-after-reboot's case, not this one.
+    if (!p || !(/Permission denied \([^)]*(password|keyboard-interactive)/.test(p.evidence) || /^exit 0\b/.test(p.evidence))) return undefined;
+    return {
+      symptom: `SSH with public keys off was not refused: ${p.summary}.`,
+      cause: 'sshd still offers password or keyboard-interactive authentication (services.openssh.settings.PasswordAuthentication and KbdInteractiveAuthentication default to true), so the machine’s safety rests on passwords, not on the keys Task 17 puts in place.',
+      fix: 'Set services.openssh.settings.PasswordAuthentication = false and KbdInteractiveAuthentication = false, with the admins’ authorized keys in place, then rebuild and verify.',
+      runbook: 'Task 17',
+      explains: ['check:password-login-refused'],
+    };
+  },
+};
+
+// The checks ran, so the console answered: "console shows system is up".
+export const sshDeadAfterRebootRule: Rule = {
+  id: 'ssh-dead-after-reboot',
+  find(c) {
+    const bad = ['sshd', 'ssh-login', 'rebuild-sshd'].map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x);
+    if (!bad.length) return undefined;
+    const cm = COMMON_MISTAKES.sshDead;
+    const net = c.play('network');
+    const down = net && !/\bUP\b[^\n]*\d+\.\d+\.\d+\.\d+/.test(net.output.split('\n').filter((l) => !/^lo\s/.test(l)).join('\n'));
+    const here = bad.map((x) => `${x.id}: ${x.summary}`).join('; ') + (down ? `; ip -br a shows no interface UP with an address` : '');
+    // With sshd down the password attempt cannot connect either: that failure is this one too.
+    const pw = c.failed.get('password-login-refused');
+    const alsoPw = pw && !/Permission denied/.test(pw.evidence) ? ['check:password-login-refused'] : [];
+    return { symptom: seen(cm.symptom, clip(here, 500)), cause: cm.cause, fix: `${cm.fix} Task 17: ${DECISIONS.task17.text}`, runbook: cm.section, explains: [...bad.map((x) => `check:${x.id}`), ...alsoPw] };
+  },
+};
+
+// Common mistakes 4, and the GC mini-story: the last-known-good generation collected away.
+export const diskFillingRule: Rule = {
+  id: 'disk-filling',
+  find(c) {
+    const signs: string[] = [];
+    const explains: string[] = [];
+    // Only a list that was read: an unreadable one says nothing about the disk.
+    const kept = c.failed.get('rollback-entries-retained');
+    if (kept && /^only \d+ generation/.test(kept.summary)) {
+      signs.push(kept.summary);
+      explains.push('check:rollback-entries-retained');
+    }
+    for (const s of c.failedSteps) {
+      const line = s.outputTail.split('\n').find((l) => NO_SPACE.test(l)) ?? (s.problems ?? []).find((p) => NO_SPACE.test(p));
+      if (line) {
+        signs.push(`Task ${s.task}: ${line.trim()}`);
+        explains.push(`step:${s.id}`);
+      }
+    }
+    for (const ch of c.failed.values()) {
+      const line = ch.evidence.split('\n').find((l) => NO_SPACE.test(l));
+      if (line) {
+        signs.push(`${ch.id}: ${line.trim()}`);
+        explains.push(`check:${ch.id}`);
+      }
+    }
+    if (NO_SPACE.test(c.error)) {
+      signs.push(firstLine(c.error));
+      explains.push('error');
+    }
+    const df = c.play('storage');
+    for (const m of df?.output.matchAll(/^\S+\s+\S+\s+\S+\s+\S+\s+(\d+)%\s+(\/\S*)\s*$/gm) ?? []) {
+      if (Number(m[1]) >= 90) signs.push(`${m[2]} is ${m[1]}% full`);
+    }
+    if (!signs.length) return undefined;
+    const cm = COMMON_MISTAKES.diskFilling;
+    const gcAte = explains[0] === 'check:rollback-entries-retained' && signs.length === 1;
+    return {
+      symptom: seen(cm.symptom, clip(signs.join('; '), 500)),
+      cause: gcAte ? `Garbage collection or a boot-entry limit removed the older generations: “aggressive GC is how you delete your only working kernel right before a reboot.” ${DECISIONS.keepGenerations.text}` : cm.cause,
+      fix: `${cm.fix} ${DECISIONS.gc.text}`,
+      runbook: gcAte ? `${cm.section}; Garbage collection without shooting yourself` : cm.section,
+      explains,
+    };
+  },
+};
+
+// A build that outlives its deadline: nixos-rebuild (or nixos-install) compiling the world.
+export const rebuildSlowRule: Rule = {
+  id: 'rebuild-slow',
+  find(c) {
+    const t = timeoutOf(c);
+    if (!t) return undefined;
+    const building = (t.phase && ['rebuild', 'rollback'].includes(t.phase)) || (t.waitingFor && /the end of: /.test(t.waitingFor) && BUILD_COMMAND.test(t.waitingFor));
+    if (!building) return undefined;
+    const cm = COMMON_MISTAKES.rebuildSlow;
+    const what = t.waitingFor ? `waiting for ${clip(t.waitingFor, 160)}` : `the ${t.phase} phase`;
+    return { symptom: seen(cm.symptom, `the deadline ran out ${what}.`), cause: cm.cause, fix: cm.fix, runbook: cm.section, explains: ['error', 'timeout', ...(t.phase ? [`phase:${t.phase}`] : [])] };
+  },
+};
+
+// The safe upgrade pattern caught it: the build or the switch failed (not on a deadline).
+export const rebuildFailedRule: Rule = {
+  id: 'rebuild-failed',
+  find(c) {
+    const build = c.failed.get('rebuild-build');
+    const sw = c.failed.get('rebuild-switch');
+    if (!build && !sw) return undefined;
+    const first = (build ?? sw)!;
+    const why = errorLine(first.evidence);
+    const explains = [...(build ? ['check:rebuild-build'] : []), ...(sw ? ['check:rebuild-switch'] : [])];
+    // No generation 2 is what a failed switch leaves: the same failure, not another one.
+    if (sw && /expected at least 2/.test(c.failed.get('rebuild-generations')?.summary ?? '')) explains.push('check:rebuild-generations');
+    return {
+      symptom: `${first.summary}${why ? `: ${why}` : ''}.`,
+      cause: build
+        ? 'The changed configuration does not evaluate or build; nothing was activated, the running system is untouched.'
+        : 'The new generation built but activating it failed, or activated without the change: the failure the runbook’s “build, then switch, then verify” practice catches at switch time, not after a reboot.',
+      fix: build ? DECISIONS.build.text : `${DECISIONS.switch.text} ${DECISIONS.rollback.text}`,
+      runbook: build ? DECISIONS.build.section : DECISIONS.switch.section,
+      explains,
+    };
+  },
+};
+
+// "Rollback is built into the boot menu": here it did not bring generation 1 back.
+export const rollbackFailedRule: Rule = {
+  id: 'rollback-failed',
+  find(c) {
+    const bad = ['rollback-in-place', 'rollback-at-boot'].map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x);
+    if (!bad.length) return undefined;
+    const atBoot = bad.some((x) => x.id === 'rollback-at-boot');
+    return {
+      symptom: `${bad.map((x) => `${x.id}: ${x.summary}`).join('; ')}.`,
+      cause: atBoot
+        ? 'Choosing generation 1 at boot did not run generation 1: systemd-boot did not take the one-shot entry (EFI variables not writable, an old systemd-boot) or the entry does not boot the system it names.'
+        : 'Switching back to generation 1 in place did not bring back its system: the rollback failed or left the change in place.',
+      fix: `${DECISIONS.rollback.text} Check bootctl list and each entry’s init= path before relying on it. ${DECISIONS.keepGenerations.text}`,
+      runbook: DECISIONS.rollback.section,
+      explains: bad.map((x) => `check:${x.id}`),
+    };
+  },
+};
+
+export const failedUnitsRule: Rule = {
+  id: 'failed-units',
+  find(c) {
+    const bad = ['failed-units', 'rebuild-failed-units'].map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x);
+    if (!bad.length) return undefined;
+    const services = PLAYBOOK.find((s) => s.id === 'services')!;
+    return {
+      symptom: `systemctl --failed: ${bad.map((x) => x.summary).join('; ')}.`,
+      cause: bad.some((x) => x.id === 'rebuild-failed-units')
+        ? 'A unit the new generation started or restarted failed: the switch activated a configuration that does not run. Don’t trust “switch succeeded.”'
+        : 'A unit of the installed configuration failed during the boot.',
+      fix: `${services.decision} (journalctl -u <unit> -b). ${DECISIONS.rollback.text}`,
+      runbook: services.runbook,
+      explains: bad.map((x) => `check:${x.id}`),
+    };
+  },
+};

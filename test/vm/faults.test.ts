@@ -1,0 +1,161 @@
+// Faults on purpose, against the fixture under TCG: each must turn the rehearsal red with the
+// right diagnosis (report.json "diagnosis"), write report.json and the logs, and leave no QEMU
+// process, socket or temporary directory behind.
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { type Fault, runRehearsal } from '../../src/rehearsal.js';
+import type { Report } from '../../src/report.js';
+
+const fx = inject('fixture');
+const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `fault-${name}-${Date.now()}`);
+const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
+const tmpRuns = () => readdirSync(os.tmpdir()).filter((n) => /^nixos-rehearse-(run|key|harness)-/.test(n));
+const detected: string[] = [];
+afterAll(() => console.log(`time to detect:\n${detected.join('\n')}`));
+
+/** QEMU processes on this machine (the VM tests run one at a time: any is a leftover). */
+async function qemuProcesses(): Promise<string[]> {
+  const r = await execa('pgrep', ['-a', 'qemu-system'], { reject: false });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Runs a rehearsal expected to fail; checks what every failure must leave (and not leave). */
+async function red(name: string, opts: { fault?: Fault; layout?: string; flake?: string; sha256?: string; phaseTimeoutMinutes?: number; rebuild?: boolean }) {
+  const dir = out(name);
+  const before = tmpRuns();
+  const t0 = Date.now();
+  const r = await runRehearsal({
+    iso: fx.iso,
+    flake: opts.flake ?? `${fx.flake}#server`,
+    sha256: opts.sha256,
+    layout: opts.layout ?? 'zfs',
+    diskSize: '8G',
+    outDir: dir,
+    rebuild: opts.rebuild ?? false,
+    fault: opts.fault,
+    phaseTimeoutMinutes: opts.phaseTimeoutMinutes,
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  expect(r.exitCode).toBe(1);
+  const report = readReport(path.join(dir, 'report.json'));
+  expect(report.result).toBe('fail');
+  expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/^❌ \*\*nixos-rehearse: FAIL\*\*/);
+  expect(report.diagnosis?.length, JSON.stringify(report, null, 2).slice(0, 4000)).toBeGreaterThan(0);
+  for (const d of report.diagnosis!) for (const k of ['id', 'symptom', 'cause', 'fix'] as const) expect(d[k]).toBeTruthy();
+  if (opts.fault) expect(report.fault?.id).toBe(opts.fault);
+  // Nothing left behind: no QEMU of this run, no temporary directory of this run.
+  expect(await qemuProcesses()).toEqual([]);
+  expect(tmpRuns().filter((n) => !before.includes(n))).toEqual([]);
+  const failed = report.phases.find((p) => p.status === 'fail');
+  detected.push(`  ${name.padEnd(22)} ${report.diagnosis!.map((d) => d.id).join(', ').padEnd(36)} ${seconds.toFixed(0)} s (failing phase ${failed?.id ?? '-'} ${failed ? (failed.durationMs / 1000).toFixed(0) : '-'} s)`);
+  return { report, dir };
+}
+
+const ids = (r: Report) => r.diagnosis!.map((d) => d.id);
+
+describe('faults injected on purpose turn the rehearsal red with the right diagnosis', () => {
+  it('a wrong ISO checksum: iso-checksum-mismatch, nothing boots', async () => {
+    const { report } = await red('bad-sha', { sha256: 'f'.repeat(64) });
+    expect(report.phases).toEqual([]);
+    expect(ids(report)[0]).toBe('iso-checksum-mismatch');
+  });
+
+  it('an unknown flake host: unknown-flake-host, the hosts listed', async () => {
+    const { report } = await red('unknown-host', { flake: `${fx.flake}#webserver` });
+    expect(ids(report)[0]).toBe('unknown-flake-host');
+    expect(report.error).toMatch(/it declares: server/);
+  });
+
+  it('a kernel panic during the installer boot: kernel-panic, with the panic line and the boot stage', async () => {
+    const { report } = await red('kernel-panic', { fault: 'kernel-panic' });
+    expect(ids(report)[0]).toBe('kernel-panic');
+    expect(report.phases.map((p) => [p.id, p.status])).toEqual([['boot-installer', 'fail']]);
+    expect(report.stage?.serialTail).toMatch(/Kernel panic - not syncing: VFS: Unable to mount root fs/);
+    expect(['boot-loader', 'initrd']).toContain(report.stage?.reached);
+  });
+
+  it('a boot that hangs: the per-phase timeout fires (not the job’s), boot-hang names the stage', async () => {
+    const { report } = await red('boot-hang', { fault: 'boot-hang', phaseTimeoutMinutes: 1 });
+    expect(report.timedOutPhase).toBe('boot-installer');
+    expect(report.error).toMatch(/phase boot-installer timed out after 1 min/);
+    expect(ids(report)[0]).toBe('boot-hang');
+    expect(report.phases[0]!.durationMs).toBeLessThan(120_000);
+    expect(['firmware', 'boot-loader', 'initrd']).toContain(report.stage?.reached);
+  });
+
+  it('guest output that forges the command-completion marker: forged-output, Task 1 red', async () => {
+    const { report } = await red('forge-marker', { fault: 'forge-marker' });
+    const t1 = report.steps.find((s) => s.id === 'task-01-uefi')!;
+    expect(t1.status).toBe('fail');
+    expect(t1.problems?.join(' ')).toMatch(/corrupt|forged/);
+    expect(ids(report)[0]).toBe('forged-output');
+  });
+
+  it('QEMU killed mid-install: qemu-died, the last serial lines kept', async () => {
+    const { report } = await red('kill-qemu', { fault: 'kill-qemu' });
+    expect(report.steps.find((s) => s.id === 'task-06-root-filesystem')?.status).toBe('fail');
+    expect(ids(report)[0]).toBe('qemu-died');
+    expect(report.stage?.serialTail).toMatch(/\S/);
+  });
+
+  it('the ESP not mounted before nixos-install: esp-not-mounted (runbook Common mistakes 1)', async () => {
+    const { report } = await red('esp-not-mounted', { fault: 'esp-not-mounted' });
+    const failed = report.steps.find((s) => s.status === 'fail')!;
+    expect(['task-12-install', 'task-13-boot-entries']).toContain(failed.id);
+    expect(ids(report)[0]).toBe('esp-not-mounted');
+    expect(report.diagnosis![0]!.fix).toMatch(/mount ESP at \/mnt\/boot/i);
+  });
+
+  it('a mirror disk removed before the reboot (QMP hot-unplug): pool-degraded', async () => {
+    const { report } = await red('remove-mirror-disk', { fault: 'remove-mirror-disk', layout: 'zfs-mirror' });
+    const pool = report.checks.find((c) => c.id === 'pool-health')!;
+    expect(pool.status).toBe('fail');
+    expect(pool.evidence).toMatch(/DEGRADED/);
+    expect(ids(report)).toContain('pool-degraded');
+    expect(report.playbook?.map((p) => p.id)).toContain('storage');
+    expect(report.playbook?.find((p) => p.id === 'storage')?.output).toMatch(/state: DEGRADED/);
+  });
+
+  it('sshd disabled in the configuration: ssh-dead-after-reboot (runbook Common mistakes 3)', async () => {
+    const flake = mkdtempSync(path.join(os.tmpdir(), 'flake-no-sshd-'));
+    try {
+      cpSync(fx.flake, flake, { recursive: true });
+      const cfg = path.join(flake, 'configuration.nix');
+      writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('services.openssh = {\n    enable = true;', 'services.openssh = {\n    enable = false;'));
+      expect(readFileSync(cfg, 'utf8')).toContain('enable = false;');
+      const { report } = await red('sshd-disabled', { flake: `${flake}#server` });
+      expect(report.checks.find((c) => c.id === 'sshd')?.status).toBe('fail');
+      expect(report.checks.find((c) => c.id === 'ssh-login')?.status).toBe('fail');
+      expect(ids(report)[0]).toBe('ssh-dead-after-reboot');
+      expect(report.playbook?.map((p) => p.id)).toEqual(expect.arrayContaining(['what-is-running', 'services', 'network']));
+    } finally {
+      rmSync(flake, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM to the CLI mid-install: exit 143, report.json says so, nothing left behind', async () => {
+    const dir = out('sigterm');
+    const before = tmpRuns();
+    const cli = execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', `${fx.flake}#server`, '--disk-size', '8G', '--out', dir], { reject: false });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      cli.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (/task-03/.test(seen)) resolve();
+      });
+      void cli.then(() => resolve());
+    });
+    cli.kill('SIGTERM');
+    const r = await cli;
+    expect(r.exitCode, seen).toBe(143);
+    const report = readReport(path.join(dir, 'report.json'));
+    expect(report.result).toBe('fail');
+    expect(report.error).toMatch(/interrupted by a signal/);
+    expect(existsSync(path.join(dir, 'logs'))).toBe(true);
+    expect(await qemuProcesses()).toEqual([]);
+    expect(tmpRuns().filter((n) => !before.includes(n))).toEqual([]);
+  });
+});
