@@ -12687,6 +12687,7 @@ function renderReport(r, opts = {}) {
   const firstCheck = r.checks.find((c3) => c3.status === "fail");
   const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
   out.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
+  if (r.fault) out.push("", `> **Fault injected on purpose:** ${code(r.fault.id)}: ${cell(r.fault.what)}`);
   for (const d of r.diagnosis ?? []) {
     out.push("", `> **Diagnosis** (${code(d.id)}${d.runbook ? `, ${cell(d.runbook)}` : ""}): Symptom: ${cell(d.symptom)} \u2192 Root cause: ${cell(d.cause)} \u2192 Fix: ${cell(d.fix)}`);
   }

@@ -15,7 +15,7 @@ import { actionOutputs, failureAnnotation } from './action/outputs.js';
 import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
 import { isForkPullRequest, upsertStickyComment } from './github/comment.js';
-import { lockChangesForPullRequest } from './github/lock.js';
+import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
 import { runRehearsal } from './rehearsal.js';
 import { renderReport } from './render.js';
 
@@ -40,7 +40,10 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   const pr = github.context.payload.pull_request;
   const octokit = inputs.token ? github.getOctokit(inputs.token) : undefined;
-  const lockChanges = pr && octokit ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(`flake.lock diff unavailable: ${e.message}`), undefined)) : undefined;
+  const lockChanges =
+    pr && octokit
+      ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(`flake.lock diff unavailable: ${e.message}`), undefined))
+      : lockChangesAgainstHead(inputs.flake);
 
   const { report, reportPath } = await runRehearsal({
     iso: inputs.iso,

@@ -63,6 +63,8 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
   const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : '');
   out.push(`${r.result === 'pass' ? '✅' : '❌'} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` — ${cell(why)}` : ''}`);
   // The runbook's own words first: what was seen, why, what to do.
+  // A red run made on purpose says so before anything else can be misread.
+  if (r.fault) out.push('', `> **Fault injected on purpose:** ${code(r.fault.id)}: ${cell(r.fault.what)}`);
   for (const d of r.diagnosis ?? []) {
     out.push('', `> **Diagnosis** (${code(d.id)}${d.runbook ? `, ${cell(d.runbook)}` : ''}): Symptom: ${cell(d.symptom)} → Root cause: ${cell(d.cause)} → Fix: ${cell(d.fix)}`);
   }

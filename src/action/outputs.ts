@@ -25,7 +25,10 @@ export function actionOutputs(r: Report, reportPath: string): ActionOutputs {
   }
   try {
     // The evidence is bootctl's JSON, then "--- loader.conf ---" and the file (checks.ts).
-    bootEntries = entries ? parseBootctlList(entries.split('\n--- ')[0]!).map((e) => ({ id: e.id, title: e.title, default: e.isDefault })) : [];
+    // systemd 252's --json=short has no isDefault: loader.conf's `default` line says it.
+    const [json, loader = ''] = entries ? entries.split('\n--- loader.conf ---\n') : [''];
+    const def = /^default\s+(\S+)/m.exec(loader)?.[1];
+    bootEntries = entries ? parseBootctlList(json!).map((e) => ({ id: e.id, title: e.title, version: e.version, default: e.isDefault ?? e.id === def })) : [];
   } catch {
     bootEntries = [];
   }

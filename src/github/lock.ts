@@ -1,6 +1,7 @@
 // The flake inputs a pull request changes: flake.lock on the base commit (through the REST API,
 // because actions/checkout fetches only the head by default) against the checked-out one.
 // Thin adapter; the comparison itself is flake-lock.ts (pure).
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as github from '@actions/github';
@@ -31,4 +32,23 @@ export async function lockChangesForPullRequest(octokit: Octokit, ctx: Context, 
     if ((e as { status?: number }).status !== 404) throw e;
   }
   return diffFlakeLock(base, readFileSync(local, 'utf8'));
+}
+
+/**
+ * Outside a pull request (the lock-bump workflow updates flake.lock in the job's checkout before
+ * the rehearsal): the working copy's flake.lock against the committed one. Undefined when git
+ * or the file is not there, or nothing changed.
+ */
+export function lockChangesAgainstHead(flake: string): LockChange[] | undefined {
+  const dir = flake.replace(/#[^#]*$/, '');
+  const local = path.join(dir, 'flake.lock');
+  if (!existsSync(local)) return undefined;
+  let committed: string | undefined;
+  try {
+    committed = execFileSync('git', ['-C', dir, 'show', 'HEAD:./flake.lock'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined; // not a git checkout, or the lock is new: nothing to compare with
+  }
+  const changes = diffFlakeLock(committed, readFileSync(local, 'utf8'));
+  return changes.length ? changes : undefined;
 }

@@ -140,4 +140,13 @@ describe('report.md', () => {
     expect(fence('no ticks')).toBe('```text\nno ticks\n```');
     expect(fence('has ```` four')).toBe('`````text\nhas ```` four\n`````');
   });
+
+  it('says when a fault was injected on purpose, before the diagnosis', () => {
+    const md = renderReport({ ...base, result: 'fail', fault: { id: 'esp-not-mounted', what: 'unmount /mnt/boot right before Task 12 (nixos-install)' }, diagnosis: [{ id: 'esp-not-mounted', symptom: 's', cause: 'c', fix: 'f' }] });
+    const lines = md.split('\n');
+    const fault = lines.findIndex((l) => l.startsWith('> **Fault injected on purpose:** `esp-not-mounted`: unmount /mnt/boot right before Task 12 \\(nixos-install\\)'));
+    expect(fault).toBeGreaterThan(0);
+    expect(fault).toBeLessThan(lines.findIndex((l) => l.startsWith('> **Diagnosis**')));
+    expect(renderReport(base)).not.toContain('Fault injected');
+  });
 });
