@@ -14317,8 +14317,8 @@ async function runRehearsal(o2) {
           if (e instanceof PhaseTimeoutError) {
             for (const mm of Machine.running) noteStage(mm);
             await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
-            await work.catch(() => {
-            });
+            await Promise.race([work.catch(() => {
+            }), new Promise((r) => setTimeout(r, 3e4).unref())]);
           }
           throw e;
         }

@@ -155,7 +155,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
             // What the guest showed last, then stop it: the phase's own waits end at once.
             for (const mm of Machine.running) noteStage(mm);
             await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
-            await work.catch(() => {});
+            // Bounded: work that waits on something other than the VM must not hold the report.
+            await Promise.race([work.catch(() => {}), new Promise((r) => setTimeout(r, 30_000).unref())]);
           }
           throw e;
         }
