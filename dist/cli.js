@@ -12937,6 +12937,12 @@ function normaliseSha(s) {
   if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
   return v;
 }
+async function publishedSha256(url) {
+  const r = await fetch(`${url}.sha256`);
+  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
+  return parseSha256File(await r.text());
+}
+var isoCachePath = (cacheDir2, sha256) => path14.join(cacheDir2, "iso", `${sha256}.iso`);
 async function resolveIso(iso, sha256, cacheDir2, log = () => {
 }) {
   const want = sha256 ? normaliseSha(sha256) : void 0;
@@ -12944,15 +12950,9 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
       throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
     }
-    let expected = want;
-    if (!expected) {
-      const r = await fetch(`${iso}.sha256`);
-      if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${iso}.sha256 (HTTP ${r.status})`);
-      expected = parseSha256File(await r.text());
-    }
-    const dir = path14.join(cacheDir2, "iso");
-    mkdirSync4(dir, { recursive: true });
-    const file2 = path14.join(dir, `${expected}.iso`);
+    const expected = want ?? await publishedSha256(iso);
+    const file2 = isoCachePath(cacheDir2, expected);
+    mkdirSync4(path14.dirname(file2), { recursive: true });
     if (!existsSync3(file2)) {
       log(`downloading ${iso}`);
       const r = await fetch(iso);
@@ -13848,6 +13848,9 @@ var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)
 function failedUnitsLines(out) {
   return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
 }
+function parseLoaderDefault(loaderConf) {
+  return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+}
 function parseBootctlList(out) {
   const text = out.trim();
   if (text.startsWith("[")) return JSON.parse(text);
@@ -13932,7 +13935,7 @@ function checkBootedSystem(installed2, current, booted) {
   return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
 }
 function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
-  const def = /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+  const def = parseLoaderDefault(loaderConf);
   const ids = entries.map((e) => e.id);
   const ev = `${evidence}
 --- loader.conf ---
@@ -14199,7 +14202,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       const booted = await o22("readlink /run/booted-system");
       const gen1 = await o22("readlink /nix/var/nix/profiles/system-1-link");
       const selected = parseLoaderVar(await o22(LOADER_ENTRY_SELECTED));
-      const defaultEntry = /^default\s+(\S+)/m.exec(await o22("cat /boot/loader/loader.conf"))?.[1];
+      const defaultEntry = parseLoaderDefault(await o22("cat /boot/loader/loader.conf"));
       const marker = await o22("cat /etc/nixos-rehearse/generation");
       add(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
       add(checkEntriesRetained(await o22("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager")));
@@ -14334,11 +14337,6 @@ async function runRehearsal(o2) {
   const conclude = () => {
     const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass") && report.checks.every((c3) => c3.status === "pass");
     report.result = ok ? "pass" : "fail";
-    if (report.stage && !report.stage.reached) {
-      const b = bootStage(report.stage.serialTail);
-      report.stage.reached = b.reached;
-      report.stage.evidence = b.evidence;
-    }
     try {
       report.diagnosis = ok ? [] : diagnose(report);
     } catch (e) {
@@ -14356,8 +14354,7 @@ async function runRehearsal(o2) {
     if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
   };
   const noteStage = (mm) => {
-    const serialTail = mm.serialTail(200);
-    report.stage = { reached: "", evidence: "", serialTail };
+    report.stage = stageOf(mm.serialTail(200));
   };
   if (o2.fault) {
     if (!(o2.fault in FAULTS)) throw new Error(`unknown fault '${o2.fault}': choose one of ${Object.keys(FAULTS).join(", ")}`);
@@ -14532,7 +14529,7 @@ ${res.output}`;
     report.error ??= e.message;
     if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
     const serialTail = e.serialTail;
-    if (serialTail && !report.stage) report.stage = { reached: "", evidence: "", serialTail };
+    if (serialTail && !report.stage) report.stage = stageOf(serialTail);
     log(`error: ${report.error}`);
     return finish();
   } finally {
@@ -14548,6 +14545,9 @@ ${res.output}`;
     log(`${ok ? "PASS" : "FAIL"}: report ${reportPath}`);
     return { report, reportPath, exitCode: ok ? 0 : 1 };
   }
+}
+function stageOf(serialTail) {
+  return { ...bootStage(serialTail), serialTail };
 }
 async function runPlaybook(m, layoutKind) {
   const outs = [];

@@ -10,11 +10,13 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { uploadRunFiles, artifactName } from './action/artifacts.js';
 import { readInputs } from './action/inputs.js';
-import { expectedIsoSha256, restoreIso, saveIso, cachedIsoPath } from './action/iso-cache.js';
+import { expectedIsoSha256, restoreIso, saveIso } from './action/iso-cache.js';
+import { isoCachePath } from './iso/source.js';
 import { actionOutputs, failureAnnotation } from './action/outputs.js';
 import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
-import { isForkPullRequest, upsertStickyComment } from './github/comment.js';
+import { upsertStickyComment } from './github/comment.js';
+import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
 import { runRehearsal } from './rehearsal.js';
 import { renderReport } from './render.js';
@@ -38,10 +40,10 @@ async function main() {
 
   const outDir = path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'nixos-rehearse', `${inputs.host}-${inputs.layout}`);
   mkdirSync(outDir, { recursive: true });
-  const pr = github.context.payload.pull_request;
+  const target = pullRequestTarget(github.context);
   const octokit = inputs.token ? github.getOctokit(inputs.token) : undefined;
   const lockChanges =
-    pr && octokit
+    target && octokit
       ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(`flake.lock diff unavailable: ${e.message}`), undefined))
       : lockChangesAgainstHead(inputs.flake);
 
@@ -62,7 +64,7 @@ async function main() {
     events: { phaseStart: (_id, title) => core.startGroup(title), phaseEnd: () => core.endGroup() },
     log: (line) => core.info(line),
   });
-  if (sha && !restored && /^https?:/.test(inputs.iso) && existsSync(cachedIsoPath(cacheDir, sha))) await saveIso(cacheDir, sha);
+  if (sha && !restored && /^https?:/.test(inputs.iso) && existsSync(isoCachePath(cacheDir, sha))) await saveIso(cacheDir, sha);
 
   const md = renderReport(report, { host: inputs.host });
   const outputs = actionOutputs(report, reportPath);
@@ -70,27 +72,20 @@ async function main() {
   core.setOutput('accel', report.accel);
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(md, true).write();
 
-  if (pr) {
+  const headSha = target?.sha || github.context.sha;
+  if (target) {
     // For the fork-safe split (examples/workflows/rehearse-fork-comment.yml): workflow_run does
     // not name a fork's pull request, so the artifact does.
-    writeFileSync(path.join(outDir, 'pull-request.json'), `${JSON.stringify({ number: pr.number, headSha: (pr.head as { sha?: string } | undefined)?.sha, host: inputs.host })}\n`);
+    writeFileSync(path.join(outDir, 'pull-request.json'), `${JSON.stringify({ number: target.issueNumber, headSha: target.sha || undefined, host: inputs.host })}\n`);
   }
-  if (inputs.comment && pr) {
-    if (isForkPullRequest(github.context.payload)) {
+  if (inputs.comment && target) {
+    if (target.fork) {
       core.notice('pull request from a fork: its token is read-only, so no comment is posted. The report is in the job summary and the artifact; see the README for the workflow_run split that comments on fork PRs.');
     } else if (!octokit) {
       core.notice('no github-token: no comment is posted');
     } else {
-      const r = await upsertStickyComment(octokit, {
-        owner: github.context.repo.owner,
-        repo: github.context.repo.repo,
-        issueNumber: pr.number,
-        host: inputs.host,
-        runId: github.context.runId,
-        sha: (pr.head as { sha?: string } | undefined)?.sha ?? github.context.sha,
-        body: md,
-        runUrl: `${github.context.serverUrl}/${github.context.repo.owner}/${github.context.repo.repo}/actions/runs/${github.context.runId}`,
-      });
+      const { owner, repo, issueNumber, runId, runUrl } = target;
+      const r = await upsertStickyComment(octokit, { owner, repo, issueNumber, host: inputs.host, runId, sha: headSha, body: md, runUrl });
       if (r.action === 'skipped') core.notice(`PR comment skipped: ${r.reason}`);
       else core.info(`PR comment ${r.action} (id ${r.commentId})${r.truncated ? ', cut to fit GitHub’s limit: the full report is in the artifact' : ''}`);
     }

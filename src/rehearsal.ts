@@ -178,11 +178,6 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       report.steps.every((s) => s.status === 'pass') &&
       report.checks.every((c) => c.status === 'pass');
     report.result = ok ? 'pass' : 'fail';
-    if (report.stage && !report.stage.reached) {
-      const b = bootStage(report.stage.serialTail);
-      report.stage.reached = b.reached;
-      report.stage.evidence = b.evidence;
-    }
     try {
       report.diagnosis = ok ? [] : diagnose(report);
     } catch (e) {
@@ -206,8 +201,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   };
   /** The boot stage a VM reached and its serial tail, for a guest that stopped answering. */
   const noteStage = (mm: Machine) => {
-    const serialTail = mm.serialTail(200);
-    report.stage = { reached: '', evidence: '', serialTail };
+    report.stage = stageOf(mm.serialTail(200));
   };
   if (o.fault) {
     if (!(o.fault in FAULTS)) throw new Error(`unknown fault '${o.fault}': choose one of ${Object.keys(FAULTS).join(', ')}`);
@@ -405,7 +399,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     report.error ??= (e as Error).message;
     if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
     const serialTail = (e as { serialTail?: string }).serialTail;
-    if (serialTail && !report.stage) report.stage = { reached: '', evidence: '', serialTail };
+    if (serialTail && !report.stage) report.stage = stageOf(serialTail);
     log(`error: ${report.error}`);
     return finish();
   } finally {
@@ -422,6 +416,11 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     log(`${ok ? 'PASS' : 'FAIL'}: report ${reportPath}`);
     return { report, reportPath, exitCode: ok ? 0 : 1 };
   }
+}
+
+/** How far a boot got, from the serial console's last lines (kept in the report with them). */
+function stageOf(serialTail: string): NonNullable<Report['stage']> {
+  return { ...bootStage(serialTail), serialTail };
 }
 
 /**

@@ -35,7 +35,7 @@ import {
   checkSshLogin,
   checkSshd,
 } from './verify/checks.js';
-import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderVar } from './verify/parsers.js';
+import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar } from './verify/parsers.js';
 
 /** What the install phase hands over. */
 export interface Installed {
@@ -187,7 +187,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       const booted = await o2('readlink /run/booted-system');
       const gen1 = await o2('readlink /nix/var/nix/profiles/system-1-link');
       const selected = parseLoaderVar(await o2(LOADER_ENTRY_SELECTED));
-      const defaultEntry = /^default\s+(\S+)/m.exec(await o2('cat /boot/loader/loader.conf'))?.[1];
+      const defaultEntry = parseLoaderDefault(await o2('cat /boot/loader/loader.conf'));
       const marker = await o2('cat /etc/nixos-rehearse/generation');
       add(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
       add(checkEntriesRetained(await o2('SYSTEMD_COLORS=0 bootctl list --json=short --no-pager')));

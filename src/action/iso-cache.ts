@@ -2,31 +2,24 @@
 // ~1 GB ISO once per checksum, not once per run. Thin adapter over @actions/cache; any cache
 // trouble is a warning, never a failed rehearsal.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
-import { parseSha256File } from '../iso/source.js';
+import { isoCachePath, normaliseSha, publishedSha256 } from '../iso/source.js';
 
 /** The checksum the run will verify: the input, else the one published next to the URL. */
 export async function expectedIsoSha256(iso: string, given?: string): Promise<string | undefined> {
-  if (given) return given.toLowerCase().replace(/^sha256[:-]/, '');
+  if (given) return normaliseSha(given);
   if (!/^https?:\/\//.test(iso)) return undefined;
-  try {
-    const r = await fetch(`${iso}.sha256`);
-    return r.ok ? parseSha256File(await r.text()) : undefined;
-  } catch {
-    return undefined;
-  }
+  // Unreachable or unpublished: the rehearsal itself reports it (iso/source.ts), with the fix.
+  return publishedSha256(iso).catch(() => undefined);
 }
 
-/** iso/source.ts keeps a downloaded ISO as <cacheDir>/iso/<sha256>.iso. */
-export const cachedIsoPath = (cacheDir: string, sha: string) => path.join(cacheDir, 'iso', `${sha}.iso`);
 const key = (sha: string) => `nixos-rehearse-iso-${sha}`;
 
 export async function restoreIso(cacheDir: string, sha: string): Promise<boolean> {
   if (!cache.isFeatureAvailable()) return false;
   try {
-    const hit = await cache.restoreCache([cachedIsoPath(cacheDir, sha)], key(sha));
+    const hit = await cache.restoreCache([isoCachePath(cacheDir, sha)], key(sha));
     if (hit) core.info(`installer ISO restored from the Actions cache (${hit})`);
     return !!hit;
   } catch (e) {
@@ -36,7 +29,7 @@ export async function restoreIso(cacheDir: string, sha: string): Promise<boolean
 }
 
 export async function saveIso(cacheDir: string, sha: string): Promise<void> {
-  const file = cachedIsoPath(cacheDir, sha);
+  const file = isoCachePath(cacheDir, sha);
   if (!cache.isFeatureAvailable() || !existsSync(file)) return;
   try {
     await cache.saveCache([file], key(sha));

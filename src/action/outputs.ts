@@ -1,6 +1,6 @@
 // What the action tells the workflow (action.yml outputs) and the log, from report.json: pure.
 import type { Report } from '../report.js';
-import { parseBootctlList, parseGenerations } from '../verify/parsers.js';
+import { parseBootctlList, parseGenerations, parseLoaderDefault } from '../verify/parsers.js';
 
 export interface ActionOutputs {
   result: 'pass' | 'fail';
@@ -27,7 +27,7 @@ export function actionOutputs(r: Report, reportPath: string): ActionOutputs {
     // The evidence is bootctl's JSON, then "--- loader.conf ---" and the file (checks.ts).
     // systemd 252's --json=short has no isDefault: loader.conf's `default` line says it.
     const [json, loader = ''] = entries ? entries.split('\n--- loader.conf ---\n') : [''];
-    const def = /^default\s+(\S+)/m.exec(loader)?.[1];
+    const def = parseLoaderDefault(loader);
     bootEntries = entries ? parseBootctlList(json!).map((e) => ({ id: e.id, title: e.title, version: e.version, default: e.isDefault ?? e.id === def })) : [];
   } catch {
     bootEntries = [];

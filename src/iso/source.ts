@@ -25,11 +25,21 @@ export function parseSha256File(text: string): string {
   return m[1]!.toLowerCase();
 }
 
-function normaliseSha(s: string): string {
+export function normaliseSha(s: string): string {
   const v = s.trim().toLowerCase().replace(/^sha256[:-]/, '');
   if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
   return v;
 }
+
+/** The checksum published next to an ISO's URL, as `<url>.sha256` (channels.nixos.org does). */
+export async function publishedSha256(url: string): Promise<string> {
+  const r = await fetch(`${url}.sha256`);
+  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
+  return parseSha256File(await r.text());
+}
+
+/** Where a downloaded ISO is kept: by its checksum, so each one is fetched once. */
+export const isoCachePath = (cacheDir: string, sha256: string) => path.join(cacheDir, 'iso', `${sha256}.iso`);
 
 export interface ResolvedIso {
   path: string;
@@ -43,15 +53,9 @@ export async function resolveIso(iso: string, sha256: string | undefined, cacheD
     if (!iso.startsWith('https://') && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
       throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
     }
-    let expected = want;
-    if (!expected) {
-      const r = await fetch(`${iso}.sha256`);
-      if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${iso}.sha256 (HTTP ${r.status})`);
-      expected = parseSha256File(await r.text());
-    }
-    const dir = path.join(cacheDir, 'iso');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${expected}.iso`);
+    const expected = want ?? (await publishedSha256(iso));
+    const file = isoCachePath(cacheDir, expected);
+    mkdirSync(path.dirname(file), { recursive: true });
     if (!existsSync(file)) {
       log(`downloading ${iso}`);
       const r = await fetch(iso);

@@ -5,7 +5,7 @@
 // CHECK_IDS; test/unit/verify.test.ts the parsers and the finer messages).
 import { parseKeyValue } from '../qemu/machine.js';
 import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
-import { type BootEntry, failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parsePathInfoSize } from './parsers.js';
+import { type BootEntry, failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseLoaderDefault, parsePathInfoSize } from './parsers.js';
 
 /**
  * Every check id verify.ts can put in report.checks. The pass/fail helpers only take these, so a
@@ -73,7 +73,7 @@ export function checkBootedSystem(installed: string, current: string, booted: st
 
 /** Task 13 after boot: entries on the ESP and loader.conf's default. */
 export function checkBootEntries(entries: BootEntry[], loaderConf: string, evidence: string, wantDefault: string): Check {
-  const def = /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+  const def = parseLoaderDefault(loaderConf);
   const ids = entries.map((e) => e.id);
   const ev = `${evidence}\n--- loader.conf ---\n${loaderConf}`;
   if (!ids.includes(wantDefault)) return fail('boot-entries', `no boot entry ${wantDefault} (entries: ${ids.join(', ') || 'none'})`, ev);

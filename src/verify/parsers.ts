@@ -127,6 +127,11 @@ export interface BootEntry {
   isSelected?: boolean;
 }
 
+/** The `default` line of systemd-boot's `loader/loader.conf` (an entry id), if any. */
+export function parseLoaderDefault(loaderConf: string): string | undefined {
+  return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+}
+
 /** systemd 252 prints one JSON object per line (json-seq style); newer ones an array. */
 export function parseBootctlList(out: string): BootEntry[] {
   const text = out.trim();
