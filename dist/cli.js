@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path17 = __require("node:path");
+    var path18 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path17.resolve(baseDir, baseName);
+          const localBin = path18.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path17.extname(baseName))) return void 0;
+          if (sourceExt.includes(path18.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path17.resolve(
-            path17.dirname(resolvedScriptPath),
+          executableDir = path18.resolve(
+            path18.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path17.basename(
+            const legacyName = path18.basename(
               this._scriptPath,
-              path17.extname(this._scriptPath)
+              path18.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path17.extname(executableFile));
+        launchWithNode = sourceExt.includes(path18.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path17.basename(filename, path17.extname(filename));
+        this._name = path18.basename(filename, path18.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path18) {
-        if (path18 === void 0) return this._executableDir;
-        this._executableDir = path18;
+      executableDir(path19) {
+        if (path19 === void 0) return this._executableDir;
+        this._executableDir = path19;
         return this;
       }
       /**
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path17, options) {
+    function checkPathExt(path18, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path17.substr(-p.length).toLowerCase() === p) {
+        if (p && path18.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path17, options) {
+    function checkStat(stat, path18, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path17, options);
+      return checkPathExt(path18, options);
     }
-    function isexe(path17, options, cb) {
-      fs.stat(path17, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path17, options));
+    function isexe(path18, options, cb) {
+      fs.stat(path18, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path18, options));
       });
     }
-    function sync(path17, options) {
-      return checkStat(fs.statSync(path17), path17, options);
+    function sync(path18, options) {
+      return checkStat(fs.statSync(path18), path18, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path17, options, cb) {
-      fs.stat(path17, function(er, stat) {
+    function isexe(path18, options, cb) {
+      fs.stat(path18, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path17, options) {
-      return checkStat(fs.statSync(path17), options);
+    function sync(path18, options) {
+      return checkStat(fs.statSync(path18), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path17, options, cb) {
+    function isexe(path18, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path17, options || {}, function(er, is) {
+          isexe(path18, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path17, options || {}, function(er, is) {
+      core(path18, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path17, options) {
+    function sync(path18, options) {
       try {
-        return core.sync(path17, options || {});
+        return core.sync(path18, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path17 = __require("path");
+    var path18 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path17.join(pathPart, cmd);
+        const pCmd = path18.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path17.join(pathPart, cmd);
+        const pCmd = path18.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path17 = __require("path");
+    var path18 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path17.delimiter : void 0
+          pathExt: withoutPathExt ? path18.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path17.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path18.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path17, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path17.split("/").pop();
+      const [path18, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path18.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path17 = __require("path");
+    var path18 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path17.normalize(parsed.command);
+        parsed.command = path18.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path17, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path17 === "string" ? path17 : path17.toString();
+  for (const { path: path18, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path18 === "string" ? path18 : path18.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path17, serializedResult);
+      appendFileSync(path18, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path17, serializedResult);
+      writeFileSync(path18, serializedResult);
     }
   }
 };
@@ -10844,6 +10844,83 @@ function probeKernel() {
   code2.copy(img, entryOffset);
   return img;
 }
+function speedKernel(rounds = SPEED_ROUNDS) {
+  const img = probeKernel();
+  const code2 = Buffer.from([
+    185,
+    ...u32(rounds),
+    // mov ecx, rounds
+    // outer:
+    190,
+    ...u32(2097152),
+    // mov esi, 2 MiB
+    186,
+    ...u32(4096),
+    // mov edx, 4096 pages
+    // inner:
+    1,
+    14,
+    // add [esi], ecx
+    129,
+    198,
+    ...u32(4096),
+    // add esi, 4096
+    74,
+    // dec edx
+    117,
+    245,
+    // jnz inner
+    73,
+    // dec ecx
+    117,
+    232,
+    // jnz outer
+    176,
+    PROBE_CODE,
+    // mov al, PROBE_CODE
+    230,
+    244,
+    // out 0xf4, al
+    244,
+    // hlt
+    235,
+    253
+    // jmp back to hlt
+  ]);
+  code2.copy(img, 32);
+  return img;
+}
+function u32(n2) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n2 >>> 0);
+  return [...b];
+}
+var SPEED_ROUNDS = 1e3;
+var SPEED_REFERENCE_MS = 1e3;
+var measured;
+async function measureSpeed(qemu, runs = 2) {
+  if (measured) return measured;
+  const dir = mkdtempSync(path6.join(os.tmpdir(), "nixos-rehearse-speed-"));
+  try {
+    const timed = async (file) => {
+      const t0 = performance.now();
+      const r = await execa(qemu, probeArgv("tcg", file), { reject: false, timeout: 12e4, stdin: "ignore" });
+      if (r.exitCode !== PROBE_EXIT) throw new Error(`the TCG speed probe exited with ${r.exitCode ?? r.signal}: ${String(r.stderr).split("\n")[0]}`);
+      return performance.now() - t0;
+    };
+    const empty = path6.join(dir, "empty.bin");
+    const work = path6.join(dir, "speed.bin");
+    writeFileSync2(empty, probeKernel());
+    writeFileSync2(work, speedKernel());
+    let best = Infinity;
+    for (let i2 = 0; i2 < runs; i2++) best = Math.min(best, await timed(work) - await timed(empty));
+    const probeMs = Math.max(1, Math.round(best));
+    measured = { factor: Math.round(probeMs / SPEED_REFERENCE_MS * 100) / 100, probeMs, referenceMs: SPEED_REFERENCE_MS };
+    return measured;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 function probeArgv(accel, kernelPath) {
   return [
     "-machine",
@@ -10892,22 +10969,25 @@ async function probeKvm(qemu, devKvm = "/dev/kvm") {
   return why ? { usable: false, reason: `${devKvm} opens, but ${why}` } : { usable: true, reason: "a probe guest ran under KVM" };
 }
 async function chooseAccel(qemu, requested = "auto") {
-  if (requested === "tcg") {
-    return { accel: "tcg", reason: "TCG was asked for", kvm: { usable: false, reason: "not probed: TCG was asked for" } };
-  }
+  const tcg = async (reason, kvm2) => {
+    const speed = await measureSpeed(qemu);
+    return { accel: "tcg", reason, kvm: kvm2, speed, timeoutScale: timeoutScale("tcg") };
+  };
+  if (requested === "tcg") return tcg("TCG was asked for", { usable: false, reason: "not probed: TCG was asked for" });
   const kvm = await probeKvm(qemu);
-  if (kvm.usable) return { accel: "kvm", reason: kvm.reason, kvm };
+  if (kvm.usable) return { accel: "kvm", reason: kvm.reason, kvm, timeoutScale: timeoutScale("kvm") };
   if (requested === "kvm") throw new Error(`KVM was asked for but is not usable: ${kvm.reason}`);
-  return { accel: "tcg", reason: `no KVM: ${kvm.reason}; using TCG (software emulation, timeouts scaled)`, kvm };
+  return tcg(`no KVM: ${kvm.reason}; using TCG (software emulation, timeouts scaled)`, kvm);
 }
-function timeoutScale(accel, env = process.env) {
+function timeoutScale(accel, env = process.env, speed = measured) {
   const v = env.NIXOS_REHEARSE_TIMEOUT_SCALE;
   if (v !== void 0 && v !== "") {
     const n2 = Number(v);
     if (!(n2 > 0)) throw new Error(`NIXOS_REHEARSE_TIMEOUT_SCALE must be a positive number, got ${JSON.stringify(v)}`);
     return n2;
   }
-  return accel === "kvm" ? 1 : 5;
+  if (accel === "kvm") return 1;
+  return Math.round(5 * Math.max(1, speed?.factor ?? 1) * 10) / 10;
 }
 
 // src/qemu/firmware.ts
@@ -11043,7 +11123,8 @@ async function doctor(requested = "auto") {
       report.accel = d.accel;
       report.accelReason = d.reason;
       report.kvm = d.kvm;
-      report.timeoutScale = timeoutScale(d.accel);
+      report.timeoutScale = d.timeoutScale;
+      if (d.speed) report.speed = d.speed;
     } catch (e) {
       problems.push(e.message);
     }
@@ -11062,7 +11143,8 @@ function renderDoctor(r) {
   for (const [t, where] of Object.entries(r.tools ?? {})) out.push(line(!!where, t, where ?? "not found"));
   if (r.accel) {
     out.push(line(true, "accel", `${r.accel}: ${r.accelReason}`));
-    if (r.accel === "tcg") out.push(`      ${"".padEnd(10)} every timeout is scaled by ${r.timeoutScale} (NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
+    if (r.speed) out.push(line(true, "speed", `TCG speed factor ${r.speed.factor} (the speed probe took ${r.speed.probeMs} ms, ${r.speed.referenceMs} ms on the reference machine)`));
+    if (r.accel === "tcg") out.push(`      ${"".padEnd(10)} every timeout is scaled by ${r.timeoutScale} (5 \xD7 the speed factor when above 1; NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
   }
   if (r.fix) out.push("", `fix: ${r.fix}`);
   return out.join("\n");
@@ -11094,7 +11176,7 @@ async function buildTestGuest(log = () => {
 }
 
 // src/qemu/machine.ts
-import { copyFileSync, mkdirSync, mkdtempSync as mkdtempSync2, readFileSync as readFileSync3, rmSync as rmSync2 } from "node:fs";
+import { copyFileSync, existsSync as existsSync2, mkdirSync, mkdtempSync as mkdtempSync2, readFileSync as readFileSync3, rmSync as rmSync2 } from "node:fs";
 import net2 from "node:net";
 import os2 from "node:os";
 import path9 from "node:path";
@@ -11147,28 +11229,28 @@ function install() {
   });
 }
 
-// src/console/console.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import { StringDecoder as StringDecoder4 } from "node:string_decoder";
-
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path17, timeoutMs, what) {
+async function connectUnix(path18, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path17);
+        const s = net.createConnection(path18);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path17}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path18}: ${e.message}`);
       await sleep(50);
     }
   }
 }
+
+// src/console/console.ts
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { StringDecoder as StringDecoder4 } from "node:string_decoder";
 
 // src/console/text.ts
 import { StringDecoder as StringDecoder3 } from "node:string_decoder";
@@ -11307,8 +11389,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path17, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path17, timeoutMs, `${this.name} console`);
+  async attach(path18, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path18, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11604,6 +11686,7 @@ ${r.output}`);
 };
 
 // src/qemu/spec.ts
+var TCG_CPU_MODEL = "max";
 var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
 
 // src/qemu/argv.ts
@@ -11616,8 +11699,9 @@ function buildQemuArgv(spec) {
   const a2 = [];
   const push = (...xs) => a2.push(...xs);
   push("-name", `${qemuEscape(spec.name)},debug-threads=on`);
-  push("-machine", `q35,accel=${spec.accel}`);
-  push("-cpu", spec.accel === "kvm" ? "host" : "max");
+  push("-machine", "q35");
+  push("-accel", spec.accel === "tcg" && spec.tcgTbSizeMiB ? `tcg,tb-size=${spec.tcgTbSizeMiB}` : spec.accel);
+  push("-cpu", spec.cpuModel ?? (spec.accel === "kvm" ? "host" : TCG_CPU_MODEL));
   push("-m", `${spec.memoryMiB}M`, "-smp", String(spec.cpus));
   push("-nodefaults", "-no-user-config", "-display", "none");
   push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(spec.firmware.code)}`);
@@ -11628,6 +11712,7 @@ function buildQemuArgv(spec) {
     const boot = d.bootIndex !== void 0 ? `,bootindex=${d.bootIndex}` : "";
     push("-device", `nvme,id=nvme-${d.id},bus=rp-${d.id},serial=${qemuEscape(d.serial)},drive=${d.id}${boot}`);
   });
+  for (let i2 = 0; i2 < (spec.hotplugSlots ?? 0); i2++) push("-device", `pcie-root-port,id=rp-hp${i2},bus=pcie.0,chassis=${spec.disks.length + i2 + 1}`);
   if (spec.iso) {
     push("-drive", `if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=${qemuEscape(spec.iso.path)}`);
     const boot = spec.iso.bootIndex !== void 0 ? `,bootindex=${spec.iso.bootIndex}` : "";
@@ -11649,6 +11734,7 @@ function buildQemuArgv(spec) {
   push("-qmp", `unix:${qemuEscape(spec.sockets.qmp)},server=on,wait=off`);
   if (spec.noReboot) push("-no-reboot");
   if (spec.startPaused) push("-S");
+  if (spec.incoming) push("-incoming", "defer");
   if (spec.extraArgs) push(...spec.extraArgs);
   return a2;
 }
@@ -11668,6 +11754,9 @@ function validate(spec) {
   }
   const idx = [...spec.disks.map((d) => d.bootIndex), spec.iso?.bootIndex].filter((x) => x !== void 0);
   if (new Set(idx).size !== idx.length) problems.push(`bootindex values must be distinct (got ${idx.join(", ")})`);
+  const slots = spec.hotplugSlots ?? 0;
+  if (!Number.isInteger(slots) || slots < 0 || slots > 16) problems.push(`hotplug slots must be 0..16 (got ${slots})`);
+  if (spec.tcgTbSizeMiB !== void 0 && !(Number.isInteger(spec.tcgTbSizeMiB) && spec.tcgTbSizeMiB > 0)) problems.push(`tb-size must be a positive number of MiB (got ${spec.tcgTbSizeMiB})`);
   if (spec.sshHostPort !== void 0 && !(spec.sshHostPort > 0 && spec.sshHostPort < 65536)) problems.push(`ssh host port ${spec.sshHostPort} is not a TCP port`);
   if (problems.length) throw new Error(`invalid machine spec for ${spec.name}:
   - ${problems.join("\n  - ")}`);
@@ -11711,8 +11800,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path17, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path17, timeoutMs, "QMP");
+  async connect(path18, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path18, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -11798,6 +11887,9 @@ var Machine = class _Machine {
   keep;
   resets = 0;
   stopped = false;
+  /** A saved state start() loads instead of booting (then the guest's control shell is adopted). */
+  restoreFrom;
+  hotplugged = 0;
   exit;
   /** Resolves when QEMU exits, whatever the reason. */
   exited;
@@ -11825,9 +11917,9 @@ var Machine = class _Machine {
       const vars = path9.join(workDir, "efivars.fd");
       try {
         copyFileSync(
-          fw.vars,
+          opts.restore?.efiVars ?? fw.vars,
           vars,
-          1
+          opts.restore ? 0 : 1
           /* COPYFILE_EXCL: keep an existing one */
         );
       } catch (e) {
@@ -11858,10 +11950,16 @@ var Machine = class _Machine {
           qmp: path9.join(workDir, "qmp.sock")
         },
         noReboot: opts.noReboot,
-        startPaused: true
+        startPaused: true,
+        hotplugSlots: opts.hotplugSlots,
+        incoming: !!opts.restore,
+        tcgTbSizeMiB: opts.tcgTbSizeMiB,
+        cpuModel: opts.cpuModel
       };
       buildQemuArgv(spec);
-      return new _Machine(spec, opts, workDir, owns, logDir);
+      const m = new _Machine(spec, opts, workDir, owns, logDir);
+      m.restoreFrom = opts.restore?.state;
+      return m;
     } catch (e) {
       undo();
       throw e;
@@ -11943,9 +12041,15 @@ var Machine = class _Machine {
           this.resets++;
           this.controlShell = void 0;
         });
+        if (this.restoreFrom) await this.loadState(this.restoreFrom);
         await this.serial.attach(this.spec.sockets.serial);
         await this.control.attach(this.spec.sockets.control);
         await this.qmp.execute("cont");
+        if (this.restoreFrom) {
+          const shell = new Shell(this.control, { timeoutMs: this.t(300) });
+          await shell.succeed("true", { timeoutMs: this.t(60) });
+          this.controlShell = shell;
+        }
       })();
       attach.catch(() => {
       });
@@ -11972,6 +12076,84 @@ var Machine = class _Machine {
   /** The last lines the serial console showed (clean text). */
   serialTail(lines = 200) {
     return this.serial?.tail(lines) ?? "";
+  }
+  /**
+   * Saves the running guest's whole state (RAM, CPUs, devices) to `file`, zstd-compressed, and
+   * the EFI variable store beside it (`efiVars`), then powers this VM off: what the test
+   * driver's and QEMU's migration-to-file do. The guest must not have disks (a state is
+   * restored over new, empty disks plugged in after it: hotplugDisk()) and must have a control
+   * shell running (connect()), which the restored machine adopts. Restore with
+   * `Machine.create({ …same devices, restore: { state, efiVars } })`.
+   */
+  async saveState(file, efiVars) {
+    if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
+    if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
+    if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
+    await this.shell.succeed("sync");
+    await this.qmp.execute("stop");
+    copyFileSync(this.spec.firmware.vars, efiVars);
+    const part2 = `${file}.part-${process.pid}`;
+    await this.qmp.execute("migrate-set-parameters", { "max-bandwidth": 8 * 2 ** 30 });
+    await this.qmp.execute("migrate", { uri: `exec:zstd -q -f -1 -T0 -o ${shellQuote(part2)} && mv ${shellQuote(part2)} ${shellQuote(file)}` });
+    const deadline = Date.now() + this.t(300);
+    for (; ; ) {
+      const q = await this.qmp.execute("query-migrate");
+      if (q.status === "completed") break;
+      if (q.status === "failed" || q.status === "cancelled") throw new Error(`${this.name}: saving the VM state failed: ${q["error-desc"] ?? q.status}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: saving the VM state did not finish within ${Math.round(this.t(300) / 1e3)} s`);
+      await sleep2(100);
+    }
+    while (!existsSync2(file)) {
+      if (Date.now() > deadline) throw new Error(`${this.name}: the saved VM state ${file} was not written within ${Math.round(this.t(300) / 1e3)} s`);
+      await sleep2(100);
+    }
+    await this.stop();
+  }
+  /**
+   * Loads a saved state into this (paused, `-incoming defer`) QEMU: QEMU listens on a socket of
+   * its work dir and the state, decompressed here, is streamed into it. A damaged file is an
+   * error at once (zstd says so), never a QEMU left waiting for the rest of a stream.
+   */
+  async loadState(file) {
+    const sock = path9.join(this.workDir, "incoming.sock");
+    rmSync2(sock, { force: true });
+    await this.qmp.execute("migrate-incoming", { uri: `unix:${sock}` });
+    const conn = await connectUnix(sock, this.t(10), "QEMU incoming migration");
+    conn.on("error", () => {
+    });
+    const z = execa("zstd", ["-q", "-dc", file], { stdin: "ignore", stdout: "pipe", stderr: "pipe", reject: false, buffer: { stdout: false, stderr: true } });
+    z.stdout.pipe(conn);
+    const r = await z;
+    if (r.exitCode !== 0 && r.signal !== "SIGPIPE") {
+      conn.destroy();
+      throw new Error(`${this.name}: the saved VM state ${file} is damaged: zstd: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.signal}`}`);
+    }
+    await new Promise((resolve) => conn.writableFinished || conn.destroyed ? resolve() : conn.once("finish", () => resolve()).once("close", () => resolve()));
+    const deadline = Date.now() + this.t(60);
+    for (; ; ) {
+      const st = await this.qmp.execute("query-status");
+      if (st.status !== "inmigrate") break;
+      if (Date.now() > deadline) throw new Error(`${this.name}: loading the saved VM state ${file} did not finish within ${Math.round(this.t(60) / 1e3)} s`);
+      await sleep2(100);
+    }
+    conn.destroy();
+  }
+  /**
+   * Plugs a new NVMe disk (a qcow2 image created here, in the work dir) into the next empty
+   * root port, as a restored installer gets this run's disks; resolves once the guest sees it
+   * (its serial under /dev/disk/by-id).
+   */
+  async hotplugDisk(d, seconds = 60) {
+    const slot = this.hotplugged;
+    if (slot >= (this.spec.hotplugSlots ?? 0)) throw new Error(`${this.name}: no empty hotplug slot left for ${d.id} (${this.spec.hotplugSlots ?? 0} slots)`);
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(d.id) || !/^[A-Za-z0-9_-]{1,20}$/.test(d.serial)) throw new Error(`${this.name}: bad disk id or serial ${JSON.stringify(d)}`);
+    const file = path9.join(this.workDir, `${d.id}.qcow2`);
+    await createDisk(file, d.size, d.backing);
+    await this.qmp.execute("blockdev-add", { driver: "qcow2", "node-name": d.id, discard: "unmap", file: { driver: "file", filename: file } });
+    await this.qmp.execute("device_add", { driver: "nvme", id: `nvme-${d.id}`, bus: `rp-hp${slot}`, serial: d.serial, drive: d.id });
+    this.hotplugged++;
+    this.spec.disks.push({ id: d.id, serial: d.serial, path: file });
+    await this.succeed(`i=0; until ls /dev/disk/by-id/ 2>/dev/null | grep -q '_${d.serial}$'; do i=$((i+1)); [ $i -lt ${Math.ceil(this.t(seconds) / 200)} ] || { echo "no disk with serial ${d.serial} appeared" >&2; exit 1; }; sleep 0.2; done`, seconds * 2);
   }
   /** Freezes the guest's CPUs (QMP `stop`): to the engine, a guest that hangs. */
   async pause() {
@@ -12224,13 +12406,13 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
-import { randomBytes as randomBytes3 } from "node:crypto";
-import { mkdirSync as mkdirSync5, mkdtempSync as mkdtempSync4, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
+import { randomBytes as randomBytes4 } from "node:crypto";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
 import os5 from "node:os";
-import path16 from "node:path";
+import path17 from "node:path";
 
 // src/flake.ts
-import { existsSync as existsSync2, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
+import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
 import path11 from "node:path";
 
 // src/runbook/parsers.ts
@@ -12635,9 +12817,9 @@ function resolveFlake(ref) {
     throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`);
   }
   const dir = path11.resolve(where.replace(/^path:/, ""));
-  if (!existsSync2(dir) || !statSync4(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`);
+  if (!existsSync3(dir) || !statSync4(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`);
   const file = path11.join(dir, "flake.nix");
-  if (!existsSync2(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`);
+  if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`);
   const hosts = declaredHosts(readFileSync4(file, "utf8"));
   if (hosts.length && !hosts.includes(host)) {
     throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`);
@@ -12890,7 +13072,8 @@ async function isoBoot(iso, dir) {
 var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
 var KERNEL_PANIC = /Kernel panic - not syncing:[^\n]*/;
 async function startInstaller(opts) {
-  const { iso, extraAppend, onStarted, ...rest } = opts;
+  if (opts.restore) return restoreInstaller(opts, opts.restore);
+  const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
   const machine = await Machine.create({ memoryMiB: 2048, ...rest, iso: { path: iso } });
   try {
     const bootDir = path13.join(machine.workDir, "iso-boot");
@@ -12911,10 +13094,50 @@ async function startInstaller(opts) {
     throw Object.assign(e, { serialTail });
   }
 }
+var RestoreError = class extends Error {
+  constructor(stateDir, reason) {
+    super(`the saved installer ${stateDir} could not be restored: ${reason}`);
+    this.stateDir = stateDir;
+    this.reason = reason;
+  }
+  stateDir;
+  reason;
+  name = "RestoreError";
+};
+async function restoreInstaller(opts, s) {
+  const { iso, extraAppend, onStarted, restore: _r, disks, ...rest } = opts;
+  if (extraAppend?.length || onStarted) throw new Error("a restored installer cannot take extra kernel parameters or boot hooks: it does not boot");
+  const machine = await Machine.create({
+    ...rest,
+    memoryMiB: s.memoryMiB,
+    cpus: s.cpus,
+    disks: [],
+    hotplugSlots: s.slots,
+    iso: { path: iso },
+    restore: { state: s.state, efiVars: s.efiVars }
+  });
+  try {
+    const boot = await isoBoot(iso, path13.join(machine.workDir, "iso-boot"));
+    if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
+    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
+    try {
+      await machine.start();
+    } catch (e) {
+      throw new RestoreError(s.dir, e.message.split("\n")[0]);
+    }
+    await machine.succeed(`date -u -s @${Math.floor(Date.now() / 1e3)} >/dev/null`);
+    for (const d of disks ?? []) await machine.hotplugDisk(d);
+    return { machine, boot, restoredFrom: s.dir };
+  } catch (e) {
+    const serialTail = machine.serialTail(200);
+    await machine.stop();
+    throw Object.assign(e, { serialTail });
+  }
+}
 
 // src/iso/source.ts
 import { createHash } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync3, mkdirSync as mkdirSync4, renameSync, rmSync as rmSync3, statSync as statSync5 } from "node:fs";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync4, renameSync, rmSync as rmSync3, statSync as statSync5 } from "node:fs";
 import os3 from "node:os";
 import path14 from "node:path";
 import { Readable as Readable4 } from "node:stream";
@@ -12953,7 +13176,7 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     const expected = want ?? await publishedSha256(iso);
     const file2 = isoCachePath(cacheDir2, expected);
     mkdirSync4(path14.dirname(file2), { recursive: true });
-    if (!existsSync3(file2)) {
+    if (!existsSync4(file2)) {
       log(`downloading ${iso}`);
       const r = await fetch(iso);
       if (!r.ok || !r.body) throw new IsoError(`downloading ${iso} failed: HTTP ${r.status}`);
@@ -12969,11 +13192,114 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     return { path: file2, sha256: expected };
   }
   const file = path14.resolve(iso.replace(/^~(?=\/)/, os3.homedir()));
-  if (!existsSync3(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
+  if (!existsSync4(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
   if (!want) return { path: file };
   const got = await sha256File(file);
   if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
   return { path: file, sha256: got };
+}
+
+// src/installer-state.ts
+import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
+import path15 from "node:path";
+var INSTALLER_STATE_FORMAT = 1;
+var INSTALLER_SLOTS = 4;
+function installerStateKey(k) {
+  const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });
+  return createHash2("sha256").update(text).digest("hex").slice(0, 24);
+}
+function installerStatesDir(cacheDir2) {
+  return path15.join(cacheDir2, "installer-states");
+}
+async function keyFor(o2, boot) {
+  const v = await toolVersion(qemuBinary());
+  return installerStateKey({ isoSha256: o2.isoSha256, memoryMiB: o2.memoryMiB, cpus: o2.cpus, accel: o2.accel, qemuVersion: v.ok ? v.version : "unknown", append: boot.append ?? "" });
+}
+function readInstallerState(dir) {
+  try {
+    const m = JSON.parse(readFileSync6(path15.join(dir, "manifest.json"), "utf8"));
+    if (!existsSync5(m.state) || statSync6(m.state).size === 0 || !existsSync5(m.efiVars)) return void 0;
+    return m;
+  } catch {
+    return void 0;
+  }
+}
+async function installerState(o2) {
+  const log = o2.log ?? (() => {
+  });
+  const root = installerStatesDir(o2.cacheDir);
+  mkdirSync5(root, { recursive: true });
+  const tmp = path15.join(root, `.new-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  mkdirSync5(tmp);
+  try {
+    const boot = await isoBoot(o2.iso, path15.join(tmp, "iso-boot"));
+    const key = await keyFor(o2, boot);
+    const dir = path15.join(root, key);
+    const have = readInstallerState(dir);
+    if (have) return have;
+    rmSync4(dir, { recursive: true, force: true });
+    log(`  booting the installer once to save it for later runs (${dir})`);
+    const t0 = Date.now();
+    const m = await Machine.create({
+      name: "installer-save",
+      accel: o2.accel,
+      timeoutScale: o2.timeoutScale,
+      memoryMiB: o2.memoryMiB,
+      cpus: o2.cpus,
+      iso: { path: o2.iso },
+      kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
+      hotplugSlots: INSTALLER_SLOTS,
+      workDir: path15.join(tmp, "vm"),
+      logDir: o2.logDir
+    });
+    let bootSeconds = 0;
+    try {
+      await m.start();
+      await m.waitForSerial(INSTALLER_PROMPT, 120);
+      await m.connect({ sudo: true });
+      bootSeconds = (Date.now() - t0) / 1e3;
+      const serialLog = path15.join(tmp, "boot-serial.log");
+      writeFileSync3(serialLog, m.serialTail(1e5));
+      await m.saveState(path15.join(tmp, "state.zst"), path15.join(tmp, "efivars.fd"));
+    } finally {
+      await m.stop();
+    }
+    rmSync4(path15.join(tmp, "vm"), { recursive: true, force: true });
+    const final = (f) => path15.join(dir, f);
+    const manifest = {
+      dir,
+      key,
+      state: final("state.zst"),
+      efiVars: final("efivars.fd"),
+      slots: INSTALLER_SLOTS,
+      memoryMiB: o2.memoryMiB,
+      cpus: o2.cpus,
+      accel: o2.accel,
+      isoSha256: o2.isoSha256,
+      bootEntry: boot.entry.title,
+      append: boot.append ?? "",
+      createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+      bootSeconds,
+      bootSerialLog: final("boot-serial.log")
+    };
+    writeFileSync3(path15.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
+`);
+    try {
+      renameSync2(tmp, dir);
+    } catch (e) {
+      const theirs = readInstallerState(dir);
+      if (theirs) return theirs;
+      throw e;
+    }
+    log(`  installer saved after a ${bootSeconds.toFixed(1)} s boot`);
+    return manifest;
+  } finally {
+    rmSync4(tmp, { recursive: true, force: true });
+  }
+}
+function discardInstallerState(s) {
+  rmSync4(s.dir, { recursive: true, force: true });
 }
 
 // src/diagnosis/boot-stage.ts
@@ -13795,10 +14121,10 @@ function layoutByName(name) {
 }
 
 // src/verify.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync6, rmSync as rmSync4, writeFileSync as writeFileSync3 } from "node:fs";
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
 import os4 from "node:os";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/verify/parsers.ts
 function parseGenerations(out) {
@@ -14155,15 +14481,15 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       add(checkSshd(await out("systemctl show sshd -p ActiveState,SubState")));
       const host = (await out("hostname")).trim();
       const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort);
-      const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: 18e4 });
+      const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
-      const pw = await execa("ssh", [...ssh, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${REHEARSE_USER}@127.0.0.1`, "true"], { reject: false, timeout: 18e4 });
+      const pw = await execa("ssh", [...ssh, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${REHEARSE_USER}@127.0.0.1`, "true"], { reject: false, timeout: mm.t(36) });
       add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
       add(checkClosureSize(await out("nix path-info -Sh /run/current-system")));
-      const secret = `rehearse-secret-${randomBytes2(12).toString("hex")}`;
+      const secret = `rehearse-secret-${randomBytes3(12).toString("hex")}`;
       await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
-      const keyLine = readFileSync6(i2.sshPrivateKeyFile, "utf8").split("\n")[1] ?? secret;
+      const keyLine = readFileSync7(i2.sshPrivateKeyFile, "utf8").split("\n")[1] ?? secret;
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
       add(checkSecretsNotInStore(g.exitCode, g.output));
       return checks.every((c3) => c3.status === "pass");
@@ -14227,14 +14553,14 @@ function sshArgs(key, port) {
 }
 async function pushFlake(m, i2, generation) {
   await m.copyIn(i2.configDir, GUEST_CONFIG);
-  const dir = mkdtempSync3(path15.join(os4.tmpdir(), "nixos-rehearse-harness-"));
+  const dir = mkdtempSync3(path16.join(os4.tmpdir(), "nixos-rehearse-harness-"));
   try {
-    writeFileSync3(path15.join(dir, "flake.nix"), wrapperFlake(i2.host));
-    writeFileSync3(path15.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, zfs: i2.layout.root.kind === "zfs", generation }).content);
-    writeFileSync3(path15.join(dir, "vm-hardware.nix"), i2.vmHardware);
+    writeFileSync4(path16.join(dir, "flake.nix"), wrapperFlake(i2.host));
+    writeFileSync4(path16.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, zfs: i2.layout.root.kind === "zfs", generation }).content);
+    writeFileSync4(path16.join(dir, "vm-hardware.nix"), i2.vmHardware);
     await m.copyIn(dir, GUEST_FLAKE);
   } finally {
-    rmSync4(dir, { recursive: true, force: true });
+    rmSync5(dir, { recursive: true, force: true });
   }
 }
 
@@ -14257,17 +14583,24 @@ var PhaseTimeoutError = class extends Error {
   minutes;
   name = "PhaseTimeoutError";
 };
+function readSavedInstall(dir) {
+  const file = path17.join(dir, "installed.json");
+  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync8(file, "utf8"));
+  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  return s;
+}
 function cacheDir() {
-  return path16.join(process.env.XDG_CACHE_HOME || path16.join(os5.homedir(), ".cache"), "nixos-rehearse");
+  return path17.join(process.env.XDG_CACHE_HOME || path17.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
 async function runRehearsal(o2) {
   const log = o2.log ?? (() => {
   });
   const started = Date.now();
-  const outDir = path16.resolve(o2.outDir);
-  const logDir = path16.join(outDir, "logs");
-  mkdirSync5(logDir, { recursive: true });
-  const reportPath = path16.join(outDir, "report.json");
+  const outDir = path17.resolve(o2.outDir);
+  const logDir = path17.join(outDir, "logs");
+  mkdirSync6(logDir, { recursive: true });
+  const reportPath = path17.join(outDir, "report.json");
   const report = {
     schema: 1,
     result: "fail",
@@ -14287,18 +14620,18 @@ async function runRehearsal(o2) {
   if (o2.lockChanges) report.lockChanges = o2.lockChanges;
   const write = () => {
     report.durationMs = Date.now() - started;
-    writeFileSync4(reportPath, `${JSON.stringify(report, null, 2)}
+    writeFileSync5(reportPath, `${JSON.stringify(report, null, 2)}
 `);
     try {
-      writeFileSync4(path16.join(outDir, "report.md"), renderReport(report));
+      writeFileSync5(path17.join(outDir, "report.md"), renderReport(report));
     } catch (e) {
-      writeFileSync4(path16.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
+      writeFileSync5(path17.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
 `);
     }
   };
   let machine;
   let keyDir;
-  const workDir = o2.workDir ?? mkdtempSync4(path16.join(os5.tmpdir(), "nixos-rehearse-run-"));
+  const workDir = o2.workDir ?? mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-run-"));
   const phase = async (id, title, fn) => {
     const p = { id, title, status: "fail", durationMs: 0 };
     report.phases.push(p);
@@ -14368,8 +14701,8 @@ async function runRehearsal(o2) {
       write();
     },
     teardownSync: () => {
-      if (keyDir) rmSync5(keyDir, { recursive: true, force: true });
-      if (!o2.keep && !o2.workDir) rmSync5(workDir, { recursive: true, force: true });
+      if (keyDir) rmSync6(keyDir, { recursive: true, force: true });
+      if (!o2.keep && !o2.workDir) rmSync6(workDir, { recursive: true, force: true });
     }
   });
   try {
@@ -14379,28 +14712,85 @@ async function runRehearsal(o2) {
     report.iso = { path: iso.path, sha256: iso.sha256 };
     const accel = await chooseAccel(qemuBinary(), o2.accel ?? "auto");
     report.accel = accel.accel;
-    log(`accelerator: ${accel.accel} (${accel.reason})`);
-    keyDir = mkdtempSync4(path16.join(os5.tmpdir(), "nixos-rehearse-key-"));
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path16.join(keyDir, "id_ed25519")]);
-    const publicKey = readFileSync7(path16.join(keyDir, "id_ed25519.pub"), "utf8").trim();
-    const runId = randomBytes3(3).toString("hex").toUpperCase();
+    report.speed = { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale };
+    log(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
+    keyDir = mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-key-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path17.join(keyDir, "id_ed25519")]);
+    const publicKey = readFileSync8(path17.join(keyDir, "id_ed25519.pub"), "utf8").trim();
+    const runId = randomBytes4(3).toString("hex").toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
     const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
     const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
     const installed2 = { toplevel: "", espPartuuids: [] };
+    if (o2.installed) {
+      const saved = readSavedInstall(o2.installed);
+      if (saved.layout !== layout.name) throw new Error(`${o2.installed} holds a ${saved.layout} install, not ${layout.name}`);
+      if (saved.host !== flake.host) throw new Error(`${o2.installed} holds an install of host ${saved.host}, not ${flake.host}`);
+      report.installedFrom = o2.installed;
+      report.injected = saved.injected;
+      mkdirSync6(workDir, { recursive: true });
+      for (const d of saved.disks) await createDisk(path17.join(workDir, `${d.id}.qcow2`), void 0, d.file);
+      copyFileSync2(saved.efiVars, path17.join(workDir, "efivars.fd"));
+      copyFileSync2(saved.sshPrivateKeyFile, path17.join(keyDir, "installed_ed25519"));
+      chmodSync(path17.join(keyDir, "installed_ed25519"), 384);
+      const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+      if (o2.fault === "remove-mirror-disk" && kept.length > 1) kept.splice(1, 1);
+      log(`  starting from the installed system kept in ${o2.installed} (${saved.savedAt})`);
+      await verifyInstalled(
+        {
+          workDir,
+          disks: kept,
+          accel: accel.accel,
+          logDir,
+          layout,
+          host: flake.host,
+          toplevel: saved.toplevel,
+          espPartuuids: saved.espPartuuids,
+          configDir: flake.dir,
+          sshPublicKey: saved.sshPublicKey,
+          sshPrivateKeyFile: path17.join(keyDir, "installed_ed25519"),
+          vmHardware: saved.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
+          memoryMiB: o2.memoryMiB ?? 2048,
+          cpus: o2.cpus ?? 2
+        },
+        report,
+        phase,
+        log,
+        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) }
+      );
+      return finish();
+    }
     const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
-      const inst = await startInstaller({
+      const bootFault = o2.fault === "kernel-panic" || o2.fault === "boot-hang";
+      const common2 = {
         name: "installer",
         iso: iso.path,
         accel: accel.accel,
-        timeoutScale: timeoutScale(accel.accel),
+        timeoutScale: accel.timeoutScale,
         memoryMiB: o2.memoryMiB ?? 2048,
         cpus: o2.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
         disks: disks.map((d) => ({ ...d, size: o2.diskSize ?? "20G" })),
         workDir,
         logDir,
-        keep: true,
+        keep: true
+      };
+      let inst;
+      if (o2.reuseInstaller && bootFault) log(`  not reusing a saved installer: the fault ${o2.fault} is in the boot itself`);
+      if (o2.reuseInstaller && !bootFault) {
+        const state = await installerState({ iso: iso.path, isoSha256: iso.sha256 ?? await sha256File(iso.path), memoryMiB: common2.memoryMiB, cpus: common2.cpus, accel: accel.accel, timeoutScale: accel.timeoutScale, cacheDir: o2.cacheDir ?? cacheDir(), logDir, log });
+        try {
+          inst = await startInstaller({ ...common2, restore: state });
+          report.iso.restoredFrom = state.dir;
+          log(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${disks.map((d) => d.serial).join(", ")}`);
+        } catch (e) {
+          if (!(e instanceof RestoreError)) throw e;
+          log(`  ${e.message}; it is discarded and the ISO booted instead`);
+          discardInstallerState(state);
+        }
+      }
+      inst ??= await startInstaller({
+        ...common2,
         extraAppend: o2.fault === "kernel-panic" ? ["rdinit=/nonexistent"] : [],
         onStarted: o2.fault === "boot-hang" ? async (mm) => {
           await mm.waitForSerial(/EFI stub: /, 120);
@@ -14499,6 +14889,26 @@ ${res.output}`;
       return r.exitCode === 0;
     });
     const installOk = poweredOff && report.steps.every((s) => s.status === "pass");
+    if (installOk && o2.saveInstalled && !o2.fault) {
+      await m.stop();
+      saveInstall(o2.saveInstalled, workDir, {
+        schema: 1,
+        layout: layout.name,
+        flake: o2.flake,
+        host: flake.host,
+        disks: disks.map((d) => ({ ...d, file: path17.join(path17.resolve(o2.saveInstalled), `${d.id}.qcow2`) })),
+        efiVars: path17.join(path17.resolve(o2.saveInstalled), "efivars.fd"),
+        toplevel: installed2.toplevel,
+        espPartuuids: installed2.espPartuuids,
+        injected: report.injected,
+        sshPublicKey: publicKey,
+        sshPrivateKeyFile: path17.join(path17.resolve(o2.saveInstalled), "id_ed25519"),
+        isoSha256: iso.sha256,
+        savedAt: (/* @__PURE__ */ new Date()).toISOString()
+      }, path17.join(keyDir, "id_ed25519"));
+      await overlayDisks(workDir, disks.map((d) => path17.join(path17.resolve(o2.saveInstalled), `${d.id}.qcow2`)));
+      log(`  the installed system is kept in ${o2.saveInstalled}; this run goes on over overlays`);
+    }
     if (installOk && o2.verify !== false) {
       await m.stop();
       await verifyInstalled(
@@ -14513,7 +14923,7 @@ ${res.output}`;
           espPartuuids: installed2.espPartuuids,
           configDir: flake.dir,
           sshPublicKey: publicKey,
-          sshPrivateKeyFile: path16.join(keyDir, "id_ed25519"),
+          sshPrivateKeyFile: path17.join(keyDir, "id_ed25519"),
           vmHardware: report.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
           memoryMiB: o2.memoryMiB ?? 2048,
           cpus: o2.cpus ?? 2
@@ -14535,8 +14945,8 @@ ${res.output}`;
   } finally {
     unregister();
     await machine?.stop();
-    if (keyDir) rmSync5(keyDir, { recursive: true, force: true });
-    if (!o2.keep && !o2.workDir) rmSync5(workDir, { recursive: true, force: true });
+    if (keyDir) rmSync6(keyDir, { recursive: true, force: true });
+    if (!o2.keep && !o2.workDir) rmSync6(workDir, { recursive: true, force: true });
     else log(`disks and EFI variables kept in ${workDir}`);
   }
   function finish() {
@@ -14545,6 +14955,29 @@ ${res.output}`;
     log(`${ok ? "PASS" : "FAIL"}: report ${reportPath}`);
     return { report, reportPath, exitCode: ok ? 0 : 1 };
   }
+}
+function saveInstall(dir, workDir, s, privateKey) {
+  const target = path17.resolve(dir);
+  rmSync6(target, { recursive: true, force: true });
+  mkdirSync6(target, { recursive: true });
+  for (const d of s.disks) moveFile(path17.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path17.join(workDir, "efivars.fd"), s.efiVars);
+  copyFileSync2(privateKey, s.sshPrivateKeyFile);
+  chmodSync(s.sshPrivateKeyFile, 384);
+  writeFileSync5(path17.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+`);
+}
+function moveFile(from, to) {
+  try {
+    renameSync3(from, to);
+  } catch (e) {
+    if (e.code !== "EXDEV") throw e;
+    copyFileSync2(from, to);
+    rmSync6(from);
+  }
+}
+async function overlayDisks(workDir, bases) {
+  for (const b of bases) await createDisk(path17.join(workDir, path17.basename(b)), void 0, b);
 }
 function stageOf(serialTail) {
   return { ...bootStage(serialTail), serialTail };
@@ -14575,12 +15008,12 @@ async function injectHarness(m, ctx, host, publicKey, injected, run) {
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
     async () => {
-      const dir = mkdtempSync4(path16.join(os5.tmpdir(), "nixos-rehearse-harness-"));
+      const dir = mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-harness-"));
       try {
-        for (const f of files) writeFileSync4(path16.join(dir, path16.basename(f.file)), f.content);
+        for (const f of files) writeFileSync5(path17.join(dir, path17.basename(f.file)), f.content);
         await m.copyIn(dir, GUEST_FLAKE);
       } finally {
-        rmSync5(dir, { recursive: true, force: true });
+        rmSync6(dir, { recursive: true, force: true });
       }
     }
   );
@@ -14601,6 +15034,7 @@ var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(
 var say = (line) => process.stdout.write(`${line}
 `);
 var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", "fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this, and stop its VM");
+var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed) and go on with the checks, rebuild and rollbacks");
 var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS));
 async function rehearse(o2) {
   const memoryMiB = Number(o2.memory);
@@ -14624,17 +15058,22 @@ async function rehearse(o2) {
     rebuild: o2.rebuild,
     phaseTimeoutMinutes,
     fault: o2.injectFault,
+    reuseInstaller: o2.reuseInstaller,
+    saveInstalled: o2.keepInstalled,
+    installed: o2.fromInstalled,
     log: say
   });
   return r.exitCode;
 }
-program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption()).action(async (o2) => {
+program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption());
+reuseOptions(program2.commands.find((c3) => c3.name() === "run")).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
-program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption()).action(async (o2) => {
+program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption());
+reuseOptions(program2.commands.find((c3) => c3.name() === "demo")).action(async (o2) => {
   const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
   say(`fixture ISO: ${fx.iso}`);
-  process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o2.layout, diskSize: "8G", memory: "2048", cpus: "2", accel: o2.accel, out: o2.out, keep: o2.keep, rebuild: o2.rebuild, phaseTimeout: o2.phaseTimeout, injectFault: o2.injectFault });
+  process.exitCode = await rehearse({ ...o2, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: "8G", memory: "2048", cpus: "2" });
 });
 program2.command("engine-demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);

@@ -27,6 +27,11 @@ const accelOption = () => new Option('--accel <accel>', 'accelerator').choices([
 const layoutOption = () => new Option('--layout <layout>', 'disk layout').choices(LAYOUTS).default('zfs');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const phaseTimeoutOption = () => new Option('--phase-timeout <minutes>', 'fail a phase (boot, install, reboot, verify, …) that takes longer than this, and stop its VM');
+const reuseOptions = (c: Command) =>
+  c
+    .option('--reuse-installer', 'restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use')
+    .option('--keep-installed <dir>', 'keep the installed system (its disks as the install left them, EFI variables, this run\'s key) in DIR for --from-installed; the run goes on over overlays')
+    .option('--from-installed <dir>', 'skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed) and go on with the checks, rebuild and rollbacks');
 const faultOption = () =>
   new Option('--inject-fault <fault>', `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join('; ')}`).choices(Object.keys(FAULTS));
 
@@ -44,6 +49,9 @@ interface RunFlags {
   rebuild: boolean;
   phaseTimeout?: string;
   injectFault?: Fault;
+  reuseInstaller?: boolean;
+  keepInstalled?: string;
+  fromInstalled?: string;
 }
 
 async function rehearse(o: RunFlags): Promise<number> {
@@ -68,6 +76,9 @@ async function rehearse(o: RunFlags): Promise<number> {
     rebuild: o.rebuild,
     phaseTimeoutMinutes,
     fault: o.injectFault,
+    reuseInstaller: o.reuseInstaller,
+    saveInstalled: o.keepInstalled,
+    installed: o.fromInstalled,
     log: say,
   });
   return r.exitCode;
@@ -88,8 +99,8 @@ program
   .option('--keep', 'keep the VM work directory (disks, EFI vars) after the run')
   .option('--no-rebuild', 'after the reboot and the checks, skip the rebuild and the rollbacks')
   .addOption(phaseTimeoutOption())
-  .addOption(faultOption())
-  .action(async (o: RunFlags) => {
+  .addOption(faultOption());
+reuseOptions(program.commands.find((c) => c.name() === 'run')!).action(async (o: RunFlags) => {
     process.exitCode = await rehearse(o);
   });
 
@@ -102,12 +113,13 @@ program
   .option('--keep', 'keep the VM work directory after the run')
   .option('--no-rebuild', 'skip the rebuild and the rollbacks')
   .addOption(phaseTimeoutOption())
-  .addOption(faultOption())
-  .action(async (o: { layout: string; accel: 'auto' | 'kvm' | 'tcg'; out: string; keep?: boolean; rebuild: boolean; phaseTimeout?: string; injectFault?: Fault }) => {
-    const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
-    say(`fixture ISO: ${fx.iso}`);
-    process.exitCode = await rehearse({ iso: fx.iso, flake: `${fx.flake}#server`, layout: o.layout, diskSize: '8G', memory: '2048', cpus: '2', accel: o.accel, out: o.out, keep: o.keep, rebuild: o.rebuild, phaseTimeout: o.phaseTimeout, injectFault: o.injectFault });
-  });
+  .addOption(faultOption());
+type DemoFlags = Pick<RunFlags, 'layout' | 'accel' | 'out' | 'keep' | 'rebuild' | 'phaseTimeout' | 'injectFault' | 'reuseInstaller' | 'keepInstalled' | 'fromInstalled'>;
+reuseOptions(program.commands.find((c) => c.name() === 'demo')!).action(async (o: DemoFlags) => {
+  const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
+  say(`fixture ISO: ${fx.iso}`);
+  process.exitCode = await rehearse({ ...o, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: '8G', memory: '2048', cpus: '2' });
+});
 
 program
   .command('engine-demo')

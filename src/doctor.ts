@@ -1,5 +1,5 @@
 // `nixos-rehearse doctor`: what this machine offers the engine, and what to fix.
-import { chooseAccel, timeoutScale } from './qemu/accel.js';
+import { type SpeedMeasure, chooseAccel } from './qemu/accel.js';
 import { type FirmwarePair, findFirmware } from './qemu/firmware.js';
 import { INSTALL_HINT, qemuBinary, qemuImgBinary, toolVersion } from './qemu/tools.js';
 import type { Accel } from './qemu/spec.js';
@@ -16,6 +16,8 @@ export interface DoctorReport {
   accelReason?: string;
   kvm?: { usable: boolean; reason: string };
   timeoutScale?: number;
+  /** Under TCG: the speed probe's time against its reference (factor 2 = twice as slow as the reference day). */
+  speed?: SpeedMeasure;
   /** Other programs a rehearsal runs on the host: where each is, or null when missing. */
   tools: Record<string, string | null>;
   problems: string[];
@@ -51,7 +53,8 @@ export async function doctor(requested: Accel | 'auto' = 'auto'): Promise<Doctor
       report.accel = d.accel;
       report.accelReason = d.reason;
       report.kvm = d.kvm;
-      report.timeoutScale = timeoutScale(d.accel);
+      report.timeoutScale = d.timeoutScale;
+      if (d.speed) report.speed = d.speed;
     } catch (e) {
       problems.push((e as Error).message);
     }
@@ -72,7 +75,8 @@ export function renderDoctor(r: DoctorReport): string {
   for (const [t, where] of Object.entries(r.tools ?? {})) out.push(line(!!where, t, where ?? 'not found'));
   if (r.accel) {
     out.push(line(true, 'accel', `${r.accel}: ${r.accelReason}`));
-    if (r.accel === 'tcg') out.push(`      ${''.padEnd(10)} every timeout is scaled by ${r.timeoutScale} (NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
+    if (r.speed) out.push(line(true, 'speed', `TCG speed factor ${r.speed.factor} (the speed probe took ${r.speed.probeMs} ms, ${r.speed.referenceMs} ms on the reference machine)`));
+    if (r.accel === 'tcg') out.push(`      ${''.padEnd(10)} every timeout is scaled by ${r.timeoutScale} (5 × the speed factor when above 1; NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
   }
   if (r.fix) out.push('', `fix: ${r.fix}`);
   return out.join('\n');

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type IsoBoot, isoBoot } from './iso/iso.js';
+import type { InstallerState } from './installer-state.js';
 import { Machine, type MachineOptions } from './qemu/machine.js';
 
 /** The `nixos` user's prompt on the installer (nixpkgs programs/bash/bash.nix promptInit). */
@@ -15,6 +16,11 @@ export interface InstallerOptions extends Omit<MachineOptions, 'iso' | 'kernelBo
   extraAppend?: string[];
   /** Runs alongside the boot once QEMU has started (fault injection). */
   onStarted?: (m: Machine) => Promise<void>;
+  /**
+   * Restore this saved installer (installer-state.ts) instead of booting the ISO; the disks are
+   * then plugged in after the restore, as new devices the running installer detects.
+   */
+  restore?: InstallerState;
 }
 
 /** How the kernel gives up: seen on the serial console, it ends the wait at once. */
@@ -23,11 +29,14 @@ export const KERNEL_PANIC = /Kernel panic - not syncing:[^\n]*/;
 export interface Installer {
   machine: Machine;
   boot: IsoBoot;
+  /** The saved installer this one was restored from (installer-state.ts), when it was. */
+  restoredFrom?: string;
 }
 
 /** Creates and starts the installer VM and returns once a root control shell answers. */
 export async function startInstaller(opts: InstallerOptions): Promise<Installer> {
-  const { iso, extraAppend, onStarted, ...rest } = opts;
+  if (opts.restore) return restoreInstaller(opts, opts.restore);
+  const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
   const machine = await Machine.create({ memoryMiB: 2048, ...rest, iso: { path: iso } });
   try {
     const bootDir = path.join(machine.workDir, 'iso-boot');
@@ -45,6 +54,49 @@ export async function startInstaller(opts: InstallerOptions): Promise<Installer>
     return { machine, boot };
   } catch (e) {
     // The serial log's end says how far the boot got (report.stage); keep it past stop().
+    const serialTail = machine.serialTail(200);
+    await machine.stop();
+    throw Object.assign(e as Error, { serialTail });
+  }
+}
+
+/** Thrown when a saved installer could not be restored: the caller boots the ISO instead. */
+export class RestoreError extends Error {
+  override name = 'RestoreError';
+  constructor(
+    readonly stateDir: string,
+    readonly reason: string,
+  ) {
+    super(`the saved installer ${stateDir} could not be restored: ${reason}`);
+  }
+}
+
+async function restoreInstaller(opts: InstallerOptions, s: InstallerState): Promise<Installer> {
+  const { iso, extraAppend, onStarted, restore: _r, disks, ...rest } = opts;
+  if (extraAppend?.length || onStarted) throw new Error('a restored installer cannot take extra kernel parameters or boot hooks: it does not boot');
+  const machine = await Machine.create({
+    ...rest,
+    memoryMiB: s.memoryMiB,
+    cpus: s.cpus,
+    disks: [],
+    hotplugSlots: s.slots,
+    iso: { path: iso },
+    restore: { state: s.state, efiVars: s.efiVars },
+  });
+  try {
+    const boot = await isoBoot(iso, path.join(machine.workDir, 'iso-boot'));
+    if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
+    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
+    try {
+      await machine.start();
+    } catch (e) {
+      throw new RestoreError(s.dir, (e as Error).message.split('\n')[0]!);
+    }
+    // The saved clock is the save's: set the guest's to now (file times, generation dates).
+    await machine.succeed(`date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null`);
+    for (const d of disks ?? []) await machine.hotplugDisk(d);
+    return { machine, boot, restoredFrom: s.dir };
+  } catch (e) {
     const serialTail = machine.serialTail(200);
     await machine.stop();
     throw Object.assign(e as Error, { serialTail });

@@ -3,14 +3,17 @@
 // report and keeps the logs; nothing outside the run's own disk images is ever written.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveFlake } from './flake.js';
 import { renderReport } from './render.js';
 import { startInstaller } from './installer.js';
-import { resolveIso } from './iso/source.js';
-import { chooseAccel, timeoutScale } from './qemu/accel.js';
+import { resolveIso, sha256File } from './iso/source.js';
+import { chooseAccel } from './qemu/accel.js';
+import { createDisk } from './qemu/disks.js';
+import { discardInstallerState, installerState } from './installer-state.js';
+import { RestoreError } from './installer.js';
 import { Machine } from './qemu/machine.js';
 import { bootStage } from './diagnosis/boot-stage.js';
 import { playbookFor } from './diagnosis/playbook.js';
@@ -54,6 +57,22 @@ export interface RehearsalOptions {
   phaseTimeoutMinutes?: number;
   /** A fault injected on purpose (the fault tests, and to see what a red run looks like). */
   fault?: Fault;
+  /**
+   * Restore the installer booted once and saved in the cache (installer-state.ts) instead of
+   * booting the ISO again; made on first use. Not with the boot faults (kernel-panic, boot-hang).
+   */
+  reuseInstaller?: boolean;
+  /**
+   * Keep the installed system, as the install powered it off, in this directory (its disks as
+   * qcow2 images, the EFI variables, this run's key and what the install produced) for
+   * `installed`; the run goes on over copy-on-write overlays, so it never changes them.
+   */
+  saveInstalled?: string;
+  /**
+   * Start from an installed system kept by `saveInstalled`: no installer, no install; boot its
+   * disks (overlays over them) through the firmware, then verify, rebuild and roll back as usual.
+   */
+  installed?: string;
   /** flake.lock inputs this change updates (the action computes them for pull requests). */
   lockChanges?: LockChange[];
   /** Phase boundaries, for the action's log groups. */
@@ -83,6 +102,31 @@ export class PhaseTimeoutError extends Error {
   ) {
     super(`phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`);
   }
+}
+
+/** What `saveInstalled` keeps beside the disks (installed.json). */
+export interface SavedInstall {
+  schema: 1;
+  layout: string;
+  flake: string;
+  host: string;
+  disks: Array<{ id: string; serial: string; file: string }>;
+  efiVars: string;
+  toplevel: string;
+  espPartuuids: string[];
+  injected: Injected[];
+  sshPublicKey: string;
+  sshPrivateKeyFile: string;
+  isoSha256?: string;
+  savedAt: string;
+}
+
+export function readSavedInstall(dir: string): SavedInstall {
+  const file = path.join(dir, 'installed.json');
+  if (!existsSync(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync(file, 'utf8')) as SavedInstall;
+  for (const d of s.disks) if (!existsSync(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  return s;
 }
 
 export interface RehearsalResult {
@@ -228,7 +272,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     report.iso = { path: iso.path, sha256: iso.sha256 };
     const accel = await chooseAccel(qemuBinary(), o.accel ?? 'auto');
     report.accel = accel.accel;
-    log(`accelerator: ${accel.accel} (${accel.reason})`);
+    report.speed = { ...(accel.speed ?? {}), timeoutScale: accel.timeoutScale };
+    log(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled ×${accel.timeoutScale}` : ''}`);
 
     // This run's SSH key: the public half goes into the harness module, the private half stays
     // in a temporary directory on the host.
@@ -243,12 +288,44 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     const ctx: PlanContext = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
     const installed = { toplevel: '', espPartuuids: [] as string[] };
 
+    if (o.installed) {
+      // No installer, no install: the kept installed system's disks, under overlays.
+      const saved = readSavedInstall(o.installed);
+      if (saved.layout !== layout.name) throw new Error(`${o.installed} holds a ${saved.layout} install, not ${layout.name}`);
+      if (saved.host !== flake.host) throw new Error(`${o.installed} holds an install of host ${saved.host}, not ${flake.host}`);
+      report.installedFrom = o.installed;
+      report.injected = saved.injected;
+      mkdirSync(workDir, { recursive: true });
+      for (const d of saved.disks) await createDisk(path.join(workDir, `${d.id}.qcow2`), undefined, d.file);
+      copyFileSync(saved.efiVars, path.join(workDir, 'efivars.fd'));
+      // ssh refuses a private key others can read: this run's copy, 0600.
+      copyFileSync(saved.sshPrivateKeyFile, path.join(keyDir, 'installed_ed25519'));
+      chmodSync(path.join(keyDir, 'installed_ed25519'), 0o600);
+      const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+      if (o.fault === 'remove-mirror-disk' && kept.length > 1) kept.splice(1, 1); // it boots without it
+      log(`  starting from the installed system kept in ${o.installed} (${saved.savedAt})`);
+      await verifyInstalled(
+        {
+          workDir, disks: kept, accel: accel.accel, logDir, layout, host: flake.host, toplevel: saved.toplevel, espPartuuids: saved.espPartuuids,
+          configDir: flake.dir, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path.join(keyDir, 'installed_ed25519'),
+          vmHardware: saved.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
+          memoryMiB: o.memoryMiB ?? 2048, cpus: o.cpus ?? 2,
+        },
+        report,
+        phase,
+        log,
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) },
+      );
+      return finish();
+    }
+
     const booted = await phase('boot-installer', 'Boot the installer ISO', async () => {
-      const inst = await startInstaller({
+      const bootFault = o.fault === 'kernel-panic' || o.fault === 'boot-hang';
+      const common = {
         name: 'installer',
         iso: iso.path,
         accel: accel.accel,
-        timeoutScale: timeoutScale(accel.accel),
+        timeoutScale: accel.timeoutScale,
         memoryMiB: o.memoryMiB ?? 2048,
         cpus: o.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
@@ -256,6 +333,24 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         workDir,
         logDir,
         keep: true,
+      };
+      let inst: Awaited<ReturnType<typeof startInstaller>> | undefined;
+      if (o.reuseInstaller && bootFault) log(`  not reusing a saved installer: the fault ${o.fault} is in the boot itself`);
+      if (o.reuseInstaller && !bootFault) {
+        const state = await installerState({ iso: iso.path, isoSha256: iso.sha256 ?? (await sha256File(iso.path)), memoryMiB: common.memoryMiB, cpus: common.cpus, accel: accel.accel, timeoutScale: accel.timeoutScale, cacheDir: o.cacheDir ?? cacheDir(), logDir, log });
+        try {
+          inst = await startInstaller({ ...common, restore: state });
+          report.iso.restoredFrom = state.dir;
+          log(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${disks.map((d) => d.serial).join(', ')}`);
+        } catch (e) {
+          if (!(e instanceof RestoreError)) throw e;
+          // A saved installer that does not load is never trusted again: boot the ISO.
+          log(`  ${e.message}; it is discarded and the ISO booted instead`);
+          discardInstallerState(state);
+        }
+      }
+      inst ??= await startInstaller({
+        ...common,
         extraAppend: o.fault === 'kernel-panic' ? ['rdinit=/nonexistent'] : [],
         onStarted:
           o.fault === 'boot-hang'
@@ -367,6 +462,19 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       return r.exitCode === 0;
     });
     const installOk = poweredOff && report.steps.every((s) => s.status === 'pass');
+    if (installOk && o.saveInstalled && !o.fault) {
+      await m.stop();
+      saveInstall(o.saveInstalled, workDir, {
+        schema: 1, layout: layout.name, flake: o.flake, host: flake.host,
+        disks: disks.map((d) => ({ ...d, file: path.join(path.resolve(o.saveInstalled!), `${d.id}.qcow2`) })),
+        efiVars: path.join(path.resolve(o.saveInstalled), 'efivars.fd'),
+        toplevel: installed.toplevel, espPartuuids: installed.espPartuuids, injected: report.injected,
+        sshPublicKey: publicKey, sshPrivateKeyFile: path.join(path.resolve(o.saveInstalled), 'id_ed25519'),
+        isoSha256: iso.sha256, savedAt: new Date().toISOString(),
+      }, path.join(keyDir, 'id_ed25519'));
+      await overlayDisks(workDir, disks.map((d) => path.join(path.resolve(o.saveInstalled!), `${d.id}.qcow2`)));
+      log(`  the installed system is kept in ${o.saveInstalled}; this run goes on over overlays`);
+    }
     if (installOk && o.verify !== false) {
       await m.stop();
       await verifyInstalled(
@@ -416,6 +524,36 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     log(`${ok ? 'PASS' : 'FAIL'}: report ${reportPath}`);
     return { report, reportPath, exitCode: ok ? 0 : 1 };
   }
+}
+
+/**
+ * Keeps a powered-off install: its disks move to `dir` (the run goes on over overlays, see
+ * overlayDisks), with the EFI variables, the key and installed.json.
+ */
+function saveInstall(dir: string, workDir: string, s: SavedInstall, privateKey: string): void {
+  const target = path.resolve(dir);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  for (const d of s.disks) moveFile(path.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync(path.join(workDir, 'efivars.fd'), s.efiVars);
+  copyFileSync(privateKey, s.sshPrivateKeyFile);
+  chmodSync(s.sshPrivateKeyFile, 0o600);
+  writeFileSync(path.join(target, 'installed.json'), `${JSON.stringify(s, null, 2)}\n`);
+}
+
+function moveFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    copyFileSync(from, to);
+    rmSync(from);
+  }
+}
+
+/** New copy-on-write disks in the work dir over kept ones (which are never written again). */
+async function overlayDisks(workDir: string, bases: string[]): Promise<void> {
+  for (const b of bases) await createDisk(path.join(workDir, path.basename(b)), undefined, b);
 }
 
 /** How far a boot got, from the serial console's last lines (kept in the report with them). */

@@ -71,7 +71,15 @@ export interface Report {
   schema: 1;
   result: 'pass' | 'fail';
   accel: string;
-  iso: { path: string; sha256?: string; volumeId?: string; bootEntry?: string };
+  /** restoredFrom: the saved installer (installer-state.ts) restored instead of booting the ISO. */
+  iso: { path: string; sha256?: string; volumeId?: string; bootEntry?: string; restoredFrom?: string };
+  /**
+   * How fast this machine ran guests: under TCG the speed probe against its reference (factor 2
+   * = twice as slow), and the factor every wait was scaled by.
+   */
+  speed?: { factor?: number; probeMs?: number; referenceMs?: number; timeoutScale: number };
+  /** The run started from an installed system kept by an earlier run (no installer, no install). */
+  installedFrom?: string;
   flake: string;
   layout: string;
   /** Which install path ran: `flake` (nixos-install --flake in the VM) or `system` (a closure built on the host). */

@@ -132,9 +132,9 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       add(checkSshd(await out('systemctl show sshd -p ActiveState,SubState')));
       const host = (await out('hostname')).trim();
       const ssh = sshArgs(i.sshPrivateKeyFile, mm.sshPort!);
-      const login = await execa('ssh', [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: 180_000 });
+      const login = await execa('ssh', [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
-      const pw = await execa('ssh', [...ssh, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', `${REHEARSE_USER}@127.0.0.1`, 'true'], { reject: false, timeout: 180_000 });
+      const pw = await execa('ssh', [...ssh, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', `${REHEARSE_USER}@127.0.0.1`, 'true'], { reject: false, timeout: mm.t(36) });
       add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i.espPartuuids));
       add(checkClosureSize(await out('nix path-info -Sh /run/current-system')));

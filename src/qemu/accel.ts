@@ -53,6 +53,88 @@ export function probeKernel(): Buffer {
   return img;
 }
 
+/**
+ * The speed probe: the same multiboot kernel, whose code first runs a fixed workload — `rounds`
+ * sweeps over 16 MiB, one read-modify-write per 4 KiB page (the soft-MMU path every guest
+ * memory access takes under TCG) — then exits like the probe. Its run time against
+ * SPEED_REFERENCE_MS is how slow this machine's TCG is today.
+ */
+export function speedKernel(rounds = SPEED_ROUNDS): Buffer {
+  const img = probeKernel();
+  const code = Buffer.from([
+    0xb9, ...u32(rounds), // mov ecx, rounds
+    // outer:
+    0xbe, ...u32(0x200000), // mov esi, 2 MiB
+    0xba, ...u32(4096), // mov edx, 4096 pages
+    // inner:
+    0x01, 0x0e, // add [esi], ecx
+    0x81, 0xc6, ...u32(0x1000), // add esi, 4096
+    0x4a, // dec edx
+    0x75, 0xf5, // jnz inner
+    0x49, // dec ecx
+    0x75, 0xe8, // jnz outer
+    0xb0, PROBE_CODE, // mov al, PROBE_CODE
+    0xe6, 0xf4, // out 0xf4, al
+    0xf4, // hlt
+    0xeb, 0xfd, // jmp back to hlt
+  ]);
+  code.copy(img, 0x20);
+  return img;
+}
+
+function u32(n: number): number[] {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return [...b];
+}
+
+/** Sweeps of the speed probe. */
+export const SPEED_ROUNDS = 1_000;
+/**
+ * The speed probe's run time under TCG on the machine this project's CI runs on, on a day its
+ * VM tests took their usual time (2 cores, QEMU 7.2): the speed factor 1.
+ */
+export const SPEED_REFERENCE_MS = 1000;
+
+export interface SpeedMeasure {
+  /** The probe's time over the reference: 1 = as fast as the reference day, 3 = three times slower. */
+  factor: number;
+  probeMs: number;
+  referenceMs: number;
+}
+
+let measured: SpeedMeasure | undefined;
+
+/** Runs the speed probe under TCG (best of `runs`, minus QEMU's own start-up); remembered for the process. */
+export async function measureSpeed(qemu: string, runs = 2): Promise<SpeedMeasure> {
+  if (measured) return measured;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-speed-'));
+  try {
+    const timed = async (file: string) => {
+      const t0 = performance.now();
+      const r = await execa(qemu, probeArgv('tcg', file), { reject: false, timeout: 120_000, stdin: 'ignore' });
+      if (r.exitCode !== PROBE_EXIT) throw new Error(`the TCG speed probe exited with ${r.exitCode ?? r.signal}: ${String(r.stderr).split('\n')[0]}`);
+      return performance.now() - t0;
+    };
+    const empty = path.join(dir, 'empty.bin');
+    const work = path.join(dir, 'speed.bin');
+    writeFileSync(empty, probeKernel());
+    writeFileSync(work, speedKernel());
+    let best = Infinity;
+    for (let i = 0; i < runs; i++) best = Math.min(best, (await timed(work)) - (await timed(empty)));
+    const probeMs = Math.max(1, Math.round(best));
+    measured = { factor: Math.round((probeMs / SPEED_REFERENCE_MS) * 100) / 100, probeMs, referenceMs: SPEED_REFERENCE_MS };
+    return measured;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The speed measured in this process, if it was. */
+export function measuredSpeed(): SpeedMeasure | undefined {
+  return measured;
+}
+
 export function probeArgv(accel: Accel, kernelPath: string): string[] {
   return [
     '-machine', `pc,accel=${accel}`,
@@ -68,6 +150,10 @@ export interface AccelDecision {
   /** Why this accelerator: for the report and `doctor`. */
   reason: string;
   kvm: { usable: boolean; reason: string };
+  /** Under TCG: how slow this machine is today (measureSpeed); scales every timeout. */
+  speed?: SpeedMeasure;
+  /** The factor every wait is multiplied by (timeoutScale). */
+  timeoutScale: number;
 }
 
 /** Runs the probe guest under `accel`; returns undefined when it worked, else why not. */
@@ -103,22 +189,29 @@ export async function probeKvm(qemu: string, devKvm = '/dev/kvm'): Promise<{ usa
 
 /** requested: 'auto' probes KVM and falls back to TCG; 'kvm' insists; 'tcg' skips the probe. */
 export async function chooseAccel(qemu: string, requested: Accel | 'auto' = 'auto'): Promise<AccelDecision> {
-  if (requested === 'tcg') {
-    return { accel: 'tcg', reason: 'TCG was asked for', kvm: { usable: false, reason: 'not probed: TCG was asked for' } };
-  }
+  const tcg = async (reason: string, kvm: AccelDecision['kvm']): Promise<AccelDecision> => {
+    const speed = await measureSpeed(qemu);
+    return { accel: 'tcg', reason, kvm, speed, timeoutScale: timeoutScale('tcg') };
+  };
+  if (requested === 'tcg') return tcg('TCG was asked for', { usable: false, reason: 'not probed: TCG was asked for' });
   const kvm = await probeKvm(qemu);
-  if (kvm.usable) return { accel: 'kvm', reason: kvm.reason, kvm };
+  if (kvm.usable) return { accel: 'kvm', reason: kvm.reason, kvm, timeoutScale: timeoutScale('kvm') };
   if (requested === 'kvm') throw new Error(`KVM was asked for but is not usable: ${kvm.reason}`);
-  return { accel: 'tcg', reason: `no KVM: ${kvm.reason}; using TCG (software emulation, timeouts scaled)`, kvm };
+  return tcg(`no KVM: ${kvm.reason}; using TCG (software emulation, timeouts scaled)`, kvm);
 }
 
-/** One factor scales every timeout under TCG (the idea of openQA's TIMEOUT_SCALE). */
-export function timeoutScale(accel: Accel, env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * One factor scales every timeout (the idea of openQA's TIMEOUT_SCALE): 5 under TCG, times the
+ * measured speed factor when this machine's TCG is slower than the reference (never less), so
+ * a slow day waits longer instead of failing; NIXOS_REHEARSE_TIMEOUT_SCALE overrides it.
+ */
+export function timeoutScale(accel: Accel, env: NodeJS.ProcessEnv = process.env, speed: SpeedMeasure | undefined = measured): number {
   const v = env.NIXOS_REHEARSE_TIMEOUT_SCALE;
   if (v !== undefined && v !== '') {
     const n = Number(v);
     if (!(n > 0)) throw new Error(`NIXOS_REHEARSE_TIMEOUT_SCALE must be a positive number, got ${JSON.stringify(v)}`);
     return n;
   }
-  return accel === 'kvm' ? 1 : 5;
+  if (accel === 'kvm') return 1;
+  return Math.round(5 * Math.max(1, speed?.factor ?? 1) * 10) / 10;
 }

@@ -1,6 +1,6 @@
 // Builds the qemu-system-x86_64 command line from a MachineSpec. Pure; unit-tested in
 // test/unit/argv.test.ts.
-import { CONTROL_PORT_NAME, type MachineSpec } from './spec.js';
+import { CONTROL_PORT_NAME, type MachineSpec, TCG_CPU_MODEL } from './spec.js';
 
 const ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
@@ -16,8 +16,9 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
   push('-name', `${qemuEscape(spec.name)},debug-threads=on`);
   // q35: PCIe, AHCI for the CD-ROM, what OVMF and NVMe expect. KVM uses the host CPU model;
   // under TCG "max" gives every feature TCG can emulate (x86-64-v2+ for modern kernels).
-  push('-machine', `q35,accel=${spec.accel}`);
-  push('-cpu', spec.accel === 'kvm' ? 'host' : 'max');
+  push('-machine', 'q35');
+  push('-accel', spec.accel === 'tcg' && spec.tcgTbSizeMiB ? `tcg,tb-size=${spec.tcgTbSizeMiB}` : spec.accel);
+  push('-cpu', spec.cpuModel ?? (spec.accel === 'kvm' ? 'host' : TCG_CPU_MODEL));
   push('-m', `${spec.memoryMiB}M`, '-smp', String(spec.cpus));
   push('-nodefaults', '-no-user-config', '-display', 'none');
   // UEFI: the firmware code read-only, and this VM's own copy of the variable store, so that
@@ -33,6 +34,8 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
     const boot = d.bootIndex !== undefined ? `,bootindex=${d.bootIndex}` : '';
     push('-device', `nvme,id=nvme-${d.id},bus=rp-${d.id},serial=${qemuEscape(d.serial)},drive=${d.id}${boot}`);
   });
+  // Empty root ports after the cold-plugged ones (their chassis numbers follow): hotplugDisk().
+  for (let i = 0; i < (spec.hotplugSlots ?? 0); i++) push('-device', `pcie-root-port,id=rp-hp${i},bus=pcie.0,chassis=${spec.disks.length + i + 1}`);
   if (spec.iso) {
     push('-drive', `if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=${qemuEscape(spec.iso.path)}`);
     const boot = spec.iso.bootIndex !== undefined ? `,bootindex=${spec.iso.bootIndex}` : '';
@@ -57,6 +60,7 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
   push('-qmp', `unix:${qemuEscape(spec.sockets.qmp)},server=on,wait=off`);
   if (spec.noReboot) push('-no-reboot');
   if (spec.startPaused) push('-S');
+  if (spec.incoming) push('-incoming', 'defer');
   if (spec.extraArgs) push(...spec.extraArgs);
   return a;
 }
@@ -78,6 +82,9 @@ function validate(spec: MachineSpec) {
   }
   const idx = [...spec.disks.map((d) => d.bootIndex), spec.iso?.bootIndex].filter((x) => x !== undefined);
   if (new Set(idx).size !== idx.length) problems.push(`bootindex values must be distinct (got ${idx.join(', ')})`);
+  const slots = spec.hotplugSlots ?? 0;
+  if (!Number.isInteger(slots) || slots < 0 || slots > 16) problems.push(`hotplug slots must be 0..16 (got ${slots})`);
+  if (spec.tcgTbSizeMiB !== undefined && !(Number.isInteger(spec.tcgTbSizeMiB) && spec.tcgTbSizeMiB > 0)) problems.push(`tb-size must be a positive number of MiB (got ${spec.tcgTbSizeMiB})`);
   if (spec.sshHostPort !== undefined && !(spec.sshHostPort > 0 && spec.sshHostPort < 65536)) problems.push(`ssh host port ${spec.sshHostPort} is not a TCP port`);
   if (problems.length) throw new Error(`invalid machine spec for ${spec.name}:\n  - ${problems.join('\n  - ')}`);
 }

@@ -1,13 +1,14 @@
 // A virtual machine, modelled on nixpkgs' test-driver `Machine` (nixos/lib/test-driver):
 // start it, wait for text on the serial console, run commands over a control shell
 // (succeed/fail/run), wait for units, see reboots, power it down, tear it down.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 import { register } from '../cleanup.js';
+import { connectUnix } from '../unix-socket.js';
 import { Console } from '../console/console.js';
 import { Shell } from '../console/shell.js';
 import { newNonce } from '../console/protocol.js';
@@ -48,6 +49,18 @@ export interface MachineOptions {
   /** Keep the work dir (disks, vars) after stop(). */
   keep?: boolean;
   noReboot?: boolean;
+  /** Empty PCIe root ports for hotplugDisk() (a saved state made with N slots needs N again). */
+  hotplugSlots?: number;
+  /**
+   * Start from a state saved by saveState() instead of booting: the file, and the EFI variable
+   * store saved with it (copied into this machine's work dir). The machine must be created with
+   * the same devices as the one that saved it (same memory, CPUs, ISO, kernel, hotplug slots).
+   */
+  restore?: { state: string; efiVars: string };
+  /** TCG only: translation-block cache size in MiB (`npm run bench` measures its effect). */
+  tcgTbSizeMiB?: number;
+  /** CPU model (bench); default host under KVM, TCG_CPU_MODEL under TCG. */
+  cpuModel?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -77,6 +90,9 @@ export class Machine {
   private keep: boolean;
   private resets = 0;
   private stopped = false;
+  /** A saved state start() loads instead of booting (then the guest's control shell is adopted). */
+  private restoreFrom?: string;
+  private hotplugged = 0;
   exit?: { code?: number; signal?: string };
   /** Resolves when QEMU exits, whatever the reason. */
   exited!: Promise<{ code?: number; signal?: string }>;
@@ -107,8 +123,9 @@ export class Machine {
       const fw = opts.firmware ?? findFirmware();
       const vars = path.join(workDir, 'efivars.fd');
       // One vars file per VM, kept across its reboots and power cycles (EFI boot entries live here).
+      // A restored state brings its own: the firmware's variable cache in the saved RAM matches it.
       try {
-        copyFileSync(fw.vars, vars, 1 /* COPYFILE_EXCL: keep an existing one */);
+        copyFileSync(opts.restore?.efiVars ?? fw.vars, vars, opts.restore ? 0 : 1 /* COPYFILE_EXCL: keep an existing one */);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -138,9 +155,15 @@ export class Machine {
         },
         noReboot: opts.noReboot,
         startPaused: true,
+        hotplugSlots: opts.hotplugSlots,
+        incoming: !!opts.restore,
+        tcgTbSizeMiB: opts.tcgTbSizeMiB,
+        cpuModel: opts.cpuModel,
       };
       buildQemuArgv(spec); // validate before anything starts
-      return new Machine(spec, opts, workDir, owns, logDir);
+      const m = new Machine(spec, opts, workDir, owns, logDir);
+      m.restoreFrom = opts.restore?.state;
+      return m;
     } catch (e) {
       undo();
       throw e;
@@ -229,9 +252,17 @@ export class Machine {
           // The guest's control shell is gone with the old boot.
           this.controlShell = undefined;
         });
+        if (this.restoreFrom) await this.loadState(this.restoreFrom);
         await this.serial.attach(this.spec.sockets.serial);
         await this.control.attach(this.spec.sockets.control);
         await this.qmp.execute('cont');
+        if (this.restoreFrom) {
+          // The saved guest already runs its control shell on hvc0 (saveState() requires one):
+          // adopt it rather than starting a second one that would compete for the console.
+          const shell = new Shell(this.control, { timeoutMs: this.t(300) });
+          await shell.succeed('true', { timeoutMs: this.t(60) });
+          this.controlShell = shell;
+        }
       })();
       attach.catch(() => {}); // raced: when QEMU dies first, its error is the one that counts
       await Promise.race([attach, died]);
@@ -260,6 +291,92 @@ export class Machine {
   /** The last lines the serial console showed (clean text). */
   serialTail(lines = 200): string {
     return this.serial?.tail(lines) ?? '';
+  }
+
+  /**
+   * Saves the running guest's whole state (RAM, CPUs, devices) to `file`, zstd-compressed, and
+   * the EFI variable store beside it (`efiVars`), then powers this VM off: what the test
+   * driver's and QEMU's migration-to-file do. The guest must not have disks (a state is
+   * restored over new, empty disks plugged in after it: hotplugDisk()) and must have a control
+   * shell running (connect()), which the restored machine adopts. Restore with
+   * `Machine.create({ …same devices, restore: { state, efiVars } })`.
+   */
+  async saveState(file: string, efiVars: string): Promise<void> {
+    if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
+    if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
+    if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
+    await this.shell.succeed('sync');
+    await this.qmp.execute('stop');
+    // The firmware writes its variables straight to the vars file: with the CPUs stopped the
+    // file is consistent with the RAM about to be saved.
+    copyFileSync(this.spec.firmware.vars, efiVars);
+    const part = `${file}.part-${process.pid}`;
+    await this.qmp.execute('migrate-set-parameters', { 'max-bandwidth': 8 * 2 ** 30 });
+    // The file appears under its name only once zstd has written all of it.
+    await this.qmp.execute('migrate', { uri: `exec:zstd -q -f -1 -T0 -o ${shellQuote(part)} && mv ${shellQuote(part)} ${shellQuote(file)}` });
+    const deadline = Date.now() + this.t(300);
+    for (;;) {
+      const q = await this.qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+      if (q.status === 'completed') break;
+      if (q.status === 'failed' || q.status === 'cancelled') throw new Error(`${this.name}: saving the VM state failed: ${q['error-desc'] ?? q.status}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: saving the VM state did not finish within ${Math.round(this.t(300) / 1000)} s`);
+      await sleep(100);
+    }
+    while (!existsSync(file)) {
+      if (Date.now() > deadline) throw new Error(`${this.name}: the saved VM state ${file} was not written within ${Math.round(this.t(300) / 1000)} s`);
+      await sleep(100);
+    }
+    await this.stop();
+  }
+
+  /**
+   * Loads a saved state into this (paused, `-incoming defer`) QEMU: QEMU listens on a socket of
+   * its work dir and the state, decompressed here, is streamed into it. A damaged file is an
+   * error at once (zstd says so), never a QEMU left waiting for the rest of a stream.
+   */
+  private async loadState(file: string): Promise<void> {
+    const sock = path.join(this.workDir, 'incoming.sock');
+    rmSync(sock, { force: true });
+    await this.qmp.execute('migrate-incoming', { uri: `unix:${sock}` });
+    const conn = await connectUnix(sock, this.t(10), 'QEMU incoming migration');
+    conn.on('error', () => {}); // QEMU refusing the stream ends it: its exit is the error that counts
+    // Not buffered by execa: the state is hundreds of MiB; only zstd's own words are kept.
+    const z = execa('zstd', ['-q', '-dc', file], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: { stdout: false, stderr: true } });
+    z.stdout!.pipe(conn);
+    const r = await z;
+    // SIGPIPE: QEMU read the whole state (up to its end marker) and closed the socket first.
+    if (r.exitCode !== 0 && r.signal !== 'SIGPIPE') {
+      conn.destroy();
+      throw new Error(`${this.name}: the saved VM state ${file} is damaged: zstd: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.signal}`}`);
+    }
+    await new Promise<void>((resolve) => (conn.writableFinished || conn.destroyed ? resolve() : conn.once('finish', () => resolve()).once('close', () => resolve())));
+    const deadline = Date.now() + this.t(60);
+    for (;;) {
+      const st = await this.qmp.execute<{ status: string }>('query-status');
+      if (st.status !== 'inmigrate') break;
+      if (Date.now() > deadline) throw new Error(`${this.name}: loading the saved VM state ${file} did not finish within ${Math.round(this.t(60) / 1000)} s`);
+      await sleep(100);
+    }
+    conn.destroy();
+  }
+
+  /**
+   * Plugs a new NVMe disk (a qcow2 image created here, in the work dir) into the next empty
+   * root port, as a restored installer gets this run's disks; resolves once the guest sees it
+   * (its serial under /dev/disk/by-id).
+   */
+  async hotplugDisk(d: DiskRequest, seconds = 60): Promise<void> {
+    const slot = this.hotplugged;
+    if (slot >= (this.spec.hotplugSlots ?? 0)) throw new Error(`${this.name}: no empty hotplug slot left for ${d.id} (${this.spec.hotplugSlots ?? 0} slots)`);
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(d.id) || !/^[A-Za-z0-9_-]{1,20}$/.test(d.serial)) throw new Error(`${this.name}: bad disk id or serial ${JSON.stringify(d)}`);
+    const file = path.join(this.workDir, `${d.id}.qcow2`);
+    await createDisk(file, d.size, d.backing);
+    await this.qmp.execute('blockdev-add', { driver: 'qcow2', 'node-name': d.id, discard: 'unmap', file: { driver: 'file', filename: file } });
+    await this.qmp.execute('device_add', { driver: 'nvme', id: `nvme-${d.id}`, bus: `rp-hp${slot}`, serial: d.serial, drive: d.id });
+    this.hotplugged++;
+    this.spec.disks.push({ id: d.id, serial: d.serial, path: file });
+    // udev names it after its serial once the nvme driver has probed it.
+    await this.succeed(`i=0; until ls /dev/disk/by-id/ 2>/dev/null | grep -q '_${d.serial}$'; do i=$((i+1)); [ $i -lt ${Math.ceil(this.t(seconds) / 200)} ] || { echo "no disk with serial ${d.serial} appeared" >&2; exit 1; }; sleep 0.2; done`, seconds * 2);
   }
 
   /** Freezes the guest's CPUs (QMP `stop`): to the engine, a guest that hangs. */

@@ -36,8 +36,25 @@ export interface MachineSpec {
   noReboot?: boolean;
   /** Start with the CPU stopped (the engine attaches its consoles, then sends `cont`). */
   startPaused?: boolean;
+  /**
+   * Empty PCIe root ports for disks added later (hotplugDisk): a saved installer state has no
+   * disks, and each run plugs its own in after restoring it. Named rp-hp0, rp-hp1, …
+   */
+  hotplugSlots?: number;
+  /** Start waiting for a saved state (QEMU `-incoming defer`; Machine.start() loads it). */
+  incoming?: boolean;
+  /** TCG only: the translation-block cache size in MiB (`-accel tcg,tb-size=`). */
+  tcgTbSizeMiB?: number;
+  /** The CPU model (default: `host` under KVM, TCG_CPU_MODEL under TCG). */
+  cpuModel?: string;
   extraArgs?: string[];
 }
+
+/**
+ * The CPU model under TCG. `max` gives every feature TCG can emulate; `npm run bench` compares it
+ * with plainer models on the same guest work (bench/tcg-tuning.ts), and this is the winner.
+ */
+export const TCG_CPU_MODEL = 'max';
 
 /** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
 export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';

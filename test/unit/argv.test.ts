@@ -23,13 +23,33 @@ const base: MachineSpec = {
 const values = (argv: string[], flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
 
 describe('buildQemuArgv', () => {
+  it('adds empty hotplug root ports after the disks, and -incoming defer for a saved state', () => {
+    const a = buildQemuArgv({ ...base, hotplugSlots: 2, incoming: true });
+    const ports = values(a, '-device').filter((d) => d.startsWith('pcie-root-port'));
+    expect(ports).toEqual([
+      'pcie-root-port,id=rp-disk0,bus=pcie.0,chassis=1',
+      'pcie-root-port,id=rp-disk1,bus=pcie.0,chassis=2',
+      'pcie-root-port,id=rp-hp0,bus=pcie.0,chassis=3',
+      'pcie-root-port,id=rp-hp1,bus=pcie.0,chassis=4',
+    ]);
+    expect(values(a, '-incoming')).toEqual(['defer']);
+    expect(values(argv, '-incoming')).toEqual([]);
+    expect(() => buildQemuArgv({ ...base, hotplugSlots: 99 })).toThrow(/hotplug slots must be 0\.\.16/);
+  });
+
+
   const argv = buildQemuArgv(base);
 
   it('uses q35 with the requested accelerator and a CPU model that fits it', () => {
-    expect(values(argv, '-machine')).toEqual(['q35,accel=tcg']);
+    expect(values(argv, '-machine')).toEqual(['q35']);
+    expect(values(argv, '-accel')).toEqual(['tcg']);
     expect(values(argv, '-cpu')).toEqual(['max']);
     const kvm = buildQemuArgv({ ...base, accel: 'kvm' });
-    expect(values(kvm, '-machine')).toEqual(['q35,accel=kvm']);
+    expect(values(kvm, '-machine')).toEqual(['q35']);
+    expect(values(kvm, '-accel')).toEqual(['kvm']);
+    expect(values(buildQemuArgv({ ...base, tcgTbSizeMiB: 512 }), '-accel')).toEqual(['tcg,tb-size=512']);
+    expect(values(buildQemuArgv({ ...base, accel: 'kvm', tcgTbSizeMiB: 512 }), '-accel')).toEqual(['kvm']);
+    expect(values(buildQemuArgv({ ...base, cpuModel: 'Nehalem' }), '-cpu')).toEqual(['Nehalem']);
     expect(values(kvm, '-cpu')).toEqual(['host']);
     expect(values(argv, '-m')).toEqual(['2048M']);
     expect(values(argv, '-smp')).toEqual(['2']);

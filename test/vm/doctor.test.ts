@@ -19,6 +19,10 @@ describe('nixos-rehearse doctor', () => {
       expect(d.accelReason).toMatch(/^no KVM: /);
       expect(d.kvm.usable).toBe(false);
       expect(d.timeoutScale).toBeGreaterThan(1);
+      // The machine's measured TCG speed, and every wait scaled by it (never below the TCG base 5).
+      expect(d.speed.factor).toBeGreaterThan(0);
+      expect(d.speed.probeMs).toBeGreaterThan(0);
+      expect(d.timeoutScale).toBeCloseTo(5 * Math.max(1, d.speed.factor), 0);
     }
   });
 

@@ -1,0 +1,181 @@
+// A booted installer, saved once and restored by every later run: the installer ISO booted to
+// its ready prompt with a root control shell and no disks, its RAM, CPUs and devices saved with
+// Machine.saveState(), keyed by everything that determines it. A run restores it in seconds and
+// plugs its own new disks in (Machine.hotplugDisk()), instead of booting the ISO for tens of
+// seconds (minutes under a slow TCG). The same mechanism keeps the booted installer between
+// local runs (`run --reuse-installer`) and lets the test suite boot the installer once.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type IsoBoot, isoBoot } from './iso/iso.js';
+import { INSTALLER_PROMPT } from './installer.js';
+import { Machine } from './qemu/machine.js';
+import type { Accel } from './qemu/spec.js';
+import { qemuBinary, toolVersion } from './qemu/tools.js';
+
+/** Bumped whenever what a saved installer holds, or how it is made, changes. */
+export const INSTALLER_STATE_FORMAT = 1;
+/** Empty root ports a saved installer has for the disks a run plugs in (layouts use up to 2). */
+export const INSTALLER_SLOTS = 4;
+
+export interface InstallerStateKeyInput {
+  isoSha256: string;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accel;
+  qemuVersion: string;
+  /** The kernel command line the installer was booted with (from the ISO's own grub.cfg). */
+  append: string;
+}
+
+/** The cache key of a saved installer: a hash of everything that makes it; pure. */
+export function installerStateKey(k: InstallerStateKeyInput): string {
+  const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });
+  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+}
+
+export interface InstallerState {
+  dir: string;
+  key: string;
+  /** zstd-compressed QEMU state (Machine.saveState). */
+  state: string;
+  efiVars: string;
+  slots: number;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accel;
+  isoSha256: string;
+  bootEntry: string;
+  append: string;
+  createdAt: string;
+  /** How long the boot it saves took. */
+  bootSeconds: number;
+  /** The serial console of that boot (the grub entry, the kernel, the autologin). */
+  bootSerialLog?: string;
+}
+
+export interface InstallerStateOptions {
+  iso: string;
+  isoSha256: string;
+  memoryMiB: number;
+  cpus: number;
+  accel: Accel;
+  timeoutScale: number;
+  /** Where saved installers live: <cacheDir>/installer-states/<key>/. */
+  cacheDir: string;
+  logDir: string;
+  log?: (line: string) => void;
+}
+
+export function installerStatesDir(cacheDir: string): string {
+  return path.join(cacheDir, 'installer-states');
+}
+
+async function keyFor(o: InstallerStateOptions, boot: IsoBoot): Promise<string> {
+  const v = await toolVersion(qemuBinary());
+  return installerStateKey({ isoSha256: o.isoSha256, memoryMiB: o.memoryMiB, cpus: o.cpus, accel: o.accel, qemuVersion: v.ok ? v.version : 'unknown', append: boot.append ?? '' });
+}
+
+/** A saved installer that is complete (its manifest is written last), or undefined. */
+export function readInstallerState(dir: string): InstallerState | undefined {
+  try {
+    const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as InstallerState;
+    if (!existsSync(m.state) || statSync(m.state).size === 0 || !existsSync(m.efiVars)) return undefined;
+    return m;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The saved installer for this ISO and VM shape: taken from the cache, or made now (the ISO
+ * booted once, through its own boot menu's installer entry, then saved). Concurrent makers do
+ * not clash: each saves into its own directory and the first rename wins.
+ */
+export async function installerState(o: InstallerStateOptions): Promise<InstallerState> {
+  const log = o.log ?? (() => {});
+  const root = installerStatesDir(o.cacheDir);
+  mkdirSync(root, { recursive: true });
+  const tmp = path.join(root, `.new-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(tmp);
+  try {
+    const boot = await isoBoot(o.iso, path.join(tmp, 'iso-boot'));
+    const key = await keyFor(o, boot);
+    const dir = path.join(root, key);
+    const have = readInstallerState(dir);
+    if (have) return have;
+    rmSync(dir, { recursive: true, force: true }); // an incomplete one
+    log(`  booting the installer once to save it for later runs (${dir})`);
+    const t0 = Date.now();
+    const m = await Machine.create({
+      name: 'installer-save',
+      accel: o.accel,
+      timeoutScale: o.timeoutScale,
+      memoryMiB: o.memoryMiB,
+      cpus: o.cpus,
+      iso: { path: o.iso },
+      kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
+      hotplugSlots: INSTALLER_SLOTS,
+      workDir: path.join(tmp, 'vm'),
+      logDir: o.logDir,
+    });
+    let bootSeconds = 0;
+    try {
+      await m.start();
+      await m.waitForSerial(INSTALLER_PROMPT, 120);
+      await m.connect({ sudo: true });
+      bootSeconds = (Date.now() - t0) / 1000;
+      const serialLog = path.join(tmp, 'boot-serial.log');
+      writeFileSync(serialLog, m.serialTail(100_000));
+      await m.saveState(path.join(tmp, 'state.zst'), path.join(tmp, 'efivars.fd'));
+    } finally {
+      await m.stop();
+    }
+    rmSync(path.join(tmp, 'vm'), { recursive: true, force: true });
+    const final = (f: string) => path.join(dir, f);
+    const manifest: InstallerState = {
+      dir,
+      key,
+      state: final('state.zst'),
+      efiVars: final('efivars.fd'),
+      slots: INSTALLER_SLOTS,
+      memoryMiB: o.memoryMiB,
+      cpus: o.cpus,
+      accel: o.accel,
+      isoSha256: o.isoSha256,
+      bootEntry: boot.entry.title,
+      append: boot.append ?? '',
+      createdAt: new Date().toISOString(),
+      bootSeconds,
+      bootSerialLog: final('boot-serial.log'),
+    };
+    writeFileSync(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      // Another run saved the same installer first: use theirs.
+      const theirs = readInstallerState(dir);
+      if (theirs) return theirs;
+      throw e;
+    }
+    log(`  installer saved after a ${bootSeconds.toFixed(1)} s boot`);
+    return manifest;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Removes a saved installer that could not be restored (a later run makes it anew). */
+export function discardInstallerState(s: InstallerState): void {
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+/** Saved installers in a cache dir (for `doctor` and clean-up). */
+export function listInstallerStates(cacheDir: string): InstallerState[] {
+  const root = installerStatesDir(cacheDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => readInstallerState(path.join(root, n)))
+    .filter((s): s is InstallerState => !!s);
+}

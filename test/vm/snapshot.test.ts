@@ -1,0 +1,79 @@
+// The installer saved once by the global setup (Machine.saveState through installer-state.ts),
+// restored the way every reusing run restores it: its control shell adopted, its clock set,
+// this run's new disks plugged in; two restores never see each other; a state that does not
+// load is a RestoreError (the rehearsal then boots the ISO, see rehearsal.test.ts).
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { INSTALLER_PROMPT, RestoreError, startInstaller } from '../../src/installer.js';
+import { timeoutScale } from '../../src/qemu/accel.js';
+import { testLogDir } from '../helpers/paths.js';
+import { savedInstaller } from '../helpers/shared.js';
+
+const fx = inject('fixture');
+
+const restore = (name: string, disks: Array<{ id: string; serial: string; size: string }>, state = savedInstaller()) =>
+  startInstaller({ name, iso: fx.iso, accel: state.accel, timeoutScale: timeoutScale(state.accel), disks, restore: state, logDir: testLogDir(name) });
+
+describe('the saved installer', () => {
+  it('was saved from a real boot of the ISO through its own boot menu, to the nixos autologin', () => {
+    const s = savedInstaller();
+    const boot = readFileSync(s.bootSerialLog!, 'utf8');
+    expect(boot).toContain('<<< Welcome to NixOS 25.11 (x86_64) - ttyS0 >>>');
+    expect(boot).toMatch(/nixos login: nixos \(automatic login\)/);
+    expect(boot).toMatch(INSTALLER_PROMPT);
+    expect(s.bootEntry).toBe('NixOS 25.11 Installer (Linux LTS)');
+    expect(s.slots).toBeGreaterThanOrEqual(2);
+  });
+
+  it('restores with its root control shell, today’s clock, and this run’s disks plugged in', async () => {
+    const { machine: m, restoredFrom } = await restore('restore-a', [
+      { id: 'disk0', serial: 'SNAPA0', size: '3G' },
+      { id: 'disk1', serial: 'SNAPA1', size: '5G' },
+    ]);
+    try {
+      expect(restoredFrom).toBe(savedInstaller().dir);
+      expect((await m.succeed('id -u')).trim()).toBe('0');
+      expect((await m.succeed('hostid')).trim()).toBe('8425e349');
+      const guestNow = Number((await m.succeed('date +%s')).trim());
+      expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(120);
+      const lsblk = await m.succeed('lsblk -dn -o NAME,SIZE,SERIAL /dev/nvme0n1 /dev/nvme1n1');
+      expect(lsblk).toMatch(/^nvme0n1\s+3G\s+SNAPA0$/m);
+      expect(lsblk).toMatch(/^nvme1n1\s+5G\s+SNAPA1$/m);
+      expect(await m.succeed('ls /dev/disk/by-id')).toMatch(/nvme-QEMU_NVMe_Ctrl_SNAPA1/);
+      // The disks are usable: a pool on both (the runbook's Task 6, abbreviated).
+      await m.succeed('sgdisk -n1:0:0 -t1:BF01 /dev/nvme0n1 && sgdisk -n1:0:0 -t1:BF01 /dev/nvme1n1 && zpool create -f -o ashift=12 -O mountpoint=none tpool mirror /dev/nvme0n1p1 /dev/nvme1n1p1');
+      expect(await m.succeed('zpool status -x tpool')).toMatch(/pool 'tpool' is healthy/);
+      await m.succeed('echo from-restore-a > /tmp/marker');
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('a second restore starts from the saved state again: nothing of the first', async () => {
+    const { machine: m } = await restore('restore-b', [{ id: 'disk0', serial: 'SNAPB0', size: '2G' }]);
+    try {
+      expect((await m.run('cat /tmp/marker')).exitCode).not.toBe(0);
+      expect((await m.run('zpool list tpool')).exitCode).not.toBe(0);
+      expect(await m.succeed('lsblk -dn -o SERIAL')).toMatch(/^SNAPB0$/m);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('a state that does not load is a RestoreError naming it, and leaves no QEMU behind', async () => {
+    const s = savedInstaller();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-bad-state-'));
+    try {
+      const bad = { ...s, dir, state: path.join(dir, 'state.zst'), efiVars: path.join(dir, 'efivars.fd') };
+      copyFileSync(s.efiVars, bad.efiVars);
+      writeFileSync(bad.state, readFileSync(s.state).subarray(0, 4096));
+      const err = await restore('restore-bad', [], bad).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(RestoreError);
+      expect((err as RestoreError).stateDir).toBe(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
