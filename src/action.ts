@@ -59,6 +59,7 @@ async function main() {
     outDir,
     cacheDir,
     rebuild: inputs.rebuild,
+    reuseInstaller: inputs.reuseInstaller,
     phaseTimeoutMinutes: inputs.timeoutMinutes || undefined,
     lockChanges,
     events: { phaseStart: (_id, title) => core.startGroup(title), phaseEnd: () => core.endGroup() },

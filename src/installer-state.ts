@@ -76,10 +76,14 @@ async function keyFor(o: InstallerStateOptions, boot: IsoBoot): Promise<string> 
   return installerStateKey({ isoSha256: o.isoSha256, memoryMiB: o.memoryMiB, cpus: o.cpus, accel: o.accel, qemuVersion: v.ok ? v.version : 'unknown', append: boot.append ?? '' });
 }
 
-/** A saved installer that is complete (its manifest is written last), or undefined. */
+/**
+ * A saved installer that is complete (its manifest is written last), or undefined. Its files are
+ * found beside the manifest wherever the directory is now (a cache restored elsewhere).
+ */
 export function readInstallerState(dir: string): InstallerState | undefined {
   try {
-    const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as InstallerState;
+    const read = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as InstallerState;
+    const m: InstallerState = { ...read, dir, state: path.join(dir, 'state.zst'), efiVars: path.join(dir, 'efivars.fd'), bootSerialLog: path.join(dir, 'boot-serial.log') };
     if (!existsSync(m.state) || statSync(m.state).size === 0 || !existsSync(m.efiVars)) return undefined;
     return m;
   } catch {

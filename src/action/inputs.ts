@@ -25,6 +25,8 @@ export interface ActionInputs {
   cpus: number;
   accel: 'auto' | 'kvm' | 'tcg';
   rebuild: boolean;
+  /** Restore the installer saved in the tool cache instead of booting the ISO (installer-state.ts). */
+  reuseInstaller: boolean;
   comment: boolean;
   token: string;
   /** Per phase, in minutes (0 = the engine's own limits). */
@@ -105,6 +107,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     cpus: int(get, 'cpus', 2, 1, 'CPUs'),
     accel,
     rebuild: bool(get, 'rebuild', true),
+    reuseInstaller: bool(get, 'reuse-installer', false),
     comment: bool(get, 'comment', isPr),
     token: get('github-token'),
     timeoutMinutes: int(get, 'timeout-minutes', 0, 0, 'minutes'),

