@@ -127,3 +127,8 @@ console.log(`harness overhead (${o.accel}, ${o.runs} runs, boot + 64 MB sha256 +
 console.log(`  bare QEMU: ${o.bare.map((x) => x.toFixed(1)).join(', ')} s`);
 console.log(`  harness:   ${o.harness.map((x) => x.toFixed(1)).join(', ')} s`);
 console.log(`  ratio (median harness / median bare): ${o.ratio.toFixed(2)}x`);
+// (3) TCG tuning and the saved installer, as ratios (bench/tcg-tuning.ts); BENCH_TCG=0 skips it.
+if (process.env.BENCH_TCG !== '0') {
+  const { tcgTuning } = await import('./tcg-tuning.js');
+  await tcgTuning();
+}

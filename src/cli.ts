@@ -31,7 +31,7 @@ const reuseOptions = (c: Command) =>
   c
     .option('--reuse-installer', 'restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use')
     .option('--keep-installed <dir>', 'keep the installed system (its disks as the install left them, EFI variables, this run\'s key) in DIR for --from-installed; the run goes on over overlays')
-    .option('--from-installed <dir>', 'skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed) and go on with the checks, rebuild and rollbacks');
+    .option('--from-installed <dir>', 'skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back');
 const faultOption = () =>
   new Option('--inject-fault <fault>', `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join('; ')}`).choices(Object.keys(FAULTS));
 

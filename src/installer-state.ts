@@ -163,9 +163,36 @@ export async function installerState(o: InstallerStateOptions): Promise<Installe
       throw e;
     }
     log(`  installer saved after a ${bootSeconds.toFixed(1)} s boot`);
+    pruneInstallerStates(o.cacheDir, KEEP_STATES);
     return manifest;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Saved installers kept in a cache (about 100 MiB each): the most recently made. */
+export const KEEP_STATES = 4;
+
+/** Removes all but the `keep` newest saved installers (and leftovers of interrupted saves). */
+export function pruneInstallerStates(cacheDir: string, keep: number): void {
+  const root = installerStatesDir(cacheDir);
+  if (!existsSync(root)) return;
+  const entries = readdirSync(root).map((n) => ({ n, p: path.join(root, n), t: statSync(path.join(root, n)).mtimeMs }));
+  // An interrupted save of another process that is gone (its pid in the name).
+  for (const e of entries.filter((x) => x.n.startsWith('.new-'))) {
+    const pid = Number(e.n.split('-')[1]);
+    if (pid && !alive(pid)) rmSync(e.p, { recursive: true, force: true });
+  }
+  const done = entries.filter((x) => !x.n.startsWith('.')).sort((a, b) => b.t - a.t);
+  for (const e of done.slice(keep)) rmSync(e.p, { recursive: true, force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

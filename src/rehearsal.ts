@@ -76,7 +76,12 @@ export interface RehearsalOptions {
   /** flake.lock inputs this change updates (the action computes them for pull requests). */
   lockChanges?: LockChange[];
   /** Phase boundaries, for the action's log groups. */
-  events?: { phaseStart?: (id: string, title: string) => void; phaseEnd?: (p: PhaseResult) => void };
+  events?: {
+    phaseStart?: (id: string, title: string) => void;
+    phaseEnd?: (p: PhaseResult) => void;
+    /** The installed system, running, once the post-boot checks are done: more checks of the caller's own. */
+    verified?: (m: Machine) => Promise<void>;
+  };
   log?: (line: string) => void;
 }
 
@@ -314,7 +319,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         report,
         phase,
         log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) },
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified },
       );
       return finish();
     }
@@ -497,7 +502,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         report,
         phase,
         log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) },
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified },
       );
     }
     return finish();

@@ -68,6 +68,8 @@ export interface VerifyOptions {
   rebuild: boolean;
   /** Called with the last VM, before it powers off, when a check failed or a phase threw: the playbook. */
   onFailure?: (m: Machine) => Promise<void>;
+  /** Called with the running installed system once the checks are done (more checks of a caller's own). */
+  verified?: (m: Machine) => Promise<void>;
 }
 
 export async function verifyInstalled(i: Installed, report: Report & { checks?: Check[] }, phase: Phase, log: (s: string) => void, o: VerifyOptions): Promise<void> {
@@ -131,7 +133,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       add(checkFailedUnits(await out('systemctl --failed --no-legend --plain --no-pager')));
       add(checkSshd(await out('systemctl show sshd -p ActiveState,SubState')));
       const host = (await out('hostname')).trim();
-      const ssh = sshArgs(i.sshPrivateKeyFile, mm.sshPort!);
+      const ssh = sshArgs(i.sshPrivateKeyFile, mm.sshPort!, mm.t(12) / 1000);
       const login = await execa('ssh', [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
       const pw = await execa('ssh', [...ssh, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', `${REHEARSE_USER}@127.0.0.1`, 'true'], { reject: false, timeout: mm.t(36) });
@@ -145,6 +147,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       const keyLine = readFileSync(i.sshPrivateKeyFile, 'utf8').split('\n')[1] ?? secret;
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
       add(checkSecretsNotInStore(g.exitCode, g.output));
+      await o.verified?.(mm);
       return checks.every((c) => c.status === 'pass');
     });
 
@@ -206,8 +209,8 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
   }
 }
 
-function sshArgs(key: string, port: number): string[] {
-  return ['-i', key, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=60', '-o', 'LogLevel=ERROR'];
+function sshArgs(key: string, port: number, connectSeconds = 60): string[] {
+  return ['-i', key, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.round(connectSeconds)}`, '-o', 'LogLevel=ERROR'];
 }
 
 /** The configuration and the harness flake for generation N (the harness's known change). */

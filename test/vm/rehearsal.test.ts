@@ -10,6 +10,7 @@ import type { Report } from '../../src/report.js';
 import { runRehearsal } from '../../src/rehearsal.js';
 import { readSavedInstall } from '../../src/rehearsal.js';
 import { expectFullRun } from '../helpers/full-run.js';
+import { expectInstalledZfsMirror } from '../helpers/installed-details.js';
 import { installedBaseDir, shared } from '../helpers/shared.js';
 
 const fx = inject('fixture');
@@ -29,6 +30,8 @@ describe('nixos-rehearse run on the fixture ISO', () => {
     const r = await runRehearsal({
       iso: fx.iso, flake: `${fx.flake}#server`, layout, diskSize: '8G', outDir: dir, rebuild, log: (l) => lines.push(l),
       cacheDir: shared().cacheDir, reuseInstaller: true, saveInstalled: layout === 'zfs-mirror' ? installedBaseDir(layout) : undefined,
+      // The installed system's details, in the running VM after the checks (test/helpers/installed-details.ts).
+      events: layout === 'zfs-mirror' ? { verified: expectInstalledZfsMirror } : undefined,
     });
     const report = readReport(r.reportPath);
     console.log(`${layout}: ${report.phases.map((p) => `${p.id} ${(p.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
@@ -37,7 +40,7 @@ describe('nixos-rehearse run on the fixture ISO', () => {
     expect(report.iso.restoredFrom).toBe(shared().installerState);
     expect(lines.some((l) => /restored the installer saved on .*; disks plugged in: NR\w+D0/.test(l))).toBe(true);
     if (layout === 'zfs-mirror') {
-      // The install is kept for later files (fixture.test.ts boots it and finds generation 1
+      // The install is kept for later files (faults.test.ts boots it and finds generation 1
       // alone: the rebuild and rollbacks above wrote to overlays, never to it).
       const kept = readSavedInstall(installedBaseDir(layout));
       expect(kept.toplevel).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-server-25\.11/);
