@@ -24,9 +24,10 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: `-cpu ${TCG_CPU_MODEL} (default)` },
+  { name: '-cpu max (all TCG features)', cpuModel: 'max' },
   { name: '-cpu max,-la57 (4-level paging)', cpuModel: 'max,-la57' },
   { name: '-cpu EPYC (AMD, AVX2, no LA57)', cpuModel: 'EPYC' },
-  { name: '-cpu qemu64 (SSE2 only)', cpuModel: 'qemu64' },
+  { name: '-cpu qemu64 + x86-64-v2', cpuModel: 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt' },
   { name: `-cpu ${TCG_CPU_MODEL}, tb-size=256`, tbSizeMiB: 256 },
   { name: `-cpu ${TCG_CPU_MODEL}, -smp 1`, cpus: 1 },
 ];

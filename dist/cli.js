@@ -10896,7 +10896,7 @@ function u32(n2) {
   return [...b];
 }
 var SPEED_ROUNDS = 1e3;
-var SPEED_REFERENCE_MS = 1e3;
+var SPEED_REFERENCE_MS = 675;
 var measured;
 async function measureSpeed(qemu, runs = 2) {
   if (measured) return measured;
@@ -11686,7 +11686,7 @@ ${r.output}`);
 };
 
 // src/qemu/spec.ts
-var TCG_CPU_MODEL = "max";
+var TCG_CPU_MODEL = "qemu64";
 var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
 
 // src/qemu/argv.ts
@@ -13214,11 +13214,12 @@ function installerStatesDir(cacheDir2) {
 }
 async function keyFor(o2, boot) {
   const v = await toolVersion(qemuBinary());
-  return installerStateKey({ isoSha256: o2.isoSha256, memoryMiB: o2.memoryMiB, cpus: o2.cpus, accel: o2.accel, qemuVersion: v.ok ? v.version : "unknown", append: boot.append ?? "" });
+  return installerStateKey({ isoSha256: o2.isoSha256, memoryMiB: o2.memoryMiB, cpus: o2.cpus, accel: o2.accel, qemuVersion: v.ok ? v.version : "unknown", cpuModel: o2.accel === "kvm" ? "host" : TCG_CPU_MODEL, append: boot.append ?? "" });
 }
 function readInstallerState(dir) {
   try {
-    const m = JSON.parse(readFileSync6(path15.join(dir, "manifest.json"), "utf8"));
+    const read = JSON.parse(readFileSync6(path15.join(dir, "manifest.json"), "utf8"));
+    const m = { ...read, dir, state: path15.join(dir, "state.zst"), efiVars: path15.join(dir, "efivars.fd"), bootSerialLog: path15.join(dir, "boot-serial.log") };
     if (!existsSync5(m.state) || statSync6(m.state).size === 0 || !existsSync5(m.efiVars)) return void 0;
     return m;
   } catch {
@@ -13293,9 +13294,30 @@ async function installerState(o2) {
       throw e;
     }
     log(`  installer saved after a ${bootSeconds.toFixed(1)} s boot`);
+    pruneInstallerStates(o2.cacheDir, KEEP_STATES);
     return manifest;
   } finally {
     rmSync4(tmp, { recursive: true, force: true });
+  }
+}
+var KEEP_STATES = 4;
+function pruneInstallerStates(cacheDir2, keep) {
+  const root = installerStatesDir(cacheDir2);
+  if (!existsSync5(root)) return;
+  const entries = readdirSync(root).map((n2) => ({ n: n2, p: path15.join(root, n2), t: statSync6(path15.join(root, n2)).mtimeMs }));
+  for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
+    const pid = Number(e.n.split("-")[1]);
+    if (pid && !alive(pid)) rmSync4(e.p, { recursive: true, force: true });
+  }
+  const done = entries.filter((x) => !x.n.startsWith(".")).sort((a2, b) => b.t - a2.t);
+  for (const e of done.slice(keep)) rmSync4(e.p, { recursive: true, force: true });
+}
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
   }
 }
 function discardInstallerState(s) {
@@ -14480,7 +14502,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       add(checkFailedUnits(await out("systemctl --failed --no-legend --plain --no-pager")));
       add(checkSshd(await out("systemctl show sshd -p ActiveState,SubState")));
       const host = (await out("hostname")).trim();
-      const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort);
+      const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort, mm.t(12) / 1e3);
       const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
       const pw = await execa("ssh", [...ssh, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${REHEARSE_USER}@127.0.0.1`, "true"], { reject: false, timeout: mm.t(36) });
@@ -14492,6 +14514,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       const keyLine = readFileSync7(i2.sshPrivateKeyFile, "utf8").split("\n")[1] ?? secret;
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
       add(checkSecretsNotInStore(g.exitCode, g.output));
+      await o2.verified?.(mm);
       return checks.every((c3) => c3.status === "pass");
     });
     if (!o2.rebuild) return;
@@ -14548,8 +14571,8 @@ async function verifyInstalled(i2, report, phase, log, o2) {
     await last?.stop();
   }
 }
-function sshArgs(key, port) {
-  return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", "-o", "LogLevel=ERROR"];
+function sshArgs(key, port, connectSeconds = 60) {
+  return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
 async function pushFlake(m, i2, generation) {
   await m.copyIn(i2.configDir, GUEST_CONFIG);
@@ -14678,13 +14701,13 @@ async function runRehearsal(o2) {
     return ok;
   };
   const afterFailure = async (mm, kind) => {
-    const alive = await mm.alive();
-    if (alive) {
+    const alive2 = await mm.alive();
+    if (alive2) {
       log("running the fast diagnosis playbook in the guest");
       report.playbook = await runPlaybook(mm, kind);
       write();
     }
-    if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
+    if (!alive2 || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
   };
   const noteStage = (mm) => {
     report.stage = stageOf(mm.serialTail(200));
@@ -14756,7 +14779,7 @@ async function runRehearsal(o2) {
         report,
         phase,
         log,
-        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) }
+        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified }
       );
       return finish();
     }
@@ -14931,7 +14954,7 @@ ${res.output}`;
         report,
         phase,
         log,
-        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind) }
+        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified }
       );
     }
     return finish();
@@ -15034,7 +15057,7 @@ var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(
 var say = (line) => process.stdout.write(`${line}
 `);
 var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", "fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this, and stop its VM");
-var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed) and go on with the checks, rebuild and rollbacks");
+var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
 var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS));
 async function rehearse(o2) {
   const memoryMiB = Number(o2.memory);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { type IsoBoot, isoBoot } from './iso/iso.js';
 import { INSTALLER_PROMPT } from './installer.js';
 import { Machine } from './qemu/machine.js';
-import type { Accel } from './qemu/spec.js';
+import { type Accel, TCG_CPU_MODEL } from './qemu/spec.js';
 import { qemuBinary, toolVersion } from './qemu/tools.js';
 
 /** Bumped whenever what a saved installer holds, or how it is made, changes. */
@@ -24,6 +24,8 @@ export interface InstallerStateKeyInput {
   cpus: number;
   accel: Accel;
   qemuVersion: string;
+  /** The CPU model QEMU gives the guest (a state only loads into the same one). */
+  cpuModel: string;
   /** The kernel command line the installer was booted with (from the ISO's own grub.cfg). */
   append: string;
 }
@@ -73,7 +75,7 @@ export function installerStatesDir(cacheDir: string): string {
 
 async function keyFor(o: InstallerStateOptions, boot: IsoBoot): Promise<string> {
   const v = await toolVersion(qemuBinary());
-  return installerStateKey({ isoSha256: o.isoSha256, memoryMiB: o.memoryMiB, cpus: o.cpus, accel: o.accel, qemuVersion: v.ok ? v.version : 'unknown', append: boot.append ?? '' });
+  return installerStateKey({ isoSha256: o.isoSha256, memoryMiB: o.memoryMiB, cpus: o.cpus, accel: o.accel, qemuVersion: v.ok ? v.version : 'unknown', cpuModel: o.accel === 'kvm' ? 'host' : TCG_CPU_MODEL, append: boot.append ?? '' });
 }
 
 /**

@@ -15,7 +15,7 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
   const push = (...xs: string[]) => a.push(...xs);
   push('-name', `${qemuEscape(spec.name)},debug-threads=on`);
   // q35: PCIe, AHCI for the CD-ROM, what OVMF and NVMe expect. KVM uses the host CPU model;
-  // under TCG "max" gives every feature TCG can emulate (x86-64-v2+ for modern kernels).
+  // TCG the model that emulates fastest (spec.ts TCG_CPU_MODEL, measured by npm run bench).
   push('-machine', 'q35');
   push('-accel', spec.accel === 'tcg' && spec.tcgTbSizeMiB ? `tcg,tb-size=${spec.tcgTbSizeMiB}` : spec.accel);
   push('-cpu', spec.cpuModel ?? (spec.accel === 'kvm' ? 'host' : TCG_CPU_MODEL));

@@ -6,14 +6,14 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installerStateKey, installerStatesDir, pruneInstallerStates, readInstallerState } from '../../src/installer-state.js';
 
-const base = { isoSha256: 'a'.repeat(64), memoryMiB: 2048, cpus: 2, accel: 'tcg' as const, qemuVersion: '7.2.22', append: 'init=/nix/store/x/init root=LABEL=nixos-minimal-25.11-x86_64 console=ttyS0,115200n8' };
+const base = { isoSha256: 'a'.repeat(64), memoryMiB: 2048, cpus: 2, accel: 'tcg' as const, qemuVersion: '7.2.22', cpuModel: 'max', append: 'init=/nix/store/x/init root=LABEL=nixos-minimal-25.11-x86_64 console=ttyS0,115200n8' };
 
 describe('installerStateKey', () => {
   it('changes with everything that makes the saved installer, and only with that', () => {
     const k = installerStateKey(base);
     expect(k).toMatch(/^[0-9a-f]{24}$/);
     expect(installerStateKey({ ...base })).toBe(k);
-    for (const change of [{ isoSha256: 'b'.repeat(64) }, { memoryMiB: 4096 }, { cpus: 1 }, { accel: 'kvm' as const }, { qemuVersion: '8.2.2' }, { append: `${base.append} quiet` }]) {
+    for (const change of [{ isoSha256: 'b'.repeat(64) }, { memoryMiB: 4096 }, { cpus: 1 }, { accel: 'kvm' as const },  { qemuVersion: '8.2.2' }, { cpuModel: 'qemu64' }, { append: `${base.append} quiet` }]) {
       expect(installerStateKey({ ...base, ...change }), JSON.stringify(change)).not.toBe(k);
     }
   });
