@@ -14260,6 +14260,51 @@ function parsePathInfoSize(out) {
   const power = "KMGTPE".indexOf(m[3]) + 1;
   return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
 }
+function privateKeyNeedle(keyFile) {
+  const lines = keyFile.split("\n").map((l) => l.trim());
+  const begin = lines.indexOf("-----BEGIN OPENSSH PRIVATE KEY-----");
+  const end = lines.indexOf("-----END OPENSSH PRIVATE KEY-----");
+  if (begin < 0 || end < begin + 2) throw new Error("not an OpenSSH private key file (no BEGIN/END OPENSSH PRIVATE KEY lines)");
+  const body = lines.slice(begin + 1, end);
+  const bytes = Buffer.from(body.join(""), "base64");
+  let o2 = 0;
+  const u322 = () => {
+    const v = bytes.readUInt32BE(o2);
+    o2 += 4;
+    return v;
+  };
+  const str = () => {
+    const n3 = u322();
+    const s = bytes.subarray(o2, o2 + n3);
+    o2 += n3;
+    return s;
+  };
+  const magic = "openssh-key-v1\0";
+  if (bytes.subarray(0, magic.length).toString("latin1") !== magic) throw new Error("not an OpenSSH private key (no openssh-key-v1 magic)");
+  o2 = magic.length;
+  const cipher = str().toString();
+  str();
+  str();
+  const n2 = u322();
+  for (let i2 = 0; i2 < n2; i2++) str();
+  u322();
+  let target;
+  if (cipher !== "none") {
+    target = o2 + Math.floor((bytes.length - o2) / 2);
+  } else {
+    o2 += 8;
+    const type = str().toString();
+    if (type === "ssh-ed25519") {
+      str();
+      target = o2 + 4 + 16;
+    } else {
+      target = o2 + Math.floor((bytes.length - o2) / 2);
+    }
+  }
+  const width = body[0].length;
+  const line = Math.min(body.length - 1, Math.floor(target * 4 / 3 / width));
+  return body[line];
+}
 
 // src/verify/checks.ts
 var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
@@ -14511,7 +14556,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       add(checkClosureSize(await out("nix path-info -Sh /run/current-system")));
       const secret = `rehearse-secret-${randomBytes3(12).toString("hex")}`;
       await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
-      const keyLine = readFileSync7(i2.sshPrivateKeyFile, "utf8").split("\n")[1] ?? secret;
+      const keyLine = privateKeyNeedle(readFileSync7(i2.sshPrivateKeyFile, "utf8"));
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
       add(checkSecretsNotInStore(g.exitCode, g.output));
       await o2.verified?.(mm);

@@ -35,7 +35,7 @@ import {
   checkSshLogin,
   checkSshd,
 } from './verify/checks.js';
-import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar } from './verify/parsers.js';
+import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar, privateKeyNeedle } from './verify/parsers.js';
 
 /** What the install phase hands over. */
 export interface Installed {
@@ -144,7 +144,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       // may be anywhere in the store.
       const secret = `rehearse-secret-${randomBytes(12).toString('hex')}`;
       await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
-      const keyLine = readFileSync(i.sshPrivateKeyFile, 'utf8').split('\n')[1] ?? secret;
+      const keyLine = privateKeyNeedle(readFileSync(i.sshPrivateKeyFile, 'utf8'));
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
       add(checkSecretsNotInStore(g.exitCode, g.output));
       await o.verified?.(mm);

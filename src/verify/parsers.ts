@@ -227,3 +227,60 @@ export function parsePathInfoSize(out: string): { path: string; bytes: number; t
   const power = 'KMGTPE'.indexOf(m[3]!) + 1;
   return { path: m[1]!, bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
 }
+
+/**
+ * What `secrets-not-in-store` searches the store for to find this run's private key: the line of
+ * the key file (OpenSSH's PEM-like format, base64 at 70 characters a line) that holds the middle
+ * of the private key itself. Not the first base64 line: it encodes only the format's fixed
+ * header (`openssh-key-v1`, cipher and KDF `none`, one key, its type), so every unencrypted
+ * ed25519 key shares it, and nixpkgs' own test keys (nixos/tests/ssh-keys.nix), which a flake
+ * system's closure carries, would match it. Layout from OpenSSH's PROTOCOL.key; pure.
+ */
+export function privateKeyNeedle(keyFile: string): string {
+  const lines = keyFile.split('\n').map((l) => l.trim());
+  const begin = lines.indexOf('-----BEGIN OPENSSH PRIVATE KEY-----');
+  const end = lines.indexOf('-----END OPENSSH PRIVATE KEY-----');
+  if (begin < 0 || end < begin + 2) throw new Error('not an OpenSSH private key file (no BEGIN/END OPENSSH PRIVATE KEY lines)');
+  const body = lines.slice(begin + 1, end);
+  const bytes = Buffer.from(body.join(''), 'base64');
+  let o = 0;
+  const u32 = () => {
+    const v = bytes.readUInt32BE(o);
+    o += 4;
+    return v;
+  };
+  const str = () => {
+    const n = u32();
+    const s = bytes.subarray(o, o + n);
+    o += n;
+    return s;
+  };
+  const magic = 'openssh-key-v1\0';
+  if (bytes.subarray(0, magic.length).toString('latin1') !== magic) throw new Error('not an OpenSSH private key (no openssh-key-v1 magic)');
+  o = magic.length;
+  const cipher = str().toString();
+  str(); // kdf name
+  str(); // kdf options
+  const n = u32();
+  for (let i = 0; i < n; i++) str(); // public keys
+  u32(); // length of the private section
+  let target: number;
+  if (cipher !== 'none') {
+    // Encrypted: the private section is ciphertext; its middle is unique to this key.
+    target = o + Math.floor((bytes.length - o) / 2);
+  } else {
+    o += 8; // two check integers
+    const type = str().toString();
+    if (type === 'ssh-ed25519') {
+      str(); // public key
+      target = o + 4 + 16; // the middle of the 32-byte seed at the start of the 64-byte private key
+    } else {
+      // Other types: the second half of the section holds the private numbers.
+      target = o + Math.floor((bytes.length - o) / 2);
+    }
+  }
+  // Line k (0-based) of the body encodes bytes [k*52.5, (k+1)*52.5): 70 base64 characters.
+  const width = body[0]!.length;
+  const line = Math.min(body.length - 1, Math.floor((target * 4) / 3 / width));
+  return body[line]!;
+}
