@@ -12747,7 +12747,7 @@ var STEPS = [
     check: ([o2]) => {
       const p = [];
       if (!/installation finished!/.test(o2 ?? "")) p.push('nixos-install did not print "installation finished!"');
-      const esp2 = /^.*is not a FAT EFI System Partition.*$/m.exec(o2 ?? "");
+      const esp2 = /^.*(?:is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition).*$/m.exec(o2 ?? "");
       if (esp2) p.push(`the boot loader install failed: ${esp2[0].trim()}`);
       return p;
     }
@@ -13489,7 +13489,7 @@ function timeoutOf(c3) {
   return { phase: c3.input.timedOutPhase, waitingFor: m?.[3] ?? (m?.[4] ? `${m[4]} to power off or reboot` : void 0) };
 }
 var BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
-var ESP_ERROR = /is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
+var ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
 var PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
 var NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;
 

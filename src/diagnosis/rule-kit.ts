@@ -100,6 +100,9 @@ export function timeoutOf(c: Ctx): { phase?: string; waitingFor?: string } | und
 }
 
 export const BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
-export const ESP_ERROR = /is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
+// The first: nixpkgs' systemd-boot builder runs its checkMountpoints script before anything
+// else (nixos/modules/system/boot/loader/systemd-boot/systemd-boot.nix: `echo "$1 = '$2' is
+// not a mounted partition. Is the path configured correctly?"`), and nixos-install stops there.
+export const ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
 export const PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
 export const NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;

@@ -303,8 +303,10 @@ export const STEPS: Step[] = [
     check: ([o]) => {
       const p: string[] = [];
       if (!/installation finished!/.test(o ?? '')) p.push('nixos-install did not print "installation finished!"');
-      // bootctl's refusal (systemd src/shared/find-esp.c) can scroll by above a final success line.
-      const esp = /^.*is not a FAT EFI System Partition.*$/m.exec(o ?? '');
+      // The boot loader's refusal can scroll by above a final success line: nixpkgs'
+      // systemd-boot builder's mount point check (systemd-boot.nix checkMountpoints), or
+      // bootctl's (systemd src/shared/find-esp.c).
+      const esp = /^.*(?:is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition).*$/m.exec(o ?? '');
       if (esp) p.push(`the boot loader install failed: ${esp[0].trim()}`);
       return p;
     },

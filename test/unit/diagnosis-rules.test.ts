@@ -98,6 +98,29 @@ describe('Common mistakes 1: ESP not mounted at /mnt/boot (esp-not-mounted)', ()
     expect(d[0]!.fix).toContain('mount ESP at /mnt/boot');
   });
 
+  it('the real NixOS message: the systemd-boot builder’s mount point check stops nixos-install first', () => {
+    // nixpkgs nixos/modules/system/boot/loader/systemd-boot/systemd-boot.nix (checkMountpoints)
+    // prints this and exits 1; systemd-boot-builder.py's run([CHECK_MOUNTPOINTS]) raises, and
+    // nixos-install (set -e) never reaches "installation finished!".
+    const install = fx('diagnosis', 'nixos-install.output.txt')
+      .replace(/installing the boot loader\.\.\.\n[\s\S]*$/, 'installing the boot loader...\n')
+      .concat(
+        "efiSysMountPoint = '/boot' is not a mounted partition. Is the path configured correctly?\n",
+        'Traceback (most recent call last):\n',
+        '  File "/nix/store/d40fj73k2flhdvh1nif2fd9lb41y8z3x-systemd-boot/bin/systemd-boot", line 432, in main\n',
+        '    run([CHECK_MOUNTPOINTS])\n',
+        "subprocess.CalledProcessError: Command '['/nix/store/0l4dv6kk7ir2sgqm7hmlgmjrr4gv3k5i-check-mountpoints']' returned non-zero exit status 1.\n",
+      );
+    expect(install).not.toContain('installation finished!');
+    const t12 = STEPS.find((s) => s.id === 'task-12-install')!;
+    const problems = t12.check!([install], {} as never);
+    expect(problems).toContain("the boot loader install failed: efiSysMountPoint = '/boot' is not a mounted partition. Is the path configured correctly?");
+    const steps = stepsUpTo({ id: 'task-12-install', problems, outputTail: tailOf(install) });
+    const d = diagnose({ steps, phases: [{ id: 'install', status: 'fail' }] });
+    expect(ids(d)[0]).toBe('esp-not-mounted');
+    expect(d[0]!.symptom).toContain("nixos-install: efiSysMountPoint = '/boot' is not a mounted partition. Is the path configured correctly?");
+  });
+
   it('Task 8 mounted something else at /mnt/boot', () => {
     const d = diagnose({ steps: stepsUpTo({ id: 'task-08-mount', problems: ['/mnt/boot is /dev/nvme0n1p2, not the ESP /dev/nvme0n1p1'] }) });
     expect(ids(d)).toEqual(['esp-not-mounted']);
