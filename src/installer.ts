@@ -81,7 +81,7 @@ async function restoreInstaller(opts: InstallerOptions, s: InstallerState): Prom
     disks: [],
     hotplugSlots: s.slots,
     iso: { path: iso },
-    restore: { state: s.state, efiVars: s.efiVars },
+    restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog },
   });
   try {
     const boot = await isoBoot(iso, path.join(machine.workDir, 'iso-boot'));

@@ -145,6 +145,16 @@ export class Console {
     this.sink = sink;
   }
 
+  /**
+   * Text this console showed before this attachment (a restored VM's boot, as saved): kept for
+   * tail() and the transcript, and already consumed, so that no wait matches it.
+   */
+  history(text: string): void {
+    if (!text) return;
+    this.append(text.endsWith('\n') ? text : `${text}\n`);
+    this.cursor = this.end;
+  }
+
   /** Feeds bytes as if they came from the guest (used by attach, and by replay tests). */
   feed(d: Buffer | string): void {
     this.raw?.write(d);

@@ -56,7 +56,7 @@ export interface MachineOptions {
    * store saved with it (copied into this machine's work dir). The machine must be created with
    * the same devices as the one that saved it (same memory, CPUs, ISO, kernel, hotplug slots).
    */
-  restore?: { state: string; efiVars: string };
+  restore?: { state: string; efiVars: string; serialLog?: string };
   /** TCG only: translation-block cache size in MiB (`npm run bench` measures its effect). */
   tcgTbSizeMiB?: number;
   /** CPU model (bench); default host under KVM, TCG_CPU_MODEL under TCG. */
@@ -92,6 +92,8 @@ export class Machine {
   private stopped = false;
   /** A saved state start() loads instead of booting (then the guest's control shell is adopted). */
   private restoreFrom?: string;
+  /** The saved VM's serial console up to the save: the history tail() and the boot stage read. */
+  private restoreSerialLog?: string;
   private hotplugged = 0;
   exit?: { code?: number; signal?: string };
   /** Resolves when QEMU exits, whatever the reason. */
@@ -163,6 +165,7 @@ export class Machine {
       buildQemuArgv(spec); // validate before anything starts
       const m = new Machine(spec, opts, workDir, owns, logDir);
       m.restoreFrom = opts.restore?.state;
+      m.restoreSerialLog = opts.restore?.serialLog;
       return m;
     } catch (e) {
       undo();
@@ -209,6 +212,15 @@ export class Machine {
     const boot = String(Date.now());
     this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path.join(this.logDir, `serial-${boot}`), cast: true });
     this.control = new Console({ name: `${this.name} control`, transcriptPath: path.join(this.logDir, `control-${boot}`) });
+    if (this.restoreFrom && this.restoreSerialLog) {
+      let saved = '';
+      try {
+        saved = readFileSync(this.restoreSerialLog, 'utf8');
+      } catch {
+        // no saved serial log: the console starts empty
+      }
+      if (saved) this.serial.history(`${saved.trimEnd()}\n[nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]\n`);
+    }
     this.proc = execa(qemuBinary(), argv, {
       reject: false,
       cleanup: true,

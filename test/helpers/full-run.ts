@@ -6,12 +6,12 @@ import { inject, expect } from 'vitest';
 import type { Report } from '../../src/report.js';
 import { STEPS } from '../../src/runbook/plan.js';
 
-export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number }) {
+export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string }) {
   const fx = inject('fixture');
   const failed = report.steps.filter((s) => s.status !== 'pass');
   expect(failed, JSON.stringify(failed, null, 2) + (report.error ?? '')).toEqual([]);
   expect(o.exitCode).toBe(0);
-  expect(report).toMatchObject({ schema: 1, result: 'pass', layout: o.layout, flake: `${fx.flake}#server`, installPath: 'flake' });
+  expect(report).toMatchObject({ schema: 1, result: 'pass', layout: o.layout, flake: o.flake ?? `${fx.flake}#server`, installPath: 'flake' });
   expect(report.accel).toMatch(/^(kvm|tcg)$/);
   if (report.accel === 'tcg') expect(report.speed?.factor).toBeGreaterThan(0);
   expect(report.speed?.timeoutScale).toBeGreaterThanOrEqual(1);

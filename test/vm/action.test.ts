@@ -106,7 +106,7 @@ describe('the action bundle on node24, as GitHub runs it on a pull request', () 
     expect(existsSync(bad)).toBe(false);
     const report = JSON.parse(readFileSync(r.outputs['report-path']!, 'utf8')) as Report;
     expect(report.iso.restoredFrom).toBeUndefined();
-    expectFullRun(report, { layout: 'ext4', rebuild: false, exitCode: r.exitCode! });
+    expectFullRun(report, { layout: 'ext4', rebuild: false, exitCode: r.exitCode!, flake: `${ws}#server` });
     // One log group per phase.
     for (const t of ['Boot the installer ISO', 'Install (runbook Tasks 1–13)', 'Reboot from the NVMe disk']) expect(r.stdout).toContain(`::group::${t}`);
     expect(r.outputs.result).toBe('pass');

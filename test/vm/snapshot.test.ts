@@ -34,6 +34,8 @@ describe('the saved installer', () => {
     ]);
     try {
       expect(restoredFrom).toBe(savedInstaller().dir);
+      // The serial console's history is the saved boot's: a failure's boot stage and serial tail read it.
+      expect(m.serialTail(400)).toMatch(/nixos login: nixos \(automatic login\)[\s\S]*the serial console above is the saved VM's/);
       expect((await m.succeed('id -u')).trim()).toBe('0');
       expect((await m.succeed('hostid')).trim()).toBe('8425e349');
       const guestNow = Number((await m.succeed('date +%s')).trim());
