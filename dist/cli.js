@@ -11400,6 +11400,16 @@ var Console = class {
   attachSink(sink) {
     this.sink = sink;
   }
+  /**
+   * Text this console showed before this attachment (a restored VM's boot, as saved): kept for
+   * tail() and the transcript, and already consumed, so that no wait matches it.
+   */
+  history(text) {
+    if (!text) return;
+    this.append(text.endsWith("\n") ? text : `${text}
+`);
+    this.cursor = this.end;
+  }
   /** Feeds bytes as if they came from the guest (used by attach, and by replay tests). */
   feed(d) {
     this.raw?.write(d);
@@ -11686,7 +11696,7 @@ ${r.output}`);
 };
 
 // src/qemu/spec.ts
-var TCG_CPU_MODEL = "qemu64";
+var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx";
 var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
 
 // src/qemu/argv.ts
@@ -11889,6 +11899,8 @@ var Machine = class _Machine {
   stopped = false;
   /** A saved state start() loads instead of booting (then the guest's control shell is adopted). */
   restoreFrom;
+  /** The saved VM's serial console up to the save: the history tail() and the boot stage read. */
+  restoreSerialLog;
   hotplugged = 0;
   exit;
   /** Resolves when QEMU exits, whatever the reason. */
@@ -11959,6 +11971,7 @@ var Machine = class _Machine {
       buildQemuArgv(spec);
       const m = new _Machine(spec, opts, workDir, owns, logDir);
       m.restoreFrom = opts.restore?.state;
+      m.restoreSerialLog = opts.restore?.serialLog;
       return m;
     } catch (e) {
       undo();
@@ -11998,6 +12011,16 @@ var Machine = class _Machine {
     const boot = String(Date.now());
     this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path9.join(this.logDir, `serial-${boot}`), cast: true });
     this.control = new Console({ name: `${this.name} control`, transcriptPath: path9.join(this.logDir, `control-${boot}`) });
+    if (this.restoreFrom && this.restoreSerialLog) {
+      let saved = "";
+      try {
+        saved = readFileSync3(this.restoreSerialLog, "utf8");
+      } catch {
+      }
+      if (saved) this.serial.history(`${saved.trimEnd()}
+[nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]
+`);
+    }
     this.proc = execa(qemuBinary(), argv, {
       reject: false,
       cleanup: true,
@@ -13114,7 +13137,7 @@ async function restoreInstaller(opts, s) {
     disks: [],
     hotplugSlots: s.slots,
     iso: { path: iso },
-    restore: { state: s.state, efiVars: s.efiVars }
+    restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog }
   });
   try {
     const boot = await isoBoot(iso, path13.join(machine.workDir, "iso-boot"));

@@ -51,15 +51,17 @@ export interface MachineSpec {
 }
 
 /**
- * The CPU model under TCG: `qemu64` (x86-64 with SSE2/SSE3, AMD vendor, so no Meltdown
- * mitigations). `npm run bench` (bench/tcg-tuning.ts) compares it with `max` (every feature TCG
- * emulates: AVX2, XSAVE, LA57, …) on the same guest work — the fixture installer's boot, then a
- * ZFS pool with 64 MiB written — and measured 0.82x the boot time and 0.56x the pool work
- * (0.74x overall) on CI's machine: the guest's kernel and ZFS pick AVX2 code paths and save
- * AVX state on every context switch, all of it slow to emulate. NixOS's x86_64 baseline is
- * x86-64 v1, which qemu64 meets.
+ * The CPU model under TCG: `qemu64` (x86-64, AMD vendor, so no Meltdown mitigations) with
+ * x86-64-v2's SSSE3/SSE4/POPCNT and the cheap integer extensions BMI1/BMI2/ADX, and without
+ * AVX, XSAVE or LA57. `npm run bench` (bench/tcg-tuning.ts) measures it against `max` (every
+ * feature TCG emulates) on the same guest work on CI's machine: the fixture installer's cold
+ * boot 0.83x, a ZFS pool with 64 MiB written 0.66x, an RSA 4096 host key (what sshd's first
+ * start makes on every freshly installed NixOS system) 0.89x. The guest's kernel and ZFS take
+ * AVX2 code paths and save AVX state at every context switch, all slow to emulate; OpenSSL's
+ * bignum code needs MULX/ADX (BMI2, ADX) to be fast: without them (plain qemu64) the key took
+ * 5.6x as long. NixOS's x86_64 baseline is x86-64 v1, which this meets.
  */
-export const TCG_CPU_MODEL = 'qemu64';
+export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx';
 
 /** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
 export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';

@@ -18,8 +18,9 @@ describe('the VM test budget table', () => {
     }
   });
 
-  it('fits CI: the VM files take at most 25 minutes at the reference speed (a slow day), leaving 5 for set-up and unit tests', () => {
-    const total = budget.files.reduce((n, f) => n + f.seconds, 0);
-    expect(total).toBeLessThanOrEqual(25 * 60);
+  it('fits CI: the global setup and the VM files take at most 28 minutes at the reference speed (a slow day), leaving 2 for apt-get, npm ci, the type check and the unit tests', () => {
+    const total = budget.globalSetupSeconds + budget.files.reduce((n, f) => n + f.seconds, 0);
+    expect(budget.globalSetupSeconds).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(28 * 60);
   });
 });
