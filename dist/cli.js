@@ -14813,6 +14813,25 @@ async function runRehearsal(o2) {
     const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
     const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
     const installed2 = { toplevel: "", espPartuuids: [] };
+    const verify = (vmDisks, got) => verifyInstalled(
+      {
+        ...got,
+        workDir,
+        disks: vmDisks,
+        accel: accel.accel,
+        logDir,
+        layout,
+        host: flake.host,
+        configDir: flake.dir,
+        vmHardware: report.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
+        memoryMiB: o2.memoryMiB ?? 2048,
+        cpus: o2.cpus ?? 2
+      },
+      report,
+      phase,
+      log,
+      { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified }
+    );
     if (o2.installed) {
       const saved = readSavedInstall(o2.installed);
       if (saved.layout !== layout.name) throw new Error(`${o2.installed} holds a ${saved.layout} install, not ${layout.name}`);
@@ -14827,28 +14846,7 @@ async function runRehearsal(o2) {
       const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
       if (o2.fault === "remove-mirror-disk" && kept.length > 1) kept.splice(1, 1);
       log(`  starting from the installed system kept in ${o2.installed} (${saved.savedAt})`);
-      await verifyInstalled(
-        {
-          workDir,
-          disks: kept,
-          accel: accel.accel,
-          logDir,
-          layout,
-          host: flake.host,
-          toplevel: saved.toplevel,
-          espPartuuids: saved.espPartuuids,
-          configDir: flake.dir,
-          sshPublicKey: saved.sshPublicKey,
-          sshPrivateKeyFile: path17.join(keyDir, "installed_ed25519"),
-          vmHardware: saved.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
-          memoryMiB: o2.memoryMiB ?? 2048,
-          cpus: o2.cpus ?? 2
-        },
-        report,
-        phase,
-        log,
-        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified }
-      );
+      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path17.join(keyDir, "installed_ed25519") });
       return finish();
     }
     const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
@@ -15002,28 +15000,7 @@ ${res.output}`;
     }
     if (installOk && o2.verify !== false) {
       await m.stop();
-      await verifyInstalled(
-        {
-          workDir,
-          disks,
-          accel: accel.accel,
-          logDir,
-          layout,
-          host: flake.host,
-          toplevel: installed2.toplevel,
-          espPartuuids: installed2.espPartuuids,
-          configDir: flake.dir,
-          sshPublicKey: publicKey,
-          sshPrivateKeyFile: path17.join(keyDir, "id_ed25519"),
-          vmHardware: report.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
-          memoryMiB: o2.memoryMiB ?? 2048,
-          cpus: o2.cpus ?? 2
-        },
-        report,
-        phase,
-        log,
-        { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified }
-      );
+      await verify(disks, { ...installed2, sshPublicKey: publicKey, sshPrivateKeyFile: path17.join(keyDir, "id_ed25519") });
     }
     return finish();
   } catch (e) {

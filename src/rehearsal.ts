@@ -292,6 +292,27 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     const disks = serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial }));
     const ctx: PlanContext = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
     const installed = { toplevel: '', espPartuuids: [] as string[] };
+    /** Reboot, the checks, the rebuild and the rollbacks (verify.ts) on the installed disks. */
+    const verify = (vmDisks: Array<{ id: string; serial: string }>, got: { toplevel: string; espPartuuids: string[]; sshPublicKey: string; sshPrivateKeyFile: string }) =>
+      verifyInstalled(
+        {
+          ...got,
+          workDir,
+          disks: vmDisks,
+          accel: accel.accel,
+          logDir,
+          layout,
+          host: flake.host,
+          configDir: flake.dir,
+          vmHardware: report.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
+          memoryMiB: o.memoryMiB ?? 2048,
+          cpus: o.cpus ?? 2,
+        },
+        report,
+        phase,
+        log,
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified },
+      );
 
     if (o.installed) {
       // No installer, no install: the kept installed system's disks, under overlays.
@@ -309,18 +330,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
       if (o.fault === 'remove-mirror-disk' && kept.length > 1) kept.splice(1, 1); // it boots without it
       log(`  starting from the installed system kept in ${o.installed} (${saved.savedAt})`);
-      await verifyInstalled(
-        {
-          workDir, disks: kept, accel: accel.accel, logDir, layout, host: flake.host, toplevel: saved.toplevel, espPartuuids: saved.espPartuuids,
-          configDir: flake.dir, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path.join(keyDir, 'installed_ed25519'),
-          vmHardware: saved.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
-          memoryMiB: o.memoryMiB ?? 2048, cpus: o.cpus ?? 2,
-        },
-        report,
-        phase,
-        log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified },
-      );
+      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path.join(keyDir, 'installed_ed25519') });
       return finish();
     }
 
@@ -482,28 +492,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     }
     if (installOk && o.verify !== false) {
       await m.stop();
-      await verifyInstalled(
-        {
-          workDir,
-          disks,
-          accel: accel.accel,
-          logDir,
-          layout,
-          host: flake.host,
-          toplevel: installed.toplevel,
-          espPartuuids: installed.espPartuuids,
-          configDir: flake.dir,
-          sshPublicKey: publicKey,
-          sshPrivateKeyFile: path.join(keyDir, 'id_ed25519'),
-          vmHardware: report.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
-          memoryMiB: o.memoryMiB ?? 2048,
-          cpus: o.cpus ?? 2,
-        },
-        report,
-        phase,
-        log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified },
-      );
+      await verify(disks, { ...installed, sshPublicKey: publicKey, sshPrivateKeyFile: path.join(keyDir, 'id_ed25519') });
     }
     return finish();
   } catch (e) {
