@@ -12511,6 +12511,166 @@ function parseHardwareConfig(text) {
   return { fileSystems, supportedFilesystems: sf ? [...sf.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : [] };
 }
 
+// src/verify/parsers.ts
+function parseGenerations(out) {
+  return [...out.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
+}
+function parseTimespan(s) {
+  const units = { y: 315576e5, month: 26298e5, w: 6048e5, d: 864e5, h: 36e5, min: 6e4, s: 1e3, ms: 1, us: 1e-3, "\xB5s": 1e-3 };
+  let total = 0;
+  let any = false;
+  for (const m of s.trim().matchAll(/([\d.]+)\s*(month|min|ms|us|µs|y|w|d|h|s)\b/g)) {
+    total += Number(m[1]) * units[m[2]];
+    any = true;
+  }
+  if (!any) throw new Error(`not a systemd timespan: '${s}'`);
+  return Math.round(total * 1e3) / 1e3;
+}
+function parseAnalyzeTime(out) {
+  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out);
+  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out.trim().slice(0, 200)}`);
+  const phases = {};
+  for (const part2 of line[1].split(" + ")) {
+    const m = /^(.*) \(([\w-]+)\)$/.exec(part2.trim());
+    if (m) phases[m[2]] = parseTimespan(m[1]);
+  }
+  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out);
+  return { phases, totalMs: parseTimespan(line[2]), target: reached?.[1], targetMs: reached ? parseTimespan(reached[2]) : void 0 };
+}
+function parseBlame(out) {
+  const rows = [];
+  for (const line of out.split("\n")) {
+    const m = /^\s*(.+?)\s+(\S+\.(?:service|mount|device|target|socket|swap|timer|path|scope|slice))\s*$/.exec(line);
+    if (m) rows.push({ unit: m[2], ms: parseTimespan(m[1]) });
+  }
+  return rows;
+}
+function parseFailedUnits(out) {
+  return failedUnitsLines(out).map((l) => {
+    const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
+    return { unit, load: load2, active, sub, description: d.join(" ") };
+  }).filter((u2) => UNIT_NAME.test(u2.unit));
+}
+function failedUnitsUnread(out) {
+  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
+}
+var UNIT_NAME = /\.\w+$/;
+var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
+function failedUnitsLines(out) {
+  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
+}
+function parseLoaderDefault(loaderConf) {
+  return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+}
+function parseBootctlList(out) {
+  const text = out.trim();
+  if (text.startsWith("[")) return JSON.parse(text);
+  return text.split("\n").map((l) => l.replace(/^\x1e/, "").trim()).filter(Boolean).map((l) => JSON.parse(l));
+}
+var GLOBAL = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+function guid(b, o2) {
+  const h2 = (x) => x.toString("hex");
+  const le = (start, len) => h2(Buffer.from(b.subarray(o2 + start, o2 + start + len)).reverse());
+  return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${h2(b.subarray(o2 + 8, o2 + 10))}-${h2(b.subarray(o2 + 10, o2 + 16))}`;
+}
+function ucs2z(b, o2, end) {
+  let i2 = o2;
+  while (i2 + 1 < end && (b[i2] !== 0 || b[i2 + 1] !== 0)) i2 += 2;
+  return { text: b.subarray(o2, i2).toString("utf16le"), next: i2 + 2 };
+}
+function parseEfiVars(dump) {
+  const vars = /* @__PURE__ */ new Map();
+  for (const line of dump.split("\n")) {
+    const m = /^(\S+)\s+([A-Za-z0-9+/=]*)$/.exec(line.trim());
+    if (m && m[1].endsWith(`-${GLOBAL}`)) vars.set(m[1].slice(0, -GLOBAL.length - 1), Buffer.from(m[2], "base64").subarray(4));
+  }
+  const hex4 = (n2) => n2.toString(16).toUpperCase().padStart(4, "0");
+  const cur = vars.get("BootCurrent");
+  const ord = vars.get("BootOrder");
+  const order = [];
+  for (let i2 = 0; ord && i2 + 1 < ord.length; i2 += 2) order.push(hex4(ord.readUInt16LE(i2)));
+  const entries = [];
+  for (const [name, b] of [...vars].sort()) {
+    if (!/^Boot[0-9A-F]{4}$/.test(name) || b.length < 6) continue;
+    const attrs = b.readUInt32LE(0);
+    const pathLen = b.readUInt16LE(4);
+    const desc = ucs2z(b, 6, b.length);
+    const e = { num: name.slice(4), active: (attrs & 1) === 1, label: desc.text };
+    let o2 = desc.next;
+    const end = Math.min(b.length, o2 + pathLen);
+    while (o2 + 4 <= end) {
+      const type = b[o2];
+      const sub = b[o2 + 1];
+      const len = b.readUInt16LE(o2 + 2);
+      if (len < 4) break;
+      if (type === 4 && sub === 1 && len >= 42 && b[o2 + 41] === 2) e.partuuid = guid(b, o2 + 24);
+      if (type === 4 && sub === 4) e.file = ucs2z(b, o2 + 4, o2 + len).text;
+      if (type === 127 && sub === 255) break;
+      o2 += len;
+    }
+    entries.push(e);
+  }
+  return { current: cur && cur.length >= 2 ? hex4(cur.readUInt16LE(0)) : void 0, order, entries };
+}
+function parseLoaderVar(b64) {
+  return Buffer.from(b64.trim(), "base64").subarray(4).toString("utf16le").replace(/\0+$/, "");
+}
+var LOADER_ENTRY_SELECTED = "base64 -w0 < /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+var EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
+var NIX = "nix --extra-experimental-features 'nix-command flakes'";
+var CLOSURE_SIZE_COMMAND = `${NIX} path-info -Sh /run/current-system`;
+function parsePathInfoSize(out) {
+  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);
+  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out.trim().slice(0, 200)}`);
+  const power = "KMGTPE".indexOf(m[3]) + 1;
+  return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
+}
+function privateKeyNeedle(keyFile) {
+  const lines = keyFile.split("\n").map((l) => l.trim());
+  const begin = lines.indexOf("-----BEGIN OPENSSH PRIVATE KEY-----");
+  const end = lines.indexOf("-----END OPENSSH PRIVATE KEY-----");
+  if (begin < 0 || end < begin + 2) throw new Error("not an OpenSSH private key file (no BEGIN/END OPENSSH PRIVATE KEY lines)");
+  const body = lines.slice(begin + 1, end);
+  const bytes = Buffer.from(body.join(""), "base64");
+  let o2 = 0;
+  const u322 = () => {
+    const v = bytes.readUInt32BE(o2);
+    o2 += 4;
+    return v;
+  };
+  const str = () => {
+    const n3 = u322();
+    const s = bytes.subarray(o2, o2 + n3);
+    o2 += n3;
+    return s;
+  };
+  const magic = "openssh-key-v1\0";
+  if (bytes.subarray(0, magic.length).toString("latin1") !== magic) throw new Error("not an OpenSSH private key (no openssh-key-v1 magic)");
+  o2 = magic.length;
+  const cipher = str().toString();
+  str();
+  str();
+  const n2 = u322();
+  for (let i2 = 0; i2 < n2; i2++) str();
+  u322();
+  let target;
+  if (cipher !== "none") {
+    target = o2 + Math.floor((bytes.length - o2) / 2);
+  } else {
+    o2 += 8;
+    const type = str().toString();
+    if (type === "ssh-ed25519") {
+      str();
+      target = o2 + 4 + 16;
+    } else {
+      target = o2 + Math.floor((bytes.length - o2) / 2);
+    }
+  }
+  const width = body[0].length;
+  const line = Math.min(body.length - 1, Math.floor(target * 4 / 3 / width));
+  return body[line];
+}
+
 // src/runbook/plan.ts
 var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
 var esp = (ctx) => part(ctx.disks[0], 1);
@@ -12757,7 +12917,7 @@ var STEPS = [
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+      return [`${NIX} build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
     }
   },
   {
@@ -14171,164 +14331,6 @@ import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync7, rmSync as r
 import os4 from "node:os";
 import path16 from "node:path";
 
-// src/verify/parsers.ts
-function parseGenerations(out) {
-  return [...out.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
-}
-function parseTimespan(s) {
-  const units = { y: 315576e5, month: 26298e5, w: 6048e5, d: 864e5, h: 36e5, min: 6e4, s: 1e3, ms: 1, us: 1e-3, "\xB5s": 1e-3 };
-  let total = 0;
-  let any = false;
-  for (const m of s.trim().matchAll(/([\d.]+)\s*(month|min|ms|us|µs|y|w|d|h|s)\b/g)) {
-    total += Number(m[1]) * units[m[2]];
-    any = true;
-  }
-  if (!any) throw new Error(`not a systemd timespan: '${s}'`);
-  return Math.round(total * 1e3) / 1e3;
-}
-function parseAnalyzeTime(out) {
-  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out);
-  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out.trim().slice(0, 200)}`);
-  const phases = {};
-  for (const part2 of line[1].split(" + ")) {
-    const m = /^(.*) \(([\w-]+)\)$/.exec(part2.trim());
-    if (m) phases[m[2]] = parseTimespan(m[1]);
-  }
-  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out);
-  return { phases, totalMs: parseTimespan(line[2]), target: reached?.[1], targetMs: reached ? parseTimespan(reached[2]) : void 0 };
-}
-function parseBlame(out) {
-  const rows = [];
-  for (const line of out.split("\n")) {
-    const m = /^\s*(.+?)\s+(\S+\.(?:service|mount|device|target|socket|swap|timer|path|scope|slice))\s*$/.exec(line);
-    if (m) rows.push({ unit: m[2], ms: parseTimespan(m[1]) });
-  }
-  return rows;
-}
-function parseFailedUnits(out) {
-  return failedUnitsLines(out).map((l) => {
-    const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
-    return { unit, load: load2, active, sub, description: d.join(" ") };
-  }).filter((u2) => UNIT_NAME.test(u2.unit));
-}
-function failedUnitsUnread(out) {
-  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
-}
-var UNIT_NAME = /\.\w+$/;
-var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
-function failedUnitsLines(out) {
-  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
-}
-function parseLoaderDefault(loaderConf) {
-  return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
-}
-function parseBootctlList(out) {
-  const text = out.trim();
-  if (text.startsWith("[")) return JSON.parse(text);
-  return text.split("\n").map((l) => l.replace(/^\x1e/, "").trim()).filter(Boolean).map((l) => JSON.parse(l));
-}
-var GLOBAL = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
-function guid(b, o2) {
-  const h2 = (x) => x.toString("hex");
-  const le = (start, len) => h2(Buffer.from(b.subarray(o2 + start, o2 + start + len)).reverse());
-  return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${h2(b.subarray(o2 + 8, o2 + 10))}-${h2(b.subarray(o2 + 10, o2 + 16))}`;
-}
-function ucs2z(b, o2, end) {
-  let i2 = o2;
-  while (i2 + 1 < end && (b[i2] !== 0 || b[i2 + 1] !== 0)) i2 += 2;
-  return { text: b.subarray(o2, i2).toString("utf16le"), next: i2 + 2 };
-}
-function parseEfiVars(dump) {
-  const vars = /* @__PURE__ */ new Map();
-  for (const line of dump.split("\n")) {
-    const m = /^(\S+)\s+([A-Za-z0-9+/=]*)$/.exec(line.trim());
-    if (m && m[1].endsWith(`-${GLOBAL}`)) vars.set(m[1].slice(0, -GLOBAL.length - 1), Buffer.from(m[2], "base64").subarray(4));
-  }
-  const hex4 = (n2) => n2.toString(16).toUpperCase().padStart(4, "0");
-  const cur = vars.get("BootCurrent");
-  const ord = vars.get("BootOrder");
-  const order = [];
-  for (let i2 = 0; ord && i2 + 1 < ord.length; i2 += 2) order.push(hex4(ord.readUInt16LE(i2)));
-  const entries = [];
-  for (const [name, b] of [...vars].sort()) {
-    if (!/^Boot[0-9A-F]{4}$/.test(name) || b.length < 6) continue;
-    const attrs = b.readUInt32LE(0);
-    const pathLen = b.readUInt16LE(4);
-    const desc = ucs2z(b, 6, b.length);
-    const e = { num: name.slice(4), active: (attrs & 1) === 1, label: desc.text };
-    let o2 = desc.next;
-    const end = Math.min(b.length, o2 + pathLen);
-    while (o2 + 4 <= end) {
-      const type = b[o2];
-      const sub = b[o2 + 1];
-      const len = b.readUInt16LE(o2 + 2);
-      if (len < 4) break;
-      if (type === 4 && sub === 1 && len >= 42 && b[o2 + 41] === 2) e.partuuid = guid(b, o2 + 24);
-      if (type === 4 && sub === 4) e.file = ucs2z(b, o2 + 4, o2 + len).text;
-      if (type === 127 && sub === 255) break;
-      o2 += len;
-    }
-    entries.push(e);
-  }
-  return { current: cur && cur.length >= 2 ? hex4(cur.readUInt16LE(0)) : void 0, order, entries };
-}
-function parseLoaderVar(b64) {
-  return Buffer.from(b64.trim(), "base64").subarray(4).toString("utf16le").replace(/\0+$/, "");
-}
-var LOADER_ENTRY_SELECTED = "base64 -w0 < /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
-var EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
-function parsePathInfoSize(out) {
-  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);
-  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out.trim().slice(0, 200)}`);
-  const power = "KMGTPE".indexOf(m[3]) + 1;
-  return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
-}
-function privateKeyNeedle(keyFile) {
-  const lines = keyFile.split("\n").map((l) => l.trim());
-  const begin = lines.indexOf("-----BEGIN OPENSSH PRIVATE KEY-----");
-  const end = lines.indexOf("-----END OPENSSH PRIVATE KEY-----");
-  if (begin < 0 || end < begin + 2) throw new Error("not an OpenSSH private key file (no BEGIN/END OPENSSH PRIVATE KEY lines)");
-  const body = lines.slice(begin + 1, end);
-  const bytes = Buffer.from(body.join(""), "base64");
-  let o2 = 0;
-  const u322 = () => {
-    const v = bytes.readUInt32BE(o2);
-    o2 += 4;
-    return v;
-  };
-  const str = () => {
-    const n3 = u322();
-    const s = bytes.subarray(o2, o2 + n3);
-    o2 += n3;
-    return s;
-  };
-  const magic = "openssh-key-v1\0";
-  if (bytes.subarray(0, magic.length).toString("latin1") !== magic) throw new Error("not an OpenSSH private key (no openssh-key-v1 magic)");
-  o2 = magic.length;
-  const cipher = str().toString();
-  str();
-  str();
-  const n2 = u322();
-  for (let i2 = 0; i2 < n2; i2++) str();
-  u322();
-  let target;
-  if (cipher !== "none") {
-    target = o2 + Math.floor((bytes.length - o2) / 2);
-  } else {
-    o2 += 8;
-    const type = str().toString();
-    if (type === "ssh-ed25519") {
-      str();
-      target = o2 + 4 + 16;
-    } else {
-      target = o2 + Math.floor((bytes.length - o2) / 2);
-    }
-  }
-  const width = body[0].length;
-  const line = Math.min(body.length - 1, Math.floor(target * 4 / 3 / width));
-  return body[line];
-}
-
 // src/verify/checks.ts
 var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
 var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
@@ -14576,7 +14578,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       const pw = await execa("ssh", [...ssh, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${REHEARSE_USER}@127.0.0.1`, "true"], { reject: false, timeout: mm.t(36) });
       add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
-      add(checkClosureSize(await out("nix path-info -Sh /run/current-system")));
+      add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
       const secret = `rehearse-secret-${randomBytes3(12).toString("hex")}`;
       await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
       const keyLine = privateKeyNeedle(readFileSync7(i2.sshPrivateKeyFile, "utf8"));

@@ -35,7 +35,7 @@ import {
   checkSshLogin,
   checkSshd,
 } from './verify/checks.js';
-import { EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar, privateKeyNeedle } from './verify/parsers.js';
+import { CLOSURE_SIZE_COMMAND, EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar, privateKeyNeedle } from './verify/parsers.js';
 
 /** What the install phase hands over. */
 export interface Installed {
@@ -139,7 +139,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       const pw = await execa('ssh', [...ssh, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', `${REHEARSE_USER}@127.0.0.1`, 'true'], { reject: false, timeout: mm.t(36) });
       add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i.espPartuuids));
-      add(checkClosureSize(await out('nix path-info -Sh /run/current-system')));
+      add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
       // A secret provisioned at runtime (the runbook's way), and this run's private key: neither
       // may be anywhere in the store.
       const secret = `rehearse-secret-${randomBytes(12).toString('hex')}`;

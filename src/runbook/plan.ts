@@ -5,6 +5,7 @@
 // (rehearsal.ts) runs the commands and hands the outputs back.
 import type { Layout, Mount } from './layouts.js';
 import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
+import { NIX } from '../verify/parsers.js';
 
 export interface PlanContext {
   layout: Layout;
@@ -290,7 +291,7 @@ export const STEPS: Step[] = [
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+      return [`${NIX} build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
     },
   },
   {

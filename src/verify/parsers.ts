@@ -220,6 +220,17 @@ export const LOADER_ENTRY_SELECTED = 'base64 -w0 < /sys/firmware/efi/efivars/Loa
 /** The guest command whose output parseEfiVars reads. */
 export const EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
 
+/**
+ * How the harness calls `nix`: the new CLI is experimental in Nix 2.x and refuses to run unless
+ * `nix-command` is enabled (nix src/libutil/experimental-features.cc), which a configuration's
+ * `nix.settings.experimental-features` may not do. The flag enables it for this one command,
+ * whatever the configuration says.
+ */
+export const NIX = "nix --extra-experimental-features 'nix-command flakes'";
+
+/** Task 18's closure size of the running system. */
+export const CLOSURE_SIZE_COMMAND = `${NIX} path-info -Sh /run/current-system`;
+
 /** `nix path-info -Sh PATH`: the path, a TAB, renderSize ("%6.1f %ciB"). Returns bytes. */
 export function parsePathInfoSize(out: string): { path: string; bytes: number; text: string } {
   const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);

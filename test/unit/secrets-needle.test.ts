@@ -47,3 +47,17 @@ describe('privateKeyNeedle', () => {
     expect(() => privateKeyNeedle('ssh-ed25519 AAAA… not a private key')).toThrow(/not an OpenSSH private key/);
   });
 });
+
+describe('the nix commands the harness sends', () => {
+  it('enable nix-command (and flakes) themselves: a configuration need not enable them', async () => {
+    const { CLOSURE_SIZE_COMMAND, NIX } = await import('../../src/verify/parsers.js');
+    const { STEPS } = await import('../../src/runbook/plan.js');
+    const { layoutByName } = await import('../../src/runbook/layouts.js');
+    expect(NIX).toBe("nix --extra-experimental-features 'nix-command flakes'");
+    expect(CLOSURE_SIZE_COMMAND).toBe(`${NIX} path-info -Sh /run/current-system`);
+    const ctx = { layout: layoutByName('zfs'), serials: ['S0'], disks: ['/dev/nvme0n1'], flakeRef: '/tmp/rehearse/flake#server' };
+    const nixCommands = STEPS.flatMap((s) => s.commands(ctx)).filter((c) => /(^|[;&|] *|sudo )nix /.test(c));
+    expect(nixCommands.length).toBeGreaterThan(0);
+    for (const c of nixCommands) expect(c).toContain(NIX);
+  });
+});
