@@ -14846,7 +14846,10 @@ async function runRehearsal(o2) {
       copyFileSync2(saved.sshPrivateKeyFile, path17.join(keyDir, "installed_ed25519"));
       chmodSync(path17.join(keyDir, "installed_ed25519"), 384);
       const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-      if (o2.fault === "remove-mirror-disk" && kept.length > 1) kept.splice(1, 1);
+      if (o2.fault === "remove-mirror-disk" && kept.length > 1) {
+        kept.splice(1, 1);
+        report.fault = { id: o2.fault, what: "boot the kept installed system without its second disk" };
+      }
       log(`  starting from the installed system kept in ${o2.installed} (${saved.savedAt})`);
       await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path17.join(keyDir, "installed_ed25519") });
       return finish();

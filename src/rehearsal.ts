@@ -328,7 +328,10 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       copyFileSync(saved.sshPrivateKeyFile, path.join(keyDir, 'installed_ed25519'));
       chmodSync(path.join(keyDir, 'installed_ed25519'), 0o600);
       const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-      if (o.fault === 'remove-mirror-disk' && kept.length > 1) kept.splice(1, 1); // it boots without it
+      if (o.fault === 'remove-mirror-disk' && kept.length > 1) {
+        kept.splice(1, 1); // it boots without it
+        report.fault = { id: o.fault, what: 'boot the kept installed system without its second disk' };
+      }
       log(`  starting from the installed system kept in ${o.installed} (${saved.savedAt})`);
       await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path.join(keyDir, 'installed_ed25519') });
       return finish();
