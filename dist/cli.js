@@ -12112,6 +12112,7 @@ var Machine = class _Machine {
     if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
     if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
+    rmSync2(file, { force: true });
     await this.shell.succeed("sync");
     await this.qmp.execute("stop");
     copyFileSync(this.spec.firmware.vars, efiVars);

@@ -317,6 +317,7 @@ export class Machine {
     if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
     if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
+    rmSync(file, { force: true }); // its appearing is the sign the save finished
     await this.shell.succeed('sync');
     await this.qmp.execute('stop');
     // The firmware writes its variables straight to the vars file: with the CPUs stopped the
