@@ -2,7 +2,8 @@
 // boots the fixture installer ISO cold (OVMF, its grub.cfg entry, the kernel, systemd, the ZFS
 // module) to its prompt with one NVMe disk, then creates a ZFS pool the runbook's way (Task 6's
 // options, zstd) and writes 64 MiB of the installer's own files into it, and makes an RSA 4096
-// host key as sshd's first start does on every freshly installed NixOS system (ssh-keygen -A). Reported as ratios
+// host key as sshd's first start does on every freshly installed NixOS system (ssh-keygen -A);
+// the key's time is a random prime search and varies several-fold between runs of one model. Reported as ratios
 // against the first variant (the engine's default), and the save/restore of a booted
 // installer against its cold boot. Also prints this machine's TCG speed factor.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -54,12 +54,13 @@ export interface MachineSpec {
  * The CPU model under TCG: `qemu64` (x86-64, AMD vendor, so no Meltdown mitigations) with
  * x86-64-v2's SSSE3/SSE4/POPCNT and the cheap integer extensions BMI1/BMI2/ADX, and without
  * AVX, XSAVE or LA57. `npm run bench` (bench/tcg-tuning.ts) measures it against `max` (every
- * feature TCG emulates) on the same guest work on CI's machine: the fixture installer's cold
- * boot 0.83x, a ZFS pool with 64 MiB written 0.66x, an RSA 4096 host key (what sshd's first
- * start makes on every freshly installed NixOS system) 0.89x. The guest's kernel and ZFS take
- * AVX2 code paths and save AVX state at every context switch, all slow to emulate; OpenSSL's
- * bignum code needs MULX/ADX (BMI2, ADX) to be fast: without them (plain qemu64) the key took
- * 5.6x as long. NixOS's x86_64 baseline is x86-64 v1, which this meets.
+ * feature TCG emulates) on the same guest work on CI's machine, in three runs: the fixture
+ * installer's cold boot 0.83–0.85x, a ZFS pool with 64 MiB written 0.66–0.68x. The guest's
+ * kernel and ZFS take AVX2 code paths and save AVX state at every context switch, all slow to
+ * emulate. Against plain `qemu64` it is level within noise on both; BMI2/ADX are kept for
+ * OpenSSL's MULX/ADX bignum code (the RSA host key sshd makes at first boot), though the bench's
+ * single key per model varied too much between runs (a random prime search: 16–102 s) to show
+ * a gain. NixOS's x86_64 baseline is x86-64 v1, which this meets.
  */
 export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx';
 
