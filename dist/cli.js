@@ -10785,9 +10785,23 @@ var {
 // src/qemu/accel.ts
 var PROBE_CODE = 49;
 var PROBE_EXIT = PROBE_CODE << 1 | 1;
+var ENTRY_OFFSET = 32;
+var EXIT_CODE = [
+  176,
+  PROBE_CODE,
+  // mov al, PROBE_CODE
+  230,
+  244,
+  // out 0xf4, al
+  244,
+  // hlt
+  235,
+  253
+  // jmp back to hlt
+];
 function probeKernel() {
   const load2 = 1048576;
-  const entryOffset = 32;
+  const entryOffset = ENTRY_OFFSET;
   const magic = 464367618;
   const flags = 65536;
   const hdr = Buffer.alloc(entryOffset);
@@ -10827,17 +10841,7 @@ function probeKernel() {
     87,
     192,
     // xorps xmm0, xmm0
-    176,
-    PROBE_CODE,
-    // mov al, PROBE_CODE
-    230,
-    244,
-    // out 0xf4, al
-    244,
-    // hlt
-    235,
-    253
-    // jmp back to hlt
+    ...EXIT_CODE
   ]);
   const img = Buffer.alloc(512);
   hdr.copy(img, 0);
@@ -10875,19 +10879,9 @@ function speedKernel(rounds = SPEED_ROUNDS) {
     117,
     232,
     // jnz outer
-    176,
-    PROBE_CODE,
-    // mov al, PROBE_CODE
-    230,
-    244,
-    // out 0xf4, al
-    244,
-    // hlt
-    235,
-    253
-    // jmp back to hlt
+    ...EXIT_CODE
   ]);
-  code2.copy(img, 32);
+  code2.copy(img, ENTRY_OFFSET);
   return img;
 }
 function u32(n2) {
@@ -11913,6 +11907,8 @@ var Machine = class _Machine {
     this.keep = !!opts.keep;
     this.logDir = logDir;
     this.scale = opts.timeoutScale ?? 1;
+    this.restoreFrom = opts.restore?.state;
+    this.restoreSerialLog = opts.restore?.serialLog;
   }
   /** Prepares the work dir (disks, a private copy of the EFI vars) and builds the spec. */
   static async create(opts) {
@@ -11969,10 +11965,7 @@ var Machine = class _Machine {
         cpuModel: opts.cpuModel
       };
       buildQemuArgv(spec);
-      const m = new _Machine(spec, opts, workDir, owns, logDir);
-      m.restoreFrom = opts.restore?.state;
-      m.restoreSerialLog = opts.restore?.serialLog;
-      return m;
+      return new _Machine(spec, opts, workDir, owns, logDir);
     } catch (e) {
       undo();
       throw e;

@@ -202,13 +202,3 @@ function alive(pid: number): boolean {
 export function discardInstallerState(s: InstallerState): void {
   rmSync(s.dir, { recursive: true, force: true });
 }
-
-/** Saved installers in a cache dir (for `doctor` and clean-up). */
-export function listInstallerStates(cacheDir: string): InstallerState[] {
-  const root = installerStatesDir(cacheDir);
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((n) => !n.startsWith('.'))
-    .map((n) => readInstallerState(path.join(root, n)))
-    .filter((s): s is InstallerState => !!s);
-}

@@ -20,9 +20,20 @@ export const PROBE_EXIT = (PROBE_CODE << 1) | 1;
  * mov eax,cr4 / or eax,0x600 / mov cr4,eax (enable SSE); xorps xmm0,xmm0 (SSE);
  * mov al,PROBE_CODE; out 0xf4,al (isa-debug-exit); then hlt in a loop.
  */
+/** Where the code starts in a probe kernel (right after the multiboot header). */
+const ENTRY_OFFSET = 0x20;
+
+/** How every probe kernel ends: mov al,PROBE_CODE; out 0xf4,al (isa-debug-exit); hlt in a loop. */
+const EXIT_CODE = [
+  0xb0, PROBE_CODE, // mov al, PROBE_CODE
+  0xe6, 0xf4, // out 0xf4, al
+  0xf4, // hlt
+  0xeb, 0xfd, // jmp back to hlt
+];
+
 export function probeKernel(): Buffer {
   const load = 0x100000;
-  const entryOffset = 0x20;
+  const entryOffset = ENTRY_OFFSET;
   const magic = 0x1badb002;
   const flags = 0x00010000; // bit 16: use the address fields below (no ELF needed)
   const hdr = Buffer.alloc(entryOffset);
@@ -42,10 +53,7 @@ export function probeKernel(): Buffer {
     0x0d, 0x00, 0x06, 0x00, 0x00, // or eax, 0x600 (OSFXSR | OSXMMEXCPT)
     0x0f, 0x22, 0xe0, // mov cr4, eax
     0x0f, 0x57, 0xc0, // xorps xmm0, xmm0
-    0xb0, PROBE_CODE, // mov al, PROBE_CODE
-    0xe6, 0xf4, // out 0xf4, al
-    0xf4, // hlt
-    0xeb, 0xfd, // jmp back to hlt
+    ...EXIT_CODE,
   ]);
   const img = Buffer.alloc(512);
   hdr.copy(img, 0);
@@ -73,12 +81,9 @@ export function speedKernel(rounds = SPEED_ROUNDS): Buffer {
     0x75, 0xf5, // jnz inner
     0x49, // dec ecx
     0x75, 0xe8, // jnz outer
-    0xb0, PROBE_CODE, // mov al, PROBE_CODE
-    0xe6, 0xf4, // out 0xf4, al
-    0xf4, // hlt
-    0xeb, 0xfd, // jmp back to hlt
+    ...EXIT_CODE,
   ]);
-  code.copy(img, 0x20);
+  code.copy(img, ENTRY_OFFSET);
   return img;
 }
 

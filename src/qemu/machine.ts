@@ -91,9 +91,9 @@ export class Machine {
   private resets = 0;
   private stopped = false;
   /** A saved state start() loads instead of booting (then the guest's control shell is adopted). */
-  private restoreFrom?: string;
+  private readonly restoreFrom?: string;
   /** The saved VM's serial console up to the save: the history tail() and the boot stage read. */
-  private restoreSerialLog?: string;
+  private readonly restoreSerialLog?: string;
   private hotplugged = 0;
   exit?: { code?: number; signal?: string };
   /** Resolves when QEMU exits, whatever the reason. */
@@ -107,6 +107,8 @@ export class Machine {
     this.keep = !!opts.keep;
     this.logDir = logDir;
     this.scale = opts.timeoutScale ?? 1;
+    this.restoreFrom = opts.restore?.state;
+    this.restoreSerialLog = opts.restore?.serialLog;
   }
 
   /** Prepares the work dir (disks, a private copy of the EFI vars) and builds the spec. */
@@ -163,10 +165,7 @@ export class Machine {
         cpuModel: opts.cpuModel,
       };
       buildQemuArgv(spec); // validate before anything starts
-      const m = new Machine(spec, opts, workDir, owns, logDir);
-      m.restoreFrom = opts.restore?.state;
-      m.restoreSerialLog = opts.restore?.serialLog;
-      return m;
+      return new Machine(spec, opts, workDir, owns, logDir);
     } catch (e) {
       undo();
       throw e;
