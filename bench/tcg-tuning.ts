@@ -6,6 +6,7 @@
 // the key's time is a random prime search and varies several-fold between runs of one model. Reported as ratios
 // against the first variant (the engine's default), and the save/restore of a booted
 // installer against its cold boot. Also prints this machine's TCG speed factor.
+import { DEFAULT_MEMORY_MIB } from '../src/qemu/spec.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,7 +84,7 @@ export async function tcgTuning(log: (s: string) => void = console.log) {
   // The saved installer: booted once, then restored (what every reusing run does).
   const cache = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-bench-state-'));
   try {
-    const s = await installerState({ iso: fx.iso, isoSha256: await sha256File(fx.iso), memoryMiB: 2048, cpus: 2, accel: 'tcg', timeoutScale: timeoutScale('tcg'), cacheDir: cache, logDir: path.join(cache, 'logs') });
+    const s = await installerState({ iso: fx.iso, isoSha256: await sha256File(fx.iso), memoryMiB: DEFAULT_MEMORY_MIB, cpus: 2, accel: 'tcg', timeoutScale: timeoutScale('tcg'), cacheDir: cache, logDir: path.join(cache, 'logs') });
     const t0 = Date.now();
     const { machine } = await startInstaller({ name: 'bench-restore', iso: fx.iso, accel: 'tcg', timeoutScale: timeoutScale('tcg'), restore: s, disks: [{ id: 'disk0', serial: 'BENCH0', size: '4G' }], logDir: path.join(cache, 'logs') });
     const restore = (Date.now() - t0) / 1000;

@@ -1,4 +1,5 @@
 // The nixos-rehearse command line. Orchestration only: the work is in the modules it calls.
+import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { Command, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
@@ -92,7 +93,7 @@ program
   .requiredOption('--flake <dir#host>', 'the configuration to install: a local flake directory and its nixosConfigurations host')
   .addOption(layoutOption())
   .option('--disk-size <size>', 'size of each virtual NVMe disk', '20G')
-  .option('--memory <MiB>', 'guest memory in MiB', '2048')
+  .option('--memory <MiB>', 'guest memory in MiB (both VMs)', String(DEFAULT_MEMORY_MIB))
   .option('--cpus <n>', 'guest CPUs', '2')
   .addOption(accelOption())
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
@@ -118,7 +119,7 @@ type DemoFlags = Pick<RunFlags, 'layout' | 'accel' | 'out' | 'keep' | 'rebuild' 
 reuseOptions(program.commands.find((c) => c.name() === 'demo')!).action(async (o: DemoFlags) => {
   const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
   say(`fixture ISO: ${fx.iso}`);
-  process.exitCode = await rehearse({ ...o, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: '8G', memory: '2048', cpus: '2' });
+  process.exitCode = await rehearse({ ...o, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: '8G', memory: String(DEFAULT_MEMORY_MIB), cpus: '2' });
 });
 
 program

@@ -1,6 +1,7 @@
 // Starting a NixOS installer ISO (the real one or the fixture) as a Machine, through the
 // generic ISO path (iso/iso.ts): its own boot menu's installer entry, the serial console, the
 // `nixos` autologin, then a root control shell (sudo, as the installer's wheel user may).
+import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type IsoBoot, isoBoot } from './iso/iso.js';
@@ -37,7 +38,7 @@ export interface Installer {
 export async function startInstaller(opts: InstallerOptions): Promise<Installer> {
   if (opts.restore) return restoreInstaller(opts, opts.restore);
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
-  const machine = await Machine.create({ memoryMiB: 2048, ...rest, iso: { path: iso } });
+  const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
   try {
     const bootDir = path.join(machine.workDir, 'iso-boot');
     mkdirSync(bootDir, { recursive: true });

@@ -1,6 +1,7 @@
 // The install rehearsal: boot the installer ISO, run the runbook's Tasks 1–13 (runbook/plan.ts)
 // on disks the engine created, power off, and write report.json. Every exit path writes the
 // report and keeps the logs; nothing outside the run's own disk images is ever written.
+import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { diagnose } from './diagnosis/rules.js';
 import { register } from './cleanup.js';
 import { qemuBinary } from './qemu/tools.js';
 import { type Injected, type LockChange, type PhaseResult, type PlaybookOutput, type Report, type StepResult, progressLine, tail } from './report.js';
-import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, vmHardwareModule, wrapperFlake } from './runbook/harness.js';
+import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, rehearsePassword, vmHardwareModule, wrapperFlake } from './runbook/harness.js';
 import { layoutByName } from './runbook/layouts.js';
 import { parseHardwareConfig } from './runbook/parsers.js';
 import { type PlanContext, STEPS, type Step, part } from './runbook/plan.js';
@@ -305,7 +306,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
           host: flake.host,
           configDir: flake.dir,
           vmHardware: report.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
-          memoryMiB: o.memoryMiB ?? 2048,
+          memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
           cpus: o.cpus ?? 2,
         },
         report,
@@ -344,7 +345,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         iso: iso.path,
         accel: accel.accel,
         timeoutScale: accel.timeoutScale,
-        memoryMiB: o.memoryMiB ?? 2048,
+        memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
         cpus: o.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
         disks: disks.map((d) => ({ ...d, size: o.diskSize ?? '20G' })),
@@ -446,7 +447,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         }
         if (s.id === 'task-11-preflight') {
           // After Task 10 the VM's file systems are known: write the harness flake.
-          const injected = await injectHarness(m, ctx, flake.host, publicKey, report.injected, run);
+          const injected = await injectHarness(m, ctx, flake.host, { publicKey, password: rehearsePassword(readFileSync(path.join(keyDir!, 'id_ed25519'), 'utf8')) }, report.injected, run);
           if (!injected) {
             skipRest(i);
             return false;
@@ -586,14 +587,15 @@ type RunStep = (
 ) => Promise<boolean>;
 
 /** Writes the wrapper flake, harness.nix and vm-hardware.nix into the installer (a step of its own). */
-async function injectHarness(m: Machine, ctx: PlanContext, host: string, publicKey: string, injected: Injected[], run: RunStep): Promise<boolean> {
+async function injectHarness(m: Machine, _ctx: PlanContext, host: string, login: { publicKey: string; password: string }, injected: Injected[], run: RunStep): Promise<boolean> {
   const hwText = await m.succeed('cat /mnt/etc/nixos/hardware-configuration.nix');
   const files: Injected[] = [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: publicKey, zfs: ctx.layout.root.kind === 'zfs' }),
+    harnessModule({ sshPublicKey: login.publicKey, password: login.password }),
     vmHardwareModule(parseHardwareConfig(hwText)),
   ];
-  injected.push(...files);
+  // The report shows every injected file; the throw-away password is not repeated there.
+  injected.push(...files.map((f) => ({ ...f, content: f.content.split(login.password).join('<this run\'s throw-away password>') })));
   return run(
     { id: 'harness-inject', task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: 'The harness flake could not be written into the installer.' },
     [`ls ${GUEST_FLAKE}`],

@@ -12,7 +12,7 @@ import { timeoutScale } from './qemu/accel.js';
 import { Machine } from './qemu/machine.js';
 import type { Accel } from './qemu/spec.js';
 import type { Report } from './report.js';
-import { GUEST_CONFIG, GUEST_FLAKE, REHEARSE_USER, harnessModule, wrapperFlake } from './runbook/harness.js';
+import { GUEST_CONFIG, GUEST_FLAKE, REHEARSE_USER, harnessModule, rehearsePassword, wrapperFlake } from './runbook/harness.js';
 import type { Layout } from './runbook/layouts.js';
 import {
   type Check,
@@ -91,7 +91,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       name,
       accel: i.accel,
       timeoutScale: timeoutScale(i.accel),
-      memoryMiB: Math.min(i.memoryMiB, 2048),
+      memoryMiB: i.memoryMiB,
       cpus: i.cpus,
       // No bootindex and the ISO gone: the firmware's own BootOrder (bootctl wrote it) decides.
       disks: i.disks,
@@ -219,7 +219,7 @@ async function pushFlake(m: Machine, i: Installed, generation: number): Promise<
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-harness-'));
   try {
     writeFileSync(path.join(dir, 'flake.nix'), wrapperFlake(i.host));
-    writeFileSync(path.join(dir, 'harness.nix'), harnessModule({ sshPublicKey: i.sshPublicKey, zfs: i.layout.root.kind === 'zfs', generation }).content);
+    writeFileSync(path.join(dir, 'harness.nix'), harnessModule({ sshPublicKey: i.sshPublicKey, password: rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), generation }).content);
     writeFileSync(path.join(dir, 'vm-hardware.nix'), i.vmHardware);
     await m.copyIn(dir, GUEST_FLAKE);
   } finally {

@@ -1,6 +1,7 @@
 // The action's inputs (action.yml), read and checked before anything runs: pure, given the
 // runner's `getInput` and environment, so every message a user can get is unit-tested. The
 // shape follows actions/checkout's input-helper.ts.
+import { DEFAULT_MEMORY_MIB } from '../qemu/spec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { declaredHosts } from '../flake.js';
@@ -103,7 +104,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     isoSha256,
     layout,
     diskSize,
-    memoryMiB: int(get, 'memory', 2048, 1024, 'MiB'),
+    memoryMiB: int(get, 'memory', DEFAULT_MEMORY_MIB, 1024, 'MiB'),
     cpus: int(get, 'cpus', 2, 1, 'CPUs'),
     accel,
     rebuild: bool(get, 'rebuild', true),

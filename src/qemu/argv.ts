@@ -1,6 +1,6 @@
 // Builds the qemu-system-x86_64 command line from a MachineSpec. Pure; unit-tested in
 // test/unit/argv.test.ts.
-import { CONTROL_PORT_NAME, type MachineSpec, TCG_CPU_MODEL } from './spec.js';
+import { CONTROL_PORT_NAME, type MachineSpec, TCG_CPU_MODEL, VM_NIC } from './spec.js';
 
 const ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
@@ -46,10 +46,11 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
     if (spec.kernelBoot.initrd) push('-initrd', spec.kernelBoot.initrd);
     if (spec.kernelBoot.append) push('-append', spec.kernelBoot.append);
   }
-  // User-mode networking; romfile= keeps OVMF from trying a PXE boot through the NIC's ROM.
-  const fwd = spec.sshHostPort !== undefined ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-:22` : '';
+  // User-mode networking; romfile= keeps OVMF from trying a PXE boot through the NIC's ROM. The
+  // MAC is fixed: the installed system's harness module names the NIC by it (harness.ts).
+  const fwd = spec.sshHostPort !== undefined ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-${VM_NIC.address}:22` : '';
   push('-netdev', `user,id=net0${fwd}`);
-  push('-device', 'virtio-net-pci,netdev=net0,romfile=');
+  push('-device', `virtio-net-pci,netdev=net0,mac=${VM_NIC.mac},romfile=`);
   // Serial port: the boot log, the boot menus, the installer's autologin shell.
   push('-chardev', `socket,id=serial0,path=${qemuEscape(spec.sockets.serial)},server=on,wait=off`);
   push('-serial', 'chardev:serial0');

@@ -66,3 +66,19 @@ export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,
 
 /** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
 export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';
+
+/**
+ * The VM's one NIC on QEMU's user network (slirp): its MAC (QEMU's default for a first NIC,
+ * given explicitly so the harness can match it), the guest address slirp's DHCP hands out and
+ * its host forwards go to, and the host's address as the guest sees it (QEMU docs, "Network
+ * options", -netdev user: net=10.0.2.0/24, host=10.0.2.2, dhcpstart=10.0.2.15).
+ */
+export const VM_NIC = { mac: '52:54:00:12:34:56', address: '10.0.2.15', prefixLength: 24, host: '10.0.2.2' } as const;
+
+/**
+ * Guest memory for both VMs unless told otherwise. 2048 MiB is not enough for a real flake: the
+ * live ISO's Nix store is a tmpfs in RAM (nixpkgs nixos/modules/installer/cd-dvd/iso-image.nix
+ * mounts a tmpfs overlay over /nix/.ro-store), evaluating nixpkgs takes around a GiB, and the
+ * ZFS ARC grows during the install.
+ */
+export const DEFAULT_MEMORY_MIB = 4096;

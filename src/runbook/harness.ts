@@ -2,13 +2,19 @@
 //
 // The user's flake is not edited. A wrapper flake takes it as a `path:` input and extends its
 // host with two modules (NixOS `extendModules`, nixpkgs lib/modules.nix):
-//   harness.nix      the VM's needs: serial console, host id (only as a default), a login for
-//                    the per-run SSH key, serial autologin for the engine
-//   vm-hardware.nix  the file systems nixos-generate-config found on the VM's disks, forced
-//                    over the real machine's hardware-configuration.nix (which names disks the
-//                    VM does not have)
+//   harness.nix      the VM's needs: serial console, an address on QEMU's NIC (matched by its
+//                    MAC, the rest of the user's networking untouched), a login for the per-run
+//                    SSH key (and a per-run password, to prove password logins are refused),
+//                    serial autologin for the engine. Nothing else: the configuration's own
+//                    networking.hostId, sshd settings and users are what is rehearsed.
+//   vm-hardware.nix  device, fsType and options of the mount points nixos-generate-config found
+//                    on the VM's disks, forced over the real machine's hardware-configuration.nix
+//                    (which names disks the VM does not have); every other attribute
+//                    (neededForBoot, …) and every other mount (tmpfs, bind) stays the user's
 // The report lists every file and setting injected (Report.injected).
+import { createHash } from 'node:crypto';
 import type { Injected } from '../report.js';
+import { VM_NIC } from '../qemu/spec.js';
 import type { HardwareConfig } from './parsers.js';
 
 export const GUEST_DIR = '/tmp/rehearse';
@@ -16,8 +22,8 @@ export const GUEST_CONFIG = `${GUEST_DIR}/config`;
 export const GUEST_FLAKE = `${GUEST_DIR}/flake`;
 /** The user the per-run SSH key logs in as (the configuration's own users are left alone). */
 export const REHEARSE_USER = 'rehearse';
-/** The NixOS installer's host id (nixpkgs profiles/base.nix): a pool created there imports without -f. */
-export const INSTALLER_HOST_ID = '8425e349';
+/** The name the harness gives QEMU's NIC (a .link file matching its MAC). */
+export const VM_NIC_NAME = 'rehearse0';
 
 const nixString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$\{/g, '\\${')}"`;
 
@@ -38,16 +44,29 @@ export function wrapperFlake(host: string): string {
 
 export interface HarnessOptions {
   sshPublicKey: string;
-  zfs: boolean;
+  /** The rehearse user's throw-away password (rehearsePassword): a password login must be refused. */
+  password: string;
   /** The generation this harness builds (1 for the install): the rebuild's known, visible change. */
   generation?: number;
+}
+
+/**
+ * The rehearse user's password for this run: derived from the run's private key (so a rebuild of a
+ * kept install writes the same one), never the key itself. It only lives in the throw-away VM.
+ */
+export function rehearsePassword(privateKey: string): string {
+  return createHash('sha256').update('nixos-rehearse password\0').update(privateKey).digest('base64url').slice(0, 24);
 }
 
 export function harnessModule(o: HarnessOptions): Injected {
   const settings = [
     'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
     'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host)`,
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
     `environment.etc."nixos-rehearse/generation".text = "${o.generation ?? 1}": the known change a rebuild makes visible`,
   ];
   const lines = [
@@ -56,39 +75,54 @@ export function harnessModule(o: HarnessOptions): Injected {
     '{',
     '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
     '  services.getty.autologinUser = lib.mkForce "root";',
+    '  # QEMU\'s NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).',
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    '  };',
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
     `  users.users.${REHEARSE_USER} = {`,
     '    isNormalUser = true;',
     `    openssh.authorizedKeys.keys = [ ${nixString(o.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o.password)};`,
     '  };',
     `  environment.etc."nixos-rehearse/generation".text = "${o.generation ?? 1}";`,
+    '}',
+    '',
   ];
-  if (o.zfs) {
-    lines.push(`  networking.hostId = lib.mkDefault ${nixString(INSTALLER_HOST_ID)};`);
-    settings.push(`networking.hostId = lib.mkDefault "${INSTALLER_HOST_ID}": ZFS needs one; the configuration's own value wins`);
-  }
-  lines.push('}', '');
   return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join('\n'), settings };
 }
 
-/** The VM's file systems, from the hardware-configuration.nix nixos-generate-config wrote in the VM. */
+/**
+ * The VM's file systems, from the hardware-configuration.nix nixos-generate-config wrote in the VM:
+ * device, fsType and options forced for each of its mount points, nothing else. A mount point
+ * without options gets NixOS's default, [ "defaults" ] (nixpkgs nixos/modules/tasks/filesystems.nix),
+ * so that the real machine's options for another device do not leak onto the VM's.
+ */
 export function vmHardwareModule(hw: HardwareConfig): Injected {
   const mps = Object.keys(hw.fileSystems).sort((a, b) => a.length - b.length || a.localeCompare(b));
   const lines = [
     '# Added by nixos-rehearse: the file systems on the rehearsal VM\'s disks (from',
-    '# nixos-generate-config --root /mnt), replacing the real machine\'s.',
+    '# nixos-generate-config --root /mnt): device, fsType and options replace the real',
+    '# machine\'s; its other attributes (neededForBoot, ...) and other mounts stay.',
     '{ lib, ... }:',
     '{',
-    '  fileSystems = lib.mkForce {',
   ];
   for (const mp of mps) {
     const f = hw.fileSystems[mp]!;
-    const opts = f.options.length ? ` options = [ ${f.options.map(nixString).join(' ')} ];` : '';
-    lines.push(`    ${nixString(mp)} = { device = ${nixString(f.device ?? '')}; fsType = ${nixString(f.fsType ?? '')};${opts} };`);
+    const opts = f.options.length ? f.options : ['defaults'];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? '')};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? '')};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(' ')} ];`,
+      '  };',
+    );
   }
-  lines.push('  };', '  swapDevices = lib.mkForce [ ];', '}', '');
+  lines.push('  swapDevices = lib.mkForce [ ];', '}', '');
   return {
     file: `${GUEST_FLAKE}/vm-hardware.nix`,
     content: lines.join('\n'),
-    settings: [`fileSystems (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m]!.device}`).join(', ')}`, 'swapDevices = [ ] (forced)'],
+    settings: [`fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m]!.device}`).join(', ')}`, 'swapDevices = [ ] (forced)'],
   };
 }

@@ -286,12 +286,14 @@ export const STEPS: Step[] = [
     task: 11,
     title: 'Preflight the build before installation',
     // nixos-install has no --dry-run (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh):
-    // evaluate and dry-build the toplevel with nix instead.
+    // evaluate and dry-build the toplevel with nix instead, into the target's store as
+    // nixos-install does (`--store "$mountPoint"`): the live ISO's own store is a tmpfs in RAM,
+    // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
     decision: 'If the build fails, fix it now while you still have the ISO environment. Don’t “install and hope.”',
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`${NIX} build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+      return [`sudo ${NIX} build --dry-run --no-link --store /mnt '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
     },
   },
   {

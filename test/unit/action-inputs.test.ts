@@ -17,7 +17,7 @@ const read = (inputs: Record<string, string>, env: Record<string, string> = {}) 
 describe('action inputs', () => {
   it('defaults: the single host of the root flake, the NixOS 25.11 ISO, zfs, rebuild on, comment on pull requests only', () => {
     const i = read({ 'github-token': 'ghs_x' }, { GITHUB_EVENT_NAME: 'pull_request' });
-    expect(i).toMatchObject({ flake: `${ws}#web`, host: 'web', iso: DEFAULT_ISO, layout: 'zfs', diskSize: '20G', memoryMiB: 2048, cpus: 2, accel: 'auto', rebuild: true, reuseInstaller: false, comment: true, timeoutMinutes: 0 });
+    expect(i).toMatchObject({ flake: `${ws}#web`, host: 'web', iso: DEFAULT_ISO, layout: 'zfs', diskSize: '20G', memoryMiB: 4096, cpus: 2, accel: 'auto', rebuild: true, reuseInstaller: false, comment: true, timeoutMinutes: 0 });
     expect(DEFAULT_ISO).toBe('https://channels.nixos.org/nixos-25.11/latest-nixos-minimal-x86_64-linux.iso');
     expect(read({}, { GITHUB_EVENT_NAME: 'schedule' }).comment).toBe(false);
   });

@@ -2,6 +2,7 @@
 // from the cache), this machine's TCG speed, and the fixture installer booted once through its
 // own boot menu and saved (installer-state.ts) in a cache of this run's own, so that every test
 // that needs a running installer restores it in seconds instead of booting it again.
+import { DEFAULT_MEMORY_MIB } from '../../src/qemu/spec.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +36,7 @@ export default async function setup(project: TestProject) {
   const state = await installerState({
     iso: fixture.iso,
     isoSha256: await sha256File(fixture.iso),
-    memoryMiB: 2048,
+    memoryMiB: DEFAULT_MEMORY_MIB,
     cpus: 2,
     accel: accel.accel,
     timeoutScale: accel.timeoutScale,
