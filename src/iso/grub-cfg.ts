@@ -11,10 +11,15 @@
 //     initrd /boot/<initrd>
 //   }
 //
-// The first top-level entry boots the default (LTS) kernel; a `latest_kernel` specialisation
-// entry follows it on 25.11 and has ZFS disabled, and submenus hold variants (serial console,
-// nomodeset, ...). `${isoboot}` is only set when GRUB loop-boots the ISO from another disk
-// (`findiso=`), so a direct kernel boot drops it.
+// In 25.11 (`buildMenuGrub2` with installation-cd-minimal-combined.nix) the top level holds the
+// system's entry, `NixOS <label> Installer (Linux LTS)` (prependToMenuLabel, distroName, label,
+// appendToMenuLabel, configurationName), then one per specialisation: `latest_kernel`,
+// `NixOS <label> Installer (Linux 6.x.y)`, which has ZFS disabled; every variant (copytoram,
+// nomodeset, debug, serial console, ...) is under `submenu "Options"`, in a submenu of its own,
+// for each configuration again; hidden entries, the rEFInd entry inside an `if` and the firmware
+// and shutdown entries carry no kernel. The first top-level menuentry with a `linux` line is the
+// LTS installer, the one to boot. `${isoboot}` is only set when GRUB loop-boots the ISO from
+// another disk (`findiso=`), so a direct kernel boot drops it.
 
 export interface GrubEntry {
   title: string;
