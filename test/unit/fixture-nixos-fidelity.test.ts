@@ -64,12 +64,13 @@ describe('eval-config reads a real-server configuration as NixOS does', () => {
     expect(r.read('config.env')).toMatch(/^USERS='admin rehearse'$/m);
   });
 
-  it('networking: DHCP off, the static NIC and the harness NIC exactly as configured, the .link file, the gateway unit', () => {
+  it('networking: DHCP off, the static NIC and the harness NIC exactly as configured, the .link file, the gateway only on its interface', () => {
     expect(r.exists('etc/systemd/network/99-main.network')).toBe(false);
     expect(r.read('etc/systemd/network/40-enp3s0.network')).toMatch(/Name=enp3s0\n[\s\S]*DHCP=no\n[\s\S]*Address=192\.168\.10\.20\/24\n/);
     expect(r.read('etc/systemd/network/40-rehearse0.network')).toMatch(/Name=rehearse0\n[\s\S]*DHCP=no\n[\s\S]*Address=10\.0\.2\.15\/24\n/);
     expect(r.read('etc/systemd/network/10-rehearse-nic.link')).toBe('[Match]\nPermanentMACAddress=52:54:00:12:34:56\n\n[Link]\nName=rehearse0\n');
-    expect(r.read('etc/systemd/system/network-setup.service')).toContain('ExecStart=/usr/sbin/ip route replace default via 192.168.10.1 dev enp3s0 proto static\n');
+    expect(r.read('etc/systemd/network/40-enp3s0.network')).toMatch(/\n\[Route\]\nGateway=192\.168\.10\.1\nGatewayOnLink=yes\n$/);
+    expect(r.exists('etc/systemd/system/network-setup.service')).toBe(false);
   });
 
   it('networking: useDHCP defaults to true: DHCP for every interface not configured, not for one with static addresses (dhcpcd.nix)', () => {
