@@ -3959,6 +3959,12 @@ var require_cross_spawn = __commonJS({
   }
 });
 
+// src/qemu/spec.ts
+var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx";
+var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
+var VM_NIC = { mac: "52:54:00:12:34:56", address: "10.0.2.15", prefixLength: 24, host: "10.0.2.2" };
+var DEFAULT_MEMORY_MIB = 4096;
+
 // node_modules/commander/esm.mjs
 var import_index = __toESM(require_commander(), 1);
 var {
@@ -11689,10 +11695,6 @@ ${r.output}`);
   }
 };
 
-// src/qemu/spec.ts
-var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx";
-var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
-
 // src/qemu/argv.ts
 var ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 function qemuEscape(value) {
@@ -11727,9 +11729,9 @@ function buildQemuArgv(spec) {
     if (spec.kernelBoot.initrd) push("-initrd", spec.kernelBoot.initrd);
     if (spec.kernelBoot.append) push("-append", spec.kernelBoot.append);
   }
-  const fwd = spec.sshHostPort !== void 0 ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-:22` : "";
+  const fwd = spec.sshHostPort !== void 0 ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-${VM_NIC.address}:22` : "";
   push("-netdev", `user,id=net0${fwd}`);
-  push("-device", "virtio-net-pci,netdev=net0,romfile=");
+  push("-device", `virtio-net-pci,netdev=net0,mac=${VM_NIC.mac},romfile=`);
   push("-chardev", `socket,id=serial0,path=${qemuEscape(spec.sockets.serial)},server=on,wait=off`);
   push("-serial", "chardev:serial0");
   push("-device", "virtio-serial-pci,id=vser0");
@@ -12424,7 +12426,7 @@ async function buildFixture(opts = {}) {
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readdirSync as readdirSync2, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
 import os5 from "node:os";
 import path17 from "node:path";
 
@@ -12663,6 +12665,18 @@ function privateKeyNeedle(keyFile) {
   const width = body[0].length;
   const line = Math.min(body.length - 1, Math.floor(target * 4 / 3 / width));
   return body[line];
+}
+function parseIpAddrJson(text) {
+  const start = text.indexOf("[");
+  if (start < 0) throw new Error(`not ip -j addr output: ${text.trim().slice(0, 200) || "(nothing)"}`);
+  const raw = JSON.parse(text.slice(start));
+  if (!Array.isArray(raw)) throw new Error("ip -j addr output is not a list");
+  return raw.map((r) => ({
+    name: r.ifname ?? "?",
+    state: r.operstate ?? "?",
+    mac: r.address ?? "",
+    inet: (r.addr_info ?? []).filter((a2) => a2.family === "inet" && a2.local).map((a2) => `${a2.local}/${a2.prefixlen}`)
+  }));
 }
 
 // src/runbook/plan.ts
@@ -12906,12 +12920,14 @@ var STEPS = [
     task: 11,
     title: "Preflight the build before installation",
     // nixos-install has no --dry-run (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh):
-    // evaluate and dry-build the toplevel with nix instead.
+    // evaluate and dry-build the toplevel with nix instead, into the target's store as
+    // nixos-install does (`--store "$mountPoint"`): the live ISO's own store is a tmpfs in RAM,
+    // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
     decision: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D",
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`${NIX} build --dry-run --no-link '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+      return [`sudo ${NIX} build --dry-run --no-link --store /mnt '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
     }
   },
   {
@@ -13070,6 +13086,9 @@ function renderReport(r, opts = {}) {
     for (const c3 of r.checks) out.push(`| \`${cell(c3.id)}\` | ${mark(c3.status)} | ${cell(c3.summary)} |`);
   }
   if (r.lockChanges?.length) out.push("", ...lockTable(r.lockChanges));
+  if (r.oom) {
+    out.push("", `**The guest ran out of memory** (${r.oom.memoryMiB} MiB): the kernel's OOM killer ended ${r.oom.lines.length === 1 ? "a process" : `${r.oom.lines.length} processes`}.`, "", details("OOM killer (serial console)", fence(r.oom.lines.join("\n"))));
+  }
   if (r.stage) {
     out.push("", `**The guest stopped answering.** Boot stage reached: ${cell(r.stage.reached)}${r.stage.evidence ? ` (${cell(r.stage.evidence)})` : ""}`);
     out.push("", details("Serial console (last lines)", fence(r.stage.serialTail || "(nothing on the serial console)")));
@@ -13095,6 +13114,102 @@ ${fence(p.output || "(no output)")}`));
   }
   return `${out.join("\n")}
 `;
+}
+
+// src/diagnosis/boot-stage.ts
+var MARKERS = [
+  // OVMF: its PlatformBootManagerLib status-code handler prints each boot option it loads and
+  // starts, "%a: %a Boot%04x \"%s\" from %s" and "%a: failed to %a Boot%04x …: %r" (edk2
+  // OvmfPkg); with no bootable option left it starts the UEFI Shell ("UEFI Interactive Shell
+  // v2.2", "Shell> ", ShellPkg). Everything up to the hand-over is still the firmware.
+  { stage: "firmware", re: /BdsDxe: (?:loading|starting|failed to load|failed to start) Boot[0-9A-Fa-f]{4} "[^"\n]*"/g },
+  { stage: "firmware", re: /UEFI Interactive Shell v[\d.]+|^Shell> /gm },
+  { stage: "firmware", re: /SeaBIOS \(version [^)\n]*\)/g },
+  // systemd-boot draws its menu with "Boot in %u s." as the status line (systemd
+  // src/boot/efi/boot.c); GRUB greets with "Welcome to GRUB!" (grub-core/kern/main.c) and heads
+  // its menu with "GNU GRUB  version %s" (grub-core/normal/main.c grub_normal_init_page).
+  { stage: "boot-loader", re: /Boot in \d+ s\./g },
+  { stage: "boot-loader", re: /Welcome to GRUB!|GNU GRUB {1,2}version \S+/g },
+  // The kernel and its initrd are NixOS's stage 1: the EFI stub's first words ("EFI stub: …",
+  // linux drivers/firmware/efi/libstub efi_info's prefix), the printk banner "Linux version …"
+  // (init/version.c), then stage-1-init.sh's greeting "<<< NixOS Stage 1 >>>" and, when it
+  // gives up, "An error occurred in stage 1 of the boot process" (nixpkgs
+  // nixos/modules/system/boot/stage-1-init.sh). systemd in the initrd greets with the
+  // initrd-release PRETTY_NAME, "… (Initrd)" (nixpkgs nixos/modules/misc/version.nix).
+  { stage: "initrd", re: /EFI stub: [^\n]*/g },
+  { stage: "initrd", re: /Linux version \d[^\s]*/g },
+  { stage: "initrd", re: /<<< NixOS Stage 1 >>>/g },
+  { stage: "initrd", re: /<<< stage 1(?: failed)?: [^\n]*?>>>/g },
+  { stage: "initrd", re: /An error occurred in stage 1 of the boot process/g },
+  { stage: "initrd", re: /Welcome to [^\n]*\(Initrd\)!/g },
+  // Stage 2: stage-2-init.sh's "<<< NixOS Stage 2 >>>" (nixpkgs
+  // nixos/modules/system/boot/stage-2-init.sh), then systemd's "Welcome to <PRETTY_NAME>!"
+  // (systemd src/core/main.c status_welcome), and its emergency target's "You are in emergency
+  // mode" (units/emergency.service) when local file systems failed.
+  { stage: "stage-2", re: /<<< NixOS Stage 2 >>>/g },
+  { stage: "stage-2", re: /Welcome to NixOS(?![^\n]*\(Initrd\))[^\n]*!/g },
+  { stage: "stage-2", re: /You are in emergency mode/g },
+  // The login prompt: getty's greeting "<<< Welcome to NixOS <label> (\m) - \l >>>" (nixpkgs
+  // nixos/modules/services/ttys/getty.nix; the installer's too), agetty's "<host> login: " and,
+  // with autologin, "<host> login: <user> (automatic login)" (util-linux term-utils/agetty.c).
+  { stage: "login", re: /<<< Welcome to NixOS [^\n]*>>>/g },
+  { stage: "login", re: /^(?!Last )\S+ login: /gm },
+  { stage: "login", re: /\(automatic login\)/g },
+  // nixos-install's last words (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh).
+  { stage: "install", re: /^installation finished!/gm },
+  // The kernel's last line before it powers off or resets (kernel/reboot.c). "secureboot: Secure
+  // boot disabled" must not count, hence the boundary.
+  { stage: "reboot", re: /(?<![\w-])reboot: (?:Power down|Restarting system|System halted)/g }
+];
+var STAMP = /^\[ *\d+\.\d{3}\] /gm;
+function normalizeSerial(serialText) {
+  return clean(serialText).replace(STAMP, "");
+}
+function lineAt(text, index, length) {
+  const start = text.lastIndexOf("\n", index - 1) + 1;
+  const endNl = text.indexOf("\n", index);
+  const end = endNl < 0 ? text.length : endNl;
+  const line = text.slice(start, end);
+  if (line.length <= 240) return line.trim();
+  const from = Math.max(0, index - start - 80);
+  return line.slice(from, Math.min(line.length, index - start + length + 80)).trim();
+}
+function bootStage(serialText) {
+  const text = normalizeSerial(serialText);
+  let best;
+  MARKERS.forEach((m, rank) => {
+    for (const hit of text.matchAll(m.re)) {
+      const index = hit.index ?? 0;
+      if (!best || index > best.index || index === best.index && rank > best.rank) best = { stage: m.stage, index, length: hit[0].length, rank };
+    }
+  });
+  if (!best) return { reached: "none", evidence: "" };
+  return { reached: best.stage, evidence: lineAt(text, best.index, best.length) };
+}
+function kernelPanic(serialText) {
+  const m = /Kernel panic - not syncing: ([^\n]*)/.exec(normalizeSerial(serialText));
+  if (!m) return void 0;
+  return `Kernel panic - not syncing: ${m[1].replace(/\s*\]---\s*$/, "").trim()}`;
+}
+function firmwareFailures(serialText) {
+  const text = normalizeSerial(serialText);
+  const failed = [...new Set([...text.matchAll(/BdsDxe: failed to (?:load|start) Boot[0-9A-Fa-f]{4} [^\n]*/g)].map((m) => m[0].trim()))];
+  return { failed, shell: /UEFI Interactive Shell v[\d.]+|^Shell> /m.test(text) };
+}
+function stage1Failure(serialText) {
+  const text = normalizeSerial(serialText);
+  const line = /<<< stage 1 failed: [^\n]*?>>>|An error occurred in stage 1 of the boot process[^\n]*/.exec(text)?.[0];
+  const reasons = [...new Set([...text.matchAll(/^(?:.*?)(cannot import '[^']+': [^\n]*|filesystem '[^']+' cannot be mounted[^\n]*|mount: mounting \S+ on \S+ failed: [^\n]*|Timed out waiting for device [^\n]*)/gm)].map((m) => m[1].trim()))];
+  if (!line && !reasons.some((r) => r.startsWith("cannot import"))) return void 0;
+  return { line: line ?? reasons[0], reasons };
+}
+function oomKills(serialText) {
+  const text = normalizeSerial(serialText);
+  return [...text.matchAll(/(?:Memory cgroup out of memory|Out of memory): Killed process \d+ \([^)\n]*\)[^\n]*/g)].map((m) => m[0].trim());
+}
+var BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage 1 of the boot process[^\n]*|You are in emergency mode[^\n]*/;
+function gaveUpStage(line) {
+  return /Kernel panic/.test(line) ? "the kernel" : /stage 1/.test(line) ? "stage 1 (the initrd)" : "stage 2 (systemd emergency mode)";
 }
 
 // src/installer.ts
@@ -13251,7 +13366,7 @@ var KERNEL_PANIC = /Kernel panic - not syncing:[^\n]*/;
 async function startInstaller(opts) {
   if (opts.restore) return restoreInstaller(opts, opts.restore);
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
-  const machine = await Machine.create({ memoryMiB: 2048, ...rest, iso: { path: iso } });
+  const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
   try {
     const bootDir = path13.join(machine.workDir, "iso-boot");
     mkdirSync3(bootDir, { recursive: true });
@@ -13261,8 +13376,9 @@ async function startInstaller(opts) {
     await machine.start();
     onStarted?.(machine).catch(() => {
     });
-    const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${KERNEL_PANIC.source}`), 120);
+    const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
     if (KERNEL_PANIC.test(seen2[0])) throw new Error(`the installer kernel panicked: ${seen2[0].trim()}`);
+    if (BOOT_GAVE_UP.test(seen2[0])) throw new Error(`the installer did not come up: ${gaveUpStage(seen2[0])} gave up: ${seen2[0].trim()}`);
     await machine.connect({ sudo: true });
     return { machine, boot };
   } catch (e) {
@@ -13380,7 +13496,7 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
 import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
 import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
 import path15 from "node:path";
-var INSTALLER_STATE_FORMAT = 1;
+var INSTALLER_STATE_FORMAT = 2;
 var INSTALLER_SLOTS = 4;
 function installerStateKey(k) {
   const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });
@@ -13499,94 +13615,6 @@ function alive(pid) {
 }
 function discardInstallerState(s) {
   rmSync4(s.dir, { recursive: true, force: true });
-}
-
-// src/diagnosis/boot-stage.ts
-var MARKERS = [
-  // OVMF: its PlatformBootManagerLib status-code handler prints each boot option it loads and
-  // starts, "%a: %a Boot%04x \"%s\" from %s" and "%a: failed to %a Boot%04x …: %r" (edk2
-  // OvmfPkg); with no bootable option left it starts the UEFI Shell ("UEFI Interactive Shell
-  // v2.2", "Shell> ", ShellPkg). Everything up to the hand-over is still the firmware.
-  { stage: "firmware", re: /BdsDxe: (?:loading|starting|failed to load|failed to start) Boot[0-9A-Fa-f]{4} "[^"\n]*"/g },
-  { stage: "firmware", re: /UEFI Interactive Shell v[\d.]+|^Shell> /gm },
-  { stage: "firmware", re: /SeaBIOS \(version [^)\n]*\)/g },
-  // systemd-boot draws its menu with "Boot in %u s." as the status line (systemd
-  // src/boot/efi/boot.c); GRUB greets with "Welcome to GRUB!" (grub-core/kern/main.c) and heads
-  // its menu with "GNU GRUB  version %s" (grub-core/normal/main.c grub_normal_init_page).
-  { stage: "boot-loader", re: /Boot in \d+ s\./g },
-  { stage: "boot-loader", re: /Welcome to GRUB!|GNU GRUB {1,2}version \S+/g },
-  // The kernel and its initrd are NixOS's stage 1: the EFI stub's first words ("EFI stub: …",
-  // linux drivers/firmware/efi/libstub efi_info's prefix), the printk banner "Linux version …"
-  // (init/version.c), then stage-1-init.sh's greeting "<<< NixOS Stage 1 >>>" and, when it
-  // gives up, "An error occurred in stage 1 of the boot process" (nixpkgs
-  // nixos/modules/system/boot/stage-1-init.sh). systemd in the initrd greets with the
-  // initrd-release PRETTY_NAME, "… (Initrd)" (nixpkgs nixos/modules/misc/version.nix).
-  { stage: "initrd", re: /EFI stub: [^\n]*/g },
-  { stage: "initrd", re: /Linux version \d[^\s]*/g },
-  { stage: "initrd", re: /<<< NixOS Stage 1 >>>/g },
-  { stage: "initrd", re: /<<< stage 1(?: failed)?: [^\n]*?>>>/g },
-  { stage: "initrd", re: /An error occurred in stage 1 of the boot process/g },
-  { stage: "initrd", re: /Welcome to [^\n]*\(Initrd\)!/g },
-  // Stage 2: stage-2-init.sh's "<<< NixOS Stage 2 >>>" (nixpkgs
-  // nixos/modules/system/boot/stage-2-init.sh), then systemd's "Welcome to <PRETTY_NAME>!"
-  // (systemd src/core/main.c status_welcome), and its emergency target's "You are in emergency
-  // mode" (units/emergency.service) when local file systems failed.
-  { stage: "stage-2", re: /<<< NixOS Stage 2 >>>/g },
-  { stage: "stage-2", re: /Welcome to NixOS(?![^\n]*\(Initrd\))[^\n]*!/g },
-  { stage: "stage-2", re: /You are in emergency mode/g },
-  // The login prompt: getty's greeting "<<< Welcome to NixOS <label> (\m) - \l >>>" (nixpkgs
-  // nixos/modules/services/ttys/getty.nix; the installer's too), agetty's "<host> login: " and,
-  // with autologin, "<host> login: <user> (automatic login)" (util-linux term-utils/agetty.c).
-  { stage: "login", re: /<<< Welcome to NixOS [^\n]*>>>/g },
-  { stage: "login", re: /^(?!Last )\S+ login: /gm },
-  { stage: "login", re: /\(automatic login\)/g },
-  // nixos-install's last words (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh).
-  { stage: "install", re: /^installation finished!/gm },
-  // The kernel's last line before it powers off or resets (kernel/reboot.c). "secureboot: Secure
-  // boot disabled" must not count, hence the boundary.
-  { stage: "reboot", re: /(?<![\w-])reboot: (?:Power down|Restarting system|System halted)/g }
-];
-var STAMP = /^\[ *\d+\.\d{3}\] /gm;
-function normalizeSerial(serialText) {
-  return clean(serialText).replace(STAMP, "");
-}
-function lineAt(text, index, length) {
-  const start = text.lastIndexOf("\n", index - 1) + 1;
-  const endNl = text.indexOf("\n", index);
-  const end = endNl < 0 ? text.length : endNl;
-  const line = text.slice(start, end);
-  if (line.length <= 240) return line.trim();
-  const from = Math.max(0, index - start - 80);
-  return line.slice(from, Math.min(line.length, index - start + length + 80)).trim();
-}
-function bootStage(serialText) {
-  const text = normalizeSerial(serialText);
-  let best;
-  MARKERS.forEach((m, rank) => {
-    for (const hit of text.matchAll(m.re)) {
-      const index = hit.index ?? 0;
-      if (!best || index > best.index || index === best.index && rank > best.rank) best = { stage: m.stage, index, length: hit[0].length, rank };
-    }
-  });
-  if (!best) return { reached: "none", evidence: "" };
-  return { reached: best.stage, evidence: lineAt(text, best.index, best.length) };
-}
-function kernelPanic(serialText) {
-  const m = /Kernel panic - not syncing: ([^\n]*)/.exec(normalizeSerial(serialText));
-  if (!m) return void 0;
-  return `Kernel panic - not syncing: ${m[1].replace(/\s*\]---\s*$/, "").trim()}`;
-}
-function firmwareFailures(serialText) {
-  const text = normalizeSerial(serialText);
-  const failed = [...new Set([...text.matchAll(/BdsDxe: failed to (?:load|start) Boot[0-9A-Fa-f]{4} [^\n]*/g)].map((m) => m[0].trim()))];
-  return { failed, shell: /UEFI Interactive Shell v[\d.]+|^Shell> /m.test(text) };
-}
-function stage1Failure(serialText) {
-  const text = normalizeSerial(serialText);
-  const line = /<<< stage 1 failed: [^\n]*?>>>|An error occurred in stage 1 of the boot process[^\n]*/.exec(text)?.[0];
-  const reasons = [...new Set([...text.matchAll(/^(?:.*?)(cannot import '[^']+': [^\n]*|filesystem '[^']+' cannot be mounted[^\n]*|mount: mounting \S+ on \S+ failed: [^\n]*|Timed out waiting for device [^\n]*)/gm)].map((m) => m[1].trim()))];
-  if (!line && !reasons.some((r) => r.startsWith("cannot import"))) return void 0;
-  return { line: line ?? reasons[0], reasons };
 }
 
 // src/diagnosis/playbook.ts
@@ -13710,6 +13738,7 @@ var COMMON_MISTAKES = {
   }
 };
 var DECISIONS = {
+  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
   task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
   task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
   task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
@@ -13888,6 +13917,21 @@ var qemuDiedRule = {
     };
   }
 };
+var guestOutOfMemoryRule = {
+  id: "guest-out-of-memory",
+  find(c3) {
+    const oom = c3.input.oom;
+    if (!oom?.lines.length) return void 0;
+    const installSteps = c3.failedSteps.filter((s) => s.task >= 11 && s.task <= 12);
+    return {
+      symptom: `The guest ran out of memory (${oom.memoryMiB} MiB): ${clip(oom.lines[0], 300)}${oom.lines.length > 1 ? ` (and ${oom.lines.length - 1} more)` : ""}.`,
+      cause: "The kernel\u2019s OOM killer ended a process. In the installer the Nix store is a tmpfs in RAM, evaluating nixpkgs takes around a GiB, and the ZFS ARC grows while the install writes; the installed system\u2019s own services add to that.",
+      fix: `Give the VM more memory (--memory, the action\u2019s memory input; the default is 4096 MiB) and rehearse again. ${PLAYBOOK.find((s) => s.id === "bottleneck").decision}`,
+      runbook: "Fast diagnosis playbook: find the bottleneck",
+      explains: ["error", ...installSteps.map((s) => `step:${s.id}`)]
+    };
+  }
+};
 
 // src/diagnosis/rules-system.ts
 var poolDegradedRule = {
@@ -13931,27 +13975,62 @@ var passwordLoginAcceptedRule = {
   id: "password-login-accepted",
   find(c3) {
     const p = c3.failed.get("password-login-refused");
-    if (!p || !(/Permission denied \([^)]*(password|keyboard-interactive)/.test(p.evidence) || /^exit 0\b/.test(p.evidence))) return void 0;
+    if (!p || !/ got in$/.test(p.summary)) return void 0;
     return {
-      symptom: `SSH with public keys off was not refused: ${p.summary}.`,
-      cause: "sshd still offers password or keyboard-interactive authentication (services.openssh.settings.PasswordAuthentication and KbdInteractiveAuthentication default to true), so the machine\u2019s safety rests on passwords, not on the keys Task 17 puts in place.",
-      fix: "Set services.openssh.settings.PasswordAuthentication = false and KbdInteractiveAuthentication = false, with the admins\u2019 authorized keys in place, then rebuild and verify.",
+      symptom: `SSH with public keys off: ${p.summary}.`,
+      cause: "sshd lets passwords in: services.openssh.settings.PasswordAuthentication is true, which is NixOS\u2019s default when the configuration does not set it (nixpkgs nixos/modules/services/networking/ssh/sshd.nix), and NixOS\u2019s sshd PAM stack checks Unix passwords whenever it is. The machine\u2019s safety then rests on passwords, not on the keys Task 17 puts in place.",
+      fix: "Set services.openssh.settings.PasswordAuthentication = false (and KbdInteractiveAuthentication = false to stop offering the prompt at all), with the admins\u2019 authorized keys in place, then rebuild and verify.",
       runbook: "Task 17",
       explains: ["check:password-login-refused"]
+    };
+  }
+};
+var vmNoNetworkRule = {
+  id: "vm-no-network",
+  find(c3) {
+    const n2 = c3.failed.get("vm-network");
+    if (!n2) return void 0;
+    const unreachable = ["ssh-login", "password-login-refused"].filter((id) => {
+      const x = c3.failed.get(id);
+      return x && !/Permission denied/.test(x.evidence) && !/ got in$/.test(x.summary);
+    });
+    return {
+      symptom: `The installed system came up without network: ${n2.summary}; the host cannot reach its sshd.`,
+      cause: 'The harness names QEMU\u2019s NIC by its MAC (systemd.network.links."10-rehearse-nic") and gives it 10.0.2.15/24 (networking.interfaces.rehearse0), leaving the configuration\u2019s own interfaces alone. Something in the configuration undid that: a .link file or udev rule that renames every NIC, networkd or a network manager that takes over all interfaces and flushes addresses it did not set, or networking that was never started (a failed unit).',
+      fix: `${PLAYBOOK.find((s) => s.id === "network").decision} On the console: ip -br a, networkctl, systemctl --failed. Key network configuration on stable identifiers (the MAC), not on names that change with the hardware.`,
+      runbook: "Fast diagnosis playbook: network reachability; Common mistakes 3",
+      explains: ["check:vm-network", ...unreachable.map((id) => `check:${id}`)]
+    };
+  }
+};
+var HOST_ID_ASSERTION = /ZFS requires networking\.hostId to be set/;
+var zfsHostIdMissingRule = {
+  id: "zfs-host-id-missing",
+  find(c3) {
+    const steps = c3.failedSteps.filter((s) => HOST_ID_ASSERTION.test(s.outputTail) || (s.problems ?? []).some((p) => HOST_ID_ASSERTION.test(p)));
+    const checks = ["rebuild-build", "rebuild-switch"].map((id) => c3.failed.get(id)).filter((x) => !!x && HOST_ID_ASSERTION.test(x.evidence));
+    if (!steps.length && !checks.length) return void 0;
+    const where = steps.length ? `Task ${steps[0].task}` : checks[0].id;
+    return {
+      symptom: `${where} stopped on NixOS\u2019s assertion: \u201CZFS requires networking.hostId to be set\u201D.`,
+      cause: "The configuration mounts ZFS but sets no networking.hostId. ZFS records the host id of the machine that imported a pool, and NixOS will not build a ZFS system without one: the real machine would fail the same way at its next rebuild or install.",
+      fix: `Set networking.hostId to 8 hex digits unique to this machine (e.g. from \`head -c4 /dev/urandom | od -A none -t x4\`) in the host\u2019s configuration, commit it, and rehearse again. Task 11: ${DECISIONS.task11.text}`,
+      runbook: "Task 11",
+      explains: [...steps.map((s) => `step:${s.id}`), ...checks.map((x) => `check:${x.id}`), "phase:install"]
     };
   }
 };
 var sshDeadAfterRebootRule = {
   id: "ssh-dead-after-reboot",
   find(c3) {
-    const bad = ["sshd", "ssh-login", "rebuild-sshd"].map((id) => c3.failed.get(id)).filter((x) => !!x);
+    const bad = ["sshd", "ssh-login", "rebuild-sshd"].filter((id) => !c3.explained.has(`check:${id}`)).map((id) => c3.failed.get(id)).filter((x) => !!x);
     if (!bad.length) return void 0;
     const cm = COMMON_MISTAKES.sshDead;
     const net3 = c3.play("network");
     const down = net3 && !/\bUP\b[^\n]*\d+\.\d+\.\d+\.\d+/.test(net3.output.split("\n").filter((l) => !/^lo\s/.test(l)).join("\n"));
     const here = bad.map((x) => `${x.id}: ${x.summary}`).join("; ") + (down ? `; ip -br a shows no interface UP with an address` : "");
     const pw = c3.failed.get("password-login-refused");
-    const alsoPw = pw && !/Permission denied/.test(pw.evidence) ? ["check:password-login-refused"] : [];
+    const alsoPw = pw && !/Permission denied/.test(pw.evidence) && !/ got in$/.test(pw.summary) ? ["check:password-login-refused"] : [];
     return { symptom: seen(cm.symptom, clip(here, 500)), cause: cm.cause, fix: `${cm.fix} Task 17: ${DECISIONS.task17.text}`, runbook: cm.section, explains: [...bad.map((x) => `check:${x.id}`), ...alsoPw] };
   }
 };
@@ -14066,6 +14145,8 @@ var RULES = [
   forgedOutputRule,
   isoChecksumMismatchRule,
   unknownFlakeHostRule,
+  guestOutOfMemoryRule,
+  zfsHostIdMissingRule,
   kernelPanicRule,
   poolNotImportedRule,
   rootNotMountedRule,
@@ -14073,6 +14154,7 @@ var RULES = [
   poolDegradedRule,
   secretInStoreRule,
   passwordLoginAcceptedRule,
+  vmNoNetworkRule,
   sshDeadAfterRebootRule,
   diskFillingRule,
   rebuildSlowRule,
@@ -14090,6 +14172,7 @@ var CHECK_DECISION = {
   "pool-health": DECISIONS.task15,
   "boot-time": DECISIONS.task16,
   sshd: DECISIONS.task17,
+  "vm-network": DECISIONS.task17,
   "ssh-login": DECISIONS.task17,
   "password-login-refused": DECISIONS.task17,
   "closure-size": DECISIONS.task18,
@@ -14187,11 +14270,12 @@ function progressLine(s) {
 }
 
 // src/runbook/harness.ts
+import { createHash as createHash3 } from "node:crypto";
 var GUEST_DIR = "/tmp/rehearse";
 var GUEST_CONFIG = `${GUEST_DIR}/config`;
 var GUEST_FLAKE = `${GUEST_DIR}/flake`;
 var REHEARSE_USER = "rehearse";
-var INSTALLER_HOST_ID = "8425e349";
+var VM_NIC_NAME = "rehearse0";
 var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
 function wrapperFlake(host) {
   return `{
@@ -14207,11 +14291,18 @@ function wrapperFlake(host) {
 }
 `;
 }
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
 function harnessModule(o2) {
   const settings = [
     'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
     'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host)`,
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
     `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
   ];
   const lines = [
@@ -14220,38 +14311,48 @@ function harnessModule(o2) {
     "{",
     '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
     '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
     `  users.users.${REHEARSE_USER} = {`,
     "    isNormalUser = true;",
     `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
     "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
   ];
-  if (o2.zfs) {
-    lines.push(`  networking.hostId = lib.mkDefault ${nixString(INSTALLER_HOST_ID)};`);
-    settings.push(`networking.hostId = lib.mkDefault "${INSTALLER_HOST_ID}": ZFS needs one; the configuration's own value wins`);
-  }
-  lines.push("}", "");
   return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
 }
 function vmHardwareModule(hw) {
   const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
   const lines = [
     "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt), replacing the real machine's.",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
     "{ lib, ... }:",
-    "{",
-    "  fileSystems = lib.mkForce {"
+    "{"
   ];
   for (const mp of mps) {
     const f = hw.fileSystems[mp];
-    const opts = f.options.length ? ` options = [ ${f.options.map(nixString).join(" ")} ];` : "";
-    lines.push(`    ${nixString(mp)} = { device = ${nixString(f.device ?? "")}; fsType = ${nixString(f.fsType ?? "")};${opts} };`);
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
   }
-  lines.push("  };", "  swapDevices = lib.mkForce [ ];", "}", "");
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
   return {
     file: `${GUEST_FLAKE}/vm-hardware.nix`,
     content: lines.join("\n"),
-    settings: [`fileSystems (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`, "swapDevices = [ ] (forced)"]
+    settings: [`fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`, "swapDevices = [ ] (forced)"]
   };
 }
 
@@ -14421,13 +14522,31 @@ ${stderr}`.trim();
   if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
   return fail("ssh-login", `SSH login as ${user} with this run's key failed`, ev);
 }
-function checkPasswordRefused(exitCode, stderr) {
-  const methods = /Permission denied \(([^)]*)\)/.exec(stderr)?.[1];
-  if (exitCode !== 0 && methods && !/password|keyboard-interactive/.test(methods)) {
-    return pass("password-login-refused", `password login refused; the server offers only: ${methods}`, stderr);
+function checkPasswordRefused(t) {
+  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
+${t.stderr}${t.stdout ? `
+stdout: ${t.stdout}` : ""}`;
+  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
+    return fail("password-login-refused", `a password login as ${t.user} got in`, evidence);
   }
-  return fail("password-login-refused", methods ? `the server offers password authentication (${methods})` : "a password-only login was not refused", `exit ${exitCode}
-${stderr}`);
+  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
+  if (t.exitCode !== 0 && methods !== void 0) {
+    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
+  }
+  return fail("password-login-refused", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
+}
+function checkVmNetwork(ipJson, nic) {
+  return guarded("vm-network", ipJson, () => {
+    const ifs = parseIpAddrJson(ipJson);
+    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
+    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
+    if (!it) return fail("vm-network", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
+    const want = `${nic.address}/${nic.prefixLength}`;
+    if (!it.inet.includes(want)) {
+      return fail("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
+    }
+    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
+  });
 }
 function checkEfiBootEntry(dump, espPartuuids) {
   return guarded("efi-boot-entry", dump, () => {
@@ -14506,7 +14625,7 @@ function checkEntriesRetained(listJson) {
 }
 
 // src/verify.ts
-var BOOT_DONE = /login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic[^\n]*|emergency mode/;
+var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
 async function verifyInstalled(i2, report, phase, log, o2) {
   const checks = report.checks ??= [];
   const add = (c3) => {
@@ -14516,7 +14635,9 @@ async function verifyInstalled(i2, report, phase, log, o2) {
   let m;
   const settle = async (mm) => {
     const seen2 = await mm.waitForSerial(BOOT_DONE, 120);
-    if (!/automatic login/.test(seen2[0])) throw new Error(`the installed system did not come up: ${seen2[0]}`);
+    if (!/automatic login/.test(seen2[0])) {
+      throw Object.assign(new Error(`the installed system did not come up: ${gaveUpStage(seen2[0])} gave up: ${seen2[0].trim()}`), { serialTail: mm.serialTail(200) });
+    }
     await mm.connect();
     await mm.waitForUnit("multi-user.target", 120).catch(() => {
     });
@@ -14526,7 +14647,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       name,
       accel: i2.accel,
       timeoutScale: timeoutScale(i2.accel),
-      memoryMiB: Math.min(i2.memoryMiB, 2048),
+      memoryMiB: i2.memoryMiB,
       cpus: i2.cpus,
       // No bootindex and the ISO gone: the firmware's own BootOrder (bootctl wrote it) decides.
       disks: i2.disks,
@@ -14566,11 +14687,11 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       add(checkFailedUnits(await out("systemctl --failed --no-legend --plain --no-pager")));
       add(checkSshd(await out("systemctl show sshd -p ActiveState,SubState")));
       const host = (await out("hostname")).trim();
+      add(checkVmNetwork(await out("ip -j addr show"), VM_NIC));
       const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort, mm.t(12) / 1e3);
       const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
-      const pw = await execa("ssh", [...ssh, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${REHEARSE_USER}@127.0.0.1`, "true"], { reject: false, timeout: mm.t(36) });
-      add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
+      add(checkPasswordRefused(await tryPasswordLogin(mm.sshPort, REHEARSE_USER, rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), mm.t(12) / 1e3, mm.t(36))));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
       add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
       const secret = `rehearse-secret-${randomBytes3(12).toString("hex")}`;
@@ -14638,12 +14759,57 @@ async function verifyInstalled(i2, report, phase, log, o2) {
 function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
+async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs) {
+  const dir = mkdtempSync3(path16.join(os4.tmpdir(), "nixos-rehearse-askpass-"));
+  const marker = `password-login-${randomBytes3(6).toString("hex")}`;
+  try {
+    const askpass = path16.join(dir, "askpass");
+    writeFileSync4(askpass, `#!/bin/sh
+printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
+`, { mode: 448 });
+    const r = await execa(
+      "ssh",
+      [
+        "-p",
+        String(port),
+        "-F",
+        "/dev/null",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        `ConnectTimeout=${Math.round(connectSeconds)}`,
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "GSSAPIAuthentication=no",
+        "-o",
+        "PreferredAuthentications=keyboard-interactive,password",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        `${user}@127.0.0.1`,
+        `echo ${marker}`
+      ],
+      { reject: false, timeout: timeoutMs, stdin: "ignore", env: { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0", NIXOS_REHEARSE_PASSWORD: password } }
+    );
+    return { user, exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}`, marker };
+  } finally {
+    rmSync5(dir, { recursive: true, force: true });
+  }
+}
 async function pushFlake(m, i2, generation) {
   await m.copyIn(i2.configDir, GUEST_CONFIG);
   const dir = mkdtempSync3(path16.join(os4.tmpdir(), "nixos-rehearse-harness-"));
   try {
     writeFileSync4(path16.join(dir, "flake.nix"), wrapperFlake(i2.host));
-    writeFileSync4(path16.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, zfs: i2.layout.root.kind === "zfs", generation }).content);
+    writeFileSync4(path16.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), generation }).content);
     writeFileSync4(path16.join(dir, "vm-hardware.nix"), i2.vmHardware);
     await m.copyIn(dir, GUEST_FLAKE);
   } finally {
@@ -14755,6 +14921,11 @@ async function runRehearsal(o2) {
     return p.status === "pass";
   };
   const conclude = () => {
+    try {
+      const lines = readdirSync2(logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync8(path17.join(logDir, f), "utf8")));
+      if (lines.length) report.oom = { memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB, lines };
+    } catch {
+    }
     const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass") && report.checks.every((c3) => c3.status === "pass");
     report.result = ok ? "pass" : "fail";
     try {
@@ -14820,7 +14991,7 @@ async function runRehearsal(o2) {
         host: flake.host,
         configDir: flake.dir,
         vmHardware: report.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
-        memoryMiB: o2.memoryMiB ?? 2048,
+        memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
         cpus: o2.cpus ?? 2
       },
       report,
@@ -14855,7 +15026,7 @@ async function runRehearsal(o2) {
         iso: iso.path,
         accel: accel.accel,
         timeoutScale: accel.timeoutScale,
-        memoryMiB: o2.memoryMiB ?? 2048,
+        memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
         cpus: o2.cpus ?? 2,
         // No bootindex: the direct kernel boot holds 0.
         disks: disks.map((d) => ({ ...d, size: o2.diskSize ?? "20G" })),
@@ -14947,7 +15118,7 @@ ${res.output}`;
           s = { ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) };
         }
         if (s.id === "task-11-preflight") {
-          const injected = await injectHarness(m, ctx, flake.host, publicKey, report.injected, run);
+          const injected = await injectHarness(m, ctx, flake.host, { publicKey, password: rehearsePassword(readFileSync8(path17.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
           if (!injected) {
             skipRest(i2);
             return false;
@@ -15062,14 +15233,14 @@ async function runPlaybook(m, layoutKind) {
   }
   return outs;
 }
-async function injectHarness(m, ctx, host, publicKey, injected, run) {
+async function injectHarness(m, _ctx, host, login, injected, run) {
   const hwText = await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix");
   const files = [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: publicKey, zfs: ctx.layout.root.kind === "zfs" }),
+    harnessModule({ sshPublicKey: login.publicKey, password: login.password }),
     vmHardwareModule(parseHardwareConfig(hwText))
   ];
-  injected.push(...files);
+  injected.push(...files.map((f) => ({ ...f, content: f.content.split(login.password).join("<this run's throw-away password>") })));
   return run(
     { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." },
     [`ls ${GUEST_FLAKE}`],
@@ -15132,7 +15303,7 @@ async function rehearse(o2) {
   });
   return r.exitCode;
 }
-program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB", "2048").option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption());
+program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption());
 reuseOptions(program2.commands.find((c3) => c3.name() === "run")).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
@@ -15140,7 +15311,7 @@ program2.command("demo").description("build (or reuse) the fixture installer ISO
 reuseOptions(program2.commands.find((c3) => c3.name() === "demo")).action(async (o2) => {
   const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
   say(`fixture ISO: ${fx.iso}`);
-  process.exitCode = await rehearse({ ...o2, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: "8G", memory: "2048", cpus: "2" });
+  process.exitCode = await rehearse({ ...o2, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2" });
 });
 program2.command("engine-demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);

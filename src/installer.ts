@@ -1,6 +1,7 @@
 // Starting a NixOS installer ISO (the real one or the fixture) as a Machine, through the
 // generic ISO path (iso/iso.ts): its own boot menu's installer entry, the serial console, the
 // `nixos` autologin, then a root control shell (sudo, as the installer's wheel user may).
+import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
 import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -49,8 +50,9 @@ export async function startInstaller(opts: InstallerOptions): Promise<Installer>
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append };
     await machine.start();
     onStarted?.(machine).catch(() => {});
-    const seen = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${KERNEL_PANIC.source}`), 120);
+    const seen = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
     if (KERNEL_PANIC.test(seen[0])) throw new Error(`the installer kernel panicked: ${seen[0].trim()}`);
+    if (BOOT_GAVE_UP.test(seen[0])) throw new Error(`the installer did not come up: ${gaveUpStage(seen[0])} gave up: ${seen[0].trim()}`);
     await machine.connect({ sudo: true });
     return { machine, boot };
   } catch (e) {

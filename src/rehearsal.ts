@@ -4,7 +4,7 @@
 import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveFlake } from './flake.js';
@@ -16,7 +16,7 @@ import { createDisk } from './qemu/disks.js';
 import { discardInstallerState, installerState } from './installer-state.js';
 import { RestoreError } from './installer.js';
 import { Machine } from './qemu/machine.js';
-import { bootStage } from './diagnosis/boot-stage.js';
+import { bootStage, oomKills } from './diagnosis/boot-stage.js';
 import { playbookFor } from './diagnosis/playbook.js';
 import { diagnose } from './diagnosis/rules.js';
 import { register } from './cleanup.js';
@@ -221,6 +221,15 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   };
   /** The verdict, and on a failure the boot stage reached and the diagnosis (runbook terms). */
   const conclude = (): boolean => {
+    // Whether a guest ran out of memory, pass or fail: every serial console of the run.
+    try {
+      const lines = readdirSync(logDir)
+        .filter((f) => /^serial-.*\.log$/.test(f))
+        .flatMap((f) => oomKills(readFileSync(path.join(logDir, f), 'utf8')));
+      if (lines.length) report.oom = { memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB, lines };
+    } catch {
+      // The logs are evidence, not the verdict: an unreadable one costs only this line.
+    }
     const ok =
       !report.error &&
       report.phases.length > 0 &&

@@ -90,6 +90,9 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
     for (const c of r.checks) out.push(`| \`${cell(c.id)}\` | ${mark(c.status)} | ${cell(c.summary)} |`);
   }
   if (r.lockChanges?.length) out.push('', ...lockTable(r.lockChanges));
+  if (r.oom) {
+    out.push('', `**The guest ran out of memory** (${r.oom.memoryMiB} MiB): the kernel's OOM killer ended ${r.oom.lines.length === 1 ? 'a process' : `${r.oom.lines.length} processes`}.`, '', details('OOM killer (serial console)', fence(r.oom.lines.join('\n'))));
+  }
   if (r.stage) {
     out.push('', `**The guest stopped answering.** Boot stage reached: ${cell(r.stage.reached)}${r.stage.evidence ? ` (${cell(r.stage.evidence)})` : ''}`);
     out.push('', details('Serial console (last lines)', fence(r.stage.serialTail || '(nothing on the serial console)')));

@@ -97,6 +97,8 @@ export interface Report {
   playbook?: PlaybookOutput[];
   /** When the guest stopped answering: the boot stage reached and the serial log's last lines. */
   stage?: { reached: string; evidence: string; serialTail: string };
+  /** The kernel's OOM killer ended a process in a guest (its lines from the serial consoles). */
+  oom?: { memoryMiB: number; lines: string[] };
   /** The phase whose per-phase time limit fired, if one did. */
   timedOutPhase?: string;
   /** A fault injected on purpose (nixos-rehearse run --inject-fault), so that no report hides one. */

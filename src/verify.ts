@@ -8,9 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
 import { timeoutScale } from './qemu/accel.js';
 import { Machine } from './qemu/machine.js';
-import type { Accel } from './qemu/spec.js';
+import { type Accel, VM_NIC } from './qemu/spec.js';
 import type { Report } from './report.js';
 import { GUEST_CONFIG, GUEST_FLAKE, REHEARSE_USER, harnessModule, rehearsePassword, wrapperFlake } from './runbook/harness.js';
 import type { Layout } from './runbook/layouts.js';
@@ -26,6 +27,8 @@ import {
   checkFilesystemHealth,
   checkGenerations,
   checkPasswordRefused,
+  checkVmNetwork,
+  type PasswordTry,
   checkPoolHealth,
   checkRebuildBuild,
   checkRebuildSwitch,
@@ -61,8 +64,8 @@ export interface Installed {
 
 type Phase = (id: string, title: string, fn: () => Promise<boolean>) => Promise<boolean>;
 
-/** The login prompt or autologin the harness sets up, or how stage 1 / the kernel gave up. */
-const BOOT_DONE = /login: root \(automatic login\)|<<< stage 1 failed: .*>>>|Kernel panic[^\n]*|emergency mode/;
+/** The autologin the harness sets up, or the guest giving up (boot-stage.ts BOOT_GAVE_UP). */
+export const BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
 
 export interface VerifyOptions {
   rebuild: boolean;
@@ -82,7 +85,10 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
   // Waits for the serial autologin (the harness's), then takes the control console.
   const settle = async (mm: Machine) => {
     const seen = await mm.waitForSerial(BOOT_DONE, 120);
-    if (!/automatic login/.test(seen[0])) throw new Error(`the installed system did not come up: ${seen[0]}`);
+    if (!/automatic login/.test(seen[0])) {
+      // It waits for a key that nobody will press: say where it stopped, with the console's end.
+      throw Object.assign(new Error(`the installed system did not come up: ${gaveUpStage(seen[0])} gave up: ${seen[0].trim()}`), { serialTail: mm.serialTail(200) });
+    }
     await mm.connect();
     await mm.waitForUnit('multi-user.target', 120).catch(() => {}); // failed units are a check of their own
   };
@@ -133,11 +139,11 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
       add(checkFailedUnits(await out('systemctl --failed --no-legend --plain --no-pager')));
       add(checkSshd(await out('systemctl show sshd -p ActiveState,SubState')));
       const host = (await out('hostname')).trim();
+      add(checkVmNetwork(await out('ip -j addr show'), VM_NIC));
       const ssh = sshArgs(i.sshPrivateKeyFile, mm.sshPort!, mm.t(12) / 1000);
       const login = await execa('ssh', [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
-      const pw = await execa('ssh', [...ssh, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', `${REHEARSE_USER}@127.0.0.1`, 'true'], { reject: false, timeout: mm.t(36) });
-      add(checkPasswordRefused(pw.exitCode ?? -1, `${pw.stderr}`));
+      add(checkPasswordRefused(await tryPasswordLogin(mm.sshPort!, REHEARSE_USER, rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), mm.t(12) / 1000, mm.t(36))));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i.espPartuuids));
       add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
       // A secret provisioned at runtime (the runbook's way), and this run's private key: neither
@@ -211,6 +217,35 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
 
 function sshArgs(key: string, port: number, connectSeconds = 60): string[] {
   return ['-i', key, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.round(connectSeconds)}`, '-o', 'LogLevel=ERROR'];
+}
+
+/**
+ * Tries to log in with a password, as an attacker would: public keys off, password and
+ * keyboard-interactive, one answer per prompt given by an askpass program (OpenSSH ssh(1):
+ * SSH_ASKPASS with SSH_ASKPASS_REQUIRE=force; the password travels in its environment, never on
+ * a command line).
+ */
+async function tryPasswordLogin(port: number, user: string, password: string, connectSeconds: number, timeoutMs: number): Promise<PasswordTry> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-askpass-'));
+  const marker = `password-login-${randomBytes(6).toString('hex')}`;
+  try {
+    const askpass = path.join(dir, 'askpass');
+    writeFileSync(askpass, '#!/bin/sh\nprintf \'%s\\n\' "$NIXOS_REHEARSE_PASSWORD"\n', { mode: 0o700 });
+    const r = await execa(
+      'ssh',
+      [
+        '-p', String(port), '-F', '/dev/null',
+        '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', `ConnectTimeout=${Math.round(connectSeconds)}`,
+        '-o', 'PubkeyAuthentication=no', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'GSSAPIAuthentication=no',
+        '-o', 'PreferredAuthentications=keyboard-interactive,password', '-o', 'NumberOfPasswordPrompts=1',
+        `${user}@127.0.0.1`, `echo ${marker}`,
+      ],
+      { reject: false, timeout: timeoutMs, stdin: 'ignore', env: { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0', NIXOS_REHEARSE_PASSWORD: password } },
+    );
+    return { user, exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}`, marker };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The configuration and the harness flake for generation N (the harness's known change). */

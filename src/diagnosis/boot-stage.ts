@@ -135,3 +135,26 @@ export function stage1Failure(serialText: string): { line: string; reasons: stri
   if (!line && !reasons.some((r) => r.startsWith('cannot import'))) return undefined;
   return { line: line ?? reasons[0]!, reasons };
 }
+
+/**
+ * The kernel's OOM-killer verdicts on a serial console: Linux mm/oom_kill.c __oom_kill_process
+ * prints "%s: Killed process %d (%s) total-vm:%lukB, anon-rss:…, UID:%u pgtables:%lukB
+ * oom_score_adj:%hd" with "Out of memory" (or "Memory cgroup out of memory") as the message.
+ */
+export function oomKills(serialText: string): string[] {
+  const text = normalizeSerial(serialText);
+  return [...text.matchAll(/(?:Memory cgroup out of memory|Out of memory): Killed process \d+ \([^)\n]*\)[^\n]*/g)].map((m) => m[0].trim());
+}
+
+/**
+ * What ends a wait for a boot at once, because the guest gave up and will wait forever: the
+ * kernel's panic, NixOS stage 1's fail() ("An error occurred in stage 1 of the boot process",
+ * nixpkgs nixos/modules/system/boot/stage-1-init.sh, which then waits for a key), systemd's
+ * emergency mode.
+ */
+export const BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage 1 of the boot process[^\n]*|You are in emergency mode[^\n]*/;
+
+/** The stage a boot gave up in, from the line BOOT_GAVE_UP matched. */
+export function gaveUpStage(line: string): string {
+  return /Kernel panic/.test(line) ? 'the kernel' : /stage 1/.test(line) ? 'stage 1 (the initrd)' : 'stage 2 (systemd emergency mode)';
+}

@@ -14,6 +14,9 @@ export type DiagnosisId =
   | 'pool-degraded'
   | 'secret-in-store'
   | 'password-login-accepted'
+  | 'vm-no-network'
+  | 'zfs-host-id-missing'
+  | 'guest-out-of-memory'
   | 'ssh-dead-after-reboot'
   | 'disk-filling'
   | 'rebuild-slow'
@@ -36,6 +39,8 @@ export interface DiagnosisInput {
   error?: string;
   /** report.stage, or bootStage() of the serial log; `kernelPanic` when already extracted. */
   stage?: { reached: string; evidence?: string; serialTail?: string; kernelPanic?: string };
+  /** The kernel's OOM-killer lines from every serial console of the run (report.oom). */
+  oom?: { memoryMiB: number; lines: string[] };
   playbook?: PlaybookOutput[];
   /** The phase whose deadline ran out (e.g. `reboot`, `rebuild`), if one did. */
   timedOutPhase?: string;

@@ -2,6 +2,7 @@
 // could not trust, an ISO that is not the one asked for, a host the flake does not declare, QEMU
 // gone. Each matches the message the engine itself writes (file named at each rule). Pure.
 import { type Rule, PROTOCOL_ERROR, clip, firstLine } from './rule-kit.js';
+import { PLAYBOOK } from './playbook.js';
 
 // src/console/protocol.ts refuses an answer whose frame holds anything but its own base64.
 export const forgedOutputRule: Rule = {
@@ -66,6 +67,25 @@ export const qemuDiedRule: Rule = {
         : 'QEMU went away while the engine was talking to the guest: it crashed, was killed (the OOM killer, a CI job timeout), or the guest powered off or reset when it was not expected to.',
       fix: 'Read logs/qemu-*.log and the serial log’s last lines; `nixos-rehearse doctor` checks QEMU, qemu-img and OVMF. Rerun with --keep to keep the disks for a look.',
       explains: ['error', 'phase:boot-installer', 'phase:reboot'],
+    };
+  },
+};
+
+// The kernel's OOM killer (report.oom, from the serial consoles: boot-stage.ts oomKills): the
+// step or check that failed at the time failed for want of memory, not for its own reason.
+export const guestOutOfMemoryRule: Rule = {
+  id: 'guest-out-of-memory',
+  find(c) {
+    const oom = c.input.oom;
+    if (!oom?.lines.length) return undefined;
+    const installSteps = c.failedSteps.filter((s) => s.task >= 11 && s.task <= 12);
+    return {
+      symptom: `The guest ran out of memory (${oom.memoryMiB} MiB): ${clip(oom.lines[0]!, 300)}${oom.lines.length > 1 ? ` (and ${oom.lines.length - 1} more)` : ''}.`,
+      cause:
+        'The kernel’s OOM killer ended a process. In the installer the Nix store is a tmpfs in RAM, evaluating nixpkgs takes around a GiB, and the ZFS ARC grows while the install writes; the installed system’s own services add to that.',
+      fix: `Give the VM more memory (--memory, the action’s memory input; the default is 4096 MiB) and rehearse again. ${PLAYBOOK.find((s) => s.id === 'bottleneck')!.decision}`,
+      runbook: 'Fast diagnosis playbook: find the bottleneck',
+      explains: ['error', ...installSteps.map((s) => `step:${s.id}`)],
     };
   },
 };

@@ -51,15 +51,60 @@ export const passwordLoginAcceptedRule: Rule = {
   id: 'password-login-accepted',
   find(c) {
     const p = c.failed.get('password-login-refused');
-    // Only when sshd answered and offered passwords (or let the login in); a refused connection
-    // (sshd down) is ssh-dead-after-reboot's case, not this one.
-    if (!p || !(/Permission denied \([^)]*(password|keyboard-interactive)/.test(p.evidence) || /^exit 0\b/.test(p.evidence))) return undefined;
+    // Only a password that got in; a try that could not reach sshd is a network or sshd failure.
+    if (!p || !/ got in$/.test(p.summary)) return undefined;
     return {
-      symptom: `SSH with public keys off was not refused: ${p.summary}.`,
-      cause: 'sshd still offers password or keyboard-interactive authentication (services.openssh.settings.PasswordAuthentication and KbdInteractiveAuthentication default to true), so the machine’s safety rests on passwords, not on the keys Task 17 puts in place.',
-      fix: 'Set services.openssh.settings.PasswordAuthentication = false and KbdInteractiveAuthentication = false, with the admins’ authorized keys in place, then rebuild and verify.',
+      symptom: `SSH with public keys off: ${p.summary}.`,
+      cause: 'sshd lets passwords in: services.openssh.settings.PasswordAuthentication is true, which is NixOS’s default when the configuration does not set it (nixpkgs nixos/modules/services/networking/ssh/sshd.nix), and NixOS’s sshd PAM stack checks Unix passwords whenever it is. The machine’s safety then rests on passwords, not on the keys Task 17 puts in place.',
+      fix: 'Set services.openssh.settings.PasswordAuthentication = false (and KbdInteractiveAuthentication = false to stop offering the prompt at all), with the admins’ authorized keys in place, then rebuild and verify.',
       runbook: 'Task 17',
       explains: ['check:password-login-refused'],
+    };
+  },
+};
+
+// Before SSH: the VM's own NIC has no address, so nothing on the host can reach it. The runbook's
+// network playbook step and its war story ("match interfaces by MAC address").
+export const vmNoNetworkRule: Rule = {
+  id: 'vm-no-network',
+  find(c) {
+    const n = c.failed.get('vm-network');
+    if (!n) return undefined;
+    // SSH checks that could not connect fail for this reason, not their own.
+    const unreachable = ['ssh-login', 'password-login-refused'].filter((id) => {
+      const x = c.failed.get(id);
+      return x && !/Permission denied/.test(x.evidence) && !/ got in$/.test(x.summary);
+    });
+    return {
+      symptom: `The installed system came up without network: ${n.summary}; the host cannot reach its sshd.`,
+      cause:
+        'The harness names QEMU’s NIC by its MAC (systemd.network.links."10-rehearse-nic") and gives it 10.0.2.15/24 (networking.interfaces.rehearse0), leaving the configuration’s own interfaces alone. Something in the configuration undid that: a .link file or udev rule that renames every NIC, networkd or a network manager that takes over all interfaces and flushes addresses it did not set, or networking that was never started (a failed unit).',
+      fix: `${PLAYBOOK.find((s) => s.id === 'network')!.decision} On the console: ip -br a, networkctl, systemctl --failed. Key network configuration on stable identifiers (the MAC), not on names that change with the hardware.`,
+      runbook: 'Fast diagnosis playbook: network reachability; Common mistakes 3',
+      explains: ['check:vm-network', ...unreachable.map((id) => `check:${id}`)],
+    };
+  },
+};
+
+// NixOS refuses to build a ZFS system without a host id (nixpkgs
+// nixos/modules/tasks/filesystems/zfs.nix: assertion `config.networking.hostId != null`,
+// "ZFS requires networking.hostId to be set"), on the real machine as in the rehearsal: Task 11's
+// preflight, nixos-install or a rebuild prints it under "Failed assertions:".
+export const HOST_ID_ASSERTION = /ZFS requires networking\.hostId to be set/;
+export const zfsHostIdMissingRule: Rule = {
+  id: 'zfs-host-id-missing',
+  find(c) {
+    const steps = c.failedSteps.filter((s) => HOST_ID_ASSERTION.test(s.outputTail) || (s.problems ?? []).some((p) => HOST_ID_ASSERTION.test(p)));
+    const checks = ['rebuild-build', 'rebuild-switch'].map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x && HOST_ID_ASSERTION.test(x.evidence));
+    if (!steps.length && !checks.length) return undefined;
+    const where = steps.length ? `Task ${steps[0]!.task}` : checks[0]!.id;
+    return {
+      symptom: `${where} stopped on NixOS’s assertion: “ZFS requires networking.hostId to be set”.`,
+      cause:
+        'The configuration mounts ZFS but sets no networking.hostId. ZFS records the host id of the machine that imported a pool, and NixOS will not build a ZFS system without one: the real machine would fail the same way at its next rebuild or install.',
+      fix: `Set networking.hostId to 8 hex digits unique to this machine (e.g. from \`head -c4 /dev/urandom | od -A none -t x4\`) in the host’s configuration, commit it, and rehearse again. Task 11: ${DECISIONS.task11.text}`,
+      runbook: 'Task 11',
+      explains: [...steps.map((s) => `step:${s.id}`), ...checks.map((x) => `check:${x.id}`), 'phase:install'],
     };
   },
 };
@@ -68,7 +113,7 @@ export const passwordLoginAcceptedRule: Rule = {
 export const sshDeadAfterRebootRule: Rule = {
   id: 'ssh-dead-after-reboot',
   find(c) {
-    const bad = ['sshd', 'ssh-login', 'rebuild-sshd'].map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x);
+    const bad = ['sshd', 'ssh-login', 'rebuild-sshd'].filter((id) => !c.explained.has(`check:${id}`)).map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x);
     if (!bad.length) return undefined;
     const cm = COMMON_MISTAKES.sshDead;
     const net = c.play('network');
@@ -76,7 +121,7 @@ export const sshDeadAfterRebootRule: Rule = {
     const here = bad.map((x) => `${x.id}: ${x.summary}`).join('; ') + (down ? `; ip -br a shows no interface UP with an address` : '');
     // With sshd down the password attempt cannot connect either: that failure is this one too.
     const pw = c.failed.get('password-login-refused');
-    const alsoPw = pw && !/Permission denied/.test(pw.evidence) ? ['check:password-login-refused'] : [];
+    const alsoPw = pw && !/Permission denied/.test(pw.evidence) && !/ got in$/.test(pw.summary) ? ['check:password-login-refused'] : [];
     return { symptom: seen(cm.symptom, clip(here, 500)), cause: cm.cause, fix: `${cm.fix} Task 17: ${DECISIONS.task17.text}`, runbook: cm.section, explains: [...bad.map((x) => `check:${x.id}`), ...alsoPw] };
   },
 };

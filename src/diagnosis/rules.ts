@@ -12,8 +12,8 @@ import { STEPS } from '../runbook/plan.js';
 import { normalizeSerial } from './boot-stage.js';
 import { type CheckLike, type Ctx, type DiagnosisInput, type Rule, type Step, clip, errorLine, firstLine, serialInError } from './rule-kit.js';
 import { bootHangRule, espNotMountedRule, kernelPanicRule, poolNotImportedRule, rootNotMountedRule } from './rules-boot.js';
-import { forgedOutputRule, isoChecksumMismatchRule, qemuDiedRule, unknownFlakeHostRule } from './rules-engine.js';
-import { diskFillingRule, failedUnitsRule, passwordLoginAcceptedRule, poolDegradedRule, rebuildFailedRule, rebuildSlowRule, rollbackFailedRule, secretInStoreRule, sshDeadAfterRebootRule } from './rules-system.js';
+import { forgedOutputRule, guestOutOfMemoryRule, isoChecksumMismatchRule, qemuDiedRule, unknownFlakeHostRule } from './rules-engine.js';
+import { diskFillingRule, failedUnitsRule, passwordLoginAcceptedRule, vmNoNetworkRule, zfsHostIdMissingRule, poolDegradedRule, rebuildFailedRule, rebuildSlowRule, rollbackFailedRule, secretInStoreRule, sshDeadAfterRebootRule } from './rules-system.js';
 import { DECISIONS } from './runbook-text.js';
 
 export type { DiagnosisId, DiagnosisInput } from './rule-kit.js';
@@ -23,6 +23,8 @@ export const RULES: readonly Rule[] = [
   forgedOutputRule,
   isoChecksumMismatchRule,
   unknownFlakeHostRule,
+  guestOutOfMemoryRule,
+  zfsHostIdMissingRule,
   kernelPanicRule,
   poolNotImportedRule,
   rootNotMountedRule,
@@ -30,6 +32,7 @@ export const RULES: readonly Rule[] = [
   poolDegradedRule,
   secretInStoreRule,
   passwordLoginAcceptedRule,
+  vmNoNetworkRule,
   sshDeadAfterRebootRule,
   diskFillingRule,
   rebuildSlowRule,
@@ -49,6 +52,7 @@ const CHECK_DECISION: Record<string, { section: string; text: string }> = {
   'pool-health': DECISIONS.task15,
   'boot-time': DECISIONS.task16,
   sshd: DECISIONS.task17,
+  'vm-network': DECISIONS.task17,
   'ssh-login': DECISIONS.task17,
   'password-login-refused': DECISIONS.task17,
   'closure-size': DECISIONS.task18,

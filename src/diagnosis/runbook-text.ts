@@ -52,6 +52,7 @@ export const COMMON_MISTAKES = {
 
 /** Decisions the runbook attaches to the checks after the install (Tasks 13–18 and after). */
 export const DECISIONS = {
+  task11: { section: 'Task 11', text: 'If the build fails, fix it now while you still have the ISO environment. Don’t “install and hope.”' },
   task12: { section: 'Task 12', text: 'If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.' },
   task13: { section: 'Task 13', text: 'If the directory is empty, your ESP wasn’t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).' },
   task14: { section: 'Task 14', text: 'If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue.' },

@@ -5,7 +5,7 @@
 // CHECK_IDS; test/unit/verify.test.ts the parsers and the finer messages).
 import { parseKeyValue } from '../qemu/machine.js';
 import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
-import { type BootEntry, failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseLoaderDefault, parsePathInfoSize } from './parsers.js';
+import { type BootEntry, type IpInterface, failedUnitsUnread, parseIpAddrJson, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseLoaderDefault, parsePathInfoSize } from './parsers.js';
 
 /**
  * Every check id verify.ts can put in report.checks. The pass/fail helpers only take these, so a
@@ -20,6 +20,7 @@ export const CHECK_IDS = [
   'boot-time',
   'failed-units',
   'sshd',
+  'vm-network',
   'ssh-login',
   'password-login-refused',
   'efi-boot-entry',
@@ -169,12 +170,52 @@ export function checkSshLogin(exitCode: number, stdout: string, stderr: string, 
   return fail('ssh-login', `SSH login as ${user} with this run's key failed`, ev);
 }
 
-export function checkPasswordRefused(exitCode: number, stderr: string): Check {
-  const methods = /Permission denied \(([^)]*)\)/.exec(stderr)?.[1];
-  if (exitCode !== 0 && methods && !/password|keyboard-interactive/.test(methods)) {
-    return pass('password-login-refused', `password login refused; the server offers only: ${methods}`, stderr);
+/** What the host saw when it tried a password login (verify.ts: ssh with the key off, askpass forced). */
+export interface PasswordTry {
+  user: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** What the remote command prints: only a login that got in prints it. */
+  marker: string;
+}
+
+/**
+ * A password login for a user that has one must be refused. Proven by trying, not by reading the
+ * methods offered: NixOS offers keyboard-interactive by default (nixpkgs
+ * nixos/modules/services/networking/ssh/sshd.nix: KbdInteractiveAuthentication defaults to true)
+ * yet with PasswordAuthentication = false its PAM stack has no unix auth
+ * (security.pam.services.sshd.unixAuth follows PasswordAuthentication), so no password gets in.
+ */
+export function checkPasswordRefused(t: PasswordTry): Check {
+  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}\n${t.stderr}${t.stdout ? `\nstdout: ${t.stdout}` : ''}`;
+  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
+    return fail('password-login-refused', `a password login as ${t.user} got in`, evidence);
   }
-  return fail('password-login-refused', methods ? `the server offers password authentication (${methods})` : 'a password-only login was not refused', `exit ${exitCode}\n${stderr}`);
+  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
+  if (t.exitCode !== 0 && methods !== undefined) {
+    return pass('password-login-refused', `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
+  }
+  return fail('password-login-refused', `could not try a password login: ${t.stderr.trim().split('\n').pop() || `ssh exited ${t.exitCode}`}`, evidence);
+}
+
+/**
+ * The VM's NIC (QEMU's, found by its MAC, whatever udev named it) has the address the harness
+ * gives it (harness.ts): without it nothing on the host can reach the VM, and every SSH check
+ * after this one fails for that reason, not its own.
+ */
+export function checkVmNetwork(ipJson: string, nic: { mac: string; address: string; prefixLength: number }): Check {
+  return guarded('vm-network', ipJson, () => {
+    const ifs = parseIpAddrJson(ipJson);
+    const list = (xs: IpInterface[]) => xs.map((i) => `${i.name} ${i.state}${i.inet.length ? ` ${i.inet.join(' ')}` : ''}`).join('; ');
+    const it = ifs.find((i) => i.mac.toLowerCase() === nic.mac.toLowerCase());
+    if (!it) return fail('vm-network', `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || 'none'})`, ipJson);
+    const want = `${nic.address}/${nic.prefixLength}`;
+    if (!it.inet.includes(want)) {
+      return fail('vm-network', `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(', ')}` : ': it has no IPv4 address'}`, list(ifs));
+    }
+    return pass('vm-network', `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
+  });
 }
 
 /**

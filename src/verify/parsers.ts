@@ -295,3 +295,25 @@ export function privateKeyNeedle(keyFile: string): string {
   const line = Math.min(body.length - 1, Math.floor((target * 4) / 3 / width));
   return body[line]!;
 }
+
+/** One interface from `ip -j addr show` (iproute2's JSON: ifname, operstate, address, addr_info). */
+export interface IpInterface {
+  name: string;
+  state: string;
+  mac: string;
+  /** IPv4 addresses as address/prefix. */
+  inet: string[];
+}
+
+export function parseIpAddrJson(text: string): IpInterface[] {
+  const start = text.indexOf('[');
+  if (start < 0) throw new Error(`not ip -j addr output: ${text.trim().slice(0, 200) || '(nothing)'}`);
+  const raw = JSON.parse(text.slice(start)) as Array<{ ifname?: string; operstate?: string; address?: string; addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }> }>;
+  if (!Array.isArray(raw)) throw new Error('ip -j addr output is not a list');
+  return raw.map((r) => ({
+    name: r.ifname ?? '?',
+    state: r.operstate ?? '?',
+    mac: r.address ?? '',
+    inet: (r.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => `${a.local}/${a.prefixlen}`),
+  }));
+}

@@ -85,7 +85,7 @@ describe('buildQemuArgv', () => {
   });
 
   it('forwards the SSH port on loopback only', () => {
-    expect(values(argv, '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22']);
+    expect(values(argv, '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:2222-10.0.2.15:22']);
     expect(values(buildQemuArgv({ ...base, sshHostPort: undefined }), '-netdev')).toEqual(['user,id=net0']);
   });
 

@@ -27,8 +27,10 @@ import {
   checkSecretsNotInStore,
   checkSshLogin,
   checkSshd,
+  checkVmNetwork,
 } from '../../src/verify/checks.js';
 import { parseEfiVars } from '../../src/verify/parsers.js';
+import { VM_NIC } from '../../src/qemu/spec.js';
 
 const vf = (name: string) => readFileSync(new URL(`../fixtures/verify/${name}`, import.meta.url), 'utf8');
 const rb = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
@@ -48,6 +50,11 @@ const SSHD_DOWN = 'ActiveState=inactive\nSubState=dead\n';
 // The runbook's service-health example.
 const NGINX_FAILED = '● nginx.service loaded failed failed Nginx Web Server\n';
 const EFI = vf('efivars.fixture.txt');
+// `ip -j addr show` in the fixture installer VM (QEMU's NIC, MAC 52:54:00:12:34:56): renamed to
+// rehearse0 with 10.0.2.15/24; left as enp0s1, down, no address; and lo alone (no such NIC).
+const IP_UP = vf('ip-addr.rehearse0.json');
+const IP_NO_ADDRESS = vf('ip-addr.no-address.json');
+const IP_LO_ONLY = JSON.stringify([JSON.parse(IP_UP)[0]]);
 const ESP = parseEfiVars(EFI).entries.find((e) => e.label === 'Linux Boot Manager')!.partuuid!;
 /** The same dump with BootCurrent moved to Boot#### (e.g. the removable-media fallback's disk entry). */
 const bootCurrent = (num: string) => EFI.replace(/^(BootCurrent-\S+) \S+$/m, (_, n) => `${n} ${Buffer.concat([Buffer.from([6, 0, 0, 0]), Buffer.from([parseInt(num.slice(2), 16), parseInt(num.slice(0, 2), 16)])]).toString('base64')}`);
@@ -106,9 +113,18 @@ const CASES: Record<CheckId, Case> = {
     ],
   },
   'password-login-refused': {
-    pass: () => checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey).\n'),
-    // A password accepted (exit 0), or offered.
-    fail: [() => checkPasswordRefused(0, ''), () => checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey,password,keyboard-interactive).\n')],
+    // NixOS's default with only PasswordAuthentication = false: keyboard-interactive offered, no password gets in.
+    pass: () => checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 255, stderr: 'rehearse@127.0.0.1: Permission denied (publickey,keyboard-interactive).\n' }),
+    // The password got in; or the try could not even reach sshd.
+    fail: [
+      () => checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', exitCode: 0, stdout: 'password-login-0a1b2c\n', stderr: '' }),
+      () => checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 255, stderr: 'ssh: connect to host 127.0.0.1 port 40022: Connection refused\n' }),
+    ],
+  },
+  'vm-network': {
+    pass: () => checkVmNetwork(IP_UP, VM_NIC),
+    // The NIC kept its predictable name and got no address (the configuration names a NIC the VM lacks); no NIC with QEMU's MAC.
+    fail: [() => checkVmNetwork(IP_NO_ADDRESS, VM_NIC), () => checkVmNetwork(IP_LO_ONLY, VM_NIC)],
   },
   'efi-boot-entry': {
     pass: () => checkEfiBootEntry(EFI, [ESP]),

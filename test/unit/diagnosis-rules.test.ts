@@ -3,7 +3,8 @@
 // engine's own error messages and the checks' own verdicts on realistic evidence.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bootStage } from '../../src/diagnosis/boot-stage.js';
+import { bootStage, oomKills } from '../../src/diagnosis/boot-stage.js';
+import { VM_NIC } from '../../src/qemu/spec.js';
 import { type DiagnosisInput, RULES, diagnose } from '../../src/diagnosis/rules.js';
 import { COMMON_MISTAKES, DECISIONS } from '../../src/diagnosis/runbook-text.js';
 import type { Diagnosis, StepResult } from '../../src/report.js';
@@ -23,6 +24,7 @@ import {
   checkSecretsNotInStore,
   checkSshLogin,
   checkSshd,
+  checkVmNetwork,
 } from '../../src/verify/checks.js';
 
 const fx = (dir: string, name: string) => readFileSync(new URL(`../fixtures/${dir}/${name}`, import.meta.url), 'utf8');
@@ -54,6 +56,8 @@ describe('the rules', () => {
       'forged-output',
       'iso-checksum-mismatch',
       'unknown-flake-host',
+      'guest-out-of-memory',
+      'zfs-host-id-missing',
       'kernel-panic',
       'pool-not-imported',
       'root-not-mounted',
@@ -61,6 +65,7 @@ describe('the rules', () => {
       'pool-degraded',
       'secret-in-store',
       'password-login-accepted',
+      'vm-no-network',
       'ssh-dead-after-reboot',
       'disk-filling',
       'rebuild-slow',
@@ -219,13 +224,54 @@ describe('after the reboot: the checks’ failures', () => {
     expect(d[0]!.fix).toContain('On console, check ip -br a, systemctl status sshd, and journalctl -u sshd.');
   });
 
-  it('password-login-accepted when a password-only login was not refused', () => {
-    const d = diagnose({ checks: [checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey,password,keyboard-interactive).\n')] });
+  it('password-login-accepted when a password login got in', () => {
+    const d = diagnose({ checks: [checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', exitCode: 0, stdout: 'password-login-0a1b2c\n', stderr: '' })] });
     expect(ids(d)).toEqual(['password-login-accepted']);
     expect(d[0]!.runbook).toBe('Task 17');
     // sshd down: the password attempt cannot even connect. That is a dead sshd, not an open one.
-    const down = diagnose({ checks: [checkSshd('ActiveState=inactive\nSubState=dead\n'), checkPasswordRefused(255, 'ssh: connect to host 127.0.0.1 port 40123: Connection refused\n')] });
+    const down = diagnose({ checks: [checkSshd('ActiveState=inactive\nSubState=dead\n'), checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 255, stderr: 'ssh: connect to host 127.0.0.1 port 40123: Connection refused\n' })] });
     expect(ids(down)).toEqual(['ssh-dead-after-reboot']);
+  });
+
+  it('vm-no-network: QEMU’s NIC without its address explains the SSH checks that could not connect', () => {
+    const vf = (n: string) => readFileSync(new URL(`../fixtures/verify/${n}`, import.meta.url), 'utf8');
+    const refused = 'ssh: connect to host 127.0.0.1 port 40123: Connection refused\n';
+    const d = diagnose({
+      checks: [
+        checkSshd('ActiveState=active\nSubState=running\n'),
+        checkVmNetwork(vf('ip-addr.no-address.json'), VM_NIC),
+        checkSshLogin(255, '', refused, 'rehearse', 'server'),
+        checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 255, stderr: refused }),
+      ],
+    });
+    // One cause, not a dead sshd too: sshd is up, the VM is unreachable.
+    expect(ids(d)).toEqual(['vm-no-network']);
+    expect(d[0]!.symptom).toBe("The installed system came up without network: QEMU's NIC enp0s1 (MAC 52:54:00:12:34:56, DOWN) does not have 10.0.2.15/24: it has no IPv4 address; the host cannot reach its sshd.");
+    expect(d[0]!.fix).toContain('If the interface isn’t UP or has no address, fix network config before you blame DNS, TLS, or applications.');
+    expect(d[0]!.runbook).toBe('Fast diagnosis playbook: network reachability; Common mistakes 3');
+  });
+
+  it('zfs-host-id-missing: NixOS’s assertion in Task 11’s preflight, with the fix and Task 11’s Decision', () => {
+    // What nix prints for a failed assertion (nixpkgs nixos/modules/misc/assertions.nix via
+    // lib.asserts; zfs.nix's message).
+    const out = "error:\n       … while evaluating the attribute 'config.system.build.toplevel'\n\n       error:\n       Failed assertions:\n       - ZFS requires networking.hostId to be set";
+    const d = diagnose({ steps: stepsUpTo({ id: 'task-11-preflight', problems: ['`nix … build --dry-run …` exited with 1'], outputTail: out }) });
+    expect(ids(d)).toEqual(['zfs-host-id-missing']);
+    expect(d[0]!.symptom).toBe('Task 11 stopped on NixOS’s assertion: “ZFS requires networking.hostId to be set”.');
+    expect(d[0]!.fix).toMatch(/^Set networking\.hostId to 8 hex digits .* Task 11: If the build fails, fix it now while you still have the ISO environment\. Don’t “install and hope\.”$/);
+    expect(d[0]!.runbook).toBe('Task 11');
+  });
+
+  it('guest-out-of-memory: the OOM killer’s line, ahead of the step it broke', () => {
+    // Linux mm/oom_kill.c __oom_kill_process's format, as a 6.1 kernel prints it on the console.
+    const line = 'Out of memory: Killed process 1876 (nix) total-vm:2905124kB, anon-rss:1712344kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:3712kB oom_score_adj:0';
+    const serial = `[  301.112233] nix invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0\n[  301.245678] ${line}\n`;
+    expect(oomKills(serial)).toEqual([line]);
+    expect(oomKills('nixos login: nixos (automatic login)\n')).toEqual([]);
+    const d = diagnose({ oom: { memoryMiB: 2048, lines: oomKills(serial) }, steps: stepsUpTo({ id: 'task-11-preflight', problems: ['`nix … build --dry-run …` exited with 137'], outputTail: 'Killed' }) });
+    expect(ids(d)).toEqual(['guest-out-of-memory']);
+    expect(d[0]!.symptom).toBe(`The guest ran out of memory (2048 MiB): ${line}.`);
+    expect(d[0]!.fix).toMatch(/^Give the VM more memory \(--memory, the action’s memory input; the default is 4096 MiB\)/);
   });
 
   it('secret-in-store', () => {

@@ -3,7 +3,8 @@
 // each marker the way a hung boot would leave them.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bootStage, firmwareFailures, kernelPanic, normalizeSerial, stage1Failure } from '../../src/diagnosis/boot-stage.js';
+import { BOOT_GAVE_UP, bootStage, firmwareFailures, gaveUpStage, kernelPanic, normalizeSerial, stage1Failure } from '../../src/diagnosis/boot-stage.js';
+import { Console } from '../../src/console/console.js';
 
 const fx = (name: string) => readFileSync(new URL(`../fixtures/diagnosis/${name}`, import.meta.url), 'utf8');
 const INSTALLED = fx('installed-zfs-boot.serial.log');
@@ -162,15 +163,50 @@ describe('kernelPanic', () => {
 describe('the fixture installer prints the markers bootStage reads', () => {
   const src = (p: string) => readFileSync(new URL(`../../vm/fixture/${p}`, import.meta.url), 'utf8');
   it('stage 1 (vm/fixture/initrd/init) and stage 2 (rootfs/usr/lib/nixos-fixture/stage-2-init)', () => {
-    expect(src('initrd/init')).toContain('echo "<<< stage 1: $* >>>"');
-    expect(src('initrd/init')).toContain('echo "<<< stage 1 failed: $* >>>"');
-    expect(src('initrd/init')).toContain('An error occurred in stage 1 of the boot process');
+    // stage-1-init.sh's own words now: its greeting and fail()'s text, which BOOT_GAVE_UP ends a wait on.
+    expect(src('initrd/init')).toContain('info "<<< NixOS Stage 1 >>>"');
+    expect(src('initrd/init')).toContain('An error occurred in stage 1 of the boot process, which must mount the');
+    expect(BOOT_GAVE_UP.test('An error occurred in stage 1 of the boot process, which must mount the')).toBe(true);
     expect(src('rootfs/usr/lib/nixos-fixture/stage-2-init')).toContain('echo "<<< NixOS Stage 2 >>>"');
     expect(src('rootfs/usr/local/bin/nixos-install')).toContain('echo "installation finished!"');
-    expect(bootStage('<<< stage 1: loading kernel modules >>>').reached).toBe('initrd');
+    expect(bootStage('<<< NixOS Stage 1 >>>').reached).toBe('initrd');
   });
 
   it('normalizeSerial drops the engine’s transcript stamps but keeps the kernel’s', () => {
     expect(normalizeSerial('[   10.813] [    0.000000] Linux version 6.1.0\n[   13.179] <<< stage 1: x >>>')).toBe('[    0.000000] Linux version 6.1.0\n<<< stage 1: x >>>');
+  });
+});
+
+describe('the boot wait ends at once when the guest gives up (issue 12 item 10)', () => {
+  // nixpkgs nixos/modules/system/boot/stage-1-init.sh fail(): stage 1 then waits for a key.
+  const STAGE1_FAIL = [
+    '<<< NixOS Stage 1 >>>',
+    'importing root ZFS pool "rpool"...............................................................',
+    "cannot import 'rpool': no such pool available",
+    '',
+    'An error occurred in stage 1 of the boot process, which must mount the',
+    "root filesystem on `/mnt-root' and then start stage 2.  Press one",
+    'of the following keys:',
+    '',
+    '  r) to reboot immediately',
+    '  *) to ignore the error and continue',
+  ].join('\r\n');
+
+  it('the installed system’s wait (verify.ts BOOT_DONE) stops on stage 1’s fail(), naming the stage', async () => {
+    const { BOOT_DONE } = await import('../../src/verify.js');
+    const c = new Console({ name: 'installed serial' });
+    const seen = c.waitFor(BOOT_DONE, 600_000);
+    c.feed(`${STAGE1_FAIL}\r\n`);
+    const m = await seen; // before this test's own 5 s limit, not after the 10 minutes
+    expect(m[0]).toBe('An error occurred in stage 1 of the boot process, which must mount the');
+    expect(gaveUpStage(m[0])).toBe('stage 1 (the initrd)');
+  });
+
+  it('a panic and systemd’s emergency mode end it too; a login ends it as a success', async () => {
+    const { BOOT_DONE } = await import('../../src/verify.js');
+    expect(BOOT_DONE.exec('[    2.3] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')?.[0]).toMatch(/^Kernel panic/);
+    expect(gaveUpStage('You are in emergency mode. After logging in, type "journalctl -xb"')).toBe('stage 2 (systemd emergency mode)');
+    expect(BOOT_DONE.exec('server login: root (automatic login)')?.[0]).toBe('login: root (automatic login)');
+    expect(BOOT_GAVE_UP.test('<<< NixOS Stage 1 >>>\nimporting root ZFS pool "rpool"...')).toBe(false);
   });
 });

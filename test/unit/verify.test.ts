@@ -18,8 +18,10 @@ import {
   checkSecretsNotInStore,
   checkSshLogin,
   checkSshd,
+  checkVmNetwork,
 } from '../../src/verify/checks.js';
-import { failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseGenerationsJson, parseLoaderVar, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
+import { failedUnitsUnread, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseGenerationsJson, parseIpAddrJson, parseLoaderVar, parsePathInfoSize, parseTimespan } from '../../src/verify/parsers.js';
+import { VM_NIC } from '../../src/qemu/spec.js';
 
 const rb = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
 const vf = (name: string) => readFileSync(new URL(`../fixtures/verify/${name}`, import.meta.url), 'utf8');
@@ -146,9 +148,15 @@ describe('each check turns red on bad evidence and green on good', () => {
   it('ssh-login and password-login-refused', () => {
     expect(checkSshLogin(0, 'rehearse@server\n', '', 'rehearse', 'server').status).toBe('pass');
     expect(checkSshLogin(255, '', 'rehearse@127.0.0.1: Permission denied (publickey).', 'rehearse', 'server').status).toBe('fail');
-    expect(checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey).\n').status).toBe('pass');
-    expect(checkPasswordRefused(255, 'rehearse@127.0.0.1: Permission denied (publickey,password).\n').summary).toMatch(/offers password authentication/);
-    expect(checkPasswordRefused(0, '').status).toBe('fail');
+    // Refusal is proven by trying: an offered keyboard-interactive that lets no password in is
+    // NixOS's default (sshd.nix KbdInteractiveAuthentication = true) and passes.
+    const refused = checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 255, stderr: 'rehearse@127.0.0.1: Permission denied (publickey,keyboard-interactive).\n' });
+    expect(refused.status).toBe('pass');
+    expect(refused.summary).toBe('a password login as rehearse (who has a password) was refused; the server offers: publickey,keyboard-interactive');
+    expect(checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', exitCode: 0, stdout: 'password-login-0a1b2c\n', stderr: '' }).summary).toBe('a password login as rehearse got in');
+    // exit 0 without the marker is not a login that got in (a wrapper printing nothing), nor a refusal.
+    expect(checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 0, stderr: '' }).status).toBe('fail');
+    expect(checkPasswordRefused({ user: 'rehearse', marker: 'password-login-0a1b2c', stdout: '', exitCode: 255, stderr: 'ssh: connect to host 127.0.0.1 port 40022: Connection timed out\n' }).summary).toBe('could not try a password login: ssh: connect to host 127.0.0.1 port 40022: Connection timed out');
   });
 
   it('efi-boot-entry: the installed ESP\'s loader, not the removable fallback', () => {
@@ -171,5 +179,21 @@ describe('each check turns red on bad evidence and green on good', () => {
     expect(checkSecretsNotInStore(1, '').status).toBe('pass');
     expect(checkSecretsNotInStore(0, '/nix/store/abc-source/secrets.env\n').summary).toMatch(/a secret appears in the store: \/nix\/store\/abc-source\/secrets\.env/);
     expect(checkSecretsNotInStore(2, 'grep: error').status).toBe('fail');
+  });
+});
+
+describe('vm-network: QEMU’s NIC found by its MAC, with the harness’s address', () => {
+  const vf2 = (n: string) => readFileSync(new URL(`../fixtures/verify/${n}`, import.meta.url), 'utf8');
+  it('reads iproute2’s JSON as the guest printed it', () => {
+    expect(parseIpAddrJson(vf2('ip-addr.installer-dhcp.json'))).toEqual([
+      { name: 'lo', state: 'UNKNOWN', mac: '00:00:00:00:00:00', inet: ['127.0.0.1/8'] },
+      { name: 'enp0s1', state: 'UP', mac: '52:54:00:12:34:56', inet: ['10.0.2.15/24'] },
+    ]);
+  });
+  it('passes whatever udev named the NIC, fails with what it has when the address is missing', () => {
+    expect(checkVmNetwork(vf2('ip-addr.rehearse0.json'), VM_NIC).summary).toBe("QEMU's NIC rehearse0 (MAC 52:54:00:12:34:56) has 10.0.2.15/24");
+    expect(checkVmNetwork(vf2('ip-addr.installer-dhcp.json'), VM_NIC).status).toBe('pass');
+    expect(checkVmNetwork(vf2('ip-addr.no-address.json'), VM_NIC).summary).toBe("QEMU's NIC enp0s1 (MAC 52:54:00:12:34:56, DOWN) does not have 10.0.2.15/24: it has no IPv4 address");
+    expect(checkVmNetwork('bash: ip: command not found', VM_NIC).summary).toMatch(/^could not read the output: not ip -j addr output/);
   });
 });
