@@ -6,22 +6,27 @@ import { inject, expect } from 'vitest';
 import type { Report } from '../../src/report.js';
 import { STEPS } from '../../src/runbook/plan.js';
 
-export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string }) {
+/**
+ * `red`: the one check a configuration turns red on purpose (and its diagnosis); every other
+ * step, check and phase must still pass.
+ */
+export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string; red?: { check: string; diagnosis: string } }) {
   const fx = inject('fixture');
   const failed = report.steps.filter((s) => s.status !== 'pass');
   expect(failed, JSON.stringify(failed, null, 2) + (report.error ?? '')).toEqual([]);
-  expect(o.exitCode).toBe(0);
-  expect(report).toMatchObject({ schema: 1, result: 'pass', layout: o.layout, flake: o.flake ?? `${fx.flake}#server`, installPath: 'flake' });
+  expect(o.exitCode).toBe(o.red ? 1 : 0);
+  expect(report).toMatchObject({ schema: 1, result: o.red ? 'fail' : 'pass', layout: o.layout, flake: o.flake ?? `${fx.flake}#server`, installPath: 'flake' });
+  if (o.red) expect(report.diagnosis?.map((d) => d.id)).toEqual([o.red.diagnosis]);
   expect(report.accel).toMatch(/^(kvm|tcg)$/);
   if (report.accel === 'tcg') expect(report.speed?.factor).toBeGreaterThan(0);
   expect(report.speed?.timeoutScale).toBeGreaterThanOrEqual(1);
-  expect(report.iso.bootEntry).toBe('NixOS 25.11 Installer (Linux LTS)');
+  expect(report.iso.bootEntry).toMatch(/^NixOS 25\.11\.\d{8}\.[0-9a-f]{7} Installer \(Linux LTS\)$/);
   const badChecks = report.checks.filter((c) => c.status !== 'pass');
-  expect(badChecks, JSON.stringify(badChecks, null, 2)).toEqual([]);
+  expect(badChecks.map((c) => c.id), JSON.stringify(badChecks, null, 2)).toEqual(o.red ? [o.red.check] : []);
   const phases = ['boot-installer', 'install', 'power-off', 'reboot', 'verify', ...(o.rebuild ? ['rebuild', 'rollback'] : [])];
-  expect(report.phases.map((p) => [p.id, p.status])).toEqual(phases.map((p) => [p, 'pass']));
+  expect(report.phases.map((p) => [p.id, p.status])).toEqual(phases.map((p) => [p, o.red && p === 'verify' ? 'fail' : 'pass']));
   const checkIds = report.checks.map((c) => c.id);
-  for (const id of ['booted-system', 'boot-entries', 'generations', 'pool-health', 'boot-time', 'failed-units', 'sshd', 'ssh-login', 'password-login-refused', 'efi-boot-entry', 'closure-size', 'secrets-not-in-store']) {
+  for (const id of ['booted-system', 'boot-entries', 'generations', 'pool-health', 'boot-time', 'failed-units', 'sshd', 'vm-network', 'ssh-login', 'password-login-refused', 'efi-boot-entry', 'closure-size', 'secrets-not-in-store']) {
     expect(checkIds).toContain(id);
   }
   if (o.rebuild) {
@@ -43,6 +48,9 @@ export function expectFullRun(report: Report, o: { layout: string; rebuild: bool
   const harness = report.injected[1]!.content;
   expect(harness).toMatch(/ssh-ed25519 \S+ nixos-rehearse/);
   expect(harness).not.toContain('PRIVATE KEY');
+  // The rehearse user's throw-away password is written into the VM, never into the report.
+  expect(harness).toContain(`initialPassword = "<this run's throw-away password>";`);
+  expect(harness).not.toMatch(/hostId/);
   expect(existsSync(report.logs.dir)).toBe(true);
   const install = report.steps.find((s) => s.id === 'task-12-install')!;
   expect(install.outputTail).toContain('installation finished!');

@@ -115,6 +115,28 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     expect(report.diagnosis![0]!.fix).toMatch(/mount ESP at \/mnt\/boot/i);
   });
 
+  it('a ZFS configuration without networking.hostId: zfs-host-id-missing at Task 11, nothing installed', async () => {
+    // The harness gives no host id of its own: NixOS's assertion (zfs.nix) fails here as it
+    // would on the real machine.
+    const flake = mkdtempSync(path.join(os.tmpdir(), 'flake-no-hostid-'));
+    try {
+      cpSync(fx.flake, flake, { recursive: true });
+      const cfg = path.join(flake, 'configuration.nix');
+      const text = readFileSync(cfg, 'utf8');
+      expect(text).toMatch(/^\s*networking\.hostId = .*$/m);
+      writeFileSync(cfg, text.replace(/^\s*networking\.hostId = .*$/m, ''));
+      const { report } = await red('no-host-id', { flake: `${flake}#server` });
+      const t11 = report.steps.find((s) => s.id === 'task-11-preflight')!;
+      expect(t11.status).toBe('fail');
+      expect(t11.outputTail).toContain('ZFS requires networking.hostId to be set');
+      expect(report.steps.find((s) => s.id === 'task-12-install')?.status).toBe('skipped');
+      expect(ids(report)).toEqual(['zfs-host-id-missing']);
+      expect(report.diagnosis![0]!.runbook).toBe('Task 11');
+    } finally {
+      rmSync(flake, { recursive: true, force: true });
+    }
+  });
+
   describe('after the install, from the installed zfs-mirror base (kept by rehearsal.test.ts): two failures in one run', () => {
     // One boot of the base serves both, as a real bad day can hold both: the machine comes up
     // without its second mirror disk, and the change under test, applied by the rebuild,

@@ -16,6 +16,16 @@ import { installedBaseDir, shared } from '../helpers/shared.js';
 const fx = inject('fixture');
 const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `${name}-${Date.now()}`);
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
+/** The fixture's flake with sshd letting passwords in (nixpkgs sshd.nix's default, made explicit). */
+function passwordFlake(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'flake-passwords-'));
+  cpSync(fx.flake, d, { recursive: true });
+  const cfg = path.join(d, 'configuration.nix');
+  const text = readFileSync(cfg, 'utf8');
+  if (!text.includes('settings.PasswordAuthentication = false;')) throw new Error(`${cfg} no longer sets PasswordAuthentication = false`);
+  writeFileSync(cfg, text.replace('settings.PasswordAuthentication = false;', 'settings.PasswordAuthentication = true;'));
+  return d;
+}
 
 describe('nixos-rehearse run on the fixture ISO', () => {
   // One full rehearsal per root kind in the gate: zfs-mirror with the rebuild and both rollbacks
@@ -23,19 +33,31 @@ describe('nixos-rehearse run on the fixture ISO', () => {
   // here, ext4 to the checks through the action bundle (action.test.ts). Each starts from the
   // installer the global setup booted and saved; the zfs layout's Tasks 1–8 run verbatim in
   // fixture.test.ts and its install in faults.test.ts.
+  //
+  // The fixture's flake is written as for a real server (static address on a NIC the VM does not
+  // have, DHCP off, only PasswordAuthentication = false, neededForBoot on /persist): the VM
+  // reaches the network through the harness alone. The btrfs run's copy sets
+  // PasswordAuthentication = true: its password login gets in, and only that check is red.
   it.each(['zfs-mirror', 'btrfs'])('layout %s passes Tasks 1–13 and writes report.json', async (layout) => {
     const lines: string[] = [];
     const dir = out(`run-${layout}`);
     const rebuild = layout.startsWith('zfs');
+    const passwords = layout === 'btrfs';
+    const flakeDir = passwords ? passwordFlake() : fx.flake;
     const r = await runRehearsal({
-      iso: fx.iso, flake: `${fx.flake}#server`, layout, diskSize: '8G', outDir: dir, rebuild, log: (l) => lines.push(l),
+      iso: fx.iso, flake: `${flakeDir}#server`, layout, diskSize: '8G', outDir: dir, rebuild, log: (l) => lines.push(l),
       cacheDir: shared().cacheDir, reuseInstaller: true, saveInstalled: layout === 'zfs-mirror' ? installedBaseDir(layout) : undefined,
       // The installed system's details, in the running VM after the checks (test/helpers/installed-details.ts).
       events: layout === 'zfs-mirror' ? { verified: expectInstalledZfsMirror } : undefined,
     });
     const report = readReport(r.reportPath);
     console.log(`${layout}: ${report.phases.map((p) => `${p.id} ${(p.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
-    expectFullRun(report, { layout, rebuild, lines, exitCode: r.exitCode });
+    expectFullRun(report, { layout, rebuild, lines, exitCode: r.exitCode, flake: `${flakeDir}#server`, red: passwords ? { check: 'password-login-refused', diagnosis: 'password-login-accepted' } : undefined });
+    const pw = report.checks.find((c) => c.id === 'password-login-refused')!;
+    // Tried, not read off the offered methods: NixOS offers keyboard-interactive by default.
+    expect(pw.summary).toBe(passwords ? 'a password login as rehearse got in' : 'a password login as rehearse (who has a password) was refused; the server offers: publickey,keyboard-interactive');
+    expect(report.checks.find((c) => c.id === 'vm-network')?.summary).toBe("QEMU's NIC rehearse0 (MAC 52:54:00:12:34:56) has 10.0.2.15/24");
+    if (passwords) rmSync(flakeDir, { recursive: true, force: true });
     // Restored, not booted: the installer the global setup saved, this run's disks plugged in.
     expect(report.iso.restoredFrom).toBe(shared().installerState);
     expect(lines.some((l) => /restored the installer saved on .*; disks plugged in: NR\w+D0/.test(l))).toBe(true);
