@@ -149,4 +149,14 @@ describe('report.md', () => {
     expect(fault).toBeLessThan(lines.findIndex((l) => l.startsWith('> **Diagnosis**')));
     expect(renderReport(base)).not.toContain('Fault injected');
   });
+
+  it('says when a guest ran out of memory, even in a passing run, the kernel lines kept in their block', () => {
+    const line = 'Out of memory: Killed process 1876 (nix) total-vm:2905124kB, anon-rss:1712344kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:3712kB oom_score_adj:0';
+    const md = renderReport({ ...base, oom: { memoryMiB: 2048, lines: [line, '```\n**forged**'] } });
+    expect(md).toContain("**The guest ran out of memory** (2048 MiB): the kernel's OOM killer ended 2 processes.");
+    expect(md).toContain(line);
+    // The guest's text cannot close its fence: the block's fence is longer than any run inside.
+    expect(md).toContain(fence(`${line}\n\`\`\`\n**forged**`));
+    expect(renderReport(base)).not.toContain('ran out of memory');
+  });
 });
