@@ -25,7 +25,7 @@ interface Variant {
 }
 
 const VARIANTS: Variant[] = [
-  { name: '-cpu qemu64+v2+BMI/ADX (default)' },
+  { name: '-cpu qemu64+v2+BMI/ADX +RDRAND (default)' },
   { name: '-cpu max (all TCG features)', cpuModel: 'max' },
   { name: '-cpu qemu64 (x86-64 v1 only)', cpuModel: 'qemu64' },
   { name: '-cpu max,-la57 (4-level paging)', cpuModel: 'max,-la57' },

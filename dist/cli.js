@@ -3960,7 +3960,7 @@ var require_cross_spawn = __commonJS({
 });
 
 // src/qemu/spec.ts
-var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx";
+var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx,+rdrand";
 var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
 var VM_NIC = { mac: "52:54:00:12:34:56", address: "10.0.2.15", prefixLength: 24, host: "10.0.2.2" };
 var DEFAULT_MEMORY_MIB = 4096;
@@ -14271,90 +14271,6 @@ function progressLine(s) {
 
 // src/runbook/harness.ts
 import { createHash as createHash3 } from "node:crypto";
-var GUEST_DIR = "/tmp/rehearse";
-var GUEST_CONFIG = `${GUEST_DIR}/config`;
-var GUEST_FLAKE = `${GUEST_DIR}/flake`;
-var REHEARSE_USER = "rehearse";
-var VM_NIC_NAME = "rehearse0";
-var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
-function wrapperFlake(host) {
-  return `{
-  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
-
-  inputs.config.url = "path:${GUEST_CONFIG}";
-
-  outputs = { self, config, ... }: {
-    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
-      modules = [ ./harness.nix ./vm-hardware.nix ];
-    };
-  };
-}
-`;
-}
-function rehearsePassword(privateKey) {
-  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
-}
-function harnessModule(o2) {
-  const settings = [
-    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
-    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
-    // read by udev, not networkd, and will work even if networkd is disabled".
-    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
-    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
-    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
-  ];
-  const lines = [
-    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
-    "{ lib, ... }:",
-    "{",
-    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
-    '  services.getty.autologinUser = lib.mkForce "root";',
-    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
-    '  systemd.network.links."10-rehearse-nic" = {',
-    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
-    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
-    "  };",
-    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
-    `  users.users.${REHEARSE_USER} = {`,
-    "    isNormalUser = true;",
-    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    `    initialPassword = ${nixString(o2.password)};`,
-    "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
-    "}",
-    ""
-  ];
-  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
-}
-function vmHardwareModule(hw) {
-  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
-  const lines = [
-    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
-    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
-    "{ lib, ... }:",
-    "{"
-  ];
-  for (const mp of mps) {
-    const f = hw.fileSystems[mp];
-    const opts = f.options.length ? f.options : ["defaults"];
-    lines.push(
-      `  fileSystems.${nixString(mp)} = {`,
-      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
-      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
-      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
-      "  };"
-    );
-  }
-  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
-  return {
-    file: `${GUEST_FLAKE}/vm-hardware.nix`,
-    content: lines.join("\n"),
-    settings: [`fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`, "swapDevices = [ ] (forced)"]
-  };
-}
 
 // src/runbook/layouts.ts
 var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
@@ -14418,6 +14334,99 @@ function layoutByName(name) {
   const l = LAYOUT[name];
   if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
   return l;
+}
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var VM_NIC_NAME = "rehearse0";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
+}
+`;
+}
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
+  ];
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
+    "{ lib, ... }:",
+    "{"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
+  }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
+      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
+      "swapDevices = [ ] (forced)"
+    ]
+  };
 }
 
 // src/verify.ts

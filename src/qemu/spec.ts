@@ -61,8 +61,14 @@ export interface MachineSpec {
  * OpenSSL's MULX/ADX bignum code (the RSA host key sshd makes at first boot), though the bench's
  * single key per model varied too much between runs (a random prime search: 16–102 s) to show
  * a gain. NixOS's x86_64 baseline is x86-64 v1, which this meets.
+ *
+ * RDRAND (TCG implements it) as every x86 server since 2012 has it and KVM's `-cpu host` passes
+ * it on: the kernel seeds its random pool from it at boot (Linux drivers/char/random.c,
+ * random.trust_cpu). Without it an emulated guest waited ~20 s of its boot for "crng init done",
+ * and everything that asked for random bytes early (password hashing in activation, sshd's host
+ * keys) waited with it: a delay a real machine does not have.
  */
-export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx';
+export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx,+rdrand';
 
 /** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
 export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';

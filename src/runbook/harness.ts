@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Injected } from '../report.js';
 import { VM_NIC } from '../qemu/spec.js';
+import { LAYOUTS, layoutByName } from './layouts.js';
 import type { HardwareConfig } from './parsers.js';
 
 export const GUEST_DIR = '/tmp/rehearse';
@@ -99,8 +100,16 @@ export function harnessModule(o: HarnessOptions): Injected {
  * without options gets NixOS's default, [ "defaults" ] (nixpkgs nixos/modules/tasks/filesystems.nix),
  * so that the real machine's options for another device do not leak onto the VM's.
  */
+/** Every mount point a runbook layout puts on disk: those a configuration written for one may name. */
+export const RUNBOOK_MOUNT_POINTS: readonly string[] = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+
 export function vmHardwareModule(hw: HardwareConfig): Injected {
   const mps = Object.keys(hw.fileSystems).sort((a, b) => a.length - b.length || a.localeCompare(b));
+  // A runbook mount point the VM's layout has no disk for (the ZFS layout's /nix and /persist in
+  // an ext4 rehearsal): off, as the VM has nothing to mount there. `enable` is NixOS's own switch
+  // (nixpkgs nixos/modules/tasks/filesystems.nix: fileSystems' apply drops disabled entries), so
+  // a configuration that never named the mount point is unchanged by it.
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
   const lines = [
     '# Added by nixos-rehearse: the file systems on the rehearsal VM\'s disks (from',
     '# nixos-generate-config --root /mnt): device, fsType and options replace the real',
@@ -119,10 +128,15 @@ export function vmHardwareModule(hw: HardwareConfig): Injected {
       '  };',
     );
   }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
   lines.push('  swapDevices = lib.mkForce [ ];', '}', '');
   return {
     file: `${GUEST_FLAKE}/vm-hardware.nix`,
     content: lines.join('\n'),
-    settings: [`fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m]!.device}`).join(', ')}`, 'swapDevices = [ ] (forced)'],
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m]!.device}`).join(', ')}`,
+      ...(absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(', ')}`] : []),
+      'swapDevices = [ ] (forced)',
+    ],
   };
 }

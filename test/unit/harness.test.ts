@@ -1,7 +1,7 @@
 // What the rehearsal adds to the configuration under test (src/runbook/harness.ts): the VM's
 // needs and nothing that would hide a mistake a real machine would show (issue 12, items 3, 4, 7, 8).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -88,5 +88,42 @@ describe('Task 11 preflight', () => {
     expect(cmd).toBe(
       `sudo nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link --store /mnt '/tmp/rehearse/flake#nixosConfigurations."server".config.system.build.toplevel'`,
     );
+  });
+});
+
+describe('vm-hardware.nix on a layout with fewer disks than the configuration’s', () => {
+  // An ext4 rehearsal of the runbook's ZFS configuration: nixos-generate-config found / and /boot.
+  const hw = parseHardwareConfig(`{
+  fileSystems."/" =
+    { device = "/dev/disk/by-uuid/7d6cd668-7af3-4fd7-8ada-04c1143a69b2";
+      fsType = "ext4";
+    };
+  fileSystems."/boot" =
+    { device = "/dev/disk/by-uuid/5357-F852";
+      fsType = "vfat";
+      options = [ "fmask=0022" "dmask=0022" ];
+    };
+}`);
+  const m = vmHardwareModule(hw);
+
+  it('switches off the runbook mount points the VM has no disk for, with NixOS’s own enable', () => {
+    expect(m.content).toContain('  fileSystems."/nix".enable = lib.mkForce false;\n  fileSystems."/persist".enable = lib.mkForce false;\n');
+    expect(m.settings.join('\n')).toContain('enable = false (forced) for the runbook mount points this VM\'s layout has no disk for: /nix, /persist');
+  });
+
+  it('the fixture reads it as NixOS would: those mounts gone from fstab and stage 1, the VM’s root in their place', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vm-hardware-eval-'));
+    try {
+      const base = path.resolve('vm/fixture/flake');
+      writeFileSync(path.join(dir, 'flake.nix'), `{\n  inputs.base.url = "path:${base}";\n  outputs = { self, base }: {\n    nixosConfigurations.server = base.nixosConfigurations.server.extendModules { modules = [ ./vm-hardware.nix ]; };\n  };\n}\n`);
+      writeFileSync(path.join(dir, 'vm-hardware.nix'), m.content);
+      execFileSync('perl', [path.resolve('vm/fixture/rootfs/usr/lib/nixos-fixture/eval-config'), dir, 'server', path.join(dir, 'out')], { stdio: 'pipe' });
+      const fstab = readFileSync(path.join(dir, 'out/etc/fstab'), 'utf8');
+      expect(fstab).toMatch(/7d6cd668-7af3-4fd7-8ada-04c1143a69b2 \/ ext4 defaults 0 1\n/);
+      expect(fstab).not.toMatch(/rpool/);
+      expect(readFileSync(path.join(dir, 'out/fs-needed-for-boot'), 'utf8')).not.toMatch(/\/nix|\/persist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
