@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Machine } from '../../src/qemu/machine.js';
+import { CLOSURE_SIZE_COMMAND } from '../../src/verify/parsers.js';
 
 export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
   // The systemd-boot menu, drawn on the serial console before the kernel started.
@@ -42,8 +43,23 @@ export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
   await m.succeed('/nix/var/nix/profiles/system-1-link/bin/switch-to-configuration test', 600);
   expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-one');
   expect((await m.succeed('systemctl is-active sshd')).trim()).toBe('active');
-  // nix path-info -Sh: the path, a TAB, renderSize's "%6.1f MiB|GiB".
-  expect((await m.succeed('nix path-info -Sh /run/current-system')).trimEnd()).toMatch(new RegExp(`^${top}\\t {0,3}\\d+\\.\\d (MiB|GiB)$`));
+  // nix path-info -Sh: the path, a TAB, renderSize's "%6.1f MiB|GiB". The configuration enables
+  // no experimental feature, so plain `nix path-info` is refused in Nix's words; the harness's
+  // command enables nix-command itself.
+  const plain = await m.run('nix path-info -Sh /run/current-system', 60);
+  expect(plain.exitCode).toBe(1);
+  expect(plain.output).toContain("error: experimental Nix feature 'nix-command' is disabled; add '--extra-experimental-features nix-command' to enable it");
+  expect((await m.succeed(CLOSURE_SIZE_COMMAND)).trimEnd()).toMatch(new RegExp(`^${top}\\t {0,3}\\d+\\.\\d (MiB|GiB)$`));
+  // The real server's static address names a NIC the VM does not have; QEMU's NIC is rehearse0
+  // (the harness's .link, by MAC) with the harness's address, and nothing else has an address.
+  const links = (await m.succeed('ip -br link')).split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
+  expect(links).toEqual(['lo', 'rehearse0']);
+  expect(await m.succeed('ip -4 -o addr show')).toMatch(/^\d+: rehearse0\s+inet 10\.0\.2\.15\/24 /m);
+  // /persist is neededForBoot: stage 1 mounted it (stage-1-init.sh's "mounting … on …...").
+  expect(m.serialTail(100_000)).toMatch(/mounting rpool\/safe\/persist on \/persist\.\.\./);
+  // A flake system's closure carries nixpkgs' source with its unencrypted test keys, and the
+  // secrets check (green in this run) was not fooled by them.
+  expect(await m.succeed('grep -l "BEGIN OPENSSH PRIVATE KEY" /nix/store/*-source/nixos/tests/ssh-keys.nix')).toMatch(/-source\/nixos\/tests\/ssh-keys\.nix/);
   // Root never logs in over SSH, whatever the key; a password is never asked for.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearse-key-'));
   try {
@@ -52,7 +68,8 @@ export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
     const ssh = ['-i', key, '-p', String(m.sshPort), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=60'];
     const root = await execa('ssh', [...ssh, 'root@127.0.0.1', 'true'], { reject: false, timeout: m.t(36) });
     expect(root.exitCode).toBe(255);
-    expect(root.stderr).toMatch(/Permission denied \(publickey\)/);
+    // PermitRootLogin's default, "prohibit-password" (sshd.nix); keyboard-interactive is offered, as NixOS does.
+    expect(root.stderr).toMatch(/Permission denied \(publickey(,keyboard-interactive)?\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
