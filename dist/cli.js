@@ -3959,12 +3959,6 @@ var require_cross_spawn = __commonJS({
   }
 });
 
-// src/qemu/spec.ts
-var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx,+rdrand";
-var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
-var VM_NIC = { mac: "52:54:00:12:34:56", address: "10.0.2.15", prefixLength: 24, host: "10.0.2.2" };
-var DEFAULT_MEMORY_MIB = 4096;
-
 // node_modules/commander/esm.mjs
 var import_index = __toESM(require_commander(), 1);
 var {
@@ -11695,6 +11689,12 @@ ${r.output}`);
   }
 };
 
+// src/qemu/spec.ts
+var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx,+rdrand";
+var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
+var VM_NIC = { mac: "52:54:00:12:34:56", address: "10.0.2.15", prefixLength: 24, host: "10.0.2.2" };
+var DEFAULT_MEMORY_MIB = 4096;
+
 // src/qemu/argv.ts
 var ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 function qemuEscape(value) {
@@ -13116,6 +13116,10 @@ ${fence(p.output || "(no output)")}`));
 `;
 }
 
+// src/installer.ts
+import { mkdirSync as mkdirSync3 } from "node:fs";
+import path13 from "node:path";
+
 // src/diagnosis/boot-stage.ts
 var MARKERS = [
   // OVMF: its PlatformBootManagerLib status-code handler prints each boot option it loads and
@@ -13211,10 +13215,6 @@ var BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage
 function gaveUpStage(line) {
   return /Kernel panic/.test(line) ? "the kernel" : /stage 1/.test(line) ? "stage 1 (the initrd)" : "stage 2 (systemd emergency mode)";
 }
-
-// src/installer.ts
-import { mkdirSync as mkdirSync3 } from "node:fs";
-import path13 from "node:path";
 
 // src/iso/iso.ts
 import { mkdirSync as mkdirSync2, readFileSync as readFileSync5 } from "node:fs";
@@ -15127,7 +15127,7 @@ ${res.output}`;
           s = { ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) };
         }
         if (s.id === "task-11-preflight") {
-          const injected = await injectHarness(m, ctx, flake.host, { publicKey, password: rehearsePassword(readFileSync8(path17.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
+          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync8(path17.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
           if (!injected) {
             skipRest(i2);
             return false;
@@ -15242,7 +15242,7 @@ async function runPlaybook(m, layoutKind) {
   }
   return outs;
 }
-async function injectHarness(m, _ctx, host, login, injected, run) {
+async function injectHarness(m, host, login, injected, run) {
   const hwText = await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix");
   const files = [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },

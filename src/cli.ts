@@ -1,10 +1,10 @@
 // The nixos-rehearse command line. Orchestration only: the work is in the modules it calls.
-import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { Command, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
 import { buildFixture } from './fixture.js';
 import { FAULTS, type Fault, runRehearsal } from './rehearsal.js';
+import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { LAYOUTS } from './runbook/layouts.js';
 
 const program = new Command();

@@ -1,13 +1,13 @@
 // Starting a NixOS installer ISO (the real one or the fixture) as a Machine, through the
 // generic ISO path (iso/iso.ts): its own boot menu's installer entry, the serial console, the
 // `nixos` autologin, then a root control shell (sudo, as the installer's wheel user may).
-import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
-import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
 import { type IsoBoot, isoBoot } from './iso/iso.js';
 import type { InstallerState } from './installer-state.js';
 import { Machine, type MachineOptions } from './qemu/machine.js';
+import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 
 /** The `nixos` user's prompt on the installer (nixpkgs programs/bash/bash.nix promptInit). */
 export const INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;

@@ -1,7 +1,6 @@
 // The install rehearsal: boot the installer ISO, run the runbook's Tasks 1–13 (runbook/plan.ts)
 // on disks the engine created, power off, and write report.json. Every exit path writes the
 // report and keeps the logs; nothing outside the run's own disk images is ever written.
-import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +15,7 @@ import { createDisk } from './qemu/disks.js';
 import { discardInstallerState, installerState } from './installer-state.js';
 import { RestoreError } from './installer.js';
 import { Machine } from './qemu/machine.js';
+import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { bootStage, oomKills } from './diagnosis/boot-stage.js';
 import { playbookFor } from './diagnosis/playbook.js';
 import { diagnose } from './diagnosis/rules.js';
@@ -456,7 +456,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         }
         if (s.id === 'task-11-preflight') {
           // After Task 10 the VM's file systems are known: write the harness flake.
-          const injected = await injectHarness(m, ctx, flake.host, { publicKey, password: rehearsePassword(readFileSync(path.join(keyDir!, 'id_ed25519'), 'utf8')) }, report.injected, run);
+          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync(path.join(keyDir!, 'id_ed25519'), 'utf8')) }, report.injected, run);
           if (!injected) {
             skipRest(i);
             return false;
@@ -596,7 +596,7 @@ type RunStep = (
 ) => Promise<boolean>;
 
 /** Writes the wrapper flake, harness.nix and vm-hardware.nix into the installer (a step of its own). */
-async function injectHarness(m: Machine, _ctx: PlanContext, host: string, login: { publicKey: string; password: string }, injected: Injected[], run: RunStep): Promise<boolean> {
+async function injectHarness(m: Machine, host: string, login: { publicKey: string; password: string }, injected: Injected[], run: RunStep): Promise<boolean> {
   const hwText = await m.succeed('cat /mnt/etc/nixos/hardware-configuration.nix');
   const files: Injected[] = [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
