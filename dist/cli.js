@@ -13971,11 +13971,13 @@ var secretInStoreRule = {
     return { symptom: seen(cm.symptom, s.summary), cause: cm.cause, fix: `${cm.fix} (${DECISIONS.secrets.text})`, runbook: cm.section, explains: ["check:secrets-not-in-store"] };
   }
 };
+var passwordGotIn = (x) => / got in$/.test(x.summary);
+var sshUnreachable = (x) => !/Permission denied/.test(x.evidence) && !passwordGotIn(x);
 var passwordLoginAcceptedRule = {
   id: "password-login-accepted",
   find(c3) {
     const p = c3.failed.get("password-login-refused");
-    if (!p || !/ got in$/.test(p.summary)) return void 0;
+    if (!p || !passwordGotIn(p)) return void 0;
     return {
       symptom: `SSH with public keys off: ${p.summary}.`,
       cause: "sshd lets passwords in: services.openssh.settings.PasswordAuthentication is true, which is NixOS\u2019s default when the configuration does not set it (nixpkgs nixos/modules/services/networking/ssh/sshd.nix), and NixOS\u2019s sshd PAM stack checks Unix passwords whenever it is. The machine\u2019s safety then rests on passwords, not on the keys Task 17 puts in place.",
@@ -13992,7 +13994,7 @@ var vmNoNetworkRule = {
     if (!n2) return void 0;
     const unreachable = ["ssh-login", "password-login-refused"].filter((id) => {
       const x = c3.failed.get(id);
-      return x && !/Permission denied/.test(x.evidence) && !/ got in$/.test(x.summary);
+      return x && sshUnreachable(x);
     });
     return {
       symptom: `The installed system came up without network: ${n2.summary}; the host cannot reach its sshd.`,
@@ -14030,7 +14032,7 @@ var sshDeadAfterRebootRule = {
     const down = net3 && !/\bUP\b[^\n]*\d+\.\d+\.\d+\.\d+/.test(net3.output.split("\n").filter((l) => !/^lo\s/.test(l)).join("\n"));
     const here = bad.map((x) => `${x.id}: ${x.summary}`).join("; ") + (down ? `; ip -br a shows no interface UP with an address` : "");
     const pw = c3.failed.get("password-login-refused");
-    const alsoPw = pw && !/Permission denied/.test(pw.evidence) && !/ got in$/.test(pw.summary) ? ["check:password-login-refused"] : [];
+    const alsoPw = pw && sshUnreachable(pw) ? ["check:password-login-refused"] : [];
     return { symptom: seen(cm.symptom, clip(here, 500)), cause: cm.cause, fix: `${cm.fix} Task 17: ${DECISIONS.task17.text}`, runbook: cm.section, explains: [...bad.map((x) => `check:${x.id}`), ...alsoPw] };
   }
 };

@@ -46,13 +46,18 @@ export const secretInStoreRule: Rule = {
   },
 };
 
+/** The password-login-refused check saw a password get in (checks.ts checkPasswordRefused). */
+const passwordGotIn = (x: CheckLike) => / got in$/.test(x.summary);
+/** An SSH check that failed without sshd answering: no "Permission denied", nothing got in. */
+const sshUnreachable = (x: CheckLike) => !/Permission denied/.test(x.evidence) && !passwordGotIn(x);
+
 // The opposite of a dead sshd: one that lets passwords in. Task 17: keys, not passwords.
 export const passwordLoginAcceptedRule: Rule = {
   id: 'password-login-accepted',
   find(c) {
     const p = c.failed.get('password-login-refused');
     // Only a password that got in; a try that could not reach sshd is a network or sshd failure.
-    if (!p || !/ got in$/.test(p.summary)) return undefined;
+    if (!p || !passwordGotIn(p)) return undefined;
     return {
       symptom: `SSH with public keys off: ${p.summary}.`,
       cause: 'sshd lets passwords in: services.openssh.settings.PasswordAuthentication is true, which is NixOS’s default when the configuration does not set it (nixpkgs nixos/modules/services/networking/ssh/sshd.nix), and NixOS’s sshd PAM stack checks Unix passwords whenever it is. The machine’s safety then rests on passwords, not on the keys Task 17 puts in place.',
@@ -73,7 +78,7 @@ export const vmNoNetworkRule: Rule = {
     // SSH checks that could not connect fail for this reason, not their own.
     const unreachable = ['ssh-login', 'password-login-refused'].filter((id) => {
       const x = c.failed.get(id);
-      return x && !/Permission denied/.test(x.evidence) && !/ got in$/.test(x.summary);
+      return x && sshUnreachable(x);
     });
     return {
       symptom: `The installed system came up without network: ${n.summary}; the host cannot reach its sshd.`,
@@ -121,7 +126,7 @@ export const sshDeadAfterRebootRule: Rule = {
     const here = bad.map((x) => `${x.id}: ${x.summary}`).join('; ') + (down ? `; ip -br a shows no interface UP with an address` : '');
     // With sshd down the password attempt cannot connect either: that failure is this one too.
     const pw = c.failed.get('password-login-refused');
-    const alsoPw = pw && !/Permission denied/.test(pw.evidence) && !/ got in$/.test(pw.summary) ? ['check:password-login-refused'] : [];
+    const alsoPw = pw && sshUnreachable(pw) ? ['check:password-login-refused'] : [];
     return { symptom: seen(cm.symptom, clip(here, 500)), cause: cm.cause, fix: `${cm.fix} Task 17: ${DECISIONS.task17.text}`, runbook: cm.section, explains: [...bad.map((x) => `check:${x.id}`), ...alsoPw] };
   },
 };
