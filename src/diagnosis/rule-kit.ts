@@ -16,6 +16,7 @@ export type DiagnosisId =
   | 'password-login-accepted'
   | 'vm-no-network'
   | 'zfs-host-id-missing'
+  | 'nixos-evaluation-error'
   | 'guest-out-of-memory'
   | 'ssh-dead-after-reboot'
   | 'disk-filling'

@@ -114,6 +114,43 @@ export const zfsHostIdMissingRule: Rule = {
   },
 };
 
+// NixOS refuses a configuration at evaluation, before anything is built: an option no module
+// declares (nixpkgs lib/modules.nix: "The option `<path>' does not exist. Definition values:"),
+// or a failed assertion (nixos/modules/system/activation/top-level.nix: "Failed assertions:"
+// and one "- <message>" line each). The host-id assertion has its own rule, before this one.
+export const OPTION_DOES_NOT_EXIST = /The option `([^'\n]+)' does not exist\./;
+export const FAILED_ASSERTIONS = /Failed assertions:\n((?:[ \t]*- [^\n]*(?:\n|$))+)/;
+export const nixosEvaluationRule: Rule = {
+  id: 'nixos-evaluation-error',
+  find(c) {
+    const hit = (t: string) => OPTION_DOES_NOT_EXIST.test(t) || (FAILED_ASSERTIONS.test(t) && !HOST_ID_ASSERTION.test(t));
+    const steps = c.failedSteps.filter((s) => hit(s.outputTail));
+    const checks = ['rebuild-build', 'rebuild-switch'].map((id) => c.failed.get(id)).filter((x): x is CheckLike => !!x && hit(x.evidence));
+    if (!steps.length && !checks.length) return undefined;
+    const text = steps.length ? steps[0]!.outputTail : checks[0]!.evidence;
+    const where = steps.length ? `Task ${steps[0]!.task}` : checks[0]!.id;
+    const option = OPTION_DOES_NOT_EXIST.exec(text)?.[1];
+    const assertions = (FAILED_ASSERTIONS.exec(text)?.[1] ?? '').split('\n').map((l) => l.trim().replace(/^- /, '')).filter(Boolean);
+    const explains = [...steps.map((s) => `step:${s.id}`), ...checks.map((x) => `check:${x.id}`), 'phase:install'];
+    if (option) {
+      return {
+        symptom: `${where} stopped at evaluation: NixOS says “The option \`${clip(option, 200)}' does not exist.”`,
+        cause: 'The configuration sets an option that no NixOS 25.11 module declares: a typo, or an option renamed or removed in this release. NixOS evaluates the whole configuration before it builds anything, so the real machine’s next install or nixos-rebuild stops on the same line.',
+        fix: `Correct or remove \`${clip(option, 200)}\` in the file the error names (the NixOS 25.11 options are listed at search.nixos.org/options; \`nixos-option\` shows what a running system has), commit, and rehearse again. Task 11: ${DECISIONS.task11.text}`,
+        runbook: 'Task 11',
+        explains,
+      };
+    }
+    return {
+      symptom: `${where} stopped on NixOS’s assertion${assertions.length > 1 ? 's' : ''}: ${assertions.map((a) => `“${clip(a, 200)}”`).join(', ')}.`,
+      cause: 'The configuration evaluates, but a NixOS module’s assertion about it is false, and NixOS will not build a system that fails one: the real machine would fail the same way at its next rebuild or install.',
+      fix: `Do what the assertion’s message asks in the host’s configuration, commit, and rehearse again. Task 11: ${DECISIONS.task11.text}`,
+      runbook: 'Task 11',
+      explains,
+    };
+  },
+};
+
 // The checks ran, so the console answered: "console shows system is up".
 export const sshDeadAfterRebootRule: Rule = {
   id: 'ssh-dead-after-reboot',

@@ -13,7 +13,7 @@ import { normalizeSerial } from './boot-stage.js';
 import { type CheckLike, type Ctx, type DiagnosisInput, type Rule, type Step, clip, errorLine, firstLine, serialInError } from './rule-kit.js';
 import { bootHangRule, espNotMountedRule, kernelPanicRule, poolNotImportedRule, rootNotMountedRule } from './rules-boot.js';
 import { forgedOutputRule, guestOutOfMemoryRule, isoChecksumMismatchRule, qemuDiedRule, unknownFlakeHostRule } from './rules-engine.js';
-import { diskFillingRule, failedUnitsRule, passwordLoginAcceptedRule, vmNoNetworkRule, zfsHostIdMissingRule, poolDegradedRule, rebuildFailedRule, rebuildSlowRule, rollbackFailedRule, secretInStoreRule, sshDeadAfterRebootRule } from './rules-system.js';
+import { diskFillingRule, failedUnitsRule, nixosEvaluationRule, passwordLoginAcceptedRule, vmNoNetworkRule, zfsHostIdMissingRule, poolDegradedRule, rebuildFailedRule, rebuildSlowRule, rollbackFailedRule, secretInStoreRule, sshDeadAfterRebootRule } from './rules-system.js';
 import { DECISIONS } from './runbook-text.js';
 
 export type { DiagnosisId, DiagnosisInput } from './rule-kit.js';
@@ -25,6 +25,7 @@ export const RULES: readonly Rule[] = [
   unknownFlakeHostRule,
   guestOutOfMemoryRule,
   zfsHostIdMissingRule,
+  nixosEvaluationRule,
   kernelPanicRule,
   poolNotImportedRule,
   rootNotMountedRule,

@@ -289,11 +289,13 @@ export const STEPS: Step[] = [
     // evaluate and dry-build the toplevel with nix instead, into the target's store as
     // nixos-install does (`--store "$mountPoint"`): the live ISO's own store is a tmpfs in RAM,
     // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
+    // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
+    // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
     decision: 'If the build fails, fix it now while you still have the ISO environment. Don’t “install and hope.”',
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`sudo ${NIX} build --dry-run --no-link --store /mnt '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+      return [`sudo ${NIX} build --dry-run --no-link --store /mnt --extra-substituters 'auto?trusted=1' '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
     },
   },
   {

@@ -58,6 +58,7 @@ describe('the rules', () => {
       'unknown-flake-host',
       'guest-out-of-memory',
       'zfs-host-id-missing',
+      'nixos-evaluation-error',
       'kernel-panic',
       'pool-not-imported',
       'root-not-mounted',
@@ -260,6 +261,33 @@ describe('after the reboot: the checks’ failures', () => {
     expect(d[0]!.symptom).toBe('Task 11 stopped on NixOS’s assertion: “ZFS requires networking.hostId to be set”.');
     expect(d[0]!.fix).toMatch(/^Set networking\.hostId to 8 hex digits .* Task 11: If the build fails, fix it now while you still have the ISO environment\. Don’t “install and hope\.”$/);
     expect(d[0]!.runbook).toBe('Task 11');
+  });
+
+  it('nixos-evaluation-error: an option no module declares stops Task 11 with NixOS’s words and names the option', () => {
+    // The shape nix prints an evaluation error in (indented "error:" blocks); the message is
+    // nixpkgs lib/modules.nix's for an undeclared option.
+    const out = "error:\n       … while evaluating the attribute 'config.system.build.toplevel'\n\n       error: The option `services.openssh.enabel' does not exist. Definition values:\n       - In `/nix/store/3f0c8x1kq6w2y1v9m3l5p7r0s2t4u6w8-source/configuration.nix': true";
+    const d = diagnose({ steps: stepsUpTo({ id: 'task-11-preflight', problems: ['`nix … build --dry-run …` exited with 1'], outputTail: out }) });
+    expect(ids(d)).toEqual(['nixos-evaluation-error']);
+    expect(d[0]!.symptom).toBe('Task 11 stopped at evaluation: NixOS says “The option `services.openssh.enabel\' does not exist.”');
+    expect(d[0]!.fix).toMatch(/^Correct or remove `services\.openssh\.enabel` .* Task 11: If the build fails, fix it now/);
+    expect(d[0]!.runbook).toBe('Task 11');
+  });
+
+  it('nixos-evaluation-error: any failed assertion, each message quoted; the host-id one keeps its own rule', () => {
+    const out = "error:\n       … while evaluating the attribute 'config.system.build.toplevel'\n\n       error:\n       Failed assertions:\n       - The ‘fileSystems’ option does not specify your root file system.\n       - users.users.admin.isNormalUser and users.users.admin.isSystemUser are mutually exclusive.";
+    const d = diagnose({ steps: stepsUpTo({ id: 'task-11-preflight', problems: ['`nix … build --dry-run …` exited with 1'], outputTail: out }) });
+    expect(ids(d)).toEqual(['nixos-evaluation-error']);
+    expect(d[0]!.symptom).toBe('Task 11 stopped on NixOS’s assertions: “The ‘fileSystems’ option does not specify your root file system.”, “users.users.admin.isNormalUser and users.users.admin.isSystemUser are mutually exclusive.”.');
+    const hostId = out.replace(/Failed assertions:[\s\S]*$/, 'Failed assertions:\n       - ZFS requires networking.hostId to be set');
+    expect(ids(diagnose({ steps: stepsUpTo({ id: 'task-11-preflight', outputTail: hostId }) }))).toEqual(['zfs-host-id-missing']);
+  });
+
+  it('nixos-evaluation-error: the same words in a rebuild’s build check', () => {
+    const ev = "$ nixos-rebuild build --flake /root/rehearse-flake#server\nerror: The option `networking.hostname' does not exist. Definition values:\n- In `/nix/store/x-source/configuration.nix': \"server\"";
+    const d = diagnose({ checks: [{ id: 'rebuild-build', status: 'fail', summary: 'nixos-rebuild build exited with 1', evidence: ev }] });
+    expect(d[0]!.id).toBe('nixos-evaluation-error');
+    expect(d[0]!.symptom).toContain('rebuild-build stopped at evaluation');
   });
 
   it('guest-out-of-memory: the OOM killer’s line, ahead of the step it broke', () => {

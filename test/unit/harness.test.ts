@@ -86,7 +86,7 @@ describe('Task 11 preflight', () => {
     const ctx = { layout: layoutByName('zfs'), serials: ['S0'], disks: ['/dev/nvme0n1'], flakeRef: '/tmp/rehearse/flake#server' };
     const [cmd] = STEPS.find((s) => s.id === 'task-11-preflight')!.commands(ctx);
     expect(cmd).toBe(
-      `sudo nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link --store /mnt '/tmp/rehearse/flake#nixosConfigurations."server".config.system.build.toplevel'`,
+      `sudo nix --extra-experimental-features 'nix-command flakes' build --dry-run --no-link --store /mnt --extra-substituters 'auto?trusted=1' '/tmp/rehearse/flake#nixosConfigurations."server".config.system.build.toplevel'`,
     );
   });
 });
