@@ -1,30 +1,34 @@
-// The fixture's NixOS stand-ins, run here on the host (no VM): eval-config's reading of a
-// configuration written as people write one for a real server plus the harness's module, the
-// `nix` refusal of disabled experimental features, the systemd-boot builder's ESP check and the
-// stage-1 failure text. Each follows a nixpkgs/Nix source named in the script it tests.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// The fixture's NixOS stand-ins, run here on the host (no VM): the fixture's nixpkgs evaluated by
+// the real Nix over a configuration written as people write one for a real server plus the
+// harness's module, the systemd-boot builder's ESP check and the stage-1 failure text. Each
+// follows a nixpkgs source named in the file it tests.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { layoutOf, nixPath, requireNix, system } from '../helpers/fixture-nix.js';
 
 const fixture = path.resolve('vm/fixture');
 const lib = path.join(fixture, 'rootfs/usr/lib/nixos-fixture');
-const nixBin = path.join(fixture, 'rootfs/usr/local/bin/nix');
 
-/** eval-config over a flake that extends the demo flake with `harness` (as the engine does). */
-function evalWith(harness: string, base = path.join(fixture, 'flake')): { dir: string; read: (f: string) => string; exists: (f: string) => boolean } {
+beforeAll(requireNix);
+
+/** The generation of the demo configuration (or `base`'s) extended with `harness`, as the engine does. */
+function evalWith(harness: string, base = path.join(fixture, 'flake')): { read: (f: string) => string; exists: (f: string) => boolean } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fixture-eval-'));
-  writeFileSync(
-    path.join(dir, 'flake.nix'),
-    `{\n  inputs.base.url = "path:${base}";\n  outputs = { self, base }: {\n    nixosConfigurations.server = base.nixosConfigurations.server.extendModules {\n      modules = [ ./harness.nix ];\n    };\n  };\n}\n`,
-  );
   writeFileSync(path.join(dir, 'harness.nix'), `{ lib, ... }:\n{\n${harness}\n}\n`);
-  execFileSync('perl', [path.join(lib, 'eval-config'), dir, 'server', path.join(dir, 'out')], { stdio: 'pipe' });
+  const layout = layoutOf(
+    system({ modules: [nixPath(`${base}/configuration.nix`), nixPath(`${base}/hardware-configuration.nix`)], extend: [nixPath(`${dir}/harness.nix`)] }),
+  );
+  const key = (f: string) => (['users', 'config.env', 'fs-needed-for-boot'].includes(f) ? `fixture/${f}` : f);
   return {
-    dir,
-    read: (f) => readFileSync(path.join(dir, 'out', f), 'utf8'),
-    exists: (f) => existsSync(path.join(dir, 'out', f)),
+    read: (f) => {
+      const t = layout.files[key(f)];
+      if (t === undefined) throw new Error(`${f} is not in the generation`);
+      return t;
+    },
+    exists: (f) => key(f) in layout.files,
   };
 }
 
@@ -37,7 +41,7 @@ const harness = `
   networking.interfaces.rehearse0.ipv4.addresses = [ { address = "10.0.2.15"; prefixLength = 24; } ];
 `;
 
-describe('eval-config reads a real-server configuration as NixOS does', () => {
+describe('the fixture\'s nixpkgs evaluates a real-server configuration as NixOS does', () => {
   const r = evalWith(harness);
 
   it('sshd: only PasswordAuthentication = false set leaves KbdInteractiveAuthentication on and PAM without pam_unix auth (sshd.nix, pam.nix)', () => {
@@ -98,25 +102,6 @@ describe('eval-config reads a real-server configuration as NixOS does', () => {
     expect(r.read('etc/nix/nix.conf')).not.toMatch(/experimental-features/);
     const on = evalWith(`${harness}\n  nix.settings.experimental-features = [ "nix-command" "flakes" ];`);
     expect(on.read('etc/nix/nix.conf')).toMatch(/^experimental-features = nix-command flakes$/m);
-  });
-});
-
-describe('the fixture nix refuses disabled experimental features with Nix\'s wording', () => {
-  const hostConf = existsSync('/etc/nix/nix.conf');
-  const run = (...args: string[]) => spawnSync('sh', [nixBin, ...args], { encoding: 'utf8' });
-
-  it.skipIf(hostConf)('nix-command and flakes', () => {
-    expect(run('path-info', '-Sh', '/').stderr).toBe(
-      "error: experimental Nix feature 'nix-command' is disabled; add '--extra-experimental-features nix-command' to enable it\n",
-    );
-    const r = run('--extra-experimental-features', 'nix-command', 'build', '--dry-run', '/tmp#nixosConfigurations.x.config.system.build.toplevel');
-    expect(r.status).toBe(1);
-    expect(r.stderr).toBe("error: experimental Nix feature 'flakes' is disabled; add '--extra-experimental-features flakes' to enable it\n");
-  });
-
-  it('accepts both on the command line, and --store for the preflight', () => {
-    const r = run('--extra-experimental-features', 'nix-command flakes', 'build', '--dry-run', '--no-link', '--store', '/nonexistent-store', '/tmp#nixosConfigurations."x".config.system.build.toplevel');
-    expect(r.stderr).toBe("error: cannot open store '/nonexistent-store'\n");
   });
 });
 
