@@ -12923,11 +12923,13 @@ var STEPS = [
     // evaluate and dry-build the toplevel with nix instead, into the target's store as
     // nixos-install does (`--store "$mountPoint"`): the live ISO's own store is a tmpfs in RAM,
     // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
+    // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
+    // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
     decision: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D",
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`sudo ${NIX} build --dry-run --no-link --store /mnt '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+      return [`sudo ${NIX} build --dry-run --no-link --store /mnt --extra-substituters 'auto?trusted=1' '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
     }
   },
   {
@@ -14022,6 +14024,38 @@ var zfsHostIdMissingRule = {
     };
   }
 };
+var OPTION_DOES_NOT_EXIST = /The option `([^'\n]+)' does not exist\./;
+var FAILED_ASSERTIONS = /Failed assertions:\n((?:[ \t]*- [^\n]*(?:\n|$))+)/;
+var nixosEvaluationRule = {
+  id: "nixos-evaluation-error",
+  find(c3) {
+    const hit = (t) => OPTION_DOES_NOT_EXIST.test(t) || FAILED_ASSERTIONS.test(t) && !HOST_ID_ASSERTION.test(t);
+    const steps = c3.failedSteps.filter((s) => hit(s.outputTail));
+    const checks = ["rebuild-build", "rebuild-switch"].map((id) => c3.failed.get(id)).filter((x) => !!x && hit(x.evidence));
+    if (!steps.length && !checks.length) return void 0;
+    const text = steps.length ? steps[0].outputTail : checks[0].evidence;
+    const where = steps.length ? `Task ${steps[0].task}` : checks[0].id;
+    const option = OPTION_DOES_NOT_EXIST.exec(text)?.[1];
+    const assertions = (FAILED_ASSERTIONS.exec(text)?.[1] ?? "").split("\n").map((l) => l.trim().replace(/^- /, "")).filter(Boolean);
+    const explains = [...steps.map((s) => `step:${s.id}`), ...checks.map((x) => `check:${x.id}`), "phase:install"];
+    if (option) {
+      return {
+        symptom: `${where} stopped at evaluation: NixOS says \u201CThe option \`${clip(option, 200)}' does not exist.\u201D`,
+        cause: "The configuration sets an option that no NixOS 25.11 module declares: a typo, or an option renamed or removed in this release. NixOS evaluates the whole configuration before it builds anything, so the real machine\u2019s next install or nixos-rebuild stops on the same line.",
+        fix: `Correct or remove \`${clip(option, 200)}\` in the file the error names (the NixOS 25.11 options are listed at search.nixos.org/options; \`nixos-option\` shows what a running system has), commit, and rehearse again. Task 11: ${DECISIONS.task11.text}`,
+        runbook: "Task 11",
+        explains
+      };
+    }
+    return {
+      symptom: `${where} stopped on NixOS\u2019s assertion${assertions.length > 1 ? "s" : ""}: ${assertions.map((a2) => `\u201C${clip(a2, 200)}\u201D`).join(", ")}.`,
+      cause: "The configuration evaluates, but a NixOS module\u2019s assertion about it is false, and NixOS will not build a system that fails one: the real machine would fail the same way at its next rebuild or install.",
+      fix: `Do what the assertion\u2019s message asks in the host\u2019s configuration, commit, and rehearse again. Task 11: ${DECISIONS.task11.text}`,
+      runbook: "Task 11",
+      explains
+    };
+  }
+};
 var sshDeadAfterRebootRule = {
   id: "ssh-dead-after-reboot",
   find(c3) {
@@ -14149,6 +14183,7 @@ var RULES = [
   unknownFlakeHostRule,
   guestOutOfMemoryRule,
   zfsHostIdMissingRule,
+  nixosEvaluationRule,
   kernelPanicRule,
   poolNotImportedRule,
   rootNotMountedRule,

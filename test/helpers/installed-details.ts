@@ -26,7 +26,7 @@ export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
   expect(await m.succeed('nix-env -p /nix/var/nix/profiles/system --list-generations')).toMatch(/^ {3}1 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {3}\(current\)$/m);
   const entry = await m.succeed('cat /boot/loader/entries/nixos-generation-1.conf');
   expect(entry).toContain(`options init=${top}/init root=ZFS=rpool/local/root`);
-  expect(entry).toMatch(/^version Generation 1 NixOS Xantusia 25\.11\.\d{8}\.\w+ \(Linux 6\.1\.0-\d+\), built on \d{4}-\d{2}-\d{2}$/m);
+  expect(entry).toMatch(/^version Generation 1 NixOS Xantusia 25\.11\.\d{8}\.\w+ \(Linux 6\.12\.\d+\), built on \d{4}-\d{2}-\d{2}$/m);
   expect(await m.succeed('cat /boot/loader/loader.conf')).toContain('default nixos-generation-1.conf');
   const loaders = await m.succeed('ls /boot/EFI/systemd /boot/EFI/BOOT');
   expect(loaders).toContain('systemd-bootx64.efi');
@@ -50,6 +50,20 @@ export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
   expect(plain.exitCode).toBe(1);
   expect(plain.output).toContain("error: experimental Nix feature 'nix-command' is disabled; add '--extra-experimental-features nix-command' to enable it");
   expect((await m.succeed(CLOSURE_SIZE_COMMAND)).trimEnd()).toMatch(new RegExp(`^${top}\\t {0,3}\\d+\\.\\d (MiB|GiB)$`));
+  // The real Nix owns the store: its version, the generation a valid (registered) path built by
+  // Nix, whose closure holds the kernel, the initrd, busybox and the nixpkgs source; NixOS's
+  // software generation underneath (Linux 6.12, OpenZFS 2.3, systemd 257, OpenSSH 10, sudo 1.9.16).
+  expect((await m.succeed('nix --version')).trim()).toMatch(/^nix \(Nix\) 2\.26\.\d+$/);
+  expect((await m.succeed(`nix-store --verify-path ${top} && echo valid`)).trim()).toBe('valid');
+  const closure = (await m.succeed(`nix-store -qR ${top}`)).trim().split('\n');
+  for (const part of [/-linux-6\.12\.\d+$/, /-initrd-linux-6\.12\.\d+$/, /-busybox-static-[\d.]+$/, /-source$/]) expect(closure.some((p) => part.test(p)), String(part)).toBe(true);
+  expect((await m.succeed(`nix-store -q --deriver ${top}`)).trim()).toMatch(/-nixos-system-server-25\.11\.\d{8}\.[0-9a-f]{7}\.drv$/);
+  expect((await m.succeed('uname -r')).trim()).toMatch(/^6\.12\./);
+  expect((await m.succeed('cat /sys/module/zfs/version')).trim()).toMatch(/^2\.3\./);
+  expect(await m.succeed('systemctl --version')).toMatch(/^systemd 257 /);
+  expect(await m.succeed('ssh -V 2>&1')).toMatch(/^OpenSSH_10\./);
+  expect(await m.succeed('sudo -V | head -n 1')).toMatch(/^Sudo version 1\.9\.16/);
+  expect((await m.succeed('readlink -f /bin/sh')).trim()).toMatch(/\/bash$/);
   // The real server's static address names a NIC the VM does not have; QEMU's NIC is rehearse0
   // (the harness's .link, by MAC) with the harness's address, and nothing else has an address.
   const links = (await m.succeed('ip -br link')).split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);

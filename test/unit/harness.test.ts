@@ -11,6 +11,7 @@ import { REHEARSE_USER, VM_NIC_NAME, harnessModule, rehearsePassword, vmHardware
 import { parseHardwareConfig } from '../../src/runbook/parsers.js';
 import { STEPS } from '../../src/runbook/plan.js';
 import { layoutByName } from '../../src/runbook/layouts.js';
+import { layoutOf, nixPath, requireNix, system } from '../helpers/fixture-nix.js';
 
 const fx = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
 
@@ -112,16 +113,15 @@ describe('vm-hardware.nix on a layout with fewer disks than the configuration’
   });
 
   it('the fixture reads it as NixOS would: those mounts gone from fstab and stage 1, the VM’s root in their place', () => {
+    requireNix();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vm-hardware-eval-'));
     try {
-      const base = path.resolve('vm/fixture/flake');
-      writeFileSync(path.join(dir, 'flake.nix'), `{\n  inputs.base.url = "path:${base}";\n  outputs = { self, base }: {\n    nixosConfigurations.server = base.nixosConfigurations.server.extendModules { modules = [ ./vm-hardware.nix ]; };\n  };\n}\n`);
       writeFileSync(path.join(dir, 'vm-hardware.nix'), m.content);
-      execFileSync('perl', [path.resolve('vm/fixture/rootfs/usr/lib/nixos-fixture/eval-config'), dir, 'server', path.join(dir, 'out')], { stdio: 'pipe' });
-      const fstab = readFileSync(path.join(dir, 'out/etc/fstab'), 'utf8');
+      const files = layoutOf(system({ extend: [nixPath(path.join(dir, 'vm-hardware.nix'))] })).files;
+      const fstab = files['etc/fstab']!;
       expect(fstab).toMatch(/7d6cd668-7af3-4fd7-8ada-04c1143a69b2 \/ ext4 defaults 0 1\n/);
       expect(fstab).not.toMatch(/rpool/);
-      expect(readFileSync(path.join(dir, 'out/fs-needed-for-boot'), 'utf8')).not.toMatch(/\/nix|\/persist/);
+      expect(files['fixture/fs-needed-for-boot']).not.toMatch(/\/nix|\/persist/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

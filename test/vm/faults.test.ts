@@ -137,6 +137,26 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     }
   });
 
+  it('a configuration setting an option that does not exist: nixos-evaluation-error at Task 11 in NixOS’s words, nothing installed', async () => {
+    // A typo the real NixOS refuses at evaluation (lib/modules.nix), evaluated here by the real
+    // Nix over the fixture's modules: the message names the option and the file.
+    const flake = mkdtempSync(path.join(os.tmpdir(), 'flake-typo-'));
+    try {
+      cpSync(fx.flake, flake, { recursive: true });
+      const cfg = path.join(flake, 'configuration.nix');
+      writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('services.openssh = {\n    enable = true;', 'services.openssh = {\n    enable = true;\n    enabel = true;'));
+      const { report } = await red('unknown-option', { flake: `${flake}#server` });
+      const t11 = report.steps.find((s) => s.id === 'task-11-preflight')!;
+      expect(t11.status).toBe('fail');
+      expect(t11.outputTail).toMatch(/The option `services\.openssh\.enabel' does not exist\. Definition values:\n\s*- In `\/nix\/store\/[0-9a-z]{32}-source\/configuration\.nix': true/);
+      expect(report.steps.find((s) => s.id === 'task-12-install')?.status).toBe('skipped');
+      expect(ids(report)).toEqual(['nixos-evaluation-error']);
+      expect(report.diagnosis![0]!.symptom).toBe('Task 11 stopped at evaluation: NixOS says “The option `services.openssh.enabel\' does not exist.”');
+    } finally {
+      rmSync(flake, { recursive: true, force: true });
+    }
+  });
+
   describe('after the install, from the installed zfs-mirror base (kept by rehearsal.test.ts): two failures in one run', () => {
     // One boot of the base serves both, as a real bad day can hold both: the machine comes up
     // without its second mirror disk, and the change under test, applied by the rebuild,
