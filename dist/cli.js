@@ -11688,9 +11688,23 @@ ${r.output}`);
     }
   }
 };
+async function untilShellAnswers(console2, nonce, timeoutMs, retryMs) {
+  const want = new RegExp(`sy${nonce}nc`);
+  const deadline = Date.now() + timeoutMs;
+  for (; ; ) {
+    console2.write(`printf 'sy%snc\\n' ${nonce}
+`);
+    try {
+      await console2.waitFor(want, Math.max(1, Math.min(retryMs, deadline - Date.now())));
+      return;
+    } catch (e) {
+      if (!(e instanceof ConsoleTimeoutError) || Date.now() >= deadline) throw e;
+    }
+  }
+}
 
 // src/qemu/spec.ts
-var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx,+rdrand";
+var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+adx,+rdrand";
 var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
 var VM_NIC = { mac: "52:54:00:12:34:56", address: "10.0.2.15", prefixLength: 24, host: "10.0.2.2" };
 var DEFAULT_MEMORY_MIB = 4096;
@@ -12201,6 +12215,7 @@ var Machine = class _Machine {
     const inner = `${freeHvc0}; exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? "sudo -n " : ""}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
+    await untilShellAnswers(this.serial, nonce, this.t(opts.timeoutSeconds ?? 60), this.t(5));
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));
     await serial.succeed(starter);
     await readyP;
@@ -13498,7 +13513,7 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
 import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
 import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
 import path15 from "node:path";
-var INSTALLER_STATE_FORMAT = 2;
+var INSTALLER_STATE_FORMAT = 3;
 var INSTALLER_SLOTS = 4;
 function installerStateKey(k) {
   const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });

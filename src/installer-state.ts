@@ -14,7 +14,7 @@ import { type Accel, TCG_CPU_MODEL } from './qemu/spec.js';
 import { qemuBinary, toolVersion } from './qemu/tools.js';
 
 /** Bumped whenever what a saved installer holds, or how it is made, changes. */
-export const INSTALLER_STATE_FORMAT = 2; // 2: the NIC has an explicit MAC (argv.ts)
+export const INSTALLER_STATE_FORMAT = 3; // 2: the NIC has an explicit MAC (argv.ts); 3: the TCG CPU model without BMI2 (spec.ts)
 /** Empty root ports a saved installer has for the disks a run plugs in (layouts use up to 2). */
 export const INSTALLER_SLOTS = 4;
 

@@ -89,3 +89,24 @@ export class Shell {
     }
   }
 }
+
+/**
+ * Waits until the login shell on `console` runs what is typed: a harmless `printf` is typed again
+ * every `retryMs` until its output (never its echo) comes back, or `timeoutMs` ends. What is typed
+ * between the autologin line and the shell's first prompt can be lost: login(1) sets the terminal
+ * up with TCSAFLUSH (util-linux login.c init_tty), discarding input already queued, and a slow
+ * login (pam_systemd starting the user's systemd manager) widens that window.
+ */
+export async function untilShellAnswers(console: Console, nonce: string, timeoutMs: number, retryMs: number): Promise<void> {
+  const want = new RegExp(`sy${nonce}nc`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    console.write(`printf 'sy%snc\\n' ${nonce}\n`);
+    try {
+      await console.waitFor(want, Math.max(1, Math.min(retryMs, deadline - Date.now())));
+      return;
+    } catch (e) {
+      if (!(e instanceof ConsoleTimeoutError) || Date.now() >= deadline) throw e;
+    }
+  }
+}

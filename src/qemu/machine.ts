@@ -10,7 +10,7 @@ import { type ResultPromise, execa } from 'execa';
 import { register } from '../cleanup.js';
 import { connectUnix } from '../unix-socket.js';
 import { Console } from '../console/console.js';
-import { Shell } from '../console/shell.js';
+import { Shell, untilShellAnswers } from '../console/shell.js';
 import { newNonce } from '../console/protocol.js';
 import { buildQemuArgv } from './argv.js';
 import { createDisk } from './disks.js';
@@ -424,6 +424,7 @@ export class Machine {
     const inner = `${freeHvc0}; exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? 'sudo -n ' : ''}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
+    await untilShellAnswers(this.serial, nonce, this.t(opts.timeoutSeconds ?? 60), this.t(5));
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));
     await serial.succeed(starter);
     await readyP;

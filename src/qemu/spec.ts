@@ -52,15 +52,19 @@ export interface MachineSpec {
 
 /**
  * The CPU model under TCG: `qemu64` (x86-64, AMD vendor, so no Meltdown mitigations) with
- * x86-64-v2's SSSE3/SSE4/POPCNT and the cheap integer extensions BMI1/BMI2/ADX, and without
+ * x86-64-v2's SSSE3/SSE4/POPCNT and the cheap integer extensions BMI1/ADX, and without
  * AVX, XSAVE or LA57. `npm run bench` (bench/tcg-tuning.ts) measures it against `max` (every
  * feature TCG emulates) on the same guest work on CI's machine, in three runs: the fixture
  * installer's cold boot 0.83–0.85x, a ZFS pool with 64 MiB written 0.66–0.68x. The guest's
  * kernel and ZFS take AVX2 code paths and save AVX state at every context switch, all slow to
- * emulate. Against plain `qemu64` it is level within noise on both; BMI2/ADX are kept for
- * OpenSSL's MULX/ADX bignum code (the RSA host key sshd makes at first boot), though the bench's
- * single key per model varied too much between runs (a random prime search: 16–102 s) to show
- * a gain. NixOS's x86_64 baseline is x86-64 v1, which this meets.
+ * emulate. Against plain `qemu64` it is level within noise on both; ADX is kept for OpenSSL's
+ * bignum code (the RSA host key sshd makes at first boot). NixOS's x86_64 baseline is x86-64
+ * v1, which this meets.
+ *
+ * No BMI2: with it, QEMU 7.2's TCG (Debian 12's) miscomputes the zstd decompressor of Linux
+ * 6.12's x86 EFI stub (NixOS 25.11's and Debian 13's kernel), which stops at once with "EFI stub:
+ * WARNING: Decompression failed: ZSTD-compressed data is corrupt"; the same kernel boots with
+ * every other feature listed here (tried one feature at a time under OVMF).
  *
  * RDRAND (TCG implements it) as every x86 server since 2012 has it and KVM's `-cpu host` passes
  * it on: the kernel seeds its random pool from it at boot (Linux drivers/char/random.c,
@@ -68,7 +72,7 @@ export interface MachineSpec {
  * and everything that asked for random bytes early (password hashing in activation, sshd's host
  * keys) waited with it: a delay a real machine does not have.
  */
-export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+bmi2,+adx,+rdrand';
+export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+adx,+rdrand';
 
 /** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
 export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';
