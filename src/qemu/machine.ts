@@ -424,7 +424,8 @@ export class Machine {
     const inner = `${freeHvc0}; exec </dev/hvc0 >/dev/hvc0 2>&1; stty raw -echo; printf "%s%s\\n" rdy ${nonce}; PS1= exec sh /dev/hvc0`;
     const starter = `${opts.sudo ? 'sudo -n ' : ''}setsid sh -c '${inner}' </dev/null >/dev/null 2>&1 &`;
     const serial = this.serialShell(opts.timeoutSeconds ?? 60);
-    await untilShellAnswers(this.serial, nonce, this.t(opts.timeoutSeconds ?? 60), this.t(5));
+    // Typed again every half second of guest time (scaled): a lost line costs little.
+    await untilShellAnswers(this.serial, nonce, this.t(opts.timeoutSeconds ?? 60), this.t(0.5));
     const readyP = this.control.waitFor(new RegExp(ready), this.t(opts.timeoutSeconds ?? 60));
     await serial.succeed(starter);
     await readyP;
