@@ -11170,6 +11170,7 @@ async function buildTestGuest(log = () => {
 }
 
 // src/qemu/machine.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
 import { copyFileSync, existsSync as existsSync2, mkdirSync, mkdtempSync as mkdtempSync2, readFileSync as readFileSync3, rmSync as rmSync2 } from "node:fs";
 import net2 from "node:net";
 import os2 from "node:os";
@@ -11931,10 +11932,13 @@ var Machine = class _Machine {
     const owns = !opts.workDir;
     const workDir = opts.workDir ?? mkdtempSync2(path9.join(os2.tmpdir(), `nixos-rehearse-${opts.name}-`));
     mkdirSync(workDir, { recursive: true });
+    const socketDir = socketDirFor(workDir, os2.tmpdir()) ?? workDir;
+    if (socketDir !== workDir) mkdirSync(socketDir, { recursive: true, mode: 448 });
     const logDir = opts.logDir ?? path9.join(os2.tmpdir(), "nixos-rehearse-logs", `${opts.name}-${Date.now()}-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
     const undo = () => {
       if (owns && !opts.keep) rmSync2(workDir, { recursive: true, force: true });
+      if (socketDir !== workDir) rmSync2(socketDir, { recursive: true, force: true });
     };
     try {
       const fw = opts.firmware ?? findFirmware();
@@ -11968,11 +11972,7 @@ var Machine = class _Machine {
         iso: opts.iso,
         kernelBoot: opts.kernelBoot,
         sshHostPort,
-        sockets: {
-          serial: path9.join(workDir, "serial.sock"),
-          control: path9.join(workDir, "control.sock"),
-          qmp: path9.join(workDir, "qmp.sock")
-        },
+        sockets: socketPaths(socketDir),
         noReboot: opts.noReboot,
         startPaused: true,
         hotplugSlots: opts.hotplugSlots,
@@ -12015,6 +12015,7 @@ var Machine = class _Machine {
     this.stopped = false;
     this.exit = void 0;
     this.controlShell = void 0;
+    mkdirSync(path9.dirname(this.spec.sockets.qmp), { recursive: true, mode: 448 });
     for (const s of Object.values(this.spec.sockets)) rmSync2(s, { force: true });
     const argv = buildQemuArgv(this.spec);
     const boot = String(Date.now());
@@ -12051,6 +12052,7 @@ var Machine = class _Machine {
       teardownSync: () => {
         proc.kill("SIGKILL");
         if (this.ownsWorkDir && !this.keep) rmSync2(this.workDir, { recursive: true, force: true });
+        this.removeSocketDir();
       }
     });
     try {
@@ -12233,6 +12235,11 @@ var Machine = class _Machine {
     const b64 = Buffer.from(tar.stdout).toString("base64");
     await this.succeed(`mkdir -p ${shellQuote(guestDir)} && printf %s ${b64} | base64 -d | tar -xzf - -C ${shellQuote(guestDir)}`, seconds);
   }
+  /** The short socket directory (socketDirFor), when the work directory was too deep for one. */
+  removeSocketDir() {
+    const dir = path9.dirname(this.spec.sockets.qmp);
+    if (dir !== this.workDir) rmSync2(dir, { recursive: true, force: true });
+  }
   get shell() {
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: no control shell; call connect() first (after a reboot too)`);
     return this.controlShell;
@@ -12371,6 +12378,7 @@ ${this.serial.tail()}`);
     await this.closeConsoles();
     this.proc = void 0;
     if (this.ownsWorkDir && !this.keep) rmSync2(this.workDir, { recursive: true, force: true });
+    this.removeSocketDir();
     this.unregister?.();
     this.unregister = void 0;
   }
@@ -12385,6 +12393,16 @@ function parseKeyValue(out) {
     if (i2 > 0) r[line.slice(0, i2).trim()] = line.slice(i2 + 1).trim();
   }
   return r;
+}
+var UNIX_PATH_MAX = 108;
+function socketPaths(dir) {
+  return { serial: path9.join(dir, "serial.sock"), control: path9.join(dir, "control.sock"), qmp: path9.join(dir, "qmp.sock") };
+}
+function socketDirFor(workDir, tmp) {
+  const longest = (dir) => Math.max(...Object.values(socketPaths(dir)).map((p) => Buffer.byteLength(p)));
+  if (longest(workDir) < UNIX_PATH_MAX) return void 0;
+  const base = longest(path9.join(tmp, "nr-xxxxxxxx")) < UNIX_PATH_MAX ? tmp : "/tmp";
+  return path9.join(base, `nr-${randomBytes2(4).toString("hex")}`);
 }
 
 // src/demo.ts
@@ -12440,7 +12458,7 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
-import { randomBytes as randomBytes4 } from "node:crypto";
+import { randomBytes as randomBytes5 } from "node:crypto";
 import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readdirSync as readdirSync2, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
 import os5 from "node:os";
 import path17 from "node:path";
@@ -13510,7 +13528,7 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
 }
 
 // src/installer-state.ts
-import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
+import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
 import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
 import path15 from "node:path";
 var INSTALLER_STATE_FORMAT = 3;
@@ -13541,7 +13559,7 @@ async function installerState(o2) {
   });
   const root = installerStatesDir(o2.cacheDir);
   mkdirSync5(root, { recursive: true });
-  const tmp = path15.join(root, `.new-${process.pid}-${randomBytes2(4).toString("hex")}`);
+  const tmp = path15.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
   mkdirSync5(tmp);
   try {
     const boot = await isoBoot(o2.iso, path15.join(tmp, "iso-boot"));
@@ -14482,7 +14500,7 @@ function vmHardwareModule(hw) {
 }
 
 // src/verify.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { randomBytes as randomBytes4 } from "node:crypto";
 import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
 import os4 from "node:os";
 import path16 from "node:path";
@@ -14755,7 +14773,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       add(checkPasswordRefused(await tryPasswordLogin(mm.sshPort, REHEARSE_USER, rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), mm.t(12) / 1e3, mm.t(36))));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
       add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
-      const secret = `rehearse-secret-${randomBytes3(12).toString("hex")}`;
+      const secret = `rehearse-secret-${randomBytes4(12).toString("hex")}`;
       await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
       const keyLine = privateKeyNeedle(readFileSync7(i2.sshPrivateKeyFile, "utf8"));
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
@@ -14822,7 +14840,7 @@ function sshArgs(key, port, connectSeconds = 60) {
 }
 async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs) {
   const dir = mkdtempSync3(path16.join(os4.tmpdir(), "nixos-rehearse-askpass-"));
-  const marker = `password-login-${randomBytes3(6).toString("hex")}`;
+  const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
     const askpass = path16.join(dir, "askpass");
     writeFileSync4(askpass, `#!/bin/sh
@@ -15036,7 +15054,7 @@ async function runRehearsal(o2) {
     keyDir = mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-key-"));
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path17.join(keyDir, "id_ed25519")]);
     const publicKey = readFileSync8(path17.join(keyDir, "id_ed25519.pub"), "utf8").trim();
-    const runId = randomBytes4(3).toString("hex").toUpperCase();
+    const runId = randomBytes5(3).toString("hex").toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
     const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
     const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };

@@ -10,6 +10,8 @@ export interface FixtureManifest {
   kernelVersion: string;
   zfsVersion: string;
   packages: Record<string, string>;
+  /** The store paths the builder added with the real Nix: kernel, initrd, busybox, nixpkgs (the fixture's). */
+  store?: Record<string, string>;
   isoBytes: number;
   buildSeconds: number;
 }

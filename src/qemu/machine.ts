@@ -1,6 +1,7 @@
 // A virtual machine, modelled on nixpkgs' test-driver `Machine` (nixos/lib/test-driver):
 // start it, wait for text on the serial console, run commands over a control shell
 // (succeed/fail/run), wait for units, see reboots, power it down, tear it down.
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -116,12 +117,16 @@ export class Machine {
     const owns = !opts.workDir;
     const workDir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), `nixos-rehearse-${opts.name}-`));
     mkdirSync(workDir, { recursive: true });
+    // QEMU's UNIX sockets live in the work directory unless its path is too long for one.
+    const socketDir = socketDirFor(workDir, os.tmpdir()) ?? workDir;
+    if (socketDir !== workDir) mkdirSync(socketDir, { recursive: true, mode: 0o700 });
     // Logs live outside the work dir so that they survive stop() and every failure.
     const logDir = opts.logDir ?? path.join(os.tmpdir(), 'nixos-rehearse-logs', `${opts.name}-${Date.now()}-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
     // Until the machine registers its own teardown, a failure here must not leave the dir.
     const undo = () => {
       if (owns && !opts.keep) rmSync(workDir, { recursive: true, force: true });
+      if (socketDir !== workDir) rmSync(socketDir, { recursive: true, force: true });
     };
     try {
       const fw = opts.firmware ?? findFirmware();
@@ -152,11 +157,7 @@ export class Machine {
         iso: opts.iso,
         kernelBoot: opts.kernelBoot,
         sshHostPort,
-        sockets: {
-          serial: path.join(workDir, 'serial.sock'),
-          control: path.join(workDir, 'control.sock'),
-          qmp: path.join(workDir, 'qmp.sock'),
-        },
+        sockets: socketPaths(socketDir),
         noReboot: opts.noReboot,
         startPaused: true,
         hotplugSlots: opts.hotplugSlots,
@@ -206,6 +207,7 @@ export class Machine {
     this.stopped = false;
     this.exit = undefined;
     this.controlShell = undefined;
+    mkdirSync(path.dirname(this.spec.sockets.qmp), { recursive: true, mode: 0o700 }); // removed by the last stop() when short
     for (const s of Object.values(this.spec.sockets)) rmSync(s, { force: true });
     const argv = buildQemuArgv(this.spec);
     const boot = String(Date.now());
@@ -241,6 +243,7 @@ export class Machine {
       teardownSync: () => {
         proc.kill('SIGKILL');
         if (this.ownsWorkDir && !this.keep) rmSync(this.workDir, { recursive: true, force: true });
+        this.removeSocketDir();
       },
     });
     try {
@@ -445,6 +448,12 @@ export class Machine {
     await this.succeed(`mkdir -p ${shellQuote(guestDir)} && printf %s ${b64} | base64 -d | tar -xzf - -C ${shellQuote(guestDir)}`, seconds);
   }
 
+  /** The short socket directory (socketDirFor), when the work directory was too deep for one. */
+  private removeSocketDir(): void {
+    const dir = path.dirname(this.spec.sockets.qmp);
+    if (dir !== this.workDir) rmSync(dir, { recursive: true, force: true });
+  }
+
   get shell(): Shell {
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: no control shell; call connect() first (after a reboot too)`);
     return this.controlShell;
@@ -588,6 +597,7 @@ export class Machine {
     await this.closeConsoles();
     this.proc = undefined;
     if (this.ownsWorkDir && !this.keep) rmSync(this.workDir, { recursive: true, force: true });
+    this.removeSocketDir();
     this.unregister?.();
     this.unregister = undefined;
   }
@@ -605,4 +615,24 @@ export function parseKeyValue(out: string): Record<string, string> {
     if (i > 0) r[line.slice(0, i).trim()] = line.slice(i + 1).trim();
   }
   return r;
+}
+
+/** sun_path of a UNIX socket holds 108 bytes with its terminating NUL (Linux include/uapi/linux/un.h). */
+export const UNIX_PATH_MAX = 108;
+
+/** QEMU's three sockets in `dir`. */
+export function socketPaths(dir: string): { serial: string; control: string; qmp: string } {
+  return { serial: path.join(dir, 'serial.sock'), control: path.join(dir, 'control.sock'), qmp: path.join(dir, 'qmp.sock') };
+}
+
+/**
+ * Where QEMU's sockets go when `workDir` is too deep for them (a runner's tool cache, a saved
+ * installer's folder): a fresh short directory under `tmp` (or /tmp, if `tmp` is itself too
+ * long); undefined when the work directory will do. Pure but for the directory name it picks.
+ */
+export function socketDirFor(workDir: string, tmp: string): string | undefined {
+  const longest = (dir: string) => Math.max(...Object.values(socketPaths(dir)).map((p) => Buffer.byteLength(p)));
+  if (longest(workDir) < UNIX_PATH_MAX) return undefined;
+  const base = longest(path.join(tmp, 'nr-xxxxxxxx')) < UNIX_PATH_MAX ? tmp : '/tmp';
+  return path.join(base, `nr-${randomBytes(4).toString('hex')}`);
 }

@@ -56,8 +56,11 @@ export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
   expect((await m.succeed('nix --version')).trim()).toMatch(/^nix \(Nix\) 2\.26\.\d+$/);
   expect((await m.succeed(`nix-store --verify-path ${top} && echo valid`)).trim()).toBe('valid');
   const closure = (await m.succeed(`nix-store -qR ${top}`)).trim().split('\n');
-  for (const part of [/-linux-6\.12\.\d+$/, /-initrd-linux-6\.12\.\d+$/, /-busybox-static-[\d.]+$/, /-source$/]) expect(closure.some((p) => part.test(p)), String(part)).toBe(true);
-  expect((await m.succeed(`nix-store -q --deriver ${top}`)).trim()).toMatch(/-nixos-system-server-25\.11\.\d{8}\.[0-9a-f]{7}\.drv$/);
+  for (const part of [/-linux-6\.12\.\d+$/, /-initrd-linux-6\.12\.\d+$/, /-source$/]) expect(closure.some((p) => part.test(p)), String(part)).toBe(true);
+  // Built, not copied: its derivation is in the store, and its builder is the static busybox.
+  const drv = (await m.succeed(`nix-store -q --deriver ${top}`)).trim();
+  expect(drv).toMatch(/-nixos-system-server-25\.11\.\d{8}\.[0-9a-f]{7}\.drv$/);
+  expect((await m.succeed(`nix-store -q --binding builder ${drv}`)).trim()).toMatch(/^\/nix\/store\/[0-9a-z]{32}-busybox-static-[\d.]+\/bin\/busybox$/);
   expect((await m.succeed('uname -r')).trim()).toMatch(/^6\.12\./);
   expect((await m.succeed('cat /sys/module/zfs/version')).trim()).toMatch(/^2\.3\./);
   expect(await m.succeed('systemctl --version')).toMatch(/^systemd 257 /);

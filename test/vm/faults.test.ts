@@ -139,7 +139,8 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
 
   it('a configuration setting an option that does not exist: nixos-evaluation-error at Task 11 in NixOS’s words, nothing installed', async () => {
     // A typo the real NixOS refuses at evaluation (lib/modules.nix), evaluated here by the real
-    // Nix over the fixture's modules: the message names the option and the file.
+    // Nix over the fixture's modules: the message names the option and the file (in the target's
+    // store: the preflight evaluates with --store /mnt, so Nix names the file by its real path).
     const flake = mkdtempSync(path.join(os.tmpdir(), 'flake-typo-'));
     try {
       cpSync(fx.flake, flake, { recursive: true });
@@ -148,7 +149,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
       const { report } = await red('unknown-option', { flake: `${flake}#server` });
       const t11 = report.steps.find((s) => s.id === 'task-11-preflight')!;
       expect(t11.status).toBe('fail');
-      expect(t11.outputTail).toMatch(/The option `services\.openssh\.enabel' does not exist\. Definition values:\n\s*- In `\/nix\/store\/[0-9a-z]{32}-source\/configuration\.nix': true/);
+      expect(t11.outputTail).toMatch(/The option `services\.openssh\.enabel' does not exist\. Definition values:\n\s*- In `\/mnt\/nix\/store\/[0-9a-z]{32}-source\/configuration\.nix': true/);
       expect(report.steps.find((s) => s.id === 'task-12-install')?.status).toBe('skipped');
       expect(ids(report)).toEqual(['nixos-evaluation-error']);
       expect(report.diagnosis![0]!.symptom).toBe('Task 11 stopped at evaluation: NixOS says “The option `services.openssh.enabel\' does not exist.”');
