@@ -70,7 +70,9 @@ describe('nixos-rehearse run on the fixture ISO', () => {
       expect(kept.injected.map((i) => path.basename(i.file))).toEqual(['flake.nix', 'harness.nix', 'vm-hardware.nix']);
     }
     rmSync(dir, { recursive: true, force: true });
-  });
+    // The full zfs-mirror run boots the installed system three times (reboot, rollback at boot):
+    // twice the default 10 minutes a VM test gets, scaled with the measured speed like the rest.
+  }, Math.round(1_200_000 * Math.max(1, inject('speedFactor') ?? 1)));
 });
 
 describe('nixos-rehearse run refuses bad input before anything boots', () => {
