@@ -24,9 +24,14 @@ let gh: GitHubServer;
 
 beforeAll(async () => {
   gh = await startGitHubServer({ tokens: { [TOKEN]: { login: 'github-actions[bot]' } } });
-  // The user's repository: the fixture's configuration, with a flake.lock this PR bumps.
+  // The user's repository: the fixture's configuration, with a flake.lock this PR bumps (a
+  // recorded real one). Its nixpkgs is locked to the fixture's (the fixture flake's own lock): the
+  // real Nix evaluates offline only what the installer's store holds, as a real runner would
+  // fetch the recorded revision.
   cpSync(fx.flake, ws, { recursive: true });
-  writeFileSync(path.join(ws, 'flake.lock'), readFileSync('test/fixtures/flake-lock/head.flake.lock', 'utf8'));
+  const head = JSON.parse(readFileSync('test/fixtures/flake-lock/head.flake.lock', 'utf8'));
+  head.nodes.nixpkgs.locked = JSON.parse(readFileSync(path.join(fx.flake, 'flake.lock'), 'utf8')).nodes.nixpkgs.locked;
+  writeFileSync(path.join(ws, 'flake.lock'), `${JSON.stringify(head, null, 2)}\n`);
   gh.files.set(`acme/fleet@${BASE}:flake.lock`, readFileSync('test/fixtures/flake-lock/base.flake.lock', 'utf8'));
   gh.seed({ owner: 'acme', repo: 'fleet', issue: 7, body: 'LGTM, but let us see the rehearsal', login: 'octocat' });
 });
