@@ -16,7 +16,7 @@ export function requireNix(): void {
 export const nixPath = (p: string) => `(/. + ${JSON.stringify(p)})`;
 
 /** The label the recorded files carry in /etc/issue (the former reader's fallback). */
-export const perlLabel = '25.11';
+export const recordedLabel = '25.11';
 
 /** fixture-paths.nix as the fixture builder generates it (hashes of nothing in particular here). */
 export const fixturePaths = (label: string, inputs = { busybox: 'busybox-static-1.37.0', kernel: 'linux-6.12.57', initrd: 'initrd-linux-6.12.57' }, hashes: Record<string, string> = {}) => `{
@@ -41,7 +41,7 @@ export function system(s: SystemSpec = {}): string {
   const modules = s.modules ?? [nixPath(`${demo}/configuration.nix`), nixPath(`${demo}/hardware-configuration.nix`)];
   const base = `self.lib.nixosSystem {
     system = "x86_64-linux";
-    fixturePaths = ${s.paths ?? fixturePaths(s.label ?? perlLabel)};
+    fixturePaths = ${s.paths ?? fixturePaths(s.label ?? recordedLabel)};
     modules = [ ${modules.join(' ')} ];
   }`;
   return `(let

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harnessModule, vmHardwareModule, wrapperFlake } from '../../src/runbook/harness.js';
 import { parseHardwareConfig } from '../../src/runbook/parsers.js';
-import { type Layout, demo, evalError, evalJson, fixturePaths, layoutOf, nixEval, nixPath, perlLabel, requireNix, system, tree } from '../helpers/fixture-nix.js';
+import { type Layout, demo, evalError, evalJson, fixturePaths, layoutOf, nixEval, nixPath, recordedLabel, requireNix, system, tree } from '../helpers/fixture-nix.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'fixture-nix-eval-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,9 +53,9 @@ function goldenFiles(name: string): Record<string, Buffer> {
 const printfBytes = (escapes: string) => Buffer.from([...escapes.matchAll(/\\([0-7]{3})/g)].map((m) => parseInt(m[1]!, 8)));
 
 /**
- * Every file the Perl reader writes, byte for byte, in the generation; no other eval-config file
+ * Every recorded file, byte for byte, in the generation; no other file of the former reader's
  * in it. SUPPORTED_FILESYSTEMS is NixOS's value (boot.supportedFilesystems takes every
- * fileSystems fsType, filesystems.nix) where the Perl reader listed the explicit definitions.
+ * fileSystems fsType, filesystems.nix) where the former reader listed the explicit definitions.
  */
 function expectSameFiles(nix: Layout, perl: Record<string, Buffer>, supportedFilesystems: string): void {
   const fromBuildToplevel = new Set(['etc/nix/registry.json', 'fixture/kernel-version', 'kernel-params', 'nixos-version', 'system', 'boot.json', 'init', 'activate', 'bin/switch-to-configuration']);
@@ -324,7 +324,7 @@ describe('common options a configuration sets are declared with NixOS’s types'
     expect(r.users).toContain('svc\t$y$j9T$x\t-\t-\t$y$j9T$x\n');
     expect(r.ports).toEqual([22, 80, 443]);
     expect(r.gc).toEqual(['weekly']);
-    expect(r.name).toBe(`nixos-system-server-${perlLabel}`);
+    expect(r.name).toBe(`nixos-system-server-${recordedLabel}`);
   });
 
   it('pkgs has no packages: reading one is Nix’s missing-attribute error', () => {
