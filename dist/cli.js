@@ -14713,6 +14713,8 @@ async function verifyInstalled(i2, report, phase, log, o2) {
   };
   let m;
   const settle = async (mm) => {
+    mm.waitForSerial(/Boot in \d+ s\./, 60).then(() => mm.serial.sendKeys("enter")).catch(() => {
+    });
     const seen2 = await mm.waitForSerial(BOOT_DONE, 120);
     if (!/automatic login/.test(seen2[0])) {
       throw Object.assign(new Error(`the installed system did not come up: ${gaveUpStage(seen2[0])} gave up: ${seen2[0].trim()}`), { serialTail: mm.serialTail(200) });
@@ -14828,7 +14830,7 @@ async function verifyInstalled(i2, report, phase, log, o2) {
     const last = m;
     if (last && o2.onFailure && (threw || checks.some((c3) => c3.status === "fail"))) await o2.onFailure(last).catch(() => {
     });
-    if (last?.isRunning) {
+    if (last?.isRunning && o2.keepDisks) {
       await last.shutdown(120).catch(() => {
       });
     }
@@ -15076,7 +15078,7 @@ async function runRehearsal(o2) {
       report,
       phase,
       log,
-      { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified }
+      { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified, keepDisks: !!(o2.keep || o2.workDir) }
     );
     if (o2.installed) {
       const saved = readSavedInstall(o2.installed);
@@ -15214,6 +15216,10 @@ ${res.output}`;
       return true;
     });
     if (!installPassed) await afterFailure(m, layout.root.kind);
+    if (!installPassed && !o2.keep && !o2.workDir) {
+      log("  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)");
+      return finish();
+    }
     const poweredOff = await phase("power-off", "Unmount, export the pool, power off", async () => {
       if (!await m.alive()) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
       const zfs2 = layout.root.kind === "zfs" ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : "";

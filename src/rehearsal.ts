@@ -321,7 +321,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         report,
         phase,
         log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified },
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified, keepDisks: !!(o.keep || o.workDir) },
       );
 
     if (o.installed) {
@@ -474,6 +474,12 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     });
 
     if (!installPassed) await afterFailure(m, layout.root.kind);
+    // A red install's disks are thrown away with the run: a clean power-off (unmount, export,
+    // ACPI shutdown, tens of seconds under TCG) is only worth it when they are kept.
+    if (!installPassed && !o.keep && !o.workDir) {
+      log('  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)');
+      return finish();
+    }
 
     const poweredOff = await phase('power-off', 'Unmount, export the pool, power off', async () => {
       if (!(await m.alive())) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);

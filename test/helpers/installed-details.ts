@@ -10,73 +10,101 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Machine } from '../../src/qemu/machine.js';
 import { CLOSURE_SIZE_COMMAND } from '../../src/verify/parsers.js';
+import { batchSucceed } from './guest-batch.js';
 
 export async function expectInstalledZfsMirror(m: Machine): Promise<void> {
   // The systemd-boot menu, drawn on the serial console before the kernel started.
   expect(m.serialTail(100_000)).toMatch(/Boot in \d+ s/);
-  const hw = await m.succeed('cat /etc/nixos/hardware-configuration.nix');
+  // Every fact read in one round trip (guest-batch.ts). (switch-to-configuration runs in the
+  // rebuild and the rollback, which check what it did.)
+  const g = await batchSucceed(m, {
+    hw: 'cat /etc/nixos/hardware-configuration.nix',
+    espUuid: 'findmnt -no UUID /boot',
+    top: 'echo "$top"',
+    link1: 'readlink /nix/var/nix/profiles/system-1-link',
+    generations: 'nix-env -p /nix/var/nix/profiles/system --list-generations',
+    entry: 'cat /boot/loader/entries/nixos-generation-1.conf',
+    loaderConf: 'cat /boot/loader/loader.conf',
+    loaders: 'ls /boot/EFI/systemd /boot/EFI/BOOT',
+    generationsJson: 'nixos-rebuild list-generations --json',
+    rootSrc: 'findmnt -no SOURCE /',
+    nixSrc: 'findmnt -no SOURCE /nix',
+    persistSrc: 'findmnt -no SOURCE /persist',
+    bootType: 'findmnt -no FSTYPE /boot',
+    release: 'cat /etc/rehearse/release',
+    pid1: 'ps -p 1 -o comm=',
+    plainPathInfo: 'nix path-info -Sh /run/current-system; echo "exit $?"',
+    closureSize: CLOSURE_SIZE_COMMAND,
+    nixVersion: 'nix --version',
+    verifyPath: 'nix-store --verify-path "$top" && echo valid',
+    closure: 'nix-store -qR "$top"',
+    deriver: 'nix-store -q --deriver "$top"',
+    builder: 'nix-store -q --binding builder "$(nix-store -q --deriver "$top")"',
+    uname: 'uname -r',
+    zfsVersion: 'cat /sys/module/zfs/version',
+    systemd: 'systemctl --version',
+    ssh: 'ssh -V 2>&1',
+    sudo: 'sudo -V | head -n 1',
+    binSh: 'readlink -f /bin/sh',
+    links: 'ip -br link',
+    addrs: 'ip -4 -o addr show',
+    snakeoil: 'grep -l "BEGIN OPENSSH PRIVATE KEY" /nix/store/*-source/nixos/tests/ssh-keys.nix',
+  }, { preamble: 'top=$(readlink /run/current-system)', seconds: 900 });
+  const hw = g.hw!;
   expect(hw).toContain('fileSystems."/" =\n    { device = "rpool/local/root";\n      fsType = "zfs";\n    };');
   expect(hw).toContain('fileSystems."/nix" =\n    { device = "rpool/local/nix";');
   expect(hw).toContain('fileSystems."/persist" =\n    { device = "rpool/safe/persist";');
-  const espUuid = (await m.succeed('findmnt -no UUID /boot')).trim();
+  const espUuid = g.espUuid!.trim();
   expect(hw).toContain(`fileSystems."/boot" =\n    { device = "/dev/disk/by-uuid/${espUuid}";\n      fsType = "vfat";\n      options = [ "fmask=0022" "dmask=0022" ];`);
-  const top = (await m.succeed('readlink /run/current-system')).trim();
+  const top = g.top!.trim();
   expect(top).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-server-25\.11\.\d{8}\.[0-9a-f]{7}$/);
-  expect((await m.succeed('readlink /nix/var/nix/profiles/system-1-link')).trim()).toBe(top);
-  expect(await m.succeed('nix-env -p /nix/var/nix/profiles/system --list-generations')).toMatch(/^ {3}1 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {3}\(current\)$/m);
-  const entry = await m.succeed('cat /boot/loader/entries/nixos-generation-1.conf');
-  expect(entry).toContain(`options init=${top}/init root=ZFS=rpool/local/root`);
-  expect(entry).toMatch(/^version Generation 1 NixOS Xantusia 25\.11\.\d{8}\.\w+ \(Linux 6\.12\.\d+\), built on \d{4}-\d{2}-\d{2}$/m);
-  expect(await m.succeed('cat /boot/loader/loader.conf')).toContain('default nixos-generation-1.conf');
-  const loaders = await m.succeed('ls /boot/EFI/systemd /boot/EFI/BOOT');
-  expect(loaders).toContain('systemd-bootx64.efi');
-  expect(loaders).toContain('BOOTX64.EFI');
-  const json = JSON.parse(await m.succeed('nixos-rebuild list-generations --json'));
-  expect(json.map((g: { generation: number; current: boolean }) => [g.generation, g.current])).toEqual([[1, true]]);
-  expect((await m.succeed('findmnt -no SOURCE /')).trim()).toBe('rpool/local/root');
-  expect((await m.succeed('findmnt -no SOURCE /nix')).trim()).toBe('rpool/local/nix');
-  expect((await m.succeed('findmnt -no SOURCE /persist')).trim()).toBe('rpool/safe/persist');
-  expect((await m.succeed('findmnt -no FSTYPE /boot')).trim()).toBe('vfat');
-  expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-one');
-  expect((await m.succeed('ps -p 1 -o comm=')).trim()).toBe('systemd');
-  // A generation's own switch-to-configuration, as nixos-rebuild and the boot menu run it.
-  await m.succeed('/nix/var/nix/profiles/system-1-link/bin/switch-to-configuration test', 600);
-  expect((await m.succeed('cat /etc/rehearse/release')).trim()).toBe('generation-one');
-  expect((await m.succeed('systemctl is-active sshd')).trim()).toBe('active');
+  expect(g.link1!.trim()).toBe(top);
+  expect(g.generations).toMatch(/^ {3}1 {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {3}\(current\)$/m);
+  expect(g.entry).toContain(`options init=${top}/init root=ZFS=rpool/local/root`);
+  expect(g.entry).toMatch(/^version Generation 1 NixOS Xantusia 25\.11\.\d{8}\.\w+ \(Linux 6\.12\.\d+\), built on \d{4}-\d{2}-\d{2}$/m);
+  expect(g.loaderConf).toContain('default nixos-generation-1.conf');
+  expect(g.loaders).toContain('systemd-bootx64.efi');
+  expect(g.loaders).toContain('BOOTX64.EFI');
+  const json = JSON.parse(g.generationsJson!);
+  expect(json.map((x: { generation: number; current: boolean }) => [x.generation, x.current])).toEqual([[1, true]]);
+  expect(g.rootSrc!.trim()).toBe('rpool/local/root');
+  expect(g.nixSrc!.trim()).toBe('rpool/local/nix');
+  expect(g.persistSrc!.trim()).toBe('rpool/safe/persist');
+  expect(g.bootType!.trim()).toBe('vfat');
+  expect(g.release!.trim()).toBe('generation-one');
+  expect(g.pid1!.trim()).toBe('systemd');
   // nix path-info -Sh: the path, a TAB, renderSize's "%6.1f MiB|GiB". The configuration enables
   // no experimental feature, so plain `nix path-info` is refused in Nix's words; the harness's
   // command enables nix-command itself.
-  const plain = await m.run('nix path-info -Sh /run/current-system', 60);
-  expect(plain.exitCode).toBe(1);
-  expect(plain.output).toContain("error: experimental Nix feature 'nix-command' is disabled; add '--extra-experimental-features nix-command' to enable it");
-  expect((await m.succeed(CLOSURE_SIZE_COMMAND)).trimEnd()).toMatch(new RegExp(`^${top}\\t {0,3}\\d+\\.\\d (MiB|GiB)$`));
+  expect(g.plainPathInfo).toMatch(/exit 1\n?$/);
+  expect(g.plainPathInfo).toContain("error: experimental Nix feature 'nix-command' is disabled; add '--extra-experimental-features nix-command' to enable it");
+  expect(g.closureSize!.trimEnd()).toMatch(new RegExp(`^${top}\\t {0,3}\\d+\\.\\d (MiB|GiB)$`));
   // The real Nix owns the store: its version, the generation a valid (registered) path built by
   // Nix, whose closure holds the kernel, the initrd, busybox and the nixpkgs source; NixOS's
   // software generation underneath (Linux 6.12, OpenZFS 2.3, systemd 257, OpenSSH 10, sudo 1.9.16).
-  expect((await m.succeed('nix --version')).trim()).toMatch(/^nix \(Nix\) 2\.26\.\d+$/);
-  expect((await m.succeed(`nix-store --verify-path ${top} && echo valid`)).trim()).toBe('valid');
-  const closure = (await m.succeed(`nix-store -qR ${top}`)).trim().split('\n');
+  expect(g.nixVersion!.trim()).toMatch(/^nix \(Nix\) 2\.26\.\d+$/);
+  expect(g.verifyPath!.trim()).toBe('valid');
+  const closure = g.closure!.trim().split('\n');
   for (const part of [/-linux-6\.12\.\d+$/, /-initrd-linux-6\.12\.\d+$/, /-source$/]) expect(closure.some((p) => part.test(p)), String(part)).toBe(true);
   // Built, not copied: its derivation is in the store, and its builder is the static busybox.
-  const drv = (await m.succeed(`nix-store -q --deriver ${top}`)).trim();
-  expect(drv).toMatch(/-nixos-system-server-25\.11\.\d{8}\.[0-9a-f]{7}\.drv$/);
-  expect((await m.succeed(`nix-store -q --binding builder ${drv}`)).trim()).toMatch(/^\/nix\/store\/[0-9a-z]{32}-busybox-static-[\d.]+\/bin\/busybox$/);
-  expect((await m.succeed('uname -r')).trim()).toMatch(/^6\.12\./);
-  expect((await m.succeed('cat /sys/module/zfs/version')).trim()).toMatch(/^2\.3\./);
-  expect(await m.succeed('systemctl --version')).toMatch(/^systemd 257 /);
-  expect(await m.succeed('ssh -V 2>&1')).toMatch(/^OpenSSH_10\./);
-  expect(await m.succeed('sudo -V | head -n 1')).toMatch(/^Sudo version 1\.9\.16/);
-  expect((await m.succeed('readlink -f /bin/sh')).trim()).toMatch(/\/bash$/);
+  expect(g.deriver!.trim()).toMatch(/-nixos-system-server-25\.11\.\d{8}\.[0-9a-f]{7}\.drv$/);
+  expect(g.builder!.trim()).toMatch(/^\/nix\/store\/[0-9a-z]{32}-busybox-static-[\d.]+\/bin\/busybox$/);
+  expect(g.uname!.trim()).toMatch(/^6\.12\./);
+  expect(g.zfsVersion!.trim()).toMatch(/^2\.3\./);
+  expect(g.systemd).toMatch(/^systemd 257 /);
+  expect(g.ssh).toMatch(/^OpenSSH_10\./);
+  expect(g.sudo).toMatch(/^Sudo version 1\.9\.16/);
+  expect(g.binSh!.trim()).toMatch(/\/bash$/);
   // The real server's static address names a NIC the VM does not have; QEMU's NIC is rehearse0
   // (the harness's .link, by MAC) with the harness's address, and nothing else has an address.
-  const links = (await m.succeed('ip -br link')).split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
+  const links = g.links!.split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean);
   expect(links).toEqual(['lo', 'rehearse0']);
-  expect(await m.succeed('ip -4 -o addr show')).toMatch(/^\d+: rehearse0\s+inet 10\.0\.2\.15\/24 /m);
+  expect(g.addrs).toMatch(/^\d+: rehearse0\s+inet 10\.0\.2\.15\/24 /m);
   // /persist is neededForBoot: stage 1 mounted it (stage-1-init.sh's "mounting … on …...").
   expect(m.serialTail(100_000)).toMatch(/mounting rpool\/safe\/persist on \/persist\.\.\./);
   // A flake system's closure carries nixpkgs' source with its unencrypted test keys, and the
   // secrets check (green in this run) was not fooled by them.
-  expect(await m.succeed('grep -l "BEGIN OPENSSH PRIVATE KEY" /nix/store/*-source/nixos/tests/ssh-keys.nix')).toMatch(/-source\/nixos\/tests\/ssh-keys\.nix/);
+  expect(g.snakeoil).toMatch(/-source\/nixos\/tests\/ssh-keys\.nix/);
   // Root never logs in over SSH, whatever the key; a password is never asked for.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rehearse-key-'));
   try {

@@ -113,6 +113,8 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     expect(['task-12-install', 'task-13-boot-entries']).toContain(failed.id);
     expect(ids(report)[0]).toBe('esp-not-mounted');
     expect(report.diagnosis![0]!.fix).toMatch(/mount ESP at \/mnt\/boot/i);
+    // A red install's VM is stopped, not powered off: its disks go with the run (no --keep).
+    expect(report.phases.map((p) => p.id)).toEqual(['boot-installer', 'install']);
   });
 
   it('a ZFS configuration without networking.hostId: zfs-host-id-missing at Task 11, nothing installed', async () => {
