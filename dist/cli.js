@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path18 = __require("node:path");
+    var path19 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path18.resolve(baseDir, baseName);
+          const localBin = path19.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path18.extname(baseName))) return void 0;
+          if (sourceExt.includes(path19.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path18.resolve(
-            path18.dirname(resolvedScriptPath),
+          executableDir = path19.resolve(
+            path19.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path18.basename(
+            const legacyName = path19.basename(
               this._scriptPath,
-              path18.extname(this._scriptPath)
+              path19.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path18.extname(executableFile));
+        launchWithNode = sourceExt.includes(path19.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path18.basename(filename, path18.extname(filename));
+        this._name = path19.basename(filename, path19.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path19) {
-        if (path19 === void 0) return this._executableDir;
-        this._executableDir = path19;
+      executableDir(path20) {
+        if (path20 === void 0) return this._executableDir;
+        this._executableDir = path20;
         return this;
       }
       /**
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path18, options) {
+    function checkPathExt(path19, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path18.substr(-p.length).toLowerCase() === p) {
+        if (p && path19.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path18, options) {
+    function checkStat(stat, path19, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path18, options);
+      return checkPathExt(path19, options);
     }
-    function isexe(path18, options, cb) {
-      fs.stat(path18, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path18, options));
+    function isexe(path19, options, cb) {
+      fs.stat(path19, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path19, options));
       });
     }
-    function sync(path18, options) {
-      return checkStat(fs.statSync(path18), path18, options);
+    function sync(path19, options) {
+      return checkStat(fs.statSync(path19), path19, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path18, options, cb) {
-      fs.stat(path18, function(er, stat) {
+    function isexe(path19, options, cb) {
+      fs.stat(path19, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path18, options) {
-      return checkStat(fs.statSync(path18), options);
+    function sync(path19, options) {
+      return checkStat(fs.statSync(path19), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path18, options, cb) {
+    function isexe(path19, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path18, options || {}, function(er, is) {
+          isexe(path19, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path18, options || {}, function(er, is) {
+      core(path19, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path18, options) {
+    function sync(path19, options) {
       try {
-        return core.sync(path18, options || {});
+        return core.sync(path19, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path18 = __require("path");
+    var path19 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path18.join(pathPart, cmd);
+        const pCmd = path19.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path18.join(pathPart, cmd);
+        const pCmd = path19.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path18 = __require("path");
+    var path19 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path18.delimiter : void 0
+          pathExt: withoutPathExt ? path19.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path18.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path19.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path18, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path18.split("/").pop();
+      const [path19, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path19.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path18 = __require("path");
+    var path19 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path18.normalize(parsed.command);
+        parsed.command = path19.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path18, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path18 === "string" ? path18 : path18.toString();
+  for (const { path: path19, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path19 === "string" ? path19 : path19.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path18, serializedResult);
+      appendFileSync(path19, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path18, serializedResult);
+      writeFileSync(path19, serializedResult);
     }
   }
 };
@@ -11149,15 +11149,15 @@ import path10 from "node:path";
 
 // src/guest.ts
 var GUEST_PROMPT = /\]# $/m;
-function testGuestOptions(guest, name, accel, diskSize = "1G") {
+function testGuestOptions(guest, name, accel, diskSize2 = "1G") {
   return {
     name,
     accel,
     timeoutScale: timeoutScale(accel),
     memoryMiB: 512,
     disks: [
-      { id: "disk0", serial: "REHEARSE0", size: diskSize },
-      { id: "disk1", serial: "REHEARSE1", size: diskSize }
+      { id: "disk0", serial: "REHEARSE0", size: diskSize2 },
+      { id: "disk1", serial: "REHEARSE1", size: diskSize2 }
     ],
     kernelBoot: { kernel: guest.kernel, initrd: guest.initrd, append: guest.cmdline }
   };
@@ -11227,17 +11227,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path18, timeoutMs, what) {
+async function connectUnix(path19, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path18);
+        const s = net.createConnection(path19);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path18}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path19}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11384,8 +11384,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path18, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path18, timeoutMs, `${this.name} console`);
+  async attach(path19, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path19, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11616,10 +11616,15 @@ var ProtocolError = class extends Error {
 };
 
 // src/console/shell.ts
+function shortCommand(command, max = 300) {
+  if (command.length <= max) return command;
+  const keep = Math.floor((max - 40) / 2);
+  return `${command.slice(0, keep)} \u2026(${command.length - 2 * keep} characters)\u2026 ${command.slice(-keep)}`;
+}
 var CommandFailedError = class extends Error {
   constructor(command, result) {
     const tail2 = result.output.split("\n").slice(-30).join("\n");
-    super(`command failed with exit code ${result.exitCode}: ${command}
+    super(`command failed with exit code ${result.exitCode}: ${shortCommand(command)}
 --- last output ---
 ${tail2}`);
     this.command = command;
@@ -11676,7 +11681,7 @@ ${r.output}`);
         return { consumed: r.consumed, value: r.result };
       },
       timeoutMs,
-      `the end of: ${command.length > 120 ? `${command.slice(0, 117)}...` : command}`
+      `the end of: ${shortCommand(command, 160)}`
     );
     done.catch(() => {
     });
@@ -11821,8 +11826,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path18, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path18, timeoutMs, "QMP");
+  async connect(path19, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path19, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12230,8 +12235,8 @@ var Machine = class _Machine {
    * Copies a host directory into the guest (as a tar stream over the control shell): small
    * payloads such as a flake. The guest directory is created; existing files are overwritten.
    */
-  async copyIn(hostDir, guestDir, seconds = 120) {
-    const tar = await execa("tar", ["-C", hostDir, "--exclude=./.git", "-czf", "-", "."], { encoding: "buffer", stdin: "ignore" });
+  async copyIn(hostDir, guestDir, seconds = 120, files) {
+    const tar = files ? await execa("tar", ["-C", hostDir, "--null", "--no-recursion", "-czf", "-", "-T", "-"], { encoding: "buffer", input: files.map((f) => `${f}\0`).join("") }) : await execa("tar", ["-C", hostDir, "--exclude=.git", "-czf", "-", "."], { encoding: "buffer", stdin: "ignore" });
     const b64 = Buffer.from(tar.stdout).toString("base64");
     await this.succeed(`mkdir -p ${shellQuote(guestDir)} && printf %s ${b64} | base64 -d | tar -xzf - -C ${shellQuote(guestDir)}`, seconds);
   }
@@ -12459,9 +12464,9 @@ async function buildFixture(opts = {}) {
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readdirSync as readdirSync2, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readdirSync as readdirSync3, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
 import os5 from "node:os";
-import path17 from "node:path";
+import path18 from "node:path";
 
 // src/flake.ts
 import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
@@ -12710,6 +12715,47 @@ function parseIpAddrJson(text) {
     mac: r.address ?? "",
     inet: (r.addr_info ?? []).filter((a2) => a2.family === "inet" && a2.local).map((a2) => `${a2.local}/${a2.prefixlen}`)
   }));
+}
+
+// src/limits.ts
+var LIMITS = {
+  memoryMiB: { min: 1024, max: 262144, unit: "MiB" },
+  cpus: { min: 1, max: 64, unit: "CPUs" },
+  phaseTimeoutMinutes: { min: 1, max: 1440, unit: "minutes" },
+  diskGiB: { min: 4, max: 2048, unit: "GiB" }
+};
+var DEFAULT_PHASE_TIMEOUT_MINUTES = 60;
+var LimitError = class extends Error {
+  constructor(setting, value, expected) {
+    super(`${setting} must be ${expected} (got '${value}')`);
+    this.setting = setting;
+    this.value = value;
+    this.expected = expected;
+  }
+  setting;
+  value;
+  expected;
+  name = "LimitError";
+  kind = "invalid-setting";
+};
+function wholeNumber(setting, raw, range) {
+  const v = raw.trim();
+  const n2 = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n2) || n2 < range.min || n2 > range.max) throw new LimitError(setting, raw, `a whole number of ${range.unit} from ${range.min} to ${range.max}`);
+  return n2;
+}
+function diskSize(setting, raw) {
+  const v = raw.trim();
+  const m = /^(\d+)([MGT])$/.exec(v);
+  const gib = m ? Number(m[1]) * { M: 1 / 1024, G: 1, T: 1024 }[m[2]] : Number.NaN;
+  const { min, max } = LIMITS.diskGiB;
+  if (!(gib >= min && gib <= max)) throw new LimitError(setting, raw, `a size like 20G, from ${min}G to ${max / 1024}T (the ESP alone takes 1 GiB)`);
+  return v;
+}
+var HOST_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+function hostName(setting, host) {
+  if (!HOST_NAME.test(host)) throw new LimitError(setting, host, "a Nix attribute name of letters, digits, _ and - (not starting with a digit or -), at most 63 characters: the name under nixosConfigurations");
+  return host;
 }
 
 // src/runbook/plan.ts
@@ -13003,7 +13049,7 @@ function splitFlakeRef(ref) {
       `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`
     );
   }
-  return [m[1] || ".", m[2]];
+  return [m[1] || ".", hostName(`the host in flake reference '${ref}'`, m[2])];
 }
 
 // src/flake.ts
@@ -13465,7 +13511,7 @@ async function restoreInstaller(opts, s) {
 
 // src/iso/source.ts
 import { createHash } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync4, renameSync, rmSync as rmSync3, statSync as statSync5 } from "node:fs";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync4, readdirSync, renameSync, rmSync as rmSync3, statSync as statSync5 } from "node:fs";
 import os3 from "node:os";
 import path14 from "node:path";
 import { Readable as Readable4 } from "node:stream";
@@ -13489,13 +13535,18 @@ function normaliseSha(s) {
   return v;
 }
 async function publishedSha256(url) {
-  const r = await fetch(`${url}.sha256`);
+  let r;
+  try {
+    r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(6e4) });
+  } catch (e) {
+    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`);
+  }
   if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
   return parseSha256File(await r.text());
 }
 var isoCachePath = (cacheDir2, sha256) => path14.join(cacheDir2, "iso", `${sha256}.iso`);
 async function resolveIso(iso, sha256, cacheDir2, log = () => {
-}) {
+}, opts = {}) {
   const want = sha256 ? normaliseSha(sha256) : void 0;
   if (/^https?:\/\//.test(iso)) {
     if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
@@ -13504,19 +13555,14 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     const expected = want ?? await publishedSha256(iso);
     const file2 = isoCachePath(cacheDir2, expected);
     mkdirSync4(path14.dirname(file2), { recursive: true });
-    if (!existsSync4(file2)) {
-      log(`downloading ${iso}`);
-      const r = await fetch(iso);
-      if (!r.ok || !r.body) throw new IsoError(`downloading ${iso} failed: HTTP ${r.status}`);
-      const tmp = `${file2}.part-${process.pid}`;
-      await pipeline(Readable4.fromWeb(r.body), createWriteStream3(tmp));
-      const got2 = await sha256File(tmp);
-      if (got2 !== expected) {
-        rmSync3(tmp, { force: true });
-        throw new IsoError(`checksum mismatch for ${iso}: expected sha256 ${expected}, got ${got2}. Nothing was booted.`);
-      }
-      renameSync(tmp, file2);
+    removeLeftovers(file2, log);
+    if (existsSync4(file2)) {
+      const got2 = await sha256File(file2);
+      if (got2 === expected) return { path: file2, sha256: expected };
+      log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
+      rmSync3(file2, { force: true });
     }
+    await download(iso, file2, expected, log, opts);
     return { path: file2, sha256: expected };
   }
   const file = path14.resolve(iso.replace(/^~(?=\/)/, os3.homedir()));
@@ -13526,10 +13572,93 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
   if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
   return { path: file, sha256: got };
 }
+function causeOf(e) {
+  const err = e;
+  const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(": ") : "";
+  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
+}
+function removeLeftovers(file, log) {
+  const dir = path14.dirname(file);
+  const prefix = `${path14.basename(file)}.part-`;
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+    rmSync3(path14.join(dir, f), { force: true });
+    log(`removed ${path14.join(dir, f)}, left by a download that did not finish`);
+  }
+}
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+async function download(url, file, expected, log, o2) {
+  const attempts = o2.attempts ?? 3;
+  const tmp = `${file}.part-${process.pid}`;
+  let last = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await fetchTo(url, tmp, log, o2.idleTimeoutMs ?? 6e4);
+      const got = await sha256File(tmp);
+      if (got !== expected) {
+        rmSync3(tmp, { force: true });
+        throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
+      }
+      renameSync(tmp, file);
+      return;
+    } catch (e) {
+      rmSync3(tmp, { force: true });
+      if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e;
+      last = causeOf(e);
+      if (attempt < attempts) {
+        log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
+        await new Promise((r) => setTimeout(r, (o2.retryDelayMs ?? 3e3) * attempt));
+      }
+    }
+  }
+  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`);
+}
+async function fetchTo(url, tmp, log, idleMs) {
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
+  const poke = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
+  };
+  try {
+    const r = await fetch(url, { signal: abort.signal });
+    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim());
+    const total = Number(r.headers.get("content-length")) || 0;
+    log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ""}`);
+    let got = 0;
+    let shown = 0;
+    const body = Readable4.fromWeb(r.body);
+    body.on("data", (chunk) => {
+      poke();
+      got += chunk.length;
+      const tenth = total ? Math.floor(got / total * 10) : 0;
+      if (tenth > shown && tenth < 10) {
+        shown = tenth;
+        log(`  ${tenth * 10} % (${(got / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB)`);
+      }
+    });
+    await pipeline(body, createWriteStream3(tmp), { signal: abort.signal });
+    if (total && got !== total) throw new Error(`the connection closed after ${got} of ${total} bytes`);
+  } catch (e) {
+    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(idle);
+  }
+}
 
 // src/installer-state.ts
 import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
-import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync as readdirSync2, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
 import path15 from "node:path";
 var INSTALLER_STATE_FORMAT = 3;
 var INSTALLER_SLOTS = 4;
@@ -13632,7 +13761,7 @@ var KEEP_STATES = 4;
 function pruneInstallerStates(cacheDir2, keep) {
   const root = installerStatesDir(cacheDir2);
   if (!existsSync5(root)) return;
-  const entries = readdirSync(root).map((n2) => ({ n: n2, p: path15.join(root, n2), t: statSync6(path15.join(root, n2)).mtimeMs }));
+  const entries = readdirSync2(root).map((n2) => ({ n: n2, p: path15.join(root, n2), t: statSync6(path15.join(root, n2)).mtimeMs }));
   for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
     const pid = Number(e.n.split("-")[1]);
     if (pid && !alive(pid)) rmSync4(e.p, { recursive: true, force: true });
@@ -14503,7 +14632,7 @@ function vmHardwareModule(hw) {
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
 import os4 from "node:os";
-import path16 from "node:path";
+import path17 from "node:path";
 
 // src/verify/checks.ts
 var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
@@ -14703,6 +14832,16 @@ function checkEntriesRetained(listJson) {
   });
 }
 
+// src/flake-files.ts
+import { existsSync as existsSync6 } from "node:fs";
+import path16 from "node:path";
+async function flakeFiles(dir) {
+  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
+  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
+  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
+  return r.stdout.split("\0").filter((f) => f && existsSync6(path16.join(dir, f))).sort();
+}
+
 // src/verify.ts
 var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
 async function verifyInstalled(i2, report, phase, log, o2) {
@@ -14841,10 +14980,10 @@ function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
 async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs) {
-  const dir = mkdtempSync3(path16.join(os4.tmpdir(), "nixos-rehearse-askpass-"));
+  const dir = mkdtempSync3(path17.join(os4.tmpdir(), "nixos-rehearse-askpass-"));
   const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
-    const askpass = path16.join(dir, "askpass");
+    const askpass = path17.join(dir, "askpass");
     writeFileSync4(askpass, `#!/bin/sh
 printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 `, { mode: 448 });
@@ -14886,12 +15025,12 @@ printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
   }
 }
 async function pushFlake(m, i2, generation) {
-  await m.copyIn(i2.configDir, GUEST_CONFIG);
-  const dir = mkdtempSync3(path16.join(os4.tmpdir(), "nixos-rehearse-harness-"));
+  await m.copyIn(i2.configDir, GUEST_CONFIG, 120, await flakeFiles(i2.configDir));
+  const dir = mkdtempSync3(path17.join(os4.tmpdir(), "nixos-rehearse-harness-"));
   try {
-    writeFileSync4(path16.join(dir, "flake.nix"), wrapperFlake(i2.host));
-    writeFileSync4(path16.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), generation }).content);
-    writeFileSync4(path16.join(dir, "vm-hardware.nix"), i2.vmHardware);
+    writeFileSync4(path17.join(dir, "flake.nix"), wrapperFlake(i2.host));
+    writeFileSync4(path17.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), generation }).content);
+    writeFileSync4(path17.join(dir, "vm-hardware.nix"), i2.vmHardware);
     await m.copyIn(dir, GUEST_FLAKE);
   } finally {
     rmSync5(dir, { recursive: true, force: true });
@@ -14918,23 +15057,23 @@ var PhaseTimeoutError = class extends Error {
   name = "PhaseTimeoutError";
 };
 function readSavedInstall(dir) {
-  const file = path17.join(dir, "installed.json");
-  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const file = path18.join(dir, "installed.json");
+  if (!existsSync7(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
   const s = JSON.parse(readFileSync8(file, "utf8"));
-  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  for (const d of s.disks) if (!existsSync7(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
   return s;
 }
 function cacheDir() {
-  return path17.join(process.env.XDG_CACHE_HOME || path17.join(os5.homedir(), ".cache"), "nixos-rehearse");
+  return path18.join(process.env.XDG_CACHE_HOME || path18.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
 async function runRehearsal(o2) {
   const log = o2.log ?? (() => {
   });
   const started = Date.now();
-  const outDir = path17.resolve(o2.outDir);
-  const logDir = path17.join(outDir, "logs");
+  const outDir = path18.resolve(o2.outDir);
+  const logDir = path18.join(outDir, "logs");
   mkdirSync6(logDir, { recursive: true });
-  const reportPath = path17.join(outDir, "report.json");
+  const reportPath = path18.join(outDir, "report.json");
   const report = {
     schema: 1,
     result: "fail",
@@ -14957,15 +15096,17 @@ async function runRehearsal(o2) {
     writeFileSync5(reportPath, `${JSON.stringify(report, null, 2)}
 `);
     try {
-      writeFileSync5(path17.join(outDir, "report.md"), renderReport(report));
+      writeFileSync5(path18.join(outDir, "report.md"), renderReport(report));
     } catch (e) {
-      writeFileSync5(path17.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
+      writeFileSync5(path18.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
 `);
     }
   };
   let machine;
   let keyDir;
-  const workDir = o2.workDir ?? mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-run-"));
+  const phaseMinutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
+  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
+  const workDir = o2.workDir ?? mkdtempSync4(path18.join(os5.tmpdir(), "nixos-rehearse-run-"));
   const phase = async (id, title, fn) => {
     const p = { id, title, status: "fail", durationMs: 0 };
     report.phases.push(p);
@@ -14975,23 +15116,19 @@ async function runRehearsal(o2) {
     let timer;
     try {
       const work = fn();
-      if (!o2.phaseTimeoutMinutes) p.status = await work ? "pass" : "fail";
-      else {
-        const minutes = o2.phaseTimeoutMinutes;
-        const limit = new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new PhaseTimeoutError(id, minutes)), minutes * 6e4);
-        });
-        try {
-          p.status = await Promise.race([work, limit]) ? "pass" : "fail";
-        } catch (e) {
-          if (e instanceof PhaseTimeoutError) {
-            for (const mm of Machine.running) noteStage(mm);
-            await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
-            await Promise.race([work.catch(() => {
-            }), new Promise((r) => setTimeout(r, 3e4).unref())]);
-          }
-          throw e;
+      const limit = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new PhaseTimeoutError(id, phaseMinutes)), phaseMinutes * 6e4);
+      });
+      try {
+        p.status = await Promise.race([work, limit]) ? "pass" : "fail";
+      } catch (e) {
+        if (e instanceof PhaseTimeoutError) {
+          for (const mm of Machine.running) noteStage(mm);
+          await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
+          await Promise.race([work.catch(() => {
+          }), new Promise((r) => setTimeout(r, 3e4).unref())]);
         }
+        throw e;
       }
     } finally {
       clearTimeout(timer);
@@ -15003,7 +15140,7 @@ async function runRehearsal(o2) {
   };
   const conclude = () => {
     try {
-      const lines = readdirSync2(logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync8(path17.join(logDir, f), "utf8")));
+      const lines = readdirSync3(logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync8(path18.join(logDir, f), "utf8")));
       if (lines.length) report.oom = { memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB, lines };
     } catch {
     }
@@ -15053,9 +15190,9 @@ async function runRehearsal(o2) {
     report.accel = accel.accel;
     report.speed = { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale };
     log(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
-    keyDir = mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-key-"));
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path17.join(keyDir, "id_ed25519")]);
-    const publicKey = readFileSync8(path17.join(keyDir, "id_ed25519.pub"), "utf8").trim();
+    keyDir = mkdtempSync4(path18.join(os5.tmpdir(), "nixos-rehearse-key-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path18.join(keyDir, "id_ed25519")]);
+    const publicKey = readFileSync8(path18.join(keyDir, "id_ed25519.pub"), "utf8").trim();
     const runId = randomBytes5(3).toString("hex").toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
     const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
@@ -15087,17 +15224,17 @@ async function runRehearsal(o2) {
       report.installedFrom = o2.installed;
       report.injected = saved.injected;
       mkdirSync6(workDir, { recursive: true });
-      for (const d of saved.disks) await createDisk(path17.join(workDir, `${d.id}.qcow2`), void 0, d.file);
-      copyFileSync2(saved.efiVars, path17.join(workDir, "efivars.fd"));
-      copyFileSync2(saved.sshPrivateKeyFile, path17.join(keyDir, "installed_ed25519"));
-      chmodSync(path17.join(keyDir, "installed_ed25519"), 384);
+      for (const d of saved.disks) await createDisk(path18.join(workDir, `${d.id}.qcow2`), void 0, d.file);
+      copyFileSync2(saved.efiVars, path18.join(workDir, "efivars.fd"));
+      copyFileSync2(saved.sshPrivateKeyFile, path18.join(keyDir, "installed_ed25519"));
+      chmodSync(path18.join(keyDir, "installed_ed25519"), 384);
       const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
       if (o2.fault === "remove-mirror-disk" && kept.length > 1) {
         kept.splice(1, 1);
         report.fault = { id: o2.fault, what: "boot the kept installed system without its second disk" };
       }
       log(`  starting from the installed system kept in ${o2.installed} (${saved.savedAt})`);
-      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path17.join(keyDir, "installed_ed25519") });
+      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path18.join(keyDir, "installed_ed25519") });
       return finish();
     }
     const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
@@ -15184,7 +15321,7 @@ ${res.output}`;
         { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." },
         [`ls -la ${GUEST_CONFIG}`],
         ([ls]) => / flake\.nix$/m.test(ls ?? "") ? [] : [`${GUEST_CONFIG}/flake.nix is missing after the copy`],
-        () => m.copyIn(flake.dir, GUEST_CONFIG)
+        async () => m.copyIn(flake.dir, GUEST_CONFIG, 120, await flakeFiles(flake.dir))
       );
       if (!copied) {
         skipRest(0);
@@ -15199,7 +15336,7 @@ ${res.output}`;
           s = { ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) };
         }
         if (s.id === "task-11-preflight") {
-          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync8(path17.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
+          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync8(path18.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
           if (!injected) {
             skipRest(i2);
             return false;
@@ -15240,22 +15377,22 @@ ${res.output}`;
         layout: layout.name,
         flake: o2.flake,
         host: flake.host,
-        disks: disks.map((d) => ({ ...d, file: path17.join(path17.resolve(o2.saveInstalled), `${d.id}.qcow2`) })),
-        efiVars: path17.join(path17.resolve(o2.saveInstalled), "efivars.fd"),
+        disks: disks.map((d) => ({ ...d, file: path18.join(path18.resolve(o2.saveInstalled), `${d.id}.qcow2`) })),
+        efiVars: path18.join(path18.resolve(o2.saveInstalled), "efivars.fd"),
         toplevel: installed2.toplevel,
         espPartuuids: installed2.espPartuuids,
         injected: report.injected,
         sshPublicKey: publicKey,
-        sshPrivateKeyFile: path17.join(path17.resolve(o2.saveInstalled), "id_ed25519"),
+        sshPrivateKeyFile: path18.join(path18.resolve(o2.saveInstalled), "id_ed25519"),
         isoSha256: iso.sha256,
         savedAt: (/* @__PURE__ */ new Date()).toISOString()
-      }, path17.join(keyDir, "id_ed25519"));
-      await overlayDisks(workDir, disks.map((d) => path17.join(path17.resolve(o2.saveInstalled), `${d.id}.qcow2`)));
+      }, path18.join(keyDir, "id_ed25519"));
+      await overlayDisks(workDir, disks.map((d) => path18.join(path18.resolve(o2.saveInstalled), `${d.id}.qcow2`)));
       log(`  the installed system is kept in ${o2.saveInstalled}; this run goes on over overlays`);
     }
     if (installOk && o2.verify !== false) {
       await m.stop();
-      await verify(disks, { ...installed2, sshPublicKey: publicKey, sshPrivateKeyFile: path17.join(keyDir, "id_ed25519") });
+      await verify(disks, { ...installed2, sshPublicKey: publicKey, sshPrivateKeyFile: path18.join(keyDir, "id_ed25519") });
     }
     return finish();
   } catch (e) {
@@ -15280,14 +15417,14 @@ ${res.output}`;
   }
 }
 function saveInstall(dir, workDir, s, privateKey) {
-  const target = path17.resolve(dir);
+  const target = path18.resolve(dir);
   rmSync6(target, { recursive: true, force: true });
   mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path17.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path17.join(workDir, "efivars.fd"), s.efiVars);
+  for (const d of s.disks) moveFile(path18.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path18.join(workDir, "efivars.fd"), s.efiVars);
   copyFileSync2(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path17.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+  writeFileSync5(path18.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
 `);
 }
 function moveFile(from, to) {
@@ -15300,7 +15437,7 @@ function moveFile(from, to) {
   }
 }
 async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path17.join(workDir, path17.basename(b)), void 0, b);
+  for (const b of bases) await createDisk(path18.join(workDir, path18.basename(b)), void 0, b);
 }
 function stageOf(serialTail) {
   return { ...bootStage(serialTail), serialTail };
@@ -15331,9 +15468,9 @@ async function injectHarness(m, host, login, injected, run) {
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
     async () => {
-      const dir = mkdtempSync4(path17.join(os5.tmpdir(), "nixos-rehearse-harness-"));
+      const dir = mkdtempSync4(path18.join(os5.tmpdir(), "nixos-rehearse-harness-"));
       try {
-        for (const f of files) writeFileSync5(path17.join(dir, path17.basename(f.file)), f.content);
+        for (const f of files) writeFileSync5(path18.join(dir, path18.basename(f.file)), f.content);
         await m.copyIn(dir, GUEST_FLAKE);
       } finally {
         rmSync6(dir, { recursive: true, force: true });
@@ -15356,17 +15493,14 @@ var accelOption = () => new Option("--accel <accel>", "accelerator").choices(["a
 var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(LAYOUTS).default("zfs");
 var say = (line) => process.stdout.write(`${line}
 `);
-var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", "fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this, and stop its VM");
+var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
 var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS));
 async function rehearse(o2) {
-  const memoryMiB = Number(o2.memory);
-  const cpus = Number(o2.cpus);
-  if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o2.memory})`);
-  if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o2.cpus})`);
-  if (!/^\d+[MGT]$/.test(o2.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o2.diskSize})`);
-  const phaseTimeoutMinutes = o2.phaseTimeout === void 0 ? void 0 : Number(o2.phaseTimeout);
-  if (phaseTimeoutMinutes !== void 0 && !(phaseTimeoutMinutes > 0)) throw new Error(`--phase-timeout is in minutes and must be positive (got ${o2.phaseTimeout})`);
+  const memoryMiB = wholeNumber("--memory", o2.memory, LIMITS.memoryMiB);
+  const cpus = wholeNumber("--cpus", o2.cpus, LIMITS.cpus);
+  diskSize("--disk-size", o2.diskSize);
+  const phaseTimeoutMinutes = o2.phaseTimeout === void 0 ? void 0 : wholeNumber("--phase-timeout", o2.phaseTimeout, LIMITS.phaseTimeoutMinutes);
   const r = await runRehearsal({
     iso: o2.iso,
     sha256: o2.sha256,

@@ -19,7 +19,8 @@ import { upsertStickyComment } from './github/comment.js';
 import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
 import { runRehearsal } from './rehearsal.js';
-import { renderReport } from './render.js';
+import { renderReportSafely } from './render.js';
+import { neutraliseWorkflowCommands } from './action/log-text.js';
 
 async function main() {
   const token = core.getInput('github-token');
@@ -44,7 +45,7 @@ async function main() {
   const octokit = inputs.token ? github.getOctokit(inputs.token) : undefined;
   const lockChanges =
     target && octokit
-      ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(`flake.lock diff unavailable: ${e.message}`), undefined))
+      ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(neutraliseWorkflowCommands(`flake.lock diff unavailable: ${e.message}`)), undefined))
       : lockChangesAgainstHead(inputs.flake);
 
   const { report, reportPath } = await runRehearsal({
@@ -63,11 +64,13 @@ async function main() {
     phaseTimeoutMinutes: inputs.timeoutMinutes || undefined,
     lockChanges,
     events: { phaseStart: (_id, title) => core.startGroup(title), phaseEnd: () => core.endGroup() },
-    log: (line) => core.info(line),
+    log: (line) => core.info(neutraliseWorkflowCommands(line)),
   });
   if (sha && !restored && /^https?:/.test(inputs.iso) && existsSync(isoCachePath(cacheDir, sha))) await saveIso(cacheDir, sha);
 
-  const md = renderReport(report, { host: inputs.host });
+  const rendered = renderReportSafely(report, { host: inputs.host });
+  if (rendered.error) core.warning(neutraliseWorkflowCommands(rendered.error));
+  const md = rendered.markdown;
   const outputs = actionOutputs(report, reportPath);
   for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v);
   core.setOutput('accel', report.accel);

@@ -4,6 +4,7 @@ import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
 import { buildFixture } from './fixture.js';
 import { FAULTS, type Fault, runRehearsal } from './rehearsal.js';
+import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, diskSize, wholeNumber } from './limits.js';
 import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { LAYOUTS } from './runbook/layouts.js';
 
@@ -27,7 +28,8 @@ program
 const accelOption = () => new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto');
 const layoutOption = () => new Option('--layout <layout>', 'disk layout').choices(LAYOUTS).default('zfs');
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const phaseTimeoutOption = () => new Option('--phase-timeout <minutes>', 'fail a phase (boot, install, reboot, verify, …) that takes longer than this, and stop its VM');
+const phaseTimeoutOption = () =>
+  new Option('--phase-timeout <minutes>', `fail a phase (boot, install, reboot, verify, …) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 const reuseOptions = (c: Command) =>
   c
     .option('--reuse-installer', 'restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use')
@@ -56,13 +58,10 @@ interface RunFlags {
 }
 
 async function rehearse(o: RunFlags): Promise<number> {
-  const memoryMiB = Number(o.memory);
-  const cpus = Number(o.cpus);
-  if (!Number.isInteger(memoryMiB) || memoryMiB < 1024) throw new Error(`--memory is in MiB and must be at least 1024 (got ${o.memory})`);
-  if (!Number.isInteger(cpus) || cpus < 1) throw new Error(`--cpus must be a positive integer (got ${o.cpus})`);
-  if (!/^\d+[MGT]$/.test(o.diskSize)) throw new Error(`--disk-size takes a size like 20G (got ${o.diskSize})`);
-  const phaseTimeoutMinutes = o.phaseTimeout === undefined ? undefined : Number(o.phaseTimeout);
-  if (phaseTimeoutMinutes !== undefined && !(phaseTimeoutMinutes > 0)) throw new Error(`--phase-timeout is in minutes and must be positive (got ${o.phaseTimeout})`);
+  const memoryMiB = wholeNumber('--memory', o.memory, LIMITS.memoryMiB);
+  const cpus = wholeNumber('--cpus', o.cpus, LIMITS.cpus);
+  diskSize('--disk-size', o.diskSize);
+  const phaseTimeoutMinutes = o.phaseTimeout === undefined ? undefined : wholeNumber('--phase-timeout', o.phaseTimeout, LIMITS.phaseTimeoutMinutes);
   const r = await runRehearsal({
     iso: o.iso,
     sha256: o.sha256,

@@ -51,7 +51,36 @@ export function parseFlakeLock(text: string, file: string): LockFile {
   const { version, root, nodes } = json;
   if (typeof version !== 'number' || version < 5 || version > 7) throw new Error(`${file} has unsupported lock file version ${JSON.stringify(version)} (Nix reads 5 to 7)`);
   if (typeof root !== 'string' || !isObject(nodes) || !isObject(nodes[root])) throw new Error(`${file} is not a flake lock file: no "root" node in "nodes"`);
+  for (const [key, node] of Object.entries(nodes)) checkNode(file, key, node);
   return json as unknown as LockFile;
+}
+
+const STRING_FIELDS = ['type', 'owner', 'repo', 'host', 'url', 'path', 'id', 'rev', 'ref', 'narHash'] as const;
+
+/**
+ * One node's shape as Nix writes it (lockfile.cc): `inputs` maps names to a node key or a follows
+ * path, `locked` holds strings and a numeric `lastModified`. A file that differs is refused here,
+ * with the node and the field, before anything renders it (a numeric `rev` once threw in the
+ * renderer after the whole run, and cost the summary, the comment and the outputs).
+ */
+function checkNode(file: string, key: string, node: unknown): void {
+  const where = `${file}: node ${JSON.stringify(key)}`;
+  if (!isObject(node)) throw new Error(`${where} is not an object`);
+  if (node.inputs !== undefined) {
+    if (!isObject(node.inputs)) throw new Error(`${where}: "inputs" is not an object`);
+    for (const [name, edge] of Object.entries(node.inputs)) {
+      const ok = typeof edge === 'string' || (Array.isArray(edge) && edge.every((e) => typeof e === 'string'));
+      if (!ok) throw new Error(`${where}: input ${JSON.stringify(name)} is neither a node name nor a follows path`);
+    }
+  }
+  if (node.locked !== undefined) {
+    if (!isObject(node.locked)) throw new Error(`${where}: "locked" is not an object`);
+    for (const f of STRING_FIELDS) {
+      if (node.locked[f] !== undefined && typeof node.locked[f] !== 'string') throw new Error(`${where}: locked.${f} is not a string`);
+    }
+    const lm = node.locked.lastModified;
+    if (lm !== undefined && !(typeof lm === 'number' && Number.isSafeInteger(lm) && lm >= 0)) throw new Error(`${where}: locked.lastModified is not a time in seconds`);
+  }
 }
 
 /**

@@ -27,6 +27,8 @@ import { layoutByName } from './runbook/layouts.js';
 import { parseHardwareConfig } from './runbook/parsers.js';
 import { type PlanContext, STEPS, type Step, part } from './runbook/plan.js';
 import { verifyInstalled } from './verify.js';
+import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
+import { flakeFiles } from './flake-files.js';
 
 export interface RehearsalOptions {
   iso: string;
@@ -182,6 +184,10 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   let machine: Machine | undefined;
   let keyDir: string | undefined;
   // The disks outlive the installer VM: the installed system boots from them afterwards.
+  // Every phase has a limit: the caller's, else the default (a JavaScript timer past 2^31 ms
+  // would fire at once, so the engine refuses what the entry points would).
+  const phaseMinutes = o.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
+  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError('phaseTimeoutMinutes', String(o.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
   const workDir = o.workDir ?? mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-run-'));
   const phase = async (id: string, title: string, fn: () => Promise<boolean>) => {
     const p: PhaseResult = { id, title, status: 'fail', durationMs: 0 };
@@ -192,24 +198,20 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     let timer: NodeJS.Timeout | undefined;
     try {
       const work = fn();
-      if (!o.phaseTimeoutMinutes) p.status = (await work) ? 'pass' : 'fail';
-      else {
-        const minutes = o.phaseTimeoutMinutes;
-        const limit = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new PhaseTimeoutError(id, minutes)), minutes * 60_000);
-        });
-        try {
-          p.status = (await Promise.race([work, limit])) ? 'pass' : 'fail';
-        } catch (e) {
-          if (e instanceof PhaseTimeoutError) {
-            // What the guest showed last, then stop it: the phase's own waits end at once.
-            for (const mm of Machine.running) noteStage(mm);
-            await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
-            // Bounded: work that waits on something other than the VM must not hold the report.
-            await Promise.race([work.catch(() => {}), new Promise((r) => setTimeout(r, 30_000).unref())]);
-          }
-          throw e;
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PhaseTimeoutError(id, phaseMinutes)), phaseMinutes * 60_000);
+      });
+      try {
+        p.status = (await Promise.race([work, limit])) ? 'pass' : 'fail';
+      } catch (e) {
+        if (e instanceof PhaseTimeoutError) {
+          // What the guest showed last, then stop it: the phase's own waits end at once.
+          for (const mm of Machine.running) noteStage(mm);
+          await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
+          // Bounded: work that waits on something other than the VM must not hold the report.
+          await Promise.race([work.catch(() => {}), new Promise((r) => setTimeout(r, 30_000).unref())]);
         }
+        throw e;
       }
     } finally {
       clearTimeout(timer);
@@ -438,7 +440,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         { id: 'flake-copy', task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: 'Check that the flake directory is readable.' },
         [`ls -la ${GUEST_CONFIG}`],
         ([ls]) => (/ flake\.nix$/m.test(ls ?? '') ? [] : [`${GUEST_CONFIG}/flake.nix is missing after the copy`]),
-        () => m.copyIn(flake.dir, GUEST_CONFIG),
+        async () => m.copyIn(flake.dir, GUEST_CONFIG, 120, await flakeFiles(flake.dir)),
       );
       if (!copied) {
         skipRest(0);

@@ -116,3 +116,22 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
   }
   return `${out.join('\n')}\n`;
 }
+
+/**
+ * renderReport, or when it throws (a report shaped in a way nothing foresaw), a short report that
+ * still carries the verdict: publishing the result (summary, comment, outputs, artifact) must
+ * never fail on the rendering. `error` says what went wrong, for a warning.
+ */
+export function renderReportSafely(r: Report, opts: { host?: string } = {}): { markdown: string; error?: string } {
+  try {
+    return { markdown: renderReport(r, opts) };
+  } catch (e) {
+    const host = opts.host ?? String(r.flake ?? '').replace(/^.*#/, '');
+    const result = r.result === 'pass' ? 'pass' : 'fail';
+    const error = `the report could not be rendered: ${(e as Error).message}`;
+    return {
+      markdown: `${result === 'pass' ? '✅' : '❌'} **nixos-rehearse: ${result.toUpperCase()}** for \`${cell(host)}\`\n\n${cell(error)}. report.json is in the run's artifact.\n`,
+      error,
+    };
+  }
+}

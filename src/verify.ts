@@ -39,6 +39,7 @@ import {
   checkSshd,
 } from './verify/checks.js';
 import { CLOSURE_SIZE_COMMAND, EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar, privateKeyNeedle } from './verify/parsers.js';
+import { flakeFiles } from './flake-files.js';
 
 /** What the install phase hands over. */
 export interface Installed {
@@ -261,7 +262,7 @@ async function tryPasswordLogin(port: number, user: string, password: string, co
 
 /** The configuration and the harness flake for generation N (the harness's known change). */
 async function pushFlake(m: Machine, i: Installed, generation: number): Promise<void> {
-  await m.copyIn(i.configDir, GUEST_CONFIG);
+  await m.copyIn(i.configDir, GUEST_CONFIG, 120, await flakeFiles(i.configDir));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-harness-'));
   try {
     writeFileSync(path.join(dir, 'flake.nix'), wrapperFlake(i.host));

@@ -5,6 +5,7 @@ import { DEFAULT_MEMORY_MIB } from '../qemu/spec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { declaredHosts } from '../flake.js';
+import { LIMITS, type Range, diskSize as checkDiskSize, hostName, wholeNumber } from '../limits.js';
 import { LAYOUTS } from '../runbook/layouts.js';
 
 /**
@@ -49,12 +50,9 @@ function bool(get: GetInput, name: string, dflt: boolean): boolean {
   throw new InputError(`input ${name} must be true or false, got '${get(name)}'`);
 }
 
-function int(get: GetInput, name: string, dflt: number, min: number, unit: string): number {
+function int(get: GetInput, name: string, dflt: number, range: Range): number {
   const raw = get(name).trim();
-  if (raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new InputError(`input ${name} must be a whole number of ${unit}, at least ${min} (got '${raw}')`);
-  return n;
+  return raw === '' ? dflt : wholeNumber(`input ${name}`, raw, range);
 }
 
 /**
@@ -80,6 +78,7 @@ export function resolveFlakeInput(value: string, workspace: string): { dir: stri
     else if (hosts.length === 0) throw new InputError(`input flake: cannot tell the host from ${file} (no literal nixosConfigurations.<name>); pass it as '<dir>#<host>'`);
     else throw new InputError(`input flake: ${file} declares several hosts (${hosts.join(', ')}); pass one as '<dir>#<host>', or run a matrix over them`);
   }
+  hostName('input flake: the host', host);
   if (hosts.length && !hosts.includes(host)) throw new InputError(`input flake: ${file} has no nixosConfigurations.${host}; it declares: ${hosts.join(', ')}`);
   return { dir, host };
 }
@@ -91,8 +90,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
   if (!(LAYOUTS as string[]).includes(layout)) throw new InputError(`input layout must be one of ${LAYOUTS.join(', ')} (got '${layout}')`);
   const accel = (get('accel').trim() || 'auto') as ActionInputs['accel'];
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new InputError(`input accel must be auto, kvm or tcg, got ${accel}`);
-  const diskSize = get('disk-size').trim() || '20G';
-  if (!/^\d+[MGT]$/.test(diskSize)) throw new InputError(`input disk-size takes a size like 20G (got '${diskSize}')`);
+  const diskSize = checkDiskSize('input disk-size', get('disk-size').trim() || '20G');
   const iso = get('iso').trim() || DEFAULT_ISO;
   const isoSha256 = get('iso-sha256').trim() || undefined;
   if (isoSha256 && !/^(sha256[:-])?[0-9a-fA-F]{64}$/.test(isoSha256)) throw new InputError(`input iso-sha256 must be 64 hex digits (got '${isoSha256}')`);
@@ -104,13 +102,13 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     isoSha256,
     layout,
     diskSize,
-    memoryMiB: int(get, 'memory', DEFAULT_MEMORY_MIB, 1024, 'MiB'),
-    cpus: int(get, 'cpus', 2, 1, 'CPUs'),
+    memoryMiB: int(get, 'memory', DEFAULT_MEMORY_MIB, LIMITS.memoryMiB),
+    cpus: int(get, 'cpus', 2, LIMITS.cpus),
     accel,
     rebuild: bool(get, 'rebuild', true),
     reuseInstaller: bool(get, 'reuse-installer', false),
     comment: bool(get, 'comment', isPr),
     token: get('github-token'),
-    timeoutMinutes: int(get, 'timeout-minutes', 0, 0, 'minutes'),
+    timeoutMinutes: get('timeout-minutes').trim() === '0' ? 0 : int(get, 'timeout-minutes', 0, LIMITS.phaseTimeoutMinutes),
   };
 }

@@ -3,13 +3,23 @@
 import { type Console, ConsoleTimeoutError } from './console.js';
 import { type CommandResult, type Frame, frameCommand, newNonce, parseFrame } from './protocol.js';
 
+/**
+ * A command as errors, logs and reports show it: whole up to `max` characters, else its start
+ * and end around the count left out (a copy's base64 payload is hundreds of kilobytes).
+ */
+export function shortCommand(command: string, max = 300): string {
+  if (command.length <= max) return command;
+  const keep = Math.floor((max - 40) / 2);
+  return `${command.slice(0, keep)} …(${command.length - 2 * keep} characters)… ${command.slice(-keep)}`;
+}
+
 export class CommandFailedError extends Error {
   constructor(
     readonly command: string,
     readonly result: CommandResult,
   ) {
     const tail = result.output.split('\n').slice(-30).join('\n');
-    super(`command failed with exit code ${result.exitCode}: ${command}\n--- last output ---\n${tail}`);
+    super(`command failed with exit code ${result.exitCode}: ${shortCommand(command)}\n--- last output ---\n${tail}`);
     this.name = 'CommandFailedError';
   }
 }
@@ -75,7 +85,7 @@ export class Shell {
         return { consumed: r.consumed, value: r.result };
       },
       timeoutMs,
-      `the end of: ${command.length > 120 ? `${command.slice(0, 117)}...` : command}`,
+      `the end of: ${shortCommand(command, 160)}`,
     );
     done.catch(() => {}); // observed below; a write error must not leave it unhandled
     try {

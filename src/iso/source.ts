@@ -2,7 +2,7 @@
 // cache by its checksum. A checksum given (or published next to the URL as <url>.sha256, as
 // channels.nixos.org does) is verified before anything boots; a mismatch is an error.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -33,7 +33,12 @@ export function normaliseSha(s: string): string {
 
 /** The checksum published next to an ISO's URL, as `<url>.sha256` (channels.nixos.org does). */
 export async function publishedSha256(url: string): Promise<string> {
-  const r = await fetch(`${url}.sha256`);
+  let r: Response;
+  try {
+    r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(60_000) });
+  } catch (e) {
+    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`);
+  }
   if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
   return parseSha256File(await r.text());
 }
@@ -46,7 +51,7 @@ export interface ResolvedIso {
   sha256?: string;
 }
 
-export async function resolveIso(iso: string, sha256: string | undefined, cacheDir: string, log: (s: string) => void = () => {}): Promise<ResolvedIso> {
+export async function resolveIso(iso: string, sha256: string | undefined, cacheDir: string, log: (s: string) => void = () => {}, opts: DownloadOptions = {}): Promise<ResolvedIso> {
   const want = sha256 ? normaliseSha(sha256) : undefined;
   if (/^https?:\/\//.test(iso)) {
     // Plain http only to this machine (a local mirror, the tests' server).
@@ -56,19 +61,16 @@ export async function resolveIso(iso: string, sha256: string | undefined, cacheD
     const expected = want ?? (await publishedSha256(iso));
     const file = isoCachePath(cacheDir, expected);
     mkdirSync(path.dirname(file), { recursive: true });
-    if (!existsSync(file)) {
-      log(`downloading ${iso}`);
-      const r = await fetch(iso);
-      if (!r.ok || !r.body) throw new IsoError(`downloading ${iso} failed: HTTP ${r.status}`);
-      const tmp = `${file}.part-${process.pid}`;
-      await pipeline(Readable.fromWeb(r.body as import('node:stream/web').ReadableStream), createWriteStream(tmp));
-      const got = await sha256File(tmp);
-      if (got !== expected) {
-        rmSync(tmp, { force: true });
-        throw new IsoError(`checksum mismatch for ${iso}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
-      }
-      renameSync(tmp, file);
+    removeLeftovers(file, log);
+    // A file at the cache path is trusted no more than a download: whoever put it there (an
+    // earlier run, the Actions cache, a person), it is hashed before every use.
+    if (existsSync(file)) {
+      const got = await sha256File(file);
+      if (got === expected) return { path: file, sha256: expected };
+      log(`the cached ISO ${file} has sha256 ${got}, not ${expected}: it is discarded and downloaded again`);
+      rmSync(file, { force: true });
     }
+    await download(iso, file, expected, log, opts);
     return { path: file, sha256: expected };
   }
   const file = path.resolve(iso.replace(/^~(?=\/)/, os.homedir()));
@@ -77,4 +79,103 @@ export async function resolveIso(iso: string, sha256: string | undefined, cacheD
   const got = await sha256File(file);
   if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
   return { path: file, sha256: got };
+}
+
+export interface DownloadOptions {
+  /** Tries before giving up (default 3), with a pause of `retryDelayMs` × the try number. */
+  attempts?: number;
+  retryDelayMs?: number;
+  /** A download that receives nothing for this long is abandoned (default 60 s). */
+  idleTimeoutMs?: number;
+}
+
+/** What a failed fetch says: undici's "fetch failed" carries the real cause (ECONNREFUSED, …). */
+function causeOf(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(': ') : '';
+  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
+}
+
+/** `.part-<pid>` files of downloads whose process is gone (killed mid-download). */
+function removeLeftovers(file: string, log: (s: string) => void): void {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.part-`;
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+    rmSync(path.join(dir, f), { force: true });
+    log(`removed ${path.join(dir, f)}, left by a download that did not finish`);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function download(url: string, file: string, expected: string, log: (s: string) => void, o: DownloadOptions): Promise<void> {
+  const attempts = o.attempts ?? 3;
+  const tmp = `${file}.part-${process.pid}`;
+  let last = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await fetchTo(url, tmp, log, o.idleTimeoutMs ?? 60_000);
+      const got = await sha256File(tmp);
+      if (got !== expected) {
+        rmSync(tmp, { force: true });
+        throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
+      }
+      renameSync(tmp, file);
+      return;
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e; // a retry would get the same
+      last = causeOf(e);
+      if (attempt < attempts) {
+        log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
+        await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 3000) * attempt));
+      }
+    }
+  }
+  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`);
+}
+
+/** One try: the body into `tmp`, a progress line every 10 %, abandoned when it stalls. */
+async function fetchTo(url: string, tmp: string, log: (s: string) => void, idleMs: number): Promise<void> {
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1000} s`)), idleMs);
+  const poke = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1000} s`)), idleMs);
+  };
+  try {
+    const r = await fetch(url, { signal: abort.signal });
+    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim());
+    const total = Number(r.headers.get('content-length')) || 0;
+    log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ''}`);
+    let got = 0;
+    let shown = 0;
+    const body = Readable.fromWeb(r.body as import('node:stream/web').ReadableStream);
+    body.on('data', (chunk: Buffer) => {
+      poke();
+      got += chunk.length;
+      const tenth = total ? Math.floor((got / total) * 10) : 0;
+      if (tenth > shown && tenth < 10) {
+        shown = tenth;
+        log(`  ${tenth * 10} % (${(got / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB)`);
+      }
+    });
+    await pipeline(body, createWriteStream(tmp), { signal: abort.signal });
+    if (total && got !== total) throw new Error(`the connection closed after ${got} of ${total} bytes`);
+  } catch (e) {
+    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(idle);
+  }
 }

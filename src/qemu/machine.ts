@@ -442,8 +442,11 @@ export class Machine {
    * Copies a host directory into the guest (as a tar stream over the control shell): small
    * payloads such as a flake. The guest directory is created; existing files are overwritten.
    */
-  async copyIn(hostDir: string, guestDir: string, seconds = 120): Promise<void> {
-    const tar = await execa('tar', ['-C', hostDir, '--exclude=./.git', '-czf', '-', '.'], { encoding: 'buffer', stdin: 'ignore' });
+  async copyIn(hostDir: string, guestDir: string, seconds = 120, files?: string[]): Promise<void> {
+    // `files` (relative to hostDir): only those; else the whole directory without any .git.
+    const tar = files
+      ? await execa('tar', ['-C', hostDir, '--null', '--no-recursion', '-czf', '-', '-T', '-'], { encoding: 'buffer', input: files.map((f) => `${f}\0`).join('') })
+      : await execa('tar', ['-C', hostDir, '--exclude=.git', '-czf', '-', '.'], { encoding: 'buffer', stdin: 'ignore' });
     const b64 = Buffer.from(tar.stdout).toString('base64');
     await this.succeed(`mkdir -p ${shellQuote(guestDir)} && printf %s ${b64} | base64 -d | tar -xzf - -C ${shellQuote(guestDir)}`, seconds);
   }

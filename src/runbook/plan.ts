@@ -6,6 +6,7 @@
 import type { Layout, Mount } from './layouts.js';
 import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
 import { NIX } from '../verify/parsers.js';
+import { hostName } from '../limits.js';
 
 export interface PlanContext {
   layout: Layout;
@@ -340,5 +341,5 @@ export function splitFlakeRef(ref: string): [string, string] {
       `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
     );
   }
-  return [m[1] || '.', m[2]];
+  return [m[1] || '.', hostName(`the host in flake reference '${ref}'`, m[2])];
 }

@@ -32,11 +32,25 @@ describe('action inputs', () => {
     expect(() => read({ flake: 'nowhere#x' })).toThrow(/no flake\.nix in .*nowhere\. Check the repository out first/);
     expect(() => read({ flake: 'github:me/cfg#x' })).toThrow(/must be a directory in the checked-out repository/);
     expect(() => read({ layout: 'raid5' })).toThrow(/input layout must be one of zfs, zfs-mirror, ext4, btrfs \(got 'raid5'\)/);
-    expect(() => read({ memory: '512' })).toThrow(/input memory must be a whole number of MiB, at least 1024 \(got '512'\)/);
+    expect(() => read({ memory: '512' })).toThrow(/input memory must be a whole number of MiB from 1024 to 262144 \(got '512'\)/);
     expect(() => read({ rebuild: 'yes' })).toThrow(/input rebuild must be true or false, got 'yes'/);
     expect(() => read({ 'iso-sha256': 'abc' })).toThrow(/iso-sha256 must be 64 hex digits/);
-    expect(() => read({ 'disk-size': '20 GB' })).toThrow(/disk-size takes a size like 20G/);
+    expect(() => read({ 'disk-size': '20 GB' })).toThrow(/input disk-size must be a size like 20G, from 4G to 2T/);
     expect(() => read({ accel: 'warp' })).toThrow(/input accel must be auto, kvm or tcg, got warp/);
+  });
+
+  it('bounds every number and refuses a host name that is not a Nix attribute name (#15 items 6 and 9)', () => {
+    // Each of these went through before: a timer past 2^31 ms fires at once, a host name reached
+    // guest commands unquoted, Nix strings and the output path.
+    for (const v of ['40000', 'Infinity', '-5', '1e9', '2.5']) expect(() => read({ 'timeout-minutes': v }), v).toThrow(/input timeout-minutes must be a whole number of minutes from 1 to 1440/);
+    expect(read({ 'timeout-minutes': '0' }).timeoutMinutes).toBe(0);
+    expect(() => read({ memory: '99999999' })).toThrow(/input memory must be a whole number of MiB from 1024 to 262144 \(got '99999999'\)/);
+    expect(() => read({ cpus: '0' })).toThrow(/input cpus must be a whole number of CPUs from 1 to 64/);
+    expect(() => read({ cpus: '1000' })).toThrow(/input cpus must be a whole number of CPUs from 1 to 64/);
+    for (const v of ['1M', '3G', '9T', '0G']) expect(() => read({ 'disk-size': v }), v).toThrow(/input disk-size must be a size like 20G, from 4G to 2T/);
+    expect(read({ 'disk-size': '4096M' }).diskSize).toBe('4096M');
+    for (const host of ['x;touch /tmp/pwn', '../../../escape/x', '${builtins.readFile /etc/passwd}', "it's", '9lives', '-rf'])
+      expect(() => read({ flake: `#${host}` }), host).toThrow(/input flake: the host must be a Nix attribute name of letters, digits, _ and -/);
   });
 
   it('takes YAML booleans and a local ISO relative to the workspace', () => {

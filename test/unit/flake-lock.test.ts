@@ -86,4 +86,15 @@ describe('diffFlakeLock', () => {
     expect(() => diffFlakeLock(base, JSON.stringify({ version: 7, root: 'root', nodes: {} }))).toThrow(/flake\.lock in this change is not a flake lock file/);
     expect(() => diffFlakeLock(base, '[]')).toThrow(/flake\.lock in this change is not a flake lock file/);
   });
+
+  it('refuses a hostile lock before anything renders it: a numeric rev, a bad follows, a string time (#15 item 8)', () => {
+    // A numeric rev went through before, and threw in the renderer (rev.slice) after the run.
+    const bad = (node: object) => lock({ nixpkgs: 'nixpkgs' }, { nixpkgs: node });
+    expect(() => diffFlakeLock(base, bad({ locked: { type: 'github', owner: 'NixOS', repo: 'nixpkgs', rev: 12345, narHash: 'sha256-x' } }))).toThrow('flake.lock in this change: node "nixpkgs": locked.rev is not a string');
+    expect(() => diffFlakeLock(base, bad({ locked: { type: 'github', owner: { $: 1 }, repo: 'nixpkgs', rev: 'a' } }))).toThrow(/locked\.owner is not a string/);
+    expect(() => diffFlakeLock(base, bad({ locked: { type: 'github', rev: 'a', lastModified: 'yesterday' } }))).toThrow(/locked\.lastModified is not a time in seconds/);
+    expect(() => diffFlakeLock(base, bad({ locked: 'github:NixOS/nixpkgs' }))).toThrow(/"locked" is not an object/);
+    expect(() => diffFlakeLock(base, lock({ nixpkgs: 7 as unknown as string }, {}))).toThrow(/node "root": input "nixpkgs" is neither a node name nor a follows path/);
+    expect(() => diffFlakeLock(base, lock({ nixpkgs: 'nixpkgs' }, { nixpkgs: null as unknown as object }))).toThrow(/node "nixpkgs" is not an object/);
+  });
 });

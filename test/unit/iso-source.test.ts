@@ -1,6 +1,6 @@
 // ISO from a path or a URL, with its sha256: against a real HTTP server on 127.0.0.1.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -20,6 +20,20 @@ beforeAll(async () => {
     hits.push(req.url ?? '');
     if (req.url === '/nixos.iso' || req.url === '/bare.iso') return res.end(body);
     if (req.url === '/nixos.iso.sha256') return res.end(`${sha}  nixos-minimal-25.11-x86_64-linux.iso\n`);
+    if (req.url === '/flaky.iso') {
+      // The first two tries die half way (the connection cut), the third gets everything.
+      if (hits.filter((h) => h === '/flaky.iso').length <= 2) {
+        res.writeHead(200, { 'content-length': body.length });
+        res.write(body.subarray(0, body.length / 2));
+        return setTimeout(() => res.destroy(), 20);
+      }
+      return res.end(body);
+    }
+    if (req.url === '/stalls.iso') {
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, 100)); // then nothing, the connection open
+      return;
+    }
     res.statusCode = 404;
     res.end();
   });
@@ -27,6 +41,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => {
+  server.closeAllConnections();
   server.close();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -63,6 +78,50 @@ describe('resolveIso', () => {
     expect(await resolveIso(f, `sha256:${sha.toUpperCase()}`, tmp)).toEqual({ path: f, sha256: sha });
     await expect(resolveIso(f, 'b'.repeat(64), tmp)).rejects.toThrow(/checksum mismatch/);
     expect(await resolveIso(f, undefined, tmp)).toEqual({ path: f });
+  });
+
+  it('hashes a cached ISO before every use: a file put at the cache path is discarded and downloaded again (#15 item 3)', async () => {
+    const cache = path.join(tmp, 'c4');
+    const file = path.join(cache, 'iso', `${sha}.iso`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'a tampered image, restored from a cache\n');
+    const lines: string[] = [];
+    hits.length = 0;
+    expect(await resolveIso(`${base}/nixos.iso`, sha, cache, (l) => lines.push(l))).toEqual({ path: file, sha256: sha });
+    expect(readFileSync(file).equals(body)).toBe(true);
+    expect(hits).toEqual(['/nixos.iso']);
+    expect(lines[0]).toMatch(/^the cached ISO .* has sha256 [0-9a-f]{64}, not [0-9a-f]{64}: it is discarded and downloaded again$/);
+  });
+
+  it('removes what a killed download left, keeps a live one’s', async () => {
+    const cache = path.join(tmp, 'c5');
+    const file = path.join(cache, 'iso', `${sha}.iso`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(`${file}.part-999999999`, 'half'); // no such process
+    writeFileSync(`${file}.part-1`, 'init is alive'); // PID 1 always is
+    await resolveIso(`${base}/nixos.iso`, sha, cache);
+    expect(readdirSync(path.dirname(file)).sort()).toEqual([`${sha}.iso`, `${sha}.iso.part-1`]);
+  });
+
+  it('retries a cut download, saying so, and names the URL and the cause when it gives up', async () => {
+    const lines: string[] = [];
+    hits.length = 0;
+    const cache = path.join(tmp, 'c6');
+    expect(await resolveIso(`${base}/flaky.iso`, sha, cache, (l) => lines.push(l), { retryDelayMs: 10 })).toMatchObject({ sha256: sha });
+    expect(hits.filter((h) => h === '/flaky.iso')).toHaveLength(3);
+    expect(lines.filter((l) => /^downloading .*\/flaky\.iso failed \(try \d of 3\): .*; trying again$/.test(l))).toHaveLength(2);
+    expect(lines.some((l) => /^ {2}\d0 % \(\d+ of \d+ MiB\)$/.test(l) || /^downloading .*flaky\.iso \(\d+ MiB\)$/.test(l))).toBe(true);
+    expect(readdirSync(path.join(cache, 'iso'))).toEqual([`${sha}.iso`]);
+    // Nothing listens on a port just freed: the error says so, not just "fetch failed".
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    await expect(resolveIso(`http://127.0.0.1:${port}/nixos.iso`, sha, path.join(tmp, 'c7'), () => {}, { retryDelayMs: 1 })).rejects.toThrow(
+      new RegExp(`^downloading http://127\\.0\\.0\\.1:${port}/nixos\\.iso failed after 3 tries: fetch failed \\(ECONNREFUSED`),
+    );
+    await expect(resolveIso(`${base}/stalls.iso`, sha, path.join(tmp, 'c8'), () => {}, { attempts: 1, idleTimeoutMs: 300 })).rejects.toThrow(/stalls\.iso failed after 1 tries: no data for 0\.3 s/);
+    expect(readdirSync(path.join(tmp, 'c8', 'iso'))).toEqual([]);
   });
 
   it('reads sha256sum files and bare hashes', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report.js';
 import { readFileSync } from 'node:fs';
 import { diffFlakeLock } from '../../src/flake-lock.js';
-import { cell, fence, renderReport } from '../../src/render.js';
+import { cell, fence, renderReport, renderReportSafely } from '../../src/render.js';
 
 const base: Report = {
   schema: 1,
@@ -158,5 +158,15 @@ describe('report.md', () => {
     // The guest's text cannot close its fence: the block's fence is longer than any run inside.
     expect(md).toContain(fence(`${line}\n\`\`\`\n**forged**`));
     expect(renderReport(base)).not.toContain('ran out of memory');
+  });
+
+  it('a report the renderer cannot take still publishes its verdict, escaped (#15 item 8)', () => {
+    // A lock change with a numeric rev, as a hostile flake.lock made before the parser checked it.
+    const hostile = { ...base, result: 'fail' as const, lockChanges: [{ input: 'nixpkgs', change: 'updated' as const, old: { rev: 1 as unknown as string }, new: { rev: 'abc' } }] };
+    expect(() => renderReport(hostile)).toThrow();
+    const r = renderReportSafely(hostile, { host: 'web@<b>' });
+    expect(r.error).toMatch(/^the report could not be rendered: /);
+    expect(r.markdown.split('\n')[0]).toBe('❌ **nixos-rehearse: FAIL** for `web@\u200b&lt;b&gt;`');
+    expect(renderReportSafely(base)).toEqual({ markdown: renderReport(base) });
   });
 });
