@@ -15,7 +15,7 @@ import { isoCachePath } from './iso/source.js';
 import { actionOutputs, failureAnnotation } from './action/outputs.js';
 import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
-import { upsertStickyComment } from './github/comment.js';
+import { upsertStickyComment, commentAuthor } from './github/comment.js';
 import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
 import { runRehearsal } from './rehearsal.js';
@@ -89,7 +89,8 @@ async function main() {
       core.notice('no github-token: no comment is posted');
     } else {
       const { owner, repo, issueNumber, runId, runUrl } = target;
-      const r = await upsertStickyComment(octokit, { owner, repo, issueNumber, host: inputs.host, runId, sha: headSha, body: md, runUrl });
+      const author = await commentAuthor(octokit, core.getInput('comment-author'));
+      const r = await upsertStickyComment(octokit, { owner, repo, issueNumber, host: inputs.host, runId, sha: headSha, body: md, runUrl, author });
       if (r.action === 'skipped') core.notice(`PR comment skipped: ${r.reason}`);
       else core.info(`PR comment ${r.action} (id ${r.commentId})${r.truncated ? ', cut to fit GitHub’s limit: the full report is in the artifact' : ''}`);
     }

@@ -126,6 +126,25 @@ function apiError(what: string, e: unknown): Error {
   return new Error(`GitHub API: ${what} failed${err.status ? ` (HTTP ${err.status})` : ''}: ${String(err.message ?? e)}`);
 }
 
+/**
+ * The login our comments carry: `override` (the action's `comment-author` input) when given, else
+ * the token's own identity from `GET /user` (a personal access token's user), else the default
+ * GITHUB_TOKEN's `github-actions[bot]` (an installation token gets 403 from /user; a GitHub App's
+ * token needs `comment-author: <app-slug>[bot]`). Without it a PAT's run never found its own
+ * comment and posted a new one each time.
+ */
+export async function commentAuthor(octokit: Octokit, override?: string): Promise<string> {
+  if (override?.trim()) return override.trim();
+  try {
+    const { data } = await octokit.rest.users.getAuthenticated();
+    if (data?.login) return data.login;
+  } catch (e) {
+    const status = (e as ApiError).status;
+    if (status !== 403 && status !== 401 && status !== 404) throw apiError('reading the token\'s identity (GET /user)', e);
+  }
+  return ACTIONS_BOT;
+}
+
 /** Creates or updates this host's report comment on the pull request; see the module comment. */
 export async function upsertStickyComment(octokit: Octokit, opts: StickyCommentOptions): Promise<StickyCommentResult> {
   const log = opts.log ?? (() => {});

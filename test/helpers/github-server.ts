@@ -10,6 +10,11 @@ export interface TokenInfo {
   login: string;
   /** A token without write access (a fork's GITHUB_TOKEN): POST and PATCH get 403. */
   readOnly?: boolean;
+  /**
+   * A user's token (a personal access token): `GET /user` answers with its login. Installation
+   * tokens (GITHUB_TOKEN, a GitHub App's) get 403 "Resource not accessible by integration" there.
+   */
+  user?: boolean;
 }
 
 export interface StoredComment {
@@ -117,6 +122,10 @@ export async function startGitHubServer(opts: { tokens: Record<string, TokenInfo
       const one = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(u.pathname);
       const contents = /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/.exec(u.pathname);
 
+      if (u.pathname === '/user' && req.method === 'GET') {
+        if (!who.user) return send(403, { ...FORBIDDEN, documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user' });
+        return send(200, { login: who.login, id: 40_000_000 + who.login.length, type: 'User' });
+      }
       if (contents && req.method === 'GET') {
         // GitHub's "Get repository content" for a file: base64 content, encoding "base64".
         const [, owner, repo, p] = contents;

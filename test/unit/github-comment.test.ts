@@ -2,7 +2,7 @@
 // server that answers like GitHub's REST API (test/helpers/github-server.ts).
 import { getOctokit } from '@actions/github';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { commentMarker, fitComment, isForkPullRequest, parseMarker, upsertStickyComment, type StickyCommentOptions } from '../../src/github/comment.js';
+import { commentAuthor, commentMarker, fitComment, isForkPullRequest, parseMarker, upsertStickyComment, type StickyCommentOptions } from '../../src/github/comment.js';
 import { pullRequestTarget } from '../../src/github/context.js';
 import { type GitHubServer, startGitHubServer } from '../helpers/github-server.js';
 
@@ -14,7 +14,7 @@ const BOT = 'github-actions[bot]';
 let server: GitHubServer;
 let logs: string[];
 beforeEach(async () => {
-  server = await startGitHubServer({ tokens: { [RW]: { login: BOT }, [RO]: { login: BOT, readOnly: true }, [PAT]: { login: 'alice' } } });
+  server = await startGitHubServer({ tokens: { [RW]: { login: BOT }, [RO]: { login: BOT, readOnly: true }, [PAT]: { login: 'alice', user: true } } });
   logs = [];
 });
 afterEach(async () => {
@@ -34,6 +34,25 @@ const opts = (o: Partial<StickyCommentOptions> = {}): StickyCommentOptions => ({
   ...o,
 });
 const onPr = (n = 42) => server.comments.filter((c) => c.owner === 'acme' && c.repo === 'nixos-config' && c.issue === n);
+
+describe('commentAuthor (#15 item 10)', () => {
+  it('a personal token keeps one sticky comment: its identity comes from GET /user', async () => {
+    expect(await commentAuthor(client(PAT))).toBe('alice');
+    expect(await commentAuthor(client(RW))).toBe(BOT); // an installation token: 403 on /user
+    expect(await commentAuthor(client(PAT), 'my-app[bot]')).toBe('my-app[bot]');
+    for (const runId of [1000, 1001]) await upsertStickyComment(client(PAT), opts({ runId, author: await commentAuthor(client(PAT)) }));
+    expect(onPr()).toHaveLength(1);
+    expect(onPr()[0]!.user.login).toBe('alice');
+    expect(onPr()[0]!.body).toContain('run=1001');
+  });
+
+  it('a comment with our marker by someone else is never taken for ours', async () => {
+    server.seed({ owner: 'acme', repo: 'nixos-config', issue: 42, login: 'mallory', body: `${commentMarker('server', 5000, 'f'.repeat(40))}\nfake PASS` });
+    const r = await upsertStickyComment(client(PAT), opts({ runId: 1000, author: await commentAuthor(client(PAT)) }));
+    expect(r.action).toBe('created'); // not "skipped: a newer run (5000)", not an edit of mallory's
+    expect(onPr().map((c) => c.user.login).sort()).toEqual(['alice', 'mallory']);
+  });
+});
 
 describe('upsertStickyComment', () => {
   it('creates the comment on the first run and edits the same one on the next', async () => {
