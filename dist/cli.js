@@ -11244,7 +11244,6 @@ async function connectUnix(path19, timeoutMs, what) {
 }
 
 // src/console/console.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
 import { StringDecoder as StringDecoder4 } from "node:string_decoder";
 
 // src/console/text.ts
@@ -11298,6 +11297,74 @@ var ConsoleText = class {
 function clean(s) {
   return stripAnsi(s).replace(/[\r\x07\x00]/g, "");
 }
+
+// src/console/transcript.ts
+import { createWriteStream as createWriteStream2 } from "node:fs";
+var TRANSCRIPT_HEAD_BYTES = 32 * 1024 * 1024;
+var TRANSCRIPT_TAIL_BYTES = 8 * 1024 * 1024;
+var Transcript = class {
+  /**
+   * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
+   * newline (line-based files: the log, the asciinema recording).
+   */
+  constructor(path19, note, opts = {}) {
+    this.path = path19;
+    this.note = note;
+    this.opts = opts;
+    this.stream = createWriteStream2(path19);
+    this.stream.on("error", (e) => {
+      this.error ??= e;
+    });
+  }
+  path;
+  note;
+  opts;
+  stream;
+  written = 0;
+  tail = [];
+  tailSize = 0;
+  left = 0;
+  closed = false;
+  /** The first write error, if any: the transcript stopped there. */
+  error;
+  write(data2) {
+    if (this.closed || this.error) return;
+    const b = typeof data2 === "string" ? Buffer.from(data2) : data2;
+    if (this.tailSize === 0 && this.written + b.length <= (this.opts.headBytes ?? TRANSCRIPT_HEAD_BYTES)) {
+      this.written += b.length;
+      this.stream.write(b);
+      return;
+    }
+    this.tail.push(b);
+    this.tailSize += b.length;
+    const max = this.opts.tailBytes ?? TRANSCRIPT_TAIL_BYTES;
+    while (this.tail.length > 1 && this.tailSize - this.tail[0].length >= max) {
+      this.left += this.tail[0].length;
+      this.tailSize -= this.tail[0].length;
+      this.tail.shift();
+    }
+  }
+  /** Writes the kept tail (after the note, when something was left out) and closes the file. */
+  end() {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    if (!this.error && this.tail.length) {
+      let rest = Buffer.concat(this.tail);
+      if (this.left > 0) {
+        if (this.opts.align) {
+          const nl = rest.indexOf(10);
+          if (nl >= 0) {
+            this.left += nl + 1;
+            rest = rest.subarray(nl + 1);
+          }
+        }
+        this.stream.write(this.note(this.left));
+      }
+      this.stream.write(rest);
+    }
+    return new Promise((resolve) => this.stream.end(() => resolve()));
+  }
+};
 
 // src/console/console.ts
 var ConsoleTimeoutError = class extends Error {
@@ -11374,10 +11441,17 @@ var Console = class {
     this.name = opts.name;
     this.keepBytes = opts.keepBytes ?? 256 * 1024;
     if (opts.transcriptPath) {
-      this.raw = createWriteStream2(`${opts.transcriptPath}.raw`);
-      this.log = createWriteStream2(`${opts.transcriptPath}.log`);
+      const gap = (n2) => `
+[nixos-rehearse: ${n2} bytes of this console left out of the transcript]
+`;
+      this.raw = new Transcript(`${opts.transcriptPath}.raw`, gap, opts.transcriptLimits);
+      this.log = new Transcript(`${opts.transcriptPath}.log`, gap, { ...opts.transcriptLimits, align: true });
       if (opts.cast) {
-        this.cast = createWriteStream2(`${opts.transcriptPath}.cast`);
+        const castGap = (n2) => `${JSON.stringify([Number(((Date.now() - this.t0) / 1e3).toFixed(3)), "o", `\r
+[${n2} bytes left out of this recording]\r
+`])}
+`;
+        this.cast = new Transcript(`${opts.transcriptPath}.cast`, castGap, { ...opts.transcriptLimits, align: true });
         this.cast.write(`${JSON.stringify({ version: 2, width: 80, height: 40, timestamp: Math.floor(this.t0 / 1e3), title: opts.name, env: { TERM: "vt100" } })}
 `);
       }
@@ -11550,8 +11624,7 @@ var Console = class {
   }
   async close() {
     this.socket?.destroy();
-    const flush = (s) => new Promise((r) => s ? s.end(() => r()) : r());
-    await Promise.all([flush(this.raw), flush(this.log), flush(this.cast)]);
+    await Promise.all([this.raw?.end(), this.log?.end(), this.cast?.end()]);
     this.raw = this.log = this.cast = void 0;
   }
 };
@@ -11559,6 +11632,9 @@ var Console = class {
 // src/console/protocol.ts
 import { randomBytes } from "node:crypto";
 var MAX_LINE = 900;
+var OUTPUT_HEAD = 1024 * 1024;
+var OUTPUT_TAIL = 4 * 1024 * 1024;
+var MAX_FRAME_CHARS = Math.ceil((OUTPUT_HEAD + OUTPUT_TAIL + 256) * 4 / 3) + 1024 * 1024;
 function newNonce() {
   return randomBytes(6).toString("hex");
 }
@@ -11575,8 +11651,9 @@ function frameCommand(command, nonce = newNonce()) {
 `);
   for (const c3 of chunks) lines.push(`printf %s ${c3} >>${tmp}.b
 `);
+  const [h2, t] = [OUTPUT_HEAD, OUTPUT_TAIL];
   lines.push(
-    `printf '%s%s\\n' ${a2} ${b}; base64 -d <${tmp}.b >${tmp}.c; { sh ${tmp}.c </dev/null 2>&1; echo $? >${tmp}.x; } | base64 -w 0; printf '\\n%s:%s%s\\n' "$(cat ${tmp}.x)" ${b} ${a2}; rm -f ${tmp}.b ${tmp}.c ${tmp}.x
+    `printf '%s%s\\n' ${a2} ${b}; base64 -d <${tmp}.b >${tmp}.c; sh ${tmp}.c </dev/null >${tmp}.o 2>&1; echo $? >${tmp}.x; n=$(wc -c <${tmp}.o); if [ "$n" -gt ${h2 + t} ]; then head -c ${h2} ${tmp}.o; printf '\\n[%s bytes of output left out]\\n' $((n - ${h2 + t})); tail -c ${t} ${tmp}.o; else cat ${tmp}.o; fi | base64 -w 0; printf '\\n%s:%s%s\\n' "$(cat ${tmp}.x)" ${b} ${a2}; rm -f ${tmp}.b ${tmp}.c ${tmp}.x ${tmp}.o
 `
   );
   return { lines, start: `${a2}${b}
@@ -11591,7 +11668,10 @@ function parseFrame(text, frame, hint = {}) {
   if (s < 0) return { done: false };
   const bodyStart = s + frame.start.length;
   const e = find(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
-  if (e < 0) return { done: false, start: s };
+  if (e < 0) {
+    if (text.length - bodyStart > MAX_FRAME_CHARS) throw new ProtocolError(`command output frame is larger than ${MAX_FRAME_CHARS} characters, more than the guest side ever sends`, text.slice(bodyStart, bodyStart + 200));
+    return { done: false, start: s };
+  }
   const body = text.slice(bodyStart, e);
   const nl = body.lastIndexOf("\n");
   const b64 = body.slice(0, Math.max(nl, 0)).replace(/\s+/g, "");

@@ -1,11 +1,11 @@
 // A console of the guest (the serial port or the virtio console) reached through a QEMU chardev
 // Unix socket: waitFor(regex), write, sendKeys, and a timestamped transcript on disk (raw bytes
 // and ANSI-stripped text). Thin adapter: the parsing lives in text.ts and protocol.ts.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import net from 'node:net';
 import { connectUnix } from '../unix-socket.js';
 import { ConsoleText } from './text.js';
+import { Transcript } from './transcript.js';
 
 export class ConsoleTimeoutError extends Error {
   constructor(
@@ -94,6 +94,8 @@ export interface ConsoleOptions {
    * player: a moving picture of the install as the serial console showed it.
    */
   cast?: boolean;
+  /** Bounds of each transcript file (transcript.ts; tests pass small ones). */
+  transcriptLimits?: { headBytes?: number; tailBytes?: number };
 }
 
 export class Console {
@@ -109,9 +111,9 @@ export class Console {
   /** Absolute offset where unconsumed text starts. */
   private cursor = 0;
   private waiters = new Set<Waiter>();
-  private raw?: WriteStream;
-  private log?: WriteStream;
-  private cast?: WriteStream;
+  private raw?: Transcript;
+  private log?: Transcript;
+  private cast?: Transcript;
   private castDecoder = new StringDecoder('utf8');
   private logLineOpen = false;
   private t0 = Date.now();
@@ -122,10 +124,13 @@ export class Console {
     this.name = opts.name;
     this.keepBytes = opts.keepBytes ?? 256 * 1024;
     if (opts.transcriptPath) {
-      this.raw = createWriteStream(`${opts.transcriptPath}.raw`);
-      this.log = createWriteStream(`${opts.transcriptPath}.log`);
+      const gap = (n: number) => `\n[nixos-rehearse: ${n} bytes of this console left out of the transcript]\n`;
+      this.raw = new Transcript(`${opts.transcriptPath}.raw`, gap, opts.transcriptLimits);
+      this.log = new Transcript(`${opts.transcriptPath}.log`, gap, { ...opts.transcriptLimits, align: true });
       if (opts.cast) {
-        this.cast = createWriteStream(`${opts.transcriptPath}.cast`);
+        // The gap as an output event of its own, so that the recording still plays.
+        const castGap = (n: number) => `${JSON.stringify([Number(((Date.now() - this.t0) / 1000).toFixed(3)), 'o', `\r\n[${n} bytes left out of this recording]\r\n`])}\n`;
+        this.cast = new Transcript(`${opts.transcriptPath}.cast`, castGap, { ...opts.transcriptLimits, align: true });
         // 80 columns as the serial console wraps; the player scrolls beyond 40 rows.
         this.cast.write(`${JSON.stringify({ version: 2, width: 80, height: 40, timestamp: Math.floor(this.t0 / 1000), title: opts.name, env: { TERM: 'vt100' } })}\n`);
       }
@@ -317,8 +322,7 @@ export class Console {
 
   async close(): Promise<void> {
     this.socket?.destroy();
-    const flush = (s?: WriteStream) => new Promise<void>((r) => (s ? s.end(() => r()) : r()));
-    await Promise.all([flush(this.raw), flush(this.log), flush(this.cast)]);
+    await Promise.all([this.raw?.end(), this.log?.end(), this.cast?.end()]);
     this.raw = this.log = this.cast = undefined;
   }
 }

@@ -32,6 +32,15 @@ export interface CommandResult {
 /** Longest line we type at once: a tty's canonical buffer holds 4095 bytes; stay far below. */
 export const MAX_LINE = 900;
 
+/** A command's output that comes back whole; beyond it, its first and last bytes (see frameCommand). */
+export const OUTPUT_HEAD = 1024 * 1024;
+export const OUTPUT_TAIL = 4 * 1024 * 1024;
+/**
+ * The most a frame may hold on the console (base64 of the capped output, with room for line
+ * noise): a guest that streams more into a frame, as no real command can, is refused.
+ */
+export const MAX_FRAME_CHARS = Math.ceil(((OUTPUT_HEAD + OUTPUT_TAIL + 256) * 4) / 3) + 1024 * 1024;
+
 export function newNonce(): string {
   return randomBytes(6).toString('hex');
 }
@@ -49,10 +58,14 @@ export function frameCommand(command: string, nonce: string = newNonce()): Frame
   const chunks = encoded.match(new RegExp(`.{1,${MAX_LINE - 60}}`, 'g')) ?? [''];
   lines.push(`: >${tmp}.b\n`);
   for (const c of chunks) lines.push(`printf %s ${c} >>${tmp}.b\n`);
+  // The output goes to a file first, and only its ends come back when it is longer than
+  // OUTPUT_HEAD + OUTPUT_TAIL bytes: a command that prints 64 MiB costs the guest's disk, not
+  // the host's memory.
+  const [h, t] = [OUTPUT_HEAD, OUTPUT_TAIL];
   lines.push(
-    `printf '%s%s\\n' ${a} ${b}; base64 -d <${tmp}.b >${tmp}.c; ` +
-      `{ sh ${tmp}.c </dev/null 2>&1; echo $? >${tmp}.x; } | base64 -w 0; ` +
-      `printf '\\n%s:%s%s\\n' "$(cat ${tmp}.x)" ${b} ${a}; rm -f ${tmp}.b ${tmp}.c ${tmp}.x\n`,
+    `printf '%s%s\\n' ${a} ${b}; base64 -d <${tmp}.b >${tmp}.c; sh ${tmp}.c </dev/null >${tmp}.o 2>&1; echo $? >${tmp}.x; ` +
+      `n=$(wc -c <${tmp}.o); if [ "$n" -gt ${h + t} ]; then head -c ${h} ${tmp}.o; printf '\\n[%s bytes of output left out]\\n' $((n - ${h + t})); tail -c ${t} ${tmp}.o; else cat ${tmp}.o; fi | base64 -w 0; ` +
+      `printf '\\n%s:%s%s\\n' "$(cat ${tmp}.x)" ${b} ${a}; rm -f ${tmp}.b ${tmp}.c ${tmp}.x ${tmp}.o\n`,
   );
   return { lines, start: `${a}${b}\n`, end: `:${b}${a}` };
 }
@@ -77,7 +90,10 @@ export function parseFrame(
   if (s < 0) return { done: false };
   const bodyStart = s + frame.start.length;
   const e = find(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
-  if (e < 0) return { done: false, start: s };
+  if (e < 0) {
+    if (text.length - bodyStart > MAX_FRAME_CHARS) throw new ProtocolError(`command output frame is larger than ${MAX_FRAME_CHARS} characters, more than the guest side ever sends`, text.slice(bodyStart, bodyStart + 200));
+    return { done: false, start: s };
+  }
   const body = text.slice(bodyStart, e);
   const nl = body.lastIndexOf('\n');
   const b64 = body.slice(0, Math.max(nl, 0)).replace(/\s+/g, '');

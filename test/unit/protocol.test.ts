@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Console } from '../../src/console/console.js';
-import { frameCommand, parseFrame } from '../../src/console/protocol.js';
+import { MAX_FRAME_CHARS, OUTPUT_HEAD, OUTPUT_TAIL, ProtocolError, frameCommand, parseFrame } from '../../src/console/protocol.js';
+import { execFileSync } from 'node:child_process';
 import { CommandFailedError, Shell } from '../../src/console/shell.js';
 import { type FakeCommand, serialBytesFor } from '../helpers/fake-serial.js';
 
@@ -31,6 +32,37 @@ describe('frameCommand', () => {
 
   it('rejects a nonce that could contain shell syntax', () => {
     expect(() => frameCommand('true', "a'b")).toThrow(/nonce/);
+  });
+});
+
+describe('a command’s output is bounded (#15 item 7)', () => {
+  // The frame's lines run by a real sh here, as the guest's shell runs them.
+  const runInSh = (command: string) => {
+    const f = frameCommand(command, 'aaaabbbbcccc');
+    const out = execFileSync('sh', [], { input: f.lines.join(''), maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR ?? '/tmp' } }).toString();
+    const r = parseFrame({ length: out.length, slice: (a, b) => out.slice(a, b) }, f);
+    if (!r.done) throw new Error('no frame');
+    return r.result;
+  };
+
+  it('comes back whole up to the limit, with its exit code', () => {
+    expect(runInSh('printf "a\\nb"; exit 3')).toEqual({ exitCode: 3, output: 'a\nb' });
+  });
+
+  it('beyond it only its first and last bytes come back, saying how much was left out', () => {
+    // 64 MiB of output once reached the host whole, and stayed in its memory.
+    const r = runInSh("echo FIRST; head -c 67108864 /dev/zero | tr '\\0' x; echo; echo LAST; exit 5");
+    expect(r.exitCode).toBe(5);
+    expect(r.output.length).toBeLessThan(OUTPUT_HEAD + OUTPUT_TAIL + 100);
+    expect(r.output.startsWith('FIRST\nxxx')).toBe(true);
+    expect(r.output.endsWith('xxx\nLAST\n')).toBe(true);
+    expect(r.output).toMatch(new RegExp(`\\n\\[${6 + 67108864 + 6 - OUTPUT_HEAD - OUTPUT_TAIL} bytes of output left out\\]\\n`));
+  });
+
+  it('a frame that grows past anything the guest side sends is refused, not held', () => {
+    const f = frameCommand('x', 'aaaabbbbcccc');
+    const huge = `${f.start}${'A'.repeat(MAX_FRAME_CHARS + 10)}`;
+    expect(() => parseFrame({ length: huge.length, slice: (a, b) => huge.slice(a, b) }, f)).toThrow(ProtocolError);
   });
 });
 
