@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path19 = __require("node:path");
+    var path20 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path19.resolve(baseDir, baseName);
+          const localBin = path20.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path19.extname(baseName))) return void 0;
+          if (sourceExt.includes(path20.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path19.resolve(
-            path19.dirname(resolvedScriptPath),
+          executableDir = path20.resolve(
+            path20.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path19.basename(
+            const legacyName = path20.basename(
               this._scriptPath,
-              path19.extname(this._scriptPath)
+              path20.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path19.extname(executableFile));
+        launchWithNode = sourceExt.includes(path20.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path19.basename(filename, path19.extname(filename));
+        this._name = path20.basename(filename, path20.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path20) {
-        if (path20 === void 0) return this._executableDir;
-        this._executableDir = path20;
+      executableDir(path21) {
+        if (path21 === void 0) return this._executableDir;
+        this._executableDir = path21;
         return this;
       }
       /**
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path19, options) {
+    function checkPathExt(path20, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path19.substr(-p.length).toLowerCase() === p) {
+        if (p && path20.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path19, options) {
+    function checkStat(stat, path20, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path19, options);
+      return checkPathExt(path20, options);
     }
-    function isexe(path19, options, cb) {
-      fs.stat(path19, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path19, options));
+    function isexe(path20, options, cb) {
+      fs.stat(path20, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path20, options));
       });
     }
-    function sync(path19, options) {
-      return checkStat(fs.statSync(path19), path19, options);
+    function sync(path20, options) {
+      return checkStat(fs.statSync(path20), path20, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path19, options, cb) {
-      fs.stat(path19, function(er, stat) {
+    function isexe(path20, options, cb) {
+      fs.stat(path20, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path19, options) {
-      return checkStat(fs.statSync(path19), options);
+    function sync(path20, options) {
+      return checkStat(fs.statSync(path20), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path19, options, cb) {
+    function isexe(path20, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path19, options || {}, function(er, is) {
+          isexe(path20, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path19, options || {}, function(er, is) {
+      core(path20, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path19, options) {
+    function sync(path20, options) {
       try {
-        return core.sync(path19, options || {});
+        return core.sync(path20, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path19 = __require("path");
+    var path20 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path19.join(pathPart, cmd);
+        const pCmd = path20.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path19.join(pathPart, cmd);
+        const pCmd = path20.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path19 = __require("path");
+    var path20 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path19.delimiter : void 0
+          pathExt: withoutPathExt ? path20.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path19.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path20.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path19, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path19.split("/").pop();
+      const [path20, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path20.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path19 = __require("path");
+    var path20 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path19.normalize(parsed.command);
+        parsed.command = path20.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -3945,7 +3945,7 @@ var require_cross_spawn = __commonJS({
       enoent.hookChildProcess(spawned, parsed);
       return spawned;
     }
-    function spawnSync2(command, args, options) {
+    function spawnSync3(command, args, options) {
       const parsed = parse(command, args, options);
       const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
@@ -3953,7 +3953,7 @@ var require_cross_spawn = __commonJS({
     }
     module.exports = spawn2;
     module.exports.spawn = spawn2;
-    module.exports.sync = spawnSync2;
+    module.exports.sync = spawnSync3;
     module.exports._parse = parse;
     module.exports._enoent = enoent;
   }
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path19, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path19 === "string" ? path19 : path19.toString();
+  for (const { path: path20, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path20 === "string" ? path20 : path20.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path19, serializedResult);
+      appendFileSync(path20, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path19, serializedResult);
+      writeFileSync(path20, serializedResult);
     }
   }
 };
@@ -11065,6 +11065,7 @@ function findFirmware(candidates = firmwareCandidates(), sizeOf = realSize) {
 }
 
 // src/qemu/tools.ts
+import { spawnSync as spawnSync2 } from "node:child_process";
 function qemuBinary(env = process.env) {
   return env.NIXOS_REHEARSE_QEMU || "qemu-system-x86_64";
 }
@@ -11086,6 +11087,11 @@ async function toolVersion(bin) {
   }
 }
 var INSTALL_HINT = "Debian/Ubuntu: sudo apt-get install qemu-system-x86 qemu-utils ovmf | Fedora: sudo dnf install qemu-system-x86 qemu-img edk2-ovmf | Arch: sudo pacman -S qemu-base edk2-ovmf | Nix: nix shell nixpkgs#qemu";
+var pdeathsig;
+function withParentDeathSignal(bin, args) {
+  pdeathsig ??= spawnSync2("setpriv", ["--pdeathsig", "SIGKILL", "--", "true"], { stdio: "ignore" }).status === 0;
+  return pdeathsig ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", bin, ...args]] : [bin, args];
+}
 
 // src/doctor.ts
 var HOST_TOOLS = ["xorriso", "ssh-keygen", "ssh"];
@@ -11227,17 +11233,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path19, timeoutMs, what) {
+async function connectUnix(path20, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path19);
+        const s = net.createConnection(path20);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path19}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path20}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11307,11 +11313,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path19, note, opts = {}) {
-    this.path = path19;
+  constructor(path20, note, opts = {}) {
+    this.path = path20;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path19);
+    this.stream = createWriteStream2(path20);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -11458,8 +11464,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path19, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path19, timeoutMs, `${this.name} console`);
+  async attach(path20, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path20, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11906,8 +11912,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path19, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path19, timeoutMs, "QMP");
+  async connect(path20, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path20, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12116,7 +12122,8 @@ var Machine = class _Machine {
 [nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]
 `);
     }
-    this.proc = execa(qemuBinary(), argv, {
+    const [bin, args] = withParentDeathSignal(qemuBinary(), argv);
+    this.proc = execa(bin, args, {
       reject: false,
       cleanup: true,
       stdin: "ignore",
@@ -12544,9 +12551,9 @@ async function buildFixture(opts = {}) {
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, mkdtempSync as mkdtempSync4, readdirSync as readdirSync3, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, readdirSync as readdirSync4, readFileSync as readFileSync9, renameSync as renameSync3, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
 import os5 from "node:os";
-import path18 from "node:path";
+import path19 from "node:path";
 
 // src/flake.ts
 import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
@@ -13221,7 +13228,7 @@ function renderReport(r, opts = {}) {
   const host = opts.host ?? r.flake.replace(/^.*#/, "");
   const firstStep = r.steps.find((s) => s.status === "fail");
   const firstCheck = r.checks.find((c3) => c3.status === "fail");
-  const why = r.error ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
+  const why = r.error ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
   out.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
   if (r.fault) out.push("", `> **Fault injected on purpose:** ${code(r.fault.id)}: ${cell(r.fault.what)}`);
   for (const d of r.diagnosis ?? []) {
@@ -14710,9 +14717,8 @@ function vmHardwareModule(hw) {
 
 // src/verify.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { mkdtempSync as mkdtempSync3, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
-import os4 from "node:os";
-import path17 from "node:path";
+import { readFileSync as readFileSync8, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import path18 from "node:path";
 
 // src/verify/checks.ts
 var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
@@ -14922,6 +14928,52 @@ async function flakeFiles(dir) {
   return r.stdout.split("\0").filter((f) => f && existsSync6(path16.join(dir, f))).sort();
 }
 
+// src/leftovers.ts
+import { mkdtempSync as mkdtempSync3, readdirSync as readdirSync3, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
+import os4 from "node:os";
+import path17 from "node:path";
+var OWNER_FILE = ".nixos-rehearse-owner";
+var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
+function processStart(pid) {
+  try {
+    const stat = readFileSync7(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return void 0;
+  }
+}
+function ownedTempDir(prefix) {
+  const dir = mkdtempSync3(path17.join(os4.tmpdir(), prefix));
+  writeFileSync4(path17.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
+`);
+  return dir;
+}
+function removeLeftovers2(tmp = os4.tmpdir()) {
+  const removed = [];
+  let names = [];
+  try {
+    names = readdirSync3(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!PREFIX.test(name)) continue;
+    const dir = path17.join(tmp, name);
+    let owner;
+    try {
+      owner = JSON.parse(readFileSync7(path17.join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== "number") continue;
+    const start = processStart(owner.pid);
+    if (start !== void 0 && start === owner.start) continue;
+    rmSync5(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
 // src/verify.ts
 var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
 async function verifyInstalled(i2, report, phase, log, o2) {
@@ -14991,12 +15043,12 @@ async function verifyInstalled(i2, report, phase, log, o2) {
       const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort, mm.t(12) / 1e3);
       const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
       add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
-      add(checkPasswordRefused(await tryPasswordLogin(mm.sshPort, REHEARSE_USER, rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), mm.t(12) / 1e3, mm.t(36))));
+      add(checkPasswordRefused(await tryPasswordLogin(mm.sshPort, REHEARSE_USER, rehearsePassword(readFileSync8(i2.sshPrivateKeyFile, "utf8")), mm.t(12) / 1e3, mm.t(36))));
       add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
       add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
       const secret = `rehearse-secret-${randomBytes4(12).toString("hex")}`;
       await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
-      const keyLine = privateKeyNeedle(readFileSync7(i2.sshPrivateKeyFile, "utf8"));
+      const keyLine = privateKeyNeedle(readFileSync8(i2.sshPrivateKeyFile, "utf8"));
       const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
       add(checkSecretsNotInStore(g.exitCode, g.output));
       await o2.verified?.(mm);
@@ -15060,11 +15112,11 @@ function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
 async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs) {
-  const dir = mkdtempSync3(path17.join(os4.tmpdir(), "nixos-rehearse-askpass-"));
+  const dir = ownedTempDir("nixos-rehearse-askpass-");
   const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
-    const askpass = path17.join(dir, "askpass");
-    writeFileSync4(askpass, `#!/bin/sh
+    const askpass = path18.join(dir, "askpass");
+    writeFileSync5(askpass, `#!/bin/sh
 printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 `, { mode: 448 });
     const r = await execa(
@@ -15101,19 +15153,19 @@ printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
     );
     return { user, exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}`, marker };
   } finally {
-    rmSync5(dir, { recursive: true, force: true });
+    rmSync6(dir, { recursive: true, force: true });
   }
 }
 async function pushFlake(m, i2, generation) {
   await m.copyIn(i2.configDir, GUEST_CONFIG, 120, await flakeFiles(i2.configDir));
-  const dir = mkdtempSync3(path17.join(os4.tmpdir(), "nixos-rehearse-harness-"));
+  const dir = ownedTempDir("nixos-rehearse-harness-");
   try {
-    writeFileSync4(path17.join(dir, "flake.nix"), wrapperFlake(i2.host));
-    writeFileSync4(path17.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync7(i2.sshPrivateKeyFile, "utf8")), generation }).content);
-    writeFileSync4(path17.join(dir, "vm-hardware.nix"), i2.vmHardware);
+    writeFileSync5(path18.join(dir, "flake.nix"), wrapperFlake(i2.host));
+    writeFileSync5(path18.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync8(i2.sshPrivateKeyFile, "utf8")), generation }).content);
+    writeFileSync5(path18.join(dir, "vm-hardware.nix"), i2.vmHardware);
     await m.copyIn(dir, GUEST_FLAKE);
   } finally {
-    rmSync5(dir, { recursive: true, force: true });
+    rmSync6(dir, { recursive: true, force: true });
   }
 }
 
@@ -15137,23 +15189,25 @@ var PhaseTimeoutError = class extends Error {
   name = "PhaseTimeoutError";
 };
 function readSavedInstall(dir) {
-  const file = path18.join(dir, "installed.json");
+  const file = path19.join(dir, "installed.json");
   if (!existsSync7(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync8(file, "utf8"));
+  const s = JSON.parse(readFileSync9(file, "utf8"));
   for (const d of s.disks) if (!existsSync7(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
   return s;
 }
 function cacheDir() {
-  return path18.join(process.env.XDG_CACHE_HOME || path18.join(os5.homedir(), ".cache"), "nixos-rehearse");
+  return path19.join(process.env.XDG_CACHE_HOME || path19.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
 async function runRehearsal(o2) {
   const log = o2.log ?? (() => {
   });
+  const phaseMinutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
+  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
   const started = Date.now();
-  const outDir = path18.resolve(o2.outDir);
-  const logDir = path18.join(outDir, "logs");
+  const outDir = path19.resolve(o2.outDir);
+  const logDir = path19.join(outDir, "logs");
   mkdirSync6(logDir, { recursive: true });
-  const reportPath = path18.join(outDir, "report.json");
+  const reportPath = path19.join(outDir, "report.json");
   const report = {
     schema: 1,
     result: "fail",
@@ -15171,22 +15225,23 @@ async function runRehearsal(o2) {
     logs: { dir: logDir }
   };
   if (o2.lockChanges) report.lockChanges = o2.lockChanges;
+  for (const d of removeLeftovers2()) log(`removed ${d}, left by a run that was killed`);
   const write = () => {
     report.durationMs = Date.now() - started;
-    writeFileSync5(reportPath, `${JSON.stringify(report, null, 2)}
+    writeFileSync6(reportPath, `${JSON.stringify(report, null, 2)}
 `);
     try {
-      writeFileSync5(path18.join(outDir, "report.md"), renderReport(report));
+      writeFileSync6(path19.join(outDir, "report.md"), renderReport(report));
     } catch (e) {
-      writeFileSync5(path18.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
+      writeFileSync6(path19.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
 `);
     }
   };
+  report.unfinished = "the run had not finished when this was written: it is still running, or it was killed";
+  write();
   let machine;
   let keyDir;
-  const phaseMinutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
-  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
-  const workDir = o2.workDir ?? mkdtempSync4(path18.join(os5.tmpdir(), "nixos-rehearse-run-"));
+  const workDir = o2.workDir ?? ownedTempDir("nixos-rehearse-run-");
   const phase = async (id, title, fn) => {
     const p = { id, title, status: "fail", durationMs: 0 };
     report.phases.push(p);
@@ -15219,8 +15274,9 @@ async function runRehearsal(o2) {
     return p.status === "pass";
   };
   const conclude = () => {
+    delete report.unfinished;
     try {
-      const lines = readdirSync3(logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync8(path18.join(logDir, f), "utf8")));
+      const lines = readdirSync4(logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync9(path19.join(logDir, f), "utf8")));
       if (lines.length) report.oom = { memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB, lines };
     } catch {
     }
@@ -15257,8 +15313,8 @@ async function runRehearsal(o2) {
       write();
     },
     teardownSync: () => {
-      if (keyDir) rmSync6(keyDir, { recursive: true, force: true });
-      if (!o2.keep && !o2.workDir) rmSync6(workDir, { recursive: true, force: true });
+      if (keyDir) rmSync7(keyDir, { recursive: true, force: true });
+      if (!o2.keep && !o2.workDir) rmSync7(workDir, { recursive: true, force: true });
     }
   });
   try {
@@ -15270,9 +15326,9 @@ async function runRehearsal(o2) {
     report.accel = accel.accel;
     report.speed = { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale };
     log(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
-    keyDir = mkdtempSync4(path18.join(os5.tmpdir(), "nixos-rehearse-key-"));
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path18.join(keyDir, "id_ed25519")]);
-    const publicKey = readFileSync8(path18.join(keyDir, "id_ed25519.pub"), "utf8").trim();
+    keyDir = ownedTempDir("nixos-rehearse-key-");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path19.join(keyDir, "id_ed25519")]);
+    const publicKey = readFileSync9(path19.join(keyDir, "id_ed25519.pub"), "utf8").trim();
     const runId = randomBytes5(3).toString("hex").toUpperCase();
     const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
     const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
@@ -15304,17 +15360,17 @@ async function runRehearsal(o2) {
       report.installedFrom = o2.installed;
       report.injected = saved.injected;
       mkdirSync6(workDir, { recursive: true });
-      for (const d of saved.disks) await createDisk(path18.join(workDir, `${d.id}.qcow2`), void 0, d.file);
-      copyFileSync2(saved.efiVars, path18.join(workDir, "efivars.fd"));
-      copyFileSync2(saved.sshPrivateKeyFile, path18.join(keyDir, "installed_ed25519"));
-      chmodSync(path18.join(keyDir, "installed_ed25519"), 384);
+      for (const d of saved.disks) await createDisk(path19.join(workDir, `${d.id}.qcow2`), void 0, d.file);
+      copyFileSync2(saved.efiVars, path19.join(workDir, "efivars.fd"));
+      copyFileSync2(saved.sshPrivateKeyFile, path19.join(keyDir, "installed_ed25519"));
+      chmodSync(path19.join(keyDir, "installed_ed25519"), 384);
       const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
       if (o2.fault === "remove-mirror-disk" && kept.length > 1) {
         kept.splice(1, 1);
         report.fault = { id: o2.fault, what: "boot the kept installed system without its second disk" };
       }
       log(`  starting from the installed system kept in ${o2.installed} (${saved.savedAt})`);
-      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path18.join(keyDir, "installed_ed25519") });
+      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path19.join(keyDir, "installed_ed25519") });
       return finish();
     }
     const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
@@ -15416,7 +15472,7 @@ ${res.output}`;
           s = { ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) };
         }
         if (s.id === "task-11-preflight") {
-          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync8(path18.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
+          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync9(path19.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
           if (!injected) {
             skipRest(i2);
             return false;
@@ -15457,22 +15513,22 @@ ${res.output}`;
         layout: layout.name,
         flake: o2.flake,
         host: flake.host,
-        disks: disks.map((d) => ({ ...d, file: path18.join(path18.resolve(o2.saveInstalled), `${d.id}.qcow2`) })),
-        efiVars: path18.join(path18.resolve(o2.saveInstalled), "efivars.fd"),
+        disks: disks.map((d) => ({ ...d, file: path19.join(path19.resolve(o2.saveInstalled), `${d.id}.qcow2`) })),
+        efiVars: path19.join(path19.resolve(o2.saveInstalled), "efivars.fd"),
         toplevel: installed2.toplevel,
         espPartuuids: installed2.espPartuuids,
         injected: report.injected,
         sshPublicKey: publicKey,
-        sshPrivateKeyFile: path18.join(path18.resolve(o2.saveInstalled), "id_ed25519"),
+        sshPrivateKeyFile: path19.join(path19.resolve(o2.saveInstalled), "id_ed25519"),
         isoSha256: iso.sha256,
         savedAt: (/* @__PURE__ */ new Date()).toISOString()
-      }, path18.join(keyDir, "id_ed25519"));
-      await overlayDisks(workDir, disks.map((d) => path18.join(path18.resolve(o2.saveInstalled), `${d.id}.qcow2`)));
+      }, path19.join(keyDir, "id_ed25519"));
+      await overlayDisks(workDir, disks.map((d) => path19.join(path19.resolve(o2.saveInstalled), `${d.id}.qcow2`)));
       log(`  the installed system is kept in ${o2.saveInstalled}; this run goes on over overlays`);
     }
     if (installOk && o2.verify !== false) {
       await m.stop();
-      await verify(disks, { ...installed2, sshPublicKey: publicKey, sshPrivateKeyFile: path18.join(keyDir, "id_ed25519") });
+      await verify(disks, { ...installed2, sshPublicKey: publicKey, sshPrivateKeyFile: path19.join(keyDir, "id_ed25519") });
     }
     return finish();
   } catch (e) {
@@ -15485,8 +15541,8 @@ ${res.output}`;
   } finally {
     unregister();
     await machine?.stop();
-    if (keyDir) rmSync6(keyDir, { recursive: true, force: true });
-    if (!o2.keep && !o2.workDir) rmSync6(workDir, { recursive: true, force: true });
+    if (keyDir) rmSync7(keyDir, { recursive: true, force: true });
+    if (!o2.keep && !o2.workDir) rmSync7(workDir, { recursive: true, force: true });
     else log(`disks and EFI variables kept in ${workDir}`);
   }
   function finish() {
@@ -15497,14 +15553,14 @@ ${res.output}`;
   }
 }
 function saveInstall(dir, workDir, s, privateKey) {
-  const target = path18.resolve(dir);
-  rmSync6(target, { recursive: true, force: true });
+  const target = path19.resolve(dir);
+  rmSync7(target, { recursive: true, force: true });
   mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path18.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path18.join(workDir, "efivars.fd"), s.efiVars);
+  for (const d of s.disks) moveFile(path19.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path19.join(workDir, "efivars.fd"), s.efiVars);
   copyFileSync2(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path18.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+  writeFileSync6(path19.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
 `);
 }
 function moveFile(from, to) {
@@ -15513,11 +15569,11 @@ function moveFile(from, to) {
   } catch (e) {
     if (e.code !== "EXDEV") throw e;
     copyFileSync2(from, to);
-    rmSync6(from);
+    rmSync7(from);
   }
 }
 async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path18.join(workDir, path18.basename(b)), void 0, b);
+  for (const b of bases) await createDisk(path19.join(workDir, path19.basename(b)), void 0, b);
 }
 function stageOf(serialTail) {
   return { ...bootStage(serialTail), serialTail };
@@ -15548,12 +15604,12 @@ async function injectHarness(m, host, login, injected, run) {
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
     async () => {
-      const dir = mkdtempSync4(path18.join(os5.tmpdir(), "nixos-rehearse-harness-"));
+      const dir = ownedTempDir("nixos-rehearse-harness-");
       try {
-        for (const f of files) writeFileSync5(path18.join(dir, path18.basename(f.file)), f.content);
+        for (const f of files) writeFileSync6(path19.join(dir, path19.basename(f.file)), f.content);
         await m.copyIn(dir, GUEST_FLAKE);
       } finally {
-        rmSync6(dir, { recursive: true, force: true });
+        rmSync7(dir, { recursive: true, force: true });
       }
     }
   );

@@ -29,6 +29,7 @@ import { type PlanContext, STEPS, type Step, part } from './runbook/plan.js';
 import { verifyInstalled } from './verify.js';
 import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
 import { flakeFiles } from './flake-files.js';
+import { ownedTempDir, removeLeftovers } from './leftovers.js';
 
 export interface RehearsalOptions {
   iso: string;
@@ -149,6 +150,10 @@ function cacheDir(): string {
 
 export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult> {
   const log = o.log ?? (() => {});
+  // Every phase has a limit: the caller's, else the default (a JavaScript timer past 2^31 ms
+  // would fire at once, so the engine refuses what the entry points would).
+  const phaseMinutes = o.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
+  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError('phaseTimeoutMinutes', String(o.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
   const started = Date.now();
   const outDir = path.resolve(o.outDir);
   const logDir = path.join(outDir, 'logs');
@@ -171,6 +176,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     logs: { dir: logDir },
   };
   if (o.lockChanges) report.lockChanges = o.lockChanges;
+  // What killed runs left in $TMPDIR (their owner is gone): removed before this run makes its own.
+  for (const d of removeLeftovers()) log(`removed ${d}, left by a run that was killed`);
   const write = () => {
     report.durationMs = Date.now() - started;
     writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -181,14 +188,12 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       writeFileSync(path.join(outDir, 'report.md'), `report.md could not be rendered: ${(e as Error).message}\n`);
     }
   };
+  report.unfinished = 'the run had not finished when this was written: it is still running, or it was killed';
+  write();
   let machine: Machine | undefined;
   let keyDir: string | undefined;
   // The disks outlive the installer VM: the installed system boots from them afterwards.
-  // Every phase has a limit: the caller's, else the default (a JavaScript timer past 2^31 ms
-  // would fire at once, so the engine refuses what the entry points would).
-  const phaseMinutes = o.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
-  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError('phaseTimeoutMinutes', String(o.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
-  const workDir = o.workDir ?? mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-run-'));
+  const workDir = o.workDir ?? ownedTempDir('nixos-rehearse-run-');
   const phase = async (id: string, title: string, fn: () => Promise<boolean>) => {
     const p: PhaseResult = { id, title, status: 'fail', durationMs: 0 };
     report.phases.push(p);
@@ -223,6 +228,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   };
   /** The verdict, and on a failure the boot stage reached and the diagnosis (runbook terms). */
   const conclude = (): boolean => {
+    delete report.unfinished;
     // Whether a guest ran out of memory, pass or fail: every serial console of the run.
     try {
       const lines = readdirSync(logDir)
@@ -294,7 +300,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
 
     // This run's SSH key: the public half goes into the harness module, the private half stays
     // in a temporary directory on the host.
-    keyDir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-key-'));
+    keyDir = ownedTempDir('nixos-rehearse-key-');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', path.join(keyDir, 'id_ed25519')]);
     const publicKey = readFileSync(path.join(keyDir, 'id_ed25519.pub'), 'utf8').trim();
 
@@ -618,7 +624,7 @@ async function injectHarness(m: Machine, host: string, login: { publicKey: strin
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ['flake.nix', 'harness.nix', 'vm-hardware.nix'].filter((f) => !(ls ?? '').includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
     async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-harness-'));
+      const dir = ownedTempDir('nixos-rehearse-harness-');
       try {
         for (const f of files) writeFileSync(path.join(dir, path.basename(f.file)), f.content);
         await m.copyIn(dir, GUEST_FLAKE);

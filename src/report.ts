@@ -108,6 +108,11 @@ export interface Report {
   startedAt: string;
   durationMs: number;
   logs: { dir: string };
+  /**
+   * Present while the run goes on: report.json is written when the run starts, so a run killed
+   * outright (SIGKILL, the machine gone) still leaves one, saying it never finished.
+   */
+  unfinished?: string;
 }
 
 export const OUTPUT_TAIL_LINES = 40;

@@ -40,6 +40,7 @@ import {
 } from './verify/checks.js';
 import { CLOSURE_SIZE_COMMAND, EFI_VARS_DUMP, LOADER_ENTRY_SELECTED, parseLoaderDefault, parseLoaderVar, privateKeyNeedle } from './verify/parsers.js';
 import { flakeFiles } from './flake-files.js';
+import { ownedTempDir } from './leftovers.js';
 
 /** What the install phase hands over. */
 export interface Installed {
@@ -238,7 +239,7 @@ function sshArgs(key: string, port: number, connectSeconds = 60): string[] {
  * a command line).
  */
 async function tryPasswordLogin(port: number, user: string, password: string, connectSeconds: number, timeoutMs: number): Promise<PasswordTry> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-askpass-'));
+  const dir = ownedTempDir('nixos-rehearse-askpass-');
   const marker = `password-login-${randomBytes(6).toString('hex')}`;
   try {
     const askpass = path.join(dir, 'askpass');
@@ -263,7 +264,7 @@ async function tryPasswordLogin(port: number, user: string, password: string, co
 /** The configuration and the harness flake for generation N (the harness's known change). */
 async function pushFlake(m: Machine, i: Installed, generation: number): Promise<void> {
   await m.copyIn(i.configDir, GUEST_CONFIG, 120, await flakeFiles(i.configDir));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-harness-'));
+  const dir = ownedTempDir('nixos-rehearse-harness-');
   try {
     writeFileSync(path.join(dir, 'flake.nix'), wrapperFlake(i.host));
     writeFileSync(path.join(dir, 'harness.nix'), harnessModule({ sshPublicKey: i.sshPublicKey, password: rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), generation }).content);

@@ -18,7 +18,7 @@ import { createDisk } from './disks.js';
 import { type FirmwarePair, findFirmware } from './firmware.js';
 import { Qmp, type QmpEvent } from './qmp.js';
 import type { Accel, DirectKernelBoot, MachineSpec } from './spec.js';
-import { qemuBinary } from './tools.js';
+import { qemuBinary, withParentDeathSignal } from './tools.js';
 
 export interface DiskRequest {
   id: string;
@@ -222,7 +222,8 @@ export class Machine {
       }
       if (saved) this.serial.history(`${saved.trimEnd()}\n[nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]\n`);
     }
-    this.proc = execa(qemuBinary(), argv, {
+    const [bin, args] = withParentDeathSignal(qemuBinary(), argv);
+    this.proc = execa(bin, args, {
       reject: false,
       cleanup: true,
       stdin: 'ignore',

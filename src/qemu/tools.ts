@@ -1,5 +1,6 @@
 // Finding the QEMU binaries and asking their versions.
 import { execa } from 'execa';
+import { spawnSync } from 'node:child_process';
 
 export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.NIXOS_REHEARSE_QEMU || 'qemu-system-x86_64';
@@ -28,3 +29,16 @@ export async function toolVersion(bin: string): Promise<{ ok: true; version: str
 
 export const INSTALL_HINT =
   'Debian/Ubuntu: sudo apt-get install qemu-system-x86 qemu-utils ovmf | Fedora: sudo dnf install qemu-system-x86 qemu-img edk2-ovmf | Arch: sudo pacman -S qemu-base edk2-ovmf | Nix: nix shell nixpkgs#qemu';
+
+let pdeathsig: boolean | undefined;
+
+/**
+ * `bin args` run under util-linux's `setpriv --pdeathsig SIGKILL`, which asks the kernel
+ * (prctl PR_SET_PDEATHSIG) to kill the process when its parent dies, and then execs it (same
+ * pid): a CLI or action killed with SIGKILL takes its QEMU with it instead of leaving it to run
+ * on under PID 1. Without setpriv (not Linux, util-linux < 2.33) the command runs as it is.
+ */
+export function withParentDeathSignal(bin: string, args: string[]): [string, string[]] {
+  pdeathsig ??= spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' }).status === 0;
+  return pdeathsig ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', bin, ...args]] : [bin, args];
+}

@@ -221,4 +221,36 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     expect(await qemuProcesses()).toEqual([]);
     expect(tmpRuns().filter((n) => !before.includes(n))).toEqual([]);
   });
+
+  it('SIGKILL to the CLI mid-install: QEMU dies with it, report.json says the run never finished, the next run removes what it left (#15 item 4)', async () => {
+    const dir = out('sigkill');
+    const before = tmpRuns();
+    const cli = execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', `${fx.flake}#server`, '--disk-size', '8G', '--out', dir, '--reuse-installer'], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      cli.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (/task-03/.test(seen)) resolve();
+      });
+      void cli.then(() => resolve());
+    });
+    expect(await qemuProcesses(), seen).toHaveLength(1);
+    cli.kill('SIGKILL'); // no handler runs
+    expect((await cli).signal).toBe('SIGKILL');
+    // The kernel kills QEMU with its parent (setpriv --pdeathsig): gone within seconds.
+    const t0 = Date.now();
+    while ((await qemuProcesses()).length && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 200));
+    expect(await qemuProcesses()).toEqual([]);
+    // report.json was written when the run started.
+    const report = readReport(path.join(dir, 'report.json'));
+    expect(report.result).toBe('fail');
+    expect(report.unfinished).toMatch(/had not finished/);
+    const left = tmpRuns().filter((n) => !before.includes(n));
+    expect(left.some((n) => n.startsWith('nixos-rehearse-run-')) && left.some((n) => n.startsWith('nixos-rehearse-key-')), left.join(' ')).toBe(true);
+    // The next run (here one refused at once, on the ISO's checksum) removes them first.
+    const next = await execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--sha256', 'f'.repeat(64), '--flake', `${fx.flake}#server`, '--out', out('after-sigkill')], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
+    expect(next.exitCode).toBe(1);
+    for (const n of left) expect(next.stdout).toContain(`removed ${path.join(os.tmpdir(), n)}, left by a run that was killed`);
+    expect(tmpRuns().filter((n) => !before.includes(n))).toEqual([]);
+  });
 });
