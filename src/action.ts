@@ -21,10 +21,41 @@ import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock
 import { runRehearsal } from './rehearsal.js';
 import { renderReportSafely } from './render.js';
 import { neutraliseWorkflowCommands } from './action/log-text.js';
+import { readReports, workflowRunInfo } from './publish.js';
+import { publishReports } from './github/publish.js';
+
+/**
+ * Publishing mode (`publish-reports`): no rehearsal; the reports downloaded from a workflow_run's
+ * artifacts go on that run's pull request as one comment (src/publish.ts says what is trusted).
+ */
+async function publish(dir: string, token: string) {
+  if (!token) throw new Error('publish-reports needs a github-token with pull-requests: write');
+  const payload = github.context.payload as Record<string, unknown>;
+  // A workflow_run (a fork's reports): the pull request is found through the API. A pull_request
+  // event (a fleet's final job in the same workflow): the event names it.
+  const pr = payload.workflow_run ? undefined : pullRequestTarget(github.context);
+  if (pr?.fork) {
+    core.notice('a pull request from a fork has a read-only token here: publish its reports from a workflow_run workflow (examples/workflows/rehearse-fork-comment.yml)');
+    return;
+  }
+  const where = pr ? { target: { issueNumber: pr.issueNumber, runId: pr.runId, sha: pr.sha, runUrl: pr.runUrl } } : { run: workflowRunInfo(payload) };
+  const { reports, refused } = readReports(path.resolve(process.env.GITHUB_WORKSPACE || '.', dir));
+  for (const r of refused) core.warning(neutraliseWorkflowCommands(`not published: ${r}`));
+  if (!reports.length) throw new Error(`no report.json to publish under ${dir}${refused.length ? ` (${refused.length} refused, see the warnings)` : ''}`);
+  const octokit = github.getOctokit(token);
+  const { owner, repo } = github.context.repo;
+  const author = await commentAuthor(octokit, core.getInput('comment-author'));
+  const r = await publishReports(octokit, { owner, repo, reports, author, log: (l) => core.info(neutraliseWorkflowCommands(l)), ...where });
+  if (r.action === 'skipped') core.notice(`nothing published: ${r.reason}`);
+  else core.info(`${reports.length} report(s) published on #${r.issueNumber}: comment ${r.action} (id ${r.commentId})`);
+  core.setOutput('published', r.action === 'skipped' ? 'false' : 'true');
+}
 
 async function main() {
   const token = core.getInput('github-token');
   if (token) core.setSecret(token);
+  const publishDir = core.getInput('publish-reports');
+  if (publishDir) return publish(publishDir, token);
   const inputs = readInputs((n) => core.getInput(n), process.env);
 
   for (const line of await prepareRunner(process.env)) core.info(line);
@@ -77,11 +108,6 @@ async function main() {
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(md, true).write();
 
   const headSha = target?.sha || github.context.sha;
-  if (target) {
-    // For the fork-safe split (examples/workflows/rehearse-fork-comment.yml): workflow_run does
-    // not name a fork's pull request, so the artifact does.
-    writeFileSync(path.join(outDir, 'pull-request.json'), `${JSON.stringify({ number: target.issueNumber, headSha: target.sha || undefined, host: inputs.host })}\n`);
-  }
   if (inputs.comment && target) {
     if (target.fork) {
       core.notice('pull request from a fork: its token is read-only, so no comment is posted. The report is in the job summary and the artifact; see the README for the workflow_run split that comments on fork PRs.');

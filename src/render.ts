@@ -38,7 +38,7 @@ function details(summary: string, body: string): string {
  * An identifier as inline code when it is plain (ids, revisions); anything else through cell():
  * inside backticks Markdown takes no escapes, so a backtick in it would end the code span.
  */
-function code(text: string): string {
+export function code(text: string): string {
   return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
 }
 

@@ -29,6 +29,14 @@ export interface StoredComment {
   updated_at: string;
 }
 
+export interface PullRequest {
+  owner: string;
+  repo: string;
+  number: number;
+  state: 'open' | 'closed';
+  head: { ref: string; sha: string; repo: { full_name: string; owner: { login: string } } };
+}
+
 export interface RecordedRequest {
   method: string;
   url: string;
@@ -44,6 +52,8 @@ export interface GitHubServer {
   requests: RecordedRequest[];
   /** Files of the repository at a commit, for `GET /repos/:o/:r/contents/:path?ref=` (the base branch's flake.lock). */
   files: Map<string, string>;
+  /** Pull requests for `GET /repos/:o/:r/pulls` (filtered by `state` and `head=<owner>:<branch>`, as GitHub does). */
+  pulls: PullRequest[];
   /** Adds a comment as if `login` had written it (other users, bots, older runs). */
   seed(c: { owner: string; repo: string; issue: number; body: string; login: string }): StoredComment;
   close(): Promise<void>;
@@ -62,6 +72,7 @@ export async function startGitHubServer(opts: { tokens: Record<string, TokenInfo
   const requests: RecordedRequest[] = [];
   /** Keyed `<owner>/<repo>@<ref>:<path>`. */
   const files = new Map<string, string>();
+  const pulls: PullRequest[] = [];
   let nextId = 1_000_000_001;
   let url = '';
 
@@ -122,6 +133,15 @@ export async function startGitHubServer(opts: { tokens: Record<string, TokenInfo
       const one = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(u.pathname);
       const contents = /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/.exec(u.pathname);
 
+      const pullList = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(u.pathname);
+      if (pullList && req.method === 'GET') {
+        // GitHub's "List pull requests": `head` is `<user or org>:<branch>`.
+        const [, owner, repo] = pullList;
+        const state = u.searchParams.get('state') ?? 'open';
+        const head = u.searchParams.get('head');
+        const found = pulls.filter((p) => p.owner === owner && p.repo === repo && (state === 'all' || p.state === state) && (!head || `${p.head.repo.owner.login}:${p.head.ref}` === head));
+        return send(200, found.map((p) => ({ number: p.number, state: p.state, head: { ...p.head, label: `${p.head.repo.owner.login}:${p.head.ref}` } })));
+      }
       if (u.pathname === '/user' && req.method === 'GET') {
         if (!who.user) return send(403, { ...FORBIDDEN, documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user' });
         return send(200, { login: who.login, id: 40_000_000 + who.login.length, type: 'User' });
@@ -182,6 +202,7 @@ export async function startGitHubServer(opts: { tokens: Record<string, TokenInfo
     comments,
     requests,
     files,
+    pulls,
     seed,
     close: () =>
       new Promise<void>((resolve, reject) => {
