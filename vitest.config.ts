@@ -21,8 +21,13 @@ export default defineConfig({
           globalSetup: ['test/vm/global-setup.ts'],
           // Scales these limits by the TCG speed the global setup measured.
           setupFiles: ['test/vm/setup-timeouts.ts'],
-          // 2 cores, TCG: one VM at a time.
-          fileParallelism: false,
+          // Two lanes (budget.json): the long full rehearsal in one, every other file in the
+          // other. One TCG guest keeps about 1.1 of CI's 2 cores busy on average (boots use
+          // both, installs and commands mostly one), so a second VM beside it uses what is idle.
+          // Files that share state wait for it (test/helpers/shared.ts installedBase), and a
+          // file that checks "nothing left behind" looks only at its own TMPDIR.
+          fileParallelism: true,
+          maxWorkers: 2,
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },

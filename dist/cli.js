@@ -13598,11 +13598,67 @@ async function restoreInstaller(opts, s) {
 
 // src/iso/source.ts
 import { createHash } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync4, readdirSync, renameSync, rmSync as rmSync3, statSync as statSync5 } from "node:fs";
-import os3 from "node:os";
-import path14 from "node:path";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync4, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync5 } from "node:fs";
+import os4 from "node:os";
+import path15 from "node:path";
 import { Readable as Readable4 } from "node:stream";
 import { pipeline } from "node:stream/promises";
+
+// src/leftovers.ts
+import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync6, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import os3 from "node:os";
+import path14 from "node:path";
+var OWNER_FILE = ".nixos-rehearse-owner";
+var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+function processStart(pid) {
+  try {
+    const stat = readFileSync6(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return void 0;
+  }
+}
+function ownedTempDir(prefix) {
+  const dir = mkdtempSync3(path14.join(os3.tmpdir(), prefix));
+  writeFileSync3(path14.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
+`);
+  return dir;
+}
+function removeLeftovers(tmp = os3.tmpdir()) {
+  const removed = [];
+  let names = [];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!PREFIX.test(name)) continue;
+    const dir = path14.join(tmp, name);
+    let owner;
+    try {
+      owner = JSON.parse(readFileSync6(path14.join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== "number") continue;
+    const start = processStart(owner.pid);
+    if (start !== void 0 && start === owner.start) continue;
+    rmSync3(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+// src/iso/source.ts
 var IsoError = class extends Error {
   name = "IsoError";
 };
@@ -13631,7 +13687,7 @@ async function publishedSha256(url) {
   if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
   return parseSha256File(await r.text());
 }
-var isoCachePath = (cacheDir2, sha256) => path14.join(cacheDir2, "iso", `${sha256}.iso`);
+var isoCachePath = (cacheDir2, sha256) => path15.join(cacheDir2, "iso", `${sha256}.iso`);
 async function resolveIso(iso, sha256, cacheDir2, log = () => {
 }, opts = {}) {
   const want = sha256 ? normaliseSha(sha256) : void 0;
@@ -13641,18 +13697,18 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     }
     const expected = want ?? await publishedSha256(iso);
     const file2 = isoCachePath(cacheDir2, expected);
-    mkdirSync4(path14.dirname(file2), { recursive: true });
-    removeLeftovers(file2, log);
+    mkdirSync4(path15.dirname(file2), { recursive: true });
+    removeLeftovers2(file2, log);
     if (existsSync4(file2)) {
       const got2 = await sha256File(file2);
       if (got2 === expected) return { path: file2, sha256: expected };
       log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
-      rmSync3(file2, { force: true });
+      rmSync4(file2, { force: true });
     }
     await download(iso, file2, expected, log, opts);
     return { path: file2, sha256: expected };
   }
-  const file = path14.resolve(iso.replace(/^~(?=\/)/, os3.homedir()));
+  const file = path15.resolve(iso.replace(/^~(?=\/)/, os4.homedir()));
   if (!existsSync4(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
   if (!want) return { path: file };
   const got = await sha256File(file);
@@ -13664,23 +13720,15 @@ function causeOf(e) {
   const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(": ") : "";
   return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
 }
-function removeLeftovers(file, log) {
-  const dir = path14.dirname(file);
-  const prefix = `${path14.basename(file)}.part-`;
-  for (const f of readdirSync(dir)) {
+function removeLeftovers2(file, log) {
+  const dir = path15.dirname(file);
+  const prefix = `${path15.basename(file)}.part-`;
+  for (const f of readdirSync2(dir)) {
     if (!f.startsWith(prefix)) continue;
     const pid = Number(f.slice(prefix.length));
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
-    rmSync3(path14.join(dir, f), { force: true });
-    log(`removed ${path14.join(dir, f)}, left by a download that did not finish`);
-  }
-}
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === "EPERM";
+    rmSync4(path15.join(dir, f), { force: true });
+    log(`removed ${path15.join(dir, f)}, left by a download that did not finish`);
   }
 }
 async function download(url, file, expected, log, o2) {
@@ -13692,13 +13740,13 @@ async function download(url, file, expected, log, o2) {
       await fetchTo(url, tmp, log, o2.idleTimeoutMs ?? 6e4);
       const got = await sha256File(tmp);
       if (got !== expected) {
-        rmSync3(tmp, { force: true });
+        rmSync4(tmp, { force: true });
         throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
       }
       renameSync(tmp, file);
       return;
     } catch (e) {
-      rmSync3(tmp, { force: true });
+      rmSync4(tmp, { force: true });
       if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e;
       last = causeOf(e);
       if (attempt < attempts) {
@@ -13745,8 +13793,8 @@ async function fetchTo(url, tmp, log, idleMs) {
 
 // src/installer-state.ts
 import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
-import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync6, readdirSync as readdirSync2, renameSync as renameSync2, rmSync as rmSync4, statSync as statSync6, writeFileSync as writeFileSync3 } from "node:fs";
-import path15 from "node:path";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync6, writeFileSync as writeFileSync4 } from "node:fs";
+import path16 from "node:path";
 var INSTALLER_STATE_FORMAT = 3;
 var INSTALLER_SLOTS = 4;
 function installerStateKey(k) {
@@ -13754,7 +13802,7 @@ function installerStateKey(k) {
   return createHash2("sha256").update(text).digest("hex").slice(0, 24);
 }
 function installerStatesDir(cacheDir2) {
-  return path15.join(cacheDir2, "installer-states");
+  return path16.join(cacheDir2, "installer-states");
 }
 async function keyFor(o2, boot) {
   const v = await toolVersion(qemuBinary());
@@ -13762,8 +13810,8 @@ async function keyFor(o2, boot) {
 }
 function readInstallerState(dir) {
   try {
-    const read = JSON.parse(readFileSync6(path15.join(dir, "manifest.json"), "utf8"));
-    const m = { ...read, dir, state: path15.join(dir, "state.zst"), efiVars: path15.join(dir, "efivars.fd"), bootSerialLog: path15.join(dir, "boot-serial.log") };
+    const read = JSON.parse(readFileSync7(path16.join(dir, "manifest.json"), "utf8"));
+    const m = { ...read, dir, state: path16.join(dir, "state.zst"), efiVars: path16.join(dir, "efivars.fd"), bootSerialLog: path16.join(dir, "boot-serial.log") };
     if (!existsSync5(m.state) || statSync6(m.state).size === 0 || !existsSync5(m.efiVars)) return void 0;
     return m;
   } catch {
@@ -13775,15 +13823,15 @@ async function installerState(o2) {
   });
   const root = installerStatesDir(o2.cacheDir);
   mkdirSync5(root, { recursive: true });
-  const tmp = path15.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
+  const tmp = path16.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
   mkdirSync5(tmp);
   try {
-    const boot = await isoBoot(o2.iso, path15.join(tmp, "iso-boot"));
+    const boot = await isoBoot(o2.iso, path16.join(tmp, "iso-boot"));
     const key = await keyFor(o2, boot);
-    const dir = path15.join(root, key);
+    const dir = path16.join(root, key);
     const have = readInstallerState(dir);
     if (have) return have;
-    rmSync4(dir, { recursive: true, force: true });
+    rmSync5(dir, { recursive: true, force: true });
     log(`  booting the installer once to save it for later runs (${dir})`);
     const t0 = Date.now();
     const m = await Machine.create({
@@ -13795,7 +13843,7 @@ async function installerState(o2) {
       iso: { path: o2.iso },
       kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
       hotplugSlots: INSTALLER_SLOTS,
-      workDir: path15.join(tmp, "vm"),
+      workDir: path16.join(tmp, "vm"),
       logDir: o2.logDir
     });
     let bootSeconds = 0;
@@ -13804,14 +13852,14 @@ async function installerState(o2) {
       await m.waitForSerial(INSTALLER_PROMPT, 120);
       await m.connect({ sudo: true });
       bootSeconds = (Date.now() - t0) / 1e3;
-      const serialLog = path15.join(tmp, "boot-serial.log");
-      writeFileSync3(serialLog, m.serialTail(1e5));
-      await m.saveState(path15.join(tmp, "state.zst"), path15.join(tmp, "efivars.fd"));
+      const serialLog = path16.join(tmp, "boot-serial.log");
+      writeFileSync4(serialLog, m.serialTail(1e5));
+      await m.saveState(path16.join(tmp, "state.zst"), path16.join(tmp, "efivars.fd"));
     } finally {
       await m.stop();
     }
-    rmSync4(path15.join(tmp, "vm"), { recursive: true, force: true });
-    const final = (f) => path15.join(dir, f);
+    rmSync5(path16.join(tmp, "vm"), { recursive: true, force: true });
+    const final = (f) => path16.join(dir, f);
     const manifest = {
       dir,
       key,
@@ -13828,7 +13876,7 @@ async function installerState(o2) {
       bootSeconds,
       bootSerialLog: final("boot-serial.log")
     };
-    writeFileSync3(path15.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
+    writeFileSync4(path16.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
 `);
     try {
       renameSync2(tmp, dir);
@@ -13841,31 +13889,23 @@ async function installerState(o2) {
     pruneInstallerStates(o2.cacheDir, KEEP_STATES);
     return manifest;
   } finally {
-    rmSync4(tmp, { recursive: true, force: true });
+    rmSync5(tmp, { recursive: true, force: true });
   }
 }
 var KEEP_STATES = 4;
 function pruneInstallerStates(cacheDir2, keep) {
   const root = installerStatesDir(cacheDir2);
   if (!existsSync5(root)) return;
-  const entries = readdirSync2(root).map((n2) => ({ n: n2, p: path15.join(root, n2), t: statSync6(path15.join(root, n2)).mtimeMs }));
+  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path16.join(root, n2), t: statSync6(path16.join(root, n2)).mtimeMs }));
   for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
     const pid = Number(e.n.split("-")[1]);
-    if (pid && !alive(pid)) rmSync4(e.p, { recursive: true, force: true });
+    if (pid && !processAlive(pid)) rmSync5(e.p, { recursive: true, force: true });
   }
   const done = entries.filter((x) => !x.n.startsWith(".")).sort((a2, b) => b.t - a2.t);
-  for (const e of done.slice(keep)) rmSync4(e.p, { recursive: true, force: true });
-}
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === "EPERM";
-  }
+  for (const e of done.slice(keep)) rmSync5(e.p, { recursive: true, force: true });
 }
 function discardInstallerState(s) {
-  rmSync4(s.dir, { recursive: true, force: true });
+  rmSync5(s.dir, { recursive: true, force: true });
 }
 
 // src/diagnosis/playbook.ts
@@ -14920,58 +14960,12 @@ function checkEntriesRetained(listJson) {
 
 // src/flake-files.ts
 import { existsSync as existsSync6 } from "node:fs";
-import path16 from "node:path";
+import path17 from "node:path";
 async function flakeFiles(dir) {
   const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
   if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
   const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync6(path16.join(dir, f))).sort();
-}
-
-// src/leftovers.ts
-import { mkdtempSync as mkdtempSync3, readdirSync as readdirSync3, readFileSync as readFileSync7, rmSync as rmSync5, writeFileSync as writeFileSync4 } from "node:fs";
-import os4 from "node:os";
-import path17 from "node:path";
-var OWNER_FILE = ".nixos-rehearse-owner";
-var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
-function processStart(pid) {
-  try {
-    const stat = readFileSync7(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return void 0;
-  }
-}
-function ownedTempDir(prefix) {
-  const dir = mkdtempSync3(path17.join(os4.tmpdir(), prefix));
-  writeFileSync4(path17.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
-`);
-  return dir;
-}
-function removeLeftovers2(tmp = os4.tmpdir()) {
-  const removed = [];
-  let names = [];
-  try {
-    names = readdirSync3(tmp);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (!PREFIX.test(name)) continue;
-    const dir = path17.join(tmp, name);
-    let owner;
-    try {
-      owner = JSON.parse(readFileSync7(path17.join(dir, OWNER_FILE), "utf8"));
-    } catch {
-      continue;
-    }
-    if (typeof owner.pid !== "number") continue;
-    const start = processStart(owner.pid);
-    if (start !== void 0 && start === owner.start) continue;
-    rmSync5(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
+  return r.stdout.split("\0").filter((f) => f && existsSync6(path17.join(dir, f))).sort();
 }
 
 // src/verify.ts
@@ -15225,7 +15219,7 @@ async function runRehearsal(o2) {
     logs: { dir: logDir }
   };
   if (o2.lockChanges) report.lockChanges = o2.lockChanges;
-  for (const d of removeLeftovers2()) log(`removed ${d}, left by a run that was killed`);
+  for (const d of removeLeftovers()) log(`removed ${d}, left by a run that was killed`);
   const write = () => {
     report.durationMs = Date.now() - started;
     writeFileSync6(reportPath, `${JSON.stringify(report, null, 2)}
@@ -15290,13 +15284,13 @@ async function runRehearsal(o2) {
     return ok;
   };
   const afterFailure = async (mm, kind) => {
-    const alive2 = await mm.alive();
-    if (alive2) {
+    const alive = await mm.alive();
+    if (alive) {
       log("running the fast diagnosis playbook in the guest");
       report.playbook = await runPlaybook(mm, kind);
       write();
     }
-    if (!alive2 || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
+    if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
   };
   const noteStage = (mm) => {
     report.stage = stageOf(mm.serialTail(200));

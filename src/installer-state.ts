@@ -12,6 +12,7 @@ import { INSTALLER_PROMPT } from './installer.js';
 import { Machine } from './qemu/machine.js';
 import { type Accel, TCG_CPU_MODEL } from './qemu/spec.js';
 import { qemuBinary, toolVersion } from './qemu/tools.js';
+import { processAlive } from './leftovers.js';
 
 /** Bumped whenever what a saved installer holds, or how it is made, changes. */
 export const INSTALLER_STATE_FORMAT = 3; // 2: the NIC has an explicit MAC (argv.ts); 3: the TCG CPU model without BMI2 (spec.ts)
@@ -183,20 +184,12 @@ export function pruneInstallerStates(cacheDir: string, keep: number): void {
   // An interrupted save of another process that is gone (its pid in the name).
   for (const e of entries.filter((x) => x.n.startsWith('.new-'))) {
     const pid = Number(e.n.split('-')[1]);
-    if (pid && !alive(pid)) rmSync(e.p, { recursive: true, force: true });
+    if (pid && !processAlive(pid)) rmSync(e.p, { recursive: true, force: true });
   }
   const done = entries.filter((x) => !x.n.startsWith('.')).sort((a, b) => b.t - a.t);
   for (const e of done.slice(keep)) rmSync(e.p, { recursive: true, force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes a saved installer that could not be restored (a later run makes it anew). */
 export function discardInstallerState(s: InstallerState): void {

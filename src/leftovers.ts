@@ -10,6 +10,16 @@ import path from 'node:path';
 const OWNER_FILE = '.nixos-rehearse-owner';
 const PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
 
+/** Whether a process of this id exists (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The kernel's start time of a process (field 22 of /proc/PID/stat), or undefined when it is gone. */
 export function processStart(pid: number): string | undefined {
   try {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processAlive } from '../leftovers.js';
 
 export class IsoError extends Error {
   override name = 'IsoError';
@@ -109,14 +110,6 @@ function removeLeftovers(file: string, log: (s: string) => void): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function download(url: string, file: string, expected: string, log: (s: string) => void, o: DownloadOptions): Promise<void> {
   const attempts = o.attempts ?? 3;

@@ -13,14 +13,35 @@ import { installedBase, shared } from '../helpers/shared.js';
 const fx = inject('fixture');
 const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `fault-${name}-${Date.now()}`);
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
+// This file's own $TMPDIR: another VM file runs beside this one (vitest.config.ts), and what
+// "nothing left behind" means is this file's runs' temporary directories and QEMU processes.
+// (os.tmpdir() reads TMPDIR on every call; the CLI runs started here inherit it.)
+const ownTmp = mkdtempSync(path.join(os.tmpdir(), 'nrf-'));
+process.env.TMPDIR = ownTmp;
+afterAll(() => rmSync(ownTmp, { recursive: true, force: true }));
 const tmpRuns = () => readdirSync(os.tmpdir()).filter((n) => /^nixos-rehearse-(run|key|harness)-/.test(n));
 const detected: string[] = [];
 afterAll(() => console.log(`time to detect:\n${detected.join('\n')}`));
 
 /** QEMU processes on this machine (the VM tests run one at a time: any is a leftover). */
 async function qemuProcesses(): Promise<string[]> {
+  // Its disks and sockets are under this file's TMPDIR: those QEMUs are this file's.
   const r = await execa('pgrep', ['-a', 'qemu-system'], { reject: false });
-  return r.stdout.split('\n').filter(Boolean);
+  return r.stdout.split('\n').filter((l) => l.includes(ownTmp));
+}
+
+/** `nixos-rehearse run` on the saved installer, returned once it reaches Task 3 (mid-install). */
+async function cliAtTask3(dir: string) {
+  const cli = execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', `${fx.flake}#server`, '--disk-size', '8G', '--out', dir, '--reuse-installer'], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
+  let out = '';
+  await new Promise<void>((resolve) => {
+    cli.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/task-03/.test(out)) resolve();
+    });
+    void cli.then(() => resolve());
+  });
+  return { cli, seen: out };
 }
 
 /** Runs a rehearsal expected to fail; checks what every failure must leave (and not leave). */
@@ -202,15 +223,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
   it('SIGTERM to the CLI mid-install: exit 143, report.json says so, nothing left behind', async () => {
     const dir = out('sigterm');
     const before = tmpRuns();
-    const cli = execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', `${fx.flake}#server`, '--disk-size', '8G', '--out', dir, '--reuse-installer'], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
-    let seen = '';
-    await new Promise<void>((resolve) => {
-      cli.stdout!.on('data', (d: Buffer) => {
-        seen += d.toString();
-        if (/task-03/.test(seen)) resolve();
-      });
-      void cli.then(() => resolve());
-    });
+    const { cli, seen } = await cliAtTask3(dir);
     cli.kill('SIGTERM');
     const r = await cli;
     expect(r.exitCode, seen).toBe(143);
@@ -225,15 +238,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
   it('SIGKILL to the CLI mid-install: QEMU dies with it, report.json says the run never finished, the next run removes what it left (#15 item 4)', async () => {
     const dir = out('sigkill');
     const before = tmpRuns();
-    const cli = execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', `${fx.flake}#server`, '--disk-size', '8G', '--out', dir, '--reuse-installer'], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
-    let seen = '';
-    await new Promise<void>((resolve) => {
-      cli.stdout!.on('data', (d: Buffer) => {
-        seen += d.toString();
-        if (/task-03/.test(seen)) resolve();
-      });
-      void cli.then(() => resolve());
-    });
+    const { cli, seen } = await cliAtTask3(dir);
     expect(await qemuProcesses(), seen).toHaveLength(1);
     cli.kill('SIGKILL'); // no handler runs
     expect((await cli).signal).toBe('SIGKILL');

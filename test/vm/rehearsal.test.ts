@@ -5,15 +5,17 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Report } from '../../src/report.js';
 import { runRehearsal } from '../../src/rehearsal.js';
 import { readSavedInstall } from '../../src/rehearsal.js';
 import { expectFullRun } from '../helpers/full-run.js';
 import { expectInstalledZfsMirror } from '../helpers/installed-details.js';
-import { installedBaseDir, shared } from '../helpers/shared.js';
+import { installedBaseDir, makingInstalledBase, shared } from '../helpers/shared.js';
 
 const fx = inject('fixture');
+// faults.test.ts, in the other lane, waits for the zfs-mirror base this file keeps.
+afterAll(makingInstalledBase('zfs-mirror'));
 const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `${name}-${Date.now()}`);
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
 /** The fixture's flake with sshd letting passwords in (nixpkgs sshd.nix's default, made explicit). */
