@@ -11610,6 +11610,13 @@ var Console = class {
       String(re)
     );
   }
+  /**
+   * Fails every pending wait with `e`: what they wait for will never come (the guest rebooted
+   * under a command whose end marker its shell was about to print).
+   */
+  abortWaits(e) {
+    for (const w of [...this.waiters]) w.fail(e);
+  }
   /** Marks everything received so far as seen: a later waitFor only matches new text. */
   skipPending() {
     this.cursor = this.end;
@@ -12166,6 +12173,7 @@ var Machine = class _Machine {
         this.qmp.on("RESET", () => {
           this.resets++;
           this.controlShell = void 0;
+          this.control.abortWaits(new Error(`${this.name}: the guest rebooted while a command was running on its control console`));
         });
         if (this.restoreFrom) await this.loadState(this.restoreFrom);
         await this.serial.attach(this.spec.sockets.serial);

@@ -298,6 +298,14 @@ export class Console {
     );
   }
 
+  /**
+   * Fails every pending wait with `e`: what they wait for will never come (the guest rebooted
+   * under a command whose end marker its shell was about to print).
+   */
+  abortWaits(e: Error): void {
+    for (const w of [...this.waiters]) w.fail(e);
+  }
+
   /** Marks everything received so far as seen: a later waitFor only matches new text. */
   skipPending(): void {
     this.cursor = this.end;

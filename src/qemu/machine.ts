@@ -264,8 +264,11 @@ export class Machine {
         await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
         this.qmp.on('RESET', () => {
           this.resets++;
-          // The guest's control shell is gone with the old boot.
+          // The guest's control shell is gone with the old boot, and so is the end of the
+          // command it was running (a `reboot` returns, but the shell may be killed before it
+          // prints the frame's end): that command fails now instead of waiting out its limit.
           this.controlShell = undefined;
+          this.control.abortWaits(new Error(`${this.name}: the guest rebooted while a command was running on its control console`));
         });
         if (this.restoreFrom) await this.loadState(this.restoreFrom);
         await this.serial.attach(this.spec.sockets.serial);
