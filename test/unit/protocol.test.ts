@@ -69,9 +69,12 @@ describe('a command’s output is bounded (#15 item 7)', () => {
 describe('a command whose guest reboots under it', () => {
   it('fails at once when its console’s waits are aborted (Machine does it on QMP RESET), and the shell is not reused', async () => {
     const con = new Console({ name: 'control' });
-    con.attachSink(() => {}); // the guest never prints the frame's end: its shell was killed
+    let typed!: () => void;
+    const sent = new Promise<void>((r) => (typed = r));
+    con.attachSink(() => typed()); // the guest never prints the frame's end: its shell was killed
     const sh = new Shell(con, { timeoutMs: 600_000 });
     const running = sh.run('reboot');
+    await sent;
     con.abortWaits(new Error('engine: the guest rebooted while a command was running on its control console'));
     await expect(running).rejects.toThrow(/rebooted while a command was running/);
     expect(sh.isBroken).toBe(true);
