@@ -13291,6 +13291,22 @@ ${fence(p.output || "(no output)")}`));
   return `${out.join("\n")}
 `;
 }
+function renderReportSafely(r, opts = {}) {
+  try {
+    return { markdown: renderReport(r, opts) };
+  } catch (e) {
+    const host = opts.host ?? String(r.flake ?? "").replace(/^.*#/, "");
+    const result = r.result === "pass" ? "pass" : "fail";
+    const error = `the report could not be rendered: ${e.message}`;
+    return {
+      markdown: `${result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${result.toUpperCase()}** for \`${cell(host)}\`
+
+${cell(error)}. report.json is in the run's artifact.
+`,
+      error
+    };
+  }
+}
 
 // src/installer.ts
 import { mkdirSync as mkdirSync3 } from "node:fs";
@@ -15165,7 +15181,7 @@ async function pushFlake(m, i2, generation) {
     writeFileSync5(path18.join(dir, "flake.nix"), wrapperFlake(i2.host));
     writeFileSync5(path18.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync8(i2.sshPrivateKeyFile, "utf8")), generation }).content);
     writeFileSync5(path18.join(dir, "vm-hardware.nix"), i2.vmHardware);
-    await m.copyIn(dir, GUEST_FLAKE);
+    await m.copyIn(dir, GUEST_FLAKE, 120, ["flake.nix", "harness.nix", "vm-hardware.nix"]);
   } finally {
     rmSync6(dir, { recursive: true, force: true });
   }
@@ -15232,18 +15248,14 @@ async function runRehearsal(o2) {
     report.durationMs = Date.now() - started;
     writeFileSync6(reportPath, `${JSON.stringify(report, null, 2)}
 `);
-    try {
-      writeFileSync6(path19.join(outDir, "report.md"), renderReport(report));
-    } catch (e) {
-      writeFileSync6(path19.join(outDir, "report.md"), `report.md could not be rendered: ${e.message}
-`);
-    }
+    writeFileSync6(path19.join(outDir, "report.md"), renderReportSafely(report).markdown);
   };
   report.unfinished = "the run had not finished when this was written: it is still running, or it was killed";
   write();
   let machine;
   let keyDir;
   const workDir = o2.workDir ?? ownedTempDir("nixos-rehearse-run-");
+  const keepDisks = !!(o2.keep || o2.workDir);
   const phase = async (id, title, fn) => {
     const p = { id, title, status: "fail", durationMs: 0 };
     report.phases.push(p);
@@ -15316,7 +15328,7 @@ async function runRehearsal(o2) {
     },
     teardownSync: () => {
       if (keyDir) rmSync7(keyDir, { recursive: true, force: true });
-      if (!o2.keep && !o2.workDir) rmSync7(workDir, { recursive: true, force: true });
+      if (!keepDisks) rmSync7(workDir, { recursive: true, force: true });
     }
   });
   try {
@@ -15353,7 +15365,7 @@ async function runRehearsal(o2) {
       report,
       phase,
       log,
-      { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified, keepDisks: !!(o2.keep || o2.workDir) }
+      { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified, keepDisks }
     );
     if (o2.installed) {
       const saved = readSavedInstall(o2.installed);
@@ -15491,12 +15503,16 @@ ${res.output}`;
       return true;
     });
     if (!installPassed) await afterFailure(m, layout.root.kind);
-    if (!installPassed && !o2.keep && !o2.workDir) {
+    const unlessGone = async () => {
+      if (!await m.alive()) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+    };
+    if (!installPassed && !keepDisks) {
+      await unlessGone();
       log("  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)");
       return finish();
     }
     const poweredOff = await phase("power-off", "Unmount, export the pool, power off", async () => {
-      if (!await m.alive()) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+      await unlessGone();
       const zfs2 = layout.root.kind === "zfs" ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : "";
       const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${zfs2}`, 300);
       if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
@@ -15544,7 +15560,7 @@ ${res.output}`;
     unregister();
     await machine?.stop();
     if (keyDir) rmSync7(keyDir, { recursive: true, force: true });
-    if (!o2.keep && !o2.workDir) rmSync7(workDir, { recursive: true, force: true });
+    if (!keepDisks) rmSync7(workDir, { recursive: true, force: true });
     else log(`disks and EFI variables kept in ${workDir}`);
   }
   function finish() {
@@ -15609,7 +15625,7 @@ async function injectHarness(m, host, login, injected, run) {
       const dir = ownedTempDir("nixos-rehearse-harness-");
       try {
         for (const f of files) writeFileSync6(path19.join(dir, path19.basename(f.file)), f.content);
-        await m.copyIn(dir, GUEST_FLAKE);
+        await m.copyIn(dir, GUEST_FLAKE, 120, files.map((f) => path19.basename(f.file)));
       } finally {
         rmSync7(dir, { recursive: true, force: true });
       }

@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import os from 'node:os';
 import path from 'node:path';
 import { resolveFlake } from './flake.js';
-import { renderReport } from './render.js';
+import { renderReportSafely } from './render.js';
 import { startInstaller } from './installer.js';
 import { resolveIso, sha256File } from './iso/source.js';
 import { chooseAccel } from './qemu/accel.js';
@@ -181,12 +181,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   const write = () => {
     report.durationMs = Date.now() - started;
     writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-    try {
-      writeFileSync(path.join(outDir, 'report.md'), renderReport(report));
-    } catch (e) {
-      // report.json is the record; a rendering problem must not cost it.
-      writeFileSync(path.join(outDir, 'report.md'), `report.md could not be rendered: ${(e as Error).message}\n`);
-    }
+    // report.json is the record; a rendering problem must not cost it (renderReportSafely).
+    writeFileSync(path.join(outDir, 'report.md'), renderReportSafely(report).markdown);
   };
   report.unfinished = 'the run had not finished when this was written: it is still running, or it was killed';
   write();
@@ -194,6 +190,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   let keyDir: string | undefined;
   // The disks outlive the installer VM: the installed system boots from them afterwards.
   const workDir = o.workDir ?? ownedTempDir('nixos-rehearse-run-');
+  /** The disks outlive the run (--keep, or a work directory of the caller's). */
+  const keepDisks = !!(o.keep || o.workDir);
   const phase = async (id: string, title: string, fn: () => Promise<boolean>) => {
     const p: PhaseResult = { id, title, status: 'fail', durationMs: 0 };
     report.phases.push(p);
@@ -284,7 +282,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     },
     teardownSync: () => {
       if (keyDir) rmSync(keyDir, { recursive: true, force: true });
-      if (!o.keep && !o.workDir) rmSync(workDir, { recursive: true, force: true });
+      if (!keepDisks) rmSync(workDir, { recursive: true, force: true });
     },
   });
   try {
@@ -329,7 +327,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
         report,
         phase,
         log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified, keepDisks: !!(o.keep || o.workDir) },
+        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified, keepDisks },
       );
 
     if (o.installed) {
@@ -484,13 +482,18 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     if (!installPassed) await afterFailure(m, layout.root.kind);
     // A red install's disks are thrown away with the run: a clean power-off (unmount, export,
     // ACPI shutdown, tens of seconds under TCG) is only worth it when they are kept.
-    if (!installPassed && !o.keep && !o.workDir) {
+    /** QEMU itself gone mid-install is the run's error (the qemu-died diagnosis), not a step's. */
+    const unlessGone = async () => {
+      if (!(await m.alive())) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+    };
+    if (!installPassed && !keepDisks) {
+      await unlessGone();
       log('  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)');
       return finish();
     }
 
     const poweredOff = await phase('power-off', 'Unmount, export the pool, power off', async () => {
-      if (!(await m.alive())) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+      await unlessGone();
       // After an early failure there may be nothing mounted and no pool: that is not an error.
       const zfs = layout.root.kind === 'zfs' ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : '';
       const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${zfs}`, 300);
@@ -535,7 +538,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     unregister();
     await machine?.stop();
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
-    if (!o.keep && !o.workDir) rmSync(workDir, { recursive: true, force: true });
+    if (!keepDisks) rmSync(workDir, { recursive: true, force: true });
     else log(`disks and EFI variables kept in ${workDir}`);
   }
 
@@ -627,7 +630,8 @@ async function injectHarness(m: Machine, host: string, login: { publicKey: strin
       const dir = ownedTempDir('nixos-rehearse-harness-');
       try {
         for (const f of files) writeFileSync(path.join(dir, path.basename(f.file)), f.content);
-        await m.copyIn(dir, GUEST_FLAKE);
+        // The files written, not the directory: its owner tag (leftovers.ts) stays on the host.
+        await m.copyIn(dir, GUEST_FLAKE, 120, files.map((f) => path.basename(f.file)));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -269,7 +269,8 @@ async function pushFlake(m: Machine, i: Installed, generation: number): Promise<
     writeFileSync(path.join(dir, 'flake.nix'), wrapperFlake(i.host));
     writeFileSync(path.join(dir, 'harness.nix'), harnessModule({ sshPublicKey: i.sshPublicKey, password: rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), generation }).content);
     writeFileSync(path.join(dir, 'vm-hardware.nix'), i.vmHardware);
-    await m.copyIn(dir, GUEST_FLAKE);
+    // The files written, not the directory: its owner tag (leftovers.ts) stays on the host.
+    await m.copyIn(dir, GUEST_FLAKE, 120, ['flake.nix', 'harness.nix', 'vm-hardware.nix']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
