@@ -23,8 +23,9 @@ export default defineConfig({
           setupFiles: ['test/vm/setup-timeouts.ts'],
           // Two VM files at once, in budget.json's order (two lanes): one TCG guest keeps about 1.1
           // of CI's 2 cores busy on average (boots use both, installs and commands mostly one),
-          // so a second VM beside it uses what is idle. Measured: the whole CI run 1650 s with
-          // two (factor 1.1), about 1950 s one at a time.
+          // so a second VM beside it uses what is idle. Measured: a fresh-clone `.ci/run`
+          // in 1596 s with two (factor 1.0), about 1950 s one at a time (estimated from the files'
+          // times alone).
           // Files that share state wait for it (test/helpers/shared.ts installedBase), and a
           // file that checks "nothing left behind" looks only at its own TMPDIR.
           fileParallelism: true,
