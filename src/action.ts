@@ -57,6 +57,7 @@ async function main() {
   const publishDir = core.getInput('publish-reports');
   if (publishDir) return publish(publishDir, token);
   const inputs = readInputs((n) => core.getInput(n), process.env);
+  for (const w of inputs.warnings) core.warning(w);
 
   for (const line of await prepareRunner(process.env)) core.info(line);
   const d = await doctor(inputs.accel);
@@ -92,7 +93,7 @@ async function main() {
     cacheDir,
     rebuild: inputs.rebuild,
     reuseInstaller: inputs.reuseInstaller,
-    phaseTimeoutMinutes: inputs.timeoutMinutes || undefined,
+    phaseTimeoutMinutes: inputs.phaseTimeoutMinutes || undefined,
     lockChanges,
     events: { phaseStart: (_id, title) => core.startGroup(title), phaseEnd: () => core.endGroup() },
     log: (line) => core.info(neutraliseWorkflowCommands(line)),

@@ -31,8 +31,10 @@ export interface ActionInputs {
   reuseInstaller: boolean;
   comment: boolean;
   token: string;
-  /** Per phase, in minutes (0 = the engine's own limits). */
-  timeoutMinutes: number;
+  /** Per phase, in minutes (0 = the engine's default limit). */
+  phaseTimeoutMinutes: number;
+  /** What the user should change (a deprecated input), for core.warning. */
+  warnings: string[];
 }
 
 export class InputError extends Error {
@@ -83,6 +85,21 @@ export function resolveFlakeInput(value: string, workspace: string): { dir: stri
   return { dir, host };
 }
 
+/**
+ * The per-phase limit: `phase-timeout-minutes`, or the old name `timeout-minutes`, which clashes
+ * with the workflow keyword of the same name (a job's or a step's whole limit) and is taken with
+ * a deprecation warning. 0 or empty: the engine's default.
+ */
+function phaseTimeout(get: GetInput): { phaseTimeoutMinutes: number; warnings: string[] } {
+  const name = get('phase-timeout-minutes').trim() !== '' || get('timeout-minutes').trim() === '' ? 'phase-timeout-minutes' : 'timeout-minutes';
+  const warnings =
+    name === 'timeout-minutes'
+      ? ["input timeout-minutes is deprecated: it reads like the workflow keyword timeout-minutes (the whole step's limit) but limits each phase. Rename it phase-timeout-minutes."]
+      : [];
+  const minutes = get(name).trim() === '0' ? 0 : int(get, name, 0, LIMITS.phaseTimeoutMinutes);
+  return { phaseTimeoutMinutes: minutes, warnings };
+}
+
 export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const { dir, host } = resolveFlakeInput(get('flake'), workspace);
@@ -109,6 +126,6 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     reuseInstaller: bool(get, 'reuse-installer', false),
     comment: bool(get, 'comment', isPr),
     token: get('github-token'),
-    timeoutMinutes: get('timeout-minutes').trim() === '0' ? 0 : int(get, 'timeout-minutes', 0, LIMITS.phaseTimeoutMinutes),
+    ...phaseTimeout(get),
   };
 }

@@ -17,7 +17,7 @@ const read = (inputs: Record<string, string>, env: Record<string, string> = {}) 
 describe('action inputs', () => {
   it('defaults: the single host of the root flake, the NixOS 25.11 ISO, zfs, rebuild on, comment on pull requests only', () => {
     const i = read({ 'github-token': 'ghs_x' }, { GITHUB_EVENT_NAME: 'pull_request' });
-    expect(i).toMatchObject({ flake: `${ws}#web`, host: 'web', iso: DEFAULT_ISO, layout: 'zfs', diskSize: '20G', memoryMiB: 4096, cpus: 2, accel: 'auto', rebuild: true, reuseInstaller: false, comment: true, timeoutMinutes: 0 });
+    expect(i).toMatchObject({ flake: `${ws}#web`, host: 'web', iso: DEFAULT_ISO, layout: 'zfs', diskSize: '20G', memoryMiB: 4096, cpus: 2, accel: 'auto', rebuild: true, reuseInstaller: false, comment: true, phaseTimeoutMinutes: 0, warnings: [] });
     expect(DEFAULT_ISO).toBe('https://channels.nixos.org/nixos-25.11/latest-nixos-minimal-x86_64-linux.iso');
     expect(read({}, { GITHUB_EVENT_NAME: 'schedule' }).comment).toBe(false);
   });
@@ -42,8 +42,8 @@ describe('action inputs', () => {
   it('bounds every number and refuses a host name that is not a Nix attribute name (#15 items 6 and 9)', () => {
     // Each of these went through before: a timer past 2^31 ms fires at once, a host name reached
     // guest commands unquoted, Nix strings and the output path.
-    for (const v of ['40000', 'Infinity', '-5', '1e9', '2.5']) expect(() => read({ 'timeout-minutes': v }), v).toThrow(/input timeout-minutes must be a whole number of minutes from 1 to 1440/);
-    expect(read({ 'timeout-minutes': '0' }).timeoutMinutes).toBe(0);
+    for (const v of ['40000', 'Infinity', '-5', '1e9', '2.5']) expect(() => read({ 'phase-timeout-minutes': v }), v).toThrow(/input phase-timeout-minutes must be a whole number of minutes from 1 to 1440/);
+    expect(read({ 'phase-timeout-minutes': '0' }).phaseTimeoutMinutes).toBe(0);
     expect(() => read({ memory: '99999999' })).toThrow(/input memory must be a whole number of MiB from 1024 to 262144 \(got '99999999'\)/);
     expect(() => read({ cpus: '0' })).toThrow(/input cpus must be a whole number of CPUs from 1 to 64/);
     expect(() => read({ cpus: '1000' })).toThrow(/input cpus must be a whole number of CPUs from 1 to 64/);
@@ -54,7 +54,16 @@ describe('action inputs', () => {
   });
 
   it('takes YAML booleans and a local ISO relative to the workspace', () => {
-    const i = read({ rebuild: 'False', comment: 'TRUE', iso: 'isos/nixos.iso', 'timeout-minutes': '20', 'reuse-installer': 'true' });
-    expect(i).toMatchObject({ rebuild: false, reuseInstaller: true, comment: true, iso: path.join(ws, 'isos/nixos.iso'), timeoutMinutes: 20 });
+    const i = read({ rebuild: 'False', comment: 'TRUE', iso: 'isos/nixos.iso', 'phase-timeout-minutes': '20', 'reuse-installer': 'true' });
+    expect(i).toMatchObject({ rebuild: false, reuseInstaller: true, comment: true, iso: path.join(ws, 'isos/nixos.iso'), phaseTimeoutMinutes: 20, warnings: [] });
+  });
+
+  it('phase-timeout-minutes, and the old name timeout-minutes (#14 item 8) still taken with a deprecation warning', () => {
+    const old = read({ 'timeout-minutes': '25' });
+    expect(old.phaseTimeoutMinutes).toBe(25);
+    expect(old.warnings).toEqual([expect.stringMatching(/^input timeout-minutes is deprecated: .* Rename it phase-timeout-minutes\.$/)]);
+    expect(() => read({ 'timeout-minutes': '40000' })).toThrow(/input timeout-minutes must be a whole number of minutes from 1 to 1440/);
+    // Both given: the new name wins, nothing to warn about.
+    expect(read({ 'timeout-minutes': '25', 'phase-timeout-minutes': '30' })).toMatchObject({ phaseTimeoutMinutes: 30, warnings: [] });
   });
 });
