@@ -12187,7 +12187,10 @@ var Machine = class _Machine {
       })();
       attach.catch(() => {
       });
-      await Promise.race([attach, died]);
+      await Promise.race([attach, died]).catch(async (e) => {
+        const exit = await Promise.race([died.then(() => void 0, (d) => d), sleep2(2e3, void 0, { ref: false })]);
+        throw exit ?? e;
+      });
     } catch (e) {
       await this.stop();
       throw e;

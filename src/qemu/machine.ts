@@ -283,7 +283,12 @@ export class Machine {
         }
       })();
       attach.catch(() => {}); // raced: when QEMU dies first, its error is the one that counts
-      await Promise.race([attach, died]);
+      await Promise.race([attach, died]).catch(async (e) => {
+        // A socket closing is usually QEMU exiting, seen a moment before the process's exit is:
+        // then QEMU's own message is the error, not "QMP connection closed".
+        const exit = await Promise.race([died.then(() => undefined, (d: Error) => d), sleep(2000, undefined, { ref: false })]);
+        throw exit ?? e;
+      });
     } catch (e) {
       await this.stop();
       throw e;
