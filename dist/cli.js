@@ -11911,6 +11911,14 @@ var QmpError = class extends Error {
   command;
   errorClass;
 };
+var QmpClosedError = class extends Error {
+  constructor(command) {
+    super(`QMP connection closed during ${command} (QEMU exited)`);
+    this.command = command;
+  }
+  command;
+  name = "QmpClosedError";
+};
 var Qmp = class extends EventEmitter2 {
   socket;
   buf = "";
@@ -11928,7 +11936,7 @@ var Qmp = class extends EventEmitter2 {
     });
     this.socket.on("close", () => {
       this.closed = true;
-      for (const p of this.pending.values()) p.reject(new Error(`QMP connection closed during ${p.command} (QEMU exited)`));
+      for (const p of this.pending.values()) p.reject(new QmpClosedError(p.command));
       this.pending.clear();
       this.emit("close");
     });
@@ -12188,6 +12196,7 @@ var Machine = class _Machine {
       attach.catch(() => {
       });
       await Promise.race([attach, died]).catch(async (e) => {
+        if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
         const exit = await Promise.race([died.then(() => void 0, (d) => d), sleep2(2e3, void 0, { ref: false })]);
         throw exit ?? e;
       });

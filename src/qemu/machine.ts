@@ -10,13 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 import { register } from '../cleanup.js';
 import { connectUnix } from '../unix-socket.js';
-import { Console } from '../console/console.js';
+import { Console, ConsoleClosedError } from '../console/console.js';
 import { Shell, untilShellAnswers } from '../console/shell.js';
 import { newNonce } from '../console/protocol.js';
 import { buildQemuArgv } from './argv.js';
 import { createDisk } from './disks.js';
 import { type FirmwarePair, findFirmware } from './firmware.js';
-import { Qmp, type QmpEvent } from './qmp.js';
+import { Qmp, QmpClosedError, type QmpEvent } from './qmp.js';
 import type { Accel, DirectKernelBoot, MachineSpec } from './spec.js';
 import { qemuBinary, withParentDeathSignal } from './tools.js';
 
@@ -284,8 +284,9 @@ export class Machine {
       })();
       attach.catch(() => {}); // raced: when QEMU dies first, its error is the one that counts
       await Promise.race([attach, died]).catch(async (e) => {
-        // A socket closing is usually QEMU exiting, seen a moment before the process's exit is:
-        // then QEMU's own message is the error, not "QMP connection closed".
+        // A socket closing is QEMU exiting, seen a moment before the process's exit is: then
+        // QEMU's own message is the error. Any other error (a damaged saved state) stands.
+        if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
         const exit = await Promise.race([died.then(() => undefined, (d: Error) => d), sleep(2000, undefined, { ref: false })]);
         throw exit ?? e;
       });

@@ -22,6 +22,14 @@ export class QmpError extends Error {
   }
 }
 
+/** QMP's socket closed under a command: QEMU went away (its exit is usually seen a moment later). */
+export class QmpClosedError extends Error {
+  override name = 'QmpClosedError';
+  constructor(readonly command: string) {
+    super(`QMP connection closed during ${command} (QEMU exited)`);
+  }
+}
+
 export class Qmp extends EventEmitter {
   private socket?: net.Socket;
   private buf = '';
@@ -39,7 +47,7 @@ export class Qmp extends EventEmitter {
     this.socket.on('error', () => {});
     this.socket.on('close', () => {
       this.closed = true;
-      for (const p of this.pending.values()) p.reject(new Error(`QMP connection closed during ${p.command} (QEMU exited)`));
+      for (const p of this.pending.values()) p.reject(new QmpClosedError(p.command));
       this.pending.clear();
       this.emit('close');
     });
