@@ -562,13 +562,13 @@ var require_help = __commonJS({
         function callFormatItem(term, description) {
           return helper.formatItem(term, termWidth, description, helper);
         }
-        let output = [
+        let output2 = [
           `${helper.styleTitle("Usage:")} ${helper.styleUsage(helper.commandUsage(cmd))}`,
           ""
         ];
         const commandDescription = helper.commandDescription(cmd);
         if (commandDescription.length > 0) {
-          output = output.concat([
+          output2 = output2.concat([
             helper.boxWrap(
               helper.styleCommandDescription(commandDescription),
               helpWidth
@@ -582,7 +582,7 @@ var require_help = __commonJS({
             helper.styleArgumentDescription(helper.argumentDescription(argument))
           );
         });
-        output = output.concat(
+        output2 = output2.concat(
           this.formatItemList("Arguments:", argumentList, helper)
         );
         const optionGroups = this.groupItems(
@@ -597,7 +597,7 @@ var require_help = __commonJS({
               helper.styleOptionDescription(helper.optionDescription(option))
             );
           });
-          output = output.concat(this.formatItemList(group, optionList, helper));
+          output2 = output2.concat(this.formatItemList(group, optionList, helper));
         });
         if (helper.showGlobalOptions) {
           const globalOptionList = helper.visibleGlobalOptions(cmd).map((option) => {
@@ -606,7 +606,7 @@ var require_help = __commonJS({
               helper.styleOptionDescription(helper.optionDescription(option))
             );
           });
-          output = output.concat(
+          output2 = output2.concat(
             this.formatItemList("Global Options:", globalOptionList, helper)
           );
         }
@@ -622,9 +622,9 @@ var require_help = __commonJS({
               helper.styleSubcommandDescription(helper.subcommandDescription(sub))
             );
           });
-          output = output.concat(this.formatItemList(group, commandList, helper));
+          output2 = output2.concat(this.formatItemList(group, commandList, helper));
         });
-        return output.join("\n");
+        return output2.join("\n");
       }
       /**
        * Return display width of string, ignoring ANSI escape sequences. Used in padding and wrapping calculations.
@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path20 = __require("node:path");
+    var path25 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path20.resolve(baseDir, baseName);
+          const localBin = path25.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path20.extname(baseName))) return void 0;
+          if (sourceExt.includes(path25.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path20.resolve(
-            path20.dirname(resolvedScriptPath),
+          executableDir = path25.resolve(
+            path25.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path20.basename(
+            const legacyName = path25.basename(
               this._scriptPath,
-              path20.extname(this._scriptPath)
+              path25.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path20.extname(executableFile));
+        launchWithNode = sourceExt.includes(path25.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path20.basename(filename, path20.extname(filename));
+        this._name = path25.basename(filename, path25.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path21) {
-        if (path21 === void 0) return this._executableDir;
-        this._executableDir = path21;
+      executableDir(path26) {
+        if (path26 === void 0) return this._executableDir;
+        this._executableDir = path26;
         return this;
       }
       /**
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path20, options) {
+    function checkPathExt(path25, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path20.substr(-p.length).toLowerCase() === p) {
+        if (p && path25.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path20, options) {
+    function checkStat(stat, path25, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path20, options);
+      return checkPathExt(path25, options);
     }
-    function isexe(path20, options, cb) {
-      fs.stat(path20, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path20, options));
+    function isexe(path25, options, cb) {
+      fs.stat(path25, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path25, options));
       });
     }
-    function sync(path20, options) {
-      return checkStat(fs.statSync(path20), path20, options);
+    function sync(path25, options) {
+      return checkStat(fs.statSync(path25), path25, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path20, options, cb) {
-      fs.stat(path20, function(er, stat) {
+    function isexe(path25, options, cb) {
+      fs.stat(path25, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path20, options) {
-      return checkStat(fs.statSync(path20), options);
+    function sync(path25, options) {
+      return checkStat(fs.statSync(path25), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path20, options, cb) {
+    function isexe(path25, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path20, options || {}, function(er, is) {
+          isexe(path25, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path20, options || {}, function(er, is) {
+      core(path25, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path20, options) {
+    function sync(path25, options) {
       try {
-        return core.sync(path20, options || {});
+        return core.sync(path25, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path20 = __require("path");
+    var path25 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path20.join(pathPart, cmd);
+        const pCmd = path25.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path20.join(pathPart, cmd);
+        const pCmd = path25.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path20 = __require("path");
+    var path25 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path20.delimiter : void 0
+          pathExt: withoutPathExt ? path25.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path20.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path25.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path20, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path20.split("/").pop();
+      const [path25, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path25.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path20 = __require("path");
+    var path25 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path20.normalize(parsed.command);
+        parsed.command = path25.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -6738,7 +6738,7 @@ var getMaxBufferInfo = (error, maxBuffer) => {
   }
   return { streamName: getStreamName(fdNumber), threshold, unit };
 };
-var isMaxBufferSync = (resultError, output, maxBuffer) => resultError?.code === "ENOBUFS" && output !== null && output.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
+var isMaxBufferSync = (resultError, output2, maxBuffer) => resultError?.code === "ENOBUFS" && output2 !== null && output2.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
 var truncateMaxBufferSync = (result, isMaxBuffer, maxBuffer) => {
   if (!isMaxBuffer) {
     return result;
@@ -8292,13 +8292,13 @@ var logLine = (line, fdNumber, verboseInfo) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-var transformOutputSync = ({ fileDescriptors, syncResult: { output }, options, isMaxBuffer, verboseInfo }) => {
-  if (output === null) {
+var transformOutputSync = ({ fileDescriptors, syncResult: { output: output2 }, options, isMaxBuffer, verboseInfo }) => {
+  if (output2 === null) {
     return { output: Array.from({ length: 3 }) };
   }
   const state = {};
   const outputFiles = /* @__PURE__ */ new Set([]);
-  const transformedOutput = output.map((result, fdNumber) => transformOutputResultSync({
+  const transformedOutput = output2.map((result, fdNumber) => transformOutputResultSync({
     result,
     fileDescriptors,
     fdNumber,
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path20, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path20 === "string" ? path20 : path20.toString();
+  for (const { path: path25, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path25 === "string" ? path25 : path25.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path20, serializedResult);
+      appendFileSync(path25, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path20, serializedResult);
+      writeFileSync(path25, serializedResult);
     }
   }
 };
@@ -8452,10 +8452,10 @@ var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal 
 var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
 
 // node_modules/execa/lib/resolve/exit-sync.js
-var getExitResultSync = ({ error, status: exitCode, signal, output }, { maxBuffer }) => {
+var getExitResultSync = ({ error, status: exitCode, signal, output: output2 }, { maxBuffer }) => {
   const resultError = getResultError(error, exitCode, signal);
   const timedOut = resultError?.code === "ETIMEDOUT";
-  const isMaxBuffer = isMaxBufferSync(resultError, output, maxBuffer);
+  const isMaxBuffer = isMaxBufferSync(resultError, output2, maxBuffer);
   return {
     resultError,
     exitCode,
@@ -8535,15 +8535,15 @@ var spawnSubprocessSync = ({ file, commandArguments, options, command, escapedCo
     return syncResult;
   }
   const { resultError, exitCode, signal, timedOut, isMaxBuffer } = getExitResultSync(syncResult, options);
-  const { output, error = resultError } = transformOutputSync({
+  const { output: output2, error = resultError } = transformOutputSync({
     fileDescriptors,
     syncResult,
     options,
     isMaxBuffer,
     verboseInfo
   });
-  const stdio = output.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
-  const all = stripNewline(getAllSync(output, options), options, "all");
+  const stdio = output2.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
+  const all = stripNewline(getAllSync(output2, options), options, "all");
   return getSyncResult({
     error,
     exitCode,
@@ -9821,7 +9821,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     stripFinalNewline: stripFinalNewlineValue,
     allMixed
   });
-  const [output] = await Promise.all([
+  const [output2] = await Promise.all([
     getStreamContents2({
       stream,
       iterable,
@@ -9832,7 +9832,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     }),
     logPromise
   ]);
-  return output;
+  return output2;
 };
 var logOutputAsync = async ({ stream, onStreamEnd, fdNumber, encoding, allMixed, verboseInfo, streamInfo: { fileDescriptors } }) => {
   if (!shouldLogOutput({
@@ -9963,7 +9963,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
     await onStreamEnd;
     return;
   }
-  const [output] = await Promise.all([
+  const [output2] = await Promise.all([
     getStreamOutput({
       stream,
       onStreamEnd,
@@ -9979,7 +9979,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
     }),
     onStreamEnd
   ]);
-  return output;
+  return output2;
 };
 
 // node_modules/execa/lib/resolve/all-async.js
@@ -10941,8 +10941,8 @@ async function probeGuest(qemu, accel, timeoutMs = 2e4) {
     writeFileSync2(k, probeKernel());
     const r = await execa(qemu, probeArgv(accel, k), { reject: false, timeout: timeoutMs, all: true, stdin: "ignore" });
     if (r.exitCode === PROBE_EXIT) return void 0;
-    const out = (r.all ?? "").trim();
-    const first = out.split("\n").find((l) => /error|fail|denied|not|unsupported/i.test(l)) ?? out.split("\n")[0] ?? "";
+    const out2 = (r.all ?? "").trim();
+    const first = out2.split("\n").find((l) => /error|fail|denied|not|unsupported/i.test(l)) ?? out2.split("\n")[0] ?? "";
     if (r.timedOut) return `the ${accel} probe guest did not finish in ${timeoutMs / 1e3}s${first ? `: ${first}` : ""}`;
     return `the ${accel} probe guest exited with ${r.exitCode ?? r.signal}${first ? `: ${first}` : ""}`;
   } finally {
@@ -11072,8 +11072,8 @@ function qemuBinary(env = process.env) {
 function qemuImgBinary(env = process.env) {
   return env.NIXOS_REHEARSE_QEMU_IMG || "qemu-img";
 }
-function parseQemuVersion(out) {
-  return /version\s+(\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1];
+function parseQemuVersion(out2) {
+  return /version\s+(\d+\.\d+(?:\.\d+)?)/.exec(out2)?.[1];
 }
 async function toolVersion(bin) {
   try {
@@ -11135,19 +11135,19 @@ async function doctor(requested = "auto") {
 }
 function renderDoctor(r) {
   const line = (ok, what, detail) => `${ok ? "ok  " : "FAIL"}  ${what.padEnd(10)} ${detail}`;
-  const out = [
+  const out2 = [
     line(!r.qemu.error, "qemu", r.qemu.error ?? `${r.qemu.version} (${r.qemu.path})`),
     line(!r.qemuImg.error, "qemu-img", r.qemuImg.error ?? `${r.qemuImg.version} (${r.qemuImg.path})`),
     line(!r.firmware.error, "firmware", r.firmware.error ?? `${r.firmware.code} + ${r.firmware.vars} [${r.firmware.source}, ${r.firmware.flash}]`)
   ];
-  for (const [t, where] of Object.entries(r.tools ?? {})) out.push(line(!!where, t, where ?? "not found"));
+  for (const [t, where] of Object.entries(r.tools ?? {})) out2.push(line(!!where, t, where ?? "not found"));
   if (r.accel) {
-    out.push(line(true, "accel", `${r.accel}: ${r.accelReason}`));
-    if (r.speed) out.push(line(true, "speed", `TCG speed factor ${r.speed.factor} (the speed probe took ${r.speed.probeMs} ms, ${r.speed.referenceMs} ms on the reference machine)`));
-    if (r.accel === "tcg") out.push(`      ${"".padEnd(10)} every timeout is scaled by ${r.timeoutScale} (5 \xD7 the speed factor when above 1; NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
+    out2.push(line(true, "accel", `${r.accel}: ${r.accelReason}`));
+    if (r.speed) out2.push(line(true, "speed", `TCG speed factor ${r.speed.factor} (the speed probe took ${r.speed.probeMs} ms, ${r.speed.referenceMs} ms on the reference machine)`));
+    if (r.accel === "tcg") out2.push(`      ${"".padEnd(10)} every timeout is scaled by ${r.timeoutScale} (5 \xD7 the speed factor when above 1; NIXOS_REHEARSE_TIMEOUT_SCALE overrides)`);
   }
-  if (r.fix) out.push("", `fix: ${r.fix}`);
-  return out.join("\n");
+  if (r.fix) out2.push("", `fix: ${r.fix}`);
+  return out2.join("\n");
 }
 
 // src/demo.ts
@@ -11233,17 +11233,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path20, timeoutMs, what) {
+async function connectUnix(path25, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path20);
+        const s = net.createConnection(path25);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path20}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path25}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11313,11 +11313,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path20, note, opts = {}) {
-    this.path = path20;
+  constructor(path25, note, opts = {}) {
+    this.path = path25;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path20);
+    this.stream = createWriteStream2(path25);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -11464,8 +11464,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path20, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path20, timeoutMs, `${this.name} console`);
+  async attach(path25, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path25, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11543,13 +11543,13 @@ var Console = class {
   writeLog(s) {
     if (!this.log) return;
     const stamp = () => `[${((Date.now() - this.t0) / 1e3).toFixed(3).padStart(9)}] `;
-    let out = "";
+    let out2 = "";
     for (const part2 of s.split(/(?<=\n)/)) {
-      if (!this.logLineOpen) out += stamp();
-      out += part2;
+      if (!this.logLineOpen) out2 += stamp();
+      out2 += part2;
       this.logLineOpen = !part2.endsWith("\n");
     }
-    this.log.write(out);
+    this.log.write(out2);
   }
   onClose(e) {
     const rest = this.text.end();
@@ -11927,8 +11927,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path20, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path20, timeoutMs, "QMP");
+  async connect(path25, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path25, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12369,8 +12369,8 @@ var Machine = class _Machine {
   async waitForUnit(unit, seconds = 300) {
     const deadline = Date.now() + this.t(seconds);
     for (; ; ) {
-      const out = await this.succeed(`systemctl --no-pager show ${shellQuote(unit)} --property=ActiveState,SubState,LoadState`);
-      const props2 = parseKeyValue(out);
+      const out2 = await this.succeed(`systemctl --no-pager show ${shellQuote(unit)} --property=ActiveState,SubState,LoadState`);
+      const props2 = parseKeyValue(out2);
       if (props2.ActiveState === "active") return;
       if (props2.ActiveState === "failed") throw new Error(`unit ${unit} reached state failed`);
       if (props2.LoadState === "not-found") throw new Error(`unit ${unit} does not exist`);
@@ -12498,9 +12498,9 @@ ${this.serial.tail()}`);
 function shellQuote(s) {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
-function parseKeyValue(out) {
+function parseKeyValue(out2) {
   const r = {};
-  for (const line of out.split("\n")) {
+  for (const line of out2.split("\n")) {
     const i2 = line.indexOf("=");
     if (i2 > 0) r[line.slice(0, i2).trim()] = line.slice(i2 + 1).trim();
   }
@@ -12570,27 +12570,85 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { execFileSync } from "node:child_process";
-import { randomBytes as randomBytes5 } from "node:crypto";
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, readdirSync as readdirSync4, readFileSync as readFileSync9, renameSync as renameSync3, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import { randomBytes as randomBytes6 } from "node:crypto";
+import { mkdirSync as mkdirSync8, readFileSync as readFileSync13, rmSync as rmSync9 } from "node:fs";
 import os5 from "node:os";
-import path19 from "node:path";
+import path24 from "node:path";
+
+// src/errors.ts
+var RehearseError = class extends Error {
+  constructor(kind, message, fields = {}, options) {
+    super(message, options);
+    this.kind = kind;
+    this.fields = fields;
+    this.name = "RehearseError";
+  }
+  kind;
+  fields;
+};
+
+// src/faults.ts
+var FAULTS = {
+  "esp-not-mounted": {
+    what: "unmount /mnt/boot right before Task 12 (nixos-install), as when the ESP was never mounted",
+    beforeStep: { "task-12-install": async (m) => void await m.run("sudo umount /mnt/boot", 120) }
+  },
+  "remove-mirror-disk": {
+    what: "hot-unplug the second disk (QMP device_del) after the install, before the reboot",
+    async beforePowerOff(m, disks) {
+      if (disks.length < 2) return disks;
+      await m.hotUnplug(`nvme-${disks[1].id}`);
+      return disks.filter((_, i2) => i2 !== 1);
+    },
+    keptDisks: (disks) => disks.length > 1 ? { disks: disks.filter((_, i2) => i2 !== 1), what: "boot the kept installed system without its second disk" } : void 0
+  },
+  "kernel-panic": {
+    what: "boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name",
+    inBoot: true,
+    installerAppend: ["rdinit=/nonexistent"]
+  },
+  "boot-hang": {
+    what: "freeze the installer VM (QMP stop) once its kernel has started",
+    inBoot: true,
+    async installerStarted(m) {
+      await m.waitForSerial(/EFI stub: /, 120);
+      await m.pause();
+    }
+  },
+  "kill-qemu": {
+    what: "SIGKILL QEMU in the middle of the install (at Task 6, the pool)",
+    beforeStep: { "task-06-root-filesystem": (m) => void (m.pid && process.kill(m.pid, "SIGKILL")) }
+  },
+  "forge-marker": {
+    what: "make Task 1's command write a forged command-completion marker straight to the control console",
+    step: {
+      // Straight to the control console, around the protocol's base64: what a console-writing
+      // activation script or a hostile command could do.
+      "task-01-uefi": (orig) => ({ ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) })
+    }
+  }
+};
+function faultHooks(fault) {
+  return fault ? FAULTS[fault] : { what: "" };
+}
+var FAULT_DESCRIPTIONS = Object.fromEntries(Object.entries(FAULTS).map(([k, v]) => [k, v.what]));
 
 // src/flake.ts
 import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
 import path11 from "node:path";
 
 // src/runbook/parsers.ts
-function parseSgdiskPrint(out) {
-  const disk = /^Disk (\S+):/m.exec(out)?.[1];
+function parseSgdiskPrint(out2) {
+  const disk = /^Disk (\S+):/m.exec(out2)?.[1];
   const partitions = [];
-  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+ [KMGT]?i?B)\s+([0-9A-F]{4})\s*(.*)$/gm)) {
+  for (const m of out2.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+ [KMGT]?i?B)\s+([0-9A-F]{4})\s*(.*)$/gm)) {
     partitions.push({ number: +m[1], start: +m[2], end: +m[3], size: m[4], code: m[5], name: m[6].trim() });
   }
   return { disk, partitions };
 }
-function parseZpoolStatus(out) {
+function parseZpoolStatus(out2) {
   const pools = [];
-  for (const block of out.split(/^(?=\s*pool: )/m)) {
+  for (const block of out2.split(/^(?=\s*pool: )/m)) {
     const pool = /^\s*pool: (\S+)/m.exec(block)?.[1];
     if (!pool) continue;
     const field = (k) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, "m").exec(block)?.[1]?.replace(/\n\t/g, " ").trim();
@@ -12620,8 +12678,8 @@ function zpoolProblems(s) {
   if (s.errors !== void 0 && s.errors !== "No known data errors") p.push(`errors: ${s.errors}`);
   return p;
 }
-function parseColumns(out, names) {
-  const lines = out.split("\n").filter((l) => l.trim());
+function parseColumns(out2, names) {
+  const lines = out2.split("\n").filter((l) => l.trim());
   if (!lines.length) return [];
   const header = names ?? lines[0].trim().split(/\s+/).map((h2) => h2.toLowerCase());
   return lines.slice(1).map((l) => {
@@ -12629,11 +12687,11 @@ function parseColumns(out, names) {
     return Object.fromEntries(header.map((h2, i2) => [h2, i2 === header.length - 1 ? cells.slice(i2).join(" ") : cells[i2] ?? ""]));
   });
 }
-function parseMountLines(out) {
-  return [...out.matchAll(/^(\S+) on (\S+) type (\S+) \(([^)]*)\)$/gm)].map((m) => ({ source: m[1], target: m[2], fsType: m[3], options: m[4].split(",") }));
+function parseMountLines(out2) {
+  return [...out2.matchAll(/^(\S+) on (\S+) type (\S+) \(([^)]*)\)$/gm)].map((m) => ({ source: m[1], target: m[2], fsType: m[3], options: m[4].split(",") }));
 }
-function parseLsblkJson(out) {
-  const j = JSON.parse(out);
+function parseLsblkJson(out2) {
+  const j = JSON.parse(out2);
   if (!Array.isArray(j.blockdevices)) throw new Error('lsblk --json printed no "blockdevices" array');
   return j.blockdevices.map((d) => ({ ...d, serial: d.serial?.trim() ?? null }));
 }
@@ -12653,8 +12711,8 @@ function parseHardwareConfig(text) {
 }
 
 // src/verify/parsers.ts
-function parseGenerations(out) {
-  return [...out.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
+function parseGenerations(out2) {
+  return [...out2.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
 }
 function parseTimespan(s) {
   const units = { y: 315576e5, month: 26298e5, w: 6048e5, d: 864e5, h: 36e5, min: 6e4, s: 1e3, ms: 1, us: 1e-3, "\xB5s": 1e-3 };
@@ -12667,44 +12725,44 @@ function parseTimespan(s) {
   if (!any) throw new Error(`not a systemd timespan: '${s}'`);
   return Math.round(total * 1e3) / 1e3;
 }
-function parseAnalyzeTime(out) {
-  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out);
-  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out.trim().slice(0, 200)}`);
+function parseAnalyzeTime(out2) {
+  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out2);
+  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out2.trim().slice(0, 200)}`);
   const phases = {};
   for (const part2 of line[1].split(" + ")) {
     const m = /^(.*) \(([\w-]+)\)$/.exec(part2.trim());
     if (m) phases[m[2]] = parseTimespan(m[1]);
   }
-  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out);
+  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out2);
   return { phases, totalMs: parseTimespan(line[2]), target: reached?.[1], targetMs: reached ? parseTimespan(reached[2]) : void 0 };
 }
-function parseBlame(out) {
+function parseBlame(out2) {
   const rows = [];
-  for (const line of out.split("\n")) {
+  for (const line of out2.split("\n")) {
     const m = /^\s*(.+?)\s+(\S+\.(?:service|mount|device|target|socket|swap|timer|path|scope|slice))\s*$/.exec(line);
     if (m) rows.push({ unit: m[2], ms: parseTimespan(m[1]) });
   }
   return rows;
 }
-function parseFailedUnits(out) {
-  return failedUnitsLines(out).map((l) => {
+function parseFailedUnits(out2) {
+  return failedUnitsLines(out2).map((l) => {
     const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
     return { unit, load: load2, active, sub, description: d.join(" ") };
   }).filter((u2) => UNIT_NAME.test(u2.unit));
 }
-function failedUnitsUnread(out) {
-  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
+function failedUnitsUnread(out2) {
+  return failedUnitsLines(out2).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
 }
 var UNIT_NAME = /\.\w+$/;
 var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
-function failedUnitsLines(out) {
-  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
+function failedUnitsLines(out2) {
+  return out2.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
 }
 function parseLoaderDefault(loaderConf) {
   return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
 }
-function parseBootctlList(out) {
-  const text = out.trim();
+function parseBootctlList(out2) {
+  const text = out2.trim();
   if (text.startsWith("[")) return JSON.parse(text);
   return text.split("\n").map((l) => l.replace(/^\x1e/, "").trim()).filter(Boolean).map((l) => JSON.parse(l));
 }
@@ -12760,9 +12818,9 @@ var LOADER_ENTRY_SELECTED = "base64 -w0 < /sys/firmware/efi/efivars/LoaderEntryS
 var EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
 var NIX = "nix --extra-experimental-features 'nix-command flakes'";
 var CLOSURE_SIZE_COMMAND = `${NIX} path-info -Sh /run/current-system`;
-function parsePathInfoSize(out) {
-  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);
-  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out.trim().slice(0, 200)}`);
+function parsePathInfoSize(out2) {
+  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out2);
+  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out2.trim().slice(0, 200)}`);
   const power = "KMGTPE".indexOf(m[3]) + 1;
   return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
 }
@@ -12876,15 +12934,15 @@ function source(m, ctx) {
   return m.source;
 }
 function mountCommands(ctx) {
-  const out = [];
+  const out2 = [];
   for (const m of ctx.layout.mounts) {
     const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
-    if (m.at !== "/") out.push(`sudo mkdir -p ${target}`);
+    if (m.at !== "/") out2.push(`sudo mkdir -p ${target}`);
     const type = m.fsType === "zfs" ? "-t zfs " : "";
     const opts = m.options ? `-o ${m.options} ` : "";
-    out.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
+    out2.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
   }
-  return out;
+  return out2;
 }
 function resolveDisks(lsblkJson, serials) {
   const devs = parseLsblkJson(lsblkJson).filter((d) => d.type === "disk");
@@ -13208,121 +13266,204 @@ function resolveFlake(ref) {
   return { dir, host, ref: `${dir}#${host}` };
 }
 
-// src/render.ts
-function cell(text) {
-  return text.replace(/\r?\n/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1").replace(/@/g, "@\u200B");
-}
-function fence(text, info = "text") {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const f = "`".repeat(longest + 1);
-  return `${f}${info}
-${text.replace(/\s+$/, "")}
-${f}`;
-}
-var secs = (ms) => ms >= 6e4 ? `${Math.floor(ms / 6e4)}m ${(ms % 6e4 / 1e3).toFixed(0).padStart(2, "0")}s` : `${(ms / 1e3).toFixed(1)}s`;
-var mark = (s) => s === "pass" ? "\u2705" : s === "fail" ? "\u274C" : "\u23ED\uFE0F";
-function html(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/@/g, "@\u200B").replace(/\r?\n/g, " ");
-}
-function details(summary, body) {
-  return `<details><summary>${html(summary)}</summary>
+// src/iso/source.ts
+import { createHash } from "node:crypto";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync2, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync5 } from "node:fs";
+import os4 from "node:os";
+import path13 from "node:path";
+import { Readable as Readable4 } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
-${body}
-
-</details>`;
-}
-function code(text) {
-  return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
-}
-var shortRev = (rev) => rev ? code(rev.slice(0, 7)) : "\u2014";
-function day(t) {
-  const d = typeof t === "number" ? new Date(t * 1e3) : void 0;
-  return d && !Number.isNaN(d.getTime()) ? d.toISOString().slice(0, 10) : "\u2014";
-}
-function lockTable(changes) {
-  const rows = changes.map((c3) => `| ${cell(c3.input)} | ${cell(c3.change)} | ${shortRev(c3.old?.rev)} \u2192 ${shortRev(c3.new?.rev)} | ${day(c3.old?.lastModified)} \u2192 ${day(c3.new?.lastModified)} |`);
-  return ["**Flake inputs changed against the base branch**", "", "| Input | Change | Revision | Last modified (UTC) |", "| --- | --- | --- | --- |", ...rows];
-}
-function renderReport(r, opts = {}) {
-  const out = [];
-  const host = opts.host ?? r.flake.replace(/^.*#/, "");
-  const firstStep = r.steps.find((s) => s.status === "fail");
-  const firstCheck = r.checks.find((c3) => c3.status === "fail");
-  const why = r.error ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
-  out.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
-  if (r.fault) out.push("", `> **Fault injected on purpose:** ${code(r.fault.id)}: ${cell(r.fault.what)}`);
-  for (const d of r.diagnosis ?? []) {
-    out.push("", `> **Diagnosis** (${code(d.id)}${d.runbook ? `, ${cell(d.runbook)}` : ""}): Symptom: ${cell(d.symptom)} \u2192 Root cause: ${cell(d.cause)} \u2192 Fix: ${cell(d.fix)}`);
-  }
-  if (firstStep?.decision) out.push("", `> **Runbook Task ${firstStep.task}:** ${cell(firstStep.decision)}`);
-  if (r.phases.length) {
-    out.push("", "```mermaid", "gantt", "  title Rehearsal timeline (seconds)", "  dateFormat X", "  axisFormat %s");
-    let t = 0;
-    for (const p of r.phases) {
-      const d = Math.max(1, Math.round(p.durationMs / 1e3));
-      out.push(`  ${p.id.replace(/[^\w-]/g, "")} :${p.status === "fail" ? "crit" : "done"}, ${t}, ${t + d}`);
-      t += d;
-    }
-    out.push("```");
-  }
-  if (r.steps.length) {
-    out.push("", "| Task | Step | Status | Time |", "| --- | --- | --- | --- |");
-    for (const s of r.steps) out.push(`| ${s.task || ""} | ${cell(s.title)} | ${mark(s.status)} | ${s.status === "skipped" ? "" : secs(s.durationMs)} |`);
-  }
-  if (r.checks.length) {
-    out.push("", "| Check | Status | Result |", "| --- | --- | --- |");
-    for (const c3 of r.checks) out.push(`| \`${cell(c3.id)}\` | ${mark(c3.status)} | ${cell(c3.summary)} |`);
-  }
-  if (r.lockChanges?.length) out.push("", ...lockTable(r.lockChanges));
-  if (r.oom) {
-    out.push("", `**The guest ran out of memory** (${r.oom.memoryMiB} MiB): the kernel's OOM killer ended ${r.oom.lines.length === 1 ? "a process" : `${r.oom.lines.length} processes`}.`, "", details("OOM killer (serial console)", fence(r.oom.lines.join("\n"))));
-  }
-  if (r.stage) {
-    out.push("", `**The guest stopped answering.** Boot stage reached: ${cell(r.stage.reached)}${r.stage.evidence ? ` (${cell(r.stage.evidence)})` : ""}`);
-    out.push("", details("Serial console (last lines)", fence(r.stage.serialTail || "(nothing on the serial console)")));
-  }
-  const evidence = (id) => r.checks.find((c3) => c3.id === id)?.evidence;
-  for (const [id, title] of [["generations", "Generations"], ["boot-entries", "Boot entries"], ["pool-health", "Pool status"]]) {
-    const e = evidence(id);
-    if (e) out.push("", details(title, fence(e)));
-  }
-  if (r.injected.length) {
-    out.push("", details("What the rehearsal added to the configuration (harness module)", r.injected.map((i2) => `- \`${cell(i2.file)}\`: ${i2.settings.map(cell).join("; ")}`).join("\n")));
-  }
-  for (const s of r.steps.filter((x) => x.status === "fail")) {
-    out.push("", details(`Output of ${s.id} (last lines)`, `${fence(`$ ${s.command.split("\n").join("\n$ ")}`, "sh")}
-
-${fence(s.outputTail)}`));
-  }
-  for (const c3 of r.checks.filter((x) => x.status === "fail")) out.push("", details(`Evidence for ${c3.id}`, fence(c3.evidence)));
-  for (const p of r.playbook ?? []) {
-    out.push("", details(`Diagnosis playbook: ${p.title} (exit ${p.exitCode})`, `${fence(`$ ${p.command.split("\n").join("\n$ ")}`, "sh")}
-
-${fence(p.output || "(no output)")}`));
-  }
-  return `${out.join("\n")}
-`;
-}
-function renderReportSafely(r, opts = {}) {
+// src/leftovers.ts
+import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync5, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import os3 from "node:os";
+import path12 from "node:path";
+var OWNER_FILE = ".nixos-rehearse-owner";
+var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
+function processAlive(pid) {
   try {
-    return { markdown: renderReport(r, opts) };
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    const host = opts.host ?? String(r.flake ?? "").replace(/^.*#/, "");
-    const result = r.result === "pass" ? "pass" : "fail";
-    const error = `the report could not be rendered: ${e.message}`;
-    return {
-      markdown: `${result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${result.toUpperCase()}** for \`${cell(host)}\`
+    return e.code === "EPERM";
+  }
+}
+function processStart(pid) {
+  try {
+    const stat = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return void 0;
+  }
+}
+function ownedTempDir(prefix) {
+  const dir = mkdtempSync3(path12.join(os3.tmpdir(), prefix));
+  writeFileSync3(path12.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
+`);
+  return dir;
+}
+function removeLeftovers(tmp = os3.tmpdir()) {
+  const removed = [];
+  let names = [];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!PREFIX.test(name)) continue;
+    const dir = path12.join(tmp, name);
+    let owner;
+    try {
+      owner = JSON.parse(readFileSync5(path12.join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== "number") continue;
+    const start = processStart(owner.pid);
+    if (start !== void 0 && start === owner.start) continue;
+    rmSync3(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
 
-${cell(error)}. report.json is in the run's artifact.
-`,
-      error
-    };
+// src/iso/source.ts
+var IsoError = class extends Error {
+  name = "IsoError";
+};
+async function sha256File(file) {
+  const h2 = createHash("sha256");
+  await pipeline(createReadStream2(file), h2);
+  return h2.digest("hex");
+}
+function parseSha256File(text) {
+  const m = /\b([0-9a-f]{64})\b/i.exec(text);
+  if (!m) throw new IsoError(`no sha256 in the checksum file: ${text.slice(0, 120)}`);
+  return m[1].toLowerCase();
+}
+function normaliseSha(s) {
+  const v = s.trim().toLowerCase().replace(/^sha256[:-]/, "");
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
+  return v;
+}
+async function publishedSha256(url) {
+  let r;
+  try {
+    r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(6e4) });
+  } catch (e) {
+    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`);
+  }
+  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
+  return parseSha256File(await r.text());
+}
+var isoCachePath = (cacheDir, sha256) => path13.join(cacheDir, "iso", `${sha256}.iso`);
+async function resolveIso(iso, sha256, cacheDir, log = () => {
+}, opts = {}) {
+  const want = sha256 ? normaliseSha(sha256) : void 0;
+  if (/^https?:\/\//.test(iso)) {
+    if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
+      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
+    }
+    const expected = want ?? await publishedSha256(iso);
+    const file2 = isoCachePath(cacheDir, expected);
+    mkdirSync2(path13.dirname(file2), { recursive: true });
+    removeLeftovers2(file2, log);
+    if (existsSync4(file2)) {
+      const got2 = await sha256File(file2);
+      if (got2 === expected) return { path: file2, sha256: expected };
+      log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
+      rmSync4(file2, { force: true });
+    }
+    await download(iso, file2, expected, log, opts);
+    return { path: file2, sha256: expected };
+  }
+  const file = path13.resolve(iso.replace(/^~(?=\/)/, os4.homedir()));
+  if (!existsSync4(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
+  if (!want) return { path: file };
+  const got = await sha256File(file);
+  if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
+  return { path: file, sha256: got };
+}
+function causeOf(e) {
+  const err = e;
+  const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(": ") : "";
+  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
+}
+function removeLeftovers2(file, log) {
+  const dir = path13.dirname(file);
+  const prefix = `${path13.basename(file)}.part-`;
+  for (const f of readdirSync2(dir)) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+    rmSync4(path13.join(dir, f), { force: true });
+    log(`removed ${path13.join(dir, f)}, left by a download that did not finish`);
+  }
+}
+async function download(url, file, expected, log, o2) {
+  const attempts = o2.attempts ?? 3;
+  const tmp = `${file}.part-${process.pid}`;
+  let last = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await fetchTo(url, tmp, log, o2.idleTimeoutMs ?? 6e4);
+      const got = await sha256File(tmp);
+      if (got !== expected) {
+        rmSync4(tmp, { force: true });
+        throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
+      }
+      renameSync(tmp, file);
+      return;
+    } catch (e) {
+      rmSync4(tmp, { force: true });
+      if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e;
+      last = causeOf(e);
+      if (attempt < attempts) {
+        log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
+        await new Promise((r) => setTimeout(r, (o2.retryDelayMs ?? 3e3) * attempt));
+      }
+    }
+  }
+  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`);
+}
+async function fetchTo(url, tmp, log, idleMs) {
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
+  const poke = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
+  };
+  try {
+    const r = await fetch(url, { signal: abort.signal });
+    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim());
+    const total = Number(r.headers.get("content-length")) || 0;
+    log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ""}`);
+    let got = 0;
+    let shown = 0;
+    const body = Readable4.fromWeb(r.body);
+    body.on("data", (chunk) => {
+      poke();
+      got += chunk.length;
+      const tenth = total ? Math.floor(got / total * 10) : 0;
+      if (tenth > shown && tenth < 10) {
+        shown = tenth;
+        log(`  ${tenth * 10} % (${(got / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB)`);
+      }
+    });
+    await pipeline(body, createWriteStream3(tmp), { signal: abort.signal });
+    if (total && got !== total) throw new Error(`the connection closed after ${got} of ${total} bytes`);
+  } catch (e) {
+    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(idle);
   }
 }
 
 // src/installer.ts
-import { mkdirSync as mkdirSync3 } from "node:fs";
-import path13 from "node:path";
+import { mkdirSync as mkdirSync4 } from "node:fs";
+import path15 from "node:path";
 
 // src/diagnosis/boot-stage.ts
 var MARKERS = [
@@ -13421,15 +13562,15 @@ function gaveUpStage(line) {
 }
 
 // src/iso/iso.ts
-import { mkdirSync as mkdirSync2, readFileSync as readFileSync5 } from "node:fs";
-import path12 from "node:path";
+import { mkdirSync as mkdirSync3, readFileSync as readFileSync6 } from "node:fs";
+import path14 from "node:path";
 
 // src/iso/grub-cfg.ts
 var GrubConfigError = class extends Error {
   name = "GrubConfigError";
 };
 function words(line) {
-  const out = [];
+  const out2 = [];
   let cur = "";
   let q;
   let any = false;
@@ -13446,7 +13587,7 @@ function words(line) {
       cur += line[++i2];
       any = true;
     } else if (/\s/.test(c3)) {
-      if (cur || any) out.push(cur);
+      if (cur || any) out2.push(cur);
       cur = "";
       any = false;
     } else {
@@ -13454,8 +13595,8 @@ function words(line) {
       any = true;
     }
   }
-  if (cur || any) out.push(cur);
-  return out;
+  if (cur || any) out2.push(cur);
+  return out2;
 }
 function stripComment(line) {
   let q;
@@ -13545,19 +13686,19 @@ async function xorriso(iso, args) {
   return `${r.stdout}`;
 }
 async function findGrubCfg(iso) {
-  const out = await xorriso(iso, ["-find", "/EFI", "-name", "grub.cfg"]);
-  const found = [...out.matchAll(/^'(.+)'$/gm)].map((m) => m[1]);
+  const out2 = await xorriso(iso, ["-find", "/EFI", "-name", "grub.cfg"]);
+  const found = [...out2.matchAll(/^'(.+)'$/gm)].map((m) => m[1]);
   if (!found.length) throw new Error(`${iso} has no /EFI/*/grub.cfg: not a NixOS installer ISO (or not a UEFI one)`);
   return found.sort((a2, b) => a2.length - b.length)[0];
 }
 async function isoBoot(iso, dir) {
-  mkdirSync2(dir, { recursive: true });
+  mkdirSync3(dir, { recursive: true });
   const grubCfg = await findGrubCfg(iso);
-  const cfgFile = path12.join(dir, "grub.cfg");
+  const cfgFile = path14.join(dir, "grub.cfg");
   await xorriso(iso, ["-extract", grubCfg, cfgFile]);
-  const entry = installerEntry(readFileSync5(cfgFile, "utf8"));
-  const kernel = path12.join(dir, "kernel");
-  const initrd = path12.join(dir, "initrd");
+  const entry = installerEntry(readFileSync6(cfgFile, "utf8"));
+  const kernel = path14.join(dir, "kernel");
+  const initrd = path14.join(dir, "initrd");
   await xorriso(iso, ["-extract", entry.kernel, kernel]);
   if (entry.initrds.length !== 1) throw new Error(`menuentry '${entry.title}' has ${entry.initrds.length} initrds; one is supported`);
   await xorriso(iso, ["-extract", entry.initrds[0], initrd]);
@@ -13572,8 +13713,8 @@ async function startInstaller(opts) {
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
   const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
   try {
-    const bootDir = path13.join(machine.workDir, "iso-boot");
-    mkdirSync3(bootDir, { recursive: true });
+    const bootDir = path15.join(machine.workDir, "iso-boot");
+    mkdirSync4(bootDir, { recursive: true });
     const boot = await isoBoot(iso, bootDir);
     const append = [boot.append, ...extraAppend ?? []].join(" ");
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append };
@@ -13614,7 +13755,7 @@ async function restoreInstaller(opts, s) {
     restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog }
   });
   try {
-    const boot = await isoBoot(iso, path13.join(machine.workDir, "iso-boot"));
+    const boot = await isoBoot(iso, path15.join(machine.workDir, "iso-boot"));
     if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
     try {
@@ -13632,201 +13773,6 @@ async function restoreInstaller(opts, s) {
   }
 }
 
-// src/iso/source.ts
-import { createHash } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync4, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync5 } from "node:fs";
-import os4 from "node:os";
-import path15 from "node:path";
-import { Readable as Readable4 } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
-// src/leftovers.ts
-import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync6, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import os3 from "node:os";
-import path14 from "node:path";
-var OWNER_FILE = ".nixos-rehearse-owner";
-var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === "EPERM";
-  }
-}
-function processStart(pid) {
-  try {
-    const stat = readFileSync6(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return void 0;
-  }
-}
-function ownedTempDir(prefix) {
-  const dir = mkdtempSync3(path14.join(os3.tmpdir(), prefix));
-  writeFileSync3(path14.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
-`);
-  return dir;
-}
-function removeLeftovers(tmp = os3.tmpdir()) {
-  const removed = [];
-  let names = [];
-  try {
-    names = readdirSync(tmp);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (!PREFIX.test(name)) continue;
-    const dir = path14.join(tmp, name);
-    let owner;
-    try {
-      owner = JSON.parse(readFileSync6(path14.join(dir, OWNER_FILE), "utf8"));
-    } catch {
-      continue;
-    }
-    if (typeof owner.pid !== "number") continue;
-    const start = processStart(owner.pid);
-    if (start !== void 0 && start === owner.start) continue;
-    rmSync3(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-// src/iso/source.ts
-var IsoError = class extends Error {
-  name = "IsoError";
-};
-async function sha256File(file) {
-  const h2 = createHash("sha256");
-  await pipeline(createReadStream2(file), h2);
-  return h2.digest("hex");
-}
-function parseSha256File(text) {
-  const m = /\b([0-9a-f]{64})\b/i.exec(text);
-  if (!m) throw new IsoError(`no sha256 in the checksum file: ${text.slice(0, 120)}`);
-  return m[1].toLowerCase();
-}
-function normaliseSha(s) {
-  const v = s.trim().toLowerCase().replace(/^sha256[:-]/, "");
-  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
-  return v;
-}
-async function publishedSha256(url) {
-  let r;
-  try {
-    r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(6e4) });
-  } catch (e) {
-    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`);
-  }
-  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
-  return parseSha256File(await r.text());
-}
-var isoCachePath = (cacheDir2, sha256) => path15.join(cacheDir2, "iso", `${sha256}.iso`);
-async function resolveIso(iso, sha256, cacheDir2, log = () => {
-}, opts = {}) {
-  const want = sha256 ? normaliseSha(sha256) : void 0;
-  if (/^https?:\/\//.test(iso)) {
-    if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
-      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
-    }
-    const expected = want ?? await publishedSha256(iso);
-    const file2 = isoCachePath(cacheDir2, expected);
-    mkdirSync4(path15.dirname(file2), { recursive: true });
-    removeLeftovers2(file2, log);
-    if (existsSync4(file2)) {
-      const got2 = await sha256File(file2);
-      if (got2 === expected) return { path: file2, sha256: expected };
-      log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
-      rmSync4(file2, { force: true });
-    }
-    await download(iso, file2, expected, log, opts);
-    return { path: file2, sha256: expected };
-  }
-  const file = path15.resolve(iso.replace(/^~(?=\/)/, os4.homedir()));
-  if (!existsSync4(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
-  if (!want) return { path: file };
-  const got = await sha256File(file);
-  if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
-  return { path: file, sha256: got };
-}
-function causeOf(e) {
-  const err = e;
-  const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(": ") : "";
-  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
-}
-function removeLeftovers2(file, log) {
-  const dir = path15.dirname(file);
-  const prefix = `${path15.basename(file)}.part-`;
-  for (const f of readdirSync2(dir)) {
-    if (!f.startsWith(prefix)) continue;
-    const pid = Number(f.slice(prefix.length));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
-    rmSync4(path15.join(dir, f), { force: true });
-    log(`removed ${path15.join(dir, f)}, left by a download that did not finish`);
-  }
-}
-async function download(url, file, expected, log, o2) {
-  const attempts = o2.attempts ?? 3;
-  const tmp = `${file}.part-${process.pid}`;
-  let last = "";
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      await fetchTo(url, tmp, log, o2.idleTimeoutMs ?? 6e4);
-      const got = await sha256File(tmp);
-      if (got !== expected) {
-        rmSync4(tmp, { force: true });
-        throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
-      }
-      renameSync(tmp, file);
-      return;
-    } catch (e) {
-      rmSync4(tmp, { force: true });
-      if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e;
-      last = causeOf(e);
-      if (attempt < attempts) {
-        log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
-        await new Promise((r) => setTimeout(r, (o2.retryDelayMs ?? 3e3) * attempt));
-      }
-    }
-  }
-  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`);
-}
-async function fetchTo(url, tmp, log, idleMs) {
-  const abort = new AbortController();
-  let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
-  const poke = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
-  };
-  try {
-    const r = await fetch(url, { signal: abort.signal });
-    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim());
-    const total = Number(r.headers.get("content-length")) || 0;
-    log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ""}`);
-    let got = 0;
-    let shown = 0;
-    const body = Readable4.fromWeb(r.body);
-    body.on("data", (chunk) => {
-      poke();
-      got += chunk.length;
-      const tenth = total ? Math.floor(got / total * 10) : 0;
-      if (tenth > shown && tenth < 10) {
-        shown = tenth;
-        log(`  ${tenth * 10} % (${(got / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB)`);
-      }
-    });
-    await pipeline(body, createWriteStream3(tmp), { signal: abort.signal });
-    if (total && got !== total) throw new Error(`the connection closed after ${got} of ${total} bytes`);
-  } catch (e) {
-    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
-    throw e;
-  } finally {
-    clearTimeout(idle);
-  }
-}
-
 // src/installer-state.ts
 import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
 import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync6, writeFileSync as writeFileSync4 } from "node:fs";
@@ -13837,8 +13783,8 @@ function installerStateKey(k) {
   const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });
   return createHash2("sha256").update(text).digest("hex").slice(0, 24);
 }
-function installerStatesDir(cacheDir2) {
-  return path16.join(cacheDir2, "installer-states");
+function installerStatesDir(cacheDir) {
+  return path16.join(cacheDir, "installer-states");
 }
 async function keyFor(o2, boot) {
   const v = await toolVersion(qemuBinary());
@@ -13929,8 +13875,8 @@ async function installerState(o2) {
   }
 }
 var KEEP_STATES = 4;
-function pruneInstallerStates(cacheDir2, keep) {
-  const root = installerStatesDir(cacheDir2);
+function pruneInstallerStates(cacheDir, keep) {
+  const root = installerStatesDir(cacheDir);
   if (!existsSync5(root)) return;
   const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path16.join(root, n2), t: statSync6(path16.join(root, n2)).mtimeMs }));
   for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
@@ -13943,6 +13889,55 @@ function pruneInstallerStates(cacheDir2, keep) {
 function discardInstallerState(s) {
   rmSync5(s.dir, { recursive: true, force: true });
 }
+
+// src/phases/boot-installer.ts
+function common2(ctx) {
+  return {
+    name: "installer",
+    iso: ctx.iso.path,
+    accel: ctx.accel.accel,
+    timeoutScale: ctx.accel.timeoutScale,
+    memoryMiB: ctx.memoryMiB,
+    cpus: ctx.cpus,
+    // No bootindex: the direct kernel boot holds 0.
+    disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? "20G" })),
+    workDir: ctx.workDir,
+    logDir: ctx.logDir,
+    keep: true
+  };
+}
+async function restored(ctx) {
+  const c3 = common2(ctx);
+  const state = await installerState({ iso: ctx.iso.path, isoSha256: ctx.iso.sha256 ?? await sha256File(ctx.iso.path), memoryMiB: c3.memoryMiB, cpus: c3.cpus, accel: c3.accel, timeoutScale: c3.timeoutScale, cacheDir: ctx.cacheDir, logDir: ctx.logDir, log: (l) => ctx.rec.info(l) });
+  try {
+    const inst = await startInstaller({ ...c3, restore: state });
+    ctx.rec.set({ iso: { ...ctx.rec.report.iso, restoredFrom: state.dir } });
+    ctx.rec.info(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${ctx.disks.map((d) => d.serial).join(", ")}`);
+    return inst;
+  } catch (e) {
+    if (!(e instanceof RestoreError)) throw e;
+    ctx.rec.info(`  ${e.message}; it is discarded and the ISO booted instead`);
+    discardInstallerState(state);
+    return void 0;
+  }
+}
+var bootInstallerPhase = {
+  id: "boot-installer",
+  title: "Boot the installer ISO",
+  async run(ctx) {
+    const reuse = ctx.o.reuseInstaller && !ctx.fault.inBoot;
+    if (ctx.o.reuseInstaller && ctx.fault.inBoot) ctx.rec.info(`  not reusing a saved installer: the fault ${ctx.o.fault} is in the boot itself`);
+    const inst = (reuse ? await restored(ctx) : void 0) ?? await startInstaller({
+      ...common2(ctx),
+      extraAppend: ctx.fault.installerAppend ?? [],
+      onStarted: ctx.fault.installerStarted ? (m) => ctx.fault.installerStarted(m) : void 0
+    });
+    ctx.vm = inst.machine;
+    ctx.rec.set({ iso: { ...ctx.rec.report.iso, bootEntry: inst.boot.entry.title } });
+    ctx.rec.info(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
+    return true;
+  }
+};
 
 // src/diagnosis/playbook.ts
 var WHAT_IS_RUNNING = {
@@ -13999,31 +13994,718 @@ function playbookFor(layoutKind) {
   return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
 }
 
-// src/diagnosis/rule-kit.ts
-var firstLine = (s) => s.trim().split("\n")[0] ?? "";
-var errorLine = (s) => {
-  const lines = s.trim().split("\n").map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /\berror\b|\bfailed\b|denied|not found|does not exist/i.test(l)) ?? lines[lines.length - 1] ?? "";
+// src/report.ts
+var OUTPUT_TAIL_LINES = 40;
+function tail(text, lines = OUTPUT_TAIL_LINES) {
+  const all = text.replace(/\s+$/, "").split("\n");
+  return all.slice(-lines).join("\n");
+}
+function progressLine(s) {
+  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
+  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+}
+
+// src/phases/failure.ts
+async function runPlaybook(m, layoutKind) {
+  const outs = [];
+  for (const s of playbookFor(layoutKind)) {
+    try {
+      const r = await m.run(s.command, 60);
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+    } catch (e) {
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
+      break;
+    }
+  }
+  return outs;
+}
+async function afterFailure(ctx, m) {
+  const alive = await m.alive();
+  if (alive) {
+    ctx.rec.info("running the fast diagnosis playbook in the guest");
+    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
+  }
+  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
+}
+
+// src/phases/from-installed.ts
+import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
+import path18 from "node:path";
+
+// src/saved-install.ts
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import path17 from "node:path";
+function readSavedInstall(dir) {
+  const file = path17.join(dir, "installed.json");
+  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync8(file, "utf8"));
+  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  return s;
+}
+function saveInstall(dir, workDir, s, privateKey) {
+  const target = path17.resolve(dir);
+  rmSync6(target, { recursive: true, force: true });
+  mkdirSync6(target, { recursive: true });
+  for (const d of s.disks) moveFile(path17.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path17.join(workDir, "efivars.fd"), s.efiVars);
+  copyFileSync2(privateKey, s.sshPrivateKeyFile);
+  chmodSync(s.sshPrivateKeyFile, 384);
+  writeFileSync5(path17.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+`);
+}
+function moveFile(from, to) {
+  try {
+    renameSync3(from, to);
+  } catch (e) {
+    if (e.code !== "EXDEV") throw e;
+    copyFileSync2(from, to);
+    rmSync6(from);
+  }
+}
+async function overlayDisks(workDir, bases) {
+  for (const b of bases) await createDisk(path17.join(workDir, path17.basename(b)), void 0, b);
+}
+
+// src/phases/from-installed.ts
+async function fromInstalled(ctx, dir) {
+  const saved = readSavedInstall(dir);
+  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
+  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
+  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
+  mkdirSync7(ctx.workDir, { recursive: true });
+  for (const d of saved.disks) await createDisk(path18.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path18.join(ctx.workDir, "efivars.fd"));
+  const key = path18.join(ctx.keyDir, "installed_ed25519");
+  copyFileSync3(saved.sshPrivateKeyFile, key);
+  chmodSync2(key, 384);
+  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+  const changed = ctx.fault.keptDisks?.(ctx.disks);
+  if (changed) {
+    ctx.disks = changed.disks;
+    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
+  }
+  ctx.installed = {
+    toplevel: saved.toplevel,
+    espPartuuids: saved.espPartuuids,
+    vmHardware: saved.vmHardware,
+    sshPublicKey: saved.sshPublicKey,
+    sshPrivateKeyFile: key
+  };
+  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
+}
+
+// src/phases/install.ts
+import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path20 from "node:path";
+
+// src/flake-files.ts
+import { existsSync as existsSync7 } from "node:fs";
+import path19 from "node:path";
+async function flakeFiles(dir) {
+  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
+  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
+  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
+  return r.stdout.split("\0").filter((f) => f && existsSync7(path19.join(dir, f))).sort();
+}
+
+// src/runbook/harness.ts
+import { createHash as createHash3 } from "node:crypto";
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
 };
-var clip = (s, n2 = 300) => s.length > n2 ? `${s.slice(0, n2 - 1)}\u2026` : s;
-var seen = (symptom, here) => `${symptom} Seen here: ${here}`;
-function serialInError(error) {
-  const parts = [];
-  const tail2 = /^--- (?:last console output|serial) ---$/m.exec(error);
-  if (tail2) parts.push(error.slice(tail2.index + tail2[0].length));
-  const came = /did not come up: ([^\n]*)/.exec(error);
-  if (came) parts.push(came[1]);
-  return parts.join("\n");
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs("zfs", "single"),
+  "zfs-mirror": zfs("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
 }
-function timeoutOf(c3) {
-  const m = /timed out after [\d.]+s on (\S+) (serial|control) waiting for ([^\n]*)|(\S+):? (?:did not power off within|no reboot within) /.exec(c3.error);
-  if (!c3.input.timedOutPhase && !m) return void 0;
-  return { phase: c3.input.timedOutPhase, waitingFor: m?.[3] ?? (m?.[4] ? `${m[4]} to power off or reboot` : void 0) };
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var VM_NIC_NAME = "rehearse0";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
 }
-var BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
-var ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
-var PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
-var NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;
+`;
+}
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
+  ];
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
+    "{ lib, ... }:",
+    "{"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
+  }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
+      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
+      "swapDevices = [ ] (forced)"
+    ]
+  };
+}
+
+// src/phases/install.ts
+async function runStep(ctx, m, step, commands, check, prepare2) {
+  const r = ctx.rec.stepStart(step, commands.join("\n"));
+  const startedMs = Date.now();
+  const outs = [];
+  let text = "";
+  let problems;
+  try {
+    await prepare2?.();
+    for (const c3 of commands) {
+      const res = await m.run(c3, 3600);
+      outs.push(res.output);
+      text += `$ ${c3}
+${res.output}`;
+      if (res.exitCode !== 0) {
+        problems = [`\`${c3}\` exited with ${res.exitCode}`];
+        break;
+      }
+    }
+    problems ??= check?.(outs) ?? [];
+  } catch (e) {
+    problems = [e.message.split("\n")[0]];
+  }
+  return ctx.rec.stepEnd(r, { problems, outputTail: tail(text), startedMs, decision: step.decision });
+}
+var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." };
+var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
+function harnessFiles(ctx, hardwareConfig) {
+  const password = rehearsePassword(readFileSync9(path20.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const host = ctx.flake.host;
+  return [
+    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
+    harnessModule({ sshPublicKey: ctx.installed.sshPublicKey, password }),
+    vmHardwareModule(parseHardwareConfig(hardwareConfig))
+  ];
+}
+async function copyFilesIn(m, guestDir, files) {
+  const dir = ownedTempDir("nixos-rehearse-harness-");
+  try {
+    for (const f of files) writeFileSync6(path20.join(dir, f.name), f.content);
+    await m.copyIn(dir, guestDir, 120, files.map((f) => f.name));
+  } finally {
+    rmSync7(dir, { recursive: true, force: true });
+  }
+}
+async function injectHarness(ctx, m) {
+  const files = harnessFiles(ctx, await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
+  const password = rehearsePassword(readFileSync9(path20.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  ctx.installed.vmHardware = files.find((f) => f.file.endsWith("/vm-hardware.nix")).content;
+  ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
+  return runStep(
+    ctx,
+    m,
+    harnessStep,
+    [`ls ${GUEST_FLAKE}`],
+    ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
+    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path20.basename(f.file), content: f.content })))
+  );
+}
+async function runTasks(ctx, m) {
+  for (let i2 = 0; i2 < STEPS.length; i2++) {
+    const planned = STEPS[i2];
+    await ctx.fault.beforeStep?.[planned.id]?.(m);
+    const s = ctx.fault.step?.[planned.id]?.(planned) ?? planned;
+    if (s.id === "task-11-preflight" && !await injectHarness(ctx, m)) {
+      ctx.rec.skipSteps(STEPS.slice(i2));
+      return false;
+    }
+    if (!await runStep(ctx, m, s, s.commands(ctx.plan), s.check ? (outs) => s.check(outs, ctx.plan) : void 0)) {
+      ctx.rec.skipSteps(STEPS.slice(i2 + 1));
+      return false;
+    }
+  }
+  return true;
+}
+var installPhase = {
+  id: "install",
+  title: "Install (runbook Tasks 1\u201313)",
+  async run(ctx) {
+    const m = ctx.vm;
+    const copied = await runStep(
+      ctx,
+      m,
+      copyStep,
+      [`ls -la ${GUEST_CONFIG}`],
+      ([ls]) => / flake\.nix$/m.test(ls ?? "") ? [] : [`${GUEST_CONFIG}/flake.nix is missing after the copy`],
+      async () => m.copyIn(ctx.flake.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.flake.dir))
+    );
+    if (!copied) ctx.rec.skipSteps(STEPS);
+    const ok = copied && await runTasks(ctx, m);
+    if (!ok && !await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { exitStatus: String(m.exitStatus) });
+    if (!ok && !ctx.keepDisks) ctx.rec.info("  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)");
+    if (!ok) return false;
+    ctx.installed.toplevel = (await m.succeed("readlink /mnt/nix/var/nix/profiles/system-1-link")).trim();
+    for (const d of ctx.plan.disks) ctx.installed.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${part(d, 1)}`)).trim().toLowerCase());
+    return true;
+  }
+};
+
+// src/phases/power-off.ts
+import path21 from "node:path";
+function keepInstalled(ctx, dir) {
+  const target = path21.resolve(dir);
+  saveInstall(dir, ctx.workDir, {
+    schema: 1,
+    layout: ctx.layout.name,
+    flake: ctx.o.flake,
+    host: ctx.flake.host,
+    disks: ctx.disks.map((d) => ({ ...d, file: path21.join(target, `${d.id}.qcow2`) })),
+    efiVars: path21.join(target, "efivars.fd"),
+    toplevel: ctx.installed.toplevel,
+    espPartuuids: ctx.installed.espPartuuids,
+    injected: ctx.rec.report.injected,
+    vmHardware: ctx.installed.vmHardware,
+    sshPublicKey: ctx.installed.sshPublicKey,
+    sshPrivateKeyFile: path21.join(target, "id_ed25519"),
+    isoSha256: ctx.iso.sha256,
+    savedAt: (/* @__PURE__ */ new Date()).toISOString()
+  }, path21.join(ctx.keyDir, "id_ed25519"));
+  ctx.rec.info(`  the installed system is kept in ${dir}; this run goes on over overlays`);
+  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path21.join(target, `${d.id}.qcow2`)));
+}
+var powerOffPhase = {
+  id: "power-off",
+  title: "Unmount, export the pool, power off",
+  when: (ctx, failed) => !!ctx.vm && (!failed || ctx.keepDisks),
+  async run(ctx) {
+    const m = ctx.vm;
+    if (!await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { exitStatus: String(m.exitStatus) });
+    const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${ctx.layout.root.kind === "zfs" ? ` && if sudo zpool list ${ctx.layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${ctx.layout.root.pool}; fi` : ""}`, 300);
+    if (r.exitCode !== 0) ctx.rec.info(`  ${r.output.trim()}`);
+    if (ctx.fault.beforePowerOff) ctx.disks = await ctx.fault.beforePowerOff(m, ctx.disks);
+    await m.shutdown(180, "sudo systemctl poweroff --no-block --no-wall");
+    await m.stop();
+    const installed2 = r.exitCode === 0 && ctx.rec.installStepsPassed;
+    if (installed2 && ctx.o.saveInstalled && !ctx.o.fault) await keepInstalled(ctx, ctx.o.saveInstalled);
+    return r.exitCode === 0;
+  }
+};
+
+// src/verify/checks.ts
+var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
+var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
+var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
+var fail = (id, summary, evidence, figures2) => ({ id, status: "fail", summary, evidence: evidence.trim(), figures: figures2 });
+function guarded(id, evidence, f) {
+  try {
+    return f();
+  } catch (e) {
+    return fail(id, `could not read the output: ${e.message}`, evidence);
+  }
+}
+function checkBootedSystem(installed2, current, booted) {
+  const ev = `installed: ${installed2}
+/run/current-system -> ${current}
+/run/booted-system -> ${booted}`;
+  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "the installed system is unknown (system-1-link was not read)", ev);
+  if (current.trim() !== installed2.trim()) return fail("booted-system", "the running system is not the one that was installed", ev);
+  if (booted.trim() !== installed2.trim()) return fail("booted-system", "/run/booted-system is not the installed system", ev);
+  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
+}
+function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
+  const def = parseLoaderDefault(loaderConf);
+  const ids = entries.map((e) => e.id);
+  const ev = `${evidence}
+--- loader.conf ---
+${loaderConf}`;
+  if (!ids.includes(wantDefault)) return fail("boot-entries", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
+  if (def !== wantDefault) return fail("boot-entries", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
+  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
+}
+function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
+  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
+}
+function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
+  return guarded(id, listOut, () => {
+    const gens = parseGenerations(listOut);
+    const cur = gens.find((g) => g.current);
+    if (gens.length < wantAtLeast) return fail(id, `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, "no generation is current", listOut);
+    if (cur.number !== wantCurrent) return fail(id, `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
+  });
+}
+function checkPoolHealth(statusX) {
+  const text = statusX.trim();
+  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
+  if (/no pools available/.test(text)) return fail("pool-health", "no pool is imported", text);
+  const pools = parseZpoolStatus(text);
+  const problems = pools.flatMap(zpoolProblems);
+  return fail("pool-health", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
+}
+function checkFilesystemHealth(fsType, out2, exitCode) {
+  if (exitCode !== 0) return fail("pool-health", `${fsType} health check failed (exit ${exitCode})`, out2);
+  if (fsType === "btrfs") {
+    const counters = [...out2.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
+    if (!counters.length) return fail("pool-health", "btrfs device stats printed no counters", out2);
+    const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
+    if (bad.length) return fail("pool-health", `btrfs device stats show errors (${bad.join(", ")})`, out2);
+  } else if (fsType === "ext4") {
+    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out2)?.[1];
+    if (state !== "clean") return fail("pool-health", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
+  } else return fail("pool-health", `no health check for a ${fsType} root`, out2);
+  return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out2);
+}
+function checkBootTime(timeOut, blameOut) {
+  const ev = `${timeOut.trim()}
+--- blame (top 5) ---
+${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
+  return guarded("boot-time", ev, () => {
+    const t = parseAnalyzeTime(timeOut);
+    const top = parseBlame(blameOut).slice(0, 5);
+    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
+    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
+    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
+  });
+}
+function checkFailedUnits(out2, id = "failed-units") {
+  const units = parseFailedUnits(out2);
+  if (units.length) return fail(id, `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
+  const unread = failedUnitsUnread(out2);
+  if (unread.length) return fail(id, `could not read systemctl --failed: ${unread[0]}`, out2);
+  return pass(id, "no failed units", out2 || "0 loaded units listed.", { failed: 0 });
+}
+function checkSshd(show, id = "sshd") {
+  const p = parseKeyValue(show);
+  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
+  return fail(id, `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
+}
+function checkSshLogin(exitCode, stdout, stderr, user, host) {
+  const ev = `exit ${exitCode}
+${stdout}
+${stderr}`.trim();
+  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
+  return fail("ssh-login", `SSH login as ${user} with this run's key failed`, ev);
+}
+function checkPasswordRefused(t) {
+  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
+${t.stderr}${t.stdout ? `
+stdout: ${t.stdout}` : ""}`;
+  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
+    return fail("password-login-refused", `a password login as ${t.user} got in`, evidence);
+  }
+  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
+  if (t.exitCode !== 0 && methods !== void 0) {
+    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
+  }
+  return fail("password-login-refused", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
+}
+function checkVmNetwork(ipJson, nic) {
+  return guarded("vm-network", ipJson, () => {
+    const ifs = parseIpAddrJson(ipJson);
+    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
+    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
+    if (!it) return fail("vm-network", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
+    const want = `${nic.address}/${nic.prefixLength}`;
+    if (!it.inet.includes(want)) {
+      return fail("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
+    }
+    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
+  });
+}
+function checkEfiBootEntry(dump, espPartuuids) {
+  return guarded("efi-boot-entry", dump, () => {
+    const v = parseEfiVars(dump);
+    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
+    const cur = v.entries.find((e) => e.num === v.current);
+    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
+    if (!ours.length) return fail("efi-boot-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
+    if (!cur) return fail("efi-boot-entry", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
+    if (!ours.includes(cur)) {
+      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
+      return fail("efi-boot-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
+    }
+    const first = v.order[0] === cur.num;
+    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
+  });
+}
+function checkClosureSize(out2) {
+  return guarded("closure-size", out2, () => {
+    const s = parsePathInfoSize(out2);
+    return pass("closure-size", `closure of the running system: ${s.text}`, out2, { bytes: s.bytes });
+  });
+}
+function checkSecretsNotInStore(grepExit, grepOut) {
+  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
+  if (grepExit === 0) return fail("secrets-not-in-store", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
+  return fail("secrets-not-in-store", `searching the store failed (grep exit ${grepExit})`, grepOut);
+}
+function checkRebuildBuild(e) {
+  const [before, built] = [e.before.trim(), e.built.trim()];
+  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
+  if (e.exitCode !== 0) return fail("rebuild-build", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail("rebuild-build", "nixos-rebuild build changed the running system", e.output);
+  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "nixos-rebuild build made no new system", e.output);
+  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
+}
+function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
+  const gen = marker.trim();
+  if (exitCode !== 0) return fail("rebuild-switch", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
+  if (gen !== wantMarker) return fail("rebuild-switch", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
+  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
+}
+function checkRollbackInPlace(exitCode, output2, marker, links) {
+  const gen = marker.trim();
+  const ev = links ? `${output2.trim()}
+--- after ---
+/run/current-system -> ${links.current.trim()}
+system-1-link -> ${links.gen1.trim()}` : output2;
+  if (exitCode !== 0) return fail("rollback-in-place", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== "1") return fail("rollback-in-place", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
+    return fail("rollback-in-place", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
+  }
+  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
+}
+function checkRollbackAtBoot(e) {
+  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
+  const ev = `${e.oneshot.trim()}
+--- after reboot ---
+LoaderEntrySelected: ${e.selected}
+loader.conf default: ${e.defaultEntry}
+/run/booted-system -> ${booted}
+system-1-link -> ${gen1}
+/etc/nixos-rehearse/generation: ${marker}`;
+  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
+  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
+    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
+  }
+  return fail("rollback-at-boot", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
+}
+function checkEntriesRetained(listJson) {
+  return guarded("rollback-entries-retained", listJson, () => {
+    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
+  });
+}
+
+// src/phases/installed-vm.ts
+import { readFileSync as readFileSync10 } from "node:fs";
+var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
+async function settle(m) {
+  m.waitForSerial(/Boot in \d+ s\./, 60).then(() => m.serial.sendKeys("enter")).catch(() => {
+  });
+  const seen2 = await m.waitForSerial(BOOT_DONE, 120);
+  if (!/automatic login/.test(seen2[0])) {
+    const stage = gaveUpStage(seen2[0]);
+    throw new RehearseError("guest-gave-up", `the installed system did not come up: ${stage} gave up: ${seen2[0].trim()}`, { stage, shown: seen2[0].trim(), serialTail: m.serialTail(200) });
+  }
+  await m.connect();
+  await m.waitForUnit("multi-user.target", 120).catch(() => {
+  });
+}
+async function bootInstalled(ctx, name) {
+  const m = await Machine.create({
+    name,
+    accel: ctx.accel.accel,
+    timeoutScale: timeoutScale(ctx.accel.accel),
+    memoryMiB: ctx.memoryMiB,
+    cpus: ctx.cpus,
+    disks: ctx.disks,
+    workDir: ctx.workDir,
+    keep: true,
+    sshHostPort: "auto",
+    logDir: ctx.logDir
+  });
+  ctx.vm = m;
+  await m.start();
+  await settle(m);
+  return m;
+}
+var output = async (m, cmd, seconds = 300) => (await m.run(cmd, seconds)).output;
+async function pushFlake(ctx, m, generation) {
+  await m.copyIn(ctx.flake.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.flake.dir));
+  const i2 = ctx.installed;
+  await copyFilesIn(m, GUEST_FLAKE, [
+    { name: "flake.nix", content: wrapperFlake(ctx.flake.host) },
+    { name: "harness.nix", content: harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync10(i2.sshPrivateKeyFile, "utf8")), generation }).content },
+    { name: "vm-hardware.nix", content: i2.vmHardware }
+  ]);
+}
+
+// src/phases/upgrade.ts
+var wantsRebuild = (o2) => o2.rebuild !== false;
+var rebuildPhase = {
+  id: "rebuild",
+  title: "Rebuild the safe way: build, switch, verify (generation 2)",
+  when: (ctx, failed) => !failed && wantsRebuild(ctx.o),
+  async run(ctx) {
+    const m = ctx.vm;
+    const out2 = (cmd) => output(m, cmd);
+    await pushFlake(ctx, m, 2);
+    const before = (await out2("readlink /run/current-system")).trim();
+    const build = await m.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${ctx.flake.host}`, 3600);
+    const built = await out2("readlink /root/result");
+    ctx.rec.check(checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built, currentAfter: await out2("readlink /run/current-system"), markerAfter: await out2("cat /etc/nixos-rehearse/generation") }));
+    const sw = await m.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${ctx.flake.host}`, 3600);
+    const gen = await out2("cat /etc/nixos-rehearse/generation");
+    const sshd = await out2("systemctl show sshd -p ActiveState,SubState");
+    const failed = await out2("systemctl --failed --no-legend --plain --no-pager");
+    ctx.rec.check(checkRebuildSwitch(sw.exitCode, sw.output, gen));
+    ctx.rec.check(checkSshd(sshd, "rebuild-sshd"));
+    ctx.rec.check(checkFailedUnits(failed, "rebuild-failed-units"));
+    ctx.rec.check(checkGenerations(await out2("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2, "rebuild-generations"));
+    return ctx.rec.checksPassed("rebuild-");
+  }
+};
+var rollbackPhase = {
+  id: "rollback",
+  title: "Roll back in place, then at boot from the systemd-boot menu",
+  when: (ctx, failed) => !failed && wantsRebuild(ctx.o),
+  async run(ctx) {
+    const m = ctx.vm;
+    const out2 = (cmd) => output(m, cmd);
+    const rb = await m.run("nixos-rebuild switch --rollback", 3600);
+    const gen = await out2("cat /etc/nixos-rehearse/generation");
+    const links = { current: await out2("readlink /run/current-system"), gen1: await out2("readlink /nix/var/nix/profiles/system-1-link") };
+    ctx.rec.check(checkRollbackInPlace(rb.exitCode, rb.output, gen, links));
+    await m.succeed("nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot", 600);
+    const oneshot = await m.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
+    await m.shutdown(180, "sync; systemctl poweroff --no-block --no-wall");
+    await m.stop();
+    const m2 = await bootInstalled(ctx, "installed-rollback");
+    const o2 = (cmd) => output(m2, cmd);
+    const booted = await o2("readlink /run/booted-system");
+    const gen1 = await o2("readlink /nix/var/nix/profiles/system-1-link");
+    const selected = parseLoaderVar(await o2(LOADER_ENTRY_SELECTED));
+    const defaultEntry = parseLoaderDefault(await o2("cat /boot/loader/loader.conf"));
+    const marker = await o2("cat /etc/nixos-rehearse/generation");
+    ctx.rec.check(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
+    ctx.rec.check(checkEntriesRetained(await o2("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager")));
+    return ctx.rec.checksPassed("rollback-");
+  }
+};
+
+// src/phases/verify.ts
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { readFileSync as readFileSync11 } from "node:fs";
 
 // src/diagnosis/runbook-text.ts
 var COMMON_MISTAKES = {
@@ -14080,6 +14762,239 @@ var DECISIONS = {
   gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
   secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
 };
+
+// src/verify/post-boot.ts
+var out = (r, k) => r[k]?.output ?? "";
+var ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
+var POST_BOOT_CHECKS = [
+  {
+    id: "booted-system",
+    decision: DECISIONS.task14,
+    reads: { current: "readlink /run/current-system", booted: "readlink /run/booted-system" },
+    verdict: (r, env) => checkBootedSystem(env.toplevel, out(r, "current").trim(), out(r, "booted").trim())
+  },
+  {
+    id: "boot-entries",
+    decision: DECISIONS.task13,
+    reads: { list: "SYSTEMD_COLORS=0 bootctl list --json=short --no-pager", loader: "cat /boot/loader/loader.conf" },
+    verdict: (r) => checkBootEntriesOutput(out(r, "list"), out(r, "loader"), "nixos-generation-1.conf")
+  },
+  {
+    id: "generations",
+    decision: DECISIONS.task14,
+    reads: { list: "nix-env -p /nix/var/nix/profiles/system --list-generations" },
+    verdict: (r) => checkGenerations(out(r, "list"), 1)
+  },
+  {
+    id: "pool-health",
+    decision: DECISIONS.task15,
+    // On ZFS `zpool status -x`; on ext4 and Btrfs the root file system's own health.
+    reads: (env) => ({ health: env.rootKind === "zfs" ? "zpool status -x" : env.rootKind === "ext4" ? `tune2fs -l "$(${ROOT_DEVICE})"` : "btrfs device stats /" }),
+    verdict: (r, env) => env.rootKind === "zfs" ? checkPoolHealth(out(r, "health")) : checkFilesystemHealth(env.rootKind, out(r, "health"), r.health?.exitCode ?? -1)
+  },
+  {
+    id: "boot-time",
+    decision: DECISIONS.task16,
+    reads: { time: "systemd-analyze time", blame: "systemd-analyze blame --no-pager | head -n 10" },
+    verdict: (r) => checkBootTime(out(r, "time"), out(r, "blame"))
+  },
+  {
+    id: "failed-units",
+    decision: DECISIONS.task17,
+    reads: { failed: "systemctl --failed --no-legend --plain --no-pager" },
+    verdict: (r) => checkFailedUnits(out(r, "failed"))
+  },
+  {
+    id: "sshd",
+    decision: DECISIONS.task17,
+    reads: { show: "systemctl show sshd -p ActiveState,SubState" },
+    verdict: (r) => checkSshd(out(r, "show"))
+  },
+  {
+    id: "vm-network",
+    decision: DECISIONS.task17,
+    reads: { ip: "ip -j addr show" },
+    verdict: (r, env) => checkVmNetwork(out(r, "ip"), env.nic)
+  },
+  {
+    id: "ssh-login",
+    decision: DECISIONS.task17,
+    reads: { hostname: "hostname" },
+    probe: "key-login",
+    verdict: (r, env, p) => {
+      const l = p["key-login"] ?? { exitCode: -1, stdout: "", stderr: "not tried" };
+      return checkSshLogin(l.exitCode, l.stdout, l.stderr, env.user, out(r, "hostname").trim());
+    }
+  },
+  {
+    id: "password-login-refused",
+    decision: DECISIONS.task17,
+    reads: {},
+    probe: "password-login",
+    verdict: (_r, env, p) => checkPasswordRefused(p["password-login"] ?? { user: env.user, exitCode: -1, stdout: "", stderr: "not tried", marker: "not-tried" })
+  },
+  {
+    id: "efi-boot-entry",
+    decision: DECISIONS.task12,
+    reads: { dump: EFI_VARS_DUMP },
+    verdict: (r, env) => checkEfiBootEntry(out(r, "dump"), env.espPartuuids)
+  },
+  {
+    id: "closure-size",
+    decision: DECISIONS.task18,
+    reads: { size: CLOSURE_SIZE_COMMAND },
+    verdict: (r) => checkClosureSize(out(r, "size"))
+  },
+  {
+    id: "secrets-not-in-store",
+    decision: DECISIONS.secrets,
+    reads: {},
+    probe: "secret-search",
+    verdict: (_r, _env, p) => checkSecretsNotInStore(p["secret-search"]?.exitCode ?? -1, p["secret-search"]?.output ?? "not searched")
+  }
+];
+var PHASE_CHECK_DECISIONS = {
+  "rebuild-build": DECISIONS.build,
+  "rebuild-switch": DECISIONS.switch,
+  "rebuild-sshd": DECISIONS.switch,
+  "rebuild-failed-units": DECISIONS.switch,
+  "rebuild-generations": DECISIONS.task14,
+  "rollback-in-place": DECISIONS.rollback,
+  "rollback-at-boot": DECISIONS.rollback,
+  "rollback-entries-retained": DECISIONS.keepGenerations
+};
+
+// src/verify/ssh.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
+import { rmSync as rmSync8, writeFileSync as writeFileSync7 } from "node:fs";
+import path22 from "node:path";
+function sshArgs(key, port, connectSeconds = 60) {
+  return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
+}
+async function keyLogin(key, port, user, connectSeconds, timeoutMs) {
+  const r = await execa("ssh", [...sshArgs(key, port, connectSeconds), `${user}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: timeoutMs });
+  return { exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}` };
+}
+async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs) {
+  const dir = ownedTempDir("nixos-rehearse-askpass-");
+  const marker = `password-login-${randomBytes4(6).toString("hex")}`;
+  try {
+    const askpass = path22.join(dir, "askpass");
+    writeFileSync7(askpass, `#!/bin/sh
+printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
+`, { mode: 448 });
+    const r = await execa(
+      "ssh",
+      [
+        "-p",
+        String(port),
+        "-F",
+        "/dev/null",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        `ConnectTimeout=${Math.round(connectSeconds)}`,
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "GSSAPIAuthentication=no",
+        "-o",
+        "PreferredAuthentications=keyboard-interactive,password",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        `${user}@127.0.0.1`,
+        `echo ${marker}`
+      ],
+      { reject: false, timeout: timeoutMs, stdin: "ignore", env: { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0", NIXOS_REHEARSE_PASSWORD: password } }
+    );
+    return { user, exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}`, marker };
+  } finally {
+    rmSync8(dir, { recursive: true, force: true });
+  }
+}
+
+// src/phases/verify.ts
+var rebootPhase = {
+  id: "reboot",
+  title: "Reboot from the NVMe disk through the firmware and systemd-boot",
+  async run(ctx) {
+    await ctx.vm?.stop();
+    await bootInstalled(ctx, "installed");
+    return true;
+  }
+};
+var PROBES = {
+  "key-login": (ctx, m) => keyLogin(ctx.installed.sshPrivateKeyFile, m.sshPort, REHEARSE_USER, m.t(12) / 1e3, m.t(36)),
+  "password-login": (ctx, m) => tryPasswordLogin(m.sshPort, REHEARSE_USER, rehearsePassword(readFileSync11(ctx.installed.sshPrivateKeyFile, "utf8")), m.t(12) / 1e3, m.t(36)),
+  // A secret provisioned at runtime (the runbook's way), and this run's private key: neither
+  // may be anywhere in the store.
+  async "secret-search"(ctx, m) {
+    const secret = `rehearse-secret-${randomBytes5(12).toString("hex")}`;
+    await m.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
+    const keyLine = privateKeyNeedle(readFileSync11(ctx.installed.sshPrivateKeyFile, "utf8"));
+    return m.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
+  }
+};
+function checkEnv(ctx) {
+  return { rootKind: ctx.layout.root.kind, toplevel: ctx.installed.toplevel, espPartuuids: ctx.installed.espPartuuids, nic: VM_NIC, user: REHEARSE_USER };
+}
+var verifyPhase = {
+  id: "verify",
+  title: "Verify the installed system (runbook Tasks 13\u201318)",
+  continueOnFailure: true,
+  async run(ctx) {
+    const m = ctx.vm;
+    const env = checkEnv(ctx);
+    for (const c3 of POST_BOOT_CHECKS) {
+      if (c3.applies && !c3.applies(env)) continue;
+      const reads = {};
+      for (const [name, cmd] of Object.entries(typeof c3.reads === "function" ? c3.reads(env) : c3.reads)) reads[name] = await m.run(cmd, 300);
+      const probe = {};
+      if (c3.probe) Object.assign(probe, { [c3.probe]: await PROBES[c3.probe](ctx, m) });
+      ctx.rec.check(c3.verdict(reads, env, probe));
+    }
+    await ctx.o.events?.verified?.(m);
+    return ctx.rec.checksPassed();
+  }
+};
+
+// src/recorder.ts
+import { readFileSync as readFileSync12, readdirSync as readdirSync4, writeFileSync as writeFileSync8 } from "node:fs";
+import path23 from "node:path";
+
+// src/diagnosis/rule-kit.ts
+var firstLine = (s) => s.trim().split("\n")[0] ?? "";
+var errorLine = (s) => {
+  const lines = s.trim().split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\berror\b|\bfailed\b|denied|not found|does not exist/i.test(l)) ?? lines[lines.length - 1] ?? "";
+};
+var clip = (s, n2 = 300) => s.length > n2 ? `${s.slice(0, n2 - 1)}\u2026` : s;
+var seen = (symptom, here) => `${symptom} Seen here: ${here}`;
+function serialInError(error) {
+  const parts = [];
+  const tail2 = /^--- (?:last console output|serial) ---$/m.exec(error);
+  if (tail2) parts.push(error.slice(tail2.index + tail2[0].length));
+  const came = /did not come up: ([^\n]*)/.exec(error);
+  if (came) parts.push(came[1]);
+  return parts.join("\n");
+}
+function timeoutOf(c3) {
+  const m = /timed out after [\d.]+s on (\S+) (serial|control) waiting for ([^\n]*)|(\S+):? (?:did not power off within|no reboot within) /.exec(c3.error);
+  if (!c3.input.timedOutPhase && !m) return void 0;
+  return { phase: c3.input.timedOutPhase, waitingFor: m?.[3] ?? (m?.[4] ? `${m[4]} to power off or reboot` : void 0) };
+}
+var BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
+var ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
+var PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
+var NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;
 
 // src/diagnosis/rules-boot.ts
 var kernelPanicRule = {
@@ -14592,625 +15507,338 @@ function diagnose(input) {
     play: (id) => input.playbook?.find((p) => p.id === id),
     explained
   };
-  const out = [];
+  const out2 = [];
   for (const r of RULES) {
-    if (r.id === "root-not-mounted" && out.some((d2) => d2.id === "pool-not-imported")) continue;
+    if (r.id === "root-not-mounted" && out2.some((d2) => d2.id === "pool-not-imported")) continue;
     const f = r.find(ctx);
     if (!f) continue;
     const { explains, ...d } = f;
-    out.push({ id: r.id, ...d });
+    out2.push({ id: r.id, ...d });
     for (const e of explains) explained.add(e);
   }
-  for (const s of failedSteps) if (!explained.has(`step:${s.id}`)) out.push(stepFailed(s));
-  for (const ch of failed.values()) if (!explained.has(`check:${ch.id}`)) out.push(checkFailed(ch));
+  for (const s of failedSteps) if (!explained.has(`step:${s.id}`)) out2.push(stepFailed(s));
+  for (const ch of failed.values()) if (!explained.has(`check:${ch.id}`)) out2.push(checkFailed(ch));
   if (error && !explained.has("error")) {
-    out.push({ id: "run-error", symptom: `The run stopped: ${clip(firstLine(error), 500)}.`, cause: "An error outside the runbook\u2019s Tasks and checks (its message says which input or tool).", fix: "Act on the message, then rerun; `nixos-rehearse doctor` checks the host\u2019s tools." });
+    out2.push({ id: "run-error", symptom: `The run stopped: ${clip(firstLine(error), 500)}.`, cause: "An error outside the runbook\u2019s Tasks and checks (its message says which input or tool).", fix: "Act on the message, then rerun; `nixos-rehearse doctor` checks the host\u2019s tools." });
   }
-  if (!out.length) {
+  if (!out2.length) {
     for (const p of failedPhases) {
       if (explained.has(`phase:${p.id}`)) continue;
-      out.push({ id: "phase-failed", symptom: `The ${p.title ?? p.id} phase failed with no failing step or check.`, cause: "The phase\u2019s own work failed (for power-off: unmounting /mnt or exporting the pool).", fix: "Read the phase\u2019s lines in the run log." });
+      out2.push({ id: "phase-failed", symptom: `The ${p.title ?? p.id} phase failed with no failing step or check.`, cause: "The phase\u2019s own work failed (for power-off: unmounting /mnt or exporting the pool).", fix: "Read the phase\u2019s lines in the run log." });
     }
   }
-  if (!out.length) out.push({ id: "run-error", symptom: "The rehearsal failed without a failing step, check or error.", cause: "Nothing in the report says why.", fix: "Read the run log and logs/; report the run if it repeats." });
-  return out.map((d) => d.runbook === void 0 ? omitRunbook(d) : d);
+  if (!out2.length) out2.push({ id: "run-error", symptom: "The rehearsal failed without a failing step, check or error.", cause: "Nothing in the report says why.", fix: "Read the run log and logs/; report the run if it repeats." });
+  return out2.map((d) => d.runbook === void 0 ? omitRunbook(d) : d);
 }
 function omitRunbook(d) {
   const { runbook: _, ...rest } = d;
   return rest;
 }
 
-// src/report.ts
-var OUTPUT_TAIL_LINES = 40;
-function tail(text, lines = OUTPUT_TAIL_LINES) {
-  const all = text.replace(/\s+$/, "").split("\n");
-  return all.slice(-lines).join("\n");
+// src/render.ts
+function cell(text) {
+  return text.replace(/\r?\n/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1").replace(/@/g, "@\u200B");
 }
-function progressLine(s) {
-  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
-  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+function fence(text, info = "text") {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = "`".repeat(longest + 1);
+  return `${f}${info}
+${text.replace(/\s+$/, "")}
+${f}`;
 }
+var secs = (ms) => ms >= 6e4 ? `${Math.floor(ms / 6e4)}m ${(ms % 6e4 / 1e3).toFixed(0).padStart(2, "0")}s` : `${(ms / 1e3).toFixed(1)}s`;
+var mark = (s) => s === "pass" ? "\u2705" : s === "fail" ? "\u274C" : "\u23ED\uFE0F";
+function html(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/@/g, "@\u200B").replace(/\r?\n/g, " ");
+}
+function details(summary, body) {
+  return `<details><summary>${html(summary)}</summary>
 
-// src/runbook/harness.ts
-import { createHash as createHash3 } from "node:crypto";
+${body}
 
-// src/runbook/layouts.ts
-var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
-var RUNBOOK_POOL = { ashift: "12" };
-var RUNBOOK_FS = {
-  atime: "off",
-  compression: "zstd",
-  xattr: "sa",
-  normalization: "formD",
-  mountpoint: "none",
-  acltype: "posixacl"
-};
-var RUNBOOK_DATASETS = [
-  { name: "rpool/local", properties: { mountpoint: "none" } },
-  { name: "rpool/safe", properties: { mountpoint: "none" } },
-  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
-  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
-  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
-];
-var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
-var ZFS_MOUNTS = [
-  { at: "/", source: "rpool/local/root", fsType: "zfs" },
-  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
-  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
-  ESP_MOUNT
-];
-var zfs = (name, vdev) => ({
-  name,
-  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
-  disks: vdev === "mirror" ? 2 : 1,
-  dataPartition: { code: "BF01", name: "ZFS" },
-  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
-  mounts: ZFS_MOUNTS
-});
-var LAYOUT = {
-  zfs: zfs("zfs", "single"),
-  "zfs-mirror": zfs("zfs-mirror", "mirror"),
-  ext4: {
-    name: "ext4",
-    title: "ext4 root on one disk",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "ext4", label: "nixos" },
-    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
-  },
-  btrfs: {
-    name: "btrfs",
-    title: "Btrfs root on one disk, subvolumes root, nix, persist",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
-    mounts: [
-      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
-      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
-      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
-      ESP_MOUNT
-    ]
+</details>`;
+}
+function code(text) {
+  return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
+}
+var shortRev = (rev) => rev ? code(rev.slice(0, 7)) : "\u2014";
+function day(t) {
+  const d = typeof t === "number" ? new Date(t * 1e3) : void 0;
+  return d && !Number.isNaN(d.getTime()) ? d.toISOString().slice(0, 10) : "\u2014";
+}
+function lockTable(changes) {
+  const rows = changes.map((c3) => `| ${cell(c3.input)} | ${cell(c3.change)} | ${shortRev(c3.old?.rev)} \u2192 ${shortRev(c3.new?.rev)} | ${day(c3.old?.lastModified)} \u2192 ${day(c3.new?.lastModified)} |`);
+  return ["**Flake inputs changed against the base branch**", "", "| Input | Change | Revision | Last modified (UTC) |", "| --- | --- | --- | --- |", ...rows];
+}
+function renderReport(r, opts = {}) {
+  const out2 = [];
+  const host = opts.host ?? r.flake.replace(/^.*#/, "");
+  const firstStep = r.steps.find((s) => s.status === "fail");
+  const firstCheck = r.checks.find((c3) => c3.status === "fail");
+  const why = r.error ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
+  out2.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
+  if (r.fault) out2.push("", `> **Fault injected on purpose:** ${code(r.fault.id)}: ${cell(r.fault.what)}`);
+  for (const d of r.diagnosis ?? []) {
+    out2.push("", `> **Diagnosis** (${code(d.id)}${d.runbook ? `, ${cell(d.runbook)}` : ""}): Symptom: ${cell(d.symptom)} \u2192 Root cause: ${cell(d.cause)} \u2192 Fix: ${cell(d.fix)}`);
   }
-};
-function layoutByName(name) {
-  const l = LAYOUT[name];
-  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
-  return l;
-}
+  if (firstStep?.decision) out2.push("", `> **Runbook Task ${firstStep.task}:** ${cell(firstStep.decision)}`);
+  if (r.phases.length) {
+    out2.push("", "```mermaid", "gantt", "  title Rehearsal timeline (seconds)", "  dateFormat X", "  axisFormat %s");
+    let t = 0;
+    for (const p of r.phases) {
+      const d = Math.max(1, Math.round(p.durationMs / 1e3));
+      out2.push(`  ${p.id.replace(/[^\w-]/g, "")} :${p.status === "fail" ? "crit" : "done"}, ${t}, ${t + d}`);
+      t += d;
+    }
+    out2.push("```");
+  }
+  if (r.steps.length) {
+    out2.push("", "| Task | Step | Status | Time |", "| --- | --- | --- | --- |");
+    for (const s of r.steps) out2.push(`| ${s.task || ""} | ${cell(s.title)} | ${mark(s.status)} | ${s.status === "skipped" ? "" : secs(s.durationMs)} |`);
+  }
+  if (r.checks.length) {
+    out2.push("", "| Check | Status | Result |", "| --- | --- | --- |");
+    for (const c3 of r.checks) out2.push(`| \`${cell(c3.id)}\` | ${mark(c3.status)} | ${cell(c3.summary)} |`);
+  }
+  if (r.lockChanges?.length) out2.push("", ...lockTable(r.lockChanges));
+  if (r.oom) {
+    out2.push("", `**The guest ran out of memory** (${r.oom.memoryMiB} MiB): the kernel's OOM killer ended ${r.oom.lines.length === 1 ? "a process" : `${r.oom.lines.length} processes`}.`, "", details("OOM killer (serial console)", fence(r.oom.lines.join("\n"))));
+  }
+  if (r.stage) {
+    out2.push("", `**The guest stopped answering.** Boot stage reached: ${cell(r.stage.reached)}${r.stage.evidence ? ` (${cell(r.stage.evidence)})` : ""}`);
+    out2.push("", details("Serial console (last lines)", fence(r.stage.serialTail || "(nothing on the serial console)")));
+  }
+  const evidence = (id) => r.checks.find((c3) => c3.id === id)?.evidence;
+  for (const [id, title] of [["generations", "Generations"], ["boot-entries", "Boot entries"], ["pool-health", "Pool status"]]) {
+    const e = evidence(id);
+    if (e) out2.push("", details(title, fence(e)));
+  }
+  if (r.injected.length) {
+    out2.push("", details("What the rehearsal added to the configuration (harness module)", r.injected.map((i2) => `- \`${cell(i2.file)}\`: ${i2.settings.map(cell).join("; ")}`).join("\n")));
+  }
+  for (const s of r.steps.filter((x) => x.status === "fail")) {
+    out2.push("", details(`Output of ${s.id} (last lines)`, `${fence(`$ ${s.command.split("\n").join("\n$ ")}`, "sh")}
 
-// src/runbook/harness.ts
-var GUEST_DIR = "/tmp/rehearse";
-var GUEST_CONFIG = `${GUEST_DIR}/config`;
-var GUEST_FLAKE = `${GUEST_DIR}/flake`;
-var REHEARSE_USER = "rehearse";
-var VM_NIC_NAME = "rehearse0";
-var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
-function wrapperFlake(host) {
-  return `{
-  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+${fence(s.outputTail)}`));
+  }
+  for (const c3 of r.checks.filter((x) => x.status === "fail")) out2.push("", details(`Evidence for ${c3.id}`, fence(c3.evidence)));
+  for (const p of r.playbook ?? []) {
+    out2.push("", details(`Diagnosis playbook: ${p.title} (exit ${p.exitCode})`, `${fence(`$ ${p.command.split("\n").join("\n$ ")}`, "sh")}
 
-  inputs.config.url = "path:${GUEST_CONFIG}";
-
-  outputs = { self, config, ... }: {
-    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
-      modules = [ ./harness.nix ./vm-hardware.nix ];
-    };
-  };
-}
+${fence(p.output || "(no output)")}`));
+  }
+  return `${out2.join("\n")}
 `;
 }
-function rehearsePassword(privateKey) {
-  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
-}
-function harnessModule(o2) {
-  const settings = [
-    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
-    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
-    // read by udev, not networkd, and will work even if networkd is disabled".
-    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
-    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
-    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
-  ];
-  const lines = [
-    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
-    "{ lib, ... }:",
-    "{",
-    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
-    '  services.getty.autologinUser = lib.mkForce "root";',
-    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
-    '  systemd.network.links."10-rehearse-nic" = {',
-    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
-    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
-    "  };",
-    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
-    `  users.users.${REHEARSE_USER} = {`,
-    "    isNormalUser = true;",
-    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    `    initialPassword = ${nixString(o2.password)};`,
-    "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
-    "}",
-    ""
-  ];
-  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
-}
-var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
-function vmHardwareModule(hw) {
-  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
-  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
-  const lines = [
-    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
-    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
-    "{ lib, ... }:",
-    "{"
-  ];
-  for (const mp of mps) {
-    const f = hw.fileSystems[mp];
-    const opts = f.options.length ? f.options : ["defaults"];
-    lines.push(
-      `  fileSystems.${nixString(mp)} = {`,
-      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
-      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
-      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
-      "  };"
-    );
-  }
-  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
-  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
-  return {
-    file: `${GUEST_FLAKE}/vm-hardware.nix`,
-    content: lines.join("\n"),
-    settings: [
-      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
-      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
-      "swapDevices = [ ] (forced)"
-    ]
-  };
-}
-
-// src/verify.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { readFileSync as readFileSync8, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
-import path18 from "node:path";
-
-// src/verify/checks.ts
-var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
-var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
-var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
-var fail = (id, summary, evidence, figures2) => ({ id, status: "fail", summary, evidence: evidence.trim(), figures: figures2 });
-function guarded(id, evidence, f) {
+function renderReportSafely(r, opts = {}) {
   try {
-    return f();
+    return { markdown: renderReport(r, opts) };
   } catch (e) {
-    return fail(id, `could not read the output: ${e.message}`, evidence);
+    const host = opts.host ?? String(r.flake ?? "").replace(/^.*#/, "");
+    const result = r.result === "pass" ? "pass" : "fail";
+    const error = `the report could not be rendered: ${e.message}`;
+    return {
+      markdown: `${result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${result.toUpperCase()}** for \`${cell(host)}\`
+
+${cell(error)}. report.json is in the run's artifact.
+`,
+      error
+    };
   }
-}
-function checkBootedSystem(installed2, current, booted) {
-  const ev = `installed: ${installed2}
-/run/current-system -> ${current}
-/run/booted-system -> ${booted}`;
-  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "the installed system is unknown (system-1-link was not read)", ev);
-  if (current.trim() !== installed2.trim()) return fail("booted-system", "the running system is not the one that was installed", ev);
-  if (booted.trim() !== installed2.trim()) return fail("booted-system", "/run/booted-system is not the installed system", ev);
-  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
-}
-function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
-  const def = parseLoaderDefault(loaderConf);
-  const ids = entries.map((e) => e.id);
-  const ev = `${evidence}
---- loader.conf ---
-${loaderConf}`;
-  if (!ids.includes(wantDefault)) return fail("boot-entries", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
-  if (def !== wantDefault) return fail("boot-entries", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
-  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
-}
-function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
-  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
-}
-function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
-  return guarded(id, listOut, () => {
-    const gens = parseGenerations(listOut);
-    const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail(id, `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail(id, "no generation is current", listOut);
-    if (cur.number !== wantCurrent) return fail(id, `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
-    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
-  });
-}
-function checkPoolHealth(statusX) {
-  const text = statusX.trim();
-  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
-  if (/no pools available/.test(text)) return fail("pool-health", "no pool is imported", text);
-  const pools = parseZpoolStatus(text);
-  const problems = pools.flatMap(zpoolProblems);
-  return fail("pool-health", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
-}
-function checkFilesystemHealth(fsType, out, exitCode) {
-  if (exitCode !== 0) return fail("pool-health", `${fsType} health check failed (exit ${exitCode})`, out);
-  if (fsType === "btrfs") {
-    const counters = [...out.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
-    if (!counters.length) return fail("pool-health", "btrfs device stats printed no counters", out);
-    const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
-    if (bad.length) return fail("pool-health", `btrfs device stats show errors (${bad.join(", ")})`, out);
-  } else if (fsType === "ext4") {
-    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out)?.[1];
-    if (state !== "clean") return fail("pool-health", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out);
-  } else return fail("pool-health", `no health check for a ${fsType} root`, out);
-  return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out);
-}
-function checkBootTime(timeOut, blameOut) {
-  const ev = `${timeOut.trim()}
---- blame (top 5) ---
-${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
-  return guarded("boot-time", ev, () => {
-    const t = parseAnalyzeTime(timeOut);
-    const top = parseBlame(blameOut).slice(0, 5);
-    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
-    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
-    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
-  });
-}
-function checkFailedUnits(out, id = "failed-units") {
-  const units = parseFailedUnits(out);
-  if (units.length) return fail(id, `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out, { failed: units.length });
-  const unread = failedUnitsUnread(out);
-  if (unread.length) return fail(id, `could not read systemctl --failed: ${unread[0]}`, out);
-  return pass(id, "no failed units", out || "0 loaded units listed.", { failed: 0 });
-}
-function checkSshd(show, id = "sshd") {
-  const p = parseKeyValue(show);
-  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
-  return fail(id, `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
-}
-function checkSshLogin(exitCode, stdout, stderr, user, host) {
-  const ev = `exit ${exitCode}
-${stdout}
-${stderr}`.trim();
-  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
-  return fail("ssh-login", `SSH login as ${user} with this run's key failed`, ev);
-}
-function checkPasswordRefused(t) {
-  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
-${t.stderr}${t.stdout ? `
-stdout: ${t.stdout}` : ""}`;
-  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
-    return fail("password-login-refused", `a password login as ${t.user} got in`, evidence);
-  }
-  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
-  if (t.exitCode !== 0 && methods !== void 0) {
-    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
-  }
-  return fail("password-login-refused", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
-}
-function checkVmNetwork(ipJson, nic) {
-  return guarded("vm-network", ipJson, () => {
-    const ifs = parseIpAddrJson(ipJson);
-    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
-    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
-    if (!it) return fail("vm-network", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
-    const want = `${nic.address}/${nic.prefixLength}`;
-    if (!it.inet.includes(want)) {
-      return fail("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
-    }
-    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
-  });
-}
-function checkEfiBootEntry(dump, espPartuuids) {
-  return guarded("efi-boot-entry", dump, () => {
-    const v = parseEfiVars(dump);
-    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
-    const cur = v.entries.find((e) => e.num === v.current);
-    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
-    if (!ours.length) return fail("efi-boot-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
-    if (!cur) return fail("efi-boot-entry", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
-    if (!ours.includes(cur)) {
-      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
-      return fail("efi-boot-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
-    }
-    const first = v.order[0] === cur.num;
-    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
-  });
-}
-function checkClosureSize(out) {
-  return guarded("closure-size", out, () => {
-    const s = parsePathInfoSize(out);
-    return pass("closure-size", `closure of the running system: ${s.text}`, out, { bytes: s.bytes });
-  });
-}
-function checkSecretsNotInStore(grepExit, grepOut) {
-  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
-  if (grepExit === 0) return fail("secrets-not-in-store", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
-  return fail("secrets-not-in-store", `searching the store failed (grep exit ${grepExit})`, grepOut);
-}
-function checkRebuildBuild(e) {
-  const [before, built] = [e.before.trim(), e.built.trim()];
-  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
-  if (e.exitCode !== 0) return fail("rebuild-build", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
-  if (!untouched) return fail("rebuild-build", "nixos-rebuild build changed the running system", e.output);
-  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "nixos-rebuild build made no new system", e.output);
-  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
-}
-function checkRebuildSwitch(exitCode, output, marker, wantMarker = "2") {
-  const gen = marker.trim();
-  if (exitCode !== 0) return fail("rebuild-switch", `nixos-rebuild switch failed (exit ${exitCode})`, output);
-  if (gen !== wantMarker) return fail("rebuild-switch", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output);
-  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output);
-}
-function checkRollbackInPlace(exitCode, output, marker, links) {
-  const gen = marker.trim();
-  const ev = links ? `${output.trim()}
---- after ---
-/run/current-system -> ${links.current.trim()}
-system-1-link -> ${links.gen1.trim()}` : output;
-  if (exitCode !== 0) return fail("rollback-in-place", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
-  if (gen !== "1") return fail("rollback-in-place", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
-  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
-    return fail("rollback-in-place", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
-  }
-  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
-}
-function checkRollbackAtBoot(e) {
-  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
-  const ev = `${e.oneshot.trim()}
---- after reboot ---
-LoaderEntrySelected: ${e.selected}
-loader.conf default: ${e.defaultEntry}
-/run/booted-system -> ${booted}
-system-1-link -> ${gen1}
-/etc/nixos-rehearse/generation: ${marker}`;
-  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
-  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
-    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
-  }
-  return fail("rollback-at-boot", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
-}
-function checkEntriesRetained(listJson) {
-  return guarded("rollback-entries-retained", listJson, () => {
-    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
-    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
-  });
 }
 
-// src/flake-files.ts
-import { existsSync as existsSync6 } from "node:fs";
-import path17 from "node:path";
-async function flakeFiles(dir) {
-  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
-  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
-  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync6(path17.join(dir, f))).sort();
-}
-
-// src/verify.ts
-var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
-async function verifyInstalled(i2, report, phase, log, o2) {
-  const checks = report.checks ??= [];
-  const add = (c3) => {
-    checks.push(c3);
-    log(`  ${c3.status === "pass" ? "\u2713" : "\u2717"} ${c3.id.padEnd(24)} ${c3.summary}`);
-  };
-  let m;
-  const settle = async (mm) => {
-    mm.waitForSerial(/Boot in \d+ s\./, 60).then(() => mm.serial.sendKeys("enter")).catch(() => {
-    });
-    const seen2 = await mm.waitForSerial(BOOT_DONE, 120);
-    if (!/automatic login/.test(seen2[0])) {
-      throw Object.assign(new Error(`the installed system did not come up: ${gaveUpStage(seen2[0])} gave up: ${seen2[0].trim()}`), { serialTail: mm.serialTail(200) });
-    }
-    await mm.connect();
-    await mm.waitForUnit("multi-user.target", 120).catch(() => {
-    });
-  };
-  const boot = async (name) => {
-    const mm = await Machine.create({
-      name,
-      accel: i2.accel,
-      timeoutScale: timeoutScale(i2.accel),
-      memoryMiB: i2.memoryMiB,
-      cpus: i2.cpus,
-      // No bootindex and the ISO gone: the firmware's own BootOrder (bootctl wrote it) decides.
-      disks: i2.disks,
-      workDir: i2.workDir,
-      keep: true,
-      sshHostPort: "auto",
-      logDir: i2.logDir
-    });
-    m = mm;
-    await mm.start();
-    await settle(mm);
-    return mm;
-  };
-  let threw = false;
-  try {
-    const rebooted = await phase("reboot", "Reboot from the NVMe disk through the firmware and systemd-boot", async () => {
-      await boot("installed");
-      return true;
-    });
-    if (!rebooted || !m) return;
-    const mm = m;
-    const out = async (cmd) => (await mm.run(cmd, 300)).output;
-    await phase("verify", "Verify the installed system (runbook Tasks 13\u201318)", async () => {
-      const [cur, booted] = [(await out("readlink /run/current-system")).trim(), (await out("readlink /run/booted-system")).trim()];
-      add(checkBootedSystem(i2.toplevel, cur, booted));
-      const list = await out("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager");
-      const loader = await out("cat /boot/loader/loader.conf");
-      add(checkBootEntriesOutput(list, loader, "nixos-generation-1.conf"));
-      add(checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 1));
-      if (i2.layout.root.kind === "zfs") add(checkPoolHealth(await out("zpool status -x")));
-      else {
-        const dev = (await out("findmnt -no SOURCE /")).trim().replace(/\[.*\]$/, "");
-        const r = await mm.run(i2.layout.root.kind === "ext4" ? `tune2fs -l ${dev}` : "btrfs device stats /", 120);
-        add(checkFilesystemHealth(i2.layout.root.kind, r.output, r.exitCode));
+// src/reporter.ts
+function fanOut(reporters) {
+  const each = (k) => (...args) => {
+    for (const r of reporters) {
+      try {
+        r[k]?.apply(r, args);
+      } catch {
       }
-      add(checkBootTime(await out("systemd-analyze time"), await out("systemd-analyze blame --no-pager | head -n 10")));
-      add(checkFailedUnits(await out("systemctl --failed --no-legend --plain --no-pager")));
-      add(checkSshd(await out("systemctl show sshd -p ActiveState,SubState")));
-      const host = (await out("hostname")).trim();
-      add(checkVmNetwork(await out("ip -j addr show"), VM_NIC));
-      const ssh = sshArgs(i2.sshPrivateKeyFile, mm.sshPort, mm.t(12) / 1e3);
-      const login = await execa("ssh", [...ssh, `${REHEARSE_USER}@127.0.0.1`, 'echo "$(id -un)@$(hostname)"'], { reject: false, timeout: mm.t(36) });
-      add(checkSshLogin(login.exitCode ?? -1, `${login.stdout}`, `${login.stderr}`, REHEARSE_USER, host));
-      add(checkPasswordRefused(await tryPasswordLogin(mm.sshPort, REHEARSE_USER, rehearsePassword(readFileSync8(i2.sshPrivateKeyFile, "utf8")), mm.t(12) / 1e3, mm.t(36))));
-      add(checkEfiBootEntry(await out(EFI_VARS_DUMP), i2.espPartuuids));
-      add(checkClosureSize(await out(CLOSURE_SIZE_COMMAND)));
-      const secret = `rehearse-secret-${randomBytes4(12).toString("hex")}`;
-      await mm.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
-      const keyLine = privateKeyNeedle(readFileSync8(i2.sshPrivateKeyFile, "utf8"));
-      const g = await mm.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
-      add(checkSecretsNotInStore(g.exitCode, g.output));
-      await o2.verified?.(mm);
-      return checks.every((c3) => c3.status === "pass");
-    });
-    if (!o2.rebuild) return;
-    const rebuilt = await phase("rebuild", "Rebuild the safe way: build, switch, verify (generation 2)", async () => {
-      await pushFlake(mm, i2, 2);
-      const before = (await out("readlink /run/current-system")).trim();
-      const build = await mm.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${i2.host}`, 3600);
-      const built = await out("readlink /root/result");
-      const currentAfter = await out("readlink /run/current-system");
-      const markerAfter = await out("cat /etc/nixos-rehearse/generation");
-      add(checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built, currentAfter, markerAfter }));
-      const sw = await mm.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${i2.host}`, 3600);
-      const gen = await out("cat /etc/nixos-rehearse/generation");
-      const sshd = await out("systemctl show sshd -p ActiveState,SubState");
-      const failed = await out("systemctl --failed --no-legend --plain --no-pager");
-      add(checkRebuildSwitch(sw.exitCode, sw.output, gen));
-      add(checkSshd(sshd, "rebuild-sshd"));
-      add(checkFailedUnits(failed, "rebuild-failed-units"));
-      add(checkGenerations(await out("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2, "rebuild-generations"));
-      return checks.filter((c3) => c3.id.startsWith("rebuild-")).every((c3) => c3.status === "pass");
-    });
-    if (!rebuilt) return;
-    await phase("rollback", "Roll back in place, then at boot from the systemd-boot menu", async () => {
-      const rb = await mm.run("nixos-rebuild switch --rollback", 3600);
-      const gen = await out("cat /etc/nixos-rehearse/generation");
-      const links = { current: await out("readlink /run/current-system"), gen1: await out("readlink /nix/var/nix/profiles/system-1-link") };
-      add(checkRollbackInPlace(rb.exitCode, rb.output, gen, links));
-      await mm.succeed("nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot", 600);
-      const oneshot = await mm.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
-      await mm.shutdown(180, "sync; systemctl poweroff --no-block --no-wall");
-      await mm.stop();
-      const m2 = await boot("installed-rollback");
-      const o22 = async (cmd) => (await m2.run(cmd, 300)).output;
-      const booted = await o22("readlink /run/booted-system");
-      const gen1 = await o22("readlink /nix/var/nix/profiles/system-1-link");
-      const selected = parseLoaderVar(await o22(LOADER_ENTRY_SELECTED));
-      const defaultEntry = parseLoaderDefault(await o22("cat /boot/loader/loader.conf"));
-      const marker = await o22("cat /etc/nixos-rehearse/generation");
-      add(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
-      add(checkEntriesRetained(await o22("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager")));
-      return checks.filter((c3) => c3.id.startsWith("rollback-")).every((c3) => c3.status === "pass");
-    });
-  } catch (e) {
-    threw = true;
-    throw e;
-  } finally {
-    const last = m;
-    if (last && o2.onFailure && (threw || checks.some((c3) => c3.status === "fail"))) await o2.onFailure(last).catch(() => {
-    });
-    if (last?.isRunning && o2.keepDisks) {
-      await last.shutdown(120).catch(() => {
+    }
+  };
+  return {
+    runStart: each("runStart"),
+    phaseStart: each("phaseStart"),
+    phaseEnd: each("phaseEnd"),
+    stepStart: each("stepStart"),
+    stepEnd: each("stepEnd"),
+    check: each("check"),
+    info: each("info"),
+    warn: each("warn"),
+    async runEnd(report, reportPath) {
+      for (const r of reporters) await Promise.resolve(r.runEnd?.(report, reportPath)).catch(() => {
       });
     }
-    await last?.stop();
-  }
+  };
 }
-function sshArgs(key, port, connectSeconds = 60) {
-  return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
-}
-async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs) {
-  const dir = ownedTempDir("nixos-rehearse-askpass-");
-  const marker = `password-login-${randomBytes4(6).toString("hex")}`;
-  try {
-    const askpass = path18.join(dir, "askpass");
-    writeFileSync5(askpass, `#!/bin/sh
-printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
-`, { mode: 448 });
-    const r = await execa(
-      "ssh",
-      [
-        "-p",
-        String(port),
-        "-F",
-        "/dev/null",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        `ConnectTimeout=${Math.round(connectSeconds)}`,
-        "-o",
-        "PubkeyAuthentication=no",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "IdentityAgent=none",
-        "-o",
-        "GSSAPIAuthentication=no",
-        "-o",
-        "PreferredAuthentications=keyboard-interactive,password",
-        "-o",
-        "NumberOfPasswordPrompts=1",
-        `${user}@127.0.0.1`,
-        `echo ${marker}`
-      ],
-      { reject: false, timeout: timeoutMs, stdin: "ignore", env: { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0", NIXOS_REHEARSE_PASSWORD: password } }
-    );
-    return { user, exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}`, marker };
-  } finally {
-    rmSync6(dir, { recursive: true, force: true });
+
+// src/recorder.ts
+var Recorder = class {
+  constructor(paths, init, reporters) {
+    this.paths = paths;
+    this.out = fanOut(reporters);
+    this.report = {
+      schema: 1,
+      result: "fail",
+      accel: "unknown",
+      iso: init.iso,
+      flake: init.flake,
+      layout: init.layout,
+      installPath: "flake",
+      injected: [],
+      phases: [],
+      steps: [],
+      checks: [],
+      startedAt: new Date(this.started).toISOString(),
+      durationMs: 0,
+      logs: { dir: paths.logDir },
+      ...init.lockChanges ? { lockChanges: init.lockChanges } : {},
+      unfinished: "the run had not finished when this was written: it is still running, or it was killed"
+    };
   }
-}
-async function pushFlake(m, i2, generation) {
-  await m.copyIn(i2.configDir, GUEST_CONFIG, 120, await flakeFiles(i2.configDir));
-  const dir = ownedTempDir("nixos-rehearse-harness-");
-  try {
-    writeFileSync5(path18.join(dir, "flake.nix"), wrapperFlake(i2.host));
-    writeFileSync5(path18.join(dir, "harness.nix"), harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync8(i2.sshPrivateKeyFile, "utf8")), generation }).content);
-    writeFileSync5(path18.join(dir, "vm-hardware.nix"), i2.vmHardware);
-    await m.copyIn(dir, GUEST_FLAKE, 120, ["flake.nix", "harness.nix", "vm-hardware.nix"]);
-  } finally {
-    rmSync6(dir, { recursive: true, force: true });
+  paths;
+  report;
+  started = Date.now();
+  out;
+  /** report.json and report.md, now. A rendering problem never costs report.json (renderReportSafely). */
+  write() {
+    this.report.durationMs = Date.now() - this.started;
+    writeFileSync8(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
+`);
+    writeFileSync8(path23.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
   }
+  start(probe) {
+    this.write();
+    this.out.runStart({ reportPath: this.paths.reportPath, logDir: this.paths.logDir, flake: this.report.flake, layout: this.report.layout }, probe);
+  }
+  info(line) {
+    this.out.info(line);
+  }
+  warn(line) {
+    this.out.warn(line);
+  }
+  /** Facts about the run as a whole (the ISO, the accelerator, the fault, where it started from). */
+  set(facts) {
+    Object.assign(this.report, facts);
+    this.write();
+  }
+  phaseStart(id, title) {
+    const p = { id, title, status: "fail", durationMs: 0 };
+    this.report.phases.push(p);
+    this.out.phaseStart({ id, title });
+    return p;
+  }
+  phaseEnd(p, passed, startedMs) {
+    p.status = passed ? "pass" : "fail";
+    p.durationMs = Date.now() - startedMs;
+    this.write();
+    this.out.phaseEnd(p);
+  }
+  stepStart(s, command) {
+    const r = { id: s.id, task: s.task, title: s.title, status: "fail", durationMs: 0, command, outputTail: "" };
+    this.report.steps.push(r);
+    this.out.stepStart({ id: s.id, task: s.task, title: s.title });
+    return r;
+  }
+  /** A step's end: pass without problems, else fail with them and the runbook's decision. */
+  stepEnd(r, o2) {
+    r.outputTail = o2.outputTail;
+    r.durationMs = Date.now() - o2.startedMs;
+    r.status = o2.problems.length ? "fail" : "pass";
+    if (r.status === "fail") {
+      r.problems = o2.problems;
+      r.decision = o2.decision;
+    }
+    this.write();
+    this.out.stepEnd(r);
+    return r.status === "pass";
+  }
+  /** Steps that never ran because an earlier one failed. */
+  skipSteps(steps) {
+    for (const s of steps) this.report.steps.push({ id: s.id, task: s.task, title: s.title, status: "skipped", durationMs: 0, command: "", outputTail: "" });
+    this.write();
+  }
+  check(c3) {
+    this.report.checks.push(c3);
+    this.out.check(c3);
+  }
+  /** Whether every check with this id prefix (or all, without one) passed. */
+  checksPassed(prefix = "") {
+    return this.report.checks.filter((c3) => c3.id.startsWith(prefix)).every((c3) => c3.status === "pass");
+  }
+  get anyCheckFailed() {
+    return this.report.checks.some((c3) => c3.status === "fail");
+  }
+  get installStepsPassed() {
+    return this.report.steps.every((s) => s.status === "pass");
+  }
+  playbook(outs) {
+    this.report.playbook = outs;
+    this.write();
+  }
+  /** How far a guest's boot got, from its serial console's last lines (kept with them). */
+  stage(serialTail, o2 = {}) {
+    if (o2.ifUnset && this.report.stage) return;
+    this.report.stage = { ...bootStage(serialTail), serialTail };
+  }
+  /** The run's error: the first one wins (after a signal, "interrupted" stays the reason). */
+  error(e) {
+    this.report.error ??= e instanceof Error ? e.message : String(e);
+    this.out.info(`error: ${this.report.error}`);
+  }
+  get hasError() {
+    return !!this.report.error;
+  }
+  /** The verdict, the out-of-memory lines of every serial console, and on a failure the diagnosis. */
+  conclude(memoryMiB) {
+    const report = this.report;
+    delete report.unfinished;
+    const oom = this.oomLines();
+    if (oom.length) report.oom = { memoryMiB, lines: oom };
+    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && this.installStepsPassed && this.checksPassed();
+    report.result = ok ? "pass" : "fail";
+    try {
+      report.diagnosis = ok ? [] : diagnose(report);
+    } catch (e) {
+      report.diagnosis = [{ id: "run-error", symptom: report.error ?? "the rehearsal failed", cause: `the diagnosis could not be made: ${e.message}`, fix: "Read the failing step or check and the serial logs." }];
+    }
+    this.write();
+    return ok;
+  }
+  async end() {
+    await this.out.runEnd(this.report, this.paths.reportPath);
+  }
+  /** The OOM killer's lines from every serial log; an unreadable log costs only its lines. */
+  oomLines() {
+    try {
+      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync12(path23.join(this.paths.logDir, f), "utf8")));
+    } catch {
+      return [];
+    }
+  }
+};
+
+// src/reporters/lines.ts
+function linesReporter(log) {
+  return {
+    phaseStart: (p) => log(p.title),
+    stepEnd(s) {
+      log(progressLine(s));
+      if (s.status === "fail") for (const p of s.problems ?? []) log(`      ${p}`);
+    },
+    check: (c3) => log(`  ${c3.status === "pass" ? "\u2713" : "\u2717"} ${c3.id.padEnd(24)} ${c3.summary}`),
+    info: log,
+    warn: (line) => log(`warning: ${line}`),
+    runEnd: (r, reportPath) => log(`${r.result === "pass" ? "PASS" : "FAIL"}: report ${reportPath}`)
+  };
 }
 
 // src/rehearsal.ts
-var FAULTS = {
-  "esp-not-mounted": "unmount /mnt/boot right before Task 12 (nixos-install), as when the ESP was never mounted",
-  "remove-mirror-disk": "hot-unplug the second disk (QMP device_del) after the install, before the reboot",
-  "kernel-panic": "boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name",
-  "boot-hang": "freeze the installer VM (QMP stop) once its kernel has started",
-  "kill-qemu": "SIGKILL QEMU in the middle of the install (at Task 6, the pool)",
-  "forge-marker": "make Task 1's command write a forged command-completion marker straight to the control console"
-};
-var PhaseTimeoutError = class extends Error {
+var FAULTS2 = FAULT_DESCRIPTIONS;
+var PhaseTimeoutError = class extends RehearseError {
   constructor(phase, minutes) {
-    super(`phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`);
+    super("phase-timeout", `phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`, { phase, minutes });
     this.phase = phase;
     this.minutes = minutes;
   }
@@ -15218,431 +15846,160 @@ var PhaseTimeoutError = class extends Error {
   minutes;
   name = "PhaseTimeoutError";
 };
-function readSavedInstall(dir) {
-  const file = path19.join(dir, "installed.json");
-  if (!existsSync7(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync9(file, "utf8"));
-  for (const d of s.disks) if (!existsSync7(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  return s;
+function defaultCacheDir() {
+  return path24.join(process.env.XDG_CACHE_HOME || path24.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
-function cacheDir() {
-  return path19.join(process.env.XDG_CACHE_HOME || path19.join(os5.homedir(), ".cache"), "nixos-rehearse");
+var INSTALL = [bootInstallerPhase, installPhase, powerOffPhase];
+var INSTALLED = [rebootPhase, verifyPhase, rebuildPhase, rollbackPhase];
+function phaseLimit(o2) {
+  const minutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
+  if (!(minutes > 0 && minutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
+  return minutes;
+}
+function reportersOf(o2) {
+  const rs = [...o2.reporters ?? []];
+  if (o2.log) rs.push(linesReporter(o2.log));
+  if (o2.events?.phaseStart || o2.events?.phaseEnd) rs.push({ phaseStart: (p) => o2.events?.phaseStart?.(p.id, p.title), phaseEnd: (p) => o2.events?.phaseEnd?.(p) });
+  return rs;
+}
+function removeOwned(w) {
+  if (w.keyDir) rmSync9(w.keyDir, { recursive: true, force: true });
+  if (!w.keepDisks) rmSync9(w.workDir, { recursive: true, force: true });
 }
 async function runRehearsal(o2) {
-  const log = o2.log ?? (() => {
-  });
-  const phaseMinutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
-  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
-  const started = Date.now();
-  const outDir = path19.resolve(o2.outDir);
-  const logDir = path19.join(outDir, "logs");
-  mkdirSync6(logDir, { recursive: true });
-  const reportPath = path19.join(outDir, "report.json");
-  const report = {
-    schema: 1,
-    result: "fail",
-    accel: "unknown",
-    iso: { path: o2.iso },
-    flake: o2.flake,
-    layout: o2.layout,
-    installPath: "flake",
-    injected: [],
-    phases: [],
-    steps: [],
-    checks: [],
-    startedAt: new Date(started).toISOString(),
-    durationMs: 0,
-    logs: { dir: logDir }
-  };
-  if (o2.lockChanges) report.lockChanges = o2.lockChanges;
-  for (const d of removeLeftovers()) log(`removed ${d}, left by a run that was killed`);
-  const write = () => {
-    report.durationMs = Date.now() - started;
-    writeFileSync6(reportPath, `${JSON.stringify(report, null, 2)}
-`);
-    writeFileSync6(path19.join(outDir, "report.md"), renderReportSafely(report).markdown);
-  };
-  report.unfinished = "the run had not finished when this was written: it is still running, or it was killed";
-  write();
-  let machine;
-  let keyDir;
-  const workDir = o2.workDir ?? ownedTempDir("nixos-rehearse-run-");
-  const keepDisks = !!(o2.keep || o2.workDir);
-  const phase = async (id, title, fn) => {
-    const p = { id, title, status: "fail", durationMs: 0 };
-    report.phases.push(p);
-    const t0 = Date.now();
-    log(`${title}`);
-    o2.events?.phaseStart?.(id, title);
-    let timer;
-    try {
-      const work = fn();
-      const limit = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new PhaseTimeoutError(id, phaseMinutes)), phaseMinutes * 6e4);
-      });
-      try {
-        p.status = await Promise.race([work, limit]) ? "pass" : "fail";
-      } catch (e) {
-        if (e instanceof PhaseTimeoutError) {
-          for (const mm of Machine.running) noteStage(mm);
-          await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
-          await Promise.race([work.catch(() => {
-          }), new Promise((r) => setTimeout(r, 3e4).unref())]);
-        }
-        throw e;
-      }
-    } finally {
-      clearTimeout(timer);
-      p.durationMs = Date.now() - t0;
-      write();
-      o2.events?.phaseEnd?.(p);
-    }
-    return p.status === "pass";
-  };
-  const conclude = () => {
-    delete report.unfinished;
-    try {
-      const lines = readdirSync4(logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync9(path19.join(logDir, f), "utf8")));
-      if (lines.length) report.oom = { memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB, lines };
-    } catch {
-    }
-    const ok = !report.error && report.phases.length > 0 && report.phases.every((p) => p.status === "pass") && report.steps.every((s) => s.status === "pass") && report.checks.every((c3) => c3.status === "pass");
-    report.result = ok ? "pass" : "fail";
-    try {
-      report.diagnosis = ok ? [] : diagnose(report);
-    } catch (e) {
-      report.diagnosis = [{ id: "run-error", symptom: report.error ?? "the rehearsal failed", cause: `the diagnosis could not be made: ${e.message}`, fix: "Read the failing step or check and the serial logs." }];
-    }
-    return ok;
-  };
-  const afterFailure = async (mm, kind) => {
-    const alive = await mm.alive();
-    if (alive) {
-      log("running the fast diagnosis playbook in the guest");
-      report.playbook = await runPlaybook(mm, kind);
-      write();
-    }
-    if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
-  };
-  const noteStage = (mm) => {
-    report.stage = stageOf(mm.serialTail(200));
-  };
-  if (o2.fault) {
-    if (!(o2.fault in FAULTS)) throw new Error(`unknown fault '${o2.fault}': choose one of ${Object.keys(FAULTS).join(", ")}`);
-    report.fault = { id: o2.fault, what: FAULTS[o2.fault] };
-  }
+  const minutes = phaseLimit(o2);
+  const outDir = path24.resolve(o2.outDir);
+  const logDir = path24.join(outDir, "logs");
+  mkdirSync8(logDir, { recursive: true });
+  const rec = new Recorder({ outDir, logDir, reportPath: path24.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
+  for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
+  rec.start({ lastSerialLine: () => lastSerialLine() });
+  if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
+  if (o2.fault) rec.set({ fault: { id: o2.fault, what: FAULT_DESCRIPTIONS[o2.fault] } });
+  const owned = { workDir: o2.workDir ?? ownedTempDir("nixos-rehearse-run-"), keepDisks: !!(o2.keep || o2.workDir) };
+  const memoryMiB = o2.memoryMiB ?? DEFAULT_MEMORY_MIB;
+  let ctx;
   const unregister = register({
-    describe: `rehearsal writing ${reportPath}`,
+    describe: `rehearsal writing ${rec.paths.reportPath}`,
     teardown: async () => {
-      report.error ??= "interrupted by a signal before the rehearsal finished";
-      conclude();
-      write();
+      rec.error(new RehearseError("interrupted", "interrupted by a signal before the rehearsal finished"));
+      rec.conclude(memoryMiB);
     },
-    teardownSync: () => {
-      if (keyDir) rmSync7(keyDir, { recursive: true, force: true });
-      if (!keepDisks) rmSync7(workDir, { recursive: true, force: true });
-    }
+    teardownSync: () => removeOwned(owned)
   });
   try {
-    const layout = layoutByName(o2.layout);
-    const flake = resolveFlake(o2.flake);
-    const iso = await resolveIso(o2.iso, o2.sha256, o2.cacheDir ?? cacheDir(), log);
-    report.iso = { path: iso.path, sha256: iso.sha256 };
-    const accel = await chooseAccel(qemuBinary(), o2.accel ?? "auto");
-    report.accel = accel.accel;
-    report.speed = { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale };
-    log(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
-    keyDir = ownedTempDir("nixos-rehearse-key-");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", path19.join(keyDir, "id_ed25519")]);
-    const publicKey = readFileSync9(path19.join(keyDir, "id_ed25519.pub"), "utf8").trim();
-    const runId = randomBytes5(3).toString("hex").toUpperCase();
-    const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
-    const disks = serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial }));
-    const ctx = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
-    const installed2 = { toplevel: "", espPartuuids: [] };
-    const verify = (vmDisks, got) => verifyInstalled(
-      {
-        ...got,
-        workDir,
-        disks: vmDisks,
-        accel: accel.accel,
-        logDir,
-        layout,
-        host: flake.host,
-        configDir: flake.dir,
-        vmHardware: report.injected.find((f) => f.file.endsWith("/vm-hardware.nix"))?.content ?? "",
-        memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
-        cpus: o2.cpus ?? 2
-      },
-      report,
-      phase,
-      log,
-      { rebuild: o2.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o2.events?.verified, keepDisks }
-    );
-    if (o2.installed) {
-      const saved = readSavedInstall(o2.installed);
-      if (saved.layout !== layout.name) throw new Error(`${o2.installed} holds a ${saved.layout} install, not ${layout.name}`);
-      if (saved.host !== flake.host) throw new Error(`${o2.installed} holds an install of host ${saved.host}, not ${flake.host}`);
-      report.installedFrom = o2.installed;
-      report.injected = saved.injected;
-      mkdirSync6(workDir, { recursive: true });
-      for (const d of saved.disks) await createDisk(path19.join(workDir, `${d.id}.qcow2`), void 0, d.file);
-      copyFileSync2(saved.efiVars, path19.join(workDir, "efivars.fd"));
-      copyFileSync2(saved.sshPrivateKeyFile, path19.join(keyDir, "installed_ed25519"));
-      chmodSync(path19.join(keyDir, "installed_ed25519"), 384);
-      const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-      if (o2.fault === "remove-mirror-disk" && kept.length > 1) {
-        kept.splice(1, 1);
-        report.fault = { id: o2.fault, what: "boot the kept installed system without its second disk" };
-      }
-      log(`  starting from the installed system kept in ${o2.installed} (${saved.savedAt})`);
-      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path19.join(keyDir, "installed_ed25519") });
-      return finish();
-    }
-    const booted = await phase("boot-installer", "Boot the installer ISO", async () => {
-      const bootFault = o2.fault === "kernel-panic" || o2.fault === "boot-hang";
-      const common2 = {
-        name: "installer",
-        iso: iso.path,
-        accel: accel.accel,
-        timeoutScale: accel.timeoutScale,
-        memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
-        cpus: o2.cpus ?? 2,
-        // No bootindex: the direct kernel boot holds 0.
-        disks: disks.map((d) => ({ ...d, size: o2.diskSize ?? "20G" })),
-        workDir,
-        logDir,
-        keep: true
-      };
-      let inst;
-      if (o2.reuseInstaller && bootFault) log(`  not reusing a saved installer: the fault ${o2.fault} is in the boot itself`);
-      if (o2.reuseInstaller && !bootFault) {
-        const state = await installerState({ iso: iso.path, isoSha256: iso.sha256 ?? await sha256File(iso.path), memoryMiB: common2.memoryMiB, cpus: common2.cpus, accel: accel.accel, timeoutScale: accel.timeoutScale, cacheDir: o2.cacheDir ?? cacheDir(), logDir, log });
-        try {
-          inst = await startInstaller({ ...common2, restore: state });
-          report.iso.restoredFrom = state.dir;
-          log(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${disks.map((d) => d.serial).join(", ")}`);
-        } catch (e) {
-          if (!(e instanceof RestoreError)) throw e;
-          log(`  ${e.message}; it is discarded and the ISO booted instead`);
-          discardInstallerState(state);
-        }
-      }
-      inst ??= await startInstaller({
-        ...common2,
-        extraAppend: o2.fault === "kernel-panic" ? ["rdinit=/nonexistent"] : [],
-        onStarted: o2.fault === "boot-hang" ? async (mm) => {
-          await mm.waitForSerial(/EFI stub: /, 120);
-          await mm.pause();
-        } : void 0
-      });
-      machine = inst.machine;
-      report.iso.bootEntry = inst.boot.entry.title;
-      log(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
-      return true;
-    });
-    if (!booted || !machine) return finish();
-    const m = machine;
-    const installPassed = await phase("install", "Install (runbook Tasks 1\u201313)", async () => {
-      const run = async (step, commands, check, prepare) => {
-        const r = { id: step.id, task: step.task, title: step.title, status: "fail", durationMs: 0, command: commands.join("\n"), outputTail: "" };
-        report.steps.push(r);
-        const t0 = Date.now();
-        const outs = [];
-        let text = "";
-        try {
-          await prepare?.();
-          for (const c3 of commands) {
-            const res = await m.run(c3, 3600);
-            outs.push(res.output);
-            text += `$ ${c3}
-${res.output}`;
-            if (res.exitCode !== 0) {
-              r.problems = [`\`${c3}\` exited with ${res.exitCode}`];
-              break;
-            }
-          }
-          if (!r.problems) r.problems = check?.(outs) ?? [];
-        } catch (e) {
-          r.problems = [e.message.split("\n")[0]];
-        }
-        r.outputTail = tail(text);
-        r.durationMs = Date.now() - t0;
-        r.status = r.problems.length ? "fail" : "pass";
-        if (r.status === "fail") r.decision = step.decision;
-        else delete r.problems;
-        log(progressLine(r));
-        if (r.status === "fail") for (const p of r.problems ?? []) log(`      ${p}`);
-        write();
-        return r.status === "pass";
-      };
-      const skipRest = (from) => {
-        for (const s of STEPS.slice(from)) report.steps.push({ id: s.id, task: s.task, title: s.title, status: "skipped", durationMs: 0, command: "", outputTail: "" });
-      };
-      const copied = await run(
-        { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." },
-        [`ls -la ${GUEST_CONFIG}`],
-        ([ls]) => / flake\.nix$/m.test(ls ?? "") ? [] : [`${GUEST_CONFIG}/flake.nix is missing after the copy`],
-        async () => m.copyIn(flake.dir, GUEST_CONFIG, 120, await flakeFiles(flake.dir))
-      );
-      if (!copied) {
-        skipRest(0);
-        return false;
-      }
-      for (let i2 = 0; i2 < STEPS.length; i2++) {
-        let s = STEPS[i2];
-        if (o2.fault === "esp-not-mounted" && s.id === "task-12-install") await m.run("sudo umount /mnt/boot", 120);
-        if (o2.fault === "kill-qemu" && s.id === "task-06-root-filesystem" && m.pid) process.kill(m.pid, "SIGKILL");
-        if (o2.fault === "forge-marker" && s.id === "task-01-uefi") {
-          const orig = s;
-          s = { ...orig, commands: (c3) => orig.commands(c3).map((cmd, k) => k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`) };
-        }
-        if (s.id === "task-11-preflight") {
-          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync9(path19.join(keyDir, "id_ed25519"), "utf8")) }, report.injected, run);
-          if (!injected) {
-            skipRest(i2);
-            return false;
-          }
-        }
-        const ok = await run(s, s.commands(ctx), s.check ? (outs) => s.check(outs, ctx) : void 0);
-        if (!ok) {
-          skipRest(i2 + 1);
-          return false;
-        }
-      }
-      installed2.toplevel = (await m.succeed("readlink /mnt/nix/var/nix/profiles/system-1-link")).trim();
-      for (const d of ctx.disks) installed2.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${part(d, 1)}`)).trim().toLowerCase());
-      return true;
-    });
-    if (!installPassed) await afterFailure(m, layout.root.kind);
-    const unlessGone = async () => {
-      if (!await m.alive()) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
-    };
-    if (!installPassed && !keepDisks) {
-      await unlessGone();
-      log("  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)");
-      return finish();
-    }
-    const poweredOff = await phase("power-off", "Unmount, export the pool, power off", async () => {
-      await unlessGone();
-      const zfs2 = layout.root.kind === "zfs" ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : "";
-      const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${zfs2}`, 300);
-      if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
-      if (o2.fault === "remove-mirror-disk" && disks.length > 1) {
-        await m.hotUnplug(`nvme-${disks[1].id}`);
-        disks.splice(1, 1);
-      }
-      await m.shutdown(180, "sudo systemctl poweroff --no-block --no-wall");
-      return r.exitCode === 0;
-    });
-    const installOk = poweredOff && report.steps.every((s) => s.status === "pass");
-    if (installOk && o2.saveInstalled && !o2.fault) {
-      await m.stop();
-      saveInstall(o2.saveInstalled, workDir, {
-        schema: 1,
-        layout: layout.name,
-        flake: o2.flake,
-        host: flake.host,
-        disks: disks.map((d) => ({ ...d, file: path19.join(path19.resolve(o2.saveInstalled), `${d.id}.qcow2`) })),
-        efiVars: path19.join(path19.resolve(o2.saveInstalled), "efivars.fd"),
-        toplevel: installed2.toplevel,
-        espPartuuids: installed2.espPartuuids,
-        injected: report.injected,
-        sshPublicKey: publicKey,
-        sshPrivateKeyFile: path19.join(path19.resolve(o2.saveInstalled), "id_ed25519"),
-        isoSha256: iso.sha256,
-        savedAt: (/* @__PURE__ */ new Date()).toISOString()
-      }, path19.join(keyDir, "id_ed25519"));
-      await overlayDisks(workDir, disks.map((d) => path19.join(path19.resolve(o2.saveInstalled), `${d.id}.qcow2`)));
-      log(`  the installed system is kept in ${o2.saveInstalled}; this run goes on over overlays`);
-    }
-    if (installOk && o2.verify !== false) {
-      await m.stop();
-      await verify(disks, { ...installed2, sshPublicKey: publicKey, sshPrivateKeyFile: path19.join(keyDir, "id_ed25519") });
-    }
-    return finish();
+    ctx = await prepare(o2, rec, owned);
+    if (o2.installed) await fromInstalled(ctx, o2.installed);
+    await runPipeline(ctx, o2.installed ? INSTALLED : [...INSTALL, ...INSTALLED], minutes);
   } catch (e) {
-    report.error ??= e.message;
-    if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
-    const serialTail = e.serialTail;
-    if (serialTail && !report.stage) report.stage = stageOf(serialTail);
-    log(`error: ${report.error}`);
-    return finish();
+    recordError(rec, e);
   } finally {
     unregister();
-    await machine?.stop();
-    if (keyDir) rmSync7(keyDir, { recursive: true, force: true });
-    if (!keepDisks) rmSync7(workDir, { recursive: true, force: true });
-    else log(`disks and EFI variables kept in ${workDir}`);
+    await teardown(ctx, owned);
+    removeOwned(owned);
+    if (owned.keepDisks) rec.info(`disks and EFI variables kept in ${owned.workDir}`);
   }
-  function finish() {
-    const ok = conclude();
-    write();
-    log(`${ok ? "PASS" : "FAIL"}: report ${reportPath}`);
-    return { report, reportPath, exitCode: ok ? 0 : 1 };
-  }
+  const ok = rec.conclude(memoryMiB);
+  await rec.end();
+  return { report: rec.report, reportPath: rec.paths.reportPath, exitCode: ok ? 0 : 1 };
 }
-function saveInstall(dir, workDir, s, privateKey) {
-  const target = path19.resolve(dir);
-  rmSync7(target, { recursive: true, force: true });
-  mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path19.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path19.join(workDir, "efivars.fd"), s.efiVars);
-  copyFileSync2(privateKey, s.sshPrivateKeyFile);
-  chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync6(path19.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
-`);
+function lastSerialLine() {
+  const m = [...Machine.running].at(-1);
+  return m?.serialTail(5).split("\n").map((l) => l.trim()).filter(Boolean).at(-1);
 }
-function moveFile(from, to) {
-  try {
-    renameSync3(from, to);
-  } catch (e) {
-    if (e.code !== "EXDEV") throw e;
-    copyFileSync2(from, to);
-    rmSync7(from);
-  }
+async function prepare(o2, rec, owned) {
+  const layout = layoutByName(o2.layout);
+  const flake = resolveFlake(o2.flake);
+  const cacheDir = o2.cacheDir ?? defaultCacheDir();
+  const iso = await resolveIso(o2.iso, o2.sha256, cacheDir, (l) => rec.info(l));
+  rec.set({ iso: { path: iso.path, sha256: iso.sha256 } });
+  const accel = await chooseAccel(qemuBinary(), o2.accel ?? "auto");
+  rec.set({ accel: accel.accel, speed: { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale } });
+  rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
+  owned.keyDir = ownedTempDir("nixos-rehearse-key-");
+  const keyFile = path24.join(owned.keyDir, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
+  const runId = randomBytes6(3).toString("hex").toUpperCase();
+  const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
+  return {
+    o: o2,
+    rec,
+    layout,
+    flake,
+    cacheDir,
+    logDir: rec.paths.logDir,
+    workDir: owned.workDir,
+    keyDir: owned.keyDir,
+    keepDisks: owned.keepDisks,
+    iso: { path: iso.path, sha256: iso.sha256 },
+    accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
+    memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
+    cpus: o2.cpus ?? 2,
+    fault: faultHooks(o2.fault),
+    disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
+    plan: { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` },
+    installed: { toplevel: "", espPartuuids: [], vmHardware: "", sshPublicKey: readFileSync13(`${keyFile}.pub`, "utf8").trim(), sshPrivateKeyFile: keyFile }
+  };
 }
-async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path19.join(workDir, path19.basename(b)), void 0, b);
-}
-function stageOf(serialTail) {
-  return { ...bootStage(serialTail), serialTail };
-}
-async function runPlaybook(m, layoutKind) {
-  const outs = [];
-  for (const s of playbookFor(layoutKind)) {
+async function runPipeline(ctx, phases, minutes) {
+  let failed = false;
+  for (const phase of phases) {
+    if (phase.when ? !phase.when(ctx, failed) : failed) continue;
+    let ok = false;
+    let threw = false;
     try {
-      const r = await m.run(s.command, 60);
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+      ok = await runPhase(ctx, phase, minutes);
     } catch (e) {
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
-      break;
+      recordError(ctx.rec, e);
+      threw = true;
     }
+    if (ok || phase.continueOnFailure && !threw) continue;
+    if (!failed && ctx.vm) await afterFailure(ctx, ctx.vm).catch(() => {
+    });
+    failed = true;
+    if (threw) break;
   }
-  return outs;
+  if (!failed && ctx.rec.anyCheckFailed && ctx.vm) await afterFailure(ctx, ctx.vm).catch(() => {
+  });
 }
-async function injectHarness(m, host, login, injected, run) {
-  const hwText = await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix");
-  const files = [
-    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: login.publicKey, password: login.password }),
-    vmHardwareModule(parseHardwareConfig(hwText))
-  ];
-  injected.push(...files.map((f) => ({ ...f, content: f.content.split(login.password).join("<this run's throw-away password>") })));
-  return run(
-    { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." },
-    [`ls ${GUEST_FLAKE}`],
-    ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    async () => {
-      const dir = ownedTempDir("nixos-rehearse-harness-");
-      try {
-        for (const f of files) writeFileSync6(path19.join(dir, path19.basename(f.file)), f.content);
-        await m.copyIn(dir, GUEST_FLAKE, 120, files.map((f) => path19.basename(f.file)));
-      } finally {
-        rmSync7(dir, { recursive: true, force: true });
-      }
+async function runPhase(ctx, phase, minutes) {
+  const p = ctx.rec.phaseStart(phase.id, phase.title);
+  const t0 = Date.now();
+  let timer;
+  let passed = false;
+  const work = phase.run(ctx);
+  try {
+    const limit = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new PhaseTimeoutError(phase.id, minutes)), minutes * 6e4);
+    });
+    passed = await Promise.race([work, limit]);
+    return passed;
+  } catch (e) {
+    if (e instanceof PhaseTimeoutError) {
+      for (const m of Machine.running) ctx.rec.stage(m.serialTail(200));
+      await Promise.allSettled([...Machine.running].map((m) => m.stop()));
+      await Promise.race([work.catch(() => {
+      }), new Promise((r) => setTimeout(r, 3e4).unref())]);
     }
-  );
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    ctx.rec.phaseEnd(p, passed, t0);
+  }
+}
+function recordError(rec, e) {
+  rec.error(e);
+  if (e instanceof PhaseTimeoutError) rec.set({ timedOutPhase: e.phase });
+  const err = e;
+  const serialTail = err?.serialTail ?? err?.fields?.serialTail;
+  if (typeof serialTail === "string" && serialTail) rec.stage(serialTail, { ifUnset: true });
+}
+async function teardown(ctx, owned) {
+  const m = ctx?.vm;
+  if (!m) return;
+  if (m.isRunning && owned.keepDisks && m.name !== "installer") await m.shutdown(120).catch(() => {
+  });
+  await m.stop();
 }
 
 // src/cli.ts
@@ -15661,7 +16018,7 @@ var say = (line) => process.stdout.write(`${line}
 `);
 var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
-var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS));
+var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS2).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS2));
 async function rehearse(o2) {
   const memoryMiB = wholeNumber("--memory", o2.memory, LIMITS.memoryMiB);
   const cpus = wholeNumber("--cpus", o2.cpus, LIMITS.cpus);

@@ -1,35 +1,43 @@
-// The install rehearsal: boot the installer ISO, run the runbook's Tasks 1–13 (runbook/plan.ts)
-// on disks the engine created, power off, and write report.json. Every exit path writes the
-// report and keeps the logs; nothing outside the run's own disk images is ever written.
+// The rehearsal: a short pipeline of phase modules (src/phases/) run in order, each under one
+// time limit, recorded by the recorder (recorder.ts, the only owner of report.json), with
+// failures and teardown handled here in one place. Every exit path writes the report and keeps
+// the logs; nothing outside the run's own disk images is ever written.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { register } from './cleanup.js';
+import { RehearseError } from './errors.js';
+import { FAULT_DESCRIPTIONS, type Fault, faultHooks } from './faults.js';
 import { resolveFlake } from './flake.js';
-import { renderReportSafely } from './render.js';
-import { startInstaller } from './installer.js';
-import { resolveIso, sha256File } from './iso/source.js';
+import { resolveIso } from './iso/source.js';
+import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
+import { ownedTempDir, removeLeftovers } from './leftovers.js';
+import { bootInstallerPhase } from './phases/boot-installer.js';
+import { afterFailure } from './phases/failure.js';
+import { fromInstalled } from './phases/from-installed.js';
+import { installPhase } from './phases/install.js';
+import { powerOffPhase } from './phases/power-off.js';
+import type { Phase, PhaseContext } from './phases/types.js';
+import { rebuildPhase, rollbackPhase } from './phases/upgrade.js';
+import { rebootPhase, verifyPhase } from './phases/verify.js';
 import { chooseAccel } from './qemu/accel.js';
-import { createDisk } from './qemu/disks.js';
-import { discardInstallerState, installerState } from './installer-state.js';
-import { RestoreError } from './installer.js';
 import { Machine } from './qemu/machine.js';
 import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
-import { bootStage, oomKills } from './diagnosis/boot-stage.js';
-import { playbookFor } from './diagnosis/playbook.js';
-import { diagnose } from './diagnosis/rules.js';
-import { register } from './cleanup.js';
 import { qemuBinary } from './qemu/tools.js';
-import { type Injected, type LockChange, type PhaseResult, type PlaybookOutput, type Report, type StepResult, progressLine, tail } from './report.js';
-import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, rehearsePassword, vmHardwareModule, wrapperFlake } from './runbook/harness.js';
+import { Recorder } from './recorder.js';
+import type { Reporter } from './reporter.js';
+import { linesReporter } from './reporters/lines.js';
+import type { LockChange, PhaseResult, Report } from './report.js';
 import { layoutByName } from './runbook/layouts.js';
-import { parseHardwareConfig } from './runbook/parsers.js';
-import { type PlanContext, STEPS, type Step, part } from './runbook/plan.js';
-import { verifyInstalled } from './verify.js';
-import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
-import { flakeFiles } from './flake-files.js';
-import { ownedTempDir, removeLeftovers } from './leftovers.js';
+import { GUEST_FLAKE } from './runbook/harness.js';
+
+export { readSavedInstall, type SavedInstall } from './saved-install.js';
+export { runPlaybook } from './phases/failure.js';
+export type { Fault } from './faults.js';
+/** What each fault does (faults.ts holds their hooks). */
+export const FAULTS = FAULT_DESCRIPTIONS;
 
 export interface RehearsalOptions {
   iso: string;
@@ -87,55 +95,18 @@ export interface RehearsalOptions {
     verified?: (m: Machine) => Promise<void>;
   };
   log?: (line: string) => void;
+  /** Who hears the run's events (recorder.ts calls them): the CLI's terminal, the action's log. */
+  reporters?: Reporter[];
 }
 
-/**
- * Faults the engine can inject, each a failure a user can meet for real: the rehearsal must go
- * red and say why in the runbook's terms (report.diagnosis). The report records the fault.
- */
-export const FAULTS = {
-  'esp-not-mounted': 'unmount /mnt/boot right before Task 12 (nixos-install), as when the ESP was never mounted',
-  'remove-mirror-disk': 'hot-unplug the second disk (QMP device_del) after the install, before the reboot',
-  'kernel-panic': 'boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name',
-  'boot-hang': 'freeze the installer VM (QMP stop) once its kernel has started',
-  'kill-qemu': 'SIGKILL QEMU in the middle of the install (at Task 6, the pool)',
-  'forge-marker': "make Task 1's command write a forged command-completion marker straight to the control console",
-} as const;
-export type Fault = keyof typeof FAULTS;
-
-export class PhaseTimeoutError extends Error {
+export class PhaseTimeoutError extends RehearseError {
   override name = 'PhaseTimeoutError';
   constructor(
     readonly phase: string,
     readonly minutes: number,
   ) {
-    super(`phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`);
+    super('phase-timeout', `phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`, { phase, minutes });
   }
-}
-
-/** What `saveInstalled` keeps beside the disks (installed.json). */
-export interface SavedInstall {
-  schema: 1;
-  layout: string;
-  flake: string;
-  host: string;
-  disks: Array<{ id: string; serial: string; file: string }>;
-  efiVars: string;
-  toplevel: string;
-  espPartuuids: string[];
-  injected: Injected[];
-  sshPublicKey: string;
-  sshPrivateKeyFile: string;
-  isoSha256?: string;
-  savedAt: string;
-}
-
-export function readSavedInstall(dir: string): SavedInstall {
-  const file = path.join(dir, 'installed.json');
-  if (!existsSync(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync(file, 'utf8')) as SavedInstall;
-  for (const d of s.disks) if (!existsSync(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  return s;
 }
 
 export interface RehearsalResult {
@@ -144,498 +115,188 @@ export interface RehearsalResult {
   exitCode: number;
 }
 
-function cacheDir(): string {
+function defaultCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
 }
 
+/** The installer's phases, then the installed system's; a kept install starts at the reboot. */
+const INSTALL: readonly Phase[] = [bootInstallerPhase, installPhase, powerOffPhase];
+const INSTALLED: readonly Phase[] = [rebootPhase, verifyPhase, rebuildPhase, rollbackPhase];
+
+/** Every phase has a limit: the caller's, else the default (a timer past 2^31 ms would fire at once). */
+function phaseLimit(o: RehearsalOptions): number {
+  const minutes = o.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
+  if (!(minutes > 0 && minutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError('phaseTimeoutMinutes', String(o.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
+  return minutes;
+}
+
+function reportersOf(o: RehearsalOptions): Reporter[] {
+  const rs = [...(o.reporters ?? [])];
+  if (o.log) rs.push(linesReporter(o.log));
+  if (o.events?.phaseStart || o.events?.phaseEnd) rs.push({ phaseStart: (p) => o.events?.phaseStart?.(p.id, p.title), phaseEnd: (p) => o.events?.phaseEnd?.(p) });
+  return rs;
+}
+
+/** What the run owns on the host: removed at its end (and on a signal) unless kept. */
+interface Owned {
+  workDir: string;
+  keepDisks: boolean;
+  keyDir?: string;
+}
+
+function removeOwned(w: Owned): void {
+  if (w.keyDir) rmSync(w.keyDir, { recursive: true, force: true });
+  if (!w.keepDisks) rmSync(w.workDir, { recursive: true, force: true });
+}
+
 export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult> {
-  const log = o.log ?? (() => {});
-  // Every phase has a limit: the caller's, else the default (a JavaScript timer past 2^31 ms
-  // would fire at once, so the engine refuses what the entry points would).
-  const phaseMinutes = o.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
-  if (!(phaseMinutes > 0 && phaseMinutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError('phaseTimeoutMinutes', String(o.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
-  const started = Date.now();
+  const minutes = phaseLimit(o);
   const outDir = path.resolve(o.outDir);
   const logDir = path.join(outDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const reportPath = path.join(outDir, 'report.json');
-  const report: Report = {
-    schema: 1,
-    result: 'fail',
-    accel: 'unknown',
-    iso: { path: o.iso },
-    flake: o.flake,
-    layout: o.layout,
-    installPath: 'flake',
-    injected: [],
-    phases: [],
-    steps: [],
-    checks: [],
-    startedAt: new Date(started).toISOString(),
-    durationMs: 0,
-    logs: { dir: logDir },
-  };
-  if (o.lockChanges) report.lockChanges = o.lockChanges;
+  const rec = new Recorder({ outDir, logDir, reportPath: path.join(outDir, 'report.json') }, { iso: { path: o.iso }, flake: o.flake, layout: o.layout, lockChanges: o.lockChanges }, reportersOf(o));
   // What killed runs left in $TMPDIR (their owner is gone): removed before this run makes its own.
-  for (const d of removeLeftovers()) log(`removed ${d}, left by a run that was killed`);
-  const write = () => {
-    report.durationMs = Date.now() - started;
-    writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-    // report.json is the record; a rendering problem must not cost it (renderReportSafely).
-    writeFileSync(path.join(outDir, 'report.md'), renderReportSafely(report).markdown);
-  };
-  report.unfinished = 'the run had not finished when this was written: it is still running, or it was killed';
-  write();
-  let machine: Machine | undefined;
-  let keyDir: string | undefined;
+  for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
+  rec.start({ lastSerialLine: () => lastSerialLine() });
+  if (o.fault && !(o.fault in FAULT_DESCRIPTIONS)) throw new RehearseError('input', `unknown fault '${o.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(', ')}`, { fault: o.fault });
+  if (o.fault) rec.set({ fault: { id: o.fault, what: FAULT_DESCRIPTIONS[o.fault] } });
   // The disks outlive the installer VM: the installed system boots from them afterwards.
-  const workDir = o.workDir ?? ownedTempDir('nixos-rehearse-run-');
-  /** The disks outlive the run (--keep, or a work directory of the caller's). */
-  const keepDisks = !!(o.keep || o.workDir);
-  const phase = async (id: string, title: string, fn: () => Promise<boolean>) => {
-    const p: PhaseResult = { id, title, status: 'fail', durationMs: 0 };
-    report.phases.push(p);
-    const t0 = Date.now();
-    log(`${title}`);
-    o.events?.phaseStart?.(id, title);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const work = fn();
-      const limit = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new PhaseTimeoutError(id, phaseMinutes)), phaseMinutes * 60_000);
-      });
-      try {
-        p.status = (await Promise.race([work, limit])) ? 'pass' : 'fail';
-      } catch (e) {
-        if (e instanceof PhaseTimeoutError) {
-          // What the guest showed last, then stop it: the phase's own waits end at once.
-          for (const mm of Machine.running) noteStage(mm);
-          await Promise.allSettled([...Machine.running].map((mm) => mm.stop()));
-          // Bounded: work that waits on something other than the VM must not hold the report.
-          await Promise.race([work.catch(() => {}), new Promise((r) => setTimeout(r, 30_000).unref())]);
-        }
-        throw e;
-      }
-    } finally {
-      clearTimeout(timer);
-      p.durationMs = Date.now() - t0;
-      write();
-      o.events?.phaseEnd?.(p);
-    }
-    return p.status === 'pass';
-  };
-  /** The verdict, and on a failure the boot stage reached and the diagnosis (runbook terms). */
-  const conclude = (): boolean => {
-    delete report.unfinished;
-    // Whether a guest ran out of memory, pass or fail: every serial console of the run.
-    try {
-      const lines = readdirSync(logDir)
-        .filter((f) => /^serial-.*\.log$/.test(f))
-        .flatMap((f) => oomKills(readFileSync(path.join(logDir, f), 'utf8')));
-      if (lines.length) report.oom = { memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB, lines };
-    } catch {
-      // The logs are evidence, not the verdict: an unreadable one costs only this line.
-    }
-    const ok =
-      !report.error &&
-      report.phases.length > 0 &&
-      report.phases.every((p) => p.status === 'pass') &&
-      report.steps.every((s) => s.status === 'pass') &&
-      report.checks.every((c) => c.status === 'pass');
-    report.result = ok ? 'pass' : 'fail';
-    try {
-      report.diagnosis = ok ? [] : diagnose(report);
-    } catch (e) {
-      // A diagnosis rule must never cost the report.
-      report.diagnosis = [{ id: 'run-error', symptom: report.error ?? 'the rehearsal failed', cause: `the diagnosis could not be made: ${(e as Error).message}`, fix: 'Read the failing step or check and the serial logs.' }];
-    }
-    return ok;
-  };
-  /**
-   * After a failure: the playbook's answers when the guest still answers, else how far its boot
-   * got (the serial console's last lines).
-   */
-  const afterFailure = async (mm: Machine, kind: 'zfs' | 'ext4' | 'btrfs') => {
-    const alive = await mm.alive();
-    if (alive) {
-      log('running the fast diagnosis playbook in the guest');
-      report.playbook = await runPlaybook(mm, kind);
-      write();
-    }
-    if (!alive || report.playbook?.some((p) => p.exitCode === -1)) noteStage(mm);
-  };
-  /** The boot stage a VM reached and its serial tail, for a guest that stopped answering. */
-  const noteStage = (mm: Machine) => {
-    report.stage = stageOf(mm.serialTail(200));
-  };
-  if (o.fault) {
-    if (!(o.fault in FAULTS)) throw new Error(`unknown fault '${o.fault}': choose one of ${Object.keys(FAULTS).join(', ')}`);
-    report.fault = { id: o.fault, what: FAULTS[o.fault] };
-  }
+  const owned: Owned = { workDir: o.workDir ?? ownedTempDir('nixos-rehearse-run-'), keepDisks: !!(o.keep || o.workDir) };
+  const memoryMiB = o.memoryMiB ?? DEFAULT_MEMORY_MIB;
+  let ctx: PhaseContext | undefined;
   // SIGINT/SIGTERM: the report says so and stays on disk; the run's temporary files go.
   const unregister = register({
-    describe: `rehearsal writing ${reportPath}`,
+    describe: `rehearsal writing ${rec.paths.reportPath}`,
     teardown: async () => {
-      report.error ??= 'interrupted by a signal before the rehearsal finished';
-      conclude();
-      write();
+      rec.error(new RehearseError('interrupted', 'interrupted by a signal before the rehearsal finished'));
+      rec.conclude(memoryMiB);
     },
-    teardownSync: () => {
-      if (keyDir) rmSync(keyDir, { recursive: true, force: true });
-      if (!keepDisks) rmSync(workDir, { recursive: true, force: true });
-    },
+    teardownSync: () => removeOwned(owned),
   });
   try {
-    // Inputs first: nothing boots and nothing is created on a bad one.
-    const layout = layoutByName(o.layout);
-    const flake = resolveFlake(o.flake);
-    const iso = await resolveIso(o.iso, o.sha256, o.cacheDir ?? cacheDir(), log);
-    report.iso = { path: iso.path, sha256: iso.sha256 };
-    const accel = await chooseAccel(qemuBinary(), o.accel ?? 'auto');
-    report.accel = accel.accel;
-    report.speed = { ...(accel.speed ?? {}), timeoutScale: accel.timeoutScale };
-    log(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled ×${accel.timeoutScale}` : ''}`);
-
-    // This run's SSH key: the public half goes into the harness module, the private half stays
-    // in a temporary directory on the host.
-    keyDir = ownedTempDir('nixos-rehearse-key-');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', path.join(keyDir, 'id_ed25519')]);
-    const publicKey = readFileSync(path.join(keyDir, 'id_ed25519.pub'), 'utf8').trim();
-
-    const runId = randomBytes(3).toString('hex').toUpperCase();
-    const serials = Array.from({ length: layout.disks }, (_, i) => `NR${runId}D${i}`);
-    // What QEMU is given: the same disks for the installer and the installed system.
-    const disks = serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial }));
-    const ctx: PlanContext = { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` };
-    const installed = { toplevel: '', espPartuuids: [] as string[] };
-    /** Reboot, the checks, the rebuild and the rollbacks (verify.ts) on the installed disks. */
-    const verify = (vmDisks: Array<{ id: string; serial: string }>, got: { toplevel: string; espPartuuids: string[]; sshPublicKey: string; sshPrivateKeyFile: string }) =>
-      verifyInstalled(
-        {
-          ...got,
-          workDir,
-          disks: vmDisks,
-          accel: accel.accel,
-          logDir,
-          layout,
-          host: flake.host,
-          configDir: flake.dir,
-          vmHardware: report.injected.find((f) => f.file.endsWith('/vm-hardware.nix'))?.content ?? '',
-          memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
-          cpus: o.cpus ?? 2,
-        },
-        report,
-        phase,
-        log,
-        { rebuild: o.rebuild !== false, onFailure: (mm) => afterFailure(mm, layout.root.kind), verified: o.events?.verified, keepDisks },
-      );
-
-    if (o.installed) {
-      // No installer, no install: the kept installed system's disks, under overlays.
-      const saved = readSavedInstall(o.installed);
-      if (saved.layout !== layout.name) throw new Error(`${o.installed} holds a ${saved.layout} install, not ${layout.name}`);
-      if (saved.host !== flake.host) throw new Error(`${o.installed} holds an install of host ${saved.host}, not ${flake.host}`);
-      report.installedFrom = o.installed;
-      report.injected = saved.injected;
-      mkdirSync(workDir, { recursive: true });
-      for (const d of saved.disks) await createDisk(path.join(workDir, `${d.id}.qcow2`), undefined, d.file);
-      copyFileSync(saved.efiVars, path.join(workDir, 'efivars.fd'));
-      // ssh refuses a private key others can read: this run's copy, 0600.
-      copyFileSync(saved.sshPrivateKeyFile, path.join(keyDir, 'installed_ed25519'));
-      chmodSync(path.join(keyDir, 'installed_ed25519'), 0o600);
-      const kept = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-      if (o.fault === 'remove-mirror-disk' && kept.length > 1) {
-        kept.splice(1, 1); // it boots without it
-        report.fault = { id: o.fault, what: 'boot the kept installed system without its second disk' };
-      }
-      log(`  starting from the installed system kept in ${o.installed} (${saved.savedAt})`);
-      await verify(kept, { toplevel: saved.toplevel, espPartuuids: saved.espPartuuids, sshPublicKey: saved.sshPublicKey, sshPrivateKeyFile: path.join(keyDir, 'installed_ed25519') });
-      return finish();
-    }
-
-    const booted = await phase('boot-installer', 'Boot the installer ISO', async () => {
-      const bootFault = o.fault === 'kernel-panic' || o.fault === 'boot-hang';
-      const common = {
-        name: 'installer',
-        iso: iso.path,
-        accel: accel.accel,
-        timeoutScale: accel.timeoutScale,
-        memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
-        cpus: o.cpus ?? 2,
-        // No bootindex: the direct kernel boot holds 0.
-        disks: disks.map((d) => ({ ...d, size: o.diskSize ?? '20G' })),
-        workDir,
-        logDir,
-        keep: true,
-      };
-      let inst: Awaited<ReturnType<typeof startInstaller>> | undefined;
-      if (o.reuseInstaller && bootFault) log(`  not reusing a saved installer: the fault ${o.fault} is in the boot itself`);
-      if (o.reuseInstaller && !bootFault) {
-        const state = await installerState({ iso: iso.path, isoSha256: iso.sha256 ?? (await sha256File(iso.path)), memoryMiB: common.memoryMiB, cpus: common.cpus, accel: accel.accel, timeoutScale: accel.timeoutScale, cacheDir: o.cacheDir ?? cacheDir(), logDir, log });
-        try {
-          inst = await startInstaller({ ...common, restore: state });
-          report.iso.restoredFrom = state.dir;
-          log(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${disks.map((d) => d.serial).join(', ')}`);
-        } catch (e) {
-          if (!(e instanceof RestoreError)) throw e;
-          // A saved installer that does not load is never trusted again: boot the ISO.
-          log(`  ${e.message}; it is discarded and the ISO booted instead`);
-          discardInstallerState(state);
-        }
-      }
-      inst ??= await startInstaller({
-        ...common,
-        extraAppend: o.fault === 'kernel-panic' ? ['rdinit=/nonexistent'] : [],
-        onStarted:
-          o.fault === 'boot-hang'
-            ? async (mm) => {
-                // The EFI stub's first line: the kernel has started (its own messages are quiet at loglevel=4).
-                await mm.waitForSerial(/EFI stub: /, 120);
-                await mm.pause();
-              }
-            : undefined,
-      });
-      machine = inst.machine;
-      report.iso.bootEntry = inst.boot.entry.title;
-      log(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
-      return true;
-    });
-    if (!booted || !machine) return finish();
-    const m = machine;
-
-    const installPassed = await phase('install', 'Install (runbook Tasks 1–13)', async () => {
-      const run: RunStep = async (step, commands, check, prepare) => {
-        const r: StepResult = { id: step.id, task: step.task, title: step.title, status: 'fail', durationMs: 0, command: commands.join('\n'), outputTail: '' };
-        report.steps.push(r);
-        const t0 = Date.now();
-        const outs: string[] = [];
-        let text = '';
-        try {
-          await prepare?.();
-          for (const c of commands) {
-            const res = await m.run(c, 3600);
-            outs.push(res.output);
-            text += `$ ${c}\n${res.output}`;
-            if (res.exitCode !== 0) {
-              r.problems = [`\`${c}\` exited with ${res.exitCode}`];
-              break;
-            }
-          }
-          if (!r.problems) r.problems = check?.(outs) ?? [];
-        } catch (e) {
-          r.problems = [(e as Error).message.split('\n')[0]!];
-        }
-        r.outputTail = tail(text);
-        r.durationMs = Date.now() - t0;
-        r.status = r.problems.length ? 'fail' : 'pass';
-        if (r.status === 'fail') r.decision = step.decision;
-        else delete r.problems;
-        log(progressLine(r));
-        if (r.status === 'fail') for (const p of r.problems ?? []) log(`      ${p}`);
-        write();
-        return r.status === 'pass';
-      };
-      const skipRest = (from: number) => {
-        for (const s of STEPS.slice(from)) report.steps.push({ id: s.id, task: s.task, title: s.title, status: 'skipped', durationMs: 0, command: '', outputTail: '' });
-      };
-
-      // The configuration under test goes in unchanged.
-      const copied = await run(
-        { id: 'flake-copy', task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: 'Check that the flake directory is readable.' },
-        [`ls -la ${GUEST_CONFIG}`],
-        ([ls]) => (/ flake\.nix$/m.test(ls ?? '') ? [] : [`${GUEST_CONFIG}/flake.nix is missing after the copy`]),
-        async () => m.copyIn(flake.dir, GUEST_CONFIG, 120, await flakeFiles(flake.dir)),
-      );
-      if (!copied) {
-        skipRest(0);
-        return false;
-      }
-      for (let i = 0; i < STEPS.length; i++) {
-        let s = STEPS[i]!;
-        if (o.fault === 'esp-not-mounted' && s.id === 'task-12-install') await m.run('sudo umount /mnt/boot', 120);
-        if (o.fault === 'kill-qemu' && s.id === 'task-06-root-filesystem' && m.pid) process.kill(m.pid, 'SIGKILL');
-        if (o.fault === 'forge-marker' && s.id === 'task-01-uefi') {
-          const orig = s;
-          // Straight to the control console, around the protocol's base64: what a console-writing
-          // activation script or a hostile command could do.
-          s = { ...orig, commands: (c) => orig.commands(c).map((cmd, k) => (k ? cmd : `printf '\\n0:forgedxnrforged\\n' >/dev/hvc0; ${cmd}`)) };
-        }
-        if (s.id === 'task-11-preflight') {
-          // After Task 10 the VM's file systems are known: write the harness flake.
-          const injected = await injectHarness(m, flake.host, { publicKey, password: rehearsePassword(readFileSync(path.join(keyDir!, 'id_ed25519'), 'utf8')) }, report.injected, run);
-          if (!injected) {
-            skipRest(i);
-            return false;
-          }
-        }
-        const ok = await run(s, s.commands(ctx), s.check ? (outs) => s.check!(outs, ctx) : undefined);
-        if (!ok) {
-          skipRest(i + 1);
-          return false;
-        }
-      }
-      installed.toplevel = (await m.succeed('readlink /mnt/nix/var/nix/profiles/system-1-link')).trim();
-      for (const d of ctx.disks) installed.espPartuuids.push((await m.succeed(`sudo blkid -s PARTUUID -o value ${part(d, 1)}`)).trim().toLowerCase());
-      return true;
-    });
-
-    if (!installPassed) await afterFailure(m, layout.root.kind);
-    // A red install's disks are thrown away with the run: a clean power-off (unmount, export,
-    // ACPI shutdown, tens of seconds under TCG) is only worth it when they are kept.
-    /** QEMU itself gone mid-install is the run's error (the qemu-died diagnosis), not a step's. */
-    const unlessGone = async () => {
-      if (!(await m.alive())) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
-    };
-    if (!installPassed && !keepDisks) {
-      await unlessGone();
-      log('  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)');
-      return finish();
-    }
-
-    const poweredOff = await phase('power-off', 'Unmount, export the pool, power off', async () => {
-      await unlessGone();
-      // After an early failure there may be nothing mounted and no pool: that is not an error.
-      const zfs = layout.root.kind === 'zfs' ? ` && if sudo zpool list ${layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${layout.root.pool}; fi` : '';
-      const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${zfs}`, 300);
-      if (r.exitCode !== 0) log(`  ${r.output.trim()}`);
-      if (o.fault === 'remove-mirror-disk' && disks.length > 1) {
-        await m.hotUnplug(`nvme-${disks[1]!.id}`);
-        disks.splice(1, 1); // the reboot happens without it
-      }
-      // --no-wall: systemd's wall message would land on every tty, the control console included.
-      await m.shutdown(180, 'sudo systemctl poweroff --no-block --no-wall');
-      return r.exitCode === 0;
-    });
-    const installOk = poweredOff && report.steps.every((s) => s.status === 'pass');
-    if (installOk && o.saveInstalled && !o.fault) {
-      await m.stop();
-      saveInstall(o.saveInstalled, workDir, {
-        schema: 1, layout: layout.name, flake: o.flake, host: flake.host,
-        disks: disks.map((d) => ({ ...d, file: path.join(path.resolve(o.saveInstalled!), `${d.id}.qcow2`) })),
-        efiVars: path.join(path.resolve(o.saveInstalled), 'efivars.fd'),
-        toplevel: installed.toplevel, espPartuuids: installed.espPartuuids, injected: report.injected,
-        sshPublicKey: publicKey, sshPrivateKeyFile: path.join(path.resolve(o.saveInstalled), 'id_ed25519'),
-        isoSha256: iso.sha256, savedAt: new Date().toISOString(),
-      }, path.join(keyDir, 'id_ed25519'));
-      await overlayDisks(workDir, disks.map((d) => path.join(path.resolve(o.saveInstalled!), `${d.id}.qcow2`)));
-      log(`  the installed system is kept in ${o.saveInstalled}; this run goes on over overlays`);
-    }
-    if (installOk && o.verify !== false) {
-      await m.stop();
-      await verify(disks, { ...installed, sshPublicKey: publicKey, sshPrivateKeyFile: path.join(keyDir, 'id_ed25519') });
-    }
-    return finish();
+    ctx = await prepare(o, rec, owned);
+    if (o.installed) await fromInstalled(ctx, o.installed);
+    await runPipeline(ctx, o.installed ? INSTALLED : [...INSTALL, ...INSTALLED], minutes);
   } catch (e) {
-    // The first error wins: after a signal, "interrupted" stays the reason (stopping the VM
-    // then fails whatever step was running).
-    report.error ??= (e as Error).message;
-    if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
-    const serialTail = (e as { serialTail?: string }).serialTail;
-    if (serialTail && !report.stage) report.stage = stageOf(serialTail);
-    log(`error: ${report.error}`);
-    return finish();
+    recordError(rec, e);
   } finally {
     unregister();
-    await machine?.stop();
-    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
-    if (!keepDisks) rmSync(workDir, { recursive: true, force: true });
-    else log(`disks and EFI variables kept in ${workDir}`);
+    await teardown(ctx, owned);
+    removeOwned(owned);
+    if (owned.keepDisks) rec.info(`disks and EFI variables kept in ${owned.workDir}`);
   }
+  const ok = rec.conclude(memoryMiB);
+  await rec.end();
+  return { report: rec.report, reportPath: rec.paths.reportPath, exitCode: ok ? 0 : 1 };
+}
 
-  function finish(): RehearsalResult {
-    const ok = conclude();
-    write();
-    log(`${ok ? 'PASS' : 'FAIL'}: report ${reportPath}`);
-    return { report, reportPath, exitCode: ok ? 0 : 1 };
-  }
+/** The last line the running guest's serial console showed (the CLI's live line). */
+function lastSerialLine(): string | undefined {
+  const m = [...Machine.running].at(-1);
+  return m?.serialTail(5).split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+}
+
+/** Inputs first (nothing boots and nothing is created on a bad one), then the ISO, the accelerator, this run's key and disks. */
+async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promise<PhaseContext> {
+  const layout = layoutByName(o.layout);
+  const flake = resolveFlake(o.flake);
+  const cacheDir = o.cacheDir ?? defaultCacheDir();
+  const iso = await resolveIso(o.iso, o.sha256, cacheDir, (l) => rec.info(l));
+  rec.set({ iso: { path: iso.path, sha256: iso.sha256 } });
+  const accel = await chooseAccel(qemuBinary(), o.accel ?? 'auto');
+  rec.set({ accel: accel.accel, speed: { ...(accel.speed ?? {}), timeoutScale: accel.timeoutScale } });
+  rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled ×${accel.timeoutScale}` : ''}`);
+  // This run's SSH key: the public half goes into the harness module, the private half stays
+  // in a temporary directory on the host.
+  owned.keyDir = ownedTempDir('nixos-rehearse-key-');
+  const keyFile = path.join(owned.keyDir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', keyFile]);
+  const runId = randomBytes(3).toString('hex').toUpperCase();
+  const serials = Array.from({ length: layout.disks }, (_, i) => `NR${runId}D${i}`);
+  return {
+    o, rec, layout, flake, cacheDir, logDir: rec.paths.logDir, workDir: owned.workDir, keyDir: owned.keyDir, keepDisks: owned.keepDisks,
+    iso: { path: iso.path, sha256: iso.sha256 },
+    accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
+    memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
+    cpus: o.cpus ?? 2,
+    fault: faultHooks(o.fault),
+    disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial })),
+    plan: { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` },
+    installed: { toplevel: '', espPartuuids: [], vmHardware: '', sshPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim(), sshPrivateKeyFile: keyFile },
+  };
 }
 
 /**
- * Keeps a powered-off install: its disks move to `dir` (the run goes on over overlays, see
- * overlayDisks), with the EFI variables, the key and installed.json.
+ * The phases in order. A phase that fails stops the ones after it (but those that run after a
+ * failure, like the power-off of kept disks); the guest that saw the failure runs the playbook
+ * once. A phase that throws is the run's error.
  */
-function saveInstall(dir: string, workDir: string, s: SavedInstall, privateKey: string): void {
-  const target = path.resolve(dir);
-  rmSync(target, { recursive: true, force: true });
-  mkdirSync(target, { recursive: true });
-  for (const d of s.disks) moveFile(path.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync(path.join(workDir, 'efivars.fd'), s.efiVars);
-  copyFileSync(privateKey, s.sshPrivateKeyFile);
-  chmodSync(s.sshPrivateKeyFile, 0o600);
-  writeFileSync(path.join(target, 'installed.json'), `${JSON.stringify(s, null, 2)}\n`);
-}
-
-function moveFile(from: string, to: string): void {
-  try {
-    renameSync(from, to);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-    copyFileSync(from, to);
-    rmSync(from);
-  }
-}
-
-/** New copy-on-write disks in the work dir over kept ones (which are never written again). */
-async function overlayDisks(workDir: string, bases: string[]): Promise<void> {
-  for (const b of bases) await createDisk(path.join(workDir, path.basename(b)), undefined, b);
-}
-
-/** How far a boot got, from the serial console's last lines (kept in the report with them). */
-function stageOf(serialTail: string): NonNullable<Report['stage']> {
-  return { ...bootStage(serialTail), serialTail };
-}
-
-/**
- * The runbook's fast diagnosis playbook in a guest that still answers, each output kept for the
- * report. Bounded: a playbook command that hangs must not hold the report back.
- */
-export async function runPlaybook(m: Machine, layoutKind: 'zfs' | 'ext4' | 'btrfs'): Promise<PlaybookOutput[]> {
-  const outs: PlaybookOutput[] = [];
-  for (const s of playbookFor(layoutKind)) {
+async function runPipeline(ctx: PhaseContext, phases: readonly Phase[], minutes: number): Promise<void> {
+  let failed = false;
+  for (const phase of phases) {
+    if (phase.when ? !phase.when(ctx, failed) : failed) continue;
+    let ok = false;
+    let threw = false;
     try {
-      // The control shell is root on the installer (connect with sudo) and on the installed system.
-      const r = await m.run(s.command, 60);
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+      ok = await runPhase(ctx, phase, minutes);
     } catch (e) {
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${(e as Error).message.split('\n')[0]})` });
-      break; // the guest stopped answering
+      recordError(ctx.rec, e);
+      threw = true;
     }
+    if (ok || (phase.continueOnFailure && !threw)) continue;
+    if (!failed && ctx.vm) await afterFailure(ctx, ctx.vm).catch(() => {});
+    failed = true;
+    if (threw) break;
   }
-  return outs;
+  // Checks that failed while the pipeline went on: the playbook on the last guest.
+  if (!failed && ctx.rec.anyCheckFailed && ctx.vm) await afterFailure(ctx, ctx.vm).catch(() => {});
 }
 
-type RunStep = (
-  step: Pick<Step, 'id' | 'task' | 'title' | 'decision'>,
-  commands: string[],
-  check?: (outs: string[]) => string[],
-  /** Host-side work timed with the step (copying files in). */
-  prepare?: () => Promise<void>,
-) => Promise<boolean>;
-
-/** Writes the wrapper flake, harness.nix and vm-hardware.nix into the installer (a step of its own). */
-async function injectHarness(m: Machine, host: string, login: { publicKey: string; password: string }, injected: Injected[], run: RunStep): Promise<boolean> {
-  const hwText = await m.succeed('cat /mnt/etc/nixos/hardware-configuration.nix');
-  const files: Injected[] = [
-    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: login.publicKey, password: login.password }),
-    vmHardwareModule(parseHardwareConfig(hwText)),
-  ];
-  // The report shows every injected file; the throw-away password is not repeated there.
-  injected.push(...files.map((f) => ({ ...f, content: f.content.split(login.password).join('<this run\'s throw-away password>') })));
-  return run(
-    { id: 'harness-inject', task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: 'The harness flake could not be written into the installer.' },
-    [`ls ${GUEST_FLAKE}`],
-    ([ls]) => ['flake.nix', 'harness.nix', 'vm-hardware.nix'].filter((f) => !(ls ?? '').includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    async () => {
-      const dir = ownedTempDir('nixos-rehearse-harness-');
-      try {
-        for (const f of files) writeFileSync(path.join(dir, path.basename(f.file)), f.content);
-        // The files written, not the directory: its owner tag (leftovers.ts) stays on the host.
-        await m.copyIn(dir, GUEST_FLAKE, 120, files.map((f) => path.basename(f.file)));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+/** One phase under its time limit, recorded; the limit stops every VM so that its waits end at once. */
+async function runPhase(ctx: PhaseContext, phase: Phase, minutes: number): Promise<boolean> {
+  const p: PhaseResult = ctx.rec.phaseStart(phase.id, phase.title);
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let passed = false;
+  const work = phase.run(ctx);
+  try {
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PhaseTimeoutError(phase.id, minutes)), minutes * 60_000);
+    });
+    passed = await Promise.race([work, limit]);
+    return passed;
+  } catch (e) {
+    if (e instanceof PhaseTimeoutError) {
+      // What the guest showed last, then stop it: the phase's own waits end at once.
+      for (const m of Machine.running) ctx.rec.stage(m.serialTail(200));
+      await Promise.allSettled([...Machine.running].map((m) => m.stop()));
+      // Bounded: work that waits on something other than the VM must not hold the report.
+      await Promise.race([work.catch(() => {}), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    ctx.rec.phaseEnd(p, passed, t0);
+  }
 }
 
+/** The run's error (the first wins), the phase whose limit fired, and a guest's boot stage. */
+function recordError(rec: Recorder, e: unknown): void {
+  rec.error(e);
+  if (e instanceof PhaseTimeoutError) rec.set({ timedOutPhase: e.phase });
+  const err = e as { serialTail?: unknown; fields?: { serialTail?: unknown } };
+  const serialTail = err?.serialTail ?? err?.fields?.serialTail;
+  if (typeof serialTail === 'string' && serialTail) rec.stage(serialTail, { ifUnset: true });
+}
+
+/**
+ * The last VM stops. Kept disks get a clean shutdown of the installed system first (a red
+ * install's installer was already powered off by its phase); thrown-away disks are not worth
+ * the tens of seconds a clean shutdown costs under TCG.
+ */
+async function teardown(ctx: PhaseContext | undefined, owned: Owned): Promise<void> {
+  const m = ctx?.vm;
+  if (!m) return;
+  if (m.isRunning && owned.keepDisks && m.name !== 'installer') await m.shutdown(120).catch(() => {});
+  await m.stop();
+}

@@ -193,7 +193,7 @@ describe('the boot wait ends at once when the guest gives up (issue 12 item 10)'
   ].join('\r\n');
 
   it('the installed system’s wait (verify.ts BOOT_DONE) stops on stage 1’s fail(), naming the stage', async () => {
-    const { BOOT_DONE } = await import('../../src/verify.js');
+    const { BOOT_DONE } = await import('../../src/phases/installed-vm.js');
     const c = new Console({ name: 'installed serial' });
     const seen = c.waitFor(BOOT_DONE, 600_000);
     c.feed(`${STAGE1_FAIL}\r\n`);
@@ -203,7 +203,7 @@ describe('the boot wait ends at once when the guest gives up (issue 12 item 10)'
   });
 
   it('a panic and systemd’s emergency mode end it too; a login ends it as a success', async () => {
-    const { BOOT_DONE } = await import('../../src/verify.js');
+    const { BOOT_DONE } = await import('../../src/phases/installed-vm.js');
     expect(BOOT_DONE.exec('[    2.3] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')?.[0]).toMatch(/^Kernel panic/);
     expect(gaveUpStage('You are in emergency mode. After logging in, type "journalctl -xb"')).toBe('stage 2 (systemd emergency mode)');
     expect(BOOT_DONE.exec('server login: root (automatic login)')?.[0]).toBe('login: root (automatic login)');
