@@ -3,23 +3,21 @@
 // log group per phase → report.md in the job summary, one sticky comment on the pull request,
 // the logs and recordings as an artifact → outputs, and a failed step exactly when the report
 // says fail.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { uploadRunFiles, artifactName } from './action/artifacts.js';
 import { readInputs } from './action/inputs.js';
 import { expectedIsoSha256, restoreIso, saveIso } from './action/iso-cache.js';
 import { isoCachePath } from './iso/source.js';
-import { actionOutputs, failureAnnotation } from './action/outputs.js';
 import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
-import { upsertStickyComment, commentAuthor } from './github/comment.js';
+import { commentAuthor } from './github/comment.js';
+import { githubReporter } from './reporters/github.js';
 import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
 import { runRehearsal } from './rehearsal.js';
-import { renderReportSafely } from './render.js';
 import { neutraliseWorkflowCommands } from './action/log-text.js';
 import { readReports, workflowRunInfo } from './publish.js';
 import { publishReports } from './github/publish.js';
@@ -80,7 +78,7 @@ async function main() {
       ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(neutraliseWorkflowCommands(`flake.lock diff unavailable: ${e.message}`)), undefined))
       : lockChangesAgainstHead(inputs.flake);
 
-  const { report, reportPath } = await runRehearsal({
+  await runRehearsal({
     iso: inputs.iso,
     sha256: sha,
     flake: inputs.flake,
@@ -95,42 +93,9 @@ async function main() {
     reuseInstaller: inputs.reuseInstaller,
     phaseTimeoutMinutes: inputs.phaseTimeoutMinutes || undefined,
     lockChanges,
-    events: { phaseStart: (_id, title) => core.startGroup(title), phaseEnd: () => core.endGroup() },
-    log: (line) => core.info(neutraliseWorkflowCommands(line)),
+    reporters: [githubReporter({ inputs, target, octokit, sha: target?.sha || github.context.sha, outDir, env: process.env })],
   });
   if (sha && !restored && /^https?:/.test(inputs.iso) && existsSync(isoCachePath(cacheDir, sha))) await saveIso(cacheDir, sha);
-
-  const rendered = renderReportSafely(report, { host: inputs.host });
-  if (rendered.error) core.warning(neutraliseWorkflowCommands(rendered.error));
-  const md = rendered.markdown;
-  const outputs = actionOutputs(report, reportPath);
-  for (const [k, v] of Object.entries(outputs)) core.setOutput(k, v);
-  core.setOutput('accel', report.accel);
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(md, true).write();
-
-  const headSha = target?.sha || github.context.sha;
-  if (inputs.comment && target) {
-    if (target.fork) {
-      core.notice('pull request from a fork: its token is read-only, so no comment is posted. The report is in the job summary and the artifact; see the README for the workflow_run split that comments on fork PRs.');
-    } else if (!octokit) {
-      core.notice('no github-token: no comment is posted');
-    } else {
-      const { owner, repo, issueNumber, runId, runUrl } = target;
-      const author = await commentAuthor(octokit, core.getInput('comment-author'));
-      const r = await upsertStickyComment(octokit, { owner, repo, issueNumber, host: inputs.host, runId, sha: headSha, body: md, runUrl, author });
-      if (r.action === 'skipped') core.notice(`PR comment skipped: ${r.reason}`);
-      else core.info(`PR comment ${r.action} (id ${r.commentId})${r.truncated ? ', cut to fit GitHub’s limit: the full report is in the artifact' : ''}`);
-    }
-  }
-
-  const up = await uploadRunFiles(artifactName(inputs.host, inputs.layout), outDir, process.env);
-  core.info(up.message);
-
-  const annotation = failureAnnotation(report);
-  if (annotation) {
-    core.error(annotation.message, { title: annotation.title });
-    core.setFailed(`nixos-rehearse: FAIL for ${inputs.host} — ${annotation.message.split('\n')[0]}`);
-  }
 }
 
 main().catch((e: Error) => core.setFailed(e.message));

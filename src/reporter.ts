@@ -49,8 +49,11 @@ export function fanOut(reporters: Reporter[]): Required<Omit<Reporter, 'runEnd'>
     check: each('check'),
     info: each('info'),
     warn: each('warn'),
+    /** Every reporter ends; then the first failure is thrown (publishing the report is the point). */
     async runEnd(report, reportPath) {
-      for (const r of reporters) await Promise.resolve(r.runEnd?.(report, reportPath)).catch(() => {});
+      const failures: unknown[] = [];
+      for (const r of reporters) await Promise.resolve(r.runEnd?.(report, reportPath)).catch((e: unknown) => failures.push(e));
+      if (failures.length) throw failures[0];
     },
   };
 }

@@ -7,7 +7,7 @@ import type { Accel } from '../qemu/spec.js';
 import type { Recorder } from '../recorder.js';
 import type { Layout } from '../runbook/layouts.js';
 import type { PlanContext } from '../runbook/plan.js';
-import type { RehearsalOptions } from '../rehearsal.js';
+import type { RehearsalOptions } from '../options.js';
 
 export interface DiskId {
   id: string;
