@@ -87,6 +87,7 @@ export interface RehearsalOptions {
     verified?: (m: Machine) => Promise<void>;
   };
   log?: (line: string) => void;
+  reporters?: import('./reporter.js').Reporter[]; // called by the recorder
 }
 
 /**
