@@ -93,7 +93,7 @@ export function terminalReporter(opts: TerminalOptions = {}): Reporter {
     draw();
   };
   const liveText = (a: Activity) => {
-    const width = Math.max(20, (stream.columns ?? 80) - 1);
+    const width = Math.max(20, (stream.columns || 80) - 1);
     const head = `  … ${oneLine(a.label, width - 12)} ${elapsed(now() - a.since)}`;
     const last = serial();
     const room = width - Array.from(head).length - 3;
