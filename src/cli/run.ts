@@ -89,7 +89,8 @@ export async function rehearse(o: RunFlags, stream: NodeJS.WriteStream = process
   await reporter.runEnd?.(result.report, result.reportPath);
   if (o.json) process.stdout.write(readFileSync(result.reportPath, 'utf8'));
   const code = runExitCode(result, o);
-  const why = code === EXIT.usage ? inputProblem(o) : code === EXIT.hostNotReady ? hostNotReady() : undefined;
+  // An input error is already on screen (the engine's error line); the host's fix is not.
+  const why = code === EXIT.hostNotReady ? hostNotReady() : undefined;
   if (why) stream.write(`nixos-rehearse: ${why.message}\n`);
   return code;
 }
