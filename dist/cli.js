@@ -15780,15 +15780,8 @@ function oneLine(text, width) {
 }
 var paint = (on6, code2, s) => on6 ? `\x1B[${code2}m${s}\x1B[0m` : s;
 var CLEAR_LINE = "\r\x1B[2K";
-function terminalReporter(opts = {}) {
-  const stream = opts.stream ?? process.stderr;
-  const tty3 = opts.isTTY ?? !!stream.isTTY;
-  const color = opts.color ?? useColor(tty3, process.env);
-  const now = opts.now ?? Date.now;
-  const heartbeatMs = opts.heartbeatMs ?? 3e4;
-  const tickMs = opts.tickMs ?? 1e3;
+function liveScreen(stream, tty3, now, heartbeatMs, tickMs) {
   let probe;
-  let startedFor;
   let phase;
   let step;
   let live2 = false;
@@ -15806,13 +15799,6 @@ function terminalReporter(opts = {}) {
     if (live2) stream.write(CLEAR_LINE);
     live2 = false;
   };
-  const line = (text) => {
-    clear();
-    stream.write(`${text}
-`);
-    lastOutput = now();
-    draw();
-  };
   const liveText = (a2) => {
     const width = Math.max(20, (stream.columns || 80) - 1);
     const head = `  \u2026 ${oneLine(a2.label, width - 12)} ${elapsed(now() - a2.since)}`;
@@ -15826,6 +15812,13 @@ function terminalReporter(opts = {}) {
     stream.write(`${CLEAR_LINE}${liveText(a2)}`);
     live2 = true;
   };
+  const line = (text) => {
+    clear();
+    stream.write(`${text}
+`);
+    lastOutput = now();
+    draw();
+  };
   const tick = () => {
     if (tty3) return draw();
     const a2 = current();
@@ -15833,48 +15826,57 @@ function terminalReporter(opts = {}) {
     const last = serial();
     line(`  \u2026 still running ${a2.label} (${elapsed(now() - a2.since)})${last ? `: ${oneLine(last, 160)}` : ""}`);
   };
-  const ensureTimer = () => {
-    timer ??= setInterval(tick, tickMs);
-    timer.unref?.();
+  return {
+    line,
+    setProbe: (p) => probe = p,
+    /** A phase (or, with `isStep`, a step) starts running, or (undefined) stops. */
+    running(label, isStep = false) {
+      const a2 = label === void 0 ? void 0 : { label, since: now() };
+      if (isStep) step = a2;
+      else phase = step = a2;
+      if (!a2) clear();
+      draw();
+      timer ??= setInterval(tick, tickMs);
+      timer.unref?.();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = void 0;
+      phase = step = void 0;
+      clear();
+    }
   };
+}
+function terminalReporter(opts = {}) {
+  const stream = opts.stream ?? process.stderr;
+  const tty3 = opts.isTTY ?? !!stream.isTTY;
+  const color = opts.color ?? useColor(tty3, process.env);
+  const screen = liveScreen(stream, tty3, opts.now ?? Date.now, opts.heartbeatMs ?? 3e4, opts.tickMs ?? 1e3);
+  const { line } = screen;
   const mark2 = (s) => s.replace(/^(\s*)([✓✗])/, (_, sp, m) => sp + paint(color, m === "\u2713" ? 32 : 31, m));
-  const stop = () => {
-    if (timer) clearInterval(timer);
-    timer = void 0;
-    clear();
-    phase = step = void 0;
-  };
+  let startedFor;
   return {
     runStart(info, p) {
-      probe = p;
+      screen.setProbe(p);
       if (startedFor === info.reportPath) return;
       startedFor = info.reportPath;
       line(`nixos-rehearse: ${info.flake} (layout ${info.layout})`);
       line(`  report: ${info.reportPath}`);
       line(`  logs:   ${info.logDir}`);
-      ensureTimer();
     },
     phaseStart(p) {
-      phase = { label: p.title, since: now() };
       line(paint(color, 1, p.title));
-      ensureTimer();
+      screen.running(p.title);
     },
     phaseEnd(p) {
-      phase = void 0;
-      step = void 0;
+      screen.running(void 0);
       if (p.status === "fail") line(mark2(`  \u2717 ${p.title}: failed after ${elapsed(p.durationMs)}`));
-      else {
-        clear();
-        draw();
-      }
     },
     stepStart(s) {
-      step = { label: s.id, since: now() };
-      draw();
-      ensureTimer();
+      screen.running(s.id, true);
     },
     stepEnd(s) {
-      step = void 0;
+      screen.running(void 0, true);
       line(mark2(progressLine(s)));
       if (s.status === "fail") for (const problem of s.problems ?? []) line(`      ${problem}`);
     },
@@ -15888,7 +15890,7 @@ function terminalReporter(opts = {}) {
       line(`${paint(color, 33, "warning:")} ${text}`);
     },
     runEnd(report, reportPath) {
-      stop();
+      screen.stop();
       runEndLines(report, reportPath, color).forEach((l) => stream.write(`${l}
 `));
     }

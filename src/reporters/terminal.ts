@@ -58,15 +58,9 @@ interface Activity {
   since: number;
 }
 
-export function terminalReporter(opts: TerminalOptions = {}): Reporter {
-  const stream = opts.stream ?? process.stderr;
-  const tty = opts.isTTY ?? !!stream.isTTY;
-  const color = opts.color ?? useColor(tty, process.env);
-  const now = opts.now ?? Date.now;
-  const heartbeatMs = opts.heartbeatMs ?? 30_000;
-  const tickMs = opts.tickMs ?? 1000;
+/** The live line and the heartbeat: what runs now (a step within a phase), drawn on `stream`. */
+function liveScreen(stream: TerminalStream, tty: boolean, now: () => number, heartbeatMs: number, tickMs: number) {
   let probe: RunProbe | undefined;
-  let startedFor: string | undefined;
   let phase: Activity | undefined;
   let step: Activity | undefined;
   let live = false;
@@ -85,13 +79,6 @@ export function terminalReporter(opts: TerminalOptions = {}): Reporter {
     if (live) stream.write(CLEAR_LINE);
     live = false;
   };
-  /** A line of its own: the live line goes, the line is written, the live line comes back. */
-  const line = (text: string) => {
-    clear();
-    stream.write(`${text}\n`);
-    lastOutput = now();
-    draw();
-  };
   const liveText = (a: Activity) => {
     const width = Math.max(20, (stream.columns || 80) - 1);
     const head = `  … ${oneLine(a.label, width - 12)} ${elapsed(now() - a.since)}`;
@@ -105,6 +92,13 @@ export function terminalReporter(opts: TerminalOptions = {}): Reporter {
     stream.write(`${CLEAR_LINE}${liveText(a)}`);
     live = true;
   };
+  /** A line of its own: the live line goes, the line is written, the live line comes back. */
+  const line = (text: string) => {
+    clear();
+    stream.write(`${text}\n`);
+    lastOutput = now();
+    draw();
+  };
   const tick = () => {
     if (tty) return draw();
     const a = current();
@@ -112,50 +106,60 @@ export function terminalReporter(opts: TerminalOptions = {}): Reporter {
     const last = serial();
     line(`  … still running ${a.label} (${elapsed(now() - a.since)})${last ? `: ${oneLine(last, 160)}` : ''}`);
   };
-  const ensureTimer = () => {
-    timer ??= setInterval(tick, tickMs);
-    timer.unref?.();
+  return {
+    line,
+    setProbe: (p: RunProbe) => (probe = p),
+    /** A phase (or, with `isStep`, a step) starts running, or (undefined) stops. */
+    running(label: string | undefined, isStep = false) {
+      const a = label === undefined ? undefined : { label, since: now() };
+      if (isStep) step = a;
+      else phase = step = a;
+      if (!a) clear();
+      draw();
+      timer ??= setInterval(tick, tickMs);
+      timer.unref?.();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      phase = step = undefined;
+      clear();
+    },
   };
+}
+
+export function terminalReporter(opts: TerminalOptions = {}): Reporter {
+  const stream = opts.stream ?? process.stderr;
+  const tty = opts.isTTY ?? !!stream.isTTY;
+  const color = opts.color ?? useColor(tty, process.env);
+  const screen = liveScreen(stream, tty, opts.now ?? Date.now, opts.heartbeatMs ?? 30_000, opts.tickMs ?? 1000);
+  const { line } = screen;
   const mark = (s: string) => s.replace(/^(\s*)([✓✗])/, (_, sp: string, m: string) => sp + paint(color, m === '✓' ? 32 : 31, m));
-  const stop = () => {
-    if (timer) clearInterval(timer);
-    timer = undefined;
-    clear();
-    phase = step = undefined;
-  };
+  let startedFor: string | undefined;
 
   return {
     runStart(info, p) {
-      probe = p;
+      screen.setProbe(p);
       // The CLI may announce the run before the engine does: once is enough.
       if (startedFor === info.reportPath) return;
       startedFor = info.reportPath;
       line(`nixos-rehearse: ${info.flake} (layout ${info.layout})`);
       line(`  report: ${info.reportPath}`);
       line(`  logs:   ${info.logDir}`);
-      ensureTimer();
     },
     phaseStart(p) {
-      phase = { label: p.title, since: now() };
       line(paint(color, 1, p.title));
-      ensureTimer();
+      screen.running(p.title);
     },
     phaseEnd(p) {
-      phase = undefined;
-      step = undefined;
+      screen.running(undefined);
       if (p.status === 'fail') line(mark(`  ✗ ${p.title}: failed after ${elapsed(p.durationMs)}`));
-      else {
-        clear();
-        draw();
-      }
     },
     stepStart(s) {
-      step = { label: s.id, since: now() };
-      draw();
-      ensureTimer();
+      screen.running(s.id, true);
     },
     stepEnd(s: StepResult) {
-      step = undefined;
+      screen.running(undefined, true);
       line(mark(progressLine(s)));
       if (s.status === 'fail') for (const problem of s.problems ?? []) line(`      ${problem}`);
     },
@@ -169,7 +173,7 @@ export function terminalReporter(opts: TerminalOptions = {}): Reporter {
       line(`${paint(color, 33, 'warning:')} ${text}`);
     },
     runEnd(report: Report, reportPath: string) {
-      stop();
+      screen.stop();
       runEndLines(report, reportPath, color).forEach((l) => stream.write(`${l}\n`));
     },
   };
