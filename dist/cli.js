@@ -1199,7 +1199,7 @@ var require_command = __commonJS({
   "node_modules/commander/lib/command.js"(exports) {
     var EventEmitter3 = __require("node:events").EventEmitter;
     var childProcess = __require("node:child_process");
-    var path25 = __require("node:path");
+    var path26 = __require("node:path");
     var fs = __require("node:fs");
     var process10 = __require("node:process");
     var { Argument: Argument2, humanReadableArgName } = require_argument();
@@ -1253,8 +1253,8 @@ var require_command = __commonJS({
           outputError: (str, write) => write(str),
           getOutHelpWidth: () => process10.stdout.isTTY ? process10.stdout.columns : void 0,
           getErrHelpWidth: () => process10.stderr.isTTY ? process10.stderr.columns : void 0,
-          getOutHasColors: () => useColor() ?? (process10.stdout.isTTY && process10.stdout.hasColors?.()),
-          getErrHasColors: () => useColor() ?? (process10.stderr.isTTY && process10.stderr.hasColors?.()),
+          getOutHasColors: () => useColor2() ?? (process10.stdout.isTTY && process10.stdout.hasColors?.()),
+          getErrHasColors: () => useColor2() ?? (process10.stderr.isTTY && process10.stderr.hasColors?.()),
           stripColor: (str) => stripColor(str)
         };
         this._hidden = false;
@@ -2212,9 +2212,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let launchWithNode = false;
         const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
         function findFile(baseDir, baseName) {
-          const localBin = path25.resolve(baseDir, baseName);
+          const localBin = path26.resolve(baseDir, baseName);
           if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path25.extname(baseName))) return void 0;
+          if (sourceExt.includes(path26.extname(baseName))) return void 0;
           const foundExt = sourceExt.find(
             (ext) => fs.existsSync(`${localBin}${ext}`)
           );
@@ -2232,17 +2232,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
           } catch {
             resolvedScriptPath = this._scriptPath;
           }
-          executableDir = path25.resolve(
-            path25.dirname(resolvedScriptPath),
+          executableDir = path26.resolve(
+            path26.dirname(resolvedScriptPath),
             executableDir
           );
         }
         if (executableDir) {
           let localFile = findFile(executableDir, executableFile);
           if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path25.basename(
+            const legacyName = path26.basename(
               this._scriptPath,
-              path25.extname(this._scriptPath)
+              path26.extname(this._scriptPath)
             );
             if (legacyName !== this._name) {
               localFile = findFile(
@@ -2253,7 +2253,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
           }
           executableFile = localFile || executableFile;
         }
-        launchWithNode = sourceExt.includes(path25.extname(executableFile));
+        launchWithNode = sourceExt.includes(path26.extname(executableFile));
         let proc;
         if (process10.platform !== "win32") {
           if (launchWithNode) {
@@ -3168,7 +3168,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @return {Command}
        */
       nameFromFilename(filename) {
-        this._name = path25.basename(filename, path25.extname(filename));
+        this._name = path26.basename(filename, path26.extname(filename));
         return this;
       }
       /**
@@ -3182,9 +3182,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [path]
        * @return {(string|null|Command)}
        */
-      executableDir(path26) {
-        if (path26 === void 0) return this._executableDir;
-        this._executableDir = path26;
+      executableDir(path27) {
+        if (path27 === void 0) return this._executableDir;
+        this._executableDir = path27;
         return this;
       }
       /**
@@ -3428,7 +3428,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
         return arg;
       });
     }
-    function useColor() {
+    function useColor2() {
       if (process10.env.NO_COLOR || process10.env.FORCE_COLOR === "0" || process10.env.FORCE_COLOR === "false")
         return false;
       if (process10.env.FORCE_COLOR || process10.env.CLICOLOR_FORCE !== void 0)
@@ -3436,7 +3436,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
       return void 0;
     }
     exports.Command = Command2;
-    exports.useColor = useColor;
+    exports.useColor = useColor2;
   }
 });
 
@@ -3468,7 +3468,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function checkPathExt(path25, options) {
+    function checkPathExt(path26, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -3479,25 +3479,25 @@ var require_windows = __commonJS({
       }
       for (var i2 = 0; i2 < pathext.length; i2++) {
         var p = pathext[i2].toLowerCase();
-        if (p && path25.substr(-p.length).toLowerCase() === p) {
+        if (p && path26.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat, path25, options) {
+    function checkStat(stat, path26, options) {
       if (!stat.isSymbolicLink() && !stat.isFile()) {
         return false;
       }
-      return checkPathExt(path25, options);
+      return checkPathExt(path26, options);
     }
-    function isexe(path25, options, cb) {
-      fs.stat(path25, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path25, options));
+    function isexe(path26, options, cb) {
+      fs.stat(path26, function(er, stat) {
+        cb(er, er ? false : checkStat(stat, path26, options));
       });
     }
-    function sync(path25, options) {
-      return checkStat(fs.statSync(path25), path25, options);
+    function sync(path26, options) {
+      return checkStat(fs.statSync(path26), path26, options);
     }
   }
 });
@@ -3508,13 +3508,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs = __require("fs");
-    function isexe(path25, options, cb) {
-      fs.stat(path25, function(er, stat) {
+    function isexe(path26, options, cb) {
+      fs.stat(path26, function(er, stat) {
         cb(er, er ? false : checkStat(stat, options));
       });
     }
-    function sync(path25, options) {
-      return checkStat(fs.statSync(path25), options);
+    function sync(path26, options) {
+      return checkStat(fs.statSync(path26), options);
     }
     function checkStat(stat, options) {
       return stat.isFile() && checkMode(stat, options);
@@ -3547,7 +3547,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path25, options, cb) {
+    function isexe(path26, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -3557,7 +3557,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve, reject) {
-          isexe(path25, options || {}, function(er, is) {
+          isexe(path26, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -3566,7 +3566,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path25, options || {}, function(er, is) {
+      core(path26, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -3576,9 +3576,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path25, options) {
+    function sync(path26, options) {
       try {
-        return core.sync(path25, options || {});
+        return core.sync(path26, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -3594,7 +3594,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path25 = __require("path");
+    var path26 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -3632,7 +3632,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path25.join(pathPart, cmd);
+        const pCmd = path26.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve(subStep(p, i2, 0));
       });
@@ -3659,7 +3659,7 @@ var require_which = __commonJS({
       for (let i2 = 0; i2 < pathEnv.length; i2++) {
         const ppRaw = pathEnv[i2];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path25.join(pathPart, cmd);
+        const pCmd = path26.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -3707,7 +3707,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
     "use strict";
-    var path25 = __require("path");
+    var path26 = __require("path");
     var which = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -3725,7 +3725,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path25.delimiter : void 0
+          pathExt: withoutPathExt ? path26.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -3734,7 +3734,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path25.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path26.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -3788,8 +3788,8 @@ var require_shebang_command = __commonJS({
       if (!match) {
         return null;
       }
-      const [path25, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path25.split("/").pop();
+      const [path26, argument] = match[0].replace(/#! ?/, "").split(" ");
+      const binary = path26.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -3824,7 +3824,7 @@ var require_readShebang = __commonJS({
 var require_parse = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports, module) {
     "use strict";
-    var path25 = __require("path");
+    var path26 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape2 = require_escape();
     var readShebang = require_readShebang();
@@ -3849,7 +3849,7 @@ var require_parse = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path25.normalize(parsed.command);
+        parsed.command = path26.normalize(parsed.command);
         parsed.command = escape2.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -8383,13 +8383,13 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   }
 };
 var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path25, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path25 === "string" ? path25 : path25.toString();
+  for (const { path: path26, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
+    const pathString = typeof path26 === "string" ? path26 : path26.toString();
     if (append || outputFiles.has(pathString)) {
-      appendFileSync(path25, serializedResult);
+      appendFileSync(path26, serializedResult);
     } else {
       outputFiles.add(pathString);
-      writeFileSync(path25, serializedResult);
+      writeFileSync(path26, serializedResult);
     }
   }
 };
@@ -11036,6 +11036,7 @@ or point NIXOS_REHEARSE_OVMF_CODE and NIXOS_REHEARSE_OVMF_VARS at the files.`
     this.name = "FirmwareNotFoundError";
   }
   looked;
+  kind = "host-not-ready";
 };
 var realSize = (p) => {
   try {
@@ -11233,17 +11234,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path25, timeoutMs, what) {
+async function connectUnix(path26, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path25);
+        const s = net.createConnection(path26);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path25}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path26}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11313,11 +11314,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path25, note, opts = {}) {
-    this.path = path25;
+  constructor(path26, note, opts = {}) {
+    this.path = path26;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path25);
+    this.stream = createWriteStream2(path26);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -11464,8 +11465,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path25, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path25, timeoutMs, `${this.name} console`);
+  async attach(path26, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path26, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11927,8 +11928,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path25, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path25, timeoutMs, "QMP");
+  async connect(path26, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path26, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12520,43 +12521,43 @@ function socketDirFor(workDir, tmp) {
 // src/demo.ts
 async function runEngineDemo(opts) {
   const t0 = Date.now();
-  const say2 = (s) => process.stdout.write(`[${((Date.now() - t0) / 1e3).toFixed(1).padStart(6)}s] ${s}
+  const say = (s) => process.stdout.write(`[${((Date.now() - t0) / 1e3).toFixed(1).padStart(6)}s] ${s}
 `);
   const decision = await chooseAccel(qemuBinary(), opts.accel);
-  say2(`accelerator: ${decision.accel} (${decision.reason})`);
-  const guest = await buildTestGuest(say2);
-  say2(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
+  say(`accelerator: ${decision.accel} (${decision.reason})`);
+  const guest = await buildTestGuest(say);
+  say(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
   const logDir = path10.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
   const m = await Machine.create({ ...testGuestOptions(guest, "demo", decision.accel, "2G"), keep: opts.keep, logDir });
   try {
     await m.start();
-    say2(`QEMU started; logs in ${logDir}`);
+    say(`QEMU started; logs in ${logDir}`);
     await m.waitForSerial(GUEST_PROMPT, 30);
-    say2("serial shell is up");
+    say("serial shell is up");
     await m.connect();
-    say2("control shell on /dev/hvc0 is up");
-    say2(`UEFI: ${(await m.succeed("test -d /sys/firmware/efi && echo yes || echo no")).trim()}`);
-    for (const l of (await m.succeed("lsblk -d -o NAME,SERIAL,SIZE")).trimEnd().split("\n")) say2(`  ${l}`);
+    say("control shell on /dev/hvc0 is up");
+    say(`UEFI: ${(await m.succeed("test -d /sys/firmware/efi && echo yes || echo no")).trim()}`);
+    for (const l of (await m.succeed("lsblk -d -o NAME,SERIAL,SIZE")).trimEnd().split("\n")) say(`  ${l}`);
     const before = m.resetCount;
     await m.run("reboot").catch(() => {
     });
     await m.waitForReset(30, before);
-    say2("guest rebooted");
+    say("guest rebooted");
     await m.waitForSerial(GUEST_PROMPT, 30);
     await m.connect();
-    say2(`back after reboot: uptime ${(await m.succeed('cut -d" " -f1 /proc/uptime')).trim()}s`);
+    say(`back after reboot: uptime ${(await m.succeed('cut -d" " -f1 /proc/uptime')).trim()}s`);
     await m.run("poweroff").catch(() => {
     });
     await m.waitForShutdown(30);
-    say2("powered off");
+    say("powered off");
     return 0;
   } catch (e) {
-    say2(`FAILED: ${e.message}`);
-    say2(`logs: ${logDir}`);
+    say(`FAILED: ${e.message}`);
+    say(`logs: ${logDir}`);
     return 1;
   } finally {
     await m.stop();
-    if (opts.keep) say2(`kept ${m.workDir}`);
+    if (opts.keep) say(`kept ${m.workDir}`);
   }
 }
 
@@ -12586,6 +12587,11 @@ var RehearseError = class extends Error {
   kind;
   fields;
 };
+function kindOf(e) {
+  const k = e?.kind;
+  return typeof k === "string" && KINDS.has(k) ? k : "internal";
+}
+var KINDS = /* @__PURE__ */ new Set(["input", "host-not-ready", "iso-checksum-mismatch", "iso-download", "unknown-flake-host", "qemu-exited", "console-timeout", "console-closed", "protocol", "guest-gave-up", "power-off-timeout", "phase-timeout", "interrupted", "internal"]);
 
 // src/faults.ts
 var FAULTS = {
@@ -15666,9 +15672,11 @@ function fanOut(reporters) {
     check: each("check"),
     info: each("info"),
     warn: each("warn"),
+    /** Every reporter ends; then the first failure is thrown (publishing the report is the point). */
     async runEnd(report, reportPath) {
-      for (const r of reporters) await Promise.resolve(r.runEnd?.(report, reportPath)).catch(() => {
-      });
+      const failures = [];
+      for (const r of reporters) await Promise.resolve(r.runEnd?.(report, reportPath)).catch((e) => failures.push(e));
+      if (failures.length) throw failures[0];
     }
   };
 }
@@ -16002,63 +16010,325 @@ async function teardown(ctx, owned) {
   await m.stop();
 }
 
-// src/cli.ts
-var program2 = new Command();
-program2.name("nixos-rehearse").description("Rehearse a NixOS install, reboot, upgrade and rollback in a throw-away UEFI VM.").version("0.1.0");
-program2.command("doctor").description("check QEMU, qemu-img, OVMF and the accelerator; exits non-zero with a fix when something is missing").option("--json", "print the report as JSON").addOption(new Option("--accel <accel>", "accelerator to check").choices(["auto", "kvm", "tcg"]).default("auto")).action(async (opts) => {
-  const r = await doctor(opts.accel);
-  process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}
-` : `${renderDoctor(r)}
+// src/iso/default.ts
+var DEFAULT_ISO = "https://channels.nixos.org/nixos-25.11/latest-nixos-minimal-x86_64-linux.iso";
+
+// src/cli/exit-codes.ts
+var EXIT = { pass: 0, red: 1, usage: 2, hostNotReady: 3 };
+function exitCodeFor(e) {
+  if (e instanceof CommanderError) return EXIT.usage;
+  if (e instanceof LimitError || e?.kind === "invalid-setting") return EXIT.usage;
+  const kind = kindOf(e);
+  if (kind === "input" || kind === "unknown-flake-host") return EXIT.usage;
+  if (kind === "host-not-ready") return EXIT.hostNotReady;
+  return EXIT.red;
+}
+var EXIT_CODES_HELP = `Exit codes:
+  0  the rehearsal passed (doctor: the host is ready)
+  1  the rehearsal was red: report.json says why (report.diagnosis)
+  2  a usage or input error: an unknown option, a bad value, a flake or host that is not there
+  3  the host is not ready: QEMU, qemu-img, OVMF or ssh-keygen missing (run nixos-rehearse doctor)`;
+
+// src/cli/help.ts
+var HELP_AFTER = `
+Examples:
+  nixos-rehearse run --flake .#server                        host server of the flake in ., on the NixOS 25.11 ISO
+  nixos-rehearse run --flake .#server --layout zfs-mirror    the same on two mirrored disks
+  nixos-rehearse run --flake .#server --json | jq .result    report.json on stdout; progress stays on stderr
+  nixos-rehearse run --iso ./nixos.iso --flake ~/cfg#laptop  a local ISO
+  nixos-rehearse demo                                        the fixture installer and flake: no configuration needed
+  nixos-rehearse doctor                                      is this host ready (QEMU, OVMF, KVM)?
+
+Progress and errors go to stderr; stdout holds only what --json asks for. The default ISO is
+${DEFAULT_ISO}
+(its sha256 is read from <url>.sha256 next to it).
+
+Environment:
+  NIXOS_REHEARSE_QEMU          the QEMU to run (default qemu-system-x86_64 on PATH)
+  NIXOS_REHEARSE_QEMU_IMG      the qemu-img to run (default qemu-img on PATH)
+  NIXOS_REHEARSE_XORRISO       the xorriso that reads the ISO's boot menu (default xorriso on PATH)
+  NIXOS_REHEARSE_OVMF_CODE     the OVMF firmware pair, both set (default: found where distributions
+  NIXOS_REHEARSE_OVMF_VARS       install it; OVMF or OVMF_FD: a Nix OVMF.fd output)
+  NIXOS_REHEARSE_TIMEOUT_SCALE multiply every wait by this (default 1 under KVM, 5 \xD7 the speed factor under TCG)
+  XDG_CACHE_HOME               the cache (ISOs, saved installers, the fixture) is $XDG_CACHE_HOME/nixos-rehearse
+                               (default ~/.cache/nixos-rehearse)
+  TMPDIR                       where each run's disks, sockets and key go (removed after the run)
+  NO_COLOR                     any value: no colour (colour is used only on a terminal, and FORCE_COLOR=0 turns it off too)
+
+${EXIT_CODES_HELP}
+`;
+
+// src/cli/host.ts
+import { accessSync as accessSync2, constants as constants5, existsSync as existsSync8, statSync as statSync7 } from "node:fs";
+import os6 from "node:os";
+import path25 from "node:path";
+function onPath(bin, env = process.env) {
+  const ok = (p) => {
+    try {
+      accessSync2(p, constants5.X_OK);
+      return statSync7(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (bin.includes("/")) return ok(bin) ? bin : void 0;
+  for (const dir of (env.PATH ?? "").split(path25.delimiter)) if (dir && ok(path25.join(dir, bin))) return path25.join(dir, bin);
+  return void 0;
+}
+function hostProblems(env = process.env) {
+  const problems = [];
+  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
+  for (const [what, bin] of tools) if (!onPath(bin, env)) problems.push(`${what} not found (${bin})`);
+  try {
+    findFirmware(firmwareCandidates(env));
+  } catch {
+    problems.push("OVMF UEFI firmware not found");
+  }
+  return problems;
+}
+function hostNotReady(env = process.env) {
+  const problems = hostProblems(env);
+  if (!problems.length) return void 0;
+  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
+}
+function inputProblem(o2) {
+  try {
+    layoutByName(o2.layout);
+    resolveFlake(o2.flake);
+  } catch (e) {
+    return new RehearseError("input", e.message);
+  }
+  if (!/^[a-z]+:\/\//.test(o2.iso)) {
+    const file = path25.resolve(o2.iso.replace(/^~(?=\/)/, os6.homedir()));
+    if (!existsSync8(file) || !statSync7(file).isFile()) return new RehearseError("input", `ISO not found: ${file}`);
+  }
+  return void 0;
+}
+
+// src/cli/run.ts
+import { readFileSync as readFileSync14 } from "node:fs";
+
+// src/reporters/terminal.ts
+function useColor(isTTY, env = process.env) {
+  return !!isTTY && !env.NO_COLOR && env.FORCE_COLOR !== "0";
+}
+function elapsed(ms) {
+  const s = Math.max(0, Math.floor(ms / 1e3));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}m`;
+}
+function oneLine(text, width) {
+  const clean2 = stripAnsi(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").trim();
+  const chars = Array.from(clean2);
+  if (width <= 0) return "";
+  return chars.length > width ? `${chars.slice(0, Math.max(0, width - 1)).join("")}\u2026` : clean2;
+}
+var paint = (on6, code2, s) => on6 ? `\x1B[${code2}m${s}\x1B[0m` : s;
+var CLEAR_LINE = "\r\x1B[2K";
+function liveScreen(stream, tty3, now, heartbeatMs, tickMs) {
+  let probe;
+  let phase;
+  let step;
+  let live2 = false;
+  let lastOutput = now();
+  let timer;
+  const serial = () => {
+    try {
+      return probe?.lastSerialLine();
+    } catch {
+      return void 0;
+    }
+  };
+  const current = () => step ?? phase;
+  const clear = () => {
+    if (live2) stream.write(CLEAR_LINE);
+    live2 = false;
+  };
+  const liveText = (a2) => {
+    const width = Math.max(20, (stream.columns || 80) - 1);
+    const head = `  \u2026 ${oneLine(a2.label, width - 12)} ${elapsed(now() - a2.since)}`;
+    const last = serial();
+    const room = width - Array.from(head).length - 3;
+    return last && room > 8 ? `${head} \u2502 ${oneLine(last, room)}` : head;
+  };
+  const draw = () => {
+    const a2 = current();
+    if (!tty3 || !a2) return;
+    stream.write(`${CLEAR_LINE}${liveText(a2)}`);
+    live2 = true;
+  };
+  const line = (text) => {
+    clear();
+    stream.write(`${text}
 `);
-  process.exitCode = r.ok ? 0 : 1;
-});
-var accelOption = () => new Option("--accel <accel>", "accelerator").choices(["auto", "kvm", "tcg"]).default("auto");
-var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(LAYOUTS).default("zfs");
-var say = (line) => process.stdout.write(`${line}
-`);
-var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
-var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
-var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS2).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS2));
-async function rehearse(o2) {
-  const memoryMiB = wholeNumber("--memory", o2.memory, LIMITS.memoryMiB);
-  const cpus = wholeNumber("--cpus", o2.cpus, LIMITS.cpus);
-  diskSize("--disk-size", o2.diskSize);
-  const phaseTimeoutMinutes = o2.phaseTimeout === void 0 ? void 0 : wholeNumber("--phase-timeout", o2.phaseTimeout, LIMITS.phaseTimeoutMinutes);
-  const r = await runRehearsal({
+    lastOutput = now();
+    draw();
+  };
+  const tick = () => {
+    if (tty3) return draw();
+    const a2 = current();
+    if (!a2 || now() - lastOutput < heartbeatMs) return;
+    const last = serial();
+    line(`  \u2026 still running ${a2.label} (${elapsed(now() - a2.since)})${last ? `: ${oneLine(last, 160)}` : ""}`);
+  };
+  return {
+    line,
+    setProbe: (p) => probe = p,
+    /** A phase (or, with `isStep`, a step) starts running, or (undefined) stops. */
+    running(label, isStep = false) {
+      const a2 = label === void 0 ? void 0 : { label, since: now() };
+      if (isStep) step = a2;
+      else phase = step = a2;
+      if (!a2) clear();
+      draw();
+      timer ??= setInterval(tick, tickMs);
+      timer.unref?.();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = void 0;
+      phase = step = void 0;
+      clear();
+    }
+  };
+}
+function terminalReporter(opts = {}) {
+  const stream = opts.stream ?? process.stderr;
+  const tty3 = opts.isTTY ?? !!stream.isTTY;
+  const color = opts.color ?? useColor(tty3, process.env);
+  const screen = liveScreen(stream, tty3, opts.now ?? Date.now, opts.heartbeatMs ?? 3e4, opts.tickMs ?? 1e3);
+  const { line } = screen;
+  const mark2 = (s) => s.replace(/^(\s*)([✓✗])/, (_, sp, m) => sp + paint(color, m === "\u2713" ? 32 : 31, m));
+  let startedFor;
+  return {
+    runStart(info, p) {
+      screen.setProbe(p);
+      if (startedFor === info.reportPath) return;
+      startedFor = info.reportPath;
+      line(`nixos-rehearse: ${info.flake} (layout ${info.layout})`);
+      line(`  report: ${info.reportPath}`);
+      line(`  logs:   ${info.logDir}`);
+    },
+    phaseStart(p) {
+      line(paint(color, 1, p.title));
+      screen.running(p.title);
+    },
+    phaseEnd(p) {
+      screen.running(void 0);
+      if (p.status === "fail") line(mark2(`  \u2717 ${p.title}: failed after ${elapsed(p.durationMs)}`));
+    },
+    stepStart(s) {
+      screen.running(s.id, true);
+    },
+    stepEnd(s) {
+      screen.running(void 0, true);
+      line(mark2(progressLine(s)));
+      if (s.status === "fail") for (const problem of s.problems ?? []) line(`      ${problem}`);
+    },
+    check(c3) {
+      line(mark2(`  ${c3.status === "pass" ? "\u2713" : "\u2717"} ${c3.id.padEnd(26)} ${c3.summary}`));
+    },
+    info(text) {
+      line(mark2(text));
+    },
+    warn(text) {
+      line(`${paint(color, 33, "warning:")} ${text}`);
+    },
+    runEnd(report, reportPath) {
+      screen.stop();
+      runEndLines(report, reportPath, color).forEach((l) => stream.write(`${l}
+`));
+    }
+  };
+}
+function runEndLines(report, reportPath, color = false) {
+  const pass2 = report.result === "pass";
+  const out2 = [`${paint(color, pass2 ? 32 : 31, pass2 ? "PASS" : "FAIL")} ${report.flake} (layout ${report.layout}) in ${elapsed(report.durationMs)}`];
+  const diagnoses = (report.diagnosis ?? []).slice(0, 3);
+  for (const d of diagnoses) out2.push(`  ${d.symptom}`, `    cause: ${d.cause}`, `    fix:   ${d.fix}`);
+  if ((report.diagnosis?.length ?? 0) > diagnoses.length) out2.push(`  \u2026 and ${report.diagnosis.length - diagnoses.length} more in the report`);
+  const err = report.error;
+  const message = typeof err === "string" ? err : err?.message;
+  if (!pass2 && message && !diagnoses.length) out2.push(`  error: ${message.split("\n")[0]}`);
+  out2.push(`report: ${reportPath}`);
+  return out2;
+}
+
+// src/cli/run.ts
+function rehearsalOptions(o2) {
+  return {
     iso: o2.iso,
     sha256: o2.sha256,
     flake: o2.flake,
     layout: o2.layout,
-    diskSize: o2.diskSize,
-    memoryMiB,
-    cpus,
+    diskSize: diskSize("--disk-size", o2.diskSize),
+    memoryMiB: wholeNumber("--memory", o2.memory, LIMITS.memoryMiB),
+    cpus: wholeNumber("--cpus", o2.cpus, LIMITS.cpus),
     accel: o2.accel,
     outDir: o2.out,
     keep: o2.keep,
     rebuild: o2.rebuild,
-    phaseTimeoutMinutes,
+    phaseTimeoutMinutes: o2.phaseTimeout === void 0 ? void 0 : wholeNumber("--phase-timeout", o2.phaseTimeout, LIMITS.phaseTimeoutMinutes),
     fault: o2.injectFault,
     reuseInstaller: o2.reuseInstaller,
     saveInstalled: o2.keepInstalled,
-    installed: o2.fromInstalled,
-    log: say
-  });
-  return r.exitCode;
+    installed: o2.fromInstalled
+  };
 }
-program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").requiredOption("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)").option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption());
-reuseOptions(program2.commands.find((c3) => c3.name() === "run")).action(async (o2) => {
+async function rehearse(o2, stream = process.stderr) {
+  const opts = rehearsalOptions(o2);
+  const result = await runRehearsal({ ...opts, reporters: [terminalReporter({ stream })] });
+  if (o2.json) process.stdout.write(readFileSync14(result.reportPath, "utf8"));
+  const code2 = runExitCode(result, o2);
+  const why = code2 === EXIT.hostNotReady ? hostNotReady() : void 0;
+  if (why) stream.write(`nixos-rehearse: ${why.message}
+`);
+  return code2;
+}
+function runExitCode(result, o2, env = process.env) {
+  const { report } = result;
+  if (report.result === "pass") return EXIT.pass;
+  const err = report.error;
+  if (err && typeof err === "object" && "kind" in err) return exitCodeFor(err);
+  if (err === void 0 || report.phases.length) return EXIT.red;
+  return exitCodeFor(inputProblem(o2) ?? hostNotReady(env));
+}
+
+// src/cli.ts
+var program2 = new Command();
+program2.name("nixos-rehearse").description("Rehearse a NixOS install, reboot, upgrade and rollback in a throw-away UEFI VM.").version("0.1.0").exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) }).showHelpAfterError("(nixos-rehearse --help shows the usage)").addHelpText("after", HELP_AFTER);
+program2.command("doctor").description("check QEMU, qemu-img, OVMF and the accelerator; exits 3 with a fix when something is missing").option("--json", "print the report as JSON").addOption(new Option("--accel <accel>", "accelerator to check").choices(["auto", "kvm", "tcg"]).default("auto")).action(async (opts) => {
+  const r = await doctor(opts.accel);
+  process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}
+` : `${renderDoctor(r)}
+`);
+  process.exitCode = r.ok ? EXIT.pass : EXIT.hostNotReady;
+});
+var accelOption = () => new Option("--accel <accel>", "accelerator").choices(["auto", "kvm", "tcg"]).default("auto");
+var layoutOption = () => new Option("--layout <layout>", "disk layout").choices(LAYOUTS).default("zfs");
+var jsonOption = () => new Option("--json", "print report.json on stdout when the run ends (progress stays on stderr)");
+var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
+var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
+var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS2).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS2));
+var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
+reuseOptions(run).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
-program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").addOption(phaseTimeoutOption()).addOption(faultOption());
-reuseOptions(program2.commands.find((c3) => c3.name() === "demo")).action(async (o2) => {
-  const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
-  say(`fixture ISO: ${fx.iso}`);
+var demo = program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
+reuseOptions(demo).action(async (o2) => {
+  const notReady = hostNotReady();
+  if (notReady) throw notReady;
+  const fx = await buildFixture({ log: (s) => process.stderr.write(`[fixture] ${s}
+`) });
+  process.stderr.write(`fixture ISO: ${fx.iso}
+`);
   process.exitCode = await rehearse({ ...o2, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2" });
 });
-program2.command("engine-demo").description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
+program2.command("engine-demo", { hidden: true }).description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);
 });
-var fixture = program2.command("fixture").description("the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO");
+var fixture = program2.command("fixture", { hidden: true }).description("the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO");
 fixture.command("build").description("build the fixture ISO (or reuse it from the cache, keyed by its inputs) and print its manifest").option("--out <dir>", "write the ISO, its manifest and the fixture flake here instead of the cache").option("--refresh", "rebuild even when the cache holds a build of the same inputs").action(async (opts) => {
   const started = Date.now();
   const m = await buildFixture({ out: opts.out, refresh: opts.refresh, log: (s) => process.stderr.write(`[fixture] ${s}
@@ -16068,8 +16338,14 @@ fixture.command("build").description("build the fixture ISO (or reuse it from th
   process.stdout.write(`${JSON.stringify(m, null, 2)}
 `);
 });
-await program2.parseAsync(process.argv).catch((e) => {
-  process.stderr.write(`nixos-rehearse: ${e.message}
+try {
+  await program2.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? EXIT.pass : EXIT.usage;
+  } else {
+    process.stderr.write(`nixos-rehearse: ${e?.message ?? String(e)}
 `);
-  process.exitCode = 1;
-});
+    process.exitCode = exitCodeFor(e);
+  }
+}

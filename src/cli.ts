@@ -1,33 +1,45 @@
 // The nixos-rehearse command line. Orchestration only: the work is in the modules it calls.
-import { Command, Option } from 'commander';
+// Progress and errors go to stderr; stdout holds only what a command prints as its result
+// (`--json`, `doctor`). Exit codes: src/cli/exit-codes.ts.
+import { Command, CommanderError, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
 import { buildFixture } from './fixture.js';
-import { FAULTS, type Fault, runRehearsal } from './rehearsal.js';
-import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, diskSize, wholeNumber } from './limits.js';
+import { FAULTS } from './rehearsal.js';
+import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS } from './limits.js';
 import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
 import { LAYOUTS } from './runbook/layouts.js';
+import { DEFAULT_ISO } from './iso/default.js';
+import { EXIT, exitCodeFor } from './cli/exit-codes.js';
+import { HELP_AFTER } from './cli/help.js';
+import { hostNotReady } from './cli/host.js';
+import { type RunFlags, rehearse } from './cli/run.js';
 
 const program = new Command();
 program
   .name('nixos-rehearse')
   .description('Rehearse a NixOS install, reboot, upgrade and rollback in a throw-away UEFI VM.')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Usage errors are thrown (exit 2, below), their message on stderr; set before the commands, which inherit it.
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  .showHelpAfterError('(nixos-rehearse --help shows the usage)')
+  .addHelpText('after', HELP_AFTER);
 
 program
   .command('doctor')
-  .description('check QEMU, qemu-img, OVMF and the accelerator; exits non-zero with a fix when something is missing')
+  .description('check QEMU, qemu-img, OVMF and the accelerator; exits 3 with a fix when something is missing')
   .option('--json', 'print the report as JSON')
   .addOption(new Option('--accel <accel>', 'accelerator to check').choices(['auto', 'kvm', 'tcg']).default('auto'))
   .action(async (opts: { json?: boolean; accel: 'auto' | 'kvm' | 'tcg' }) => {
     const r = await doctor(opts.accel);
     process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${renderDoctor(r)}\n`);
-    process.exitCode = r.ok ? 0 : 1;
+    process.exitCode = r.ok ? EXIT.pass : EXIT.hostNotReady;
   });
 
 const accelOption = () => new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto');
 const layoutOption = () => new Option('--layout <layout>', 'disk layout').choices(LAYOUTS).default('zfs');
-const say = (line: string) => process.stdout.write(`${line}\n`);
+const jsonOption = () => new Option('--json', 'print report.json on stdout when the run ends (progress stays on stderr)');
 const phaseTimeoutOption = () =>
   new Option('--phase-timeout <minutes>', `fail a phase (boot, install, reboot, verify, …) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 const reuseOptions = (c: Command) =>
@@ -38,56 +50,10 @@ const reuseOptions = (c: Command) =>
 const faultOption = () =>
   new Option('--inject-fault <fault>', `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join('; ')}`).choices(Object.keys(FAULTS));
 
-interface RunFlags {
-  iso: string;
-  sha256?: string;
-  flake: string;
-  layout: string;
-  diskSize: string;
-  memory: string;
-  cpus: string;
-  accel: 'auto' | 'kvm' | 'tcg';
-  out: string;
-  keep?: boolean;
-  rebuild: boolean;
-  phaseTimeout?: string;
-  injectFault?: Fault;
-  reuseInstaller?: boolean;
-  keepInstalled?: string;
-  fromInstalled?: string;
-}
-
-async function rehearse(o: RunFlags): Promise<number> {
-  const memoryMiB = wholeNumber('--memory', o.memory, LIMITS.memoryMiB);
-  const cpus = wholeNumber('--cpus', o.cpus, LIMITS.cpus);
-  diskSize('--disk-size', o.diskSize);
-  const phaseTimeoutMinutes = o.phaseTimeout === undefined ? undefined : wholeNumber('--phase-timeout', o.phaseTimeout, LIMITS.phaseTimeoutMinutes);
-  const r = await runRehearsal({
-    iso: o.iso,
-    sha256: o.sha256,
-    flake: o.flake,
-    layout: o.layout,
-    diskSize: o.diskSize,
-    memoryMiB,
-    cpus,
-    accel: o.accel,
-    outDir: o.out,
-    keep: o.keep,
-    rebuild: o.rebuild,
-    phaseTimeoutMinutes,
-    fault: o.injectFault,
-    reuseInstaller: o.reuseInstaller,
-    saveInstalled: o.keepInstalled,
-    installed: o.fromInstalled,
-    log: say,
-  });
-  return r.exitCode;
-}
-
-program
+const run = program
   .command('run')
   .description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1–13 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13–18, a rebuild and both rollbacks; writes DIR/report.json")
-  .requiredOption('--iso <path|url>', 'the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)')
+  .option('--iso <path|url>', 'the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)', DEFAULT_ISO)
   .option('--sha256 <hex>', "the ISO's sha256; a mismatch stops the run before anything boots")
   .requiredOption('--flake <dir#host>', 'the configuration to install: a local flake directory and its nixosConfigurations host')
   .addOption(layoutOption())
@@ -98,13 +64,14 @@ program
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory (disks, EFI vars) after the run')
   .option('--no-rebuild', 'after the reboot and the checks, skip the rebuild and the rollbacks')
+  .addOption(jsonOption())
   .addOption(phaseTimeoutOption())
   .addOption(faultOption());
-reuseOptions(program.commands.find((c) => c.name() === 'run')!).action(async (o: RunFlags) => {
-    process.exitCode = await rehearse(o);
-  });
+reuseOptions(run).action(async (o: RunFlags) => {
+  process.exitCode = await rehearse(o);
+});
 
-program
+const demo = program
   .command('demo')
   .description('build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them')
   .addOption(layoutOption())
@@ -112,17 +79,22 @@ program
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory after the run')
   .option('--no-rebuild', 'skip the rebuild and the rollbacks')
+  .addOption(jsonOption())
   .addOption(phaseTimeoutOption())
   .addOption(faultOption());
-type DemoFlags = Pick<RunFlags, 'layout' | 'accel' | 'out' | 'keep' | 'rebuild' | 'phaseTimeout' | 'injectFault' | 'reuseInstaller' | 'keepInstalled' | 'fromInstalled'>;
-reuseOptions(program.commands.find((c) => c.name() === 'demo')!).action(async (o: DemoFlags) => {
-  const fx = await buildFixture({ log: (s) => say(`[fixture] ${s}`) });
-  say(`fixture ISO: ${fx.iso}`);
+type DemoFlags = Pick<RunFlags, 'layout' | 'accel' | 'out' | 'keep' | 'rebuild' | 'phaseTimeout' | 'injectFault' | 'reuseInstaller' | 'keepInstalled' | 'fromInstalled' | 'json'>;
+reuseOptions(demo).action(async (o: DemoFlags) => {
+  // Before the fixture build (minutes): a host without QEMU could not run it anyway.
+  const notReady = hostNotReady();
+  if (notReady) throw notReady;
+  const fx = await buildFixture({ log: (s) => process.stderr.write(`[fixture] ${s}\n`) });
+  process.stderr.write(`fixture ISO: ${fx.iso}\n`);
   process.exitCode = await rehearse({ ...o, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: '8G', memory: String(DEFAULT_MEMORY_MIB), cpus: '2' });
 });
 
+// Developer commands: not in --help (README, "Developer commands").
 program
-  .command('engine-demo')
+  .command('engine-demo', { hidden: true })
   .description('boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down')
   .addOption(accelOption())
   .option('--keep', 'keep the work directory (disks, EFI vars) after the run')
@@ -131,7 +103,7 @@ program
     process.exitCode = await runEngineDemo(opts);
   });
 
-const fixture = program.command('fixture').description('the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO');
+const fixture = program.command('fixture', { hidden: true }).description('the fixture installer: a NixOS-shaped installer ISO built from Debian packages, for testing without the real ISO');
 fixture
   .command('build')
   .description('build the fixture ISO (or reuse it from the cache, keyed by its inputs) and print its manifest')
@@ -144,7 +116,14 @@ fixture
     process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
   });
 
-await program.parseAsync(process.argv).catch((e: Error) => {
-  process.stderr.write(`nixos-rehearse: ${e.message}\n`);
-  process.exitCode = 1;
-});
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander printed its message (or the help, or the version) already.
+    process.exitCode = e.exitCode === 0 ? EXIT.pass : EXIT.usage;
+  } else {
+    process.stderr.write(`nixos-rehearse: ${(e as Error)?.message ?? String(e)}\n`);
+    process.exitCode = exitCodeFor(e);
+  }
+}

@@ -7,13 +7,10 @@ import path from 'node:path';
 import { declaredHosts } from '../flake.js';
 import { LIMITS, type Range, diskSize as checkDiskSize, hostName, wholeNumber } from '../limits.js';
 import { LAYOUTS } from '../runbook/layouts.js';
+import { DEFAULT_ISO } from '../iso/default.js';
 
-/**
- * The NixOS 25.11 minimal installer, as the nixos.org download page links it: the channel's
- * `latest-` ISO, with its checksum published beside it as `<url>.sha256` (iso/source.ts reads
- * that when `iso-sha256` is empty).
- */
-export const DEFAULT_ISO = 'https://channels.nixos.org/nixos-25.11/latest-nixos-minimal-x86_64-linux.iso';
+/** The NixOS 25.11 minimal installer (iso/default.ts: the same for the action and the CLI). */
+export { DEFAULT_ISO } from '../iso/default.js';
 
 export interface ActionInputs {
   /** `<dir>#<host>`, resolved against the workspace. */

@@ -66,6 +66,7 @@ export function classifyPair(codeSize: number, varsSize: number): { flash: '4m' 
 }
 
 export class FirmwareNotFoundError extends Error {
+  readonly kind = 'host-not-ready' as const;
   constructor(readonly looked: string[]) {
     super(
       `OVMF UEFI firmware not found. Looked for (code + vars):\n  ${looked.join('\n  ')}\n` +

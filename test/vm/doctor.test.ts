@@ -30,7 +30,7 @@ describe('nixos-rehearse doctor', () => {
     const t = JSON.parse((await execa('node', ['dist/cli.js', 'doctor', '--json', '--accel', 'tcg'])).stdout);
     expect(t.accel).toBe('tcg');
     const r = await execa('node', ['dist/cli.js', 'doctor'], { reject: false, env: { NIXOS_REHEARSE_QEMU: '/nonexistent/qemu-system-x86_64' } });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(3); // the host is not ready
     expect(r.stdout).toMatch(/FAIL\s+qemu/);
     expect(r.stdout).toContain('sudo apt-get install qemu-system-x86 qemu-utils ovmf');
   });

@@ -35,7 +35,8 @@ async function cliAtTask3(dir: string) {
   const cli = execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', `${fx.flake}#server`, '--disk-size', '8G', '--out', dir, '--reuse-installer'], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
   let out = '';
   await new Promise<void>((resolve) => {
-    cli.stdout!.on('data', (d: Buffer) => {
+    // Progress goes to stderr (stdout holds only --json's report).
+    cli.stderr!.on('data', (d: Buffer) => {
       out += d.toString();
       if (/task-03/.test(out)) resolve();
     });
@@ -255,7 +256,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     // The next run (here one refused at once, on the ISO's checksum) removes them first.
     const next = await execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--sha256', 'f'.repeat(64), '--flake', `${fx.flake}#server`, '--out', out('after-sigkill')], { reject: false, env: { XDG_CACHE_HOME: shared().xdgCacheHome } });
     expect(next.exitCode).toBe(1);
-    for (const n of left) expect(next.stdout).toContain(`removed ${path.join(os.tmpdir(), n)}, left by a run that was killed`);
+    for (const n of left) expect(next.stderr).toContain(`removed ${path.join(os.tmpdir(), n)}, left by a run that was killed`);
     expect(tmpRuns().filter((n) => !before.includes(n))).toEqual([]);
   });
 });

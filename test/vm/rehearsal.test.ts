@@ -141,11 +141,11 @@ describe('the wrong-disk guard in the VM', () => {
 });
 
 describe('the CLI', () => {
-  it('`run` without #host exits 1 with the fix and still writes report.json', async () => {
+  it('`run` without #host exits 2 (an input error) with the fix on stderr and still writes report.json', async () => {
     const dir = out('cli-no-host');
     const r = await execa('node', ['dist/cli.js', 'run', '--iso', fx.iso, '--flake', fx.flake, '--out', dir], { reject: false });
-    expect(r.exitCode).toBe(1);
-    expect(r.stdout).toMatch(/error: flake reference .* names no host: write it as <path-or-url>#<host>/);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/error: flake reference .* names no host: write it as <path-or-url>#<host>/);
     expect(readReport(path.join(dir, 'report.json')).result).toBe('fail');
     expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/^❌ \*\*nixos-rehearse: FAIL\*\* for `[^`]*` \(layout zfs, .*\) — flake reference .* names no host/);
     rmSync(dir, { recursive: true, force: true });
