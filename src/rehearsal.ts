@@ -30,6 +30,7 @@ import { verifyInstalled } from './verify.js';
 import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
 import { flakeFiles } from './flake-files.js';
 import { ownedTempDir, removeLeftovers } from './leftovers.js';
+import { RehearseError, errorRecord, stageTail } from './errors.js';
 
 export interface RehearsalOptions {
   iso: string;
@@ -103,13 +104,13 @@ export const FAULTS = {
 } as const;
 export type Fault = keyof typeof FAULTS;
 
-export class PhaseTimeoutError extends Error {
+export class PhaseTimeoutError extends RehearseError {
   override name = 'PhaseTimeoutError';
   constructor(
     readonly phase: string,
     readonly minutes: number,
   ) {
-    super(`phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`);
+    super('phase-timeout', `phase ${phase} timed out after ${minutes} min (the per-phase limit): the VM was stopped`, { phase, minutes });
   }
 }
 
@@ -160,7 +161,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   mkdirSync(logDir, { recursive: true });
   const reportPath = path.join(outDir, 'report.json');
   const report: Report = {
-    schema: 1,
+    schema: 2,
     result: 'fail',
     accel: 'unknown',
     iso: { path: o.iso },
@@ -247,7 +248,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
       report.diagnosis = ok ? [] : diagnose(report);
     } catch (e) {
       // A diagnosis rule must never cost the report.
-      report.diagnosis = [{ id: 'run-error', symptom: report.error ?? 'the rehearsal failed', cause: `the diagnosis could not be made: ${(e as Error).message}`, fix: 'Read the failing step or check and the serial logs.' }];
+      report.diagnosis = [{ id: 'run-error', symptom: report.error?.message ?? 'the rehearsal failed', cause: `the diagnosis could not be made: ${(e as Error).message}`, fix: 'Read the failing step or check and the serial logs.' }];
     }
     return ok;
   };
@@ -276,7 +277,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   const unregister = register({
     describe: `rehearsal writing ${reportPath}`,
     teardown: async () => {
-      report.error ??= 'interrupted by a signal before the rehearsal finished';
+      report.error ??= errorRecord(new RehearseError('interrupted', 'interrupted by a signal before the rehearsal finished'));
       conclude();
       write();
     },
@@ -424,6 +425,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
           if (!r.problems) r.problems = check?.(outs) ?? [];
         } catch (e) {
           r.problems = [(e as Error).message.split('\n')[0]!];
+          r.error = errorRecord(e, { phase: 'install', step: step.id });
         }
         r.outputTail = tail(text);
         r.durationMs = Date.now() - t0;
@@ -484,7 +486,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     // ACPI shutdown, tens of seconds under TCG) is only worth it when they are kept.
     /** QEMU itself gone mid-install is the run's error (the qemu-died diagnosis), not a step's. */
     const unlessGone = async () => {
-      if (!(await m.alive())) throw new Error(`QEMU exited during the install (${m.exitStatus}): the VM is gone`);
+      if (!(await m.alive())) throw new RehearseError('qemu-exited', `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: 'install', exit: String(m.exitStatus) });
     };
     if (!installPassed && !keepDisks) {
       await unlessGone();
@@ -528,11 +530,11 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   } catch (e) {
     // The first error wins: after a signal, "interrupted" stays the reason (stopping the VM
     // then fails whatever step was running).
-    report.error ??= (e as Error).message;
+    report.error ??= errorRecord(e, { phase: report.phases.at(-1)?.id });
     if (e instanceof PhaseTimeoutError) report.timedOutPhase = e.phase;
-    const serialTail = (e as { serialTail?: string }).serialTail;
+    const serialTail = stageTail(e);
     if (serialTail && !report.stage) report.stage = stageOf(serialTail);
-    log(`error: ${report.error}`);
+    log(`error: ${report.error?.message}`);
     return finish();
   } finally {
     unregister();

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
+import { GuestGaveUpError } from './errors.js';
 import { timeoutScale } from './qemu/accel.js';
 import { Machine } from './qemu/machine.js';
 import { type Accel, VM_NIC } from './qemu/spec.js';
@@ -100,7 +101,7 @@ export async function verifyInstalled(i: Installed, report: Report & { checks?: 
     const seen = await mm.waitForSerial(BOOT_DONE, 120);
     if (!/automatic login/.test(seen[0])) {
       // It waits for a key that nobody will press: say where it stopped, with the console's end.
-      throw Object.assign(new Error(`the installed system did not come up: ${gaveUpStage(seen[0])} gave up: ${seen[0].trim()}`), { serialTail: mm.serialTail(200) });
+      throw new GuestGaveUpError('installed system', gaveUpStage(seen[0]), seen[0].trim(), mm.serialTail(200));
     }
     await mm.connect();
     await mm.waitForUnit('multi-user.target', 120).catch(() => {}); // failed units are a check of their own
