@@ -100,7 +100,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis[] {
   const failedSteps = steps.filter((s) => s.status === 'fail');
   const failed = new Map(checks.filter((c) => c.status === 'fail').map((c) => [c.id, c]));
   const failedPhases = (input.phases ?? []).filter((p) => p.status === 'fail');
-  const error = input.error ?? '';
+  const error = input.error;
   const anyFailure = input.result === 'fail' || failedSteps.length > 0 || failed.size > 0 || failedPhases.length > 0 || !!error || !!input.timedOutPhase;
   if (!anyFailure) return [];
 
@@ -132,7 +132,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis[] {
   for (const s of failedSteps) if (!explained.has(`step:${s.id}`)) out.push(stepFailed(s));
   for (const ch of failed.values()) if (!explained.has(`check:${ch.id}`)) out.push(checkFailed(ch));
   if (error && !explained.has('error')) {
-    out.push({ id: 'run-error', symptom: `The run stopped: ${clip(firstLine(error), 500)}.`, cause: 'An error outside the runbook’s Tasks and checks (its message says which input or tool).', fix: 'Act on the message, then rerun; `nixos-rehearse doctor` checks the host’s tools.' });
+    out.push({ id: 'run-error', symptom: `The run stopped: ${clip(firstLine(error.message), 500)}.`, cause: 'An error outside the runbook’s Tasks and checks (its message says which input or tool).', fix: 'Act on the message, then rerun; `nixos-rehearse doctor` checks the host’s tools.' });
   }
   if (!out.length) {
     for (const p of failedPhases) {
