@@ -632,8 +632,8 @@ var require_help = __commonJS({
        * @param {string} str
        * @returns {number}
        */
-      displayWidth(str) {
-        return stripColor(str).length;
+      displayWidth(str2) {
+        return stripColor(str2).length;
       }
       /**
        * Style the title for displaying in the help. Called with 'Usage:', 'Options:', etc.
@@ -641,11 +641,11 @@ var require_help = __commonJS({
        * @param {string} str
        * @returns {string}
        */
-      styleTitle(str) {
-        return str;
+      styleTitle(str2) {
+        return str2;
       }
-      styleUsage(str) {
-        return str.split(" ").map((word) => {
+      styleUsage(str2) {
+        return str2.split(" ").map((word) => {
           if (word === "[options]") return this.styleOptionText(word);
           if (word === "[command]") return this.styleSubcommandText(word);
           if (word[0] === "[" || word[0] === "<")
@@ -653,46 +653,46 @@ var require_help = __commonJS({
           return this.styleCommandText(word);
         }).join(" ");
       }
-      styleCommandDescription(str) {
-        return this.styleDescriptionText(str);
+      styleCommandDescription(str2) {
+        return this.styleDescriptionText(str2);
       }
-      styleOptionDescription(str) {
-        return this.styleDescriptionText(str);
+      styleOptionDescription(str2) {
+        return this.styleDescriptionText(str2);
       }
-      styleSubcommandDescription(str) {
-        return this.styleDescriptionText(str);
+      styleSubcommandDescription(str2) {
+        return this.styleDescriptionText(str2);
       }
-      styleArgumentDescription(str) {
-        return this.styleDescriptionText(str);
+      styleArgumentDescription(str2) {
+        return this.styleDescriptionText(str2);
       }
-      styleDescriptionText(str) {
-        return str;
+      styleDescriptionText(str2) {
+        return str2;
       }
-      styleOptionTerm(str) {
-        return this.styleOptionText(str);
+      styleOptionTerm(str2) {
+        return this.styleOptionText(str2);
       }
-      styleSubcommandTerm(str) {
-        return str.split(" ").map((word) => {
+      styleSubcommandTerm(str2) {
+        return str2.split(" ").map((word) => {
           if (word === "[options]") return this.styleOptionText(word);
           if (word[0] === "[" || word[0] === "<")
             return this.styleArgumentText(word);
           return this.styleSubcommandText(word);
         }).join(" ");
       }
-      styleArgumentTerm(str) {
-        return this.styleArgumentText(str);
+      styleArgumentTerm(str2) {
+        return this.styleArgumentText(str2);
       }
-      styleOptionText(str) {
-        return str;
+      styleOptionText(str2) {
+        return str2;
       }
-      styleArgumentText(str) {
-        return str;
+      styleArgumentText(str2) {
+        return str2;
       }
-      styleSubcommandText(str) {
-        return str;
+      styleSubcommandText(str2) {
+        return str2;
       }
-      styleCommandText(str) {
-        return str;
+      styleCommandText(str2) {
+        return str2;
       }
       /**
        * Calculate the pad width from the maximum term length.
@@ -715,8 +715,8 @@ var require_help = __commonJS({
        * @param {string} str
        * @returns {boolean}
        */
-      preformatted(str) {
-        return /\n[^\S\r\n]/.test(str);
+      preformatted(str2) {
+        return /\n[^\S\r\n]/.test(str2);
       }
       /**
        * Format the "item", which consists of a term and description. Pad the term and wrap the description, indenting the following lines.
@@ -762,9 +762,9 @@ ${itemIndentStr}`);
        * @param {number} width
        * @returns {string}
        */
-      boxWrap(str, width) {
-        if (width < this.minWidthToWrap) return str;
-        const rawLines = str.split(/\r\n|\n/);
+      boxWrap(str2, width) {
+        if (width < this.minWidthToWrap) return str2;
+        const rawLines = str2.split(/\r\n|\n/);
         const chunkPattern = /[\s]*[^\s]+/g;
         const wrappedLines = [];
         rawLines.forEach((line) => {
@@ -792,9 +792,9 @@ ${itemIndentStr}`);
         return wrappedLines.join("\n");
       }
     };
-    function stripColor(str) {
+    function stripColor(str2) {
       const sgrPattern = /\x1b\[\d*(;\d*)*m/g;
-      return str.replace(sgrPattern, "");
+      return str2.replace(sgrPattern, "");
     }
     exports.Help = Help2;
     exports.stripColor = stripColor;
@@ -1065,9 +1065,9 @@ var require_option = __commonJS({
         return option.negate === (negativeValue === value);
       }
     };
-    function camelcase(str) {
-      return str.split("-").reduce((str2, word) => {
-        return str2 + word[0].toUpperCase() + word.slice(1);
+    function camelcase(str2) {
+      return str2.split("-").reduce((str3, word) => {
+        return str3 + word[0].toUpperCase() + word.slice(1);
       });
     }
     function splitOptionFlags(flags) {
@@ -1248,14 +1248,14 @@ var require_command = __commonJS({
         this._showSuggestionAfterError = true;
         this._savedState = null;
         this._outputConfiguration = {
-          writeOut: (str) => process10.stdout.write(str),
-          writeErr: (str) => process10.stderr.write(str),
-          outputError: (str, write) => write(str),
+          writeOut: (str2) => process10.stdout.write(str2),
+          writeErr: (str2) => process10.stderr.write(str2),
+          outputError: (str2, write) => write(str2),
           getOutHelpWidth: () => process10.stdout.isTTY ? process10.stdout.columns : void 0,
           getErrHelpWidth: () => process10.stderr.isTTY ? process10.stderr.columns : void 0,
           getOutHasColors: () => useColor2() ?? (process10.stdout.isTTY && process10.stdout.hasColors?.()),
           getErrHasColors: () => useColor2() ?? (process10.stderr.isTTY && process10.stderr.hasColors?.()),
-          stripColor: (str) => stripColor(str)
+          stripColor: (str2) => stripColor(str2)
         };
         this._hidden = false;
         this._helpOption = void 0;
@@ -2979,18 +2979,18 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [description]
        * @return {(this | string | undefined)} `this` command for chaining, or version string if no arguments
        */
-      version(str, flags, description) {
-        if (str === void 0) return this._version;
-        this._version = str;
+      version(str2, flags, description) {
+        if (str2 === void 0) return this._version;
+        this._version = str2;
         flags = flags || "-V, --version";
         description = description || "output the version number";
         const versionOption = this.createOption(flags, description);
         this._versionOptionName = versionOption.attributeName();
         this._registerOption(versionOption);
         this.on("option:" + versionOption.name(), () => {
-          this._outputConfiguration.writeOut(`${str}
+          this._outputConfiguration.writeOut(`${str2}
 `);
-          this._exit(0, "commander.version", str);
+          this._exit(0, "commander.version", str2);
         });
         return this;
       }
@@ -3001,10 +3001,10 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {object} [argsDescription]
        * @return {(string|Command)}
        */
-      description(str, argsDescription) {
-        if (str === void 0 && argsDescription === void 0)
+      description(str2, argsDescription) {
+        if (str2 === void 0 && argsDescription === void 0)
           return this._description;
-        this._description = str;
+        this._description = str2;
         if (argsDescription) {
           this._argsDescription = argsDescription;
         }
@@ -3016,9 +3016,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [str]
        * @return {(string|Command)}
        */
-      summary(str) {
-        if (str === void 0) return this._summary;
-        this._summary = str;
+      summary(str2) {
+        if (str2 === void 0) return this._summary;
+        this._summary = str2;
         return this;
       }
       /**
@@ -3066,8 +3066,8 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [str]
        * @return {(string|Command)}
        */
-      usage(str) {
-        if (str === void 0) {
+      usage(str2) {
+        if (str2 === void 0) {
           if (this._usage) return this._usage;
           const args = this.registeredArguments.map((arg) => {
             return humanReadableArgName(arg);
@@ -3078,7 +3078,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
             this.registeredArguments.length ? args : []
           ).join(" ");
         }
-        this._usage = str;
+        this._usage = str2;
         return this;
       }
       /**
@@ -3087,9 +3087,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
        * @param {string} [str]
        * @return {(string|Command)}
        */
-      name(str) {
-        if (str === void 0) return this._name;
-        this._name = str;
+      name(str2) {
+        if (str2 === void 0) return this._name;
+        this._name = str2;
         return this;
       }
       /**
@@ -3223,17 +3223,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
         let hasColors2;
         let helpWidth;
         if (error) {
-          baseWrite = (str) => this._outputConfiguration.writeErr(str);
+          baseWrite = (str2) => this._outputConfiguration.writeErr(str2);
           hasColors2 = this._outputConfiguration.getErrHasColors();
           helpWidth = this._outputConfiguration.getErrHelpWidth();
         } else {
-          baseWrite = (str) => this._outputConfiguration.writeOut(str);
+          baseWrite = (str2) => this._outputConfiguration.writeOut(str2);
           hasColors2 = this._outputConfiguration.getOutHasColors();
           helpWidth = this._outputConfiguration.getOutHelpWidth();
         }
-        const write = (str) => {
-          if (!hasColors2) str = this._outputConfiguration.stripColor(str);
-          return baseWrite(str);
+        const write = (str2) => {
+          if (!hasColors2) str2 = this._outputConfiguration.stripColor(str2);
+          return baseWrite(str2);
         };
         return { error, write, hasColors: hasColors2, helpWidth };
       }
@@ -4710,7 +4710,7 @@ var defaultVerboseFunction = ({
   return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
 };
 var serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
-var padField = (field, padding) => String(field).padStart(padding, "0");
+var padField = (field2, padding) => String(field2).padStart(padding, "0");
 var getFinalIcon = ({ failed, reject }) => {
   if (!failed) {
     return figures_default.tick;
@@ -10987,6 +10987,76 @@ function timeoutScale(accel, env = process.env, speed = measured) {
 // src/qemu/firmware.ts
 import { statSync as statSync2 } from "node:fs";
 import path7 from "node:path";
+
+// src/errors.ts
+var RehearseError = class extends Error {
+  constructor(kind, message, fields = {}, options) {
+    super(message, options);
+    this.kind = kind;
+    this.fields = fields;
+    this.name = "RehearseError";
+  }
+  kind;
+  fields;
+};
+function kindOf(e) {
+  const err = e;
+  const k = err?.kind;
+  if (typeof k === "string" && KINDS.has(k)) return k;
+  if (err?.code === "ENOENT" && typeof err.syscall === "string" && err.syscall.startsWith("spawn")) return "host-not-ready";
+  return "internal";
+}
+var KINDS = /* @__PURE__ */ new Set(["input", "host-not-ready", "iso-checksum-mismatch", "iso-download", "unknown-flake-host", "wrong-disk", "qemu-exited", "console-timeout", "console-closed", "protocol", "guest-gave-up", "power-off-timeout", "phase-timeout", "interrupted", "internal"]);
+function errorRecord(e, where = {}) {
+  const err = e;
+  const message = typeof err?.message === "string" ? err.message : String(e);
+  const rec = { kind: kindOf(e), message: message.length > 2e3 ? `${message.slice(0, 1999)}\u2026` : message };
+  if (where.phase) rec.phase = where.phase;
+  if (where.step) rec.step = where.step;
+  const serial = typeof err?.serialTail === "string" ? err.serialTail : typeof err?.fields?.serialTail === "string" ? err.fields.serialTail : void 0;
+  if (serial) rec.serialTail = serial;
+  const fields = { ...err?.fields ?? {} };
+  delete fields.serialTail;
+  if (Object.keys(fields).length) rec.fields = fields;
+  return rec;
+}
+var PowerOffTimeoutError = class extends RehearseError {
+  constructor(machine, awaited, seconds, serialTail) {
+    super("power-off-timeout", awaited === "reboot" ? `${machine}: no reboot within ${seconds}s` : `${machine} did not power off within ${seconds}s`, { machine, awaited, seconds });
+    this.machine = machine;
+    this.awaited = awaited;
+    this.seconds = seconds;
+    this.serialTail = serialTail;
+    this.name = "PowerOffTimeoutError";
+  }
+  machine;
+  awaited;
+  seconds;
+  serialTail;
+};
+var GuestGaveUpError = class extends RehearseError {
+  constructor(system, stage, shown, serialTail) {
+    super("guest-gave-up", system === "installer" && stage === "the kernel" ? `the installer kernel panicked: ${shown}` : `the ${system} did not come up: ${stage} gave up: ${shown}`, { system, stage, shown });
+    this.system = system;
+    this.stage = stage;
+    this.shown = shown;
+    this.serialTail = serialTail;
+    this.name = "GuestGaveUpError";
+  }
+  system;
+  stage;
+  shown;
+  serialTail;
+};
+function stageTail(e) {
+  const err = e;
+  if (typeof err?.serialTail !== "string" || !err.serialTail) return void 0;
+  const k = kindOf(e);
+  const onControl = (k === "console-timeout" || k === "console-closed") && typeof err.fields?.console === "string" && !err.fields.console.endsWith(" serial");
+  return onControl && err.serialTail === err.tail ? void 0 : err.serialTail;
+}
+
+// src/qemu/firmware.ts
 function firmwareCandidates(env = process.env, qemuShareDirs = []) {
   const c3 = [];
   if (env.NIXOS_REHEARSE_OVMF_CODE && env.NIXOS_REHEARSE_OVMF_VARS) {
@@ -11024,19 +11094,20 @@ function classifyPair(codeSize, varsSize) {
   }
   return { flash: codeClass };
 }
-var FirmwareNotFoundError = class extends Error {
+var FirmwareNotFoundError = class extends RehearseError {
   constructor(looked) {
     super(
+      "host-not-ready",
       `OVMF UEFI firmware not found. Looked for (code + vars):
   ${looked.join("\n  ")}
 Install it: Debian/Ubuntu: sudo apt-get install ovmf | Fedora: sudo dnf install edk2-ovmf | Arch: sudo pacman -S edk2-ovmf | Nix: nix shell nixpkgs#OVMF.fd (and export OVMF=<its path>)
-or point NIXOS_REHEARSE_OVMF_CODE and NIXOS_REHEARSE_OVMF_VARS at the files.`
+or point NIXOS_REHEARSE_OVMF_CODE and NIXOS_REHEARSE_OVMF_VARS at the files.`,
+      { tool: "OVMF", looked }
     );
     this.looked = looked;
     this.name = "FirmwareNotFoundError";
   }
   looked;
-  kind = "host-not-ready";
 };
 var realSize = (p) => {
   try {
@@ -11374,25 +11445,30 @@ var Transcript = class {
 };
 
 // src/console/console.ts
-var ConsoleTimeoutError = class extends Error {
-  constructor(message, tail2) {
-    super(`${message}
---- last console output ---
-${tail2}`);
+var ConsoleTimeoutError = class extends RehearseError {
+  constructor(where, tail2) {
+    super("console-timeout", `timed out after ${where.seconds.toFixed(1)}s on ${where.console} waiting for ${where.waitingFor}`, { ...where });
+    this.where = where;
     this.tail = tail2;
     this.name = "ConsoleTimeoutError";
+    this.serialTail = tail2;
   }
+  where;
   tail;
+  /** The console's last lines for report.error.serialTail (a machine may replace them with its serial console's). */
+  serialTail;
 };
-var ConsoleClosedError = class extends Error {
-  constructor(message, tail2) {
-    super(`${message}
---- last console output ---
-${tail2}`);
+var ConsoleClosedError = class extends RehearseError {
+  constructor(console2, tail2) {
+    super("console-closed", `${console2} console closed (QEMU exited?)`, { console: console2 });
+    this.console = console2;
     this.tail = tail2;
     this.name = "ConsoleClosedError";
+    this.serialTail = tail2;
   }
+  console;
   tail;
+  serialTail;
 };
 var REGEX_OVERLAP = 16 * 1024;
 var MAX_UNCONSUMED = 16 * 1024 * 1024;
@@ -11470,7 +11546,7 @@ var Console = class {
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
-    this.socket.on("close", () => this.onClose(new ConsoleClosedError(`${this.name} console closed (QEMU exited?)`, this.tail())));
+    this.socket.on("close", () => this.onClose(new ConsoleClosedError(this.name, this.tail())));
   }
   /** Sends what is written to `sink` instead of a socket (replay tests drive the console by feed()). */
   attachSink(sink) {
@@ -11593,7 +11669,7 @@ var Console = class {
       if (this.closed) return reject(this.closed);
       this.waiters.add(waiter);
       timer = setTimeout(
-        () => waiter.fail(new ConsoleTimeoutError(`timed out after ${(timeoutMs / 1e3).toFixed(1)}s on ${this.name} waiting for ${what}`, this.tail())),
+        () => waiter.fail(new ConsoleTimeoutError({ console: this.name, waitingFor: what, seconds: timeoutMs / 1e3 }, this.tail())),
         timeoutMs
       );
     });
@@ -11683,14 +11759,14 @@ function parseFrame(text, frame, hint = {}) {
   const bodyStart = s + frame.start.length;
   const e = find(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
   if (e < 0) {
-    if (text.length - bodyStart > MAX_FRAME_CHARS) throw new ProtocolError(`command output frame is larger than ${MAX_FRAME_CHARS} characters, more than the guest side ever sends`, text.slice(bodyStart, bodyStart + 200));
+    if (text.length - bodyStart > MAX_FRAME_CHARS) throw new ProtocolError(`command output frame is larger than ${MAX_FRAME_CHARS} characters, more than the guest side ever sends`, text.slice(bodyStart, bodyStart + 200), "frame-too-large");
     return { done: false, start: s };
   }
   const body = text.slice(bodyStart, e);
   const nl = body.lastIndexOf("\n");
   const b64 = body.slice(0, Math.max(nl, 0)).replace(/\s+/g, "");
   const rc = body.slice(nl + 1).trim();
-  if (!/^\d+$/.test(rc)) throw new ProtocolError(`bad exit code ${JSON.stringify(rc)} in command frame`, body);
+  if (!/^\d+$/.test(rc)) throw new ProtocolError(`bad exit code ${JSON.stringify(rc)} in command frame`, body, "bad-exit-code");
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
     throw new ProtocolError("command output frame is corrupt (non-base64 text inside it: console noise?)", body);
   }
@@ -11700,9 +11776,9 @@ function parseFrame(text, frame, hint = {}) {
     consumed: e + frame.end.length
   };
 }
-var ProtocolError = class extends Error {
-  constructor(message, body) {
-    super(message);
+var ProtocolError = class extends RehearseError {
+  constructor(message, body, problem = "corrupt-frame") {
+    super("protocol", message, { problem });
     this.body = body;
     this.name = "ProtocolError";
   }
@@ -11783,7 +11859,7 @@ ${r.output}`);
       for (const line of frame.lines) this.console.write(line);
       return await done;
     } catch (e) {
-      if (e instanceof ConsoleTimeoutError || !(e instanceof Error && e.name === "ProtocolError")) this.broken = e;
+      if (e instanceof ConsoleTimeoutError || kindOf(e) !== "protocol") this.broken = e;
       throw e;
     }
   }
@@ -11912,9 +11988,9 @@ var QmpError = class extends Error {
   command;
   errorClass;
 };
-var QmpClosedError = class extends Error {
+var QmpClosedError = class extends RehearseError {
   constructor(command) {
-    super(`QMP connection closed during ${command} (QEMU exited)`);
+    super("qemu-exited", `QMP connection closed during ${command} (QEMU exited)`, { command });
     this.command = command;
   }
   command;
@@ -12171,8 +12247,8 @@ var Machine = class _Machine {
           said = readFileSync3(qemuLog, "utf8").trim().split("\n").slice(-5).join("\n");
         } catch {
         }
-        throw new Error(`QEMU exited during start (${x.code ?? x.signal}): ${said || "no message"}
-(log: ${qemuLog})`);
+        throw new RehearseError("qemu-exited", `QEMU exited during start (${x.code ?? x.signal}): ${said || "no message"}
+(log: ${qemuLog})`, { machine: this.name, during: "start", exit: String(x.code ?? x.signal), qemuSaid: said || void 0, log: qemuLog });
       });
       died.catch(() => {
       });
@@ -12385,9 +12461,7 @@ var Machine = class _Machine {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`${this.name}: no reboot within ${seconds * this.scale | 0}s
---- serial ---
-${this.serial.tail()}`));
+        reject(new PowerOffTimeoutError(this.name, "reboot", seconds * this.scale | 0, this.serial.tail()));
       }, this.t(seconds));
       const onReset = () => {
         cleanup();
@@ -12395,7 +12469,7 @@ ${this.serial.tail()}`));
       };
       const onExit2 = () => {
         cleanup();
-        reject(new Error(`${this.name}: QEMU exited while waiting for a reboot`));
+        reject(new RehearseError("qemu-exited", `${this.name}: QEMU exited while waiting for a reboot`, { machine: this.name, during: "reboot" }));
       };
       const cleanup = () => {
         clearTimeout(timer);
@@ -12460,9 +12534,7 @@ ${this.serial.tail()}`));
   async waitForShutdown(seconds = 120) {
     const t = sleep2(this.t(seconds), "timeout", { ref: false });
     const r = await Promise.race([this.exited, t]);
-    if (r === "timeout") throw new Error(`${this.name} did not power off within ${seconds * this.scale}s
---- serial ---
-${this.serial.tail()}`);
+    if (r === "timeout") throw new PowerOffTimeoutError(this.name, "power-off", seconds * this.scale, this.serial.tail());
     await this.released();
     return r;
   }
@@ -12574,24 +12646,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes as randomBytes6 } from "node:crypto";
 import { mkdirSync as mkdirSync8, readFileSync as readFileSync13, rmSync as rmSync9 } from "node:fs";
 import os5 from "node:os";
-import path24 from "node:path";
-
-// src/errors.ts
-var RehearseError = class extends Error {
-  constructor(kind, message, fields = {}, options) {
-    super(message, options);
-    this.kind = kind;
-    this.fields = fields;
-    this.name = "RehearseError";
-  }
-  kind;
-  fields;
-};
-function kindOf(e) {
-  const k = e?.kind;
-  return typeof k === "string" && KINDS.has(k) ? k : "internal";
-}
-var KINDS = /* @__PURE__ */ new Set(["input", "host-not-ready", "iso-checksum-mismatch", "iso-download", "unknown-flake-host", "qemu-exited", "console-timeout", "console-closed", "protocol", "guest-gave-up", "power-off-timeout", "phase-timeout", "interrupted", "internal"]);
+import path25 from "node:path";
 
 // src/faults.ts
 var FAULTS = {
@@ -12657,7 +12712,7 @@ function parseZpoolStatus(out2) {
   for (const block of out2.split(/^(?=\s*pool: )/m)) {
     const pool = /^\s*pool: (\S+)/m.exec(block)?.[1];
     if (!pool) continue;
-    const field = (k) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, "m").exec(block)?.[1]?.replace(/\n\t/g, " ").trim();
+    const field2 = (k) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, "m").exec(block)?.[1]?.replace(/\n\t/g, " ").trim();
     const devices = [];
     const config = /^config:\n\s*\n([\s\S]*?)(?=\n\s*\n|\nerrors:|(?![\s\S]))/m.exec(block)?.[1] ?? "";
     let base;
@@ -12668,7 +12723,7 @@ function parseZpoolStatus(out2) {
       base ??= indent;
       devices.push({ name: m[2], depth: Math.round((indent - base) / 2), state: m[3], read: m[4] ?? "", write: m[5] ?? "", cksum: m[6] ?? "", note: m[7]?.trim() || void 0 });
     }
-    pools.push({ pool, state: field("state") ?? "", status: field("status"), action: field("action"), errors: /^errors: (.*)$/m.exec(block)?.[1]?.trim(), devices });
+    pools.push({ pool, state: field2("state") ?? "", status: field2("status"), action: field2("action"), errors: /^errors: (.*)$/m.exec(block)?.[1]?.trim(), devices });
   }
   return pools;
 }
@@ -12843,7 +12898,7 @@ function privateKeyNeedle(keyFile) {
     o2 += 4;
     return v;
   };
-  const str = () => {
+  const str2 = () => {
     const n3 = u322();
     const s = bytes.subarray(o2, o2 + n3);
     o2 += n3;
@@ -12852,20 +12907,20 @@ function privateKeyNeedle(keyFile) {
   const magic = "openssh-key-v1\0";
   if (bytes.subarray(0, magic.length).toString("latin1") !== magic) throw new Error("not an OpenSSH private key (no openssh-key-v1 magic)");
   o2 = magic.length;
-  const cipher = str().toString();
-  str();
-  str();
+  const cipher = str2().toString();
+  str2();
+  str2();
   const n2 = u322();
-  for (let i2 = 0; i2 < n2; i2++) str();
+  for (let i2 = 0; i2 < n2; i2++) str2();
   u322();
   let target;
   if (cipher !== "none") {
     target = o2 + Math.floor((bytes.length - o2) / 2);
   } else {
     o2 += 8;
-    const type = str().toString();
+    const type = str2().toString();
     if (type === "ssh-ed25519") {
-      str();
+      str2();
       target = o2 + 4 + 16;
     } else {
       target = o2 + Math.floor((bytes.length - o2) / 2);
@@ -12896,9 +12951,9 @@ var LIMITS = {
   diskGiB: { min: 4, max: 2048, unit: "GiB" }
 };
 var DEFAULT_PHASE_TIMEOUT_MINUTES = 60;
-var LimitError = class extends Error {
+var LimitError = class extends RehearseError {
   constructor(setting, value, expected) {
-    super(`${setting} must be ${expected} (got '${value}')`);
+    super("input", `${setting} must be ${expected} (got '${value}')`, { setting, value, expected });
     this.setting = setting;
     this.value = value;
     this.expected = expected;
@@ -12907,7 +12962,6 @@ var LimitError = class extends Error {
   value;
   expected;
   name = "LimitError";
-  kind = "invalid-setting";
 };
 function wholeNumber(setting, raw, range) {
   const v = raw.trim();
@@ -12957,14 +13011,18 @@ function resolveDisks(lsblkJson, serials) {
     if (hits.length !== 1) {
       const seen2 = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ""}`).join(", ") || "none";
       throw new WrongDiskError(
-        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen2}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`
+        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen2}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`,
+        { serial: s, seen: seen2, matches: hits.length }
       );
     }
     return `/dev/${hits[0].name}`;
   });
 }
-var WrongDiskError = class extends Error {
-  name = "WrongDiskError";
+var WrongDiskError = class extends RehearseError {
+  constructor(message, fields = {}) {
+    super("wrong-disk", message, fields);
+    this.name = "WrongDiskError";
+  }
 };
 var STEPS = [
   {
@@ -13216,16 +13274,21 @@ var STEPS = [
 function splitFlakeRef(ref) {
   const m = /^(.*)#([^#"]*)$/.exec(ref);
   if (!m || !m[2]) {
-    throw new Error(
-      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`
+    throw new RehearseError(
+      "input",
+      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
+      { flakeRef: ref, problem: "no-host" }
     );
   }
   return [m[1] || ".", hostName(`the host in flake reference '${ref}'`, m[2])];
 }
 
 // src/flake.ts
-var FlakeError = class extends Error {
-  name = "FlakeError";
+var FlakeError = class extends RehearseError {
+  constructor(message, kind = "input", fields = {}) {
+    super(kind, message, fields);
+    this.name = "FlakeError";
+  }
 };
 function declaredHosts(flakeNix) {
   const text = flakeNix.replace(/#[^\n]*/g, "");
@@ -13259,31 +13322,130 @@ function declaredHosts(flakeNix) {
 function resolveFlake(ref) {
   const [where, host] = splitFlakeRef(ref);
   if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) {
-    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`);
+    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, "input", { flakeRef: ref });
   }
   const dir = path11.resolve(where.replace(/^path:/, ""));
-  if (!existsSync3(dir) || !statSync4(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`);
+  if (!existsSync3(dir) || !statSync4(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`, "input", { dir });
   const file = path11.join(dir, "flake.nix");
-  if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`);
+  if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`, "input", { dir });
   const hosts = declaredHosts(readFileSync4(file, "utf8"));
   if (hosts.length && !hosts.includes(host)) {
-    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`);
+    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`, "unknown-flake-host", { dir, host, declared: hosts });
   }
   return { dir, host, ref: `${dir}#${host}` };
 }
 
+// src/host.ts
+import { accessSync as accessSync2, constants as constants5, existsSync as existsSync4, statSync as statSync5 } from "node:fs";
+import path12 from "node:path";
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
+};
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs("zfs", "single"),
+  "zfs-mirror": zfs("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
+}
+
+// src/host.ts
+function onPath(bin, env = process.env) {
+  const ok = (p) => {
+    try {
+      accessSync2(p, constants5.X_OK);
+      return statSync5(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (bin.includes("/")) return ok(bin) ? bin : void 0;
+  for (const dir of (env.PATH ?? "").split(path12.delimiter)) if (dir && ok(path12.join(dir, bin))) return path12.join(dir, bin);
+  return void 0;
+}
+function hostProblems(env = process.env) {
+  const problems = [];
+  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
+  for (const [what, bin] of tools) if (!onPath(bin, env)) problems.push(`${what} not found (${bin})`);
+  try {
+    findFirmware(firmwareCandidates(env));
+  } catch {
+    problems.push("OVMF UEFI firmware not found");
+  }
+  return problems;
+}
+function hostNotReady(env = process.env) {
+  const problems = hostProblems(env);
+  if (!problems.length) return void 0;
+  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
+}
+
 // src/iso/source.ts
 import { createHash } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync2, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync5 } from "node:fs";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync5, mkdirSync as mkdirSync2, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync6 } from "node:fs";
 import os4 from "node:os";
-import path13 from "node:path";
+import path14 from "node:path";
 import { Readable as Readable4 } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 // src/leftovers.ts
 import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync5, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
 import os3 from "node:os";
-import path12 from "node:path";
+import path13 from "node:path";
 var OWNER_FILE = ".nixos-rehearse-owner";
 var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
 function processAlive(pid) {
@@ -13303,8 +13465,8 @@ function processStart(pid) {
   }
 }
 function ownedTempDir(prefix) {
-  const dir = mkdtempSync3(path12.join(os3.tmpdir(), prefix));
-  writeFileSync3(path12.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
+  const dir = mkdtempSync3(path13.join(os3.tmpdir(), prefix));
+  writeFileSync3(path13.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
 `);
   return dir;
 }
@@ -13318,10 +13480,10 @@ function removeLeftovers(tmp = os3.tmpdir()) {
   }
   for (const name of names) {
     if (!PREFIX.test(name)) continue;
-    const dir = path12.join(tmp, name);
+    const dir = path13.join(tmp, name);
     let owner;
     try {
-      owner = JSON.parse(readFileSync5(path12.join(dir, OWNER_FILE), "utf8"));
+      owner = JSON.parse(readFileSync5(path13.join(dir, OWNER_FILE), "utf8"));
     } catch {
       continue;
     }
@@ -13335,9 +13497,13 @@ function removeLeftovers(tmp = os3.tmpdir()) {
 }
 
 // src/iso/source.ts
-var IsoError = class extends Error {
-  name = "IsoError";
+var IsoError = class extends RehearseError {
+  constructor(message, kind = "iso-download", fields = {}) {
+    super(kind, message, fields);
+    this.name = "IsoError";
+  }
 };
+var checksumMismatch = (file, expected, actual) => new IsoError(`checksum mismatch for ${file}: expected sha256 ${expected}, got ${actual}. Nothing was booted.`, "iso-checksum-mismatch", { path: file, expected, actual });
 async function sha256File(file) {
   const h2 = createHash("sha256");
   await pipeline(createReadStream2(file), h2);
@@ -13350,7 +13516,7 @@ function parseSha256File(text) {
 }
 function normaliseSha(s) {
   const v = s.trim().toLowerCase().replace(/^sha256[:-]/, "");
-  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`, "input", { setting: "--sha256", value: s });
   return v;
 }
 async function publishedSha256(url) {
@@ -13358,24 +13524,24 @@ async function publishedSha256(url) {
   try {
     r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(6e4) });
   } catch (e) {
-    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`);
+    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`, "iso-download", { url: `${url}.sha256` });
   }
-  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
+  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`, "iso-download", { url: `${url}.sha256`, status: r.status });
   return parseSha256File(await r.text());
 }
-var isoCachePath = (cacheDir, sha256) => path13.join(cacheDir, "iso", `${sha256}.iso`);
+var isoCachePath = (cacheDir, sha256) => path14.join(cacheDir, "iso", `${sha256}.iso`);
 async function resolveIso(iso, sha256, cacheDir, log = () => {
 }, opts = {}) {
   const want = sha256 ? normaliseSha(sha256) : void 0;
   if (/^https?:\/\//.test(iso)) {
     if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
-      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
+      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`, "input", { url: iso });
     }
     const expected = want ?? await publishedSha256(iso);
     const file2 = isoCachePath(cacheDir, expected);
-    mkdirSync2(path13.dirname(file2), { recursive: true });
+    mkdirSync2(path14.dirname(file2), { recursive: true });
     removeLeftovers2(file2, log);
-    if (existsSync4(file2)) {
+    if (existsSync5(file2)) {
       const got2 = await sha256File(file2);
       if (got2 === expected) return { path: file2, sha256: expected };
       log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
@@ -13384,11 +13550,11 @@ async function resolveIso(iso, sha256, cacheDir, log = () => {
     await download(iso, file2, expected, log, opts);
     return { path: file2, sha256: expected };
   }
-  const file = path13.resolve(iso.replace(/^~(?=\/)/, os4.homedir()));
-  if (!existsSync4(file) || !statSync5(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
+  const file = path14.resolve(iso.replace(/^~(?=\/)/, os4.homedir()));
+  if (!existsSync5(file) || !statSync6(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`, "input", { path: file });
   if (!want) return { path: file };
   const got = await sha256File(file);
-  if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
+  if (got !== want) throw checksumMismatch(file, want, got);
   return { path: file, sha256: got };
 }
 function causeOf(e) {
@@ -13397,14 +13563,14 @@ function causeOf(e) {
   return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
 }
 function removeLeftovers2(file, log) {
-  const dir = path13.dirname(file);
-  const prefix = `${path13.basename(file)}.part-`;
+  const dir = path14.dirname(file);
+  const prefix = `${path14.basename(file)}.part-`;
   for (const f of readdirSync2(dir)) {
     if (!f.startsWith(prefix)) continue;
     const pid = Number(f.slice(prefix.length));
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
-    rmSync4(path13.join(dir, f), { force: true });
-    log(`removed ${path13.join(dir, f)}, left by a download that did not finish`);
+    rmSync4(path14.join(dir, f), { force: true });
+    log(`removed ${path14.join(dir, f)}, left by a download that did not finish`);
   }
 }
 async function download(url, file, expected, log, o2) {
@@ -13417,13 +13583,13 @@ async function download(url, file, expected, log, o2) {
       const got = await sha256File(tmp);
       if (got !== expected) {
         rmSync4(tmp, { force: true });
-        throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
+        throw checksumMismatch(url, expected, got);
       }
       renameSync(tmp, file);
       return;
     } catch (e) {
       rmSync4(tmp, { force: true });
-      if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e;
+      if (e instanceof IsoError && (e.kind === "iso-checksum-mismatch" || typeof e.fields.status === "number" && e.fields.status >= 400 && e.fields.status < 500)) throw e;
       last = causeOf(e);
       if (attempt < attempts) {
         log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
@@ -13431,7 +13597,7 @@ async function download(url, file, expected, log, o2) {
       }
     }
   }
-  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`);
+  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`, "iso-download", { url, attempts });
 }
 async function fetchTo(url, tmp, log, idleMs) {
   const abort = new AbortController();
@@ -13442,7 +13608,7 @@ async function fetchTo(url, tmp, log, idleMs) {
   };
   try {
     const r = await fetch(url, { signal: abort.signal });
-    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim());
+    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim(), "iso-download", { url, status: r.status });
     const total = Number(r.headers.get("content-length")) || 0;
     log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ""}`);
     let got = 0;
@@ -13469,7 +13635,7 @@ async function fetchTo(url, tmp, log, idleMs) {
 
 // src/installer.ts
 import { mkdirSync as mkdirSync4 } from "node:fs";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/diagnosis/boot-stage.ts
 var MARKERS = [
@@ -13569,7 +13735,7 @@ function gaveUpStage(line) {
 
 // src/iso/iso.ts
 import { mkdirSync as mkdirSync3, readFileSync as readFileSync6 } from "node:fs";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // src/iso/grub-cfg.ts
 var GrubConfigError = class extends Error {
@@ -13686,7 +13852,7 @@ async function xorriso(iso, args) {
   const r = await execa(xorrisoBinary(), ["-osirrox", "on", "-indev", iso, ...args], { reject: false, stdin: "ignore" });
   if (r.exitCode !== 0) {
     const said = `${r.stderr}`.split("\n").filter((l) => /FAILURE|SORRY|not found|Cannot|No such/i.test(l)).join("\n");
-    if (r.code === "ENOENT") throw new Error(`xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`);
+    if (r.code === "ENOENT") throw new RehearseError("host-not-ready", `xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`, { tool: "xorriso" });
     throw new Error(`xorriso could not read ${iso}: ${said || `exit ${r.exitCode}`}`);
   }
   return `${r.stdout}`;
@@ -13700,11 +13866,11 @@ async function findGrubCfg(iso) {
 async function isoBoot(iso, dir) {
   mkdirSync3(dir, { recursive: true });
   const grubCfg = await findGrubCfg(iso);
-  const cfgFile = path14.join(dir, "grub.cfg");
+  const cfgFile = path15.join(dir, "grub.cfg");
   await xorriso(iso, ["-extract", grubCfg, cfgFile]);
   const entry = installerEntry(readFileSync6(cfgFile, "utf8"));
-  const kernel = path14.join(dir, "kernel");
-  const initrd = path14.join(dir, "initrd");
+  const kernel = path15.join(dir, "kernel");
+  const initrd = path15.join(dir, "initrd");
   await xorriso(iso, ["-extract", entry.kernel, kernel]);
   if (entry.initrds.length !== 1) throw new Error(`menuentry '${entry.title}' has ${entry.initrds.length} initrds; one is supported`);
   await xorriso(iso, ["-extract", entry.initrds[0], initrd]);
@@ -13713,13 +13879,12 @@ async function isoBoot(iso, dir) {
 
 // src/installer.ts
 var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
-var KERNEL_PANIC = /Kernel panic - not syncing:[^\n]*/;
 async function startInstaller(opts) {
   if (opts.restore) return restoreInstaller(opts, opts.restore);
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
   const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
   try {
-    const bootDir = path15.join(machine.workDir, "iso-boot");
+    const bootDir = path16.join(machine.workDir, "iso-boot");
     mkdirSync4(bootDir, { recursive: true });
     const boot = await isoBoot(iso, bootDir);
     const append = [boot.append, ...extraAppend ?? []].join(" ");
@@ -13728,8 +13893,7 @@ async function startInstaller(opts) {
     onStarted?.(machine).catch(() => {
     });
     const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (KERNEL_PANIC.test(seen2[0])) throw new Error(`the installer kernel panicked: ${seen2[0].trim()}`);
-    if (BOOT_GAVE_UP.test(seen2[0])) throw new Error(`the installer did not come up: ${gaveUpStage(seen2[0])} gave up: ${seen2[0].trim()}`);
+    if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim());
     await machine.connect({ sudo: true });
     return { machine, boot };
   } catch (e) {
@@ -13761,7 +13925,7 @@ async function restoreInstaller(opts, s) {
     restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog }
   });
   try {
-    const boot = await isoBoot(iso, path15.join(machine.workDir, "iso-boot"));
+    const boot = await isoBoot(iso, path16.join(machine.workDir, "iso-boot"));
     if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
     try {
@@ -13781,8 +13945,8 @@ async function restoreInstaller(opts, s) {
 
 // src/installer-state.ts
 import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
-import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync6, writeFileSync as writeFileSync4 } from "node:fs";
-import path16 from "node:path";
+import { existsSync as existsSync6, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync7, writeFileSync as writeFileSync4 } from "node:fs";
+import path17 from "node:path";
 var INSTALLER_STATE_FORMAT = 3;
 var INSTALLER_SLOTS = 4;
 function installerStateKey(k) {
@@ -13790,7 +13954,7 @@ function installerStateKey(k) {
   return createHash2("sha256").update(text).digest("hex").slice(0, 24);
 }
 function installerStatesDir(cacheDir) {
-  return path16.join(cacheDir, "installer-states");
+  return path17.join(cacheDir, "installer-states");
 }
 async function keyFor(o2, boot) {
   const v = await toolVersion(qemuBinary());
@@ -13798,9 +13962,9 @@ async function keyFor(o2, boot) {
 }
 function readInstallerState(dir) {
   try {
-    const read = JSON.parse(readFileSync7(path16.join(dir, "manifest.json"), "utf8"));
-    const m = { ...read, dir, state: path16.join(dir, "state.zst"), efiVars: path16.join(dir, "efivars.fd"), bootSerialLog: path16.join(dir, "boot-serial.log") };
-    if (!existsSync5(m.state) || statSync6(m.state).size === 0 || !existsSync5(m.efiVars)) return void 0;
+    const read = JSON.parse(readFileSync7(path17.join(dir, "manifest.json"), "utf8"));
+    const m = { ...read, dir, state: path17.join(dir, "state.zst"), efiVars: path17.join(dir, "efivars.fd"), bootSerialLog: path17.join(dir, "boot-serial.log") };
+    if (!existsSync6(m.state) || statSync7(m.state).size === 0 || !existsSync6(m.efiVars)) return void 0;
     return m;
   } catch {
     return void 0;
@@ -13811,12 +13975,12 @@ async function installerState(o2) {
   });
   const root = installerStatesDir(o2.cacheDir);
   mkdirSync5(root, { recursive: true });
-  const tmp = path16.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
+  const tmp = path17.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
   mkdirSync5(tmp);
   try {
-    const boot = await isoBoot(o2.iso, path16.join(tmp, "iso-boot"));
+    const boot = await isoBoot(o2.iso, path17.join(tmp, "iso-boot"));
     const key = await keyFor(o2, boot);
-    const dir = path16.join(root, key);
+    const dir = path17.join(root, key);
     const have = readInstallerState(dir);
     if (have) return have;
     rmSync5(dir, { recursive: true, force: true });
@@ -13831,7 +13995,7 @@ async function installerState(o2) {
       iso: { path: o2.iso },
       kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
       hotplugSlots: INSTALLER_SLOTS,
-      workDir: path16.join(tmp, "vm"),
+      workDir: path17.join(tmp, "vm"),
       logDir: o2.logDir
     });
     let bootSeconds = 0;
@@ -13840,14 +14004,14 @@ async function installerState(o2) {
       await m.waitForSerial(INSTALLER_PROMPT, 120);
       await m.connect({ sudo: true });
       bootSeconds = (Date.now() - t0) / 1e3;
-      const serialLog = path16.join(tmp, "boot-serial.log");
+      const serialLog = path17.join(tmp, "boot-serial.log");
       writeFileSync4(serialLog, m.serialTail(1e5));
-      await m.saveState(path16.join(tmp, "state.zst"), path16.join(tmp, "efivars.fd"));
+      await m.saveState(path17.join(tmp, "state.zst"), path17.join(tmp, "efivars.fd"));
     } finally {
       await m.stop();
     }
-    rmSync5(path16.join(tmp, "vm"), { recursive: true, force: true });
-    const final = (f) => path16.join(dir, f);
+    rmSync5(path17.join(tmp, "vm"), { recursive: true, force: true });
+    const final = (f) => path17.join(dir, f);
     const manifest = {
       dir,
       key,
@@ -13864,7 +14028,7 @@ async function installerState(o2) {
       bootSeconds,
       bootSerialLog: final("boot-serial.log")
     };
-    writeFileSync4(path16.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
+    writeFileSync4(path17.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
 `);
     try {
       renameSync2(tmp, dir);
@@ -13883,8 +14047,8 @@ async function installerState(o2) {
 var KEEP_STATES = 4;
 function pruneInstallerStates(cacheDir, keep) {
   const root = installerStatesDir(cacheDir);
-  if (!existsSync5(root)) return;
-  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path16.join(root, n2), t: statSync6(path16.join(root, n2)).mtimeMs }));
+  if (!existsSync6(root)) return;
+  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path17.join(root, n2), t: statSync7(path17.join(root, n2)).mtimeMs }));
   for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
     const pid = Number(e.n.split("-")[1]);
     if (pid && !processAlive(pid)) rmSync5(e.p, { recursive: true, force: true });
@@ -14036,27 +14200,27 @@ async function afterFailure(ctx, m) {
 
 // src/phases/from-installed.ts
 import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
-import path18 from "node:path";
+import path19 from "node:path";
 
 // src/saved-install.ts
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
-import path17 from "node:path";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import path18 from "node:path";
 function readSavedInstall(dir) {
-  const file = path17.join(dir, "installed.json");
-  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const file = path18.join(dir, "installed.json");
+  if (!existsSync7(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
   const s = JSON.parse(readFileSync8(file, "utf8"));
-  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  for (const d of s.disks) if (!existsSync7(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
   return s;
 }
 function saveInstall(dir, workDir, s, privateKey) {
-  const target = path17.resolve(dir);
+  const target = path18.resolve(dir);
   rmSync6(target, { recursive: true, force: true });
   mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path17.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path17.join(workDir, "efivars.fd"), s.efiVars);
+  for (const d of s.disks) moveFile(path18.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path18.join(workDir, "efivars.fd"), s.efiVars);
   copyFileSync2(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path17.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+  writeFileSync5(path18.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
 `);
 }
 function moveFile(from, to) {
@@ -14069,7 +14233,7 @@ function moveFile(from, to) {
   }
 }
 async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path17.join(workDir, path17.basename(b)), void 0, b);
+  for (const b of bases) await createDisk(path18.join(workDir, path18.basename(b)), void 0, b);
 }
 
 // src/phases/from-installed.ts
@@ -14079,9 +14243,9 @@ async function fromInstalled(ctx, dir) {
   if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
   ctx.rec.set({ installedFrom: dir, injected: saved.injected });
   mkdirSync7(ctx.workDir, { recursive: true });
-  for (const d of saved.disks) await createDisk(path18.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
-  copyFileSync3(saved.efiVars, path18.join(ctx.workDir, "efivars.fd"));
-  const key = path18.join(ctx.keyDir, "installed_ed25519");
+  for (const d of saved.disks) await createDisk(path19.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path19.join(ctx.workDir, "efivars.fd"));
+  const key = path19.join(ctx.keyDir, "installed_ed25519");
   copyFileSync3(saved.sshPrivateKeyFile, key);
   chmodSync2(key, 384);
   ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
@@ -14102,86 +14266,20 @@ async function fromInstalled(ctx, dir) {
 
 // src/phases/install.ts
 import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/flake-files.ts
-import { existsSync as existsSync7 } from "node:fs";
-import path19 from "node:path";
+import { existsSync as existsSync8 } from "node:fs";
+import path20 from "node:path";
 async function flakeFiles(dir) {
   const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
   if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
   const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync7(path19.join(dir, f))).sort();
+  return r.stdout.split("\0").filter((f) => f && existsSync8(path20.join(dir, f))).sort();
 }
 
 // src/runbook/harness.ts
 import { createHash as createHash3 } from "node:crypto";
-
-// src/runbook/layouts.ts
-var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
-var RUNBOOK_POOL = { ashift: "12" };
-var RUNBOOK_FS = {
-  atime: "off",
-  compression: "zstd",
-  xattr: "sa",
-  normalization: "formD",
-  mountpoint: "none",
-  acltype: "posixacl"
-};
-var RUNBOOK_DATASETS = [
-  { name: "rpool/local", properties: { mountpoint: "none" } },
-  { name: "rpool/safe", properties: { mountpoint: "none" } },
-  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
-  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
-  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
-];
-var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
-var ZFS_MOUNTS = [
-  { at: "/", source: "rpool/local/root", fsType: "zfs" },
-  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
-  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
-  ESP_MOUNT
-];
-var zfs = (name, vdev) => ({
-  name,
-  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
-  disks: vdev === "mirror" ? 2 : 1,
-  dataPartition: { code: "BF01", name: "ZFS" },
-  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
-  mounts: ZFS_MOUNTS
-});
-var LAYOUT = {
-  zfs: zfs("zfs", "single"),
-  "zfs-mirror": zfs("zfs-mirror", "mirror"),
-  ext4: {
-    name: "ext4",
-    title: "ext4 root on one disk",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "ext4", label: "nixos" },
-    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
-  },
-  btrfs: {
-    name: "btrfs",
-    title: "Btrfs root on one disk, subvolumes root, nix, persist",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
-    mounts: [
-      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
-      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
-      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
-      ESP_MOUNT
-    ]
-  }
-};
-function layoutByName(name) {
-  const l = LAYOUT[name];
-  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
-  return l;
-}
-
-// src/runbook/harness.ts
 var GUEST_DIR = "/tmp/rehearse";
 var GUEST_CONFIG = `${GUEST_DIR}/config`;
 var GUEST_FLAKE = `${GUEST_DIR}/flake`;
@@ -14296,13 +14394,14 @@ ${res.output}`;
     problems ??= check?.(outs) ?? [];
   } catch (e) {
     problems = [e.message.split("\n")[0]];
+    r.error = errorRecord(e, { phase: "install", step: step.id });
   }
   return ctx.rec.stepEnd(r, { problems, outputTail: tail(text), startedMs, decision: step.decision });
 }
 var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." };
 var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
 function harnessFiles(ctx, hardwareConfig) {
-  const password = rehearsePassword(readFileSync9(path20.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const password = rehearsePassword(readFileSync9(path21.join(ctx.keyDir, "id_ed25519"), "utf8"));
   const host = ctx.flake.host;
   return [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
@@ -14313,7 +14412,7 @@ function harnessFiles(ctx, hardwareConfig) {
 async function copyFilesIn(m, guestDir, files) {
   const dir = ownedTempDir("nixos-rehearse-harness-");
   try {
-    for (const f of files) writeFileSync6(path20.join(dir, f.name), f.content);
+    for (const f of files) writeFileSync6(path21.join(dir, f.name), f.content);
     await m.copyIn(dir, guestDir, 120, files.map((f) => f.name));
   } finally {
     rmSync7(dir, { recursive: true, force: true });
@@ -14321,7 +14420,7 @@ async function copyFilesIn(m, guestDir, files) {
 }
 async function injectHarness(ctx, m) {
   const files = harnessFiles(ctx, await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
-  const password = rehearsePassword(readFileSync9(path20.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const password = rehearsePassword(readFileSync9(path21.join(ctx.keyDir, "id_ed25519"), "utf8"));
   ctx.installed.vmHardware = files.find((f) => f.file.endsWith("/vm-hardware.nix")).content;
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
   return runStep(
@@ -14330,7 +14429,7 @@ async function injectHarness(ctx, m) {
     harnessStep,
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path20.basename(f.file), content: f.content })))
+    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path21.basename(f.file), content: f.content })))
   );
 }
 async function runTasks(ctx, m) {
@@ -14364,7 +14463,7 @@ var installPhase = {
     );
     if (!copied) ctx.rec.skipSteps(STEPS);
     const ok = copied && await runTasks(ctx, m);
-    if (!ok && !await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { exitStatus: String(m.exitStatus) });
+    if (!ok && !await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: "install", exit: String(m.exitStatus) });
     if (!ok && !ctx.keepDisks) ctx.rec.info("  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)");
     if (!ok) return false;
     ctx.installed.toplevel = (await m.succeed("readlink /mnt/nix/var/nix/profiles/system-1-link")).trim();
@@ -14374,27 +14473,27 @@ var installPhase = {
 };
 
 // src/phases/power-off.ts
-import path21 from "node:path";
+import path22 from "node:path";
 function keepInstalled(ctx, dir) {
-  const target = path21.resolve(dir);
+  const target = path22.resolve(dir);
   saveInstall(dir, ctx.workDir, {
     schema: 1,
     layout: ctx.layout.name,
     flake: ctx.o.flake,
     host: ctx.flake.host,
-    disks: ctx.disks.map((d) => ({ ...d, file: path21.join(target, `${d.id}.qcow2`) })),
-    efiVars: path21.join(target, "efivars.fd"),
+    disks: ctx.disks.map((d) => ({ ...d, file: path22.join(target, `${d.id}.qcow2`) })),
+    efiVars: path22.join(target, "efivars.fd"),
     toplevel: ctx.installed.toplevel,
     espPartuuids: ctx.installed.espPartuuids,
     injected: ctx.rec.report.injected,
     vmHardware: ctx.installed.vmHardware,
     sshPublicKey: ctx.installed.sshPublicKey,
-    sshPrivateKeyFile: path21.join(target, "id_ed25519"),
+    sshPrivateKeyFile: path22.join(target, "id_ed25519"),
     isoSha256: ctx.iso.sha256,
     savedAt: (/* @__PURE__ */ new Date()).toISOString()
-  }, path21.join(ctx.keyDir, "id_ed25519"));
+  }, path22.join(ctx.keyDir, "id_ed25519"));
   ctx.rec.info(`  the installed system is kept in ${dir}; this run goes on over overlays`);
-  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path21.join(target, `${d.id}.qcow2`)));
+  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path22.join(target, `${d.id}.qcow2`)));
 }
 var powerOffPhase = {
   id: "power-off",
@@ -14402,7 +14501,7 @@ var powerOffPhase = {
   when: (ctx, failed) => !!ctx.vm && (!failed || ctx.keepDisks),
   async run(ctx) {
     const m = ctx.vm;
-    if (!await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { exitStatus: String(m.exitStatus) });
+    if (!await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: "install", exit: String(m.exitStatus) });
     const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${ctx.layout.root.kind === "zfs" ? ` && if sudo zpool list ${ctx.layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${ctx.layout.root.pool}; fi` : ""}`, 300);
     if (r.exitCode !== 0) ctx.rec.info(`  ${r.output.trim()}`);
     if (ctx.fault.beforePowerOff) ctx.disks = await ctx.fault.beforePowerOff(m, ctx.disks);
@@ -14418,21 +14517,21 @@ var powerOffPhase = {
 var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
 var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
 var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
-var fail = (id, summary, evidence, figures2) => ({ id, status: "fail", summary, evidence: evidence.trim(), figures: figures2 });
+var fail = (id, reason, summary, evidence, figures2) => ({ id, status: "fail", reason, summary, evidence: evidence.trim(), figures: figures2 });
 function guarded(id, evidence, f) {
   try {
     return f();
   } catch (e) {
-    return fail(id, `could not read the output: ${e.message}`, evidence);
+    return fail(id, "unreadable", `could not read the output: ${e.message}`, evidence);
   }
 }
 function checkBootedSystem(installed2, current, booted) {
   const ev = `installed: ${installed2}
 /run/current-system -> ${current}
 /run/booted-system -> ${booted}`;
-  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "the installed system is unknown (system-1-link was not read)", ev);
-  if (current.trim() !== installed2.trim()) return fail("booted-system", "the running system is not the one that was installed", ev);
-  if (booted.trim() !== installed2.trim()) return fail("booted-system", "/run/booted-system is not the installed system", ev);
+  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "install-unknown", "the installed system is unknown (system-1-link was not read)", ev);
+  if (current.trim() !== installed2.trim()) return fail("booted-system", "not-current", "the running system is not the one that was installed", ev);
+  if (booted.trim() !== installed2.trim()) return fail("booted-system", "not-booted", "/run/booted-system is not the installed system", ev);
   return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
 }
 function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
@@ -14441,8 +14540,8 @@ function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
   const ev = `${evidence}
 --- loader.conf ---
 ${loaderConf}`;
-  if (!ids.includes(wantDefault)) return fail("boot-entries", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
-  if (def !== wantDefault) return fail("boot-entries", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
+  if (!ids.includes(wantDefault)) return fail("boot-entries", "no-entry", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
+  if (def !== wantDefault) return fail("boot-entries", "wrong-default", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
   return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
 }
 function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
@@ -14452,31 +14551,31 @@ function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generatio
   return guarded(id, listOut, () => {
     const gens = parseGenerations(listOut);
     const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail(id, `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail(id, "no generation is current", listOut);
-    if (cur.number !== wantCurrent) return fail(id, `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    if (gens.length < wantAtLeast) return fail(id, id === "rebuild-generations" ? "no-new-generation" : "too-few-generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, "none-current", "no generation is current", listOut);
+    if (cur.number !== wantCurrent) return fail(id, "wrong-current", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
     return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
   });
 }
 function checkPoolHealth(statusX) {
   const text = statusX.trim();
   if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
-  if (/no pools available/.test(text)) return fail("pool-health", "no pool is imported", text);
+  if (/no pools available/.test(text)) return fail("pool-health", "no-pool", "no pool is imported", text);
   const pools = parseZpoolStatus(text);
   const problems = pools.flatMap(zpoolProblems);
-  return fail("pool-health", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
+  return fail("pool-health", "unhealthy", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
 }
 function checkFilesystemHealth(fsType, out2, exitCode) {
-  if (exitCode !== 0) return fail("pool-health", `${fsType} health check failed (exit ${exitCode})`, out2);
+  if (exitCode !== 0) return fail("pool-health", "check-failed", `${fsType} health check failed (exit ${exitCode})`, out2);
   if (fsType === "btrfs") {
     const counters = [...out2.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
-    if (!counters.length) return fail("pool-health", "btrfs device stats printed no counters", out2);
+    if (!counters.length) return fail("pool-health", "unreadable", "btrfs device stats printed no counters", out2);
     const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
-    if (bad.length) return fail("pool-health", `btrfs device stats show errors (${bad.join(", ")})`, out2);
+    if (bad.length) return fail("pool-health", "unhealthy", `btrfs device stats show errors (${bad.join(", ")})`, out2);
   } else if (fsType === "ext4") {
     const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out2)?.[1];
-    if (state !== "clean") return fail("pool-health", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
-  } else return fail("pool-health", `no health check for a ${fsType} root`, out2);
+    if (state !== "clean") return fail("pool-health", "unhealthy", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
+  } else return fail("pool-health", "no-check", `no health check for a ${fsType} root`, out2);
   return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out2);
 }
 function checkBootTime(timeOut, blameOut) {
@@ -14493,45 +14592,46 @@ ${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
 }
 function checkFailedUnits(out2, id = "failed-units") {
   const units = parseFailedUnits(out2);
-  if (units.length) return fail(id, `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
+  if (units.length) return fail(id, "units-failed", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
   const unread = failedUnitsUnread(out2);
-  if (unread.length) return fail(id, `could not read systemctl --failed: ${unread[0]}`, out2);
+  if (unread.length) return fail(id, "unreadable", `could not read systemctl --failed: ${unread[0]}`, out2);
   return pass(id, "no failed units", out2 || "0 loaded units listed.", { failed: 0 });
 }
 function checkSshd(show, id = "sshd") {
   const p = parseKeyValue(show);
   if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
-  return fail(id, `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
+  return fail(id, "not-running", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
 }
 function checkSshLogin(exitCode, stdout, stderr, user, host) {
   const ev = `exit ${exitCode}
 ${stdout}
 ${stderr}`.trim();
   if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
-  return fail("ssh-login", `SSH login as ${user} with this run's key failed`, ev);
+  return fail("ssh-login", /Permission denied/.test(`${stdout}
+${stderr}`) ? "refused" : "unreachable", `SSH login as ${user} with this run's key failed`, ev);
 }
 function checkPasswordRefused(t) {
   const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
 ${t.stderr}${t.stdout ? `
 stdout: ${t.stdout}` : ""}`;
   if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
-    return fail("password-login-refused", `a password login as ${t.user} got in`, evidence);
+    return fail("password-login-refused", "password-accepted", `a password login as ${t.user} got in`, evidence);
   }
   const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
   if (t.exitCode !== 0 && methods !== void 0) {
     return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
   }
-  return fail("password-login-refused", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
+  return fail("password-login-refused", "unreachable", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
 }
 function checkVmNetwork(ipJson, nic) {
   return guarded("vm-network", ipJson, () => {
     const ifs = parseIpAddrJson(ipJson);
     const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
     const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
-    if (!it) return fail("vm-network", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
+    if (!it) return fail("vm-network", "no-nic", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
     const want = `${nic.address}/${nic.prefixLength}`;
     if (!it.inet.includes(want)) {
-      return fail("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
+      return fail("vm-network", "no-address", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
     }
     return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
   });
@@ -14542,11 +14642,11 @@ function checkEfiBootEntry(dump, espPartuuids) {
     const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
     const cur = v.entries.find((e) => e.num === v.current);
     const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
-    if (!ours.length) return fail("efi-boot-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
-    if (!cur) return fail("efi-boot-entry", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
+    if (!ours.length) return fail("efi-boot-entry", "no-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
+    if (!cur) return fail("efi-boot-entry", "not-listed", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
     if (!ours.includes(cur)) {
       const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
-      return fail("efi-boot-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
+      return fail("efi-boot-entry", "not-installed-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
     }
     const first = v.order[0] === cur.num;
     return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
@@ -14560,21 +14660,21 @@ function checkClosureSize(out2) {
 }
 function checkSecretsNotInStore(grepExit, grepOut) {
   if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
-  if (grepExit === 0) return fail("secrets-not-in-store", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
-  return fail("secrets-not-in-store", `searching the store failed (grep exit ${grepExit})`, grepOut);
+  if (grepExit === 0) return fail("secrets-not-in-store", "secret-found", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
+  return fail("secrets-not-in-store", "search-failed", `searching the store failed (grep exit ${grepExit})`, grepOut);
 }
 function checkRebuildBuild(e) {
   const [before, built] = [e.before.trim(), e.built.trim()];
   const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
-  if (e.exitCode !== 0) return fail("rebuild-build", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
-  if (!untouched) return fail("rebuild-build", "nixos-rebuild build changed the running system", e.output);
-  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "nixos-rebuild build made no new system", e.output);
+  if (e.exitCode !== 0) return fail("rebuild-build", "build-failed", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail("rebuild-build", "changed-running-system", "nixos-rebuild build changed the running system", e.output);
+  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
   return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
 }
 function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
   const gen = marker.trim();
-  if (exitCode !== 0) return fail("rebuild-switch", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
-  if (gen !== wantMarker) return fail("rebuild-switch", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
+  if (exitCode !== 0) return fail("rebuild-switch", "switch-failed", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
+  if (gen !== wantMarker) return fail("rebuild-switch", "change-not-visible", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
   return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
 }
 function checkRollbackInPlace(exitCode, output2, marker, links) {
@@ -14583,10 +14683,10 @@ function checkRollbackInPlace(exitCode, output2, marker, links) {
 --- after ---
 /run/current-system -> ${links.current.trim()}
 system-1-link -> ${links.gen1.trim()}` : output2;
-  if (exitCode !== 0) return fail("rollback-in-place", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
-  if (gen !== "1") return fail("rollback-in-place", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (exitCode !== 0) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== "1") return fail("rollback-in-place", "change-still-there", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
   if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
-    return fail("rollback-in-place", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
+    return fail("rollback-in-place", "not-generation-1", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
   }
   return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
 }
@@ -14603,12 +14703,12 @@ system-1-link -> ${gen1}
   if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
     return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
   }
-  return fail("rollback-at-boot", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
+  return fail("rollback-at-boot", "not-generation-1", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
 }
 function checkEntriesRetained(listJson) {
   return guarded("rollback-entries-retained", listJson, () => {
     const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
-    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
+    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", "too-few-generations", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
   });
 }
 
@@ -14620,8 +14720,7 @@ async function settle(m) {
   });
   const seen2 = await m.waitForSerial(BOOT_DONE, 120);
   if (!/automatic login/.test(seen2[0])) {
-    const stage = gaveUpStage(seen2[0]);
-    throw new RehearseError("guest-gave-up", `the installed system did not come up: ${stage} gave up: ${seen2[0].trim()}`, { stage, shown: seen2[0].trim(), serialTail: m.serialTail(200) });
+    throw new GuestGaveUpError("installed system", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
   }
   await m.connect();
   await m.waitForUnit("multi-user.target", 120).catch(() => {
@@ -14869,11 +14968,14 @@ var PHASE_CHECK_DECISIONS = {
   "rollback-at-boot": DECISIONS.rollback,
   "rollback-entries-retained": DECISIONS.keepGenerations
 };
+function checkDecision(id) {
+  return POST_BOOT_CHECKS.find((c3) => c3.id === id)?.decision ?? PHASE_CHECK_DECISIONS[id];
+}
 
 // src/verify/ssh.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { rmSync as rmSync8, writeFileSync as writeFileSync7 } from "node:fs";
-import path22 from "node:path";
+import path23 from "node:path";
 function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
@@ -14885,7 +14987,7 @@ async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs)
   const dir = ownedTempDir("nixos-rehearse-askpass-");
   const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
-    const askpass = path22.join(dir, "askpass");
+    const askpass = path23.join(dir, "askpass");
     writeFileSync7(askpass, `#!/bin/sh
 printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 `, { mode: 448 });
@@ -14974,7 +15076,7 @@ var verifyPhase = {
 
 // src/recorder.ts
 import { readFileSync as readFileSync12, readdirSync as readdirSync4, writeFileSync as writeFileSync8 } from "node:fs";
-import path23 from "node:path";
+import path24 from "node:path";
 
 // src/diagnosis/rule-kit.ts
 var firstLine = (s) => s.trim().split("\n")[0] ?? "";
@@ -14985,21 +15087,25 @@ var errorLine = (s) => {
 var clip = (s, n2 = 300) => s.length > n2 ? `${s.slice(0, n2 - 1)}\u2026` : s;
 var seen = (symptom, here) => `${symptom} Seen here: ${here}`;
 function serialInError(error) {
+  if (!error) return "";
   const parts = [];
-  const tail2 = /^--- (?:last console output|serial) ---$/m.exec(error);
-  if (tail2) parts.push(error.slice(tail2.index + tail2[0].length));
-  const came = /did not come up: ([^\n]*)/.exec(error);
-  if (came) parts.push(came[1]);
+  if (error.serialTail) parts.push(error.serialTail);
+  const f = error.fields ?? {};
+  if (error.kind === "guest-gave-up" && typeof f.shown === "string") parts.push(`${f.stage ?? "the boot"} gave up: ${f.shown}`);
   return parts.join("\n");
 }
+var str = (v) => typeof v === "string" ? v : void 0;
 function timeoutOf(c3) {
-  const m = /timed out after [\d.]+s on (\S+) (serial|control) waiting for ([^\n]*)|(\S+):? (?:did not power off within|no reboot within) /.exec(c3.error);
-  if (!c3.input.timedOutPhase && !m) return void 0;
-  return { phase: c3.input.timedOutPhase, waitingFor: m?.[3] ?? (m?.[4] ? `${m[4]} to power off or reboot` : void 0) };
+  const e = c3.error;
+  const f = e?.fields ?? {};
+  const phase = c3.input.timedOutPhase ?? (e?.kind === "phase-timeout" ? str(f.phase) : void 0);
+  const waitingFor = e?.kind === "console-timeout" ? str(f.waitingFor) : e?.kind === "power-off-timeout" ? `${str(f.machine) ?? "the VM"} to power off or reboot` : void 0;
+  if (!phase && !waitingFor && e?.kind !== "console-timeout" && e?.kind !== "power-off-timeout" && e?.kind !== "phase-timeout") return void 0;
+  return { phase, waitingFor };
 }
+var field = (e, name) => str(e?.fields?.[name]);
 var BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
 var ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
-var PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
 var NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;
 
 // src/diagnosis/rules-boot.ts
@@ -15024,7 +15130,7 @@ var poolNotImportedRule = {
   find(c3) {
     const f = stage1Failure(c3.serial);
     const zfsStage1 = f && (/ZFS pool|cannot import|zfs/i.test(f.line) || f.reasons.some((r) => r.startsWith("cannot import")));
-    const noPool = c3.failed.get("pool-health")?.summary === "no pool is imported";
+    const noPool = c3.failed.get("pool-health")?.reason === "no-pool";
     if (!zfsStage1 && !noPool) return void 0;
     const cm = COMMON_MISTAKES.poolNotImported;
     const here = zfsStage1 ? [f.line, ...f.reasons.filter((r) => r !== f.line)].join("; ") : "zpool status -x: no pools available";
@@ -15068,7 +15174,7 @@ var espNotMountedRule = {
       explains.push("step:task-08-mount");
     }
     const entries = c3.failed.get("boot-entries");
-    if (entries && /^no boot entry/.test(entries.summary)) {
+    if (entries?.reason === "no-entry") {
       signs.push(`after reboot: ${entries.summary}`);
       explains.push("check:boot-entries");
     }
@@ -15113,24 +15219,25 @@ var bootHangRule = {
 var forgedOutputRule = {
   id: "forged-output",
   find(c3) {
-    const inStep = c3.failedSteps.filter((s) => (s.problems ?? []).some((p) => PROTOCOL_ERROR.test(p)));
-    const msg = PROTOCOL_ERROR.test(c3.error) ? firstLine(c3.error) : inStep[0]?.problems?.find((p) => PROTOCOL_ERROR.test(p));
+    const inRun = c3.error?.kind === "protocol";
+    const inStep = c3.failedSteps.filter((s) => s.error?.kind === "protocol");
+    const msg = inRun ? firstLine(c3.error.message) : inStep[0] && firstLine(inStep[0].error.message);
     if (!msg) return void 0;
     return {
       symptom: `The engine refused a command's answer: ${msg}.`,
       cause: "Text that is not the engine\u2019s own frame appeared inside a command\u2019s output frame on the control console: console noise (kernel messages, a getty or a wall message on hvc0) or output shaped like the frame\u2019s markers. The command protocol refuses such an answer rather than guess what the command printed.",
       fix: "Keep the control console quiet (no console=hvc0 on the kernel command line, no getty on hvc0, power off with --no-wall) and rerun. If it repeats, attach logs/control-*.raw to a bug report.",
-      explains: [...PROTOCOL_ERROR.test(c3.error) ? ["error"] : [], ...inStep.map((s) => `step:${s.id}`)]
+      explains: [...inRun ? ["error"] : [], ...inStep.map((s) => `step:${s.id}`)]
     };
   }
 };
 var isoChecksumMismatchRule = {
   id: "iso-checksum-mismatch",
   find(c3) {
-    const m = /checksum mismatch for (.+?): expected sha256 ([0-9a-f]{64}), got ([0-9a-f]{64})/.exec(c3.error);
-    if (!m) return void 0;
+    if (c3.error?.kind !== "iso-checksum-mismatch") return void 0;
+    const [file, expected, actual] = ["path", "expected", "actual"].map((n2) => field(c3.error, n2) ?? "?");
     return {
-      symptom: `The ISO ${m[1]} has sha256 ${m[3]}, not the expected ${m[2]}; nothing was booted.`,
+      symptom: `The ISO ${file} has sha256 ${actual}, not the expected ${expected}; nothing was booted.`,
       cause: "The file is not the ISO the checksum names: an interrupted or corrupted download, another release\u2019s ISO, or a --sha256 (or <url>.sha256) for a different file.",
       fix: "Download the NixOS 25.11 installer ISO again, compare it with its published .sha256, and pass that value with --sha256.",
       explains: ["error"]
@@ -15140,13 +15247,16 @@ var isoChecksumMismatchRule = {
 var unknownFlakeHostRule = {
   id: "unknown-flake-host",
   find(c3) {
-    const m = /the flake in (.+?) has no nixosConfigurations\.(\S+?); it declares: (.*?)\. Pass one of them/.exec(c3.error);
-    const none = /flake reference '([^']*)' names no host/.exec(c3.error);
-    if (!m && !none) return void 0;
+    const e = c3.error;
+    const unknown = e?.kind === "unknown-flake-host";
+    const none = e?.kind === "input" && field(e, "problem") === "no-host";
+    if (!unknown && !none) return void 0;
+    const declared = Array.isArray(e.fields?.declared) ? e.fields.declared : [];
+    const [dir, host] = [field(e, "dir") ?? "?", field(e, "host") ?? "?"];
     return {
-      symptom: m ? `The flake in ${m[1]} declares no host "${m[2]}" (it declares: ${m[3]}).` : `The flake reference '${none[1]}' names no host.`,
+      symptom: unknown ? `The flake in ${dir} declares no host "${host}" (it declares: ${declared.join(", ")}).` : `The flake reference '${field(e, "flakeRef") ?? ""}' names no host.`,
       cause: "The part after # must be a name under nixosConfigurations in that flake; a typo, or a host that lives in another flake, is refused before anything boots.",
-      fix: m ? `Pass one of the declared hosts after '#', e.g. --flake ${m[1]}#${m[3].split(", ")[0]}, or add nixosConfigurations.${m[2]} to flake.nix.` : "Write it as <path>#<host>, e.g. --flake .#server.",
+      fix: unknown ? `Pass one of the declared hosts after '#', e.g. --flake ${dir}#${declared[0] ?? host}, or add nixosConfigurations.${host} to flake.nix.` : "Write it as <path>#<host>, e.g. --flake .#server.",
       runbook: "Minimal flake layout that scales past one host",
       explains: ["error"]
     };
@@ -15155,10 +15265,11 @@ var unknownFlakeHostRule = {
 var qemuDiedRule = {
   id: "qemu-died",
   find(c3) {
-    if (!/QEMU exited|console closed \(QEMU exited\?\)/.test(c3.error) || c3.explained.has("error")) return void 0;
-    const atStart = /QEMU exited during start/.test(c3.error);
+    const e = c3.error;
+    if (e?.kind !== "qemu-exited" && e?.kind !== "console-closed" || c3.explained.has("error")) return void 0;
+    const atStart = e.kind === "qemu-exited" && field(e, "during") === "start";
     return {
-      symptom: `QEMU stopped: ${clip(firstLine(c3.error), 400)}.`,
+      symptom: `QEMU stopped: ${clip(firstLine(e.message), 400)}.`,
       cause: atStart ? "QEMU refused its command line or could not open a disk, the ISO or the firmware files; its own message says which." : "QEMU went away while the engine was talking to the guest: it crashed, was killed (the OOM killer, a CI job timeout), or the guest powered off or reset when it was not expected to.",
       fix: "Read logs/qemu-*.log and the serial log\u2019s last lines; `nixos-rehearse doctor` checks QEMU, qemu-img and OVMF. Rerun with --keep to keep the disks for a look.",
       explains: ["error", "phase:boot-installer", "phase:reboot"]
@@ -15214,13 +15325,13 @@ var secretInStoreRule = {
   id: "secret-in-store",
   find(c3) {
     const s = c3.failed.get("secrets-not-in-store");
-    if (!s || !/appears in the store/.test(s.summary)) return void 0;
+    if (!s || s.reason !== "secret-found") return void 0;
     const cm = COMMON_MISTAKES.secretInStore;
     return { symptom: seen(cm.symptom, s.summary), cause: cm.cause, fix: `${cm.fix} (${DECISIONS.secrets.text})`, runbook: cm.section, explains: ["check:secrets-not-in-store"] };
   }
 };
-var passwordGotIn = (x) => / got in$/.test(x.summary);
-var sshUnreachable = (x) => !/Permission denied/.test(x.evidence) && !passwordGotIn(x);
+var passwordGotIn = (x) => x.reason === "password-accepted";
+var sshUnreachable = (x) => x.reason === "unreachable";
 var passwordLoginAcceptedRule = {
   id: "password-login-accepted",
   find(c3) {
@@ -15322,7 +15433,7 @@ var diskFillingRule = {
     const signs = [];
     const explains = [];
     const kept = c3.failed.get("rollback-entries-retained");
-    if (kept && /^only \d+ generation/.test(kept.summary)) {
+    if (kept?.reason === "too-few-generations") {
       signs.push(kept.summary);
       explains.push("check:rollback-entries-retained");
     }
@@ -15340,8 +15451,9 @@ var diskFillingRule = {
         explains.push(`check:${ch.id}`);
       }
     }
-    if (NO_SPACE.test(c3.error)) {
-      signs.push(firstLine(c3.error));
+    const full = c3.error?.serialTail?.split("\n").find((l) => NO_SPACE.test(l));
+    if (full) {
+      signs.push(full.trim());
       explains.push("error");
     }
     const df = c3.play("storage");
@@ -15381,7 +15493,7 @@ var rebuildFailedRule = {
     const first = build ?? sw;
     const why = errorLine(first.evidence);
     const explains = [...build ? ["check:rebuild-build"] : [], ...sw ? ["check:rebuild-switch"] : []];
-    if (sw && /expected at least 2/.test(c3.failed.get("rebuild-generations")?.summary ?? "")) explains.push("check:rebuild-generations");
+    if (sw && c3.failed.get("rebuild-generations")?.reason === "no-new-generation") explains.push("check:rebuild-generations");
     return {
       symptom: `${first.summary}${why ? `: ${why}` : ""}.`,
       cause: build ? "The changed configuration does not evaluate or build; nothing was activated, the running system is untouched." : "The new generation built but activating it failed, or activated without the change: the failure the runbook\u2019s \u201Cbuild, then switch, then verify\u201D practice catches at switch time, not after a reboot.",
@@ -15447,28 +15559,6 @@ var RULES = [
   bootHangRule,
   qemuDiedRule
 ];
-var CHECK_DECISION = {
-  "booted-system": DECISIONS.task14,
-  generations: DECISIONS.task14,
-  "boot-entries": DECISIONS.task13,
-  "efi-boot-entry": DECISIONS.task12,
-  "pool-health": DECISIONS.task15,
-  "boot-time": DECISIONS.task16,
-  sshd: DECISIONS.task17,
-  "vm-network": DECISIONS.task17,
-  "ssh-login": DECISIONS.task17,
-  "password-login-refused": DECISIONS.task17,
-  "closure-size": DECISIONS.task18,
-  "secrets-not-in-store": DECISIONS.secrets,
-  "rebuild-build": DECISIONS.build,
-  "rebuild-switch": DECISIONS.switch,
-  "rebuild-sshd": DECISIONS.switch,
-  "rebuild-failed-units": DECISIONS.switch,
-  "rebuild-generations": DECISIONS.task14,
-  "rollback-in-place": DECISIONS.rollback,
-  "rollback-at-boot": DECISIONS.rollback,
-  "rollback-entries-retained": DECISIONS.keepGenerations
-};
 function stepFailed(s) {
   const plan = STEPS.find((p) => p.id === s.id);
   const decision = s.decision ?? plan?.decision ?? "Read the step\u2019s output in the report.";
@@ -15483,7 +15573,7 @@ function stepFailed(s) {
   };
 }
 function checkFailed(ch) {
-  const d = CHECK_DECISION[ch.id];
+  const d = checkDecision(ch.id);
   return {
     id: "check-failed",
     symptom: `The check ${ch.id} failed: ${ch.summary}.`,
@@ -15498,7 +15588,7 @@ function diagnose(input) {
   const failedSteps = steps.filter((s) => s.status === "fail");
   const failed = new Map(checks.filter((c3) => c3.status === "fail").map((c3) => [c3.id, c3]));
   const failedPhases = (input.phases ?? []).filter((p) => p.status === "fail");
-  const error = input.error ?? "";
+  const error = input.error;
   const anyFailure = input.result === "fail" || failedSteps.length > 0 || failed.size > 0 || failedPhases.length > 0 || !!error || !!input.timedOutPhase;
   if (!anyFailure) return [];
   const serial = normalizeSerial([input.stage?.serialTail ?? "", input.stage?.evidence ?? "", serialInError(error)].join("\n"));
@@ -15525,7 +15615,7 @@ function diagnose(input) {
   for (const s of failedSteps) if (!explained.has(`step:${s.id}`)) out2.push(stepFailed(s));
   for (const ch of failed.values()) if (!explained.has(`check:${ch.id}`)) out2.push(checkFailed(ch));
   if (error && !explained.has("error")) {
-    out2.push({ id: "run-error", symptom: `The run stopped: ${clip(firstLine(error), 500)}.`, cause: "An error outside the runbook\u2019s Tasks and checks (its message says which input or tool).", fix: "Act on the message, then rerun; `nixos-rehearse doctor` checks the host\u2019s tools." });
+    out2.push({ id: "run-error", symptom: `The run stopped: ${clip(firstLine(error.message), 500)}.`, cause: "An error outside the runbook\u2019s Tasks and checks (its message says which input or tool).", fix: "Act on the message, then rerun; `nixos-rehearse doctor` checks the host\u2019s tools." });
   }
   if (!out2.length) {
     for (const p of failedPhases) {
@@ -15581,7 +15671,7 @@ function renderReport(r, opts = {}) {
   const host = opts.host ?? r.flake.replace(/^.*#/, "");
   const firstStep = r.steps.find((s) => s.status === "fail");
   const firstCheck = r.checks.find((c3) => c3.status === "fail");
-  const why = r.error ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
+  const why = r.error?.message ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
   out2.push(`${r.result === "pass" ? "\u2705" : "\u274C"} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` \u2014 ${cell(why)}` : ""}`);
   if (r.fault) out2.push("", `> **Fault injected on purpose:** ${code(r.fault.id)}: ${cell(r.fault.what)}`);
   for (const d of r.diagnosis ?? []) {
@@ -15687,7 +15777,7 @@ var Recorder = class {
     this.paths = paths;
     this.out = fanOut(reporters);
     this.report = {
-      schema: 1,
+      schema: 2,
       result: "fail",
       accel: "unknown",
       iso: init.iso,
@@ -15714,7 +15804,7 @@ var Recorder = class {
     this.report.durationMs = Date.now() - this.started;
     writeFileSync8(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
 `);
-    writeFileSync8(path23.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
+    writeFileSync8(path24.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
   }
   start(probe) {
     this.write();
@@ -15790,10 +15880,10 @@ var Recorder = class {
     if (o2.ifUnset && this.report.stage) return;
     this.report.stage = { ...bootStage(serialTail), serialTail };
   }
-  /** The run's error: the first one wins (after a signal, "interrupted" stays the reason). */
-  error(e) {
-    this.report.error ??= e instanceof Error ? e.message : String(e);
-    this.out.info(`error: ${this.report.error}`);
+  /** The run's error, as data (errors.ts): the first one wins (after a signal, "interrupted" stays the reason). */
+  error(e, where = {}) {
+    this.report.error ??= errorRecord(e, where);
+    this.out.info(`error: ${this.report.error.message}`);
   }
   get hasError() {
     return !!this.report.error;
@@ -15809,7 +15899,7 @@ var Recorder = class {
     try {
       report.diagnosis = ok ? [] : diagnose(report);
     } catch (e) {
-      report.diagnosis = [{ id: "run-error", symptom: report.error ?? "the rehearsal failed", cause: `the diagnosis could not be made: ${e.message}`, fix: "Read the failing step or check and the serial logs." }];
+      report.diagnosis = [{ id: "run-error", symptom: report.error?.message ?? "the rehearsal failed", cause: `the diagnosis could not be made: ${e.message}`, fix: "Read the failing step or check and the serial logs." }];
     }
     this.write();
     return ok;
@@ -15820,7 +15910,7 @@ var Recorder = class {
   /** The OOM killer's lines from every serial log; an unreadable log costs only its lines. */
   oomLines() {
     try {
-      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync12(path23.join(this.paths.logDir, f), "utf8")));
+      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync12(path24.join(this.paths.logDir, f), "utf8")));
     } catch {
       return [];
     }
@@ -15855,7 +15945,7 @@ var PhaseTimeoutError = class extends RehearseError {
   name = "PhaseTimeoutError";
 };
 function defaultCacheDir() {
-  return path24.join(process.env.XDG_CACHE_HOME || path24.join(os5.homedir(), ".cache"), "nixos-rehearse");
+  return path25.join(process.env.XDG_CACHE_HOME || path25.join(os5.homedir(), ".cache"), "nixos-rehearse");
 }
 var INSTALL = [bootInstallerPhase, installPhase, powerOffPhase];
 var INSTALLED = [rebootPhase, verifyPhase, rebuildPhase, rollbackPhase];
@@ -15876,10 +15966,10 @@ function removeOwned(w) {
 }
 async function runRehearsal(o2) {
   const minutes = phaseLimit(o2);
-  const outDir = path24.resolve(o2.outDir);
-  const logDir = path24.join(outDir, "logs");
+  const outDir = path25.resolve(o2.outDir);
+  const logDir = path25.join(outDir, "logs");
   mkdirSync8(logDir, { recursive: true });
-  const rec = new Recorder({ outDir, logDir, reportPath: path24.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
+  const rec = new Recorder({ outDir, logDir, reportPath: path25.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
   for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
@@ -15918,6 +16008,8 @@ function lastSerialLine() {
 async function prepare(o2, rec, owned) {
   const layout = layoutByName(o2.layout);
   const flake = resolveFlake(o2.flake);
+  const notReady = hostNotReady();
+  if (notReady) throw notReady;
   const cacheDir = o2.cacheDir ?? defaultCacheDir();
   const iso = await resolveIso(o2.iso, o2.sha256, cacheDir, (l) => rec.info(l));
   rec.set({ iso: { path: iso.path, sha256: iso.sha256 } });
@@ -15925,7 +16017,7 @@ async function prepare(o2, rec, owned) {
   rec.set({ accel: accel.accel, speed: { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale } });
   rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
   owned.keyDir = ownedTempDir("nixos-rehearse-key-");
-  const keyFile = path24.join(owned.keyDir, "id_ed25519");
+  const keyFile = path25.join(owned.keyDir, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
   const runId = randomBytes6(3).toString("hex").toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
@@ -15958,7 +16050,7 @@ async function runPipeline(ctx, phases, minutes) {
     try {
       ok = await runPhase(ctx, phase, minutes);
     } catch (e) {
-      recordError(ctx.rec, e);
+      recordError(ctx.rec, e, phase.id);
       threw = true;
     }
     if (ok || phase.continueOnFailure && !threw) continue;
@@ -15995,12 +16087,11 @@ async function runPhase(ctx, phase, minutes) {
     ctx.rec.phaseEnd(p, passed, t0);
   }
 }
-function recordError(rec, e) {
-  rec.error(e);
+function recordError(rec, e, phase) {
+  rec.error(e, { phase });
   if (e instanceof PhaseTimeoutError) rec.set({ timedOutPhase: e.phase });
-  const err = e;
-  const serialTail = err?.serialTail ?? err?.fields?.serialTail;
-  if (typeof serialTail === "string" && serialTail) rec.stage(serialTail, { ifUnset: true });
+  const serialTail = stageTail(e);
+  if (serialTail) rec.stage(serialTail, { ifUnset: true });
 }
 async function teardown(ctx, owned) {
   const m = ctx?.vm;
@@ -16057,53 +16148,6 @@ Environment:
 
 ${EXIT_CODES_HELP}
 `;
-
-// src/cli/host.ts
-import { accessSync as accessSync2, constants as constants5, existsSync as existsSync8, statSync as statSync7 } from "node:fs";
-import os6 from "node:os";
-import path25 from "node:path";
-function onPath(bin, env = process.env) {
-  const ok = (p) => {
-    try {
-      accessSync2(p, constants5.X_OK);
-      return statSync7(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (bin.includes("/")) return ok(bin) ? bin : void 0;
-  for (const dir of (env.PATH ?? "").split(path25.delimiter)) if (dir && ok(path25.join(dir, bin))) return path25.join(dir, bin);
-  return void 0;
-}
-function hostProblems(env = process.env) {
-  const problems = [];
-  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
-  for (const [what, bin] of tools) if (!onPath(bin, env)) problems.push(`${what} not found (${bin})`);
-  try {
-    findFirmware(firmwareCandidates(env));
-  } catch {
-    problems.push("OVMF UEFI firmware not found");
-  }
-  return problems;
-}
-function hostNotReady(env = process.env) {
-  const problems = hostProblems(env);
-  if (!problems.length) return void 0;
-  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
-}
-function inputProblem(o2) {
-  try {
-    layoutByName(o2.layout);
-    resolveFlake(o2.flake);
-  } catch (e) {
-    return new RehearseError("input", e.message);
-  }
-  if (!/^[a-z]+:\/\//.test(o2.iso)) {
-    const file = path25.resolve(o2.iso.replace(/^~(?=\/)/, os6.homedir()));
-    if (!existsSync8(file) || !statSync7(file).isFile()) return new RehearseError("input", `ISO not found: ${file}`);
-  }
-  return void 0;
-}
 
 // src/cli/run.ts
 import { readFileSync as readFileSync14 } from "node:fs";
@@ -16248,8 +16292,7 @@ function runEndLines(report, reportPath, color = false) {
   const diagnoses = (report.diagnosis ?? []).slice(0, 3);
   for (const d of diagnoses) out2.push(`  ${d.symptom}`, `    cause: ${d.cause}`, `    fix:   ${d.fix}`);
   if ((report.diagnosis?.length ?? 0) > diagnoses.length) out2.push(`  \u2026 and ${report.diagnosis.length - diagnoses.length} more in the report`);
-  const err = report.error;
-  const message = typeof err === "string" ? err : err?.message;
+  const message = report.error?.message;
   if (!pass2 && message && !diagnoses.length) out2.push(`  error: ${message.split("\n")[0]}`);
   out2.push(`report: ${reportPath}`);
   return out2;
@@ -16280,19 +16323,12 @@ async function rehearse(o2, stream = process.stderr) {
   const opts = rehearsalOptions(o2);
   const result = await runRehearsal({ ...opts, reporters: [terminalReporter({ stream })] });
   if (o2.json) process.stdout.write(readFileSync14(result.reportPath, "utf8"));
-  const code2 = runExitCode(result, o2);
-  const why = code2 === EXIT.hostNotReady ? hostNotReady() : void 0;
-  if (why) stream.write(`nixos-rehearse: ${why.message}
-`);
-  return code2;
+  return runExitCode(result);
 }
-function runExitCode(result, o2, env = process.env) {
+function runExitCode(result) {
   const { report } = result;
   if (report.result === "pass") return EXIT.pass;
-  const err = report.error;
-  if (err && typeof err === "object" && "kind" in err) return exitCodeFor(err);
-  if (err === void 0 || report.phases.length) return EXIT.red;
-  return exitCodeFor(inputProblem(o2) ?? hostNotReady(env));
+  return report.error ? exitCodeFor(report.error) : EXIT.red;
 }
 
 // src/cli.ts

@@ -2,10 +2,15 @@
 // Checked before anything boots, so that a typo costs seconds, not a VM boot.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { type Field, RehearseError } from './errors.js';
 import { splitFlakeRef } from './runbook/plan.js';
 
-export class FlakeError extends Error {
-  override name = 'FlakeError';
+/** The flake under test: not usable (input), or it declares no such host (unknown-flake-host: dir, host, declared). */
+export class FlakeError extends RehearseError {
+  constructor(message: string, kind: 'input' | 'unknown-flake-host' = 'input', fields: Record<string, Field> = {}) {
+    super(kind, message, fields);
+    this.name = 'FlakeError';
+  }
 }
 
 /**
@@ -53,15 +58,15 @@ export interface FlakeSource {
 export function resolveFlake(ref: string): FlakeSource {
   const [where, host] = splitFlakeRef(ref);
   if (/^[a-z+]+:/.test(where) && !where.startsWith('path:')) {
-    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`);
+    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, 'input', { flakeRef: ref });
   }
   const dir = path.resolve(where.replace(/^path:/, ''));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`, 'input', { dir });
   const file = path.join(dir, 'flake.nix');
-  if (!existsSync(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`);
+  if (!existsSync(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`, 'input', { dir });
   const hosts = declaredHosts(readFileSync(file, 'utf8'));
   if (hosts.length && !hosts.includes(host)) {
-    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(', ')}. Pass one of them after '#'.`);
+    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(', ')}. Pass one of them after '#'.`, 'unknown-flake-host', { dir, host, declared: hosts });
   }
   return { dir, host, ref: `${dir}#${host}` };
 }

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
+import { GuestGaveUpError } from './errors.js';
 import { type IsoBoot, isoBoot } from './iso/iso.js';
 import type { InstallerState } from './installer-state.js';
 import { Machine, type MachineOptions } from './qemu/machine.js';
@@ -51,8 +52,7 @@ export async function startInstaller(opts: InstallerOptions): Promise<Installer>
     await machine.start();
     onStarted?.(machine).catch(() => {});
     const seen = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (KERNEL_PANIC.test(seen[0])) throw new Error(`the installer kernel panicked: ${seen[0].trim()}`);
-    if (BOOT_GAVE_UP.test(seen[0])) throw new Error(`the installer did not come up: ${gaveUpStage(seen[0])} gave up: ${seen[0].trim()}`);
+    if (BOOT_GAVE_UP.test(seen[0])) throw new GuestGaveUpError('installer', gaveUpStage(seen[0]), seen[0].trim());
     await machine.connect({ sudo: true });
     return { machine, boot };
   } catch (e) {

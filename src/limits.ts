@@ -1,6 +1,7 @@
 // The numbers and names a user hands the engine, checked once with their ranges, for the CLI and
 // the action alike. Each refusal is a LimitError carrying the setting, the value and the range
 // (the message is made from them) and says what to pass instead.
+import { RehearseError } from './errors.js';
 
 export interface Range {
   min: number;
@@ -29,15 +30,15 @@ export const LIMITS = {
  */
 export const DEFAULT_PHASE_TIMEOUT_MINUTES = 60;
 
-export class LimitError extends Error {
+/** A setting out of its range (kind input; fields setting, value, expected). */
+export class LimitError extends RehearseError {
   override name = 'LimitError';
-  readonly kind = 'invalid-setting';
   constructor(
     readonly setting: string,
     readonly value: string,
     readonly expected: string,
   ) {
-    super(`${setting} must be ${expected} (got '${value}')`);
+    super('input', `${setting} must be ${expected} (got '${value}')`, { setting, value, expected });
   }
 }
 

@@ -32,7 +32,7 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 export function checkReport(json: unknown, file: string): Report {
   const bad = (field: string) => new ReportShapeError(file, field);
   if (!isObj(json)) throw bad('not an object');
-  if (json.schema !== 1) throw bad('schema is not 1');
+  if (json.schema !== 1 && json.schema !== 2) throw bad('schema is neither 1 nor 2');
   if (json.result !== 'pass' && json.result !== 'fail') throw bad('result is neither pass nor fail');
   for (const f of ['flake', 'layout', 'accel', 'startedAt'] as const) if (!isStr(json[f])) throw bad(`${f} is not a string`);
   if (typeof json.durationMs !== 'number' || !Number.isFinite(json.durationMs) || json.durationMs < 0) throw bad('durationMs is not a duration');
@@ -53,7 +53,12 @@ export function checkReport(json: unknown, file: string): Report {
   list('diagnosis', ['id', 'symptom', 'cause', 'fix']);
   list('injected', ['file']);
   for (const name of ['phases', 'steps', 'checks', 'injected']) if (!Array.isArray(json[name])) throw bad(`${name} is not a list`);
-  return json as unknown as Report;
+  // error: schema 2's RunError ({ kind, message, … }); schema 1 wrote the message alone, read as kind internal.
+  if (json.error !== undefined) {
+    if (json.schema === 1 && isStr(json.error)) return { ...json, schema: 2, error: { kind: 'internal', message: json.error } } as unknown as Report;
+    if (!isObj(json.error) || !isStr(json.error.kind) || !isStr(json.error.message)) throw bad('error is not an object with a kind and a message');
+  }
+  return { ...json, schema: 2 } as unknown as Report;
 }
 
 export interface FoundReport {

@@ -12,6 +12,7 @@ import type { Reporter } from './reporter.js';
 import { fanOut } from './reporter.js';
 import type { PhaseResult, PlaybookOutput, Report, StepResult } from './report.js';
 import type { Check } from './verify/checks.js';
+import { errorRecord } from './errors.js';
 
 export interface RecorderPaths {
   outDir: string;
@@ -33,7 +34,7 @@ export class Recorder {
   ) {
     this.out = fanOut(reporters);
     this.report = {
-      schema: 1,
+      schema: 2,
       result: 'fail',
       accel: 'unknown',
       iso: init.iso,
@@ -148,10 +149,10 @@ export class Recorder {
     this.report.stage = { ...bootStage(serialTail), serialTail };
   }
 
-  /** The run's error: the first one wins (after a signal, "interrupted" stays the reason). */
-  error(e: unknown): void {
-    this.report.error ??= e instanceof Error ? e.message : String(e);
-    this.out.info(`error: ${this.report.error}`);
+  /** The run's error, as data (errors.ts): the first one wins (after a signal, "interrupted" stays the reason). */
+  error(e: unknown, where: { phase?: string } = {}): void {
+    this.report.error ??= errorRecord(e, where);
+    this.out.info(`error: ${this.report.error.message}`);
   }
 
   get hasError(): boolean {
@@ -170,7 +171,7 @@ export class Recorder {
       report.diagnosis = ok ? [] : diagnose(report);
     } catch (e) {
       // A diagnosis rule must never cost the report.
-      report.diagnosis = [{ id: 'run-error', symptom: report.error ?? 'the rehearsal failed', cause: `the diagnosis could not be made: ${(e as Error).message}`, fix: 'Read the failing step or check and the serial logs.' }];
+      report.diagnosis = [{ id: 'run-error', symptom: report.error?.message ?? 'the rehearsal failed', cause: `the diagnosis could not be made: ${(e as Error).message}`, fix: 'Read the failing step or check and the serial logs.' }];
     }
     this.write();
     return ok;

@@ -8,9 +8,10 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { register } from './cleanup.js';
-import { RehearseError } from './errors.js';
+import { RehearseError, stageTail } from './errors.js';
 import { FAULT_DESCRIPTIONS, faultHooks } from './faults.js';
 import { resolveFlake } from './flake.js';
+import { hostNotReady } from './host.js';
 import { resolveIso } from './iso/source.js';
 import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
 import { ownedTempDir, removeLeftovers } from './leftovers.js';
@@ -143,6 +144,9 @@ function lastSerialLine(): string | undefined {
 async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promise<PhaseContext> {
   const layout = layoutByName(o.layout);
   const flake = resolveFlake(o.flake);
+  // The host before the ISO: a missing QEMU is said before a 1 GiB download, not after.
+  const notReady = hostNotReady();
+  if (notReady) throw notReady;
   const cacheDir = o.cacheDir ?? defaultCacheDir();
   const iso = await resolveIso(o.iso, o.sha256, cacheDir, (l) => rec.info(l));
   rec.set({ iso: { path: iso.path, sha256: iso.sha256 } });
@@ -183,7 +187,7 @@ async function runPipeline(ctx: PhaseContext, phases: readonly Phase[], minutes:
     try {
       ok = await runPhase(ctx, phase, minutes);
     } catch (e) {
-      recordError(ctx.rec, e);
+      recordError(ctx.rec, e, phase.id);
       threw = true;
     }
     if (ok || (phase.continueOnFailure && !threw)) continue;
@@ -224,12 +228,11 @@ async function runPhase(ctx: PhaseContext, phase: Phase, minutes: number): Promi
 }
 
 /** The run's error (the first wins), the phase whose limit fired, and a guest's boot stage. */
-function recordError(rec: Recorder, e: unknown): void {
-  rec.error(e);
+function recordError(rec: Recorder, e: unknown, phase?: string): void {
+  rec.error(e, { phase });
   if (e instanceof PhaseTimeoutError) rec.set({ timedOutPhase: e.phase });
-  const err = e as { serialTail?: unknown; fields?: { serialTail?: unknown } };
-  const serialTail = err?.serialTail ?? err?.fields?.serialTail;
-  if (typeof serialTail === 'string' && serialTail) rec.stage(serialTail, { ifUnset: true });
+  const serialTail = stageTail(e);
+  if (serialTail) rec.stage(serialTail, { ifUnset: true });
 }
 
 /**

@@ -60,7 +60,7 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
   const host = opts.host ?? r.flake.replace(/^.*#/, '');
   const firstStep = r.steps.find((s) => s.status === 'fail');
   const firstCheck = r.checks.find((c) => c.status === 'fail');
-  const why = r.error ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : '');
+  const why = r.error?.message ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : '');
   out.push(`${r.result === 'pass' ? '✅' : '❌'} **nixos-rehearse: ${r.result.toUpperCase()}** for \`${cell(host)}\` (layout ${cell(r.layout)}, ${cell(r.accel)}, ${secs(r.durationMs)})${why ? ` — ${cell(why)}` : ''}`);
   // The runbook's own words first: what was seen, why, what to do.
   // A red run made on purpose says so before anything else can be misread.

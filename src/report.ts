@@ -1,6 +1,7 @@
 // report.json: what a rehearsal did, step by step, as the action, the CLI and the PR comment
 // read it. Pure types and helpers; writing the file is the runner's job.
 
+import type { RunError } from './errors.js';
 import type { Check } from './verify/checks.js';
 
 export type Status = 'pass' | 'fail' | 'skipped';
@@ -25,6 +26,8 @@ export interface StepResult {
   outputTail: string;
   /** What went wrong and, from the runbook, what to do. */
   problems?: string[];
+  /** The error that stopped the step, as data (its kind and fields), when one did. */
+  error?: RunError;
   decision?: string;
 }
 
@@ -68,7 +71,8 @@ export interface LockChange {
 }
 
 export interface Report {
-  schema: 1;
+  /** 2: `error` (and a step's `error`) is a RunError object; 1 had a string. */
+  schema: 2;
   result: 'pass' | 'fail';
   accel: string;
   /** restoredFrom: the saved installer (installer-state.ts) restored instead of booting the ISO. */
@@ -89,8 +93,8 @@ export interface Report {
   steps: StepResult[];
   /** Post-boot checks (Tasks 13–18, rebuild, rollback), each with its evidence. */
   checks: Check[];
-  /** Set when the run stopped on an error outside a step (bad input, QEMU died). */
-  error?: string;
+  /** Set when the run stopped on an error outside a step (bad input, QEMU died): its kind, message and fields. */
+  error?: RunError;
   /** Why it failed, in the runbook's terms; empty or absent when it passed. */
   diagnosis?: Diagnosis[];
   /** The fast diagnosis playbook's outputs, when a failure left the guest answering. */

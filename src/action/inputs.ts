@@ -5,6 +5,7 @@ import { DEFAULT_MEMORY_MIB } from '../qemu/spec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { declaredHosts } from '../flake.js';
+import { type Field, RehearseError } from '../errors.js';
 import { LIMITS, type Range, diskSize as checkDiskSize, hostName, wholeNumber } from '../limits.js';
 import { LAYOUTS } from '../runbook/layouts.js';
 import { DEFAULT_ISO } from '../iso/default.js';
@@ -34,8 +35,12 @@ export interface ActionInputs {
   warnings: string[];
 }
 
-export class InputError extends Error {
-  override name = 'InputError';
+/** A bad action input (kind input). */
+export class InputError extends RehearseError {
+  constructor(message: string, fields: Record<string, Field> = {}) {
+    super('input', message, fields);
+    this.name = 'InputError';
+  }
 }
 
 type GetInput = (name: string) => string;

@@ -41,7 +41,7 @@ export function failureAnnotation(r: Report): { title: string; message: string }
   const step = r.steps.find((s) => s.status === 'fail');
   const check = r.checks.find((c) => c.status === 'fail');
   const d = r.diagnosis?.[0];
-  const what = step ? `Runbook Task ${step.task || '-'} (${step.id}) failed: ${step.problems?.[0] ?? step.title}` : check ? `Check ${check.id} failed: ${check.summary}` : `The rehearsal failed: ${r.error ?? 'see the report'}`;
+  const what = step ? `Runbook Task ${step.task || '-'} (${step.id}) failed: ${step.problems?.[0] ?? step.title}` : check ? `Check ${check.id} failed: ${check.summary}` : `The rehearsal failed: ${r.error?.message ?? 'see the report'}`;
   const why = d ? `\nSymptom: ${d.symptom}\nRoot cause: ${d.cause}\nFix: ${d.fix}` : '';
   return { title: `nixos-rehearse: ${step ? `Task ${step.task || '-'} ${step.title}` : check ? check.id : 'rehearsal'} failed`, message: `${what}${why}` };
 }

@@ -5,7 +5,6 @@ import { type Fault, type RehearsalOptions, type RehearsalResult, runRehearsal }
 import { LIMITS, diskSize, wholeNumber } from '../limits.js';
 import { terminalReporter } from '../reporters/terminal.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { hostNotReady, inputProblem } from './host.js';
 
 export interface RunFlags {
   iso: string;
@@ -55,24 +54,17 @@ export async function rehearse(o: RunFlags, stream: NodeJS.WriteStream = process
   // The recorder tells the reporter everything, from the report's path to the verdict.
   const result = await runRehearsal({ ...opts, reporters: [terminalReporter({ stream })] });
   if (o.json) process.stdout.write(readFileSync(result.reportPath, 'utf8'));
-  const code = runExitCode(result, o);
-  // An input error is already on screen (the engine's error line); the host's fix is not.
-  const why = code === EXIT.hostNotReady ? hostNotReady() : undefined;
-  if (why) stream.write(`nixos-rehearse: ${why.message}\n`);
-  return code;
+  // The error, with what to do (an input to fix, a tool to install), is already on screen.
+  return runExitCode(result);
 }
 
 /**
- * A run's exit code: 0 when it passed; else the kind of its error (exitCodeFor) when report.error
- * carries one. Today's engine records the error as text: a run that stopped before its first
- * phase is then classified by the checks it failed (its inputs: 2; the host: 3).
+ * A run's exit code: 0 when it passed; else the kind of report.error (exitCodeFor: an input 2, the
+ * host 3); a red rehearsal with no error (a step or check failed) 1.
  */
-export function runExitCode(result: Pick<RehearsalResult, 'report'>, o: { layout: string; flake: string; iso: string }, env: NodeJS.ProcessEnv = process.env): number {
+export function runExitCode(result: Pick<RehearsalResult, 'report'>): number {
   const { report } = result;
   if (report.result === 'pass') return EXIT.pass;
-  const err = report.error as unknown;
-  if (err && typeof err === 'object' && 'kind' in err) return exitCodeFor(err);
-  if (err === undefined || report.phases.length) return EXIT.red;
-  return exitCodeFor(inputProblem(o) ?? hostNotReady(env));
+  return report.error ? exitCodeFor(report.error) : EXIT.red;
 }
 

@@ -3,28 +3,37 @@
 // and ANSI-stripped text). Thin adapter: the parsing lives in text.ts and protocol.ts.
 import { StringDecoder } from 'node:string_decoder';
 import net from 'node:net';
+import { RehearseError } from '../errors.js';
 import { connectUnix } from '../unix-socket.js';
 import { ConsoleText } from './text.js';
 import { Transcript } from './transcript.js';
 
-export class ConsoleTimeoutError extends Error {
+/** A wait on a console ran out: on which console, waiting for what, how long; its last output apart. */
+export class ConsoleTimeoutError extends RehearseError {
   constructor(
-    message: string,
+    readonly where: { console: string; waitingFor: string; seconds: number },
+    /** This console's last output, as it was when the wait ended. */
     readonly tail: string,
   ) {
-    super(`${message}\n--- last console output ---\n${tail}`);
+    super('console-timeout', `timed out after ${where.seconds.toFixed(1)}s on ${where.console} waiting for ${where.waitingFor}`, { ...where });
     this.name = 'ConsoleTimeoutError';
+    this.serialTail = tail;
   }
+  /** The console's last lines for report.error.serialTail (a machine may replace them with its serial console's). */
+  serialTail: string;
 }
 
-export class ConsoleClosedError extends Error {
+/** A console closed under a wait: QEMU exited, most likely. */
+export class ConsoleClosedError extends RehearseError {
   constructor(
-    message: string,
+    readonly console: string,
     readonly tail: string,
   ) {
-    super(`${message}\n--- last console output ---\n${tail}`);
+    super('console-closed', `${console} console closed (QEMU exited?)`, { console });
     this.name = 'ConsoleClosedError';
+    this.serialTail = tail;
   }
+  serialTail: string;
 }
 
 /** Read access to the unconsumed text without copying it all (a string is one too). */
@@ -142,7 +151,7 @@ export class Console {
     this.socket = await connectUnix(path, timeoutMs, `${this.name} console`);
     this.socket.on('data', (d: Buffer) => this.feed(d));
     this.socket.on('error', () => {});
-    this.socket.on('close', () => this.onClose(new ConsoleClosedError(`${this.name} console closed (QEMU exited?)`, this.tail())));
+    this.socket.on('close', () => this.onClose(new ConsoleClosedError(this.name, this.tail())));
   }
 
   /** Sends what is written to `sink` instead of a socket (replay tests drive the console by feed()). */
@@ -278,7 +287,7 @@ export class Console {
       if (this.closed) return reject(this.closed);
       this.waiters.add(waiter);
       timer = setTimeout(
-        () => waiter.fail(new ConsoleTimeoutError(`timed out after ${(timeoutMs / 1000).toFixed(1)}s on ${this.name} waiting for ${what}`, this.tail())),
+        () => waiter.fail(new ConsoleTimeoutError({ console: this.name, waitingFor: what, seconds: timeoutMs / 1000 }, this.tail())),
         timeoutMs,
       );
     });

@@ -15,6 +15,7 @@
 //    through a file in $TMPDIR.
 //  * It works unchanged on an echoing serial login shell (line editing, 80-column wrap,
 //    ESC[6n queries) and on the raw control shell the engine starts on /dev/hvc0.
+import { RehearseError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 
 export interface Frame {
@@ -91,14 +92,14 @@ export function parseFrame(
   const bodyStart = s + frame.start.length;
   const e = find(frame.end, Math.max(bodyStart, (hint.from ?? 0) - frame.end.length));
   if (e < 0) {
-    if (text.length - bodyStart > MAX_FRAME_CHARS) throw new ProtocolError(`command output frame is larger than ${MAX_FRAME_CHARS} characters, more than the guest side ever sends`, text.slice(bodyStart, bodyStart + 200));
+    if (text.length - bodyStart > MAX_FRAME_CHARS) throw new ProtocolError(`command output frame is larger than ${MAX_FRAME_CHARS} characters, more than the guest side ever sends`, text.slice(bodyStart, bodyStart + 200), 'frame-too-large');
     return { done: false, start: s };
   }
   const body = text.slice(bodyStart, e);
   const nl = body.lastIndexOf('\n');
   const b64 = body.slice(0, Math.max(nl, 0)).replace(/\s+/g, '');
   const rc = body.slice(nl + 1).trim();
-  if (!/^\d+$/.test(rc)) throw new ProtocolError(`bad exit code ${JSON.stringify(rc)} in command frame`, body);
+  if (!/^\d+$/.test(rc)) throw new ProtocolError(`bad exit code ${JSON.stringify(rc)} in command frame`, body, 'bad-exit-code');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
     throw new ProtocolError('command output frame is corrupt (non-base64 text inside it: console noise?)', body);
   }
@@ -109,12 +110,14 @@ export function parseFrame(
   };
 }
 
-export class ProtocolError extends Error {
+/** A command answer the engine cannot trust (kind protocol); `problem` says what was wrong with it. */
+export class ProtocolError extends RehearseError {
   constructor(
     message: string,
     readonly body: string,
+    problem: 'frame-too-large' | 'bad-exit-code' | 'corrupt-frame' = 'corrupt-frame',
   ) {
-    super(message);
+    super('protocol', message, { problem });
     this.name = 'ProtocolError';
   }
 }

@@ -1,5 +1,6 @@
 // A shell session in the guest over a Console: run(cmd) -> {exitCode, output}, succeed(cmd).
 // The framing is in protocol.ts (and why it is built that way).
+import { kindOf } from '../errors.js';
 import { type Console, ConsoleTimeoutError } from './console.js';
 import { type CommandResult, type Frame, frameCommand, newNonce, parseFrame } from './protocol.js';
 
@@ -94,7 +95,7 @@ export class Shell {
     } catch (e) {
       // After a timeout the guest shell may still be running the command: nothing later can
       // trust it. The machine starts a new control shell when it needs one.
-      if (e instanceof ConsoleTimeoutError || !(e instanceof Error && e.name === 'ProtocolError')) this.broken = e as Error;
+      if (e instanceof ConsoleTimeoutError || kindOf(e) !== 'protocol') this.broken = e as Error;
       throw e;
     }
   }

@@ -1,5 +1,6 @@
 // What the diagnosis rules share: their input, the context they read, and the helpers that read
-// the engine's messages. Pure.
+// the engine's errors (their kinds and fields: never their message text). Pure.
+import type { RunError } from '../errors.js';
 import type { Diagnosis, PlaybookOutput, StepResult } from '../report.js';
 import type { Check } from '../verify/checks.js';
 
@@ -33,11 +34,11 @@ export type DiagnosisId =
 
 export interface DiagnosisInput {
   result?: 'pass' | 'fail';
-  steps?: Array<Pick<StepResult, 'id' | 'task' | 'status' | 'outputTail'> & Partial<Pick<StepResult, 'title' | 'problems' | 'decision'>>>;
-  checks?: Array<Pick<Check, 'id' | 'status' | 'summary' | 'evidence'>>;
+  steps?: Array<Pick<StepResult, 'id' | 'task' | 'status' | 'outputTail'> & Partial<Pick<StepResult, 'title' | 'problems' | 'decision' | 'error'>>>;
+  checks?: Array<Pick<Check, 'id' | 'status' | 'summary' | 'evidence' | 'reason'>>;
   phases?: Array<{ id: string; title?: string; status: string }>;
-  /** report.error: an error outside a step (bad input, QEMU died, a console timeout with its tail). */
-  error?: string;
+  /** report.error: an error outside a step (bad input, QEMU died, a console timeout with its tail), as data. */
+  error?: RunError;
   /** report.stage, or bootStage() of the serial log; `kernelPanic` when already extracted. */
   stage?: { reached: string; evidence?: string; serialTail?: string; kernelPanic?: string };
   /** The kernel's OOM-killer lines from every serial console of the run (report.oom). */
@@ -54,8 +55,8 @@ export interface Ctx {
   input: DiagnosisInput;
   failedSteps: Step[];
   failed: Map<string, CheckLike>;
-  error: string;
-  /** Serial text: report.stage's tail and evidence, and the console tail inside report.error. */
+  error: RunError | undefined;
+  /** Serial text: report.stage's tail and evidence, and the console output report.error carries. */
   serial: string;
   reached?: string;
   play(id: string): PlaybookOutput | undefined;
@@ -84,31 +85,38 @@ export const clip = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n - 1)
 export const seen = (symptom: string, here: string) => `${symptom} Seen here: ${here}`;
 
 /**
- * The serial text inside an error: a console timeout carries "--- last console output ---",
- * Machine's waits "--- serial ---", and verify's "did not come up: <what the console showed>".
- * Only those parts: the first line of a timeout quotes the regex it waited for (which names
- * "stage 1 failed" and "Kernel panic" itself) and must not read as the guest saying so.
+ * The guest's own text an error carries: the console's last lines (serialTail) and, for a guest
+ * that gave up, the line its console showed. Never the message: a timeout's message quotes the
+ * regex it waited for (which names "stage 1 failed" and "Kernel panic" itself) and must not read
+ * as the guest saying so.
  */
-export function serialInError(error: string): string {
+export function serialInError(error: RunError | undefined): string {
+  if (!error) return '';
   const parts: string[] = [];
-  const tail = /^--- (?:last console output|serial) ---$/m.exec(error);
-  if (tail) parts.push(error.slice(tail.index + tail[0].length));
-  const came = /did not come up: ([^\n]*)/.exec(error);
-  if (came) parts.push(came[1]!);
+  if (error.serialTail) parts.push(error.serialTail);
+  const f = error.fields ?? {};
+  if (error.kind === 'guest-gave-up' && typeof f.shown === 'string') parts.push(`${f.stage ?? 'the boot'} gave up: ${f.shown}`);
   return parts.join('\n');
 }
 
-/** A timeout, and on what: the phase given, or the error's own words. */
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** A timeout, and on what: the phase that ran out, or what the wait that ran out awaited (its fields). */
 export function timeoutOf(c: Ctx): { phase?: string; waitingFor?: string } | undefined {
-  const m = /timed out after [\d.]+s on (\S+) (serial|control) waiting for ([^\n]*)|(\S+):? (?:did not power off within|no reboot within) /.exec(c.error);
-  if (!c.input.timedOutPhase && !m) return undefined;
-  return { phase: c.input.timedOutPhase, waitingFor: m?.[3] ?? (m?.[4] ? `${m[4]} to power off or reboot` : undefined) };
+  const e = c.error;
+  const f = e?.fields ?? {};
+  const phase = c.input.timedOutPhase ?? (e?.kind === 'phase-timeout' ? str(f.phase) : undefined);
+  const waitingFor = e?.kind === 'console-timeout' ? str(f.waitingFor) : e?.kind === 'power-off-timeout' ? `${str(f.machine) ?? 'the VM'} to power off or reboot` : undefined;
+  if (!phase && !waitingFor && e?.kind !== 'console-timeout' && e?.kind !== 'power-off-timeout' && e?.kind !== 'phase-timeout') return undefined;
+  return { phase, waitingFor };
 }
+
+/** The error's fields, read as strings (absent when not one). */
+export const field = (e: RunError | undefined, name: string): string | undefined => str(e?.fields?.[name]);
 
 export const BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*build/;
 // The first: nixpkgs' systemd-boot builder runs its checkMountpoints script before anything
 // else (nixos/modules/system/boot/loader/systemd-boot/systemd-boot.nix: `echo "$1 = '$2' is
 // not a mounted partition. Is the path configured correctly?"`), and nixos-install stops there.
 export const ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
-export const PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
 export const NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;

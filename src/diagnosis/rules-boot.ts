@@ -34,7 +34,7 @@ export const poolNotImportedRule: Rule = {
   find(c) {
     const f = stage1Failure(c.serial);
     const zfsStage1 = f && (/ZFS pool|cannot import|zfs/i.test(f.line) || f.reasons.some((r) => r.startsWith('cannot import')));
-    const noPool = c.failed.get('pool-health')?.summary === 'no pool is imported';
+    const noPool = c.failed.get('pool-health')?.reason === 'no-pool';
     if (!zfsStage1 && !noPool) return undefined;
     const cm = COMMON_MISTAKES.poolNotImported;
     const here = zfsStage1 ? [f!.line, ...f!.reasons.filter((r) => r !== f!.line)].join('; ') : 'zpool status -x: no pools available';
@@ -83,7 +83,7 @@ export const espNotMountedRule: Rule = {
       explains.push('step:task-08-mount');
     }
     const entries = c.failed.get('boot-entries');
-    if (entries && /^no boot entry/.test(entries.summary)) {
+    if (entries?.reason === 'no-entry') {
       signs.push(`after reboot: ${entries.summary}`);
       explains.push('check:boot-entries');
     }

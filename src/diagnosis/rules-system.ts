@@ -2,7 +2,7 @@
 // rebuild and the rollbacks, read the runbook's way (Common mistakes 3–6, the playbook's
 // storage and service health, the safe upgrade pattern). Pure.
 import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
-import { type CheckLike, type Rule, BUILD_COMMAND, NO_SPACE, clip, errorLine, firstLine, seen, timeoutOf } from './rule-kit.js';
+import { type CheckLike, type Rule, BUILD_COMMAND, NO_SPACE, clip, errorLine, seen, timeoutOf } from './rule-kit.js';
 import { PLAYBOOK } from './playbook.js';
 import { COMMON_MISTAKES, DECISIONS } from './runbook-text.js';
 
@@ -40,16 +40,16 @@ export const secretInStoreRule: Rule = {
   id: 'secret-in-store',
   find(c) {
     const s = c.failed.get('secrets-not-in-store');
-    if (!s || !/appears in the store/.test(s.summary)) return undefined;
+    if (!s || s.reason !== 'secret-found') return undefined;
     const cm = COMMON_MISTAKES.secretInStore;
     return { symptom: seen(cm.symptom, s.summary), cause: cm.cause, fix: `${cm.fix} (${DECISIONS.secrets.text})`, runbook: cm.section, explains: ['check:secrets-not-in-store'] };
   },
 };
 
 /** The password-login-refused check saw a password get in (checks.ts checkPasswordRefused). */
-const passwordGotIn = (x: CheckLike) => / got in$/.test(x.summary);
+const passwordGotIn = (x: CheckLike) => x.reason === 'password-accepted';
 /** An SSH check that failed without sshd answering: no "Permission denied", nothing got in. */
-const sshUnreachable = (x: CheckLike) => !/Permission denied/.test(x.evidence) && !passwordGotIn(x);
+const sshUnreachable = (x: CheckLike) => x.reason === 'unreachable';
 
 // The opposite of a dead sshd: one that lets passwords in. Task 17: keys, not passwords.
 export const passwordLoginAcceptedRule: Rule = {
@@ -176,7 +176,7 @@ export const diskFillingRule: Rule = {
     const explains: string[] = [];
     // Only a list that was read: an unreadable one says nothing about the disk.
     const kept = c.failed.get('rollback-entries-retained');
-    if (kept && /^only \d+ generation/.test(kept.summary)) {
+    if (kept?.reason === 'too-few-generations') {
       signs.push(kept.summary);
       explains.push('check:rollback-entries-retained');
     }
@@ -194,8 +194,10 @@ export const diskFillingRule: Rule = {
         explains.push(`check:${ch.id}`);
       }
     }
-    if (NO_SPACE.test(c.error)) {
-      signs.push(firstLine(c.error));
+    // What the guest printed before the error (its console's last lines), never the message.
+    const full = c.error?.serialTail?.split('\n').find((l) => NO_SPACE.test(l));
+    if (full) {
+      signs.push(full.trim());
       explains.push('error');
     }
     const df = c.play('storage');
@@ -240,7 +242,7 @@ export const rebuildFailedRule: Rule = {
     const why = errorLine(first.evidence);
     const explains = [...(build ? ['check:rebuild-build'] : []), ...(sw ? ['check:rebuild-switch'] : [])];
     // No generation 2 is what a failed switch leaves: the same failure, not another one.
-    if (sw && /expected at least 2/.test(c.failed.get('rebuild-generations')?.summary ?? '')) explains.push('check:rebuild-generations');
+    if (sw && c.failed.get('rebuild-generations')?.reason === 'no-new-generation') explains.push('check:rebuild-generations');
     return {
       symptom: `${first.summary}${why ? `: ${why}` : ''}.`,
       cause: build

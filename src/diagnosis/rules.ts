@@ -14,7 +14,7 @@ import { type CheckLike, type Ctx, type DiagnosisInput, type Rule, type Step, cl
 import { bootHangRule, espNotMountedRule, kernelPanicRule, poolNotImportedRule, rootNotMountedRule } from './rules-boot.js';
 import { forgedOutputRule, guestOutOfMemoryRule, isoChecksumMismatchRule, qemuDiedRule, unknownFlakeHostRule } from './rules-engine.js';
 import { diskFillingRule, failedUnitsRule, nixosEvaluationRule, passwordLoginAcceptedRule, vmNoNetworkRule, zfsHostIdMissingRule, poolDegradedRule, rebuildFailedRule, rebuildSlowRule, rollbackFailedRule, secretInStoreRule, sshDeadAfterRebootRule } from './rules-system.js';
-import { DECISIONS } from './runbook-text.js';
+import { checkDecision } from '../verify/post-boot.js';
 
 export type { DiagnosisId, DiagnosisInput } from './rule-kit.js';
 
@@ -44,29 +44,6 @@ export const RULES: readonly Rule[] = [
   qemuDiedRule,
 ];
 
-/** The runbook Decision for each check, for a failure no rule explained. */
-const CHECK_DECISION: Record<string, { section: string; text: string }> = {
-  'booted-system': DECISIONS.task14,
-  generations: DECISIONS.task14,
-  'boot-entries': DECISIONS.task13,
-  'efi-boot-entry': DECISIONS.task12,
-  'pool-health': DECISIONS.task15,
-  'boot-time': DECISIONS.task16,
-  sshd: DECISIONS.task17,
-  'vm-network': DECISIONS.task17,
-  'ssh-login': DECISIONS.task17,
-  'password-login-refused': DECISIONS.task17,
-  'closure-size': DECISIONS.task18,
-  'secrets-not-in-store': DECISIONS.secrets,
-  'rebuild-build': DECISIONS.build,
-  'rebuild-switch': DECISIONS.switch,
-  'rebuild-sshd': DECISIONS.switch,
-  'rebuild-failed-units': DECISIONS.switch,
-  'rebuild-generations': DECISIONS.task14,
-  'rollback-in-place': DECISIONS.rollback,
-  'rollback-at-boot': DECISIONS.rollback,
-  'rollback-entries-retained': DECISIONS.keepGenerations,
-};
 
 function stepFailed(s: Step): Diagnosis {
   const plan = STEPS.find((p) => p.id === s.id);
@@ -83,7 +60,8 @@ function stepFailed(s: Step): Diagnosis {
 }
 
 function checkFailed(ch: CheckLike): Diagnosis {
-  const d = CHECK_DECISION[ch.id];
+  // The Decision each check declares (verify/post-boot.ts, the one place a check is described).
+  const d = checkDecision(ch.id);
   return {
     id: 'check-failed',
     symptom: `The check ${ch.id} failed: ${ch.summary}.`,
@@ -100,7 +78,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis[] {
   const failedSteps = steps.filter((s) => s.status === 'fail');
   const failed = new Map(checks.filter((c) => c.status === 'fail').map((c) => [c.id, c]));
   const failedPhases = (input.phases ?? []).filter((p) => p.status === 'fail');
-  const error = input.error ?? '';
+  const error = input.error;
   const anyFailure = input.result === 'fail' || failedSteps.length > 0 || failed.size > 0 || failedPhases.length > 0 || !!error || !!input.timedOutPhase;
   if (!anyFailure) return [];
 
@@ -132,7 +110,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis[] {
   for (const s of failedSteps) if (!explained.has(`step:${s.id}`)) out.push(stepFailed(s));
   for (const ch of failed.values()) if (!explained.has(`check:${ch.id}`)) out.push(checkFailed(ch));
   if (error && !explained.has('error')) {
-    out.push({ id: 'run-error', symptom: `The run stopped: ${clip(firstLine(error), 500)}.`, cause: 'An error outside the runbook’s Tasks and checks (its message says which input or tool).', fix: 'Act on the message, then rerun; `nixos-rehearse doctor` checks the host’s tools.' });
+    out.push({ id: 'run-error', symptom: `The run stopped: ${clip(firstLine(error.message), 500)}.`, cause: 'An error outside the runbook’s Tasks and checks (its message says which input or tool).', fix: 'Act on the message, then rerun; `nixos-rehearse doctor` checks the host’s tools.' });
   }
   if (!out.length) {
     for (const p of failedPhases) {

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { RehearseError } from '../errors.js';
 import type { DirectKernelBoot } from '../qemu/spec.js';
 import { type GrubEntry, directBootParams, installerEntry } from './grub-cfg.js';
 
@@ -22,7 +23,7 @@ async function xorriso(iso: string, args: string[]): Promise<string> {
   const r = await execa(xorrisoBinary(), ['-osirrox', 'on', '-indev', iso, ...args], { reject: false, stdin: 'ignore' });
   if (r.exitCode !== 0) {
     const said = `${r.stderr}`.split('\n').filter((l) => /FAILURE|SORRY|not found|Cannot|No such/i.test(l)).join('\n');
-    if ((r as { code?: string }).code === 'ENOENT') throw new Error(`xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`);
+    if ((r as { code?: string }).code === 'ENOENT') throw new RehearseError('host-not-ready', `xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`, { tool: 'xorriso' });
     throw new Error(`xorriso could not read ${iso}: ${said || `exit ${r.exitCode}`}`);
   }
   return `${r.stdout}`;

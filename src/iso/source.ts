@@ -7,11 +7,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type Field, RehearseError } from '../errors.js';
 import { processAlive } from '../leftovers.js';
 
-export class IsoError extends Error {
-  override name = 'IsoError';
+/** The ISO: a bad path or checksum argument (input), a download that failed (iso-download), or a file that is not the one asked for (iso-checksum-mismatch, with path, expected and actual). */
+export class IsoError extends RehearseError {
+  constructor(message: string, kind: 'input' | 'iso-download' | 'iso-checksum-mismatch' = 'iso-download', fields: Record<string, Field> = {}) {
+    super(kind, message, fields);
+    this.name = 'IsoError';
+  }
 }
+
+/** The ISO is not the one its checksum names: nothing was booted. */
+const checksumMismatch = (file: string, expected: string, actual: string) =>
+  new IsoError(`checksum mismatch for ${file}: expected sha256 ${expected}, got ${actual}. Nothing was booted.`, 'iso-checksum-mismatch', { path: file, expected, actual });
 
 export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -28,7 +37,7 @@ export function parseSha256File(text: string): string {
 
 export function normaliseSha(s: string): string {
   const v = s.trim().toLowerCase().replace(/^sha256[:-]/, '');
-  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`);
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`, 'input', { setting: '--sha256', value: s });
   return v;
 }
 
@@ -38,9 +47,9 @@ export async function publishedSha256(url: string): Promise<string> {
   try {
     r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(60_000) });
   } catch (e) {
-    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`);
+    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`, 'iso-download', { url: `${url}.sha256` });
   }
-  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`);
+  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`, 'iso-download', { url: `${url}.sha256`, status: r.status });
   return parseSha256File(await r.text());
 }
 
@@ -57,7 +66,7 @@ export async function resolveIso(iso: string, sha256: string | undefined, cacheD
   if (/^https?:\/\//.test(iso)) {
     // Plain http only to this machine (a local mirror, the tests' server).
     if (!iso.startsWith('https://') && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
-      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`);
+      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`, 'input', { url: iso });
     }
     const expected = want ?? (await publishedSha256(iso));
     const file = isoCachePath(cacheDir, expected);
@@ -75,10 +84,10 @@ export async function resolveIso(iso: string, sha256: string | undefined, cacheD
     return { path: file, sha256: expected };
   }
   const file = path.resolve(iso.replace(/^~(?=\/)/, os.homedir()));
-  if (!existsSync(file) || !statSync(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`, 'input', { path: file });
   if (!want) return { path: file };
   const got = await sha256File(file);
-  if (got !== want) throw new IsoError(`checksum mismatch for ${file}: expected sha256 ${want}, got ${got}. Nothing was booted.`);
+  if (got !== want) throw checksumMismatch(file, want, got);
   return { path: file, sha256: got };
 }
 
@@ -121,13 +130,13 @@ async function download(url: string, file: string, expected: string, log: (s: st
       const got = await sha256File(tmp);
       if (got !== expected) {
         rmSync(tmp, { force: true });
-        throw new IsoError(`checksum mismatch for ${url}: expected sha256 ${expected}, got ${got}. Nothing was booted.`);
+        throw checksumMismatch(url, expected, got);
       }
       renameSync(tmp, file);
       return;
     } catch (e) {
       rmSync(tmp, { force: true });
-      if (e instanceof IsoError && /checksum mismatch|HTTP 4\d\d/.test(e.message)) throw e; // a retry would get the same
+      if (e instanceof IsoError && (e.kind === 'iso-checksum-mismatch' || (typeof e.fields.status === 'number' && e.fields.status >= 400 && e.fields.status < 500))) throw e; // a retry would get the same
       last = causeOf(e);
       if (attempt < attempts) {
         log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
@@ -135,7 +144,7 @@ async function download(url: string, file: string, expected: string, log: (s: st
       }
     }
   }
-  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`);
+  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`, 'iso-download', { url, attempts });
 }
 
 /** One try: the body into `tmp`, a progress line every 10 %, abandoned when it stalls. */
@@ -148,7 +157,7 @@ async function fetchTo(url: string, tmp: string, log: (s: string) => void, idleM
   };
   try {
     const r = await fetch(url, { signal: abort.signal });
-    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim());
+    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim(), 'iso-download', { url, status: r.status });
     const total = Number(r.headers.get('content-length')) || 0;
     log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ''}`);
     let got = 0;

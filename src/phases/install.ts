@@ -6,7 +6,7 @@ import path from 'node:path';
 import { flakeFiles } from '../flake-files.js';
 import { ownedTempDir } from '../leftovers.js';
 import type { Machine } from '../qemu/machine.js';
-import { RehearseError } from '../errors.js';
+import { RehearseError, errorRecord } from '../errors.js';
 import type { Injected } from '../report.js';
 import { tail } from '../report.js';
 import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, rehearsePassword, vmHardwareModule, wrapperFlake } from '../runbook/harness.js';
@@ -37,6 +37,7 @@ export async function runStep(ctx: PhaseContext, m: Machine, step: StepHead, com
     problems ??= check?.(outs) ?? [];
   } catch (e) {
     problems = [(e as Error).message.split('\n')[0]!];
+    r.error = errorRecord(e, { phase: 'install', step: step.id });
   }
   return ctx.rec.stepEnd(r, { problems, outputTail: tail(text), startedMs, decision: step.decision });
 }
@@ -115,7 +116,7 @@ export const installPhase: Phase = {
     if (!copied) ctx.rec.skipSteps(STEPS);
     const ok = copied && (await runTasks(ctx, m));
     // QEMU itself gone mid-install is the run's error (the qemu-died diagnosis), not a step's.
-    if (!ok && !(await m.alive())) throw new RehearseError('qemu-exited', `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { exitStatus: String(m.exitStatus) });
+    if (!ok && !(await m.alive())) throw new RehearseError('qemu-exited', `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: 'install', exit: String(m.exitStatus) });
     // A red install's disks are thrown away with the run: no clean power-off for them.
     if (!ok && !ctx.keepDisks) ctx.rec.info('  the install failed: the VM is stopped without a power-off, its disks are not kept (--keep keeps them, powered off cleanly)');
     if (!ok) return false;

@@ -2,7 +2,7 @@
 // configuration it rebuilds to: what the reboot, rebuild and rollback phases share.
 import { readFileSync } from 'node:fs';
 import { BOOT_GAVE_UP, gaveUpStage } from '../diagnosis/boot-stage.js';
-import { RehearseError } from '../errors.js';
+import { GuestGaveUpError } from '../errors.js';
 import { flakeFiles } from '../flake-files.js';
 import { timeoutScale } from '../qemu/accel.js';
 import { Machine } from '../qemu/machine.js';
@@ -23,8 +23,7 @@ async function settle(m: Machine): Promise<void> {
   const seen = await m.waitForSerial(BOOT_DONE, 120);
   if (!/automatic login/.test(seen[0])) {
     // It waits for a key that nobody will press: say where it stopped, with the console's end.
-    const stage = gaveUpStage(seen[0]);
-    throw new RehearseError('guest-gave-up', `the installed system did not come up: ${stage} gave up: ${seen[0].trim()}`, { stage, shown: seen[0].trim(), serialTail: m.serialTail(200) });
+    throw new GuestGaveUpError('installed system', gaveUpStage(seen[0]), seen[0].trim(), m.serialTail(200));
   }
   await m.connect();
   await m.waitForUnit('multi-user.target', 120).catch(() => {}); // failed units are a check of their own

@@ -27,7 +27,7 @@ export const powerOffPhase: Phase = {
   when: (ctx, failed) => !!ctx.vm && (!failed || ctx.keepDisks),
   async run(ctx) {
     const m = ctx.vm!;
-    if (!(await m.alive())) throw new RehearseError('qemu-exited', `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { exitStatus: String(m.exitStatus) });
+    if (!(await m.alive())) throw new RehearseError('qemu-exited', `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: 'install', exit: String(m.exitStatus) });
     // After an early failure there may be nothing mounted and no pool: that is not an error.
     const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${ctx.layout.root.kind === 'zfs' ? ` && if sudo zpool list ${ctx.layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${ctx.layout.root.pool}; fi` : ''}`, 300);
     if (r.exitCode !== 0) ctx.rec.info(`  ${r.output.trim()}`);

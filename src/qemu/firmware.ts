@@ -2,6 +2,7 @@
 // The search order and the pairing rule are pure (unit-tested with a fake file system).
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { RehearseError } from '../errors.js';
 
 export interface FirmwarePair {
   code: string;
@@ -65,14 +66,15 @@ export function classifyPair(codeSize: number, varsSize: number): { flash: '4m' 
   return { flash: codeClass };
 }
 
-export class FirmwareNotFoundError extends Error {
-  readonly kind = 'host-not-ready' as const;
+export class FirmwareNotFoundError extends RehearseError {
   constructor(readonly looked: string[]) {
     super(
+      'host-not-ready',
       `OVMF UEFI firmware not found. Looked for (code + vars):\n  ${looked.join('\n  ')}\n` +
         'Install it: Debian/Ubuntu: sudo apt-get install ovmf | Fedora: sudo dnf install edk2-ovmf | ' +
         'Arch: sudo pacman -S edk2-ovmf | Nix: nix shell nixpkgs#OVMF.fd (and export OVMF=<its path>)\n' +
         'or point NIXOS_REHEARSE_OVMF_CODE and NIXOS_REHEARSE_OVMF_VARS at the files.',
+      { tool: 'OVMF', looked },
     );
     this.name = 'FirmwareNotFoundError';
   }

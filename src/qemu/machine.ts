@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ResultPromise, execa } from 'execa';
 import { register } from '../cleanup.js';
+import { PowerOffTimeoutError, RehearseError } from '../errors.js';
 import { connectUnix } from '../unix-socket.js';
 import { Console, ConsoleClosedError } from '../console/console.js';
 import { Shell, untilShellAnswers } from '../console/shell.js';
@@ -256,7 +257,7 @@ export class Machine {
         } catch {
           // no log: nothing to quote
         }
-        throw new Error(`QEMU exited during start (${x.code ?? x.signal}): ${said || 'no message'}\n(log: ${qemuLog})`);
+        throw new RehearseError('qemu-exited', `QEMU exited during start (${x.code ?? x.signal}): ${said || 'no message'}\n(log: ${qemuLog})`, { machine: this.name, during: 'start', exit: String(x.code ?? x.signal), qemuSaid: said || undefined, log: qemuLog });
       });
       died.catch(() => {}); // only raced against the attach below
       const attach = (async () => {
@@ -504,7 +505,7 @@ export class Machine {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`${this.name}: no reboot within ${((seconds * this.scale) | 0)}s\n--- serial ---\n${this.serial.tail()}`));
+        reject(new PowerOffTimeoutError(this.name, 'reboot', (seconds * this.scale) | 0, this.serial.tail()));
       }, this.t(seconds));
       const onReset = () => {
         cleanup();
@@ -512,7 +513,7 @@ export class Machine {
       };
       const onExit = () => {
         cleanup();
-        reject(new Error(`${this.name}: QEMU exited while waiting for a reboot`));
+        reject(new RehearseError('qemu-exited', `${this.name}: QEMU exited while waiting for a reboot`, { machine: this.name, during: 'reboot' }));
       };
       const cleanup = () => {
         clearTimeout(timer);
@@ -579,7 +580,7 @@ export class Machine {
   async waitForShutdown(seconds = 120): Promise<{ code?: number; signal?: string }> {
     const t = sleep(this.t(seconds), 'timeout' as const, { ref: false });
     const r = await Promise.race([this.exited, t]);
-    if (r === 'timeout') throw new Error(`${this.name} did not power off within ${seconds * this.scale}s\n--- serial ---\n${this.serial.tail()}`);
+    if (r === 'timeout') throw new PowerOffTimeoutError(this.name, 'power-off', seconds * this.scale, this.serial.tail());
     await this.released();
     return r;
   }

@@ -3,6 +3,7 @@
 // `device_del` (hot-unplug), and the RESET/SHUTDOWN events that tell us the guest rebooted.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { RehearseError } from '../errors.js';
 import { connectUnix } from '../unix-socket.js';
 
 export interface QmpEvent {
@@ -23,10 +24,10 @@ export class QmpError extends Error {
 }
 
 /** QMP's socket closed under a command: QEMU went away (its exit is usually seen a moment later). */
-export class QmpClosedError extends Error {
+export class QmpClosedError extends RehearseError {
   override name = 'QmpClosedError';
   constructor(readonly command: string) {
-    super(`QMP connection closed during ${command} (QEMU exited)`);
+    super('qemu-exited', `QMP connection closed during ${command} (QEMU exited)`, { command });
   }
 }
 

@@ -186,8 +186,7 @@ export function runEndLines(report: Report, reportPath: string, color = false): 
   const diagnoses = (report.diagnosis ?? []).slice(0, 3);
   for (const d of diagnoses) out.push(`  ${d.symptom}`, `    cause: ${d.cause}`, `    fix:   ${d.fix}`);
   if ((report.diagnosis?.length ?? 0) > diagnoses.length) out.push(`  … and ${report.diagnosis!.length - diagnoses.length} more in the report`);
-  const err = report.error as unknown;
-  const message = typeof err === 'string' ? err : (err as { message?: string } | undefined)?.message;
+  const message = report.error?.message;
   if (!pass && message && !diagnoses.length) out.push(`  error: ${message.split('\n')[0]}`);
   out.push(`report: ${reportPath}`);
   return out;

@@ -7,6 +7,7 @@ import type { Layout, Mount } from './layouts.js';
 import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
 import { NIX } from '../verify/parsers.js';
 import { hostName } from '../limits.js';
+import { type Field, RehearseError } from '../errors.js';
 
 export interface PlanContext {
   layout: Layout;
@@ -69,14 +70,19 @@ export function resolveDisks(lsblkJson: string, serials: string[]): string[] {
       const seen = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ''}`).join(', ') || 'none';
       throw new WrongDiskError(
         `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? 'not unique' : 'not visible'} in the installer (disks seen: ${seen}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`,
+        { serial: s, seen, matches: hits.length },
       );
     }
     return `/dev/${hits[0]!.name}`;
   });
 }
 
-export class WrongDiskError extends Error {
-  override name = 'WrongDiskError';
+/** The wrong-disk guard refused: a disk the engine made is not (uniquely) visible in the guest. Nothing was written. */
+export class WrongDiskError extends RehearseError {
+  constructor(message: string, fields: Record<string, Field> = {}) {
+    super('wrong-disk', message, fields);
+    this.name = 'WrongDiskError';
+  }
 }
 
 export const STEPS: Step[] = [
@@ -337,8 +343,10 @@ export const STEPS: Step[] = [
 export function splitFlakeRef(ref: string): [string, string] {
   const m = /^(.*)#([^#"]*)$/.exec(ref);
   if (!m || !m[2]) {
-    throw new Error(
+    throw new RehearseError(
+      'input',
       `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
+      { flakeRef: ref, problem: 'no-host' },
     );
   }
   return [m[1] || '.', hostName(`the host in flake reference '${ref}'`, m[2])];

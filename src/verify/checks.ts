@@ -41,10 +41,42 @@ export type CheckId = (typeof CHECK_IDS)[number];
 const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
 const shortName = (p: string) => p.trim().replace(/^\/nix\/store\/[^-]+-/, '');
 
+/**
+ * Why a check failed, as a stable code per check (the diagnosis rules match these, never the
+ * summary, which is for people). Every check can also be `unreadable`: its input could not be
+ * parsed (guarded).
+ */
+export interface CheckReasons {
+  'booted-system': 'install-unknown' | 'not-current' | 'not-booted';
+  'boot-entries': 'no-entry' | 'wrong-default';
+  generations: 'too-few-generations' | 'none-current' | 'wrong-current';
+  'pool-health': 'no-pool' | 'unhealthy' | 'check-failed' | 'no-check';
+  'boot-time': never;
+  'failed-units': 'units-failed';
+  sshd: 'not-running';
+  'vm-network': 'no-nic' | 'no-address';
+  'ssh-login': 'refused' | 'unreachable';
+  'password-login-refused': 'password-accepted' | 'unreachable';
+  'efi-boot-entry': 'no-entry' | 'not-listed' | 'not-installed-entry';
+  'closure-size': never;
+  'secrets-not-in-store': 'secret-found' | 'search-failed';
+  'rebuild-build': 'build-failed' | 'changed-running-system' | 'no-new-system';
+  'rebuild-switch': 'switch-failed' | 'change-not-visible';
+  'rebuild-sshd': 'not-running';
+  'rebuild-failed-units': 'units-failed';
+  'rebuild-generations': 'no-new-generation' | 'none-current' | 'wrong-current';
+  'rollback-in-place': 'rollback-failed' | 'change-still-there' | 'not-generation-1';
+  'rollback-at-boot': 'not-generation-1';
+  'rollback-entries-retained': 'too-few-generations';
+}
+export type CheckReason<I extends CheckId = CheckId> = CheckReasons[I] | 'unreadable';
+
 export interface Check {
   id: string;
   status: 'pass' | 'fail';
   summary: string;
+  /** On a failure: why, as a stable code (CheckReasons); absent on a pass. */
+  reason?: string;
   /** The command output the verdict was read from (trimmed). */
   evidence: string;
   /** Figures worth a table: boot times, sizes, counts. */
@@ -52,13 +84,13 @@ export interface Check {
 }
 
 const pass = (id: CheckId, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'pass', summary, evidence: evidence.trim(), figures });
-const fail = (id: CheckId, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'fail', summary, evidence: evidence.trim(), figures });
+const fail = <I extends CheckId>(id: I, reason: CheckReason<I>, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'fail', reason, summary, evidence: evidence.trim(), figures });
 /** A check whose input could not be read is a failing check, never a crash. */
 export function guarded(id: CheckId, evidence: string, f: () => Check): Check {
   try {
     return f();
   } catch (e) {
-    return fail(id, `could not read the output: ${(e as Error).message}`, evidence);
+    return fail(id, 'unreadable', `could not read the output: ${(e as Error).message}`, evidence);
   }
 }
 
@@ -66,9 +98,9 @@ export function guarded(id: CheckId, evidence: string, f: () => Check): Check {
 export function checkBootedSystem(installed: string, current: string, booted: string): Check {
   const ev = `installed: ${installed}\n/run/current-system -> ${current}\n/run/booted-system -> ${booted}`;
   // Without a known installed system, two failed readlinks would compare equal.
-  if (!STORE_PATH.test(installed.trim())) return fail('booted-system', 'the installed system is unknown (system-1-link was not read)', ev);
-  if (current.trim() !== installed.trim()) return fail('booted-system', 'the running system is not the one that was installed', ev);
-  if (booted.trim() !== installed.trim()) return fail('booted-system', '/run/booted-system is not the installed system', ev);
+  if (!STORE_PATH.test(installed.trim())) return fail('booted-system', 'install-unknown', 'the installed system is unknown (system-1-link was not read)', ev);
+  if (current.trim() !== installed.trim()) return fail('booted-system', 'not-current', 'the running system is not the one that was installed', ev);
+  if (booted.trim() !== installed.trim()) return fail('booted-system', 'not-booted', '/run/booted-system is not the installed system', ev);
   return pass('booted-system', `running the installed system ${shortName(installed)}`, ev);
 }
 
@@ -77,8 +109,8 @@ export function checkBootEntries(entries: BootEntry[], loaderConf: string, evide
   const def = parseLoaderDefault(loaderConf);
   const ids = entries.map((e) => e.id);
   const ev = `${evidence}\n--- loader.conf ---\n${loaderConf}`;
-  if (!ids.includes(wantDefault)) return fail('boot-entries', `no boot entry ${wantDefault} (entries: ${ids.join(', ') || 'none'})`, ev);
-  if (def !== wantDefault) return fail('boot-entries', `loader.conf default is ${def ?? 'unset'}, not ${wantDefault}`, ev);
+  if (!ids.includes(wantDefault)) return fail('boot-entries', 'no-entry', `no boot entry ${wantDefault} (entries: ${ids.join(', ') || 'none'})`, ev);
+  if (def !== wantDefault) return fail('boot-entries', 'wrong-default', `loader.conf default is ${def ?? 'unset'}, not ${wantDefault}`, ev);
   return pass('boot-entries', `${ids.length} entr${ids.length === 1 ? 'y' : 'ies'} on the ESP; default ${def}`, ev, { entries: ids.length });
 }
 
@@ -92,9 +124,9 @@ export function checkGenerations(listOut: string, wantCurrent: number, wantAtLea
   return guarded(id, listOut, () => {
     const gens = parseGenerations(listOut);
     const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail(id, `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail(id, 'no generation is current', listOut);
-    if (cur.number !== wantCurrent) return fail(id, `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    if (gens.length < wantAtLeast) return fail(id, id === 'rebuild-generations' ? 'no-new-generation' : 'too-few-generations', `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, 'none-current', 'no generation is current', listOut);
+    if (cur.number !== wantCurrent) return fail(id, 'wrong-current', `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
     return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
   });
 }
@@ -106,10 +138,10 @@ export function checkGenerations(listOut: string, wantCurrent: number, wantAtLea
 export function checkPoolHealth(statusX: string): Check {
   const text = statusX.trim();
   if (text === 'all pools are healthy') return pass('pool-health', 'all pools are healthy', text);
-  if (/no pools available/.test(text)) return fail('pool-health', 'no pool is imported', text);
+  if (/no pools available/.test(text)) return fail('pool-health', 'no-pool', 'no pool is imported', text);
   const pools = parseZpoolStatus(text);
   const problems = pools.flatMap(zpoolProblems);
-  return fail('pool-health', problems.length ? problems.join('; ') : 'zpool status -x reports a problem', text);
+  return fail('pool-health', 'unhealthy', problems.length ? problems.join('; ') : 'zpool status -x reports a problem', text);
 }
 
 /**
@@ -120,16 +152,16 @@ export function checkPoolHealth(statusX: string): Check {
  * counter line at all is no evidence, not health.
  */
 export function checkFilesystemHealth(fsType: string, out: string, exitCode: number): Check {
-  if (exitCode !== 0) return fail('pool-health', `${fsType} health check failed (exit ${exitCode})`, out);
+  if (exitCode !== 0) return fail('pool-health', 'check-failed', `${fsType} health check failed (exit ${exitCode})`, out);
   if (fsType === 'btrfs') {
     const counters = [...out.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
-    if (!counters.length) return fail('pool-health', 'btrfs device stats printed no counters', out);
+    if (!counters.length) return fail('pool-health', 'unreadable', 'btrfs device stats printed no counters', out);
     const bad = counters.filter((m) => m[2] !== '0').map((m) => `${m[1]} ${m[2]}`);
-    if (bad.length) return fail('pool-health', `btrfs device stats show errors (${bad.join(', ')})`, out);
+    if (bad.length) return fail('pool-health', 'unhealthy', `btrfs device stats show errors (${bad.join(', ')})`, out);
   } else if (fsType === 'ext4') {
     const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out)?.[1];
-    if (state !== 'clean') return fail('pool-health', `ext4 file system state is ${state ? `"${state}"` : 'unknown'}, not clean`, out);
-  } else return fail('pool-health', `no health check for a ${fsType} root`, out);
+    if (state !== 'clean') return fail('pool-health', 'unhealthy', `ext4 file system state is ${state ? `"${state}"` : 'unknown'}, not clean`, out);
+  } else return fail('pool-health', 'no-check', `no health check for a ${fsType} root`, out);
   return pass('pool-health', `${fsType}: ${fsType === 'ext4' ? 'file system state clean' : 'no device errors'}`, out);
 }
 
@@ -151,9 +183,9 @@ export function checkBootTime(timeOut: string, blameOut: string): Check {
  */
 export function checkFailedUnits(out: string, id: 'failed-units' | 'rebuild-failed-units' = 'failed-units'): Check {
   const units = parseFailedUnits(out);
-  if (units.length) return fail(id, `${units.length} failed unit(s): ${units.map((u) => u.unit).join(', ')}`, out, { failed: units.length });
+  if (units.length) return fail(id, 'units-failed', `${units.length} failed unit(s): ${units.map((u) => u.unit).join(', ')}`, out, { failed: units.length });
   const unread = failedUnitsUnread(out);
-  if (unread.length) return fail(id, `could not read systemctl --failed: ${unread[0]}`, out);
+  if (unread.length) return fail(id, 'unreadable', `could not read systemctl --failed: ${unread[0]}`, out);
   return pass(id, 'no failed units', out || '0 loaded units listed.', { failed: 0 });
 }
 
@@ -161,13 +193,14 @@ export function checkFailedUnits(out: string, id: 'failed-units' | 'rebuild-fail
 export function checkSshd(show: string, id: 'sshd' | 'rebuild-sshd' = 'sshd'): Check {
   const p = parseKeyValue(show);
   if (p.ActiveState === 'active' && p.SubState === 'running') return pass(id, 'sshd is active (running)', show);
-  return fail(id, `sshd is ${p.ActiveState ?? 'unknown'} (${p.SubState ?? 'unknown'})`, show);
+  return fail(id, 'not-running', `sshd is ${p.ActiveState ?? 'unknown'} (${p.SubState ?? 'unknown'})`, show);
 }
 
 export function checkSshLogin(exitCode: number, stdout: string, stderr: string, user: string, host: string): Check {
   const ev = `exit ${exitCode}\n${stdout}\n${stderr}`.trim();
   if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass('ssh-login', `logged in over SSH as ${user} with this run's key`, ev);
-  return fail('ssh-login', `SSH login as ${user} with this run's key failed`, ev);
+  // sshd answered and refused the key, or never answered (no network, sshd down).
+  return fail('ssh-login', /Permission denied/.test(`${stdout}\n${stderr}`) ? 'refused' : 'unreachable', `SSH login as ${user} with this run's key failed`, ev);
 }
 
 /** What the host saw when it tried a password login (verify.ts: ssh with the key off, askpass forced). */
@@ -190,13 +223,13 @@ export interface PasswordTry {
 export function checkPasswordRefused(t: PasswordTry): Check {
   const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}\n${t.stderr}${t.stdout ? `\nstdout: ${t.stdout}` : ''}`;
   if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
-    return fail('password-login-refused', `a password login as ${t.user} got in`, evidence);
+    return fail('password-login-refused', 'password-accepted', `a password login as ${t.user} got in`, evidence);
   }
   const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
   if (t.exitCode !== 0 && methods !== undefined) {
     return pass('password-login-refused', `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
   }
-  return fail('password-login-refused', `could not try a password login: ${t.stderr.trim().split('\n').pop() || `ssh exited ${t.exitCode}`}`, evidence);
+  return fail('password-login-refused', 'unreachable', `could not try a password login: ${t.stderr.trim().split('\n').pop() || `ssh exited ${t.exitCode}`}`, evidence);
 }
 
 /**
@@ -209,10 +242,10 @@ export function checkVmNetwork(ipJson: string, nic: { mac: string; address: stri
     const ifs = parseIpAddrJson(ipJson);
     const list = (xs: IpInterface[]) => xs.map((i) => `${i.name} ${i.state}${i.inet.length ? ` ${i.inet.join(' ')}` : ''}`).join('; ');
     const it = ifs.find((i) => i.mac.toLowerCase() === nic.mac.toLowerCase());
-    if (!it) return fail('vm-network', `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || 'none'})`, ipJson);
+    if (!it) return fail('vm-network', 'no-nic', `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || 'none'})`, ipJson);
     const want = `${nic.address}/${nic.prefixLength}`;
     if (!it.inet.includes(want)) {
-      return fail('vm-network', `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(', ')}` : ': it has no IPv4 address'}`, list(ifs));
+      return fail('vm-network', 'no-address', `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(', ')}` : ': it has no IPv4 address'}`, list(ifs));
     }
     return pass('vm-network', `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
   });
@@ -231,11 +264,11 @@ export function checkEfiBootEntry(dump: string, espPartuuids: string[]): Check {
     const efibootmgr = [`BootCurrent: ${v.current ?? 'unset'}`, `BootOrder: ${v.order.join(',')}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? '*' : ' '} ${e.label}\t${e.partuuid ? `HD(GPT,${e.partuuid})` : ''}${e.file ? `/File(${e.file})` : ''}`), '--- efivarfs ---', dump.trim()].join('\n');
     const cur = v.entries.find((e) => e.num === v.current);
     const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ''));
-    if (!ours.length) return fail('efi-boot-entry', 'no firmware boot entry points at systemd-boot on the installed ESP', efibootmgr);
-    if (!cur) return fail('efi-boot-entry', `BootCurrent ${v.current ?? 'unset'} is not a listed entry`, efibootmgr);
+    if (!ours.length) return fail('efi-boot-entry', 'no-entry', 'no firmware boot entry points at systemd-boot on the installed ESP', efibootmgr);
+    if (!cur) return fail('efi-boot-entry', 'not-listed', `BootCurrent ${v.current ?? 'unset'} is not a listed entry`, efibootmgr);
     if (!ours.includes(cur)) {
       const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? '') || !cur.file ? 'the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)' : (cur.file ?? '?');
-      return fail('efi-boot-entry', `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0]!.num} (${ours[0]!.label})`, efibootmgr);
+      return fail('efi-boot-entry', 'not-installed-entry', `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0]!.num} (${ours[0]!.label})`, efibootmgr);
     }
     const first = v.order[0] === cur.num;
     return pass('efi-boot-entry', `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ', first in BootOrder' : ''}`, efibootmgr, { bootCurrent: cur.num });
@@ -253,8 +286,8 @@ export function checkClosureSize(out: string): Check {
 /** "Do not store secrets in world-readable Nix store paths": grep's exit 1 means not found. */
 export function checkSecretsNotInStore(grepExit: number, grepOut: string): Check {
   if (grepExit === 1) return pass('secrets-not-in-store', "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || '(grep found nothing)');
-  if (grepExit === 0) return fail('secrets-not-in-store', `a secret appears in the store: ${grepOut.trim().split('\n').slice(0, 5).join(', ')}`, grepOut);
-  return fail('secrets-not-in-store', `searching the store failed (grep exit ${grepExit})`, grepOut);
+  if (grepExit === 0) return fail('secrets-not-in-store', 'secret-found', `a secret appears in the store: ${grepOut.trim().split('\n').slice(0, 5).join(', ')}`, grepOut);
+  return fail('secrets-not-in-store', 'search-failed', `searching the store failed (grep exit ${grepExit})`, grepOut);
 }
 
 /**
@@ -276,18 +309,18 @@ export interface RebuildBuildEvidence {
 export function checkRebuildBuild(e: RebuildBuildEvidence): Check {
   const [before, built] = [e.before.trim(), e.built.trim()];
   const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? '1');
-  if (e.exitCode !== 0) return fail('rebuild-build', `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
-  if (!untouched) return fail('rebuild-build', 'nixos-rebuild build changed the running system', e.output);
+  if (e.exitCode !== 0) return fail('rebuild-build', 'build-failed', `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail('rebuild-build', 'changed-running-system', 'nixos-rebuild build changed the running system', e.output);
   // readlink's error message is not a system: ./result must be a store path, and a new one.
-  if (!STORE_PATH.test(built) || built === before) return fail('rebuild-build', 'nixos-rebuild build made no new system', e.output);
+  if (!STORE_PATH.test(built) || built === before) return fail('rebuild-build', 'no-new-system', 'nixos-rebuild build made no new system', e.output);
   return pass('rebuild-build', `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
 }
 
 /** `nixos-rebuild switch`: exit 0 is not enough, the harness's change must be visible. */
 export function checkRebuildSwitch(exitCode: number, output: string, marker: string, wantMarker = '2'): Check {
   const gen = marker.trim();
-  if (exitCode !== 0) return fail('rebuild-switch', `nixos-rebuild switch failed (exit ${exitCode})`, output);
-  if (gen !== wantMarker) return fail('rebuild-switch', `the change is not visible (/etc/nixos-rehearse/generation = ${gen || 'missing'})`, output);
+  if (exitCode !== 0) return fail('rebuild-switch', 'switch-failed', `nixos-rebuild switch failed (exit ${exitCode})`, output);
+  if (gen !== wantMarker) return fail('rebuild-switch', 'change-not-visible', `the change is not visible (/etc/nixos-rehearse/generation = ${gen || 'missing'})`, output);
   return pass('rebuild-switch', `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output);
 }
 
@@ -298,10 +331,10 @@ export function checkRebuildSwitch(exitCode: number, output: string, marker: str
 export function checkRollbackInPlace(exitCode: number, output: string, marker: string, links?: { current: string; gen1: string }): Check {
   const gen = marker.trim();
   const ev = links ? `${output.trim()}\n--- after ---\n/run/current-system -> ${links.current.trim()}\nsystem-1-link -> ${links.gen1.trim()}` : output;
-  if (exitCode !== 0) return fail('rollback-in-place', `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
-  if (gen !== '1') return fail('rollback-in-place', `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (exitCode !== 0) return fail('rollback-in-place', 'rollback-failed', `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== '1') return fail('rollback-in-place', 'change-still-there', `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
   if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
-    return fail('rollback-in-place', `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || 'unreadable'})`, ev);
+    return fail('rollback-in-place', 'not-generation-1', `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || 'unreadable'})`, ev);
   }
   return pass('rollback-in-place', 'nixos-rebuild switch --rollback: generation 1 is current again and the change is gone', ev);
 }
@@ -329,7 +362,7 @@ export function checkRollbackAtBoot(e: RollbackAtBootEvidence): Check {
   if (ranGen1 && e.selected === 'nixos-generation-1.conf' && e.defaultEntry === 'nixos-generation-2.conf' && marker === '1') {
     return pass('rollback-at-boot', 'booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default', ev);
   }
-  return fail('rollback-at-boot', `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || 'nothing'}, /run/booted-system ${ranGen1 ? 'is' : 'is not'} generation 1, the default is ${e.defaultEntry}`, ev);
+  return fail('rollback-at-boot', 'not-generation-1', `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || 'nothing'}, /run/booted-system ${ranGen1 ? 'is' : 'is not'} generation 1, the default is ${e.defaultEntry}`, ev);
 }
 
 /**
@@ -341,6 +374,6 @@ export function checkEntriesRetained(listJson: string): Check {
     const n = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
     return n >= 2
       ? pass('rollback-entries-retained', `${n} generations are still in the boot menu`, listJson, { entries: n })
-      : fail('rollback-entries-retained', `only ${n} generation in the boot menu: no last-known-good to fall back to`, listJson);
+      : fail('rollback-entries-retained', 'too-few-generations', `only ${n} generation in the boot menu: no last-known-good to fall back to`, listJson);
   });
 }

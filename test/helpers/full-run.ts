@@ -13,7 +13,7 @@ import { STEPS } from '../../src/runbook/plan.js';
 export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string; red?: { check: string; diagnosis: string } }) {
   const fx = inject('fixture');
   const failed = report.steps.filter((s) => s.status !== 'pass');
-  expect(failed, JSON.stringify(failed, null, 2) + (report.error ?? '')).toEqual([]);
+  expect(failed, JSON.stringify(failed, null, 2) + (report.error?.message ?? '')).toEqual([]);
   expect(o.exitCode).toBe(o.red ? 1 : 0);
   expect(report).toMatchObject({ schema: 1, result: o.red ? 'fail' : 'pass', layout: o.layout, flake: o.flake ?? `${fx.flake}#server`, installPath: 'flake' });
   if (o.red) expect(report.diagnosis?.map((d) => d.id)).toEqual([o.red.diagnosis]);

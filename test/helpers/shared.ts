@@ -57,6 +57,6 @@ export async function installedBase(layout: string): Promise<string> {
     saveInstalled: dir,
     verify: false,
   });
-  if (r.exitCode !== 0 || !existsSync(path.join(dir, 'installed.json'))) throw new Error(`installing the ${layout} base failed: ${r.report.error ?? JSON.stringify(r.report.steps.filter((s) => s.status === 'fail'))}`);
+  if (r.exitCode !== 0 || !existsSync(path.join(dir, 'installed.json'))) throw new Error(`installing the ${layout} base failed: ${r.report.error?.message ?? JSON.stringify(r.report.steps.filter((s) => s.status === 'fail'))}`);
   return dir;
 }

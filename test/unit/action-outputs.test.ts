@@ -7,7 +7,7 @@ import type { Report } from '../../src/report.js';
 
 const bootctl = readFileSync('test/fixtures/verify/bootctl-list.fixture.json', 'utf8');
 const report = (over: Partial<Report>): Report => ({
-  schema: 1,
+  schema: 2,
   result: 'pass',
   accel: 'kvm',
   iso: { path: '/iso' },
@@ -53,7 +53,7 @@ describe('action outputs', () => {
   });
 
   it('no checks (a run that stopped early): empty lists, not a crash', () => {
-    const o = actionOutputs(report({ result: 'fail', error: 'checksum mismatch' }), '/r.json');
+    const o = actionOutputs(report({ result: 'fail', error: { kind: 'iso-checksum-mismatch', message: 'checksum mismatch' } }), '/r.json');
     expect(o).toEqual({ result: 'fail', 'report-path': '/r.json', generations: '[]', 'boot-entries': '[]' });
   });
 

@@ -212,6 +212,8 @@ describe('every check id the phases can emit has a green and a red case', () => 
           const c = f();
           expect(c, c.summary).toMatchObject({ id, status: 'fail' });
           expect(c.summary.length).toBeGreaterThan(0);
+          // Why, as a stable code the diagnosis rules match (never the summary).
+          expect(c.reason, c.summary).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
         });
       });
     });
@@ -255,5 +257,23 @@ describe('the check table (verify/post-boot.ts) and the phases only gather evide
     // In the phases: an id handed to a check function as its last argument.
     for (const [, text] of phases) for (const m of text.matchAll(/\bcheck\w+\((?:[^()]|\([^()]*\))*?,\s*'([a-z][a-z-]*)'\)/g)) named.add(m[1]!);
     expect([...named].sort()).toEqual([...CHECK_IDS].sort());
+  });
+});
+
+describe('a red check says why as a reason code (CheckReasons), the code the diagnosis rules read', () => {
+  it.each([
+    [() => checkPoolHealth('no pools available\n'), 'no-pool'],
+    [() => checkPoolHealth(readFileSync(new URL('../fixtures/runbook/zpool-status-degraded.runbook.txt', import.meta.url), 'utf8')), 'unhealthy'],
+    [() => checkPasswordRefused({ user: 'admin', exitCode: 0, stdout: 'MARK', stderr: '', marker: 'MARK' }), 'password-accepted'],
+    [() => checkPasswordRefused({ user: 'admin', exitCode: 255, stdout: '', stderr: 'ssh: connect to host 127.0.0.1 port 2222: Connection refused', marker: 'MARK' }), 'unreachable'],
+    [() => checkSshLogin(255, '', 'admin@127.0.0.1: Permission denied (publickey).', 'admin', 'server'), 'refused'],
+    [() => checkSshLogin(255, '', 'ssh: connect to host 127.0.0.1 port 2222: Connection refused', 'admin', 'server'), 'unreachable'],
+    [() => checkSecretsNotInStore(0, '/nix/store/abc-secret'), 'secret-found'],
+    [() => checkEntriesRetained(JSON.stringify([{ id: 'nixos-generation-1.conf' }])), 'too-few-generations'],
+    [() => checkEntriesRetained('not json'), 'unreadable'],
+    [() => checkGenerations('[]', 2, 2, 'rebuild-generations'), 'no-new-generation'],
+  ] as Array<[() => Check, string]>)('%#: %s', (f, reason) => {
+    const c = f();
+    expect(c, c.summary).toMatchObject({ status: 'fail', reason });
   });
 });

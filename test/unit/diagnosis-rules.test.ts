@@ -8,7 +8,12 @@ import { VM_NIC } from '../../src/qemu/spec.js';
 import { type DiagnosisInput, RULES, diagnose } from '../../src/diagnosis/rules.js';
 import { COMMON_MISTAKES, DECISIONS } from '../../src/diagnosis/runbook-text.js';
 import type { Diagnosis, StepResult } from '../../src/report.js';
-import { STEPS } from '../../src/runbook/plan.js';
+import { STEPS, splitFlakeRef } from '../../src/runbook/plan.js';
+import { GuestGaveUpError, RehearseError, errorRecord } from '../../src/errors.js';
+import { ConsoleClosedError, ConsoleTimeoutError } from '../../src/console/console.js';
+import { ProtocolError } from '../../src/console/protocol.js';
+import { IsoError } from '../../src/iso/source.js';
+import { FlakeError } from '../../src/flake.js';
 import {
   type Check,
   checkBootTime,
@@ -45,9 +50,20 @@ function stepsUpTo(last: Partial<StepResult> & { id: string }): StepResult[] {
 }
 
 const PASS_CHECKS: Check[] = [checkSshd('ActiveState=active\nSubState=running\n'), checkPoolHealth('all pools are healthy\n'), checkFailedUnits('')];
-/** A timeout while waiting for the installed system's autologin, as Console reports it. */
+/** A timeout while waiting for the installed system's autologin, as Console raises it and the run records it. */
 const serialTimeout = (tail: string) =>
-  `timed out after 600.0s on installed serial waiting for /login: root \\(automatic login\\)|<<< stage 1 failed: .*>>>|Kernel panic[^\\n]*|emergency mode/\n--- last console output ---\n${tail}`;
+  errorRecord(new ConsoleTimeoutError({ console: 'installed serial', waitingFor: '/login: root \\(automatic login\\)|<<< stage 1 failed: .*>>>|Kernel panic[^\\n]*|emergency mode/', seconds: 600 }, tail), { phase: 'reboot' });
+/** A wait for a command's end on a control console that ran out. */
+const controlTimeout = (console: string, waitingFor: string, seconds: number, tail = '') => errorRecord(new ConsoleTimeoutError({ console, waitingFor, seconds }, tail));
+/** What the engine caught, as it records it. */
+const thrown = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return errorRecord(e);
+  }
+  throw new Error('it did not throw');
+};
 const stageOf = (log: string) => ({ ...bootStage(log), serialTail: tailOf(log) });
 
 describe('the rules', () => {
@@ -152,13 +168,13 @@ describe('Common mistakes 2: stage 1 could not import the pool or mount root', (
   });
 
   it('the fixture: verify.ts stops on "<<< stage 1 failed: … >>>"', () => {
-    const d = diagnose({ error: 'the installed system did not come up: <<< stage 1 failed: cannot import ZFS pool rpool >>>', phases: [{ id: 'reboot', status: 'fail' }] });
+    const d = diagnose({ error: errorRecord(new GuestGaveUpError('installed system', 'stage 1 (the initrd)', '<<< stage 1 failed: cannot import ZFS pool rpool >>>')), phases: [{ id: 'reboot', status: 'fail' }] });
     expect(ids(d)).toEqual(['pool-not-imported']);
   });
 
   it('ext4 root not mounted (a real fixture boot: the initrd missed crc32c): root-not-mounted', () => {
     const log = fx('diagnosis', 'ext4-stage1-failed.serial.log');
-    const d = diagnose({ error: 'the installed system did not come up: <<< stage 1 failed: cannot mount /dev/nvme0n1p2 >>>', stage: stageOf(log) });
+    const d = diagnose({ error: errorRecord(new GuestGaveUpError('installed system', 'stage 1 (the initrd)', '<<< stage 1 failed: cannot mount /dev/nvme0n1p2 >>>')), stage: stageOf(log) });
     expect(ids(d)).toEqual(['root-not-mounted']);
     expect(d[0]!.runbook).toBe('Common mistakes 2; Task 10');
     expect(d[0]!.symptom).toContain('<<< stage 1 failed: cannot mount /dev/nvme0n1p2 >>>');
@@ -192,11 +208,11 @@ describe('the boot stopped', () => {
 
   it('qemu-died: the real "bootindex 0 has already been used" start failure, and a console that closed', () => {
     const start = "QEMU exited during start (1): qemu-system-x86_64: -device nvme,id=nvme-disk0,bus=rp-disk0,serial=NRB0BBDDD0,drive=disk0,bootindex=0: The bootindex 0 has already been used\n(log: /out/logs/qemu-1795595212839.log)";
-    const d = diagnose({ error: start, phases: [{ id: 'boot-installer', status: 'fail' }] });
+    const d = diagnose({ error: errorRecord(new RehearseError('qemu-exited', start, { machine: 'installer', during: 'start', exit: '1' })), phases: [{ id: 'boot-installer', status: 'fail' }] });
     expect(ids(d)).toEqual(['qemu-died']);
     expect(d[0]!.symptom).toContain('The bootindex 0 has already been used');
     expect(d[0]!.cause).toMatch(/refused its command line/);
-    expect(ids(diagnose({ error: 'installed serial console closed (QEMU exited?)\n--- last console output ---\n[  OK  ] Reached target multi-user.target' }))).toEqual(['qemu-died']);
+    expect(ids(diagnose({ error: errorRecord(new ConsoleClosedError('installed serial', '[  OK  ] Reached target multi-user.target')) }))).toEqual(['qemu-died']);
   });
 });
 
@@ -210,7 +226,7 @@ describe('after the reboot: the checks’ failures', () => {
   });
 
   it('pool-degraded from the playbook’s zpool status when a boot failed later', () => {
-    const d = diagnose({ error: 'timed out after 120.0s on installed control waiting for the end of: systemctl is-system-running', playbook: [{ id: 'storage', title: 'Storage health', command: 'zpool status', exitCode: 0, output: fx('runbook', 'zpool-status-degraded.runbook.txt') }] });
+    const d = diagnose({ error: controlTimeout('installed control', 'the end of: systemctl is-system-running', 120), playbook: [{ id: 'storage', title: 'Storage health', command: 'zpool status', exitCode: 0, output: fx('runbook', 'zpool-status-degraded.runbook.txt') }] });
     expect(ids(d)[0]).toBe('pool-degraded');
   });
 
@@ -339,11 +355,11 @@ describe('Common mistakes 4 and 5: the disk and the build', () => {
   });
 
   it('rebuild-slow: nixos-rebuild outlived its deadline', () => {
-    const d = diagnose({ timedOutPhase: 'rebuild', error: 'timed out after 18000.0s on installed control waiting for the end of: nixos-rebuild switch --flake /root/rehearse-flake#server\n--- last console output ---\nbuilding \'/nix/store/…-linux-6.6.drv\'...' });
+    const d = diagnose({ timedOutPhase: 'rebuild', error: controlTimeout('installed control', 'the end of: nixos-rebuild switch --flake /root/rehearse-flake#server', 18000, "building '/nix/store/…-linux-6.6.drv'...") });
     expect(ids(d)).toEqual(['rebuild-slow']);
     expect(d[0]).toMatchObject({ runbook: 'Common mistakes 5', cause: COMMON_MISTAKES.rebuildSlow.cause, fix: COMMON_MISTAKES.rebuildSlow.fix });
     // The same deadline with no phase given: read from the error.
-    expect(ids(diagnose({ error: 'timed out after 3600.0s on installer control waiting for the end of: sudo nixos-install --root /mnt --no-root-passwd --flake /tmp/rehearse/flake#server' }))).toEqual(['rebuild-slow']);
+    expect(ids(diagnose({ error: controlTimeout('installer control', 'the end of: sudo nixos-install --root /mnt --no-root-passwd --flake /tmp/rehearse/flake#server', 3600) }))).toEqual(['rebuild-slow']);
   });
 });
 
@@ -382,17 +398,17 @@ describe('the safe upgrade pattern and its rollbacks', () => {
 describe('the engine’s own failures', () => {
   it('iso-checksum-mismatch (src/iso/source.ts message)', () => {
     const [want, got] = ['a'.repeat(64), 'b'.repeat(64)];
-    const d = diagnose({ error: `checksum mismatch for /isos/nixos-minimal-25.11-x86_64-linux.iso: expected sha256 ${want}, got ${got}. Nothing was booted.` });
+    const d = diagnose({ error: errorRecord(new IsoError(`checksum mismatch for /isos/nixos-minimal-25.11-x86_64-linux.iso: expected sha256 ${want}, got ${got}. Nothing was booted.`, 'iso-checksum-mismatch', { path: '/isos/nixos-minimal-25.11-x86_64-linux.iso', expected: want, actual: got })) });
     expect(ids(d)).toEqual(['iso-checksum-mismatch']);
     expect(d[0]!.symptom).toBe(`The ISO /isos/nixos-minimal-25.11-x86_64-linux.iso has sha256 ${got}, not the expected ${want}; nothing was booted.`);
   });
 
   it('unknown-flake-host (src/flake.ts and plan.ts splitFlakeRef messages)', () => {
-    const d = diagnose({ error: "the flake in /repo has no nixosConfigurations.sever; it declares: server, laptop. Pass one of them after '#'." });
+    const d = diagnose({ error: errorRecord(new FlakeError("the flake in /repo has no nixosConfigurations.sever; it declares: server, laptop. Pass one of them after '#'.", 'unknown-flake-host', { dir: '/repo', host: 'sever', declared: ['server', 'laptop'] })) });
     expect(ids(d)).toEqual(['unknown-flake-host']);
     expect(d[0]!.symptom).toBe('The flake in /repo declares no host "sever" (it declares: server, laptop).');
     expect(d[0]!.fix).toContain('--flake /repo#server');
-    expect(ids(diagnose({ error: "flake reference '/repo' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)" }))).toEqual(['unknown-flake-host']);
+    expect(ids(diagnose({ error: thrown(() => splitFlakeRef('/repo')) }))).toEqual(['unknown-flake-host']);
   });
 
   it('forged-output: the real corrupt-frame error of a fixture run, and the Task it hit still gets its line', () => {
@@ -401,12 +417,12 @@ describe('the engine’s own failures', () => {
       problems: ['rpool has compression undefined, not zstd', 'rpool/local has compression undefined, not zstd'],
       outputTail: '$ sudo zfs list -o name,mountpoint,compression\nNAME                MOUNTPOINT  COMPRESS\nrpool               none        zstd',
     });
-    const d = diagnose({ error: 'command output frame is corrupt (non-base64 text inside it: console noise?)', steps, phases: [{ id: 'install', status: 'fail' }, { id: 'power-off', status: 'fail' }] });
+    const d = diagnose({ error: errorRecord(new ProtocolError('command output frame is corrupt (non-base64 text inside it: console noise?)', 'x')), steps, phases: [{ id: 'install', status: 'fail' }, { id: 'power-off', status: 'fail' }] });
     expect(ids(d)).toEqual(['forged-output', 'step-failed']);
     expect(d[0]!.symptom).toContain('command output frame is corrupt');
     expect(d[1]).toMatchObject({ runbook: 'Task 7', fix: 'Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.' });
     // A step whose own problem is the protocol error is explained by it.
-    const hit = stepsUpTo({ id: 'task-03-partition-table', problems: ['bad exit code "0nr1a2b" in command frame'] });
+    const hit = stepsUpTo({ id: 'task-03-partition-table', problems: ['bad exit code "0nr1a2b" in command frame'], error: errorRecord(new ProtocolError('bad exit code "0nr1a2b" in command frame', '', 'bad-exit-code'), { step: 'task-03-partition-table' }) });
     expect(ids(diagnose({ steps: hit }))).toEqual(['forged-output']);
   });
 });
@@ -442,14 +458,14 @@ describe('never empty for a failed report; most specific first', () => {
   });
 
   it('run-error and phase-failed as the last resort', () => {
-    expect(diagnose({ error: 'xorriso is not installed: sudo apt-get install xorriso (it reads the ISO\'s boot menu without mounting it)' })).toMatchObject([{ id: 'run-error' }]);
+    expect(diagnose({ error: errorRecord(new RehearseError('host-not-ready', "xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)", { tool: 'xorriso' })) })).toMatchObject([{ id: 'run-error' }]);
     expect(diagnose({ phases: [{ id: 'power-off', title: 'Unmount, export the pool, power off', status: 'fail' }] })).toMatchObject([{ id: 'phase-failed' }]);
     expect(diagnose({ result: 'fail' })).toMatchObject([{ id: 'run-error' }]);
   });
 
   it('every rule’s input above gives at least one diagnosis with all three parts', () => {
     const inputs: DiagnosisInput[] = [
-      { error: 'x' },
+      { error: errorRecord(new Error('x')) },
       { timedOutPhase: 'verify' },
       { steps: stepsUpTo({ id: 'task-01-uefi' }) },
       { checks: [checkEntriesRetained('')] },

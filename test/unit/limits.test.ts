@@ -20,7 +20,7 @@ describe('limits', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(LimitError);
-      expect(e).toMatchObject({ kind: 'invalid-setting', setting: '--cpus', value: '300', expected: 'a whole number of CPUs from 1 to 64' });
+      expect(e).toMatchObject({ kind: 'input', setting: '--cpus', value: '300', expected: 'a whole number of CPUs from 1 to 64' });
     }
   });
 

@@ -28,7 +28,7 @@ beforeEach(async () => {
 afterEach(async () => gh.close());
 
 const report = (host: string, o: Partial<Report> = {}): Report => ({
-  schema: 1, result: 'pass', accel: 'kvm', iso: { path: '/iso' }, flake: `/w#${host}`, layout: 'zfs', installPath: 'flake', injected: [],
+  schema: 2, result: 'pass', accel: 'kvm', iso: { path: '/iso' }, flake: `/w#${host}`, layout: 'zfs', installPath: 'flake', injected: [],
   phases: [{ id: 'install', title: 'Install', status: 'pass', durationMs: 60_000 }], steps: [], checks: [], startedAt: '2026-12-01T00:00:00Z', durationMs: 300_000, logs: { dir: '/l' }, ...o,
 });
 /** An artifact as download-artifact lays it out: a folder per artifact, the fork's files in it. */

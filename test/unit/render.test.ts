@@ -7,7 +7,7 @@ import { diffFlakeLock } from '../../src/flake-lock.js';
 import { cell, fence, renderReport, renderReportSafely } from '../../src/render.js';
 
 const base: Report = {
-  schema: 1,
+  schema: 2,
   result: 'pass',
   accel: 'tcg',
   iso: { path: '/isos/nixos-minimal-25.11-x86_64-linux.iso', bootEntry: 'NixOS 25.11 Installer (Linux LTS)' },
@@ -98,7 +98,7 @@ describe('report.md', () => {
     const r: Report = {
       ...base,
       result: 'fail',
-      error: 'the installed system did not answer on the serial console within 300s',
+      error: { kind: 'console-timeout', message: 'the installed system did not answer on the serial console within 300s' },
       steps: base.steps,
       checks: [],
       diagnosis: [{ id: 'no-boot-entry', symptom: 'the firmware found nothing to boot', cause: 'systemd-boot was not installed to the ESP', fix: 'check boot.loader.systemd-boot.enable and that /boot is the ESP', runbook: 'Fast diagnosis playbook: boot' }],

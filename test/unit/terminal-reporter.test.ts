@@ -10,7 +10,7 @@ function fakeStream(isTTY: boolean, columns = 80) {
 const info = { reportPath: '/out/report.json', logDir: '/out/logs', flake: '/cfg#server', layout: 'zfs' };
 const step = { id: 'task-06-root-filesystem', task: 6, title: 'Create the ZFS pool', status: 'pass' as const, durationMs: 12_300, command: '', outputTail: '' };
 const report = (over: Partial<Report> = {}): Report => ({
-  schema: 1, result: 'pass', accel: 'tcg', iso: { path: '/iso' }, flake: '/cfg#server', layout: 'zfs', installPath: 'flake',
+  schema: 2, result: 'pass', accel: 'tcg', iso: { path: '/iso' }, flake: '/cfg#server', layout: 'zfs', installPath: 'flake',
   injected: [], phases: [], steps: [], checks: [], startedAt: '', durationMs: 150_000, logs: { dir: '/out/logs' }, ...over,
 });
 
@@ -131,6 +131,6 @@ describe('terminalReporter without a TTY', () => {
 
 describe('runEndLines', () => {
   it('names the error when there is no diagnosis', () => {
-    expect(runEndLines(report({ result: 'fail', error: 'flake directory not found: /x\nmore' }), '/r.json')).toEqual(['FAIL /cfg#server (layout zfs) in 2m30s', '  error: flake directory not found: /x', 'report: /r.json']);
+    expect(runEndLines(report({ result: 'fail', error: { kind: 'input', message: 'flake directory not found: /x\nmore' } }), '/r.json')).toEqual(['FAIL /cfg#server (layout zfs) in 2m30s', '  error: flake directory not found: /x', 'report: /r.json']);
   });
 });

@@ -93,7 +93,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
   it('an unknown flake host: unknown-flake-host, the hosts listed', async () => {
     const { report } = await red('unknown-host', { flake: `${fx.flake}#webserver` });
     expect(ids(report)[0]).toBe('unknown-flake-host');
-    expect(report.error).toMatch(/it declares: server/);
+    expect(report.error).toMatchObject({ kind: 'unknown-flake-host', message: expect.stringMatching(/it declares: server/) });
   });
 
   it('a kernel panic during the installer boot: kernel-panic, with the panic line and the boot stage', async () => {
@@ -108,7 +108,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
   it('a boot that hangs: the per-phase timeout fires (not the job’s), boot-hang names the stage', async () => {
     const { report } = await red('boot-hang', { fault: 'boot-hang', phaseTimeoutMinutes: 0.5 });
     expect(report.timedOutPhase).toBe('boot-installer');
-    expect(report.error).toMatch(/phase boot-installer timed out after 0\.5 min/);
+    expect(report.error).toMatchObject({ kind: 'phase-timeout', fields: { phase: 'boot-installer', minutes: 0.5 }, message: expect.stringMatching(/phase boot-installer timed out after 0\.5 min/) });
     expect(ids(report)[0]).toBe('boot-hang');
     expect(report.phases[0]!.durationMs).toBeLessThan(90_000);
     expect(['firmware', 'boot-loader', 'initrd']).toContain(report.stage?.reached);
@@ -230,7 +230,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     expect(r.exitCode, seen).toBe(143);
     const report = readReport(path.join(dir, 'report.json'));
     expect(report.result).toBe('fail');
-    expect(report.error).toMatch(/interrupted by a signal/);
+    expect(report.error).toMatchObject({ kind: 'interrupted', message: expect.stringMatching(/interrupted by a signal/) });
     expect(existsSync(path.join(dir, 'logs'))).toBe(true);
     expect(await qemuProcesses()).toEqual([]);
     expect(tmpRuns().filter((n) => !before.includes(n))).toEqual([]);

@@ -89,7 +89,7 @@ describe('nixos-rehearse run refuses bad input before anything boots', () => {
     expect(report.phases).toEqual([]); // nothing booted
     expect(Date.now() - t0).toBeLessThan(30_000);
     rmSync(dir, { recursive: true, force: true });
-    return report.error ?? '';
+    return report.error?.message ?? '';
   };
 
   it('a flake reference without #host', async () => {

@@ -3,11 +3,11 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RehearseError } from '../errors.js';
-import { resolveFlake } from '../flake.js';
-import { findFirmware, firmwareCandidates } from '../qemu/firmware.js';
-import { INSTALL_HINT, qemuBinary, qemuImgBinary } from '../qemu/tools.js';
-import { layoutByName } from '../runbook/layouts.js';
+import { RehearseError } from './errors.js';
+import { resolveFlake } from './flake.js';
+import { findFirmware, firmwareCandidates } from './qemu/firmware.js';
+import { INSTALL_HINT, qemuBinary, qemuImgBinary } from './qemu/tools.js';
+import { layoutByName } from './runbook/layouts.js';
 
 /** Where `bin` is, as the shell would find it (a name on PATH, or a path), if it is executable. */
 export function onPath(bin: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
