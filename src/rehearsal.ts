@@ -1,10 +1,10 @@
 // The install rehearsal: boot the installer ISO, run the runbook's Tasks 1–13 (runbook/plan.ts)
 // on disks the engine created, power off, and write report.json. Every exit path writes the
 // report and keeps the logs; nothing outside the run's own disk images is ever written.
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cacheDir } from './host.js';
 import path from 'node:path';
 import { resolveFlake } from './flake.js';
 import { renderReportSafely } from './render.js';
@@ -142,10 +142,6 @@ export interface RehearsalResult {
   report: Report;
   reportPath: string;
   exitCode: number;
-}
-
-function cacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
 }
 
 export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult> {
@@ -299,7 +295,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     // This run's SSH key: the public half goes into the harness module, the private half stays
     // in a temporary directory on the host.
     keyDir = ownedTempDir('nixos-rehearse-key-');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', path.join(keyDir, 'id_ed25519')]);
+    execaSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', path.join(keyDir, 'id_ed25519')]);
     const publicKey = readFileSync(path.join(keyDir, 'id_ed25519.pub'), 'utf8').trim();
 
     const runId = randomBytes(3).toString('hex').toUpperCase();

@@ -1,7 +1,7 @@
 // The flake inputs a pull request changes: flake.lock on the base commit (through the REST API,
 // because actions/checkout fetches only the head by default) against the checked-out one.
 // Thin adapter; the comparison itself is flake-lock.ts (pure).
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as github from '@actions/github';
@@ -45,7 +45,7 @@ export function lockChangesAgainstHead(flake: string): LockChange[] | undefined 
   if (!existsSync(local)) return undefined;
   let committed: string | undefined;
   try {
-    committed = execFileSync('git', ['-C', dir, 'show', 'HEAD:./flake.lock'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    committed = execaSync('git', ['-C', dir, 'show', 'HEAD:./flake.lock'], { stdin: 'ignore', stderr: 'ignore', stripFinalNewline: false }).stdout;
   } catch {
     return undefined; // not a git checkout, or the lock is new: nothing to compare with
   }
