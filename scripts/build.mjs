@@ -1,4 +1,4 @@
-// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, as ESM for Node 20+
+// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, as ESM for Node 22+
 // (the action runs on node24). dist/ is committed: the action runs it, not src/.
 // `node scripts/build.mjs --outdir DIR` builds elsewhere (the staleness test compares).
 import { build } from 'esbuild';
@@ -12,7 +12,7 @@ const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies call require(); give them one in the ESM bundle.
