@@ -13278,6 +13278,73 @@ function hostName(setting, host) {
   return host;
 }
 
+// src/diagnosis/runbook-text.ts
+var COMMON_MISTAKES = {
+  espNotMounted: {
+    section: "Common mistakes 1",
+    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
+    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
+    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
+  },
+  poolNotImported: {
+    section: "Common mistakes 2",
+    symptom: "Emergency shell; errors about mounting root or missing pool.",
+    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
+    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
+  },
+  sshDead: {
+    section: "Common mistakes 3",
+    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
+    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
+    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
+  },
+  diskFilling: {
+    section: "Common mistakes 4",
+    symptom: "/nix grows until the system starts failing in weird ways.",
+    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
+    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
+  },
+  rebuildSlow: {
+    section: "Common mistakes 5",
+    symptom: "Rebuilds are slow; CPU and disk churn.",
+    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
+    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
+  },
+  secretInStore: {
+    section: "Common mistakes 6",
+    symptom: "A token shows up in /nix/store or can be read by unintended users.",
+    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
+    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
+  }
+};
+var DECISIONS = {
+  // Tasks 1–10: the plan's steps' Decisions (runbook/plan.ts reads all of 1–13 from here).
+  task1: { section: "Task 1", text: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint." },
+  task2: { section: "Task 2", text: "Choose the install target(s). If this is a mirrored boot setup, you want two disks. If it\u2019s a VM, one is fine." },
+  task3: { section: "Task 3", text: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions unless you\u2019re also writing a runbook for future-you)." },
+  task4: { section: "Task 4", text: "Proceed only if you are absolutely sure you selected the right disk." },
+  task5: { section: "Task 5", text: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach). Single-disk is simpler." },
+  task6: { section: "Task 6", text: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D" },
+  task7: { section: "Task 7", text: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state." },
+  task8: { section: "Task 8", text: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now." },
+  task9: { section: "Task 9", text: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible." },
+  task10: { section: "Task 10", text: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises." },
+  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
+  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
+  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
+  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
+  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
+  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
+  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
+  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
+  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
+  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
+  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
+  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
+  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
+  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
+};
+
 // src/runbook/plan.ts
 var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
 var esp = (ctx) => part(ctx.disks[0], 1);
@@ -13320,7 +13387,7 @@ var STEPS = [
     id: "task-01-uefi",
     task: 1,
     title: "Confirm you booted in UEFI mode",
-    decision: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint.",
+    decision: DECISIONS.task1.text,
     writes: false,
     commands: () => ["ls /sys/firmware/efi"],
     check: ([o2]) => /\befivars\b/.test(o2 ?? "") ? [] : ["/sys/firmware/efi has no efivars: this is not a UEFI boot"]
@@ -13329,7 +13396,7 @@ var STEPS = [
     id: "task-02-disks",
     task: 2,
     title: "Identify disks and their topology",
-    decision: "Choose the install target(s). Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.",
+    decision: `${DECISIONS.task2.text} Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.`,
     writes: false,
     commands: () => ["lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS", "lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL"],
     check: ([, json], ctx) => {
@@ -13345,7 +13412,7 @@ var STEPS = [
     id: "task-03-partition-table",
     task: 3,
     title: "Sanity-check existing partition tables",
-    decision: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions).",
+    decision: DECISIONS.task3.text,
     writes: false,
     commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
   },
@@ -13353,7 +13420,7 @@ var STEPS = [
     id: "task-04-partition",
     task: 4,
     title: "Partition the disk(s): GPT, a 1 GiB ESP and the data partition",
-    decision: "Proceed only if you are absolutely sure you selected the right disk.",
+    decision: DECISIONS.task4.text,
     writes: true,
     commands: (ctx) => [
       ...ctx.disks.flatMap((d) => [
@@ -13379,7 +13446,7 @@ var STEPS = [
     id: "task-05-esp",
     task: 5,
     title: "Format the EFI System Partition",
-    decision: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach).",
+    decision: DECISIONS.task5.text,
     writes: true,
     commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
     check: (outs, ctx) => outs.slice(-ctx.disks.length).flatMap((o2, i2) => /^TYPE=vfat$/m.test(o2) && /^LABEL=EFI$/m.test(o2) ? [] : [`${part(ctx.disks[i2], 1)} is not a FAT file system labelled EFI`])
@@ -13388,7 +13455,7 @@ var STEPS = [
     id: "task-06-root-filesystem",
     task: 6,
     title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
-    decision: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D",
+    decision: DECISIONS.task6.text,
     writes: true,
     commands: (ctx) => {
       const r = ctx.layout.root;
@@ -13421,7 +13488,7 @@ var STEPS = [
     id: "task-07-datasets",
     task: 7,
     title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
-    decision: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.",
+    decision: DECISIONS.task7.text,
     writes: true,
     commands: (ctx) => {
       const r = ctx.layout.root;
@@ -13462,7 +13529,7 @@ var STEPS = [
     id: "task-08-mount",
     task: 8,
     title: "Mount filesystems for installation",
-    decision: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now.",
+    decision: DECISIONS.task8.text,
     writes: true,
     commands: (ctx) => [...mountCommands(ctx), "mount"],
     check: (outs, ctx) => {
@@ -13482,7 +13549,7 @@ var STEPS = [
     id: "task-09-generate-config",
     task: 9,
     title: "Generate the initial configuration",
-    decision: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible.",
+    decision: DECISIONS.task9.text,
     writes: true,
     commands: () => ["sudo nixos-generate-config --root /mnt"],
     check: ([o2]) => /writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o2 ?? "") ? [] : ["nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix"]
@@ -13491,7 +13558,7 @@ var STEPS = [
     id: "task-10-hardware-config",
     task: 10,
     title: "Validate that the mounts are reflected in the hardware config",
-    decision: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.",
+    decision: DECISIONS.task10.text,
     writes: false,
     commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
     check: ([hwText, espUuid, dataUuid], ctx) => {
@@ -13524,7 +13591,7 @@ var STEPS = [
     // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
     // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
     // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
-    decision: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D",
+    decision: DECISIONS.task11.text,
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
@@ -13535,7 +13602,7 @@ var STEPS = [
     id: "task-12-install",
     task: 12,
     title: "Install and set up the system",
-    decision: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.",
+    decision: DECISIONS.task12.text,
     writes: true,
     commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
     check: ([o2]) => {
@@ -13550,7 +13617,7 @@ var STEPS = [
     id: "task-13-boot-entries",
     task: 13,
     title: "Before reboot, verify boot entries exist",
-    decision: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).",
+    decision: DECISIONS.task13.text,
     writes: false,
     commands: () => ["sudo ls -la /mnt/boot/loader/entries | head", "cat /mnt/boot/loader/loader.conf", "readlink /mnt/nix/var/nix/profiles/system-1-link"],
     check: ([ls, loader, top]) => {
@@ -14437,62 +14504,6 @@ var BUILD_COMMAND = /nixos-rebuild|nixos-install|nix (?:--\S+ (?:'[^']*'|\S+) )*
 var ESP_ERROR = /(?:efiSysMountPoint|xbootldrMountPoint) = '[^']*' is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition|is not the root of the (?:EFI System Partition \(ESP\) )?file system|Couldn'?t find EFI system partition|could not find any previously installed systemd-boot|bootctl[^\n]*returned non-zero exit status/i;
 var PROTOCOL_ERROR = /command output frame is corrupt|bad exit code .* in command frame|ProtocolError/;
 var NO_SPACE = /No space left on device|out of space|disk quota exceeded/i;
-
-// src/diagnosis/runbook-text.ts
-var COMMON_MISTAKES = {
-  espNotMounted: {
-    section: "Common mistakes 1",
-    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
-    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
-    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
-  },
-  poolNotImported: {
-    section: "Common mistakes 2",
-    symptom: "Emergency shell; errors about mounting root or missing pool.",
-    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
-    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
-  },
-  sshDead: {
-    section: "Common mistakes 3",
-    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
-    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
-    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
-  },
-  diskFilling: {
-    section: "Common mistakes 4",
-    symptom: "/nix grows until the system starts failing in weird ways.",
-    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
-    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
-  },
-  rebuildSlow: {
-    section: "Common mistakes 5",
-    symptom: "Rebuilds are slow; CPU and disk churn.",
-    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
-    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
-  },
-  secretInStore: {
-    section: "Common mistakes 6",
-    symptom: "A token shows up in /nix/store or can be read by unintended users.",
-    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
-    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
-  }
-};
-var DECISIONS = {
-  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
-  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
-  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
-  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
-  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
-  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
-  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
-  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
-  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
-  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
-  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
-  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
-  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
-  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
-};
 
 // src/diagnosis/rules-boot.ts
 var kernelPanicRule = {
