@@ -12992,251 +12992,6 @@ import path25 from "node:path";
 import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync5 } from "node:fs";
 import path17 from "node:path";
 
-// src/runbook/parsers.ts
-function parseSgdiskPrint(out) {
-  const disk = /^Disk (\S+):/m.exec(out)?.[1];
-  const partitions = [];
-  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+ [KMGT]?i?B)\s+([0-9A-F]{4})\s*(.*)$/gm)) {
-    partitions.push({ number: +m[1], start: +m[2], end: +m[3], size: m[4], code: m[5], name: m[6].trim() });
-  }
-  return { disk, partitions };
-}
-function parseZpoolStatus(out) {
-  const pools = [];
-  for (const block of out.split(/^(?=\s*pool: )/m)) {
-    const pool = /^\s*pool: (\S+)/m.exec(block)?.[1];
-    if (!pool) continue;
-    const field = (k) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, "m").exec(block)?.[1]?.replace(/\n\t/g, " ").trim();
-    const devices = [];
-    const config = /^config:\n\s*\n([\s\S]*?)(?=\n\s*\n|\nerrors:|(?![\s\S]))/m.exec(block)?.[1] ?? "";
-    let base;
-    for (const line of config.split("\n")) {
-      const m = /^(\s*)(\S+)\s+(ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SUSPENDED)\s*(\S+)?\s*(\S+)?\s*(\S+)?\s*(.*)$/.exec(line);
-      if (!m) continue;
-      const indent = m[1].replace(/\t/g, "        ").length;
-      base ??= indent;
-      devices.push({ name: m[2], depth: Math.round((indent - base) / 2), state: m[3], read: m[4] ?? "", write: m[5] ?? "", cksum: m[6] ?? "", note: m[7]?.trim() || void 0 });
-    }
-    pools.push({ pool, state: field("state") ?? "", status: field("status"), action: field("action"), errors: /^errors: (.*)$/m.exec(block)?.[1]?.trim(), devices });
-  }
-  return pools;
-}
-function zpoolProblems(s) {
-  const p = [];
-  if (s.state !== "ONLINE") p.push(`pool ${s.pool} is ${s.state || "in an unknown state"}`);
-  for (const d of s.devices) {
-    if (d.state !== "ONLINE") p.push(`${d.name} is ${d.state}${d.note ? ` (${d.note})` : ""}`);
-    for (const [k, v] of [["read", d.read], ["write", d.write], ["checksum", d.cksum]]) {
-      if (v !== "" && v !== "0") p.push(`${d.name} has ${v} ${k} errors`);
-    }
-  }
-  if (s.errors !== void 0 && s.errors !== "No known data errors") p.push(`errors: ${s.errors}`);
-  return p;
-}
-function parseColumns(out, names) {
-  const lines = out.split("\n").filter((l) => l.trim());
-  if (!lines.length) return [];
-  const header = names ?? lines[0].trim().split(/\s+/).map((h2) => h2.toLowerCase());
-  return lines.slice(1).map((l) => {
-    const cells = l.trim().split(/\s+/);
-    return Object.fromEntries(header.map((h2, i2) => [h2, i2 === header.length - 1 ? cells.slice(i2).join(" ") : cells[i2] ?? ""]));
-  });
-}
-function parseMountLines(out) {
-  return [...out.matchAll(/^(\S+) on (\S+) type (\S+) \(([^)]*)\)$/gm)].map((m) => ({ source: m[1], target: m[2], fsType: m[3], options: m[4].split(",") }));
-}
-function parseLsblkJson(out) {
-  const j = JSON.parse(out);
-  if (!Array.isArray(j.blockdevices)) throw new Error('lsblk --json printed no "blockdevices" array');
-  return j.blockdevices.map((d) => ({ ...d, serial: d.serial?.trim() ?? null }));
-}
-function parseHardwareConfig(text) {
-  const fileSystems = {};
-  for (const m of text.matchAll(/fileSystems\."([^"]+)"\s*=\s*\{([^}]*)\}\s*;/g)) {
-    const body = m[2];
-    const options = /options\s*=\s*\[([^\]]*)\]/.exec(body)?.[1];
-    fileSystems[m[1]] = {
-      device: /device\s*=\s*"([^"]*)"/.exec(body)?.[1],
-      fsType: /fsType\s*=\s*"([^"]*)"/.exec(body)?.[1],
-      options: options ? [...options.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : []
-    };
-  }
-  const sf = /boot\.supportedFilesystems\s*=\s*\[([^\]]*)\]/.exec(text)?.[1];
-  return { fileSystems, supportedFilesystems: sf ? [...sf.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : [] };
-}
-
-// src/verify/parsers.ts
-function parseGenerations(out) {
-  return [...out.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
-}
-function parseTimespan(s) {
-  const units = { y: 315576e5, month: 26298e5, w: 6048e5, d: 864e5, h: 36e5, min: 6e4, s: 1e3, ms: 1, us: 1e-3, "\xB5s": 1e-3 };
-  let total = 0;
-  let any = false;
-  for (const m of s.trim().matchAll(/([\d.]+)\s*(month|min|ms|us|µs|y|w|d|h|s)\b/g)) {
-    total += Number(m[1]) * units[m[2]];
-    any = true;
-  }
-  if (!any) throw new Error(`not a systemd timespan: '${s}'`);
-  return Math.round(total * 1e3) / 1e3;
-}
-function parseAnalyzeTime(out) {
-  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out);
-  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out.trim().slice(0, 200)}`);
-  const phases = {};
-  for (const part2 of line[1].split(" + ")) {
-    const m = /^(.*) \(([\w-]+)\)$/.exec(part2.trim());
-    if (m) phases[m[2]] = parseTimespan(m[1]);
-  }
-  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out);
-  return { phases, totalMs: parseTimespan(line[2]), target: reached?.[1], targetMs: reached ? parseTimespan(reached[2]) : void 0 };
-}
-function parseBlame(out) {
-  const rows = [];
-  for (const line of out.split("\n")) {
-    const m = /^\s*(.+?)\s+(\S+\.(?:service|mount|device|target|socket|swap|timer|path|scope|slice))\s*$/.exec(line);
-    if (m) rows.push({ unit: m[2], ms: parseTimespan(m[1]) });
-  }
-  return rows;
-}
-function parseFailedUnits(out) {
-  return failedUnitsLines(out).map((l) => {
-    const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
-    return { unit, load: load2, active, sub, description: d.join(" ") };
-  }).filter((u2) => UNIT_NAME.test(u2.unit));
-}
-function failedUnitsUnread(out) {
-  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
-}
-var UNIT_NAME = /\.\w+$/;
-var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
-function failedUnitsLines(out) {
-  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
-}
-function parseLoaderDefault(loaderConf) {
-  return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
-}
-function parseBootctlList(out) {
-  const text = out.trim();
-  if (text.startsWith("[")) return JSON.parse(text);
-  return text.split("\n").map((l) => l.replace(/^\x1e/, "").trim()).filter(Boolean).map((l) => JSON.parse(l));
-}
-var GLOBAL = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
-function guid(b, o2) {
-  const h2 = (x) => x.toString("hex");
-  const le = (start, len) => h2(Buffer.from(b.subarray(o2 + start, o2 + start + len)).reverse());
-  return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${h2(b.subarray(o2 + 8, o2 + 10))}-${h2(b.subarray(o2 + 10, o2 + 16))}`;
-}
-function ucs2z(b, o2, end) {
-  let i2 = o2;
-  while (i2 + 1 < end && (b[i2] !== 0 || b[i2 + 1] !== 0)) i2 += 2;
-  return { text: b.subarray(o2, i2).toString("utf16le"), next: i2 + 2 };
-}
-function parseEfiVars(dump) {
-  const vars = /* @__PURE__ */ new Map();
-  for (const line of dump.split("\n")) {
-    const m = /^(\S+)\s+([A-Za-z0-9+/=]*)$/.exec(line.trim());
-    if (m && m[1].endsWith(`-${GLOBAL}`)) vars.set(m[1].slice(0, -GLOBAL.length - 1), Buffer.from(m[2], "base64").subarray(4));
-  }
-  const hex4 = (n2) => n2.toString(16).toUpperCase().padStart(4, "0");
-  const cur = vars.get("BootCurrent");
-  const ord = vars.get("BootOrder");
-  const order = [];
-  for (let i2 = 0; ord && i2 + 1 < ord.length; i2 += 2) order.push(hex4(ord.readUInt16LE(i2)));
-  const entries = [];
-  for (const [name, b] of [...vars].sort()) {
-    if (!/^Boot[0-9A-F]{4}$/.test(name) || b.length < 6) continue;
-    const attrs = b.readUInt32LE(0);
-    const pathLen = b.readUInt16LE(4);
-    const desc = ucs2z(b, 6, b.length);
-    const e = { num: name.slice(4), active: (attrs & 1) === 1, label: desc.text };
-    let o2 = desc.next;
-    const end = Math.min(b.length, o2 + pathLen);
-    while (o2 + 4 <= end) {
-      const type = b[o2];
-      const sub = b[o2 + 1];
-      const len = b.readUInt16LE(o2 + 2);
-      if (len < 4) break;
-      if (type === 4 && sub === 1 && len >= 42 && b[o2 + 41] === 2) e.partuuid = guid(b, o2 + 24);
-      if (type === 4 && sub === 4) e.file = ucs2z(b, o2 + 4, o2 + len).text;
-      if (type === 127 && sub === 255) break;
-      o2 += len;
-    }
-    entries.push(e);
-  }
-  return { current: cur && cur.length >= 2 ? hex4(cur.readUInt16LE(0)) : void 0, order, entries };
-}
-function parseLoaderVar(b64) {
-  return Buffer.from(b64.trim(), "base64").subarray(4).toString("utf16le").replace(/\0+$/, "");
-}
-var LOADER_ENTRY_SELECTED = "base64 -w0 < /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
-var EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
-var NIX = "nix --extra-experimental-features 'nix-command flakes'";
-var CLOSURE_SIZE_COMMAND = `${NIX} path-info -Sh /run/current-system`;
-function parsePathInfoSize(out) {
-  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);
-  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out.trim().slice(0, 200)}`);
-  const power = "KMGTPE".indexOf(m[3]) + 1;
-  return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
-}
-function privateKeyNeedle(keyFile) {
-  const lines = keyFile.split("\n").map((l) => l.trim());
-  const begin = lines.indexOf("-----BEGIN OPENSSH PRIVATE KEY-----");
-  const end = lines.indexOf("-----END OPENSSH PRIVATE KEY-----");
-  if (begin < 0 || end < begin + 2) throw new Error("not an OpenSSH private key file (no BEGIN/END OPENSSH PRIVATE KEY lines)");
-  const body = lines.slice(begin + 1, end);
-  const bytes = Buffer.from(body.join(""), "base64");
-  let o2 = 0;
-  const u322 = () => {
-    const v = bytes.readUInt32BE(o2);
-    o2 += 4;
-    return v;
-  };
-  const str = () => {
-    const n3 = u322();
-    const s = bytes.subarray(o2, o2 + n3);
-    o2 += n3;
-    return s;
-  };
-  const magic = "openssh-key-v1\0";
-  if (bytes.subarray(0, magic.length).toString("latin1") !== magic) throw new Error("not an OpenSSH private key (no openssh-key-v1 magic)");
-  o2 = magic.length;
-  const cipher = str().toString();
-  str();
-  str();
-  const n2 = u322();
-  for (let i2 = 0; i2 < n2; i2++) str();
-  u322();
-  let target;
-  if (cipher !== "none") {
-    target = o2 + Math.floor((bytes.length - o2) / 2);
-  } else {
-    o2 += 8;
-    const type = str().toString();
-    if (type === "ssh-ed25519") {
-      str();
-      target = o2 + 4 + 16;
-    } else {
-      target = o2 + Math.floor((bytes.length - o2) / 2);
-    }
-  }
-  const width = body[0].length;
-  const line = Math.min(body.length - 1, Math.floor(target * 4 / 3 / width));
-  return body[line];
-}
-function parseIpAddrJson(text) {
-  const start = text.indexOf("[");
-  if (start < 0) throw new Error(`not ip -j addr output: ${text.trim().slice(0, 200) || "(nothing)"}`);
-  const raw = JSON.parse(text.slice(start));
-  if (!Array.isArray(raw)) throw new Error("ip -j addr output is not a list");
-  return raw.map((r) => ({
-    name: r.ifname ?? "?",
-    state: r.operstate ?? "?",
-    mac: r.address ?? "",
-    inet: (r.addr_info ?? []).filter((a2) => a2.family === "inet" && a2.local).map((a2) => `${a2.local}/${a2.prefixlen}`)
-  }));
-}
-
 // src/limits.ts
 var LIMITS = {
   memoryMiB: { min: 1024, max: 262144, unit: "MiB" },
@@ -13278,367 +13033,6 @@ function hostName(setting, host) {
   return host;
 }
 
-// src/diagnosis/runbook-text.ts
-var COMMON_MISTAKES = {
-  espNotMounted: {
-    section: "Common mistakes 1",
-    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
-    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
-    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
-  },
-  poolNotImported: {
-    section: "Common mistakes 2",
-    symptom: "Emergency shell; errors about mounting root or missing pool.",
-    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
-    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
-  },
-  sshDead: {
-    section: "Common mistakes 3",
-    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
-    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
-    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
-  },
-  diskFilling: {
-    section: "Common mistakes 4",
-    symptom: "/nix grows until the system starts failing in weird ways.",
-    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
-    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
-  },
-  rebuildSlow: {
-    section: "Common mistakes 5",
-    symptom: "Rebuilds are slow; CPU and disk churn.",
-    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
-    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
-  },
-  secretInStore: {
-    section: "Common mistakes 6",
-    symptom: "A token shows up in /nix/store or can be read by unintended users.",
-    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
-    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
-  }
-};
-var DECISIONS = {
-  // Tasks 1–10: the plan's steps' Decisions (runbook/plan.ts reads all of 1–13 from here).
-  task1: { section: "Task 1", text: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint." },
-  task2: { section: "Task 2", text: "Choose the install target(s). If this is a mirrored boot setup, you want two disks. If it\u2019s a VM, one is fine." },
-  task3: { section: "Task 3", text: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions unless you\u2019re also writing a runbook for future-you)." },
-  task4: { section: "Task 4", text: "Proceed only if you are absolutely sure you selected the right disk." },
-  task5: { section: "Task 5", text: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach). Single-disk is simpler." },
-  task6: { section: "Task 6", text: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D" },
-  task7: { section: "Task 7", text: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state." },
-  task8: { section: "Task 8", text: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now." },
-  task9: { section: "Task 9", text: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible." },
-  task10: { section: "Task 10", text: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises." },
-  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
-  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
-  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
-  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
-  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
-  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
-  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
-  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
-  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
-  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
-  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
-  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
-  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
-  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
-};
-
-// src/runbook/plan.ts
-var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
-var esp = (ctx) => part(ctx.disks[0], 1);
-var data = (ctx) => part(ctx.disks[0], 2);
-var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
-function source(m, ctx) {
-  if (m.source === "{esp}") return esp(ctx);
-  if (m.source === "{data}") return data(ctx);
-  return m.source;
-}
-function mountCommands(ctx) {
-  const out = [];
-  for (const m of ctx.layout.mounts) {
-    const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
-    if (m.at !== "/") out.push(`sudo mkdir -p ${target}`);
-    const type = m.fsType === "zfs" ? "-t zfs " : "";
-    const opts = m.options ? `-o ${m.options} ` : "";
-    out.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
-  }
-  return out;
-}
-function resolveDisks(lsblkJson, serials) {
-  const devs = parseLsblkJson(lsblkJson).filter((d) => d.type === "disk");
-  return serials.map((s) => {
-    const hits = devs.filter((d) => d.serial === s);
-    if (hits.length !== 1) {
-      const seen2 = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ""}`).join(", ") || "none";
-      throw new WrongDiskError(
-        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen2}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`
-      );
-    }
-    return `/dev/${hits[0].name}`;
-  });
-}
-var WrongDiskError = class extends Error {
-  name = "WrongDiskError";
-};
-var STEPS = [
-  {
-    id: "task-01-uefi",
-    task: 1,
-    title: "Confirm you booted in UEFI mode",
-    decision: DECISIONS.task1.text,
-    writes: false,
-    commands: () => ["ls /sys/firmware/efi"],
-    check: ([o2]) => /\befivars\b/.test(o2 ?? "") ? [] : ["/sys/firmware/efi has no efivars: this is not a UEFI boot"]
-  },
-  {
-    id: "task-02-disks",
-    task: 2,
-    title: "Identify disks and their topology",
-    decision: `${DECISIONS.task2.text} Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.`,
-    writes: false,
-    commands: () => ["lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS", "lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL"],
-    check: ([, json], ctx) => {
-      try {
-        ctx.disks = resolveDisks(json ?? "", ctx.serials);
-        return [];
-      } catch (e) {
-        return [e.message];
-      }
-    }
-  },
-  {
-    id: "task-03-partition-table",
-    task: 3,
-    title: "Sanity-check existing partition tables",
-    decision: DECISIONS.task3.text,
-    writes: false,
-    commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
-  },
-  {
-    id: "task-04-partition",
-    task: 4,
-    title: "Partition the disk(s): GPT, a 1 GiB ESP and the data partition",
-    decision: DECISIONS.task4.text,
-    writes: true,
-    commands: (ctx) => [
-      ...ctx.disks.flatMap((d) => [
-        `sudo sgdisk --zap-all ${d}`,
-        `sudo sgdisk -n1:1M:+1G -t1:EF00 -c1:"EFI System" ${d}`,
-        `sudo sgdisk -n2:0:0 -t2:${ctx.layout.dataPartition.code} -c2:"${ctx.layout.dataPartition.name}" ${d}`
-      ]),
-      ...ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
-    ],
-    check: (outs, ctx) => {
-      const problems = [];
-      outs.slice(-ctx.disks.length).forEach((o2, i2) => {
-        const parts = parseSgdiskPrint(o2).partitions;
-        const p1 = parts.find((p) => p.number === 1);
-        const p2 = parts.find((p) => p.number === 2);
-        if (p1?.code !== "EF00") problems.push(`${ctx.disks[i2]}: partition 1 is ${p1 ? p1.code : "missing"}, not EF00 (EFI System)`);
-        if (p2?.code !== ctx.layout.dataPartition.code) problems.push(`${ctx.disks[i2]}: partition 2 is ${p2 ? p2.code : "missing"}, not ${ctx.layout.dataPartition.code}`);
-      });
-      return problems;
-    }
-  },
-  {
-    id: "task-05-esp",
-    task: 5,
-    title: "Format the EFI System Partition",
-    decision: DECISIONS.task5.text,
-    writes: true,
-    commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
-    check: (outs, ctx) => outs.slice(-ctx.disks.length).flatMap((o2, i2) => /^TYPE=vfat$/m.test(o2) && /^LABEL=EFI$/m.test(o2) ? [] : [`${part(ctx.disks[i2], 1)} is not a FAT file system labelled EFI`])
-  },
-  {
-    id: "task-06-root-filesystem",
-    task: 6,
-    title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
-    decision: DECISIONS.task6.text,
-    writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") {
-        const vdevs = ctx.disks.map((d) => part(d, 2)).join(" ");
-        return [
-          `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
-          `sudo zpool status ${r.pool}`
-        ];
-      }
-      if (r.kind === "ext4") return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      const last = outs[outs.length - 1] ?? "";
-      if (r.kind === "zfs") {
-        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
-        if (!pool) return [`zpool status shows no pool ${r.pool}`];
-        const problems = zpoolProblems(pool);
-        const want = ctx.disks.map((d) => part(d, 2).replace("/dev/", ""));
-        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
-        if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
-        return problems;
-      }
-      return new RegExp(`^TYPE=${r.kind}$`, "m").test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
-    }
-  },
-  {
-    id: "task-07-datasets",
-    task: 7,
-    title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
-    decision: DECISIONS.task7.text,
-    writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") return [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"];
-      if (r.kind === "btrfs") {
-        return [
-          `sudo mount ${data(ctx)} /mnt`,
-          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
-          "sudo btrfs subvolume list /mnt",
-          "sudo umount /mnt"
-        ];
-      }
-      return ["true # ext4: one file system, no datasets"];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") {
-        const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
-        const problems = [];
-        for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
-          const row = rows.find((x) => x.name === d.name);
-          if (!row) problems.push(`dataset ${d.name} is missing`);
-          else {
-            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
-            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
-          }
-        }
-        return problems;
-      }
-      if (r.kind === "btrfs") {
-        const list = outs[outs.length - 2] ?? "";
-        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
-      }
-      return [];
-    }
-  },
-  {
-    id: "task-08-mount",
-    task: 8,
-    title: "Mount filesystems for installation",
-    decision: DECISIONS.task8.text,
-    writes: true,
-    commands: (ctx) => [...mountCommands(ctx), "mount"],
-    check: (outs, ctx) => {
-      const mounts = parseMountLines(outs[outs.length - 1] ?? "");
-      const problems = [];
-      for (const m of ctx.layout.mounts) {
-        const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
-        const seen2 = mounts.filter((x) => x.target === target).pop();
-        if (!seen2) problems.push(`${target} is not mounted`);
-        else if (seen2.fsType !== m.fsType) problems.push(`${target} is ${seen2.fsType}, not ${m.fsType}`);
-        else if (m.at === "/boot" && seen2.source !== esp(ctx)) problems.push(`/mnt/boot is ${seen2.source}, not the ESP ${esp(ctx)}`);
-      }
-      return problems;
-    }
-  },
-  {
-    id: "task-09-generate-config",
-    task: 9,
-    title: "Generate the initial configuration",
-    decision: DECISIONS.task9.text,
-    writes: true,
-    commands: () => ["sudo nixos-generate-config --root /mnt"],
-    check: ([o2]) => /writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o2 ?? "") ? [] : ["nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix"]
-  },
-  {
-    id: "task-10-hardware-config",
-    task: 10,
-    title: "Validate that the mounts are reflected in the hardware config",
-    decision: DECISIONS.task10.text,
-    writes: false,
-    commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
-    check: ([hwText, espUuid, dataUuid], ctx) => {
-      const hw = parseHardwareConfig(hwText ?? "");
-      const problems = [];
-      for (const m of ctx.layout.mounts) {
-        const fs3 = hw.fileSystems[m.at];
-        if (!fs3) {
-          problems.push(`hardware-configuration.nix has no fileSystems."${m.at}"`);
-          continue;
-        }
-        if (fs3.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs3.fsType}, not ${m.fsType}`);
-        const want = m.fsType === "zfs" ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
-        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
-        if (m.options && !fs3.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
-      }
-      if (ctx.layout.root.kind === "zfs" && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes("zfs")) {
-        problems.push('boot.supportedFilesystems does not include "zfs"');
-      }
-      return problems;
-    }
-  },
-  {
-    id: "task-11-preflight",
-    task: 11,
-    title: "Preflight the build before installation",
-    // nixos-install has no --dry-run (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh):
-    // evaluate and dry-build the toplevel with nix instead, into the target's store as
-    // nixos-install does (`--store "$mountPoint"`): the live ISO's own store is a tmpfs in RAM,
-    // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
-    // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
-    // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
-    decision: DECISIONS.task11.text,
-    writes: false,
-    commands: (ctx) => {
-      const [dir, host] = splitFlakeRef(ctx.flakeRef);
-      return [`sudo ${NIX} build --dry-run --no-link --store /mnt --extra-substituters 'auto?trusted=1' '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
-    }
-  },
-  {
-    id: "task-12-install",
-    task: 12,
-    title: "Install and set up the system",
-    decision: DECISIONS.task12.text,
-    writes: true,
-    commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
-    check: ([o2]) => {
-      const p = [];
-      if (!/installation finished!/.test(o2 ?? "")) p.push('nixos-install did not print "installation finished!"');
-      const esp2 = /^.*(?:is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition).*$/m.exec(o2 ?? "");
-      if (esp2) p.push(`the boot loader install failed: ${esp2[0].trim()}`);
-      return p;
-    }
-  },
-  {
-    id: "task-13-boot-entries",
-    task: 13,
-    title: "Before reboot, verify boot entries exist",
-    decision: DECISIONS.task13.text,
-    writes: false,
-    commands: () => ["sudo ls -la /mnt/boot/loader/entries | head", "cat /mnt/boot/loader/loader.conf", "readlink /mnt/nix/var/nix/profiles/system-1-link"],
-    check: ([ls, loader, top]) => {
-      const p = [];
-      if (!/nixos-generation-1\.conf/.test(ls ?? "")) p.push("/mnt/boot/loader/entries has no nixos-generation-1.conf");
-      if (!/^default nixos-generation-1\.conf$/m.test(loader ?? "")) p.push("loader.conf does not default to nixos-generation-1.conf");
-      if (!/^\/nix\/store\/\S+-nixos-system-\S+$/.test((top ?? "").trim())) p.push("/mnt/nix/var/nix/profiles/system-1-link does not point at a system in the store");
-      return p;
-    }
-  }
-];
-function splitFlakeRef(ref) {
-  const m = /^(.*)#([^#"]*)$/.exec(ref);
-  if (!m || !m[2]) {
-    throw new Error(
-      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`
-    );
-  }
-  return [m[1] || ".", hostName(`the host in flake reference '${ref}'`, m[2])];
-}
-
 // src/flake.ts
 var FlakeError = class extends Error {
   name = "FlakeError";
@@ -13672,12 +13066,30 @@ function declaredHosts(flakeNix) {
   }
   return [...hosts];
 }
+function parseFlakeRef(ref) {
+  const i2 = ref.lastIndexOf("#");
+  return i2 < 0 ? { where: ref, host: "" } : { where: ref.slice(0, i2), host: ref.slice(i2 + 1) };
+}
+function splitFlakeRef(ref) {
+  const { where, host } = parseFlakeRef(ref);
+  if (!host) {
+    throw new Error(
+      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`
+    );
+  }
+  return [where || ".", hostName(`the host in flake reference '${ref}'`, host)];
+}
+function flakeHost(ref) {
+  return parseFlakeRef(ref).host;
+}
+function localFlakeDir(where, base = process.cwd()) {
+  if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) return void 0;
+  return path17.resolve(base, where.replace(/^path:/, "") || ".");
+}
 function resolveFlake(ref) {
   const [where, host] = splitFlakeRef(ref);
-  if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) {
-    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`);
-  }
-  const dir = path17.resolve(where.replace(/^path:/, ""));
+  const dir = localFlakeDir(where);
+  if (!dir) throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`);
   if (!existsSync3(dir) || !statSync5(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`);
   const file = path17.join(dir, "flake.nix");
   if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`);
@@ -13725,7 +13137,7 @@ function lockTable(changes) {
 }
 function renderReport(r, opts = {}) {
   const out = [];
-  const host = opts.host ?? r.flake.replace(/^.*#/, "");
+  const host = opts.host ?? flakeHost(r.flake);
   const firstStep = r.steps.find((s) => s.status === "fail");
   const firstCheck = r.checks.find((c3) => c3.status === "fail");
   const why = r.error ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
@@ -13787,7 +13199,7 @@ function renderReportSafely(r, opts = {}) {
   try {
     return { markdown: renderReport(r, opts) };
   } catch (e) {
-    const host = opts.host ?? String(r.flake ?? "").replace(/^.*#/, "");
+    const host = opts.host ?? flakeHost(String(r.flake ?? ""));
     const result = r.result === "pass" ? "pass" : "fail";
     const error = `the report could not be rendered: ${e.message}`;
     return {
@@ -14478,6 +13890,603 @@ var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENEC
 function playbookFor(layoutKind) {
   return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
 }
+
+// src/runbook/parsers.ts
+function parseSgdiskPrint(out) {
+  const disk = /^Disk (\S+):/m.exec(out)?.[1];
+  const partitions = [];
+  for (const m of out.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+ [KMGT]?i?B)\s+([0-9A-F]{4})\s*(.*)$/gm)) {
+    partitions.push({ number: +m[1], start: +m[2], end: +m[3], size: m[4], code: m[5], name: m[6].trim() });
+  }
+  return { disk, partitions };
+}
+function parseZpoolStatus(out) {
+  const pools = [];
+  for (const block of out.split(/^(?=\s*pool: )/m)) {
+    const pool = /^\s*pool: (\S+)/m.exec(block)?.[1];
+    if (!pool) continue;
+    const field = (k) => new RegExp(`^\\s*${k}: (.*(?:\\n\\t.*)*)`, "m").exec(block)?.[1]?.replace(/\n\t/g, " ").trim();
+    const devices = [];
+    const config = /^config:\n\s*\n([\s\S]*?)(?=\n\s*\n|\nerrors:|(?![\s\S]))/m.exec(block)?.[1] ?? "";
+    let base;
+    for (const line of config.split("\n")) {
+      const m = /^(\s*)(\S+)\s+(ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED|AVAIL|INUSE|SUSPENDED)\s*(\S+)?\s*(\S+)?\s*(\S+)?\s*(.*)$/.exec(line);
+      if (!m) continue;
+      const indent = m[1].replace(/\t/g, "        ").length;
+      base ??= indent;
+      devices.push({ name: m[2], depth: Math.round((indent - base) / 2), state: m[3], read: m[4] ?? "", write: m[5] ?? "", cksum: m[6] ?? "", note: m[7]?.trim() || void 0 });
+    }
+    pools.push({ pool, state: field("state") ?? "", status: field("status"), action: field("action"), errors: /^errors: (.*)$/m.exec(block)?.[1]?.trim(), devices });
+  }
+  return pools;
+}
+function zpoolProblems(s) {
+  const p = [];
+  if (s.state !== "ONLINE") p.push(`pool ${s.pool} is ${s.state || "in an unknown state"}`);
+  for (const d of s.devices) {
+    if (d.state !== "ONLINE") p.push(`${d.name} is ${d.state}${d.note ? ` (${d.note})` : ""}`);
+    for (const [k, v] of [["read", d.read], ["write", d.write], ["checksum", d.cksum]]) {
+      if (v !== "" && v !== "0") p.push(`${d.name} has ${v} ${k} errors`);
+    }
+  }
+  if (s.errors !== void 0 && s.errors !== "No known data errors") p.push(`errors: ${s.errors}`);
+  return p;
+}
+function parseColumns(out, names) {
+  const lines = out.split("\n").filter((l) => l.trim());
+  if (!lines.length) return [];
+  const header = names ?? lines[0].trim().split(/\s+/).map((h2) => h2.toLowerCase());
+  return lines.slice(1).map((l) => {
+    const cells = l.trim().split(/\s+/);
+    return Object.fromEntries(header.map((h2, i2) => [h2, i2 === header.length - 1 ? cells.slice(i2).join(" ") : cells[i2] ?? ""]));
+  });
+}
+function parseMountLines(out) {
+  return [...out.matchAll(/^(\S+) on (\S+) type (\S+) \(([^)]*)\)$/gm)].map((m) => ({ source: m[1], target: m[2], fsType: m[3], options: m[4].split(",") }));
+}
+function parseLsblkJson(out) {
+  const j = JSON.parse(out);
+  if (!Array.isArray(j.blockdevices)) throw new Error('lsblk --json printed no "blockdevices" array');
+  return j.blockdevices.map((d) => ({ ...d, serial: d.serial?.trim() ?? null }));
+}
+function parseHardwareConfig(text) {
+  const fileSystems = {};
+  for (const m of text.matchAll(/fileSystems\."([^"]+)"\s*=\s*\{([^}]*)\}\s*;/g)) {
+    const body = m[2];
+    const options = /options\s*=\s*\[([^\]]*)\]/.exec(body)?.[1];
+    fileSystems[m[1]] = {
+      device: /device\s*=\s*"([^"]*)"/.exec(body)?.[1],
+      fsType: /fsType\s*=\s*"([^"]*)"/.exec(body)?.[1],
+      options: options ? [...options.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : []
+    };
+  }
+  const sf = /boot\.supportedFilesystems\s*=\s*\[([^\]]*)\]/.exec(text)?.[1];
+  return { fileSystems, supportedFilesystems: sf ? [...sf.matchAll(/"([^"]*)"/g)].map((x) => x[1]) : [] };
+}
+
+// src/verify/parsers.ts
+function parseGenerations(out) {
+  return [...out.matchAll(/^\s*(\d+)\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*(\(current\))?\s*$/gm)].map((m) => ({ number: +m[1], date: m[2], current: !!m[3] }));
+}
+function parseTimespan(s) {
+  const units = { y: 315576e5, month: 26298e5, w: 6048e5, d: 864e5, h: 36e5, min: 6e4, s: 1e3, ms: 1, us: 1e-3, "\xB5s": 1e-3 };
+  let total = 0;
+  let any = false;
+  for (const m of s.trim().matchAll(/([\d.]+)\s*(month|min|ms|us|µs|y|w|d|h|s)\b/g)) {
+    total += Number(m[1]) * units[m[2]];
+    any = true;
+  }
+  if (!any) throw new Error(`not a systemd timespan: '${s}'`);
+  return Math.round(total * 1e3) / 1e3;
+}
+function parseAnalyzeTime(out) {
+  const line = /Startup finished in (.*?) = ([^\n]+)/.exec(out);
+  if (!line) throw new Error(`systemd-analyze time printed no "Startup finished in": ${out.trim().slice(0, 200)}`);
+  const phases = {};
+  for (const part2 of line[1].split(" + ")) {
+    const m = /^(.*) \(([\w-]+)\)$/.exec(part2.trim());
+    if (m) phases[m[2]] = parseTimespan(m[1]);
+  }
+  const reached = /^(\S+) reached after (.*) in userspace/m.exec(out);
+  return { phases, totalMs: parseTimespan(line[2]), target: reached?.[1], targetMs: reached ? parseTimespan(reached[2]) : void 0 };
+}
+function parseBlame(out) {
+  const rows = [];
+  for (const line of out.split("\n")) {
+    const m = /^\s*(.+?)\s+(\S+\.(?:service|mount|device|target|socket|swap|timer|path|scope|slice))\s*$/.exec(line);
+    if (m) rows.push({ unit: m[2], ms: parseTimespan(m[1]) });
+  }
+  return rows;
+}
+function parseFailedUnits(out) {
+  return failedUnitsLines(out).map((l) => {
+    const [unit = "", load2 = "", active = "", sub = "", ...d] = l.split(/\s+/);
+    return { unit, load: load2, active, sub, description: d.join(" ") };
+  }).filter((u2) => UNIT_NAME.test(u2.unit));
+}
+function failedUnitsUnread(out) {
+  return failedUnitsLines(out).filter((l) => !UNIT_NAME.test(l.split(/\s+/)[0] ?? ""));
+}
+var UNIT_NAME = /\.\w+$/;
+var FAILED_LEGEND = /^(UNIT\s|\d+ loaded units? listed|Legend:|(LOAD|ACTIVE|SUB)\s+[=→]|To show all|Pass --all)/;
+function failedUnitsLines(out) {
+  return out.split("\n").map((l) => l.replace(/^[●*×]\s*/, "").trim()).filter((l) => l && !FAILED_LEGEND.test(l));
+}
+function parseLoaderDefault(loaderConf) {
+  return /^default\s+(\S+)/m.exec(loaderConf)?.[1];
+}
+function parseBootctlList(out) {
+  const text = out.trim();
+  if (text.startsWith("[")) return JSON.parse(text);
+  return text.split("\n").map((l) => l.replace(/^\x1e/, "").trim()).filter(Boolean).map((l) => JSON.parse(l));
+}
+var GLOBAL = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+function guid(b, o2) {
+  const h2 = (x) => x.toString("hex");
+  const le = (start, len) => h2(Buffer.from(b.subarray(o2 + start, o2 + start + len)).reverse());
+  return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${h2(b.subarray(o2 + 8, o2 + 10))}-${h2(b.subarray(o2 + 10, o2 + 16))}`;
+}
+function ucs2z(b, o2, end) {
+  let i2 = o2;
+  while (i2 + 1 < end && (b[i2] !== 0 || b[i2 + 1] !== 0)) i2 += 2;
+  return { text: b.subarray(o2, i2).toString("utf16le"), next: i2 + 2 };
+}
+function parseEfiVars(dump) {
+  const vars = /* @__PURE__ */ new Map();
+  for (const line of dump.split("\n")) {
+    const m = /^(\S+)\s+([A-Za-z0-9+/=]*)$/.exec(line.trim());
+    if (m && m[1].endsWith(`-${GLOBAL}`)) vars.set(m[1].slice(0, -GLOBAL.length - 1), Buffer.from(m[2], "base64").subarray(4));
+  }
+  const hex4 = (n2) => n2.toString(16).toUpperCase().padStart(4, "0");
+  const cur = vars.get("BootCurrent");
+  const ord = vars.get("BootOrder");
+  const order = [];
+  for (let i2 = 0; ord && i2 + 1 < ord.length; i2 += 2) order.push(hex4(ord.readUInt16LE(i2)));
+  const entries = [];
+  for (const [name, b] of [...vars].sort()) {
+    if (!/^Boot[0-9A-F]{4}$/.test(name) || b.length < 6) continue;
+    const attrs = b.readUInt32LE(0);
+    const pathLen = b.readUInt16LE(4);
+    const desc = ucs2z(b, 6, b.length);
+    const e = { num: name.slice(4), active: (attrs & 1) === 1, label: desc.text };
+    let o2 = desc.next;
+    const end = Math.min(b.length, o2 + pathLen);
+    while (o2 + 4 <= end) {
+      const type = b[o2];
+      const sub = b[o2 + 1];
+      const len = b.readUInt16LE(o2 + 2);
+      if (len < 4) break;
+      if (type === 4 && sub === 1 && len >= 42 && b[o2 + 41] === 2) e.partuuid = guid(b, o2 + 24);
+      if (type === 4 && sub === 4) e.file = ucs2z(b, o2 + 4, o2 + len).text;
+      if (type === 127 && sub === 255) break;
+      o2 += len;
+    }
+    entries.push(e);
+  }
+  return { current: cur && cur.length >= 2 ? hex4(cur.readUInt16LE(0)) : void 0, order, entries };
+}
+function parseLoaderVar(b64) {
+  return Buffer.from(b64.trim(), "base64").subarray(4).toString("utf16le").replace(/\0+$/, "");
+}
+var LOADER_ENTRY_SELECTED = "base64 -w0 < /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+var EFI_VARS_DUMP = `cd /sys/firmware/efi/efivars && for f in BootCurrent-${GLOBAL} BootOrder-${GLOBAL} Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-${GLOBAL}; do [ -e "$f" ] && printf '%s %s\\n' "$f" "$(base64 -w0 < "$f")"; done`;
+var NIX = "nix --extra-experimental-features 'nix-command flakes'";
+var CLOSURE_SIZE_COMMAND = `${NIX} path-info -Sh /run/current-system`;
+function parsePathInfoSize(out) {
+  const m = /^(\/nix\/store\/\S+)\s+([\d.]+) ([KMGTPE])iB\s*$/m.exec(out);
+  if (!m) throw new Error(`nix path-info -Sh printed no size: ${out.trim().slice(0, 200)}`);
+  const power = "KMGTPE".indexOf(m[3]) + 1;
+  return { path: m[1], bytes: Math.round(Number(m[2]) * 1024 ** power), text: `${m[2]} ${m[3]}iB` };
+}
+function privateKeyNeedle(keyFile) {
+  const lines = keyFile.split("\n").map((l) => l.trim());
+  const begin = lines.indexOf("-----BEGIN OPENSSH PRIVATE KEY-----");
+  const end = lines.indexOf("-----END OPENSSH PRIVATE KEY-----");
+  if (begin < 0 || end < begin + 2) throw new Error("not an OpenSSH private key file (no BEGIN/END OPENSSH PRIVATE KEY lines)");
+  const body = lines.slice(begin + 1, end);
+  const bytes = Buffer.from(body.join(""), "base64");
+  let o2 = 0;
+  const u322 = () => {
+    const v = bytes.readUInt32BE(o2);
+    o2 += 4;
+    return v;
+  };
+  const str = () => {
+    const n3 = u322();
+    const s = bytes.subarray(o2, o2 + n3);
+    o2 += n3;
+    return s;
+  };
+  const magic = "openssh-key-v1\0";
+  if (bytes.subarray(0, magic.length).toString("latin1") !== magic) throw new Error("not an OpenSSH private key (no openssh-key-v1 magic)");
+  o2 = magic.length;
+  const cipher = str().toString();
+  str();
+  str();
+  const n2 = u322();
+  for (let i2 = 0; i2 < n2; i2++) str();
+  u322();
+  let target;
+  if (cipher !== "none") {
+    target = o2 + Math.floor((bytes.length - o2) / 2);
+  } else {
+    o2 += 8;
+    const type = str().toString();
+    if (type === "ssh-ed25519") {
+      str();
+      target = o2 + 4 + 16;
+    } else {
+      target = o2 + Math.floor((bytes.length - o2) / 2);
+    }
+  }
+  const width = body[0].length;
+  const line = Math.min(body.length - 1, Math.floor(target * 4 / 3 / width));
+  return body[line];
+}
+function parseIpAddrJson(text) {
+  const start = text.indexOf("[");
+  if (start < 0) throw new Error(`not ip -j addr output: ${text.trim().slice(0, 200) || "(nothing)"}`);
+  const raw = JSON.parse(text.slice(start));
+  if (!Array.isArray(raw)) throw new Error("ip -j addr output is not a list");
+  return raw.map((r) => ({
+    name: r.ifname ?? "?",
+    state: r.operstate ?? "?",
+    mac: r.address ?? "",
+    inet: (r.addr_info ?? []).filter((a2) => a2.family === "inet" && a2.local).map((a2) => `${a2.local}/${a2.prefixlen}`)
+  }));
+}
+
+// src/diagnosis/runbook-text.ts
+var COMMON_MISTAKES = {
+  espNotMounted: {
+    section: "Common mistakes 1",
+    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
+    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
+    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
+  },
+  poolNotImported: {
+    section: "Common mistakes 2",
+    symptom: "Emergency shell; errors about mounting root or missing pool.",
+    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
+    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
+  },
+  sshDead: {
+    section: "Common mistakes 3",
+    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
+    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
+    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
+  },
+  diskFilling: {
+    section: "Common mistakes 4",
+    symptom: "/nix grows until the system starts failing in weird ways.",
+    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
+    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
+  },
+  rebuildSlow: {
+    section: "Common mistakes 5",
+    symptom: "Rebuilds are slow; CPU and disk churn.",
+    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
+    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
+  },
+  secretInStore: {
+    section: "Common mistakes 6",
+    symptom: "A token shows up in /nix/store or can be read by unintended users.",
+    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
+    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
+  }
+};
+var DECISIONS = {
+  // Tasks 1–10: the plan's steps' Decisions (runbook/plan.ts reads all of 1–13 from here).
+  task1: { section: "Task 1", text: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint." },
+  task2: { section: "Task 2", text: "Choose the install target(s). If this is a mirrored boot setup, you want two disks. If it\u2019s a VM, one is fine." },
+  task3: { section: "Task 3", text: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions unless you\u2019re also writing a runbook for future-you)." },
+  task4: { section: "Task 4", text: "Proceed only if you are absolutely sure you selected the right disk." },
+  task5: { section: "Task 5", text: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach). Single-disk is simpler." },
+  task6: { section: "Task 6", text: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D" },
+  task7: { section: "Task 7", text: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state." },
+  task8: { section: "Task 8", text: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now." },
+  task9: { section: "Task 9", text: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible." },
+  task10: { section: "Task 10", text: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises." },
+  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
+  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
+  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
+  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
+  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
+  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
+  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
+  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
+  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
+  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
+  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
+  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
+  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
+  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
+};
+
+// src/runbook/plan.ts
+var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
+var esp = (ctx) => part(ctx.disks[0], 1);
+var data = (ctx) => part(ctx.disks[0], 2);
+var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
+function source(m, ctx) {
+  if (m.source === "{esp}") return esp(ctx);
+  if (m.source === "{data}") return data(ctx);
+  return m.source;
+}
+function mountCommands(ctx) {
+  const out = [];
+  for (const m of ctx.layout.mounts) {
+    const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
+    if (m.at !== "/") out.push(`sudo mkdir -p ${target}`);
+    const type = m.fsType === "zfs" ? "-t zfs " : "";
+    const opts = m.options ? `-o ${m.options} ` : "";
+    out.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
+  }
+  return out;
+}
+function resolveDisks(lsblkJson, serials) {
+  const devs = parseLsblkJson(lsblkJson).filter((d) => d.type === "disk");
+  return serials.map((s) => {
+    const hits = devs.filter((d) => d.serial === s);
+    if (hits.length !== 1) {
+      const seen2 = devs.map((d) => `${d.name}${d.serial ? ` (serial ${d.serial})` : ""}`).join(", ") || "none";
+      throw new WrongDiskError(
+        `wrong-disk guard: the disk the engine created with serial ${s} is ${hits.length ? "not unique" : "not visible"} in the installer (disks seen: ${seen2}). Nothing was written. Only disks whose serial the engine assigned are ever touched; check that the VM got the disks it was given.`
+      );
+    }
+    return `/dev/${hits[0].name}`;
+  });
+}
+var WrongDiskError = class extends Error {
+  name = "WrongDiskError";
+};
+var STEPS = [
+  {
+    id: "task-01-uefi",
+    task: 1,
+    title: "Confirm you booted in UEFI mode",
+    decision: DECISIONS.task1.text,
+    writes: false,
+    commands: () => ["ls /sys/firmware/efi"],
+    check: ([o2]) => /\befivars\b/.test(o2 ?? "") ? [] : ["/sys/firmware/efi has no efivars: this is not a UEFI boot"]
+  },
+  {
+    id: "task-02-disks",
+    task: 2,
+    title: "Identify disks and their topology",
+    decision: `${DECISIONS.task2.text} Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.`,
+    writes: false,
+    commands: () => ["lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS", "lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL"],
+    check: ([, json], ctx) => {
+      try {
+        ctx.disks = resolveDisks(json ?? "", ctx.serials);
+        return [];
+      } catch (e) {
+        return [e.message];
+      }
+    }
+  },
+  {
+    id: "task-03-partition-table",
+    task: 3,
+    title: "Sanity-check existing partition tables",
+    decision: DECISIONS.task3.text,
+    writes: false,
+    commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
+  },
+  {
+    id: "task-04-partition",
+    task: 4,
+    title: "Partition the disk(s): GPT, a 1 GiB ESP and the data partition",
+    decision: DECISIONS.task4.text,
+    writes: true,
+    commands: (ctx) => [
+      ...ctx.disks.flatMap((d) => [
+        `sudo sgdisk --zap-all ${d}`,
+        `sudo sgdisk -n1:1M:+1G -t1:EF00 -c1:"EFI System" ${d}`,
+        `sudo sgdisk -n2:0:0 -t2:${ctx.layout.dataPartition.code} -c2:"${ctx.layout.dataPartition.name}" ${d}`
+      ]),
+      ...ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
+    ],
+    check: (outs, ctx) => {
+      const problems = [];
+      outs.slice(-ctx.disks.length).forEach((o2, i2) => {
+        const parts = parseSgdiskPrint(o2).partitions;
+        const p1 = parts.find((p) => p.number === 1);
+        const p2 = parts.find((p) => p.number === 2);
+        if (p1?.code !== "EF00") problems.push(`${ctx.disks[i2]}: partition 1 is ${p1 ? p1.code : "missing"}, not EF00 (EFI System)`);
+        if (p2?.code !== ctx.layout.dataPartition.code) problems.push(`${ctx.disks[i2]}: partition 2 is ${p2 ? p2.code : "missing"}, not ${ctx.layout.dataPartition.code}`);
+      });
+      return problems;
+    }
+  },
+  {
+    id: "task-05-esp",
+    task: 5,
+    title: "Format the EFI System Partition",
+    decision: DECISIONS.task5.text,
+    writes: true,
+    commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
+    check: (outs, ctx) => outs.slice(-ctx.disks.length).flatMap((o2, i2) => /^TYPE=vfat$/m.test(o2) && /^LABEL=EFI$/m.test(o2) ? [] : [`${part(ctx.disks[i2], 1)} is not a FAT file system labelled EFI`])
+  },
+  {
+    id: "task-06-root-filesystem",
+    task: 6,
+    title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
+    decision: DECISIONS.task6.text,
+    writes: true,
+    commands: (ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === "zfs") {
+        const vdevs = ctx.disks.map((d) => part(d, 2)).join(" ");
+        return [
+          `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
+          `sudo zpool status ${r.pool}`
+        ];
+      }
+      if (r.kind === "ext4") return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
+      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
+    },
+    check: (outs, ctx) => {
+      const r = ctx.layout.root;
+      const last = outs[outs.length - 1] ?? "";
+      if (r.kind === "zfs") {
+        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
+        if (!pool) return [`zpool status shows no pool ${r.pool}`];
+        const problems = zpoolProblems(pool);
+        const want = ctx.disks.map((d) => part(d, 2).replace("/dev/", ""));
+        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
+        if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
+        return problems;
+      }
+      return new RegExp(`^TYPE=${r.kind}$`, "m").test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
+    }
+  },
+  {
+    id: "task-07-datasets",
+    task: 7,
+    title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
+    decision: DECISIONS.task7.text,
+    writes: true,
+    commands: (ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === "zfs") return [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"];
+      if (r.kind === "btrfs") {
+        return [
+          `sudo mount ${data(ctx)} /mnt`,
+          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
+          "sudo btrfs subvolume list /mnt",
+          "sudo umount /mnt"
+        ];
+      }
+      return ["true # ext4: one file system, no datasets"];
+    },
+    check: (outs, ctx) => {
+      const r = ctx.layout.root;
+      if (r.kind === "zfs") {
+        const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
+        const problems = [];
+        for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
+          const row = rows.find((x) => x.name === d.name);
+          if (!row) problems.push(`dataset ${d.name} is missing`);
+          else {
+            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
+            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
+          }
+        }
+        return problems;
+      }
+      if (r.kind === "btrfs") {
+        const list = outs[outs.length - 2] ?? "";
+        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
+      }
+      return [];
+    }
+  },
+  {
+    id: "task-08-mount",
+    task: 8,
+    title: "Mount filesystems for installation",
+    decision: DECISIONS.task8.text,
+    writes: true,
+    commands: (ctx) => [...mountCommands(ctx), "mount"],
+    check: (outs, ctx) => {
+      const mounts = parseMountLines(outs[outs.length - 1] ?? "");
+      const problems = [];
+      for (const m of ctx.layout.mounts) {
+        const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
+        const seen2 = mounts.filter((x) => x.target === target).pop();
+        if (!seen2) problems.push(`${target} is not mounted`);
+        else if (seen2.fsType !== m.fsType) problems.push(`${target} is ${seen2.fsType}, not ${m.fsType}`);
+        else if (m.at === "/boot" && seen2.source !== esp(ctx)) problems.push(`/mnt/boot is ${seen2.source}, not the ESP ${esp(ctx)}`);
+      }
+      return problems;
+    }
+  },
+  {
+    id: "task-09-generate-config",
+    task: 9,
+    title: "Generate the initial configuration",
+    decision: DECISIONS.task9.text,
+    writes: true,
+    commands: () => ["sudo nixos-generate-config --root /mnt"],
+    check: ([o2]) => /writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o2 ?? "") ? [] : ["nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix"]
+  },
+  {
+    id: "task-10-hardware-config",
+    task: 10,
+    title: "Validate that the mounts are reflected in the hardware config",
+    decision: DECISIONS.task10.text,
+    writes: false,
+    commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
+    check: ([hwText, espUuid, dataUuid], ctx) => {
+      const hw = parseHardwareConfig(hwText ?? "");
+      const problems = [];
+      for (const m of ctx.layout.mounts) {
+        const fs3 = hw.fileSystems[m.at];
+        if (!fs3) {
+          problems.push(`hardware-configuration.nix has no fileSystems."${m.at}"`);
+          continue;
+        }
+        if (fs3.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs3.fsType}, not ${m.fsType}`);
+        const want = m.fsType === "zfs" ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
+        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
+        if (m.options && !fs3.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
+      }
+      if (ctx.layout.root.kind === "zfs" && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes("zfs")) {
+        problems.push('boot.supportedFilesystems does not include "zfs"');
+      }
+      return problems;
+    }
+  },
+  {
+    id: "task-11-preflight",
+    task: 11,
+    title: "Preflight the build before installation",
+    // nixos-install has no --dry-run (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh):
+    // evaluate and dry-build the toplevel with nix instead, into the target's store as
+    // nixos-install does (`--store "$mountPoint"`): the live ISO's own store is a tmpfs in RAM,
+    // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
+    // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
+    // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
+    decision: DECISIONS.task11.text,
+    writes: false,
+    commands: (ctx) => {
+      const [dir, host] = splitFlakeRef(ctx.flakeRef);
+      return [`sudo ${NIX} build --dry-run --no-link --store /mnt --extra-substituters 'auto?trusted=1' '${dir}#nixosConfigurations."${host}".config.system.build.toplevel'`];
+    }
+  },
+  {
+    id: "task-12-install",
+    task: 12,
+    title: "Install and set up the system",
+    decision: DECISIONS.task12.text,
+    writes: true,
+    commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
+    check: ([o2]) => {
+      const p = [];
+      if (!/installation finished!/.test(o2 ?? "")) p.push('nixos-install did not print "installation finished!"');
+      const esp2 = /^.*(?:is not a mounted partition\. Is the path configured correctly\?|is not a FAT EFI System Partition).*$/m.exec(o2 ?? "");
+      if (esp2) p.push(`the boot loader install failed: ${esp2[0].trim()}`);
+      return p;
+    }
+  },
+  {
+    id: "task-13-boot-entries",
+    task: 13,
+    title: "Before reboot, verify boot entries exist",
+    decision: DECISIONS.task13.text,
+    writes: false,
+    commands: () => ["sudo ls -la /mnt/boot/loader/entries | head", "cat /mnt/boot/loader/loader.conf", "readlink /mnt/nix/var/nix/profiles/system-1-link"],
+    check: ([ls, loader, top]) => {
+      const p = [];
+      if (!/nixos-generation-1\.conf/.test(ls ?? "")) p.push("/mnt/boot/loader/entries has no nixos-generation-1.conf");
+      if (!/^default nixos-generation-1\.conf$/m.test(loader ?? "")) p.push("loader.conf does not default to nixos-generation-1.conf");
+      if (!/^\/nix\/store\/\S+-nixos-system-\S+$/.test((top ?? "").trim())) p.push("/mnt/nix/var/nix/profiles/system-1-link does not point at a system in the store");
+      return p;
+    }
+  }
+];
 
 // src/diagnosis/rule-kit.ts
 var firstLine = (s) => s.trim().split("\n")[0] ?? "";

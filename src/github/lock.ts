@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as github from '@actions/github';
 import { diffFlakeLock } from '../flake-lock.js';
+import { flakeDir } from '../flake.js';
 import type { LockChange } from '../report.js';
 
 type Octokit = ReturnType<typeof github.getOctokit>;
@@ -16,7 +17,7 @@ export async function lockChangesForPullRequest(octokit: Octokit, ctx: Context, 
   const pr = ctx.payload.pull_request;
   const baseSha = (pr?.base as { sha?: string } | undefined)?.sha;
   if (!baseSha) return undefined;
-  const dir = flake.replace(/#[^#]*$/, '');
+  const dir = flakeDir(flake);
   const local = path.join(dir, 'flake.lock');
   if (!existsSync(local)) return undefined;
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
@@ -40,7 +41,7 @@ export async function lockChangesForPullRequest(octokit: Octokit, ctx: Context, 
  * or the file is not there, or nothing changed.
  */
 export function lockChangesAgainstHead(flake: string): LockChange[] | undefined {
-  const dir = flake.replace(/#[^#]*$/, '');
+  const dir = flakeDir(flake);
   const local = path.join(dir, 'flake.lock');
   if (!existsSync(local)) return undefined;
   let committed: string | undefined;

@@ -6,7 +6,7 @@
 import type { Layout, Mount } from './layouts.js';
 import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
 import { NIX } from '../verify/parsers.js';
-import { hostName } from '../limits.js';
+import { splitFlakeRef } from '../flake.js';
 import { DECISIONS } from '../diagnosis/runbook-text.js';
 
 export interface PlanContext {
@@ -335,12 +335,5 @@ export const STEPS: Step[] = [
   },
 ];
 
-export function splitFlakeRef(ref: string): [string, string] {
-  const m = /^(.*)#([^#"]*)$/.exec(ref);
-  if (!m || !m[2]) {
-    throw new Error(
-      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
-    );
-  }
-  return [m[1] || '.', hostName(`the host in flake reference '${ref}'`, m[2])];
-}
+/** Re-exported from flake.ts, the one parser of flake references. */
+export { splitFlakeRef };
