@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createRequire as __nrCreateRequire } from 'node:module'; const require = __nrCreateRequire(import.meta.url);
+if (Number(process.versions.node.split('.')[0]) < 22) { console.error(`nixos-rehearse needs Node 22.12 or newer (this is ${process.version}).`); process.exit(1); }
 
 // node_modules/commander/lib/error.js
 var CommanderError = class extends Error {

@@ -23,7 +23,8 @@ await build({
   ...common,
   entryPoints: { cli: 'src/cli.ts' },
   outdir,
-  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
+  // The bundled execa and commander need Node 22 (Set.prototype.union, …): say so, not a TypeError.
+  banner: { js: `#!/usr/bin/env node\n${common.banner.js}\nif (Number(process.versions.node.split('.')[0]) < 22) { console.error(\`nixos-rehearse needs Node 22.12 or newer (this is \${process.version}).\`); process.exit(1); }` },
 });
 writeFileSync(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
 chmodSync(path.join(outdir, 'cli.js'), 0o755); // the package's bin
