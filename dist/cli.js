@@ -1,3985 +1,3383 @@
 #!/usr/bin/env node
 import { createRequire as __nrCreateRequire } from 'node:module'; const require = __nrCreateRequire(import.meta.url);
-var __create = Object.create;
-var __defProp = Object.defineProperty;
-var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
-var __getOwnPropNames = Object.getOwnPropertyNames;
-var __getProtoOf = Object.getPrototypeOf;
-var __hasOwnProp = Object.prototype.hasOwnProperty;
-var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
-  get: (a2, b) => (typeof require !== "undefined" ? require : a2)[b]
-}) : x)(function(x) {
-  if (typeof require !== "undefined") return require.apply(this, arguments);
-  throw Error('Dynamic require of "' + x + '" is not supported');
-});
-var __commonJS = (cb, mod) => function __require2() {
-  try {
-    return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
-  } catch (e) {
-    throw mod = 0, e;
-  }
-};
-var __copyProps = (to, from, except, desc) => {
-  if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
-  }
-  return to;
-};
-var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
-  // If the importer is in node compatibility mode or this is not an ESM
-  // file that has been converted to a CommonJS file using a Babel-
-  // compatible transform (i.e. "__esModule" has not been set), then set
-  // "default" to the CommonJS "module.exports" for node compatibility.
-  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
-  mod
-));
+if (Number(process.versions.node.split('.')[0]) < 22) { console.error(`nixos-rehearse needs Node 22.12 or newer (this is ${process.version}).`); process.exit(1); }
 
 // node_modules/commander/lib/error.js
-var require_error = __commonJS({
-  "node_modules/commander/lib/error.js"(exports) {
-    var CommanderError2 = class extends Error {
-      /**
-       * Constructs the CommanderError class
-       * @param {number} exitCode suggested exit code which could be used with process.exit
-       * @param {string} code an id string representing the error
-       * @param {string} message human-readable description of the error
-       */
-      constructor(exitCode, code2, message) {
-        super(message);
-        Error.captureStackTrace(this, this.constructor);
-        this.name = this.constructor.name;
-        this.code = code2;
-        this.exitCode = exitCode;
-        this.nestedError = void 0;
-      }
-    };
-    var InvalidArgumentError2 = class extends CommanderError2 {
-      /**
-       * Constructs the InvalidArgumentError class
-       * @param {string} [message] explanation of why argument is invalid
-       */
-      constructor(message) {
-        super(1, "commander.invalidArgument", message);
-        Error.captureStackTrace(this, this.constructor);
-        this.name = this.constructor.name;
-      }
-    };
-    exports.CommanderError = CommanderError2;
-    exports.InvalidArgumentError = InvalidArgumentError2;
+var CommanderError = class extends Error {
+  /**
+   * Constructs the CommanderError class
+   * @param {number} exitCode suggested exit code which could be used with process.exit
+   * @param {string} code an id string representing the error
+   * @param {string} message human-readable description of the error
+   */
+  constructor(exitCode, code2, message) {
+    super(message);
+    Error.captureStackTrace(this, this.constructor);
+    this.name = this.constructor.name;
+    this.code = code2;
+    this.exitCode = exitCode;
+    this.nestedError = void 0;
   }
-});
+};
+var InvalidArgumentError = class extends CommanderError {
+  /**
+   * Constructs the InvalidArgumentError class
+   * @param {string} [message] explanation of why argument is invalid
+   */
+  constructor(message) {
+    super(1, "commander.invalidArgument", message);
+    Error.captureStackTrace(this, this.constructor);
+    this.name = this.constructor.name;
+  }
+};
 
 // node_modules/commander/lib/argument.js
-var require_argument = __commonJS({
-  "node_modules/commander/lib/argument.js"(exports) {
-    var { InvalidArgumentError: InvalidArgumentError2 } = require_error();
-    var Argument2 = class {
-      /**
-       * Initialize a new command argument with the given name and description.
-       * The default is that the argument is required, and you can explicitly
-       * indicate this with <> around the name. Put [] around the name for an optional argument.
-       *
-       * @param {string} name
-       * @param {string} [description]
-       */
-      constructor(name, description) {
-        this.description = description || "";
-        this.variadic = false;
-        this.parseArg = void 0;
-        this.defaultValue = void 0;
-        this.defaultValueDescription = void 0;
-        this.argChoices = void 0;
-        switch (name[0]) {
-          case "<":
-            this.required = true;
-            this._name = name.slice(1, -1);
-            break;
-          case "[":
-            this.required = false;
-            this._name = name.slice(1, -1);
-            break;
-          default:
-            this.required = true;
-            this._name = name;
-            break;
-        }
-        if (this._name.endsWith("...")) {
-          this.variadic = true;
-          this._name = this._name.slice(0, -3);
-        }
-      }
-      /**
-       * Return argument name.
-       *
-       * @return {string}
-       */
-      name() {
-        return this._name;
-      }
-      /**
-       * @package
-       */
-      _collectValue(value, previous) {
-        if (previous === this.defaultValue || !Array.isArray(previous)) {
-          return [value];
-        }
-        previous.push(value);
-        return previous;
-      }
-      /**
-       * Set the default value, and optionally supply the description to be displayed in the help.
-       *
-       * @param {*} value
-       * @param {string} [description]
-       * @return {Argument}
-       */
-      default(value, description) {
-        this.defaultValue = value;
-        this.defaultValueDescription = description;
-        return this;
-      }
-      /**
-       * Set the custom handler for processing CLI command arguments into argument values.
-       *
-       * @param {Function} [fn]
-       * @return {Argument}
-       */
-      argParser(fn) {
-        this.parseArg = fn;
-        return this;
-      }
-      /**
-       * Only allow argument value to be one of choices.
-       *
-       * @param {string[]} values
-       * @return {Argument}
-       */
-      choices(values) {
-        this.argChoices = values.slice();
-        this.parseArg = (arg, previous) => {
-          if (!this.argChoices.includes(arg)) {
-            throw new InvalidArgumentError2(
-              `Allowed choices are ${this.argChoices.join(", ")}.`
-            );
-          }
-          if (this.variadic) {
-            return this._collectValue(arg, previous);
-          }
-          return arg;
-        };
-        return this;
-      }
-      /**
-       * Make argument required.
-       *
-       * @returns {Argument}
-       */
-      argRequired() {
+var Argument = class {
+  /**
+   * Initialize a new command argument with the given name and description.
+   * The default is that the argument is required, and you can explicitly
+   * indicate this with <> around the name. Put [] around the name for an optional argument.
+   *
+   * @param {string} name
+   * @param {string} [description]
+   */
+  constructor(name, description) {
+    this.description = description || "";
+    this.variadic = false;
+    this.parseArg = void 0;
+    this.defaultValue = void 0;
+    this.defaultValueDescription = void 0;
+    this.argChoices = void 0;
+    switch (name[0]) {
+      case "<":
         this.required = true;
-        return this;
-      }
-      /**
-       * Make argument optional.
-       *
-       * @returns {Argument}
-       */
-      argOptional() {
+        this._name = name.slice(1, -1);
+        break;
+      case "[":
         this.required = false;
-        return this;
-      }
-    };
-    function humanReadableArgName(arg) {
-      const nameOutput = arg.name() + (arg.variadic === true ? "..." : "");
-      return arg.required ? "<" + nameOutput + ">" : "[" + nameOutput + "]";
+        this._name = name.slice(1, -1);
+        break;
+      default:
+        this.required = true;
+        this._name = name;
+        break;
     }
-    exports.Argument = Argument2;
-    exports.humanReadableArgName = humanReadableArgName;
+    if (this._name.endsWith("...")) {
+      this.variadic = true;
+      this._name = this._name.slice(0, -3);
+    }
   }
-});
+  /**
+   * Return argument name.
+   *
+   * @return {string}
+   */
+  name() {
+    return this._name;
+  }
+  /**
+   * @package
+   */
+  _collectValue(value, previous) {
+    if (previous === this.defaultValue || !Array.isArray(previous)) {
+      return [value];
+    }
+    previous.push(value);
+    return previous;
+  }
+  /**
+   * Set the default value, and optionally supply the description to be displayed in the help.
+   *
+   * @param {*} value
+   * @param {string} [description]
+   * @return {Argument}
+   */
+  default(value, description) {
+    this.defaultValue = value;
+    this.defaultValueDescription = description;
+    return this;
+  }
+  /**
+   * Set the custom handler for processing CLI command arguments into argument values.
+   *
+   * @param {Function} [fn]
+   * @return {Argument}
+   */
+  argParser(fn) {
+    this.parseArg = fn;
+    return this;
+  }
+  /**
+   * Only allow argument value to be one of choices.
+   *
+   * @param {string[]} values
+   * @return {Argument}
+   */
+  choices(values) {
+    this.argChoices = values.slice();
+    this.parseArg = (arg, previous) => {
+      if (!this.argChoices.includes(arg)) {
+        throw new InvalidArgumentError(
+          `Allowed choices are ${this.argChoices.join(", ")}.`
+        );
+      }
+      if (this.variadic) {
+        return this._collectValue(arg, previous);
+      }
+      return arg;
+    };
+    return this;
+  }
+  /**
+   * Make argument required.
+   *
+   * @returns {Argument}
+   */
+  argRequired() {
+    this.required = true;
+    return this;
+  }
+  /**
+   * Make argument optional.
+   *
+   * @returns {Argument}
+   */
+  argOptional() {
+    this.required = false;
+    return this;
+  }
+};
+function humanReadableArgName(arg) {
+  const nameOutput = arg.name() + (arg.variadic === true ? "..." : "");
+  return arg.required ? "<" + nameOutput + ">" : "[" + nameOutput + "]";
+}
+
+// node_modules/commander/lib/command.js
+import { EventEmitter } from "node:events";
+import childProcess from "node:child_process";
+import path from "node:path";
+import fs from "node:fs";
+import process2 from "node:process";
+import { stripVTControlCharacters as stripVTControlCharacters2 } from "node:util";
 
 // node_modules/commander/lib/help.js
-var require_help = __commonJS({
-  "node_modules/commander/lib/help.js"(exports) {
-    var { humanReadableArgName } = require_argument();
-    var Help2 = class {
-      constructor() {
-        this.helpWidth = void 0;
-        this.minWidthToWrap = 40;
-        this.sortSubcommands = false;
-        this.sortOptions = false;
-        this.showGlobalOptions = false;
-      }
-      /**
-       * prepareContext is called by Commander after applying overrides from `Command.configureHelp()`
-       * and just before calling `formatHelp()`.
-       *
-       * Commander just uses the helpWidth and the rest is provided for optional use by more complex subclasses.
-       *
-       * @param {{ error?: boolean, helpWidth?: number, outputHasColors?: boolean }} contextOptions
-       */
-      prepareContext(contextOptions) {
-        this.helpWidth = this.helpWidth ?? contextOptions.helpWidth ?? 80;
-      }
-      /**
-       * Get an array of the visible subcommands. Includes a placeholder for the implicit help command, if there is one.
-       *
-       * @param {Command} cmd
-       * @returns {Command[]}
-       */
-      visibleCommands(cmd) {
-        const visibleCommands = cmd.commands.filter((cmd2) => !cmd2._hidden);
-        const helpCommand = cmd._getHelpCommand();
-        if (helpCommand && !helpCommand._hidden) {
-          visibleCommands.push(helpCommand);
-        }
-        if (this.sortSubcommands) {
-          visibleCommands.sort((a2, b) => {
-            return a2.name().localeCompare(b.name());
-          });
-        }
-        return visibleCommands;
-      }
-      /**
-       * Compare options for sort.
-       *
-       * @param {Option} a
-       * @param {Option} b
-       * @returns {number}
-       */
-      compareOptions(a2, b) {
-        const getSortKey = (option) => {
-          return option.short ? option.short.replace(/^-/, "") : option.long.replace(/^--/, "");
-        };
-        return getSortKey(a2).localeCompare(getSortKey(b));
-      }
-      /**
-       * Get an array of the visible options. Includes a placeholder for the implicit help option, if there is one.
-       *
-       * @param {Command} cmd
-       * @returns {Option[]}
-       */
-      visibleOptions(cmd) {
-        const visibleOptions = cmd.options.filter((option) => !option.hidden);
-        const helpOption = cmd._getHelpOption();
-        if (helpOption && !helpOption.hidden) {
-          const removeShort = helpOption.short && cmd._findOption(helpOption.short);
-          const removeLong = helpOption.long && cmd._findOption(helpOption.long);
-          if (!removeShort && !removeLong) {
-            visibleOptions.push(helpOption);
-          } else if (helpOption.long && !removeLong) {
-            visibleOptions.push(
-              cmd.createOption(helpOption.long, helpOption.description)
-            );
-          } else if (helpOption.short && !removeShort) {
-            visibleOptions.push(
-              cmd.createOption(helpOption.short, helpOption.description)
-            );
-          }
-        }
-        if (this.sortOptions) {
-          visibleOptions.sort(this.compareOptions);
-        }
-        return visibleOptions;
-      }
-      /**
-       * Get an array of the visible global options. (Not including help.)
-       *
-       * @param {Command} cmd
-       * @returns {Option[]}
-       */
-      visibleGlobalOptions(cmd) {
-        if (!this.showGlobalOptions) return [];
-        const globalOptions = [];
-        for (let ancestorCmd = cmd.parent; ancestorCmd; ancestorCmd = ancestorCmd.parent) {
-          const visibleOptions = ancestorCmd.options.filter(
-            (option) => !option.hidden
-          );
-          globalOptions.push(...visibleOptions);
-        }
-        if (this.sortOptions) {
-          globalOptions.sort(this.compareOptions);
-        }
-        return globalOptions;
-      }
-      /**
-       * Get an array of the arguments if any have a description.
-       *
-       * @param {Command} cmd
-       * @returns {Argument[]}
-       */
-      visibleArguments(cmd) {
-        if (cmd._argsDescription) {
-          cmd.registeredArguments.forEach((argument) => {
-            argument.description = argument.description || cmd._argsDescription[argument.name()] || "";
-          });
-        }
-        if (cmd.registeredArguments.find((argument) => argument.description)) {
-          return cmd.registeredArguments;
-        }
-        return [];
-      }
-      /**
-       * Get the command term to show in the list of subcommands.
-       *
-       * @param {Command} cmd
-       * @returns {string}
-       */
-      subcommandTerm(cmd) {
-        const args = cmd.registeredArguments.map((arg) => humanReadableArgName(arg)).join(" ");
-        return cmd._name + (cmd._aliases[0] ? "|" + cmd._aliases[0] : "") + (cmd.options.length ? " [options]" : "") + // simplistic check for non-help option
-        (args ? " " + args : "");
-      }
-      /**
-       * Get the option term to show in the list of options.
-       *
-       * @param {Option} option
-       * @returns {string}
-       */
-      optionTerm(option) {
-        return option.flags;
-      }
-      /**
-       * Get the argument term to show in the list of arguments.
-       *
-       * @param {Argument} argument
-       * @returns {string}
-       */
-      argumentTerm(argument) {
-        return argument.name();
-      }
-      /**
-       * Get the longest command term length.
-       *
-       * @param {Command} cmd
-       * @param {Help} helper
-       * @returns {number}
-       */
-      longestSubcommandTermLength(cmd, helper) {
-        return helper.visibleCommands(cmd).reduce((max, command) => {
-          return Math.max(
-            max,
-            this.displayWidth(
-              helper.styleSubcommandTerm(helper.subcommandTerm(command))
-            )
-          );
-        }, 0);
-      }
-      /**
-       * Get the longest option term length.
-       *
-       * @param {Command} cmd
-       * @param {Help} helper
-       * @returns {number}
-       */
-      longestOptionTermLength(cmd, helper) {
-        return helper.visibleOptions(cmd).reduce((max, option) => {
-          return Math.max(
-            max,
-            this.displayWidth(helper.styleOptionTerm(helper.optionTerm(option)))
-          );
-        }, 0);
-      }
-      /**
-       * Get the longest global option term length.
-       *
-       * @param {Command} cmd
-       * @param {Help} helper
-       * @returns {number}
-       */
-      longestGlobalOptionTermLength(cmd, helper) {
-        return helper.visibleGlobalOptions(cmd).reduce((max, option) => {
-          return Math.max(
-            max,
-            this.displayWidth(helper.styleOptionTerm(helper.optionTerm(option)))
-          );
-        }, 0);
-      }
-      /**
-       * Get the longest argument term length.
-       *
-       * @param {Command} cmd
-       * @param {Help} helper
-       * @returns {number}
-       */
-      longestArgumentTermLength(cmd, helper) {
-        return helper.visibleArguments(cmd).reduce((max, argument) => {
-          return Math.max(
-            max,
-            this.displayWidth(
-              helper.styleArgumentTerm(helper.argumentTerm(argument))
-            )
-          );
-        }, 0);
-      }
-      /**
-       * Get the command usage to be displayed at the top of the built-in help.
-       *
-       * @param {Command} cmd
-       * @returns {string}
-       */
-      commandUsage(cmd) {
-        let cmdName = cmd._name;
-        if (cmd._aliases[0]) {
-          cmdName = cmdName + "|" + cmd._aliases[0];
-        }
-        let ancestorCmdNames = "";
-        for (let ancestorCmd = cmd.parent; ancestorCmd; ancestorCmd = ancestorCmd.parent) {
-          ancestorCmdNames = ancestorCmd.name() + " " + ancestorCmdNames;
-        }
-        return ancestorCmdNames + cmdName + " " + cmd.usage();
-      }
-      /**
-       * Get the description for the command.
-       *
-       * @param {Command} cmd
-       * @returns {string}
-       */
-      commandDescription(cmd) {
-        return cmd.description();
-      }
-      /**
-       * Get the subcommand summary to show in the list of subcommands.
-       * (Fallback to description for backwards compatibility.)
-       *
-       * @param {Command} cmd
-       * @returns {string}
-       */
-      subcommandDescription(cmd) {
-        return cmd.summary() || cmd.description();
-      }
-      /**
-       * Get the option description to show in the list of options.
-       *
-       * @param {Option} option
-       * @return {string}
-       */
-      optionDescription(option) {
-        const extraInfo = [];
-        if (option.argChoices) {
-          extraInfo.push(
-            // use stringify to match the display of the default value
-            `choices: ${option.argChoices.map((choice) => JSON.stringify(choice)).join(", ")}`
-          );
-        }
-        if (option.defaultValue !== void 0) {
-          const showDefault = option.required || option.optional || option.isBoolean() && typeof option.defaultValue === "boolean";
-          if (showDefault) {
-            extraInfo.push(
-              `default: ${option.defaultValueDescription || JSON.stringify(option.defaultValue)}`
-            );
-          }
-        }
-        if (option.presetArg !== void 0 && option.optional) {
-          extraInfo.push(`preset: ${JSON.stringify(option.presetArg)}`);
-        }
-        if (option.envVar !== void 0) {
-          extraInfo.push(`env: ${option.envVar}`);
-        }
-        if (extraInfo.length > 0) {
-          const extraDescription = `(${extraInfo.join(", ")})`;
-          if (option.description) {
-            return `${option.description} ${extraDescription}`;
-          }
-          return extraDescription;
-        }
-        return option.description;
-      }
-      /**
-       * Get the argument description to show in the list of arguments.
-       *
-       * @param {Argument} argument
-       * @return {string}
-       */
-      argumentDescription(argument) {
-        const extraInfo = [];
-        if (argument.argChoices) {
-          extraInfo.push(
-            // use stringify to match the display of the default value
-            `choices: ${argument.argChoices.map((choice) => JSON.stringify(choice)).join(", ")}`
-          );
-        }
-        if (argument.defaultValue !== void 0) {
-          extraInfo.push(
-            `default: ${argument.defaultValueDescription || JSON.stringify(argument.defaultValue)}`
-          );
-        }
-        if (extraInfo.length > 0) {
-          const extraDescription = `(${extraInfo.join(", ")})`;
-          if (argument.description) {
-            return `${argument.description} ${extraDescription}`;
-          }
-          return extraDescription;
-        }
-        return argument.description;
-      }
-      /**
-       * Format a list of items, given a heading and an array of formatted items.
-       *
-       * @param {string} heading
-       * @param {string[]} items
-       * @param {Help} helper
-       * @returns string[]
-       */
-      formatItemList(heading, items, helper) {
-        if (items.length === 0) return [];
-        return [helper.styleTitle(heading), ...items, ""];
-      }
-      /**
-       * Group items by their help group heading.
-       *
-       * @param {Command[] | Option[]} unsortedItems
-       * @param {Command[] | Option[]} visibleItems
-       * @param {Function} getGroup
-       * @returns {Map<string, Command[] | Option[]>}
-       */
-      groupItems(unsortedItems, visibleItems, getGroup) {
-        const result = /* @__PURE__ */ new Map();
-        unsortedItems.forEach((item) => {
-          const group = getGroup(item);
-          if (!result.has(group)) result.set(group, []);
-        });
-        visibleItems.forEach((item) => {
-          const group = getGroup(item);
-          if (!result.has(group)) {
-            result.set(group, []);
-          }
-          result.get(group).push(item);
-        });
-        return result;
-      }
-      /**
-       * Generate the built-in help text.
-       *
-       * @param {Command} cmd
-       * @param {Help} helper
-       * @returns {string}
-       */
-      formatHelp(cmd, helper) {
-        const termWidth = helper.padWidth(cmd, helper);
-        const helpWidth = helper.helpWidth ?? 80;
-        function callFormatItem(term, description) {
-          return helper.formatItem(term, termWidth, description, helper);
-        }
-        let output2 = [
-          `${helper.styleTitle("Usage:")} ${helper.styleUsage(helper.commandUsage(cmd))}`,
-          ""
-        ];
-        const commandDescription = helper.commandDescription(cmd);
-        if (commandDescription.length > 0) {
-          output2 = output2.concat([
-            helper.boxWrap(
-              helper.styleCommandDescription(commandDescription),
-              helpWidth
-            ),
-            ""
-          ]);
-        }
-        const argumentList = helper.visibleArguments(cmd).map((argument) => {
-          return callFormatItem(
-            helper.styleArgumentTerm(helper.argumentTerm(argument)),
-            helper.styleArgumentDescription(helper.argumentDescription(argument))
-          );
-        });
-        output2 = output2.concat(
-          this.formatItemList("Arguments:", argumentList, helper)
-        );
-        const optionGroups = this.groupItems(
-          cmd.options,
-          helper.visibleOptions(cmd),
-          (option) => option.helpGroupHeading ?? "Options:"
-        );
-        optionGroups.forEach((options, group) => {
-          const optionList = options.map((option) => {
-            return callFormatItem(
-              helper.styleOptionTerm(helper.optionTerm(option)),
-              helper.styleOptionDescription(helper.optionDescription(option))
-            );
-          });
-          output2 = output2.concat(this.formatItemList(group, optionList, helper));
-        });
-        if (helper.showGlobalOptions) {
-          const globalOptionList = helper.visibleGlobalOptions(cmd).map((option) => {
-            return callFormatItem(
-              helper.styleOptionTerm(helper.optionTerm(option)),
-              helper.styleOptionDescription(helper.optionDescription(option))
-            );
-          });
-          output2 = output2.concat(
-            this.formatItemList("Global Options:", globalOptionList, helper)
-          );
-        }
-        const commandGroups = this.groupItems(
-          cmd.commands,
-          helper.visibleCommands(cmd),
-          (sub) => sub.helpGroup() || "Commands:"
-        );
-        commandGroups.forEach((commands, group) => {
-          const commandList = commands.map((sub) => {
-            return callFormatItem(
-              helper.styleSubcommandTerm(helper.subcommandTerm(sub)),
-              helper.styleSubcommandDescription(helper.subcommandDescription(sub))
-            );
-          });
-          output2 = output2.concat(this.formatItemList(group, commandList, helper));
-        });
-        return output2.join("\n");
-      }
-      /**
-       * Return display width of string, ignoring ANSI escape sequences. Used in padding and wrapping calculations.
-       *
-       * @param {string} str
-       * @returns {number}
-       */
-      displayWidth(str2) {
-        return stripColor(str2).length;
-      }
-      /**
-       * Style the title for displaying in the help. Called with 'Usage:', 'Options:', etc.
-       *
-       * @param {string} str
-       * @returns {string}
-       */
-      styleTitle(str2) {
-        return str2;
-      }
-      styleUsage(str2) {
-        return str2.split(" ").map((word) => {
-          if (word === "[options]") return this.styleOptionText(word);
-          if (word === "[command]") return this.styleSubcommandText(word);
-          if (word[0] === "[" || word[0] === "<")
-            return this.styleArgumentText(word);
-          return this.styleCommandText(word);
-        }).join(" ");
-      }
-      styleCommandDescription(str2) {
-        return this.styleDescriptionText(str2);
-      }
-      styleOptionDescription(str2) {
-        return this.styleDescriptionText(str2);
-      }
-      styleSubcommandDescription(str2) {
-        return this.styleDescriptionText(str2);
-      }
-      styleArgumentDescription(str2) {
-        return this.styleDescriptionText(str2);
-      }
-      styleDescriptionText(str2) {
-        return str2;
-      }
-      styleOptionTerm(str2) {
-        return this.styleOptionText(str2);
-      }
-      styleSubcommandTerm(str2) {
-        return str2.split(" ").map((word) => {
-          if (word === "[options]") return this.styleOptionText(word);
-          if (word[0] === "[" || word[0] === "<")
-            return this.styleArgumentText(word);
-          return this.styleSubcommandText(word);
-        }).join(" ");
-      }
-      styleArgumentTerm(str2) {
-        return this.styleArgumentText(str2);
-      }
-      styleOptionText(str2) {
-        return str2;
-      }
-      styleArgumentText(str2) {
-        return str2;
-      }
-      styleSubcommandText(str2) {
-        return str2;
-      }
-      styleCommandText(str2) {
-        return str2;
-      }
-      /**
-       * Calculate the pad width from the maximum term length.
-       *
-       * @param {Command} cmd
-       * @param {Help} helper
-       * @returns {number}
-       */
-      padWidth(cmd, helper) {
-        return Math.max(
-          helper.longestOptionTermLength(cmd, helper),
-          helper.longestGlobalOptionTermLength(cmd, helper),
-          helper.longestSubcommandTermLength(cmd, helper),
-          helper.longestArgumentTermLength(cmd, helper)
-        );
-      }
-      /**
-       * Detect manually wrapped and indented strings by checking for line break followed by whitespace.
-       *
-       * @param {string} str
-       * @returns {boolean}
-       */
-      preformatted(str2) {
-        return /\n[^\S\r\n]/.test(str2);
-      }
-      /**
-       * Format the "item", which consists of a term and description. Pad the term and wrap the description, indenting the following lines.
-       *
-       * So "TTT", 5, "DDD DDDD DD DDD" might be formatted for this.helpWidth=17 like so:
-       *   TTT  DDD DDDD
-       *        DD DDD
-       *
-       * @param {string} term
-       * @param {number} termWidth
-       * @param {string} description
-       * @param {Help} helper
-       * @returns {string}
-       */
-      formatItem(term, termWidth, description, helper) {
-        const itemIndent = 2;
-        const itemIndentStr = " ".repeat(itemIndent);
-        if (!description) return itemIndentStr + term;
-        const paddedTerm = term.padEnd(
-          termWidth + term.length - helper.displayWidth(term)
-        );
-        const spacerWidth = 2;
-        const helpWidth = this.helpWidth ?? 80;
-        const remainingWidth = helpWidth - termWidth - spacerWidth - itemIndent;
-        let formattedDescription;
-        if (remainingWidth < this.minWidthToWrap || helper.preformatted(description)) {
-          formattedDescription = description;
-        } else {
-          const wrappedDescription = helper.boxWrap(description, remainingWidth);
-          formattedDescription = wrappedDescription.replace(
-            /\n/g,
-            "\n" + " ".repeat(termWidth + spacerWidth)
-          );
-        }
-        return itemIndentStr + paddedTerm + " ".repeat(spacerWidth) + formattedDescription.replace(/\n/g, `
-${itemIndentStr}`);
-      }
-      /**
-       * Wrap a string at whitespace, preserving existing line breaks.
-       * Wrapping is skipped if the width is less than `minWidthToWrap`.
-       *
-       * @param {string} str
-       * @param {number} width
-       * @returns {string}
-       */
-      boxWrap(str2, width) {
-        if (width < this.minWidthToWrap) return str2;
-        const rawLines = str2.split(/\r\n|\n/);
-        const chunkPattern = /[\s]*[^\s]+/g;
-        const wrappedLines = [];
-        rawLines.forEach((line) => {
-          const chunks = line.match(chunkPattern);
-          if (chunks === null) {
-            wrappedLines.push("");
-            return;
-          }
-          let sumChunks = [chunks.shift()];
-          let sumWidth = this.displayWidth(sumChunks[0]);
-          chunks.forEach((chunk) => {
-            const visibleWidth = this.displayWidth(chunk);
-            if (sumWidth + visibleWidth <= width) {
-              sumChunks.push(chunk);
-              sumWidth += visibleWidth;
-              return;
-            }
-            wrappedLines.push(sumChunks.join(""));
-            const nextChunk = chunk.trimStart();
-            sumChunks = [nextChunk];
-            sumWidth = this.displayWidth(nextChunk);
-          });
-          wrappedLines.push(sumChunks.join(""));
-        });
-        return wrappedLines.join("\n");
-      }
-    };
-    function stripColor(str2) {
-      const sgrPattern = /\x1b\[\d*(;\d*)*m/g;
-      return str2.replace(sgrPattern, "");
-    }
-    exports.Help = Help2;
-    exports.stripColor = stripColor;
+import { stripVTControlCharacters } from "node:util";
+var Help = class {
+  constructor() {
+    this.helpWidth = void 0;
+    this.minWidthToWrap = 40;
+    this.sortSubcommands = false;
+    this.sortOptions = false;
+    this.showGlobalOptions = false;
   }
-});
-
-// node_modules/commander/lib/option.js
-var require_option = __commonJS({
-  "node_modules/commander/lib/option.js"(exports) {
-    var { InvalidArgumentError: InvalidArgumentError2 } = require_error();
-    var Option2 = class {
-      /**
-       * Initialize a new `Option` with the given `flags` and `description`.
-       *
-       * @param {string} flags
-       * @param {string} [description]
-       */
-      constructor(flags, description) {
-        this.flags = flags;
-        this.description = description || "";
-        this.required = flags.includes("<");
-        this.optional = flags.includes("[");
-        this.variadic = /\w\.\.\.[>\]]$/.test(flags);
-        this.mandatory = false;
-        const optionFlags = splitOptionFlags(flags);
-        this.short = optionFlags.shortFlag;
-        this.long = optionFlags.longFlag;
-        this.negate = false;
-        if (this.long) {
-          this.negate = this.long.startsWith("--no-");
-        }
-        this.defaultValue = void 0;
-        this.defaultValueDescription = void 0;
-        this.presetArg = void 0;
-        this.envVar = void 0;
-        this.parseArg = void 0;
-        this.hidden = false;
-        this.argChoices = void 0;
-        this.conflictsWith = [];
-        this.implied = void 0;
-        this.helpGroupHeading = void 0;
-      }
-      /**
-       * Set the default value, and optionally supply the description to be displayed in the help.
-       *
-       * @param {*} value
-       * @param {string} [description]
-       * @return {Option}
-       */
-      default(value, description) {
-        this.defaultValue = value;
-        this.defaultValueDescription = description;
-        return this;
-      }
-      /**
-       * Preset to use when option used without option-argument, especially optional but also boolean and negated.
-       * The custom processing (parseArg) is called.
-       *
-       * @example
-       * new Option('--color').default('GREYSCALE').preset('RGB');
-       * new Option('--donate [amount]').preset('20').argParser(parseFloat);
-       *
-       * @param {*} arg
-       * @return {Option}
-       */
-      preset(arg) {
-        this.presetArg = arg;
-        return this;
-      }
-      /**
-       * Add option name(s) that conflict with this option.
-       * An error will be displayed if conflicting options are found during parsing.
-       *
-       * @example
-       * new Option('--rgb').conflicts('cmyk');
-       * new Option('--js').conflicts(['ts', 'jsx']);
-       *
-       * @param {(string | string[])} names
-       * @return {Option}
-       */
-      conflicts(names) {
-        this.conflictsWith = this.conflictsWith.concat(names);
-        return this;
-      }
-      /**
-       * Specify implied option values for when this option is set and the implied options are not.
-       *
-       * The custom processing (parseArg) is not called on the implied values.
-       *
-       * @example
-       * program
-       *   .addOption(new Option('--log', 'write logging information to file'))
-       *   .addOption(new Option('--trace', 'log extra details').implies({ log: 'trace.txt' }));
-       *
-       * @param {object} impliedOptionValues
-       * @return {Option}
-       */
-      implies(impliedOptionValues) {
-        let newImplied = impliedOptionValues;
-        if (typeof impliedOptionValues === "string") {
-          newImplied = { [impliedOptionValues]: true };
-        }
-        this.implied = Object.assign(this.implied || {}, newImplied);
-        return this;
-      }
-      /**
-       * Set environment variable to check for option value.
-       *
-       * An environment variable is only used if when processed the current option value is
-       * undefined, or the source of the current value is 'default' or 'config' or 'env'.
-       *
-       * @param {string} name
-       * @return {Option}
-       */
-      env(name) {
-        this.envVar = name;
-        return this;
-      }
-      /**
-       * Set the custom handler for processing CLI option arguments into option values.
-       *
-       * @param {Function} [fn]
-       * @return {Option}
-       */
-      argParser(fn) {
-        this.parseArg = fn;
-        return this;
-      }
-      /**
-       * Whether the option is mandatory and must have a value after parsing.
-       *
-       * @param {boolean} [mandatory=true]
-       * @return {Option}
-       */
-      makeOptionMandatory(mandatory = true) {
-        this.mandatory = !!mandatory;
-        return this;
-      }
-      /**
-       * Hide option in help.
-       *
-       * @param {boolean} [hide=true]
-       * @return {Option}
-       */
-      hideHelp(hide = true) {
-        this.hidden = !!hide;
-        return this;
-      }
-      /**
-       * @package
-       */
-      _collectValue(value, previous) {
-        if (previous === this.defaultValue || !Array.isArray(previous)) {
-          return [value];
-        }
-        previous.push(value);
-        return previous;
-      }
-      /**
-       * Only allow option value to be one of choices.
-       *
-       * @param {string[]} values
-       * @return {Option}
-       */
-      choices(values) {
-        this.argChoices = values.slice();
-        this.parseArg = (arg, previous) => {
-          if (!this.argChoices.includes(arg)) {
-            throw new InvalidArgumentError2(
-              `Allowed choices are ${this.argChoices.join(", ")}.`
-            );
-          }
-          if (this.variadic) {
-            return this._collectValue(arg, previous);
-          }
-          return arg;
-        };
-        return this;
-      }
-      /**
-       * Return option name.
-       *
-       * @return {string}
-       */
-      name() {
-        if (this.long) {
-          return this.long.replace(/^--/, "");
-        }
-        return this.short.replace(/^-/, "");
-      }
-      /**
-       * Return option name, in a camelcase format that can be used
-       * as an object attribute key.
-       *
-       * @return {string}
-       */
-      attributeName() {
-        if (this.negate) {
-          return camelcase(this.name().replace(/^no-/, ""));
-        }
-        return camelcase(this.name());
-      }
-      /**
-       * Set the help group heading.
-       *
-       * @param {string} heading
-       * @return {Option}
-       */
-      helpGroup(heading) {
-        this.helpGroupHeading = heading;
-        return this;
-      }
-      /**
-       * Check if `arg` matches the short or long flag.
-       *
-       * @param {string} arg
-       * @return {boolean}
-       * @package
-       */
-      is(arg) {
-        return this.short === arg || this.long === arg;
-      }
-      /**
-       * Return whether a boolean option.
-       *
-       * Options are one of boolean, negated, required argument, or optional argument.
-       *
-       * @return {boolean}
-       * @package
-       */
-      isBoolean() {
-        return !this.required && !this.optional && !this.negate;
-      }
-    };
-    var DualOptions = class {
-      /**
-       * @param {Option[]} options
-       */
-      constructor(options) {
-        this.positiveOptions = /* @__PURE__ */ new Map();
-        this.negativeOptions = /* @__PURE__ */ new Map();
-        this.dualOptions = /* @__PURE__ */ new Set();
-        options.forEach((option) => {
-          if (option.negate) {
-            this.negativeOptions.set(option.attributeName(), option);
-          } else {
-            this.positiveOptions.set(option.attributeName(), option);
-          }
-        });
-        this.negativeOptions.forEach((value, key) => {
-          if (this.positiveOptions.has(key)) {
-            this.dualOptions.add(key);
-          }
-        });
-      }
-      /**
-       * Did the value come from the option, and not from possible matching dual option?
-       *
-       * @param {*} value
-       * @param {Option} option
-       * @returns {boolean}
-       */
-      valueFromOption(value, option) {
-        const optionKey = option.attributeName();
-        if (!this.dualOptions.has(optionKey)) return true;
-        const preset = this.negativeOptions.get(optionKey).presetArg;
-        const negativeValue = preset !== void 0 ? preset : false;
-        return option.negate === (negativeValue === value);
-      }
-    };
-    function camelcase(str2) {
-      return str2.split("-").reduce((str3, word) => {
-        return str3 + word[0].toUpperCase() + word.slice(1);
+  /**
+   * prepareContext is called by Commander after applying overrides from `Command.configureHelp()`
+   * and just before calling `formatHelp()`.
+   *
+   * Commander just uses the helpWidth and the rest is provided for optional use by more complex subclasses.
+   *
+   * @param {{ error?: boolean, helpWidth?: number, outputHasColors?: boolean }} contextOptions
+   */
+  prepareContext(contextOptions) {
+    this.helpWidth = this.helpWidth ?? contextOptions.helpWidth ?? 80;
+  }
+  /**
+   * Get an array of the visible subcommands. Includes a placeholder for the implicit help command, if there is one.
+   *
+   * @param {Command} cmd
+   * @returns {Command[]}
+   */
+  visibleCommands(cmd) {
+    const visibleCommands = cmd.commands.filter((cmd2) => !cmd2._hidden);
+    const helpCommand = cmd._getHelpCommand();
+    if (helpCommand && !helpCommand._hidden) {
+      visibleCommands.push(helpCommand);
+    }
+    if (this.sortSubcommands) {
+      visibleCommands.sort((a2, b) => {
+        return a2.name().localeCompare(b.name());
       });
     }
-    function splitOptionFlags(flags) {
-      let shortFlag;
-      let longFlag;
-      const shortFlagExp = /^-[^-]$/;
-      const longFlagExp = /^--[^-]/;
-      const flagParts = flags.split(/[ |,]+/).concat("guard");
-      if (shortFlagExp.test(flagParts[0])) shortFlag = flagParts.shift();
-      if (longFlagExp.test(flagParts[0])) longFlag = flagParts.shift();
-      if (!shortFlag && shortFlagExp.test(flagParts[0]))
-        shortFlag = flagParts.shift();
-      if (!shortFlag && longFlagExp.test(flagParts[0])) {
-        shortFlag = longFlag;
-        longFlag = flagParts.shift();
+    return visibleCommands;
+  }
+  /**
+   * Compare options for sort.
+   *
+   * @param {Option} a
+   * @param {Option} b
+   * @returns {number}
+   */
+  compareOptions(a2, b) {
+    const getSortKey = (option) => {
+      return option.short ? option.short.replace(/^-/, "") : option.long.replace(/^--/, "");
+    };
+    return getSortKey(a2).localeCompare(getSortKey(b));
+  }
+  /**
+   * Get an array of the visible options. Includes a placeholder for the implicit help option, if there is one.
+   *
+   * @param {Command} cmd
+   * @returns {Option[]}
+   */
+  visibleOptions(cmd) {
+    const visibleOptions = cmd.options.filter((option) => !option.hidden);
+    const helpOption = cmd._getHelpOption();
+    if (helpOption && !helpOption.hidden) {
+      const removeShort = helpOption.short && cmd._findOption(helpOption.short);
+      const removeLong = helpOption.long && cmd._findOption(helpOption.long);
+      if (!removeShort && !removeLong) {
+        visibleOptions.push(helpOption);
+      } else if (helpOption.long && !removeLong) {
+        visibleOptions.push(
+          cmd.createOption(helpOption.long, helpOption.description).helpGroup(helpOption.helpGroupHeading)
+        );
+      } else if (helpOption.short && !removeShort) {
+        visibleOptions.push(
+          cmd.createOption(helpOption.short, helpOption.description).helpGroup(helpOption.helpGroupHeading)
+        );
       }
-      if (flagParts[0].startsWith("-")) {
-        const unsupportedFlag = flagParts[0];
-        const baseError = `option creation failed due to '${unsupportedFlag}' in option flags '${flags}'`;
-        if (/^-[^-][^-]/.test(unsupportedFlag))
-          throw new Error(
-            `${baseError}
+    }
+    if (this.sortOptions) {
+      visibleOptions.sort(this.compareOptions);
+    }
+    return visibleOptions;
+  }
+  /**
+   * Get an array of the visible global options. (Not including help.)
+   *
+   * @param {Command} cmd
+   * @returns {Option[]}
+   */
+  visibleGlobalOptions(cmd) {
+    if (!this.showGlobalOptions) return [];
+    const globalOptions = [];
+    for (let ancestorCmd = cmd.parent; ancestorCmd; ancestorCmd = ancestorCmd.parent) {
+      const visibleOptions = ancestorCmd.options.filter(
+        (option) => !option.hidden
+      );
+      globalOptions.push(...visibleOptions);
+    }
+    if (this.sortOptions) {
+      globalOptions.sort(this.compareOptions);
+    }
+    return globalOptions;
+  }
+  /**
+   * Get an array of the arguments if any have a description.
+   *
+   * @param {Command} cmd
+   * @returns {Argument[]}
+   */
+  visibleArguments(cmd) {
+    if (cmd._argsDescription) {
+      cmd.registeredArguments.forEach((argument) => {
+        argument.description = argument.description || cmd._argsDescription[argument.name()] || "";
+      });
+    }
+    if (cmd.registeredArguments.find((argument) => argument.description)) {
+      return cmd.registeredArguments;
+    }
+    return [];
+  }
+  /**
+   * Get the command term to show in the list of subcommands.
+   *
+   * @param {Command} cmd
+   * @returns {string}
+   */
+  subcommandTerm(cmd) {
+    const args = cmd.registeredArguments.map((arg) => humanReadableArgName(arg)).join(" ");
+    return cmd._name + (cmd._aliases[0] ? "|" + cmd._aliases[0] : "") + (cmd.options.length ? " [options]" : "") + // simplistic check for non-help option
+    (args ? " " + args : "");
+  }
+  /**
+   * Get the option term to show in the list of options.
+   *
+   * @param {Option} option
+   * @returns {string}
+   */
+  optionTerm(option) {
+    return option.flags;
+  }
+  /**
+   * Get the argument term to show in the list of arguments.
+   *
+   * @param {Argument} argument
+   * @returns {string}
+   */
+  argumentTerm(argument) {
+    return argument.name();
+  }
+  /**
+   * Get the longest command term length.
+   *
+   * @param {Command} cmd
+   * @param {Help} helper
+   * @returns {number}
+   */
+  longestSubcommandTermLength(cmd, helper) {
+    return helper.visibleCommands(cmd).reduce((max, command) => {
+      return Math.max(
+        max,
+        this.displayWidth(
+          helper.styleSubcommandTerm(helper.subcommandTerm(command))
+        )
+      );
+    }, 0);
+  }
+  /**
+   * Get the longest option term length.
+   *
+   * @param {Command} cmd
+   * @param {Help} helper
+   * @returns {number}
+   */
+  longestOptionTermLength(cmd, helper) {
+    return helper.visibleOptions(cmd).reduce((max, option) => {
+      return Math.max(
+        max,
+        this.displayWidth(helper.styleOptionTerm(helper.optionTerm(option)))
+      );
+    }, 0);
+  }
+  /**
+   * Get the longest global option term length.
+   *
+   * @param {Command} cmd
+   * @param {Help} helper
+   * @returns {number}
+   */
+  longestGlobalOptionTermLength(cmd, helper) {
+    return helper.visibleGlobalOptions(cmd).reduce((max, option) => {
+      return Math.max(
+        max,
+        this.displayWidth(helper.styleOptionTerm(helper.optionTerm(option)))
+      );
+    }, 0);
+  }
+  /**
+   * Get the longest argument term length.
+   *
+   * @param {Command} cmd
+   * @param {Help} helper
+   * @returns {number}
+   */
+  longestArgumentTermLength(cmd, helper) {
+    return helper.visibleArguments(cmd).reduce((max, argument) => {
+      return Math.max(
+        max,
+        this.displayWidth(
+          helper.styleArgumentTerm(helper.argumentTerm(argument))
+        )
+      );
+    }, 0);
+  }
+  /**
+   * Get the command usage to be displayed at the top of the built-in help.
+   *
+   * @param {Command} cmd
+   * @returns {string}
+   */
+  commandUsage(cmd) {
+    let cmdName = cmd._name;
+    if (cmd._aliases[0]) {
+      cmdName = cmdName + "|" + cmd._aliases[0];
+    }
+    let ancestorCmdNames = "";
+    for (let ancestorCmd = cmd.parent; ancestorCmd; ancestorCmd = ancestorCmd.parent) {
+      ancestorCmdNames = ancestorCmd.name() + " " + ancestorCmdNames;
+    }
+    return ancestorCmdNames + cmdName + " " + cmd.usage();
+  }
+  /**
+   * Get the description for the command.
+   *
+   * @param {Command} cmd
+   * @returns {string}
+   */
+  commandDescription(cmd) {
+    return cmd.description();
+  }
+  /**
+   * Get the subcommand summary to show in the list of subcommands.
+   * (Fallback to description for backwards compatibility.)
+   *
+   * @param {Command} cmd
+   * @returns {string}
+   */
+  subcommandDescription(cmd) {
+    return cmd.summary() || cmd.description();
+  }
+  /**
+   * Get the option description to show in the list of options.
+   *
+   * @param {Option} option
+   * @return {string}
+   */
+  optionDescription(option) {
+    const extraInfo = [];
+    if (option.argChoices) {
+      extraInfo.push(
+        // use stringify to match the display of the default value
+        `choices: ${option.argChoices.map((choice) => JSON.stringify(choice)).join(", ")}`
+      );
+    }
+    if (option.defaultValue !== void 0) {
+      const showDefault = option.required || option.optional || option.isBoolean() && typeof option.defaultValue === "boolean";
+      if (showDefault) {
+        extraInfo.push(
+          `default: ${option.defaultValueDescription || JSON.stringify(option.defaultValue)}`
+        );
+      }
+    }
+    if (option.presetArg !== void 0 && option.optional) {
+      extraInfo.push(`preset: ${JSON.stringify(option.presetArg)}`);
+    }
+    if (option.envVar !== void 0) {
+      extraInfo.push(`env: ${option.envVar}`);
+    }
+    if (extraInfo.length > 0) {
+      const extraDescription = `(${extraInfo.join(", ")})`;
+      if (option.description) {
+        return `${option.description} ${extraDescription}`;
+      }
+      return extraDescription;
+    }
+    return option.description;
+  }
+  /**
+   * Get the argument description to show in the list of arguments.
+   *
+   * @param {Argument} argument
+   * @return {string}
+   */
+  argumentDescription(argument) {
+    const extraInfo = [];
+    if (argument.argChoices) {
+      extraInfo.push(
+        // use stringify to match the display of the default value
+        `choices: ${argument.argChoices.map((choice) => JSON.stringify(choice)).join(", ")}`
+      );
+    }
+    if (argument.defaultValue !== void 0) {
+      extraInfo.push(
+        `default: ${argument.defaultValueDescription || JSON.stringify(argument.defaultValue)}`
+      );
+    }
+    if (extraInfo.length > 0) {
+      const extraDescription = `(${extraInfo.join(", ")})`;
+      if (argument.description) {
+        return `${argument.description} ${extraDescription}`;
+      }
+      return extraDescription;
+    }
+    return argument.description;
+  }
+  /**
+   * Format a list of items, given a heading and an array of formatted items.
+   *
+   * @param {string} heading
+   * @param {string[]} items
+   * @param {Help} helper
+   * @returns string[]
+   */
+  formatItemList(heading, items, helper) {
+    if (items.length === 0) return [];
+    return [helper.styleTitle(heading), ...items, ""];
+  }
+  /**
+   * Group items by their help group heading.
+   *
+   * @param {Command[] | Option[]} unsortedItems
+   * @param {Command[] | Option[]} visibleItems
+   * @param {Function} getGroup
+   * @returns {Map<string, Command[] | Option[]>}
+   */
+  groupItems(unsortedItems, visibleItems, getGroup) {
+    const result = /* @__PURE__ */ new Map();
+    unsortedItems.forEach((item) => {
+      const group = getGroup(item);
+      if (!result.has(group)) result.set(group, []);
+    });
+    visibleItems.forEach((item) => {
+      const group = getGroup(item);
+      if (!result.has(group)) {
+        result.set(group, []);
+      }
+      result.get(group).push(item);
+    });
+    return result;
+  }
+  /**
+   * Generate the built-in help text.
+   *
+   * @param {Command} cmd
+   * @param {Help} helper
+   * @returns {string}
+   */
+  formatHelp(cmd, helper) {
+    const termWidth = helper.padWidth(cmd, helper);
+    const helpWidth = helper.helpWidth ?? 80;
+    function callFormatItem(term, description) {
+      return helper.formatItem(term, termWidth, description, helper);
+    }
+    let output2 = [
+      `${helper.styleTitle("Usage:")} ${helper.styleUsage(helper.commandUsage(cmd))}`,
+      ""
+    ];
+    const commandDescription = helper.commandDescription(cmd);
+    if (commandDescription.length > 0) {
+      output2 = output2.concat([
+        helper.boxWrap(
+          helper.styleCommandDescription(commandDescription),
+          helpWidth
+        ),
+        ""
+      ]);
+    }
+    const argumentList = helper.visibleArguments(cmd).map((argument) => {
+      return callFormatItem(
+        helper.styleArgumentTerm(helper.argumentTerm(argument)),
+        helper.styleArgumentDescription(helper.argumentDescription(argument))
+      );
+    });
+    output2 = output2.concat(
+      this.formatItemList("Arguments:", argumentList, helper)
+    );
+    const optionGroups = this.groupItems(
+      cmd.options,
+      helper.visibleOptions(cmd),
+      (option) => option.helpGroupHeading ?? "Options:"
+    );
+    optionGroups.forEach((options, group) => {
+      const optionList = options.map((option) => {
+        return callFormatItem(
+          helper.styleOptionTerm(helper.optionTerm(option)),
+          helper.styleOptionDescription(helper.optionDescription(option))
+        );
+      });
+      output2 = output2.concat(this.formatItemList(group, optionList, helper));
+    });
+    if (helper.showGlobalOptions) {
+      const globalOptionList = helper.visibleGlobalOptions(cmd).map((option) => {
+        return callFormatItem(
+          helper.styleOptionTerm(helper.optionTerm(option)),
+          helper.styleOptionDescription(helper.optionDescription(option))
+        );
+      });
+      output2 = output2.concat(
+        this.formatItemList("Global Options:", globalOptionList, helper)
+      );
+    }
+    const commandGroups = this.groupItems(
+      cmd.commands,
+      helper.visibleCommands(cmd),
+      (sub) => sub.helpGroup() || "Commands:"
+    );
+    commandGroups.forEach((commands, group) => {
+      const commandList = commands.map((sub) => {
+        return callFormatItem(
+          helper.styleSubcommandTerm(helper.subcommandTerm(sub)),
+          helper.styleSubcommandDescription(helper.subcommandDescription(sub))
+        );
+      });
+      output2 = output2.concat(this.formatItemList(group, commandList, helper));
+    });
+    return output2.join("\n");
+  }
+  /**
+   * Return display width of string, ignoring ANSI escape sequences. Used in padding and wrapping calculations.
+   *
+   * @param {string} str
+   * @returns {number}
+   */
+  displayWidth(str2) {
+    return stripVTControlCharacters(str2).length;
+  }
+  /**
+   * Style the title for displaying in the help. Called with 'Usage:', 'Options:', etc.
+   *
+   * @param {string} str
+   * @returns {string}
+   */
+  styleTitle(str2) {
+    return str2;
+  }
+  styleUsage(str2) {
+    return str2.split(" ").map((word) => {
+      if (word === "[options]") return this.styleOptionText(word);
+      if (word === "[command]") return this.styleSubcommandText(word);
+      if (word[0] === "[" || word[0] === "<")
+        return this.styleArgumentText(word);
+      return this.styleCommandText(word);
+    }).join(" ");
+  }
+  styleCommandDescription(str2) {
+    return this.styleDescriptionText(str2);
+  }
+  styleOptionDescription(str2) {
+    return this.styleDescriptionText(str2);
+  }
+  styleSubcommandDescription(str2) {
+    return this.styleDescriptionText(str2);
+  }
+  styleArgumentDescription(str2) {
+    return this.styleDescriptionText(str2);
+  }
+  styleDescriptionText(str2) {
+    return str2;
+  }
+  styleOptionTerm(str2) {
+    return this.styleOptionText(str2);
+  }
+  styleSubcommandTerm(str2) {
+    return str2.split(" ").map((word) => {
+      if (word === "[options]") return this.styleOptionText(word);
+      if (word[0] === "[" || word[0] === "<")
+        return this.styleArgumentText(word);
+      return this.styleSubcommandText(word);
+    }).join(" ");
+  }
+  styleArgumentTerm(str2) {
+    return this.styleArgumentText(str2);
+  }
+  styleOptionText(str2) {
+    return str2;
+  }
+  styleArgumentText(str2) {
+    return str2;
+  }
+  styleSubcommandText(str2) {
+    return str2;
+  }
+  styleCommandText(str2) {
+    return str2;
+  }
+  /**
+   * Calculate the pad width from the maximum term length.
+   *
+   * @param {Command} cmd
+   * @param {Help} helper
+   * @returns {number}
+   */
+  padWidth(cmd, helper) {
+    return Math.max(
+      helper.longestOptionTermLength(cmd, helper),
+      helper.longestGlobalOptionTermLength(cmd, helper),
+      helper.longestSubcommandTermLength(cmd, helper),
+      helper.longestArgumentTermLength(cmd, helper)
+    );
+  }
+  /**
+   * Detect manually wrapped and indented strings by checking for line break followed by whitespace.
+   *
+   * @param {string} str
+   * @returns {boolean}
+   */
+  preformatted(str2) {
+    return /\n[^\S\r\n]/.test(str2);
+  }
+  /**
+   * Format the "item", which consists of a term and description. Pad the term and wrap the description, indenting the following lines.
+   *
+   * So "TTT", 5, "DDD DDDD DD DDD" might be formatted for this.helpWidth=17 like so:
+   *   TTT  DDD DDDD
+   *        DD DDD
+   *
+   * @param {string} term
+   * @param {number} termWidth
+   * @param {string} description
+   * @param {Help} helper
+   * @returns {string}
+   */
+  formatItem(term, termWidth, description, helper) {
+    const itemIndent = 2;
+    const itemIndentStr = " ".repeat(itemIndent);
+    if (!description) return itemIndentStr + term;
+    const paddedTerm = term.padEnd(
+      termWidth + term.length - helper.displayWidth(term)
+    );
+    const spacerWidth = 2;
+    const helpWidth = this.helpWidth ?? 80;
+    const remainingWidth = helpWidth - termWidth - spacerWidth - itemIndent;
+    let formattedDescription;
+    if (remainingWidth < this.minWidthToWrap || helper.preformatted(description)) {
+      formattedDescription = description;
+    } else {
+      const wrappedDescription = helper.boxWrap(description, remainingWidth);
+      formattedDescription = wrappedDescription.replace(
+        /\n/g,
+        "\n" + " ".repeat(termWidth + spacerWidth)
+      );
+    }
+    return itemIndentStr + paddedTerm + " ".repeat(spacerWidth) + formattedDescription.replace(/\n/g, `
+${itemIndentStr}`);
+  }
+  /**
+   * Wrap a string at whitespace, preserving existing line breaks.
+   * Wrapping is skipped if the width is less than `minWidthToWrap`.
+   *
+   * @param {string} str
+   * @param {number} width
+   * @returns {string}
+   */
+  boxWrap(str2, width) {
+    if (width < this.minWidthToWrap) return str2;
+    const rawLines = str2.split(/\r\n|\n/);
+    const chunkPattern = /[\s]*[^\s]+/g;
+    const wrappedLines = [];
+    rawLines.forEach((line) => {
+      const chunks = line.match(chunkPattern);
+      if (chunks === null) {
+        wrappedLines.push("");
+        return;
+      }
+      let sumChunks = [chunks.shift()];
+      let sumWidth = this.displayWidth(sumChunks[0]);
+      chunks.forEach((chunk) => {
+        const visibleWidth = this.displayWidth(chunk);
+        if (sumWidth + visibleWidth <= width) {
+          sumChunks.push(chunk);
+          sumWidth += visibleWidth;
+          return;
+        }
+        wrappedLines.push(sumChunks.join(""));
+        const nextChunk = chunk.trimStart();
+        sumChunks = [nextChunk];
+        sumWidth = this.displayWidth(nextChunk);
+      });
+      wrappedLines.push(sumChunks.join(""));
+    });
+    return wrappedLines.join("\n");
+  }
+};
+
+// node_modules/commander/lib/option.js
+var Option = class {
+  /**
+   * Initialize a new `Option` with the given `flags` and `description`.
+   *
+   * @param {string} flags
+   * @param {string} [description]
+   */
+  constructor(flags, description) {
+    this.flags = flags;
+    this.description = description || "";
+    this.required = flags.includes("<");
+    this.optional = flags.includes("[");
+    this.variadic = new RegExp("\\p{ID_Continue}\\.\\.\\.[>\\]]$", "u").test(flags);
+    this.mandatory = false;
+    const optionFlags = splitOptionFlags(flags);
+    this.short = optionFlags.shortFlag;
+    this.long = optionFlags.longFlag;
+    this.negate = false;
+    if (this.long) {
+      this.negate = this.long.startsWith("--no-");
+    }
+    this.defaultValue = void 0;
+    this.defaultValueDescription = void 0;
+    this.presetArg = void 0;
+    this.envVar = void 0;
+    this.parseArg = void 0;
+    this.hidden = false;
+    this.argChoices = void 0;
+    this.conflictsWith = [];
+    this.implied = void 0;
+    this.helpGroupHeading = void 0;
+  }
+  /**
+   * Set the default value, and optionally supply the description to be displayed in the help.
+   *
+   * @param {*} value
+   * @param {string} [description]
+   * @return {Option}
+   */
+  default(value, description) {
+    this.defaultValue = value;
+    this.defaultValueDescription = description;
+    return this;
+  }
+  /**
+   * Preset to use when option used without option-argument, especially optional but also boolean and negated.
+   * The custom processing (parseArg) is called.
+   *
+   * @example
+   * new Option('--color').default('GREYSCALE').preset('RGB');
+   * new Option('--donate [amount]').preset('20').argParser(parseFloat);
+   *
+   * @param {*} arg
+   * @return {Option}
+   */
+  preset(arg) {
+    this.presetArg = arg;
+    return this;
+  }
+  /**
+   * Add option name(s) that conflict with this option.
+   * An error will be displayed if conflicting options are found during parsing.
+   *
+   * @example
+   * new Option('--rgb').conflicts('cmyk');
+   * new Option('--js').conflicts(['ts', 'jsx']);
+   *
+   * @param {(string | string[])} names
+   * @return {Option}
+   */
+  conflicts(names) {
+    this.conflictsWith = this.conflictsWith.concat(names);
+    return this;
+  }
+  /**
+   * Specify implied option values for when this option is set and the implied options are not.
+   *
+   * The custom processing (parseArg) is not called on the implied values.
+   *
+   * @example
+   * program
+   *   .addOption(new Option('--log', 'write logging information to file'))
+   *   .addOption(new Option('--trace', 'log extra details').implies({ log: 'trace.txt' }));
+   *
+   * @param {object} impliedOptionValues
+   * @return {Option}
+   */
+  implies(impliedOptionValues) {
+    let newImplied = impliedOptionValues;
+    if (typeof impliedOptionValues === "string") {
+      newImplied = { [impliedOptionValues]: true };
+    }
+    this.implied = Object.assign(this.implied || {}, newImplied);
+    return this;
+  }
+  /**
+   * Set environment variable to check for option value.
+   *
+   * An environment variable is only used if when processed the current option value is
+   * undefined, or the source of the current value is 'default' or 'config' or 'env'.
+   *
+   * @param {string} name
+   * @return {Option}
+   */
+  env(name) {
+    this.envVar = name;
+    return this;
+  }
+  /**
+   * Set the custom handler for processing CLI option arguments into option values.
+   *
+   * @param {Function} [fn]
+   * @return {Option}
+   */
+  argParser(fn) {
+    this.parseArg = fn;
+    return this;
+  }
+  /**
+   * Whether the option is mandatory and must have a value after parsing.
+   *
+   * @param {boolean} [mandatory=true]
+   * @return {Option}
+   */
+  makeOptionMandatory(mandatory = true) {
+    this.mandatory = !!mandatory;
+    return this;
+  }
+  /**
+   * Hide option in help.
+   *
+   * @param {boolean} [hide=true]
+   * @return {Option}
+   */
+  hideHelp(hide = true) {
+    this.hidden = !!hide;
+    return this;
+  }
+  /**
+   * @package
+   */
+  _collectValue(value, previous) {
+    if (previous === this.defaultValue || !Array.isArray(previous)) {
+      return [value];
+    }
+    previous.push(value);
+    return previous;
+  }
+  /**
+   * Only allow option value to be one of choices.
+   *
+   * @param {string[]} values
+   * @return {Option}
+   */
+  choices(values) {
+    this.argChoices = values.slice();
+    this.parseArg = (arg, previous) => {
+      if (!this.argChoices.includes(arg)) {
+        throw new InvalidArgumentError(
+          `Allowed choices are ${this.argChoices.join(", ")}.`
+        );
+      }
+      if (this.variadic) {
+        return this._collectValue(arg, previous);
+      }
+      return arg;
+    };
+    return this;
+  }
+  /**
+   * Return option name.
+   *
+   * @return {string}
+   */
+  name() {
+    if (this.long) {
+      return this.long.replace(/^--/, "");
+    }
+    return this.short.replace(/^-/, "");
+  }
+  /**
+   * Return option name, in a camelcase format that can be used
+   * as an object attribute key.
+   *
+   * @return {string}
+   */
+  attributeName() {
+    if (this.negate) {
+      return camelcase(this.name().replace(/^no-/, ""));
+    }
+    return camelcase(this.name());
+  }
+  /**
+   * Set the help group heading.
+   *
+   * @param {string} heading
+   * @return {Option}
+   */
+  helpGroup(heading) {
+    this.helpGroupHeading = heading;
+    return this;
+  }
+  /**
+   * Check if `arg` matches the short or long flag.
+   *
+   * @param {string} arg
+   * @return {boolean}
+   * @package
+   */
+  is(arg) {
+    return this.short === arg || this.long === arg;
+  }
+  /**
+   * Return whether a boolean option.
+   *
+   * Options are one of boolean, negated, required argument, or optional argument.
+   *
+   * @return {boolean}
+   * @package
+   */
+  isBoolean() {
+    return !this.required && !this.optional && !this.negate;
+  }
+};
+var DualOptions = class {
+  /**
+   * @param {Option[]} options
+   */
+  constructor(options) {
+    this.positiveOptions = /* @__PURE__ */ new Map();
+    this.negativeOptions = /* @__PURE__ */ new Map();
+    this.dualOptions = /* @__PURE__ */ new Set();
+    options.forEach((option) => {
+      if (option.negate) {
+        this.negativeOptions.set(option.attributeName(), option);
+      } else {
+        this.positiveOptions.set(option.attributeName(), option);
+      }
+    });
+    this.negativeOptions.forEach((value, key) => {
+      if (this.positiveOptions.has(key)) {
+        this.dualOptions.add(key);
+      }
+    });
+  }
+  /**
+   * Did the value come from the option, and not from possible matching dual option?
+   *
+   * @param {*} value
+   * @param {Option} option
+   * @returns {boolean}
+   */
+  valueFromOption(value, option) {
+    const optionKey = option.attributeName();
+    if (!this.dualOptions.has(optionKey)) return true;
+    const preset = this.negativeOptions.get(optionKey).presetArg;
+    const negativeValue = preset !== void 0 ? preset : false;
+    return option.negate === (negativeValue === value);
+  }
+};
+function camelcase(str2) {
+  return str2.split("-").reduce((str3, word) => {
+    return str3 + word[0].toUpperCase() + word.slice(1);
+  });
+}
+function splitOptionFlags(flags) {
+  let shortFlag;
+  let longFlag;
+  const shortFlagExp = /^-[^-]$/;
+  const longFlagExp = /^--[^-]/;
+  const flagParts = flags.split(/[ |,]+/).concat("guard");
+  if (shortFlagExp.test(flagParts[0])) shortFlag = flagParts.shift();
+  if (longFlagExp.test(flagParts[0])) longFlag = flagParts.shift();
+  if (!shortFlag && shortFlagExp.test(flagParts[0]))
+    shortFlag = flagParts.shift();
+  if (!shortFlag && longFlagExp.test(flagParts[0])) {
+    shortFlag = longFlag;
+    longFlag = flagParts.shift();
+  }
+  if (flagParts[0].startsWith("-")) {
+    const unsupportedFlag = flagParts[0];
+    const baseError = `option creation failed due to '${unsupportedFlag}' in option flags '${flags}'`;
+    if (/^-[^-][^-]/.test(unsupportedFlag))
+      throw new Error(
+        `${baseError}
 - a short flag is a single dash and a single character
   - either use a single dash and a single character (for a short flag)
   - or use a double dash for a long option (and can have two, like '--ws, --workspace')`
-          );
-        if (shortFlagExp.test(unsupportedFlag))
-          throw new Error(`${baseError}
+      );
+    if (shortFlagExp.test(unsupportedFlag))
+      throw new Error(`${baseError}
 - too many short flags`);
-        if (longFlagExp.test(unsupportedFlag))
-          throw new Error(`${baseError}
+    if (longFlagExp.test(unsupportedFlag))
+      throw new Error(`${baseError}
 - too many long flags`);
-        throw new Error(`${baseError}
+    throw new Error(`${baseError}
 - unrecognised flag format`);
-      }
-      if (shortFlag === void 0 && longFlag === void 0)
-        throw new Error(
-          `option creation failed due to no flags found in '${flags}'.`
-        );
-      return { shortFlag, longFlag };
-    }
-    exports.Option = Option2;
-    exports.DualOptions = DualOptions;
   }
-});
+  if (shortFlag === void 0 && longFlag === void 0)
+    throw new Error(
+      `option creation failed due to no flags found in '${flags}'.`
+    );
+  return { shortFlag, longFlag };
+}
 
 // node_modules/commander/lib/suggestSimilar.js
-var require_suggestSimilar = __commonJS({
-  "node_modules/commander/lib/suggestSimilar.js"(exports) {
-    var maxDistance = 3;
-    function editDistance(a2, b) {
-      if (Math.abs(a2.length - b.length) > maxDistance)
-        return Math.max(a2.length, b.length);
-      const d = [];
-      for (let i2 = 0; i2 <= a2.length; i2++) {
-        d[i2] = [i2];
-      }
-      for (let j = 0; j <= b.length; j++) {
-        d[0][j] = j;
-      }
-      for (let j = 1; j <= b.length; j++) {
-        for (let i2 = 1; i2 <= a2.length; i2++) {
-          let cost = 1;
-          if (a2[i2 - 1] === b[j - 1]) {
-            cost = 0;
-          } else {
-            cost = 1;
-          }
-          d[i2][j] = Math.min(
-            d[i2 - 1][j] + 1,
-            // deletion
-            d[i2][j - 1] + 1,
-            // insertion
-            d[i2 - 1][j - 1] + cost
-            // substitution
-          );
-          if (i2 > 1 && j > 1 && a2[i2 - 1] === b[j - 2] && a2[i2 - 2] === b[j - 1]) {
-            d[i2][j] = Math.min(d[i2][j], d[i2 - 2][j - 2] + 1);
-          }
-        }
-      }
-      return d[a2.length][b.length];
-    }
-    function suggestSimilar(word, candidates) {
-      if (!candidates || candidates.length === 0) return "";
-      candidates = Array.from(new Set(candidates));
-      const searchingOptions = word.startsWith("--");
-      if (searchingOptions) {
-        word = word.slice(2);
-        candidates = candidates.map((candidate) => candidate.slice(2));
-      }
-      let similar = [];
-      let bestDistance = maxDistance;
-      const minSimilarity = 0.4;
-      candidates.forEach((candidate) => {
-        if (candidate.length <= 1) return;
-        const distance = editDistance(word, candidate);
-        const length = Math.max(word.length, candidate.length);
-        const similarity = (length - distance) / length;
-        if (similarity > minSimilarity) {
-          if (distance < bestDistance) {
-            bestDistance = distance;
-            similar = [candidate];
-          } else if (distance === bestDistance) {
-            similar.push(candidate);
-          }
-        }
-      });
-      similar.sort((a2, b) => a2.localeCompare(b));
-      if (searchingOptions) {
-        similar = similar.map((candidate) => `--${candidate}`);
-      }
-      if (similar.length > 1) {
-        return `
-(Did you mean one of ${similar.join(", ")}?)`;
-      }
-      if (similar.length === 1) {
-        return `
-(Did you mean ${similar[0]}?)`;
-      }
-      return "";
-    }
-    exports.suggestSimilar = suggestSimilar;
+var maxDistance = 3;
+function editDistance(a2, b) {
+  if (Math.abs(a2.length - b.length) > maxDistance)
+    return Math.max(a2.length, b.length);
+  const d = [];
+  for (let i2 = 0; i2 <= a2.length; i2++) {
+    d[i2] = [i2];
   }
-});
+  for (let j = 0; j <= b.length; j++) {
+    d[0][j] = j;
+  }
+  for (let j = 1; j <= b.length; j++) {
+    for (let i2 = 1; i2 <= a2.length; i2++) {
+      let cost;
+      if (a2[i2 - 1] === b[j - 1]) {
+        cost = 0;
+      } else {
+        cost = 1;
+      }
+      d[i2][j] = Math.min(
+        d[i2 - 1][j] + 1,
+        // deletion
+        d[i2][j - 1] + 1,
+        // insertion
+        d[i2 - 1][j - 1] + cost
+        // substitution
+      );
+      if (i2 > 1 && j > 1 && a2[i2 - 1] === b[j - 2] && a2[i2 - 2] === b[j - 1]) {
+        d[i2][j] = Math.min(d[i2][j], d[i2 - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a2.length][b.length];
+}
+function suggestSimilar(word, candidates) {
+  if (!candidates || candidates.length === 0) return "";
+  candidates = Array.from(new Set(candidates));
+  const searchingOptions = word.startsWith("--");
+  if (searchingOptions) {
+    word = word.slice(2);
+    candidates = candidates.map((candidate) => candidate.slice(2));
+  }
+  let similar = [];
+  let bestDistance = maxDistance;
+  const minSimilarity = 0.4;
+  candidates.forEach((candidate) => {
+    if (candidate.length <= 1) return;
+    const distance = editDistance(word, candidate);
+    const length = Math.max(word.length, candidate.length);
+    const similarity = (length - distance) / length;
+    if (similarity > minSimilarity) {
+      if (distance < bestDistance) {
+        bestDistance = distance;
+        similar = [candidate];
+      } else if (distance === bestDistance) {
+        similar.push(candidate);
+      }
+    }
+  });
+  similar.sort((a2, b) => a2.localeCompare(b));
+  if (searchingOptions) {
+    similar = similar.map((candidate) => `--${candidate}`);
+  }
+  if (similar.length > 1) {
+    return `
+(Did you mean one of ${similar.join(", ")}?)`;
+  }
+  if (similar.length === 1) {
+    return `
+(Did you mean ${similar[0]}?)`;
+  }
+  return "";
+}
 
 // node_modules/commander/lib/command.js
-var require_command = __commonJS({
-  "node_modules/commander/lib/command.js"(exports) {
-    var EventEmitter3 = __require("node:events").EventEmitter;
-    var childProcess = __require("node:child_process");
-    var path26 = __require("node:path");
-    var fs = __require("node:fs");
-    var process10 = __require("node:process");
-    var { Argument: Argument2, humanReadableArgName } = require_argument();
-    var { CommanderError: CommanderError2 } = require_error();
-    var { Help: Help2, stripColor } = require_help();
-    var { Option: Option2, DualOptions } = require_option();
-    var { suggestSimilar } = require_suggestSimilar();
-    var Command2 = class _Command extends EventEmitter3 {
-      /**
-       * Initialize a new `Command`.
-       *
-       * @param {string} [name]
-       */
-      constructor(name) {
-        super();
-        this.commands = [];
-        this.options = [];
-        this.parent = null;
-        this._allowUnknownOption = false;
-        this._allowExcessArguments = false;
-        this.registeredArguments = [];
-        this._args = this.registeredArguments;
-        this.args = [];
-        this.rawArgs = [];
-        this.processedArgs = [];
-        this._scriptPath = null;
-        this._name = name || "";
-        this._optionValues = {};
-        this._optionValueSources = {};
-        this._storeOptionsAsProperties = false;
-        this._actionHandler = null;
-        this._executableHandler = false;
-        this._executableFile = null;
-        this._executableDir = null;
-        this._defaultCommandName = null;
-        this._exitCallback = null;
-        this._aliases = [];
-        this._combineFlagAndOptionalValue = true;
-        this._description = "";
-        this._summary = "";
-        this._argsDescription = void 0;
-        this._enablePositionalOptions = false;
-        this._passThroughOptions = false;
-        this._lifeCycleHooks = {};
-        this._showHelpAfterError = false;
-        this._showSuggestionAfterError = true;
-        this._savedState = null;
-        this._outputConfiguration = {
-          writeOut: (str2) => process10.stdout.write(str2),
-          writeErr: (str2) => process10.stderr.write(str2),
-          outputError: (str2, write) => write(str2),
-          getOutHelpWidth: () => process10.stdout.isTTY ? process10.stdout.columns : void 0,
-          getErrHelpWidth: () => process10.stderr.isTTY ? process10.stderr.columns : void 0,
-          getOutHasColors: () => useColor2() ?? (process10.stdout.isTTY && process10.stdout.hasColors?.()),
-          getErrHasColors: () => useColor2() ?? (process10.stderr.isTTY && process10.stderr.hasColors?.()),
-          stripColor: (str2) => stripColor(str2)
-        };
-        this._hidden = false;
-        this._helpOption = void 0;
-        this._addImplicitHelpCommand = void 0;
-        this._helpCommand = void 0;
-        this._helpConfiguration = {};
-        this._helpGroupHeading = void 0;
-        this._defaultCommandGroup = void 0;
-        this._defaultOptionGroup = void 0;
-      }
-      /**
-       * Copy settings that are useful to have in common across root command and subcommands.
-       *
-       * (Used internally when adding a command using `.command()` so subcommands inherit parent settings.)
-       *
-       * @param {Command} sourceCommand
-       * @return {Command} `this` command for chaining
-       */
-      copyInheritedSettings(sourceCommand) {
-        this._outputConfiguration = sourceCommand._outputConfiguration;
-        this._helpOption = sourceCommand._helpOption;
-        this._helpCommand = sourceCommand._helpCommand;
-        this._helpConfiguration = sourceCommand._helpConfiguration;
-        this._exitCallback = sourceCommand._exitCallback;
-        this._storeOptionsAsProperties = sourceCommand._storeOptionsAsProperties;
-        this._combineFlagAndOptionalValue = sourceCommand._combineFlagAndOptionalValue;
-        this._allowExcessArguments = sourceCommand._allowExcessArguments;
-        this._enablePositionalOptions = sourceCommand._enablePositionalOptions;
-        this._showHelpAfterError = sourceCommand._showHelpAfterError;
-        this._showSuggestionAfterError = sourceCommand._showSuggestionAfterError;
-        return this;
-      }
-      /**
-       * @returns {Command[]}
-       * @private
-       */
-      _getCommandAndAncestors() {
-        const result = [];
-        for (let command = this; command; command = command.parent) {
-          result.push(command);
-        }
-        return result;
-      }
-      /**
-       * Define a command.
-       *
-       * There are two styles of command: pay attention to where to put the description.
-       *
-       * @example
-       * // Command implemented using action handler (description is supplied separately to `.command`)
-       * program
-       *   .command('clone <source> [destination]')
-       *   .description('clone a repository into a newly created directory')
-       *   .action((source, destination) => {
-       *     console.log('clone command called');
-       *   });
-       *
-       * // Command implemented using separate executable file (description is second parameter to `.command`)
-       * program
-       *   .command('start <service>', 'start named service')
-       *   .command('stop [service]', 'stop named service, or all if no name supplied');
-       *
-       * @param {string} nameAndArgs - command name and arguments, args are `<required>` or `[optional]` and last may also be `variadic...`
-       * @param {(object | string)} [actionOptsOrExecDesc] - configuration options (for action), or description (for executable)
-       * @param {object} [execOpts] - configuration options (for executable)
-       * @return {Command} returns new command for action handler, or `this` for executable command
-       */
-      command(nameAndArgs, actionOptsOrExecDesc, execOpts) {
-        let desc = actionOptsOrExecDesc;
-        let opts = execOpts;
-        if (typeof desc === "object" && desc !== null) {
-          opts = desc;
-          desc = null;
-        }
-        opts = opts || {};
-        const [, name, args] = nameAndArgs.match(/([^ ]+) *(.*)/);
-        const cmd = this.createCommand(name);
-        if (desc) {
-          cmd.description(desc);
-          cmd._executableHandler = true;
-        }
-        if (opts.isDefault) this._defaultCommandName = cmd._name;
-        cmd._hidden = !!(opts.noHelp || opts.hidden);
-        cmd._executableFile = opts.executableFile || null;
-        if (args) cmd.arguments(args);
-        this._registerCommand(cmd);
-        cmd.parent = this;
-        cmd.copyInheritedSettings(this);
-        if (desc) return this;
-        return cmd;
-      }
-      /**
-       * Factory routine to create a new unattached command.
-       *
-       * See .command() for creating an attached subcommand, which uses this routine to
-       * create the command. You can override createCommand to customise subcommands.
-       *
-       * @param {string} [name]
-       * @return {Command} new command
-       */
-      createCommand(name) {
-        return new _Command(name);
-      }
-      /**
-       * You can customise the help with a subclass of Help by overriding createHelp,
-       * or by overriding Help properties using configureHelp().
-       *
-       * @return {Help}
-       */
-      createHelp() {
-        return Object.assign(new Help2(), this.configureHelp());
-      }
-      /**
-       * You can customise the help by overriding Help properties using configureHelp(),
-       * or with a subclass of Help by overriding createHelp().
-       *
-       * @param {object} [configuration] - configuration options
-       * @return {(Command | object)} `this` command for chaining, or stored configuration
-       */
-      configureHelp(configuration) {
-        if (configuration === void 0) return this._helpConfiguration;
-        this._helpConfiguration = configuration;
-        return this;
-      }
-      /**
-       * The default output goes to stdout and stderr. You can customise this for special
-       * applications. You can also customise the display of errors by overriding outputError.
-       *
-       * The configuration properties are all functions:
-       *
-       *     // change how output being written, defaults to stdout and stderr
-       *     writeOut(str)
-       *     writeErr(str)
-       *     // change how output being written for errors, defaults to writeErr
-       *     outputError(str, write) // used for displaying errors and not used for displaying help
-       *     // specify width for wrapping help
-       *     getOutHelpWidth()
-       *     getErrHelpWidth()
-       *     // color support, currently only used with Help
-       *     getOutHasColors()
-       *     getErrHasColors()
-       *     stripColor() // used to remove ANSI escape codes if output does not have colors
-       *
-       * @param {object} [configuration] - configuration options
-       * @return {(Command | object)} `this` command for chaining, or stored configuration
-       */
-      configureOutput(configuration) {
-        if (configuration === void 0) return this._outputConfiguration;
-        this._outputConfiguration = {
-          ...this._outputConfiguration,
-          ...configuration
-        };
-        return this;
-      }
-      /**
-       * Display the help or a custom message after an error occurs.
-       *
-       * @param {(boolean|string)} [displayHelp]
-       * @return {Command} `this` command for chaining
-       */
-      showHelpAfterError(displayHelp = true) {
-        if (typeof displayHelp !== "string") displayHelp = !!displayHelp;
-        this._showHelpAfterError = displayHelp;
-        return this;
-      }
-      /**
-       * Display suggestion of similar commands for unknown commands, or options for unknown options.
-       *
-       * @param {boolean} [displaySuggestion]
-       * @return {Command} `this` command for chaining
-       */
-      showSuggestionAfterError(displaySuggestion = true) {
-        this._showSuggestionAfterError = !!displaySuggestion;
-        return this;
-      }
-      /**
-       * Add a prepared subcommand.
-       *
-       * See .command() for creating an attached subcommand which inherits settings from its parent.
-       *
-       * @param {Command} cmd - new subcommand
-       * @param {object} [opts] - configuration options
-       * @return {Command} `this` command for chaining
-       */
-      addCommand(cmd, opts) {
-        if (!cmd._name) {
-          throw new Error(`Command passed to .addCommand() must have a name
+var Command = class _Command extends EventEmitter {
+  /**
+   * Initialize a new `Command`.
+   *
+   * @param {string} [name]
+   */
+  constructor(name) {
+    super();
+    this.commands = [];
+    this.options = [];
+    this.parent = null;
+    this._allowUnknownOption = false;
+    this._allowExcessArguments = false;
+    this.registeredArguments = [];
+    this._args = this.registeredArguments;
+    this.args = [];
+    this.rawArgs = [];
+    this.processedArgs = [];
+    this._scriptPath = null;
+    this._name = name || "";
+    this._optionValues = {};
+    this._optionValueSources = {};
+    this._storeOptionsAsProperties = false;
+    this._actionHandler = null;
+    this._executableHandler = false;
+    this._executableFile = null;
+    this._executableDir = null;
+    this._defaultCommandName = null;
+    this._exitCallback = null;
+    this._aliases = [];
+    this._combineFlagAndOptionalValue = true;
+    this._description = "";
+    this._summary = "";
+    this._argsDescription = void 0;
+    this._enablePositionalOptions = false;
+    this._passThroughOptions = false;
+    this._lifeCycleHooks = {};
+    this._showHelpAfterError = false;
+    this._showSuggestionAfterError = true;
+    this._savedState = null;
+    this._outputConfiguration = {
+      writeOut: (str2) => process2.stdout.write(str2),
+      writeErr: (str2) => process2.stderr.write(str2),
+      outputError: (str2, write) => write(str2),
+      getOutHelpWidth: () => process2.stdout.isTTY ? process2.stdout.columns : void 0,
+      getErrHelpWidth: () => process2.stderr.isTTY ? process2.stderr.columns : void 0,
+      getOutHasColors: () => useColor() ?? (process2.stdout.isTTY && process2.stdout.hasColors?.()),
+      getErrHasColors: () => useColor() ?? (process2.stderr.isTTY && process2.stderr.hasColors?.()),
+      stripColor: (str2) => stripVTControlCharacters2(str2)
+    };
+    this._hidden = false;
+    this._helpOption = void 0;
+    this._addImplicitHelpCommand = void 0;
+    this._helpCommand = void 0;
+    this._helpConfiguration = {};
+    this._helpGroupHeading = void 0;
+    this._defaultCommandGroup = void 0;
+    this._defaultOptionGroup = void 0;
+  }
+  /**
+   * Copy settings that are useful to have in common across root command and subcommands.
+   *
+   * (Used internally when adding a command using `.command()` so subcommands inherit parent settings.)
+   *
+   * @param {Command} sourceCommand
+   * @return {Command} `this` command for chaining
+   */
+  copyInheritedSettings(sourceCommand) {
+    this._outputConfiguration = sourceCommand._outputConfiguration;
+    this._helpOption = sourceCommand._helpOption;
+    this._helpCommand = sourceCommand._helpCommand;
+    this._helpConfiguration = sourceCommand._helpConfiguration;
+    this._exitCallback = sourceCommand._exitCallback;
+    this._storeOptionsAsProperties = sourceCommand._storeOptionsAsProperties;
+    this._combineFlagAndOptionalValue = sourceCommand._combineFlagAndOptionalValue;
+    this._allowExcessArguments = sourceCommand._allowExcessArguments;
+    this._enablePositionalOptions = sourceCommand._enablePositionalOptions;
+    this._showHelpAfterError = sourceCommand._showHelpAfterError;
+    this._showSuggestionAfterError = sourceCommand._showSuggestionAfterError;
+    return this;
+  }
+  /**
+   * @returns {Command[]}
+   * @private
+   */
+  _getCommandAndAncestors() {
+    const result = [];
+    for (let command = this; command; command = command.parent) {
+      result.push(command);
+    }
+    return result;
+  }
+  /**
+   * Define a command.
+   *
+   * There are two styles of command: pay attention to where to put the description.
+   *
+   * @example
+   * // Command implemented using action handler (description is supplied separately to `.command`)
+   * program
+   *   .command('clone <source> [destination]')
+   *   .description('clone a repository into a newly created directory')
+   *   .action((source, destination) => {
+   *     console.log('clone command called');
+   *   });
+   *
+   * // Command implemented using separate executable file (description is second parameter to `.command`)
+   * program
+   *   .command('start <service>', 'start named service')
+   *   .command('stop [service]', 'stop named service, or all if no name supplied');
+   *
+   * @param {string} nameAndArgs - command name and arguments, args are `<required>` or `[optional]` and last may also be `variadic...`
+   * @param {(object | string)} [actionOptsOrExecDesc] - configuration options (for action), or description (for executable)
+   * @param {object} [execOpts] - configuration options (for executable)
+   * @return {Command} returns new command for action handler, or `this` for executable command
+   */
+  command(nameAndArgs, actionOptsOrExecDesc, execOpts) {
+    let desc = actionOptsOrExecDesc;
+    let opts = execOpts;
+    if (typeof desc === "object" && desc !== null) {
+      opts = desc;
+      desc = null;
+    }
+    opts = opts || {};
+    const [, name, args] = nameAndArgs.match(/([^ ]+) *(.*)/);
+    const cmd = this.createCommand(name);
+    if (desc) {
+      cmd.description(desc);
+      cmd._executableHandler = true;
+    }
+    if (opts.isDefault) this._defaultCommandName = cmd._name;
+    cmd._hidden = !!(opts.noHelp || opts.hidden);
+    cmd._executableFile = opts.executableFile || null;
+    if (args) cmd.arguments(args);
+    this._registerCommand(cmd);
+    cmd.parent = this;
+    cmd.copyInheritedSettings(this);
+    if (desc) return this;
+    return cmd;
+  }
+  /**
+   * Factory routine to create a new unattached command.
+   *
+   * See .command() for creating an attached subcommand, which uses this routine to
+   * create the command. You can override createCommand to customise subcommands.
+   *
+   * @param {string} [name]
+   * @return {Command} new command
+   */
+  createCommand(name) {
+    return new _Command(name);
+  }
+  /**
+   * You can customise the help with a subclass of Help by overriding createHelp,
+   * or by overriding Help properties using configureHelp().
+   *
+   * @return {Help}
+   */
+  createHelp() {
+    return Object.assign(new Help(), this.configureHelp());
+  }
+  /**
+   * You can customise the help by overriding Help properties using configureHelp(),
+   * or with a subclass of Help by overriding createHelp().
+   *
+   * @param {object} [configuration] - configuration options
+   * @return {(Command | object)} `this` command for chaining, or stored configuration
+   */
+  configureHelp(configuration) {
+    if (configuration === void 0) return this._helpConfiguration;
+    this._helpConfiguration = configuration;
+    return this;
+  }
+  /**
+   * The default output goes to stdout and stderr. You can customise this for special
+   * applications. You can also customise the display of errors by overriding outputError.
+   *
+   * The configuration properties are all functions:
+   *
+   *     // change how output being written, defaults to stdout and stderr
+   *     writeOut(str)
+   *     writeErr(str)
+   *     // change how output being written for errors, defaults to writeErr
+   *     outputError(str, write) // used for displaying errors and not used for displaying help
+   *     // specify width for wrapping help
+   *     getOutHelpWidth()
+   *     getErrHelpWidth()
+   *     // color support, currently only used with Help
+   *     getOutHasColors()
+   *     getErrHasColors()
+   *     stripColor() // used to remove ANSI escape codes if output does not have colors
+   *
+   * @param {object} [configuration] - configuration options
+   * @return {(Command | object)} `this` command for chaining, or stored configuration
+   */
+  configureOutput(configuration) {
+    if (configuration === void 0) return this._outputConfiguration;
+    this._outputConfiguration = {
+      ...this._outputConfiguration,
+      ...configuration
+    };
+    return this;
+  }
+  /**
+   * Display the help or a custom message after an error occurs.
+   *
+   * @param {(boolean|string)} [displayHelp]
+   * @return {Command} `this` command for chaining
+   */
+  showHelpAfterError(displayHelp = true) {
+    if (typeof displayHelp !== "string") displayHelp = !!displayHelp;
+    this._showHelpAfterError = displayHelp;
+    return this;
+  }
+  /**
+   * Display suggestion of similar commands for unknown commands, or options for unknown options.
+   *
+   * @param {boolean} [displaySuggestion]
+   * @return {Command} `this` command for chaining
+   */
+  showSuggestionAfterError(displaySuggestion = true) {
+    this._showSuggestionAfterError = !!displaySuggestion;
+    return this;
+  }
+  /**
+   * Add a prepared subcommand.
+   *
+   * See .command() for creating an attached subcommand which inherits settings from its parent.
+   *
+   * @param {Command} cmd - new subcommand
+   * @param {object} [opts] - configuration options
+   * @return {Command} `this` command for chaining
+   */
+  addCommand(cmd, opts) {
+    if (!cmd._name) {
+      throw new Error(`Command passed to .addCommand() must have a name
 - specify the name in Command constructor or using .name()`);
-        }
-        opts = opts || {};
-        if (opts.isDefault) this._defaultCommandName = cmd._name;
-        if (opts.noHelp || opts.hidden) cmd._hidden = true;
-        this._registerCommand(cmd);
-        cmd.parent = this;
-        cmd._checkForBrokenPassThrough();
-        return this;
+    }
+    opts = opts || {};
+    if (opts.isDefault) this._defaultCommandName = cmd._name;
+    if (opts.noHelp || opts.hidden) cmd._hidden = true;
+    this._registerCommand(cmd);
+    cmd.parent = this;
+    cmd._checkForBrokenPassThrough();
+    return this;
+  }
+  /**
+   * Factory routine to create a new unattached argument.
+   *
+   * See .argument() for creating an attached argument, which uses this routine to
+   * create the argument. You can override createArgument to return a custom argument.
+   *
+   * @param {string} name
+   * @param {string} [description]
+   * @return {Argument} new argument
+   */
+  createArgument(name, description) {
+    return new Argument(name, description);
+  }
+  /**
+   * Define argument syntax for command.
+   *
+   * The default is that the argument is required, and you can explicitly
+   * indicate this with <> around the name. Put [] around the name for an optional argument.
+   *
+   * @example
+   * program.argument('<input-file>');
+   * program.argument('[output-file]');
+   *
+   * @param {string} name
+   * @param {string} [description]
+   * @param {(Function|*)} [parseArg] - custom argument processing function or default value
+   * @param {*} [defaultValue]
+   * @return {Command} `this` command for chaining
+   */
+  argument(name, description, parseArg, defaultValue) {
+    const argument = this.createArgument(name, description);
+    if (typeof parseArg === "function") {
+      argument.default(defaultValue).argParser(parseArg);
+    } else {
+      argument.default(parseArg);
+    }
+    this.addArgument(argument);
+    return this;
+  }
+  /**
+   * Define argument syntax for command, adding multiple at once (without descriptions).
+   *
+   * See also .argument().
+   *
+   * @example
+   * program.arguments('<cmd> [env]');
+   *
+   * @param {string} names
+   * @return {Command} `this` command for chaining
+   */
+  arguments(names) {
+    names.trim().split(/ +/).forEach((detail) => {
+      this.argument(detail);
+    });
+    return this;
+  }
+  /**
+   * Define argument syntax for command, adding a prepared argument.
+   *
+   * @param {Argument} argument
+   * @return {Command} `this` command for chaining
+   */
+  addArgument(argument) {
+    const previousArgument = this.registeredArguments.slice(-1)[0];
+    if (previousArgument?.variadic) {
+      throw new Error(
+        `only the last argument can be variadic '${previousArgument.name()}'`
+      );
+    }
+    if (argument.required && argument.defaultValue !== void 0 && argument.parseArg === void 0) {
+      throw new Error(
+        `a default value for a required argument is never used: '${argument.name()}'`
+      );
+    }
+    this.registeredArguments.push(argument);
+    return this;
+  }
+  /**
+   * Customise or override default help command. By default a help command is automatically added if your command has subcommands.
+   *
+   * @example
+   *    program.helpCommand('help [cmd]');
+   *    program.helpCommand('help [cmd]', 'show help');
+   *    program.helpCommand(false); // suppress default help command
+   *    program.helpCommand(true); // add help command even if no subcommands
+   *
+   * @param {string|boolean} enableOrNameAndArgs - enable with custom name and/or arguments, or boolean to override whether added
+   * @param {string} [description] - custom description
+   * @return {Command} `this` command for chaining
+   */
+  helpCommand(enableOrNameAndArgs, description) {
+    if (typeof enableOrNameAndArgs === "boolean") {
+      this._addImplicitHelpCommand = enableOrNameAndArgs;
+      if (enableOrNameAndArgs && this._defaultCommandGroup) {
+        this._initCommandGroup(this._getHelpCommand());
       }
-      /**
-       * Factory routine to create a new unattached argument.
-       *
-       * See .argument() for creating an attached argument, which uses this routine to
-       * create the argument. You can override createArgument to return a custom argument.
-       *
-       * @param {string} name
-       * @param {string} [description]
-       * @return {Argument} new argument
-       */
-      createArgument(name, description) {
-        return new Argument2(name, description);
+      return this;
+    }
+    const nameAndArgs = enableOrNameAndArgs ?? "help [command]";
+    const [, helpName, helpArgs] = nameAndArgs.match(/([^ ]+) *(.*)/);
+    const helpDescription = description ?? "display help for command";
+    const helpCommand = this.createCommand(helpName);
+    helpCommand.helpOption(false);
+    if (helpArgs) helpCommand.arguments(helpArgs);
+    if (helpDescription) helpCommand.description(helpDescription);
+    this._addImplicitHelpCommand = true;
+    this._helpCommand = helpCommand;
+    if (enableOrNameAndArgs || description) this._initCommandGroup(helpCommand);
+    return this;
+  }
+  /**
+   * Add prepared custom help command.
+   *
+   * @param {(Command|string|boolean)} helpCommand - custom help command, or deprecated enableOrNameAndArgs as for `.helpCommand()`
+   * @param {string} [deprecatedDescription] - deprecated custom description used with custom name only
+   * @return {Command} `this` command for chaining
+   */
+  addHelpCommand(helpCommand, deprecatedDescription) {
+    if (typeof helpCommand !== "object") {
+      this.helpCommand(helpCommand, deprecatedDescription);
+      return this;
+    }
+    this._addImplicitHelpCommand = true;
+    this._helpCommand = helpCommand;
+    this._initCommandGroup(helpCommand);
+    return this;
+  }
+  /**
+   * Lazy create help command.
+   *
+   * @return {(Command|null)}
+   * @package
+   */
+  _getHelpCommand() {
+    const hasImplicitHelpCommand = this._addImplicitHelpCommand ?? (this.commands.length && !this._actionHandler && !this._findCommand("help"));
+    if (hasImplicitHelpCommand) {
+      if (this._helpCommand === void 0) {
+        this.helpCommand(void 0, void 0);
       }
-      /**
-       * Define argument syntax for command.
-       *
-       * The default is that the argument is required, and you can explicitly
-       * indicate this with <> around the name. Put [] around the name for an optional argument.
-       *
-       * @example
-       * program.argument('<input-file>');
-       * program.argument('[output-file]');
-       *
-       * @param {string} name
-       * @param {string} [description]
-       * @param {(Function|*)} [parseArg] - custom argument processing function or default value
-       * @param {*} [defaultValue]
-       * @return {Command} `this` command for chaining
-       */
-      argument(name, description, parseArg, defaultValue) {
-        const argument = this.createArgument(name, description);
-        if (typeof parseArg === "function") {
-          argument.default(defaultValue).argParser(parseArg);
-        } else {
-          argument.default(parseArg);
-        }
-        this.addArgument(argument);
-        return this;
-      }
-      /**
-       * Define argument syntax for command, adding multiple at once (without descriptions).
-       *
-       * See also .argument().
-       *
-       * @example
-       * program.arguments('<cmd> [env]');
-       *
-       * @param {string} names
-       * @return {Command} `this` command for chaining
-       */
-      arguments(names) {
-        names.trim().split(/ +/).forEach((detail) => {
-          this.argument(detail);
-        });
-        return this;
-      }
-      /**
-       * Define argument syntax for command, adding a prepared argument.
-       *
-       * @param {Argument} argument
-       * @return {Command} `this` command for chaining
-       */
-      addArgument(argument) {
-        const previousArgument = this.registeredArguments.slice(-1)[0];
-        if (previousArgument?.variadic) {
-          throw new Error(
-            `only the last argument can be variadic '${previousArgument.name()}'`
-          );
-        }
-        if (argument.required && argument.defaultValue !== void 0 && argument.parseArg === void 0) {
-          throw new Error(
-            `a default value for a required argument is never used: '${argument.name()}'`
-          );
-        }
-        this.registeredArguments.push(argument);
-        return this;
-      }
-      /**
-       * Customise or override default help command. By default a help command is automatically added if your command has subcommands.
-       *
-       * @example
-       *    program.helpCommand('help [cmd]');
-       *    program.helpCommand('help [cmd]', 'show help');
-       *    program.helpCommand(false); // suppress default help command
-       *    program.helpCommand(true); // add help command even if no subcommands
-       *
-       * @param {string|boolean} enableOrNameAndArgs - enable with custom name and/or arguments, or boolean to override whether added
-       * @param {string} [description] - custom description
-       * @return {Command} `this` command for chaining
-       */
-      helpCommand(enableOrNameAndArgs, description) {
-        if (typeof enableOrNameAndArgs === "boolean") {
-          this._addImplicitHelpCommand = enableOrNameAndArgs;
-          if (enableOrNameAndArgs && this._defaultCommandGroup) {
-            this._initCommandGroup(this._getHelpCommand());
-          }
-          return this;
-        }
-        const nameAndArgs = enableOrNameAndArgs ?? "help [command]";
-        const [, helpName, helpArgs] = nameAndArgs.match(/([^ ]+) *(.*)/);
-        const helpDescription = description ?? "display help for command";
-        const helpCommand = this.createCommand(helpName);
-        helpCommand.helpOption(false);
-        if (helpArgs) helpCommand.arguments(helpArgs);
-        if (helpDescription) helpCommand.description(helpDescription);
-        this._addImplicitHelpCommand = true;
-        this._helpCommand = helpCommand;
-        if (enableOrNameAndArgs || description) this._initCommandGroup(helpCommand);
-        return this;
-      }
-      /**
-       * Add prepared custom help command.
-       *
-       * @param {(Command|string|boolean)} helpCommand - custom help command, or deprecated enableOrNameAndArgs as for `.helpCommand()`
-       * @param {string} [deprecatedDescription] - deprecated custom description used with custom name only
-       * @return {Command} `this` command for chaining
-       */
-      addHelpCommand(helpCommand, deprecatedDescription) {
-        if (typeof helpCommand !== "object") {
-          this.helpCommand(helpCommand, deprecatedDescription);
-          return this;
-        }
-        this._addImplicitHelpCommand = true;
-        this._helpCommand = helpCommand;
-        this._initCommandGroup(helpCommand);
-        return this;
-      }
-      /**
-       * Lazy create help command.
-       *
-       * @return {(Command|null)}
-       * @package
-       */
-      _getHelpCommand() {
-        const hasImplicitHelpCommand = this._addImplicitHelpCommand ?? (this.commands.length && !this._actionHandler && !this._findCommand("help"));
-        if (hasImplicitHelpCommand) {
-          if (this._helpCommand === void 0) {
-            this.helpCommand(void 0, void 0);
-          }
-          return this._helpCommand;
-        }
-        return null;
-      }
-      /**
-       * Add hook for life cycle event.
-       *
-       * @param {string} event
-       * @param {Function} listener
-       * @return {Command} `this` command for chaining
-       */
-      hook(event, listener) {
-        const allowedValues = ["preSubcommand", "preAction", "postAction"];
-        if (!allowedValues.includes(event)) {
-          throw new Error(`Unexpected value for event passed to hook : '${event}'.
+      return this._helpCommand;
+    }
+    return null;
+  }
+  /**
+   * Add hook for life cycle event.
+   *
+   * @param {string} event
+   * @param {Function} listener
+   * @return {Command} `this` command for chaining
+   */
+  hook(event, listener) {
+    const allowedValues = ["preSubcommand", "preAction", "postAction"];
+    if (!allowedValues.includes(event)) {
+      throw new Error(`Unexpected value for event passed to hook : '${event}'.
 Expecting one of '${allowedValues.join("', '")}'`);
-        }
-        if (this._lifeCycleHooks[event]) {
-          this._lifeCycleHooks[event].push(listener);
-        } else {
-          this._lifeCycleHooks[event] = [listener];
-        }
-        return this;
-      }
-      /**
-       * Register callback to use as replacement for calling process.exit.
-       *
-       * @param {Function} [fn] optional callback which will be passed a CommanderError, defaults to throwing
-       * @return {Command} `this` command for chaining
-       */
-      exitOverride(fn) {
-        if (fn) {
-          this._exitCallback = fn;
-        } else {
-          this._exitCallback = (err) => {
-            if (err.code !== "commander.executeSubCommandAsync") {
-              throw err;
-            } else {
-            }
-          };
-        }
-        return this;
-      }
-      /**
-       * Call process.exit, and _exitCallback if defined.
-       *
-       * @param {number} exitCode exit code for using with process.exit
-       * @param {string} code an id string representing the error
-       * @param {string} message human-readable description of the error
-       * @return never
-       * @private
-       */
-      _exit(exitCode, code2, message) {
-        if (this._exitCallback) {
-          this._exitCallback(new CommanderError2(exitCode, code2, message));
-        }
-        process10.exit(exitCode);
-      }
-      /**
-       * Register callback `fn` for the command.
-       *
-       * @example
-       * program
-       *   .command('serve')
-       *   .description('start service')
-       *   .action(function() {
-       *      // do work here
-       *   });
-       *
-       * @param {Function} fn
-       * @return {Command} `this` command for chaining
-       */
-      action(fn) {
-        const listener = (args) => {
-          const expectedArgsCount = this.registeredArguments.length;
-          const actionArgs = args.slice(0, expectedArgsCount);
-          if (this._storeOptionsAsProperties) {
-            actionArgs[expectedArgsCount] = this;
-          } else {
-            actionArgs[expectedArgsCount] = this.opts();
-          }
-          actionArgs.push(this);
-          return fn.apply(this, actionArgs);
-        };
-        this._actionHandler = listener;
-        return this;
-      }
-      /**
-       * Factory routine to create a new unattached option.
-       *
-       * See .option() for creating an attached option, which uses this routine to
-       * create the option. You can override createOption to return a custom option.
-       *
-       * @param {string} flags
-       * @param {string} [description]
-       * @return {Option} new option
-       */
-      createOption(flags, description) {
-        return new Option2(flags, description);
-      }
-      /**
-       * Wrap parseArgs to catch 'commander.invalidArgument'.
-       *
-       * @param {(Option | Argument)} target
-       * @param {string} value
-       * @param {*} previous
-       * @param {string} invalidArgumentMessage
-       * @private
-       */
-      _callParseArg(target, value, previous, invalidArgumentMessage) {
-        try {
-          return target.parseArg(value, previous);
-        } catch (err) {
-          if (err.code === "commander.invalidArgument") {
-            const message = `${invalidArgumentMessage} ${err.message}`;
-            this.error(message, { exitCode: err.exitCode, code: err.code });
-          }
+    }
+    if (this._lifeCycleHooks[event]) {
+      this._lifeCycleHooks[event].push(listener);
+    } else {
+      this._lifeCycleHooks[event] = [listener];
+    }
+    return this;
+  }
+  /**
+   * Register callback to use as replacement for calling process.exit.
+   *
+   * @param {Function} [fn] optional callback which will be passed a CommanderError, defaults to throwing
+   * @return {Command} `this` command for chaining
+   */
+  exitOverride(fn) {
+    if (fn) {
+      this._exitCallback = fn;
+    } else {
+      this._exitCallback = (err) => {
+        if (err.code !== "commander.executeSubCommandAsync") {
           throw err;
+        } else {
         }
+      };
+    }
+    return this;
+  }
+  /**
+   * Call process.exit, and _exitCallback if defined.
+   *
+   * @param {number} exitCode exit code for using with process.exit
+   * @param {string} code an id string representing the error
+   * @param {string} message human-readable description of the error
+   * @return never
+   * @private
+   */
+  _exit(exitCode, code2, message) {
+    if (this._exitCallback) {
+      this._exitCallback(new CommanderError(exitCode, code2, message));
+    }
+    process2.exit(exitCode);
+  }
+  /**
+   * Register callback `fn` for the command.
+   *
+   * @example
+   * program
+   *   .command('serve')
+   *   .description('start service')
+   *   .action(function() {
+   *      // do work here
+   *   });
+   *
+   * @param {Function} fn
+   * @return {Command} `this` command for chaining
+   */
+  action(fn) {
+    const listener = (args) => {
+      const expectedArgsCount = this.registeredArguments.length;
+      const actionArgs = args.slice(0, expectedArgsCount);
+      if (this._storeOptionsAsProperties) {
+        actionArgs[expectedArgsCount] = this;
+      } else {
+        actionArgs[expectedArgsCount] = this.opts();
       }
-      /**
-       * Check for option flag conflicts.
-       * Register option if no conflicts found, or throw on conflict.
-       *
-       * @param {Option} option
-       * @private
-       */
-      _registerOption(option) {
-        const matchingOption = option.short && this._findOption(option.short) || option.long && this._findOption(option.long);
-        if (matchingOption) {
-          const matchingFlag = option.long && this._findOption(option.long) ? option.long : option.short;
-          throw new Error(`Cannot add option '${option.flags}'${this._name && ` to command '${this._name}'`} due to conflicting flag '${matchingFlag}'
+      actionArgs.push(this);
+      return fn.apply(this, actionArgs);
+    };
+    this._actionHandler = listener;
+    return this;
+  }
+  /**
+   * Factory routine to create a new unattached option.
+   *
+   * See .option() for creating an attached option, which uses this routine to
+   * create the option. You can override createOption to return a custom option.
+   *
+   * @param {string} flags
+   * @param {string} [description]
+   * @return {Option} new option
+   */
+  createOption(flags, description) {
+    return new Option(flags, description);
+  }
+  /**
+   * Wrap parseArgs to catch 'commander.invalidArgument'.
+   *
+   * @param {(Option | Argument)} target
+   * @param {string} value
+   * @param {*} previous
+   * @param {string} invalidArgumentMessage
+   * @private
+   */
+  _callParseArg(target, value, previous, invalidArgumentMessage) {
+    try {
+      return target.parseArg(value, previous);
+    } catch (err) {
+      if (err.code === "commander.invalidArgument") {
+        const message = `${invalidArgumentMessage} ${err.message}`;
+        this.error(message, { exitCode: err.exitCode, code: err.code });
+      }
+      throw err;
+    }
+  }
+  /**
+   * Check for option flag conflicts.
+   * Register option if no conflicts found, or throw on conflict.
+   *
+   * @param {Option} option
+   * @private
+   */
+  _registerOption(option) {
+    const matchingOption = option.short && this._findOption(option.short) || option.long && this._findOption(option.long);
+    if (matchingOption) {
+      const matchingFlag = option.long && this._findOption(option.long) ? option.long : option.short;
+      throw new Error(`Cannot add option '${option.flags}'${this._name && ` to command '${this._name}'`} due to conflicting flag '${matchingFlag}'
 -  already used by option '${matchingOption.flags}'`);
-        }
-        this._initOptionGroup(option);
-        this.options.push(option);
+    }
+    this._initOptionGroup(option);
+    this.options.push(option);
+  }
+  /**
+   * Check for command name and alias conflicts with existing commands.
+   * Register command if no conflicts found, or throw on conflict.
+   *
+   * @param {Command} command
+   * @private
+   */
+  _registerCommand(command) {
+    const knownBy = (cmd) => {
+      return [cmd.name()].concat(cmd.aliases());
+    };
+    const alreadyUsed = knownBy(command).find(
+      (name) => this._findCommand(name)
+    );
+    if (alreadyUsed) {
+      const existingCmd = knownBy(this._findCommand(alreadyUsed)).join("|");
+      const newCmd = knownBy(command).join("|");
+      throw new Error(
+        `cannot add command '${newCmd}' as already have command '${existingCmd}'`
+      );
+    }
+    this._initCommandGroup(command);
+    this.commands.push(command);
+  }
+  /**
+   * Add an option.
+   *
+   * @param {Option} option
+   * @return {Command} `this` command for chaining
+   */
+  addOption(option) {
+    this._registerOption(option);
+    const oname = option.name();
+    const name = option.attributeName();
+    if (option.defaultValue !== void 0) {
+      this.setOptionValueWithSource(name, option.defaultValue, "default");
+    }
+    const handleOptionValue = (val, invalidValueMessage, valueSource) => {
+      if (val == null && option.presetArg !== void 0) {
+        val = option.presetArg;
       }
-      /**
-       * Check for command name and alias conflicts with existing commands.
-       * Register command if no conflicts found, or throw on conflict.
-       *
-       * @param {Command} command
-       * @private
-       */
-      _registerCommand(command) {
-        const knownBy = (cmd) => {
-          return [cmd.name()].concat(cmd.aliases());
-        };
-        const alreadyUsed = knownBy(command).find(
-          (name) => this._findCommand(name)
-        );
-        if (alreadyUsed) {
-          const existingCmd = knownBy(this._findCommand(alreadyUsed)).join("|");
-          const newCmd = knownBy(command).join("|");
-          throw new Error(
-            `cannot add command '${newCmd}' as already have command '${existingCmd}'`
-          );
-        }
-        this._initCommandGroup(command);
-        this.commands.push(command);
+      const oldValue = this.getOptionValue(name);
+      if (val !== null && option.parseArg) {
+        val = this._callParseArg(option, val, oldValue, invalidValueMessage);
+      } else if (val !== null && option.variadic) {
+        val = option._collectValue(val, oldValue);
       }
-      /**
-       * Add an option.
-       *
-       * @param {Option} option
-       * @return {Command} `this` command for chaining
-       */
-      addOption(option) {
-        this._registerOption(option);
-        const oname = option.name();
-        const name = option.attributeName();
+      if (val == null) {
         if (option.negate) {
-          const positiveLongFlag = option.long.replace(/^--no-/, "--");
-          if (!this._findOption(positiveLongFlag)) {
-            this.setOptionValueWithSource(
-              name,
-              option.defaultValue === void 0 ? true : option.defaultValue,
-              "default"
-            );
-          }
-        } else if (option.defaultValue !== void 0) {
-          this.setOptionValueWithSource(name, option.defaultValue, "default");
-        }
-        const handleOptionValue = (val, invalidValueMessage, valueSource) => {
-          if (val == null && option.presetArg !== void 0) {
-            val = option.presetArg;
-          }
-          const oldValue = this.getOptionValue(name);
-          if (val !== null && option.parseArg) {
-            val = this._callParseArg(option, val, oldValue, invalidValueMessage);
-          } else if (val !== null && option.variadic) {
-            val = option._collectValue(val, oldValue);
-          }
-          if (val == null) {
-            if (option.negate) {
-              val = false;
-            } else if (option.isBoolean() || option.optional) {
-              val = true;
-            } else {
-              val = "";
-            }
-          }
-          this.setOptionValueWithSource(name, val, valueSource);
-        };
-        this.on("option:" + oname, (val) => {
-          const invalidValueMessage = `error: option '${option.flags}' argument '${val}' is invalid.`;
-          handleOptionValue(val, invalidValueMessage, "cli");
-        });
-        if (option.envVar) {
-          this.on("optionEnv:" + oname, (val) => {
-            const invalidValueMessage = `error: option '${option.flags}' value '${val}' from env '${option.envVar}' is invalid.`;
-            handleOptionValue(val, invalidValueMessage, "env");
-          });
-        }
-        return this;
-      }
-      /**
-       * Internal implementation shared by .option() and .requiredOption()
-       *
-       * @return {Command} `this` command for chaining
-       * @private
-       */
-      _optionEx(config, flags, description, fn, defaultValue) {
-        if (typeof flags === "object" && flags instanceof Option2) {
-          throw new Error(
-            "To add an Option object use addOption() instead of option() or requiredOption()"
-          );
-        }
-        const option = this.createOption(flags, description);
-        option.makeOptionMandatory(!!config.mandatory);
-        if (typeof fn === "function") {
-          option.default(defaultValue).argParser(fn);
-        } else if (fn instanceof RegExp) {
-          const regex2 = fn;
-          fn = (val, def) => {
-            const m = regex2.exec(val);
-            return m ? m[0] : def;
-          };
-          option.default(defaultValue).argParser(fn);
+          val = false;
+        } else if (option.isBoolean() || option.optional) {
+          val = true;
         } else {
-          option.default(fn);
+          val = "";
         }
-        return this.addOption(option);
       }
-      /**
-       * Define option with `flags`, `description`, and optional argument parsing function or `defaultValue` or both.
-       *
-       * The `flags` string contains the short and/or long flags, separated by comma, a pipe or space. A required
-       * option-argument is indicated by `<>` and an optional option-argument by `[]`.
-       *
-       * See the README for more details, and see also addOption() and requiredOption().
-       *
-       * @example
-       * program
-       *     .option('-p, --pepper', 'add pepper')
-       *     .option('--pt, --pizza-type <TYPE>', 'type of pizza') // required option-argument
-       *     .option('-c, --cheese [CHEESE]', 'add extra cheese', 'mozzarella') // optional option-argument with default
-       *     .option('-t, --tip <VALUE>', 'add tip to purchase cost', parseFloat) // custom parse function
-       *
-       * @param {string} flags
-       * @param {string} [description]
-       * @param {(Function|*)} [parseArg] - custom option processing function or default value
-       * @param {*} [defaultValue]
-       * @return {Command} `this` command for chaining
-       */
-      option(flags, description, parseArg, defaultValue) {
-        return this._optionEx({}, flags, description, parseArg, defaultValue);
+      this.setOptionValueWithSource(name, val, valueSource);
+    };
+    this.on("option:" + oname, (val) => {
+      const invalidValueMessage = `error: option '${option.flags}' argument '${val}' is invalid.`;
+      handleOptionValue(val, invalidValueMessage, "cli");
+    });
+    if (option.envVar) {
+      this.on("optionEnv:" + oname, (val) => {
+        const invalidValueMessage = `error: option '${option.flags}' value '${val}' from env '${option.envVar}' is invalid.`;
+        handleOptionValue(val, invalidValueMessage, "env");
+      });
+    }
+    return this;
+  }
+  /**
+   * Internal implementation shared by .option() and .requiredOption()
+   *
+   * @return {Command} `this` command for chaining
+   * @private
+   */
+  _optionEx(config, flags, description, fn, defaultValue) {
+    if (typeof flags === "object" && flags instanceof Option) {
+      throw new Error(
+        "To add an Option object use addOption() instead of option() or requiredOption()"
+      );
+    }
+    const option = this.createOption(flags, description);
+    option.makeOptionMandatory(!!config.mandatory);
+    if (typeof fn === "function") {
+      option.default(defaultValue).argParser(fn);
+    } else if (fn instanceof RegExp) {
+      const regex2 = fn;
+      fn = (val, def) => {
+        const m = regex2.exec(val);
+        return m ? m[0] : def;
+      };
+      option.default(defaultValue).argParser(fn);
+    } else {
+      option.default(fn);
+    }
+    return this.addOption(option);
+  }
+  /**
+   * Define option with `flags`, `description`, and optional argument parsing function or `defaultValue` or both.
+   *
+   * The `flags` string contains the short and/or long flags, separated by comma, a pipe or space. A required
+   * option-argument is indicated by `<>` and an optional option-argument by `[]`.
+   *
+   * See the README for more details, and see also addOption() and requiredOption().
+   *
+   * @example
+   * program
+   *     .option('-p, --pepper', 'add pepper')
+   *     .option('--pt, --pizza-type <TYPE>', 'type of pizza') // required option-argument
+   *     .option('-c, --cheese [CHEESE]', 'add extra cheese', 'mozzarella') // optional option-argument with default
+   *     .option('-t, --tip <VALUE>', 'add tip to purchase cost', parseFloat) // custom parse function
+   *
+   * @param {string} flags
+   * @param {string} [description]
+   * @param {(Function|*)} [parseArg] - custom option processing function or default value
+   * @param {*} [defaultValue]
+   * @return {Command} `this` command for chaining
+   */
+  option(flags, description, parseArg, defaultValue) {
+    return this._optionEx({}, flags, description, parseArg, defaultValue);
+  }
+  /**
+   * Add a required option which must have a value after parsing. This usually means
+   * the option must be specified on the command line. (Otherwise the same as .option().)
+   *
+   * The `flags` string contains the short and/or long flags, separated by comma, a pipe or space.
+   *
+   * @param {string} flags
+   * @param {string} [description]
+   * @param {(Function|*)} [parseArg] - custom option processing function or default value
+   * @param {*} [defaultValue]
+   * @return {Command} `this` command for chaining
+   */
+  requiredOption(flags, description, parseArg, defaultValue) {
+    return this._optionEx(
+      { mandatory: true },
+      flags,
+      description,
+      parseArg,
+      defaultValue
+    );
+  }
+  /**
+   * Alter parsing of short flags with optional values.
+   *
+   * @example
+   * // for `.option('-f,--flag [value]'):
+   * program.combineFlagAndOptionalValue(true);  // `-f80` is treated like `--flag=80`, this is the default behaviour
+   * program.combineFlagAndOptionalValue(false) // `-fb` is treated like `-f -b`
+   *
+   * @param {boolean} [combine] - if `true` or omitted, an optional value can be specified directly after the flag.
+   * @return {Command} `this` command for chaining
+   */
+  combineFlagAndOptionalValue(combine = true) {
+    this._combineFlagAndOptionalValue = !!combine;
+    return this;
+  }
+  /**
+   * Allow unknown options on the command line.
+   *
+   * @param {boolean} [allowUnknown] - if `true` or omitted, no error will be thrown for unknown options.
+   * @return {Command} `this` command for chaining
+   */
+  allowUnknownOption(allowUnknown = true) {
+    this._allowUnknownOption = !!allowUnknown;
+    return this;
+  }
+  /**
+   * Allow excess command-arguments on the command line. Pass false to make excess arguments an error.
+   *
+   * @param {boolean} [allowExcess] - if `true` or omitted, no error will be thrown for excess arguments.
+   * @return {Command} `this` command for chaining
+   */
+  allowExcessArguments(allowExcess = true) {
+    this._allowExcessArguments = !!allowExcess;
+    return this;
+  }
+  /**
+   * Enable positional options. Positional means global options are specified before subcommands which lets
+   * subcommands reuse the same option names, and also enables subcommands to turn on passThroughOptions.
+   * The default behaviour is non-positional and global options may appear anywhere on the command line.
+   *
+   * @param {boolean} [positional]
+   * @return {Command} `this` command for chaining
+   */
+  enablePositionalOptions(positional = true) {
+    this._enablePositionalOptions = !!positional;
+    return this;
+  }
+  /**
+   * Pass through options that come after command-arguments rather than treat them as command-options,
+   * so actual command-options come before command-arguments. Turning this on for a subcommand requires
+   * positional options to have been enabled on the program (parent commands).
+   * The default behaviour is non-positional and options may appear before or after command-arguments.
+   *
+   * @param {boolean} [passThrough] for unknown options.
+   * @return {Command} `this` command for chaining
+   */
+  passThroughOptions(passThrough = true) {
+    this._passThroughOptions = !!passThrough;
+    this._checkForBrokenPassThrough();
+    return this;
+  }
+  /**
+   * @private
+   */
+  _checkForBrokenPassThrough() {
+    if (this.parent && this._passThroughOptions && !this.parent._enablePositionalOptions) {
+      throw new Error(
+        `passThroughOptions cannot be used for '${this._name}' without turning on enablePositionalOptions for parent command(s)`
+      );
+    }
+  }
+  /**
+   * Whether to store option values as properties on command object,
+   * or store separately (specify false). In both cases the option values can be accessed using .opts().
+   *
+   * @param {boolean} [storeAsProperties=true]
+   * @return {Command} `this` command for chaining
+   */
+  storeOptionsAsProperties(storeAsProperties = true) {
+    if (this.options.length) {
+      throw new Error("call .storeOptionsAsProperties() before adding options");
+    }
+    if (Object.keys(this._optionValues).length) {
+      throw new Error(
+        "call .storeOptionsAsProperties() before setting option values"
+      );
+    }
+    this._storeOptionsAsProperties = !!storeAsProperties;
+    return this;
+  }
+  /**
+   * Retrieve option value.
+   *
+   * @param {string} key
+   * @return {object} value
+   */
+  getOptionValue(key) {
+    if (this._storeOptionsAsProperties) {
+      return this[key];
+    }
+    return this._optionValues[key];
+  }
+  /**
+   * Store option value.
+   *
+   * @param {string} key
+   * @param {object} value
+   * @return {Command} `this` command for chaining
+   */
+  setOptionValue(key, value) {
+    return this.setOptionValueWithSource(key, value, void 0);
+  }
+  /**
+   * Store option value and where the value came from.
+   *
+   * @param {string} key
+   * @param {object} value
+   * @param {string} source - expected values are default/config/env/cli/implied
+   * @return {Command} `this` command for chaining
+   */
+  setOptionValueWithSource(key, value, source2) {
+    if (this._storeOptionsAsProperties) {
+      this[key] = value;
+    } else {
+      this._optionValues[key] = value;
+    }
+    this._optionValueSources[key] = source2;
+    return this;
+  }
+  /**
+   * Get source of option value.
+   * Expected values are default | config | env | cli | implied
+   *
+   * @param {string} key
+   * @return {string}
+   */
+  getOptionValueSource(key) {
+    return this._optionValueSources[key];
+  }
+  /**
+   * Get source of option value. See also .optsWithGlobals().
+   * Expected values are default | config | env | cli | implied
+   *
+   * @param {string} key
+   * @return {string}
+   */
+  getOptionValueSourceWithGlobals(key) {
+    let source2;
+    this._getCommandAndAncestors().forEach((cmd) => {
+      if (Object.hasOwn(cmd._optionValueSources, key)) {
+        source2 = cmd.getOptionValueSource(key);
       }
-      /**
-       * Add a required option which must have a value after parsing. This usually means
-       * the option must be specified on the command line. (Otherwise the same as .option().)
-       *
-       * The `flags` string contains the short and/or long flags, separated by comma, a pipe or space.
-       *
-       * @param {string} flags
-       * @param {string} [description]
-       * @param {(Function|*)} [parseArg] - custom option processing function or default value
-       * @param {*} [defaultValue]
-       * @return {Command} `this` command for chaining
-       */
-      requiredOption(flags, description, parseArg, defaultValue) {
-        return this._optionEx(
-          { mandatory: true },
-          flags,
-          description,
-          parseArg,
-          defaultValue
+    });
+    return source2;
+  }
+  /**
+   * Get user arguments from implied or explicit arguments.
+   * Side-effects: set _scriptPath if args included script. Used for default program name, and subcommand searches.
+   *
+   * @private
+   */
+  _prepareUserArgs(argv, parseOptions) {
+    if (argv !== void 0 && !Array.isArray(argv)) {
+      throw new Error("first parameter to parse must be array or undefined");
+    }
+    parseOptions = parseOptions || {};
+    if (argv === void 0 && parseOptions.from === void 0) {
+      if (process2.versions?.electron) {
+        parseOptions.from = "electron";
+      }
+      const execArgv2 = process2.execArgv ?? [];
+      if (execArgv2.includes("-e") || execArgv2.includes("--eval") || execArgv2.includes("-p") || execArgv2.includes("--print")) {
+        parseOptions.from = "eval";
+      }
+    }
+    if (argv === void 0) {
+      argv = process2.argv;
+    }
+    this.rawArgs = argv.slice();
+    let userArgs;
+    switch (parseOptions.from) {
+      case void 0:
+      case "node":
+        this._scriptPath = argv[1];
+        userArgs = argv.slice(2);
+        break;
+      case "electron":
+        if (process2.defaultApp) {
+          this._scriptPath = argv[1];
+          userArgs = argv.slice(2);
+        } else {
+          userArgs = argv.slice(1);
+        }
+        break;
+      case "user":
+        userArgs = argv.slice(0);
+        break;
+      case "eval":
+        userArgs = argv.slice(1);
+        break;
+      default:
+        throw new Error(
+          `unexpected parse option { from: '${parseOptions.from}' }`
         );
-      }
-      /**
-       * Alter parsing of short flags with optional values.
-       *
-       * @example
-       * // for `.option('-f,--flag [value]'):
-       * program.combineFlagAndOptionalValue(true);  // `-f80` is treated like `--flag=80`, this is the default behaviour
-       * program.combineFlagAndOptionalValue(false) // `-fb` is treated like `-f -b`
-       *
-       * @param {boolean} [combine] - if `true` or omitted, an optional value can be specified directly after the flag.
-       * @return {Command} `this` command for chaining
-       */
-      combineFlagAndOptionalValue(combine = true) {
-        this._combineFlagAndOptionalValue = !!combine;
-        return this;
-      }
-      /**
-       * Allow unknown options on the command line.
-       *
-       * @param {boolean} [allowUnknown] - if `true` or omitted, no error will be thrown for unknown options.
-       * @return {Command} `this` command for chaining
-       */
-      allowUnknownOption(allowUnknown = true) {
-        this._allowUnknownOption = !!allowUnknown;
-        return this;
-      }
-      /**
-       * Allow excess command-arguments on the command line. Pass false to make excess arguments an error.
-       *
-       * @param {boolean} [allowExcess] - if `true` or omitted, no error will be thrown for excess arguments.
-       * @return {Command} `this` command for chaining
-       */
-      allowExcessArguments(allowExcess = true) {
-        this._allowExcessArguments = !!allowExcess;
-        return this;
-      }
-      /**
-       * Enable positional options. Positional means global options are specified before subcommands which lets
-       * subcommands reuse the same option names, and also enables subcommands to turn on passThroughOptions.
-       * The default behaviour is non-positional and global options may appear anywhere on the command line.
-       *
-       * @param {boolean} [positional]
-       * @return {Command} `this` command for chaining
-       */
-      enablePositionalOptions(positional = true) {
-        this._enablePositionalOptions = !!positional;
-        return this;
-      }
-      /**
-       * Pass through options that come after command-arguments rather than treat them as command-options,
-       * so actual command-options come before command-arguments. Turning this on for a subcommand requires
-       * positional options to have been enabled on the program (parent commands).
-       * The default behaviour is non-positional and options may appear before or after command-arguments.
-       *
-       * @param {boolean} [passThrough] for unknown options.
-       * @return {Command} `this` command for chaining
-       */
-      passThroughOptions(passThrough = true) {
-        this._passThroughOptions = !!passThrough;
-        this._checkForBrokenPassThrough();
-        return this;
-      }
-      /**
-       * @private
-       */
-      _checkForBrokenPassThrough() {
-        if (this.parent && this._passThroughOptions && !this.parent._enablePositionalOptions) {
-          throw new Error(
-            `passThroughOptions cannot be used for '${this._name}' without turning on enablePositionalOptions for parent command(s)`
+    }
+    if (!this._name && this._scriptPath)
+      this.nameFromFilename(this._scriptPath);
+    this._name = this._name || "program";
+    return userArgs;
+  }
+  /**
+   * Parse `argv`, setting options and invoking commands when defined.
+   *
+   * Use parseAsync instead of parse if any of your action handlers are async.
+   *
+   * Call with no parameters to parse `process.argv`. Detects Electron and special node options like `node --eval`. Easy mode!
+   *
+   * Or call with an array of strings to parse, and optionally where the user arguments start by specifying where the arguments are `from`:
+   * - `'node'`: default, `argv[0]` is the application and `argv[1]` is the script being run, with user arguments after that
+   * - `'electron'`: `argv[0]` is the application and `argv[1]` varies depending on whether the electron application is packaged
+   * - `'user'`: just user arguments
+   *
+   * @example
+   * program.parse(); // parse process.argv and auto-detect electron and special node flags
+   * program.parse(process.argv); // assume argv[0] is app and argv[1] is script
+   * program.parse(my-args, { from: 'user' }); // just user supplied arguments, nothing special about argv[0]
+   *
+   * @param {string[]} [argv] - optional, defaults to process.argv
+   * @param {object} [parseOptions] - optionally specify style of options with from: node/user/electron
+   * @param {string} [parseOptions.from] - where the args are from: 'node', 'user', 'electron'
+   * @return {Command} `this` command for chaining
+   */
+  parse(argv, parseOptions) {
+    this._prepareForParse();
+    const userArgs = this._prepareUserArgs(argv, parseOptions);
+    this._parseCommand([], userArgs);
+    return this;
+  }
+  /**
+   * Parse `argv`, setting options and invoking commands when defined.
+   *
+   * Call with no parameters to parse `process.argv`. Detects Electron and special node options like `node --eval`. Easy mode!
+   *
+   * Or call with an array of strings to parse, and optionally where the user arguments start by specifying where the arguments are `from`:
+   * - `'node'`: default, `argv[0]` is the application and `argv[1]` is the script being run, with user arguments after that
+   * - `'electron'`: `argv[0]` is the application and `argv[1]` varies depending on whether the electron application is packaged
+   * - `'user'`: just user arguments
+   *
+   * @example
+   * await program.parseAsync(); // parse process.argv and auto-detect electron and special node flags
+   * await program.parseAsync(process.argv); // assume argv[0] is app and argv[1] is script
+   * await program.parseAsync(my-args, { from: 'user' }); // just user supplied arguments, nothing special about argv[0]
+   *
+   * @param {string[]} [argv]
+   * @param {object} [parseOptions]
+   * @param {string} parseOptions.from - where the args are from: 'node', 'user', 'electron'
+   * @return {Promise}
+   */
+  async parseAsync(argv, parseOptions) {
+    this._prepareForParse();
+    const userArgs = this._prepareUserArgs(argv, parseOptions);
+    await this._parseCommand([], userArgs);
+    return this;
+  }
+  _prepareForParse() {
+    if (this._savedState === null) {
+      this.options.filter(
+        (option) => option.negate && option.defaultValue === void 0 && this.getOptionValue(option.attributeName()) === void 0
+      ).forEach((option) => {
+        const positiveLongFlag = option.long.replace(/^--no-/, "--");
+        if (!this._findOption(positiveLongFlag)) {
+          this.setOptionValueWithSource(
+            option.attributeName(),
+            true,
+            "default"
           );
         }
-      }
-      /**
-       * Whether to store option values as properties on command object,
-       * or store separately (specify false). In both cases the option values can be accessed using .opts().
-       *
-       * @param {boolean} [storeAsProperties=true]
-       * @return {Command} `this` command for chaining
-       */
-      storeOptionsAsProperties(storeAsProperties = true) {
-        if (this.options.length) {
-          throw new Error("call .storeOptionsAsProperties() before adding options");
-        }
-        if (Object.keys(this._optionValues).length) {
-          throw new Error(
-            "call .storeOptionsAsProperties() before setting option values"
-          );
-        }
-        this._storeOptionsAsProperties = !!storeAsProperties;
-        return this;
-      }
-      /**
-       * Retrieve option value.
-       *
-       * @param {string} key
-       * @return {object} value
-       */
-      getOptionValue(key) {
-        if (this._storeOptionsAsProperties) {
-          return this[key];
-        }
-        return this._optionValues[key];
-      }
-      /**
-       * Store option value.
-       *
-       * @param {string} key
-       * @param {object} value
-       * @return {Command} `this` command for chaining
-       */
-      setOptionValue(key, value) {
-        return this.setOptionValueWithSource(key, value, void 0);
-      }
-      /**
-       * Store option value and where the value came from.
-       *
-       * @param {string} key
-       * @param {object} value
-       * @param {string} source - expected values are default/config/env/cli/implied
-       * @return {Command} `this` command for chaining
-       */
-      setOptionValueWithSource(key, value, source2) {
-        if (this._storeOptionsAsProperties) {
-          this[key] = value;
-        } else {
-          this._optionValues[key] = value;
-        }
-        this._optionValueSources[key] = source2;
-        return this;
-      }
-      /**
-       * Get source of option value.
-       * Expected values are default | config | env | cli | implied
-       *
-       * @param {string} key
-       * @return {string}
-       */
-      getOptionValueSource(key) {
-        return this._optionValueSources[key];
-      }
-      /**
-       * Get source of option value. See also .optsWithGlobals().
-       * Expected values are default | config | env | cli | implied
-       *
-       * @param {string} key
-       * @return {string}
-       */
-      getOptionValueSourceWithGlobals(key) {
-        let source2;
-        this._getCommandAndAncestors().forEach((cmd) => {
-          if (cmd.getOptionValueSource(key) !== void 0) {
-            source2 = cmd.getOptionValueSource(key);
-          }
-        });
-        return source2;
-      }
-      /**
-       * Get user arguments from implied or explicit arguments.
-       * Side-effects: set _scriptPath if args included script. Used for default program name, and subcommand searches.
-       *
-       * @private
-       */
-      _prepareUserArgs(argv, parseOptions) {
-        if (argv !== void 0 && !Array.isArray(argv)) {
-          throw new Error("first parameter to parse must be array or undefined");
-        }
-        parseOptions = parseOptions || {};
-        if (argv === void 0 && parseOptions.from === void 0) {
-          if (process10.versions?.electron) {
-            parseOptions.from = "electron";
-          }
-          const execArgv2 = process10.execArgv ?? [];
-          if (execArgv2.includes("-e") || execArgv2.includes("--eval") || execArgv2.includes("-p") || execArgv2.includes("--print")) {
-            parseOptions.from = "eval";
-          }
-        }
-        if (argv === void 0) {
-          argv = process10.argv;
-        }
-        this.rawArgs = argv.slice();
-        let userArgs;
-        switch (parseOptions.from) {
-          case void 0:
-          case "node":
-            this._scriptPath = argv[1];
-            userArgs = argv.slice(2);
-            break;
-          case "electron":
-            if (process10.defaultApp) {
-              this._scriptPath = argv[1];
-              userArgs = argv.slice(2);
-            } else {
-              userArgs = argv.slice(1);
-            }
-            break;
-          case "user":
-            userArgs = argv.slice(0);
-            break;
-          case "eval":
-            userArgs = argv.slice(1);
-            break;
-          default:
-            throw new Error(
-              `unexpected parse option { from: '${parseOptions.from}' }`
-            );
-        }
-        if (!this._name && this._scriptPath)
-          this.nameFromFilename(this._scriptPath);
-        this._name = this._name || "program";
-        return userArgs;
-      }
-      /**
-       * Parse `argv`, setting options and invoking commands when defined.
-       *
-       * Use parseAsync instead of parse if any of your action handlers are async.
-       *
-       * Call with no parameters to parse `process.argv`. Detects Electron and special node options like `node --eval`. Easy mode!
-       *
-       * Or call with an array of strings to parse, and optionally where the user arguments start by specifying where the arguments are `from`:
-       * - `'node'`: default, `argv[0]` is the application and `argv[1]` is the script being run, with user arguments after that
-       * - `'electron'`: `argv[0]` is the application and `argv[1]` varies depending on whether the electron application is packaged
-       * - `'user'`: just user arguments
-       *
-       * @example
-       * program.parse(); // parse process.argv and auto-detect electron and special node flags
-       * program.parse(process.argv); // assume argv[0] is app and argv[1] is script
-       * program.parse(my-args, { from: 'user' }); // just user supplied arguments, nothing special about argv[0]
-       *
-       * @param {string[]} [argv] - optional, defaults to process.argv
-       * @param {object} [parseOptions] - optionally specify style of options with from: node/user/electron
-       * @param {string} [parseOptions.from] - where the args are from: 'node', 'user', 'electron'
-       * @return {Command} `this` command for chaining
-       */
-      parse(argv, parseOptions) {
-        this._prepareForParse();
-        const userArgs = this._prepareUserArgs(argv, parseOptions);
-        this._parseCommand([], userArgs);
-        return this;
-      }
-      /**
-       * Parse `argv`, setting options and invoking commands when defined.
-       *
-       * Call with no parameters to parse `process.argv`. Detects Electron and special node options like `node --eval`. Easy mode!
-       *
-       * Or call with an array of strings to parse, and optionally where the user arguments start by specifying where the arguments are `from`:
-       * - `'node'`: default, `argv[0]` is the application and `argv[1]` is the script being run, with user arguments after that
-       * - `'electron'`: `argv[0]` is the application and `argv[1]` varies depending on whether the electron application is packaged
-       * - `'user'`: just user arguments
-       *
-       * @example
-       * await program.parseAsync(); // parse process.argv and auto-detect electron and special node flags
-       * await program.parseAsync(process.argv); // assume argv[0] is app and argv[1] is script
-       * await program.parseAsync(my-args, { from: 'user' }); // just user supplied arguments, nothing special about argv[0]
-       *
-       * @param {string[]} [argv]
-       * @param {object} [parseOptions]
-       * @param {string} parseOptions.from - where the args are from: 'node', 'user', 'electron'
-       * @return {Promise}
-       */
-      async parseAsync(argv, parseOptions) {
-        this._prepareForParse();
-        const userArgs = this._prepareUserArgs(argv, parseOptions);
-        await this._parseCommand([], userArgs);
-        return this;
-      }
-      _prepareForParse() {
-        if (this._savedState === null) {
-          this.saveStateBeforeParse();
-        } else {
-          this.restoreStateBeforeParse();
-        }
-      }
-      /**
-       * Called the first time parse is called to save state and allow a restore before subsequent calls to parse.
-       * Not usually called directly, but available for subclasses to save their custom state.
-       *
-       * This is called in a lazy way. Only commands used in parsing chain will have state saved.
-       */
-      saveStateBeforeParse() {
-        this._savedState = {
-          // name is stable if supplied by author, but may be unspecified for root command and deduced during parsing
-          _name: this._name,
-          // option values before parse have default values (including false for negated options)
-          // shallow clones
-          _optionValues: { ...this._optionValues },
-          _optionValueSources: { ...this._optionValueSources }
-        };
-      }
-      /**
-       * Restore state before parse for calls after the first.
-       * Not usually called directly, but available for subclasses to save their custom state.
-       *
-       * This is called in a lazy way. Only commands used in parsing chain will have state restored.
-       */
-      restoreStateBeforeParse() {
-        if (this._storeOptionsAsProperties)
-          throw new Error(`Can not call parse again when storeOptionsAsProperties is true.
+      });
+      this.saveStateBeforeParse();
+    } else {
+      this.restoreStateBeforeParse();
+    }
+  }
+  /**
+   * Called the first time parse is called to save state and allow a restore before subsequent calls to parse.
+   * Not usually called directly, but available for subclasses to save their custom state.
+   *
+   * This is called in a lazy way. Only commands used in parsing chain will have state saved.
+   */
+  saveStateBeforeParse() {
+    this._savedState = {
+      // name is stable if supplied by author, but may be unspecified for root command and deduced during parsing
+      _name: this._name,
+      // option values before parse have default values (including false for negated options)
+      // shallow clones
+      _optionValues: { ...this._optionValues },
+      _optionValueSources: { ...this._optionValueSources }
+    };
+  }
+  /**
+   * Restore state before parse for calls after the first.
+   * Not usually called directly, but available for subclasses to save their custom state.
+   *
+   * This is called in a lazy way. Only commands used in parsing chain will have state restored.
+   */
+  restoreStateBeforeParse() {
+    if (this._storeOptionsAsProperties)
+      throw new Error(`Can not call parse again when storeOptionsAsProperties is true.
 - either make a new Command for each call to parse, or stop storing options as properties`);
-        this._name = this._savedState._name;
-        this._scriptPath = null;
-        this.rawArgs = [];
-        this._optionValues = { ...this._savedState._optionValues };
-        this._optionValueSources = { ...this._savedState._optionValueSources };
-        this.args = [];
-        this.processedArgs = [];
-      }
-      /**
-       * Throw if expected executable is missing. Add lots of help for author.
-       *
-       * @param {string} executableFile
-       * @param {string} executableDir
-       * @param {string} subcommandName
-       */
-      _checkForMissingExecutable(executableFile, executableDir, subcommandName) {
-        if (fs.existsSync(executableFile)) return;
-        const executableDirMessage = executableDir ? `searched for local subcommand relative to directory '${executableDir}'` : "no directory for search for local subcommand, use .executableDir() to supply a custom directory";
-        const executableMissing = `'${executableFile}' does not exist
+    this._name = this._savedState._name;
+    this._scriptPath = null;
+    this.rawArgs = [];
+    this._optionValues = { ...this._savedState._optionValues };
+    this._optionValueSources = { ...this._savedState._optionValueSources };
+    this.args = [];
+    this.processedArgs = [];
+  }
+  /**
+   * Throw if expected executable is missing. Add lots of help for author.
+   *
+   * @param {string} executableFile
+   * @param {string} executableDir
+   * @param {string} subcommandName
+   */
+  _checkForMissingExecutable(executableFile, executableDir, subcommandName) {
+    if (fs.existsSync(executableFile)) return;
+    const executableDirMessage = executableDir ? `searched for local subcommand relative to directory '${executableDir}'` : "no directory for search for local subcommand, use .executableDir() to supply a custom directory";
+    const executableMissing = `'${executableFile}' does not exist
  - if '${subcommandName}' is not meant to be an executable command, remove description parameter from '.command()' and use '.description()' instead
  - if the default executable name is not suitable, use the executableFile option to supply a custom name or path
  - ${executableDirMessage}`;
-        throw new Error(executableMissing);
-      }
-      /**
-       * Execute a sub-command executable.
-       *
-       * @private
-       */
-      _executeSubCommand(subcommand, args) {
-        args = args.slice();
-        let launchWithNode = false;
-        const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
-        function findFile(baseDir, baseName) {
-          const localBin = path26.resolve(baseDir, baseName);
-          if (fs.existsSync(localBin)) return localBin;
-          if (sourceExt.includes(path26.extname(baseName))) return void 0;
-          const foundExt = sourceExt.find(
-            (ext) => fs.existsSync(`${localBin}${ext}`)
-          );
-          if (foundExt) return `${localBin}${foundExt}`;
-          return void 0;
-        }
-        this._checkForMissingMandatoryOptions();
-        this._checkForConflictingOptions();
-        let executableFile = subcommand._executableFile || `${this._name}-${subcommand._name}`;
-        let executableDir = this._executableDir || "";
-        if (this._scriptPath) {
-          let resolvedScriptPath;
-          try {
-            resolvedScriptPath = fs.realpathSync(this._scriptPath);
-          } catch {
-            resolvedScriptPath = this._scriptPath;
-          }
-          executableDir = path26.resolve(
-            path26.dirname(resolvedScriptPath),
-            executableDir
-          );
-        }
-        if (executableDir) {
-          let localFile = findFile(executableDir, executableFile);
-          if (!localFile && !subcommand._executableFile && this._scriptPath) {
-            const legacyName = path26.basename(
-              this._scriptPath,
-              path26.extname(this._scriptPath)
-            );
-            if (legacyName !== this._name) {
-              localFile = findFile(
-                executableDir,
-                `${legacyName}-${subcommand._name}`
-              );
-            }
-          }
-          executableFile = localFile || executableFile;
-        }
-        launchWithNode = sourceExt.includes(path26.extname(executableFile));
-        let proc;
-        if (process10.platform !== "win32") {
-          if (launchWithNode) {
-            args.unshift(executableFile);
-            args = incrementNodeInspectorPort(process10.execArgv).concat(args);
-            proc = childProcess.spawn(process10.argv[0], args, { stdio: "inherit" });
-          } else {
-            proc = childProcess.spawn(executableFile, args, { stdio: "inherit" });
-          }
-        } else {
-          this._checkForMissingExecutable(
-            executableFile,
-            executableDir,
-            subcommand._name
-          );
-          args.unshift(executableFile);
-          args = incrementNodeInspectorPort(process10.execArgv).concat(args);
-          proc = childProcess.spawn(process10.execPath, args, { stdio: "inherit" });
-        }
-        if (!proc.killed) {
-          const signals2 = ["SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP"];
-          signals2.forEach((signal) => {
-            process10.on(signal, () => {
-              if (proc.killed === false && proc.exitCode === null) {
-                proc.kill(signal);
-              }
-            });
-          });
-        }
-        const exitCallback = this._exitCallback;
-        proc.on("close", (code2) => {
-          code2 = code2 ?? 1;
-          if (!exitCallback) {
-            process10.exit(code2);
-          } else {
-            exitCallback(
-              new CommanderError2(
-                code2,
-                "commander.executeSubCommandAsync",
-                "(close)"
-              )
-            );
-          }
-        });
-        proc.on("error", (err) => {
-          if (err.code === "ENOENT") {
-            this._checkForMissingExecutable(
-              executableFile,
-              executableDir,
-              subcommand._name
-            );
-          } else if (err.code === "EACCES") {
-            throw new Error(`'${executableFile}' not executable`);
-          }
-          if (!exitCallback) {
-            process10.exit(1);
-          } else {
-            const wrappedError = new CommanderError2(
-              1,
-              "commander.executeSubCommandAsync",
-              "(error)"
-            );
-            wrappedError.nestedError = err;
-            exitCallback(wrappedError);
-          }
-        });
-        this.runningCommand = proc;
-      }
-      /**
-       * @private
-       */
-      _dispatchSubcommand(commandName, operands, unknown) {
-        const subCommand = this._findCommand(commandName);
-        if (!subCommand) this.help({ error: true });
-        subCommand._prepareForParse();
-        let promiseChain;
-        promiseChain = this._chainOrCallSubCommandHook(
-          promiseChain,
-          subCommand,
-          "preSubcommand"
-        );
-        promiseChain = this._chainOrCall(promiseChain, () => {
-          if (subCommand._executableHandler) {
-            this._executeSubCommand(subCommand, operands.concat(unknown));
-          } else {
-            return subCommand._parseCommand(operands, unknown);
-          }
-        });
-        return promiseChain;
-      }
-      /**
-       * Invoke help directly if possible, or dispatch if necessary.
-       * e.g. help foo
-       *
-       * @private
-       */
-      _dispatchHelpCommand(subcommandName) {
-        if (!subcommandName) {
-          this.help();
-        }
-        const subCommand = this._findCommand(subcommandName);
-        if (subCommand && !subCommand._executableHandler) {
-          subCommand.help();
-        }
-        return this._dispatchSubcommand(
-          subcommandName,
-          [],
-          [this._getHelpOption()?.long ?? this._getHelpOption()?.short ?? "--help"]
-        );
-      }
-      /**
-       * Check this.args against expected this.registeredArguments.
-       *
-       * @private
-       */
-      _checkNumberOfArguments() {
-        this.registeredArguments.forEach((arg, i2) => {
-          if (arg.required && this.args[i2] == null) {
-            this.missingArgument(arg.name());
-          }
-        });
-        if (this.registeredArguments.length > 0 && this.registeredArguments[this.registeredArguments.length - 1].variadic) {
-          return;
-        }
-        if (this.args.length > this.registeredArguments.length) {
-          this._excessArguments(this.args);
-        }
-      }
-      /**
-       * Process this.args using this.registeredArguments and save as this.processedArgs!
-       *
-       * @private
-       */
-      _processArguments() {
-        const myParseArg = (argument, value, previous) => {
-          let parsedValue = value;
-          if (value !== null && argument.parseArg) {
-            const invalidValueMessage = `error: command-argument value '${value}' is invalid for argument '${argument.name()}'.`;
-            parsedValue = this._callParseArg(
-              argument,
-              value,
-              previous,
-              invalidValueMessage
-            );
-          }
-          return parsedValue;
-        };
-        this._checkNumberOfArguments();
-        const processedArgs = [];
-        this.registeredArguments.forEach((declaredArg, index) => {
-          let value = declaredArg.defaultValue;
-          if (declaredArg.variadic) {
-            if (index < this.args.length) {
-              value = this.args.slice(index);
-              if (declaredArg.parseArg) {
-                value = value.reduce((processed, v) => {
-                  return myParseArg(declaredArg, v, processed);
-                }, declaredArg.defaultValue);
-              }
-            } else if (value === void 0) {
-              value = [];
-            }
-          } else if (index < this.args.length) {
-            value = this.args[index];
-            if (declaredArg.parseArg) {
-              value = myParseArg(declaredArg, value, declaredArg.defaultValue);
-            }
-          }
-          processedArgs[index] = value;
-        });
-        this.processedArgs = processedArgs;
-      }
-      /**
-       * Once we have a promise we chain, but call synchronously until then.
-       *
-       * @param {(Promise|undefined)} promise
-       * @param {Function} fn
-       * @return {(Promise|undefined)}
-       * @private
-       */
-      _chainOrCall(promise, fn) {
-        if (promise?.then && typeof promise.then === "function") {
-          return promise.then(() => fn());
-        }
-        return fn();
-      }
-      /**
-       *
-       * @param {(Promise|undefined)} promise
-       * @param {string} event
-       * @return {(Promise|undefined)}
-       * @private
-       */
-      _chainOrCallHooks(promise, event) {
-        let result = promise;
-        const hooks = [];
-        this._getCommandAndAncestors().reverse().filter((cmd) => cmd._lifeCycleHooks[event] !== void 0).forEach((hookedCommand) => {
-          hookedCommand._lifeCycleHooks[event].forEach((callback) => {
-            hooks.push({ hookedCommand, callback });
-          });
-        });
-        if (event === "postAction") {
-          hooks.reverse();
-        }
-        hooks.forEach((hookDetail) => {
-          result = this._chainOrCall(result, () => {
-            return hookDetail.callback(hookDetail.hookedCommand, this);
-          });
-        });
-        return result;
-      }
-      /**
-       *
-       * @param {(Promise|undefined)} promise
-       * @param {Command} subCommand
-       * @param {string} event
-       * @return {(Promise|undefined)}
-       * @private
-       */
-      _chainOrCallSubCommandHook(promise, subCommand, event) {
-        let result = promise;
-        if (this._lifeCycleHooks[event] !== void 0) {
-          this._lifeCycleHooks[event].forEach((hook) => {
-            result = this._chainOrCall(result, () => {
-              return hook(this, subCommand);
-            });
-          });
-        }
-        return result;
-      }
-      /**
-       * Process arguments in context of this command.
-       * Returns action result, in case it is a promise.
-       *
-       * @private
-       */
-      _parseCommand(operands, unknown) {
-        const parsed = this.parseOptions(unknown);
-        this._parseOptionsEnv();
-        this._parseOptionsImplied();
-        operands = operands.concat(parsed.operands);
-        unknown = parsed.unknown;
-        this.args = operands.concat(unknown);
-        if (operands && this._findCommand(operands[0])) {
-          return this._dispatchSubcommand(operands[0], operands.slice(1), unknown);
-        }
-        if (this._getHelpCommand() && operands[0] === this._getHelpCommand().name()) {
-          return this._dispatchHelpCommand(operands[1]);
-        }
-        if (this._defaultCommandName) {
-          this._outputHelpIfRequested(unknown);
-          return this._dispatchSubcommand(
-            this._defaultCommandName,
-            operands,
-            unknown
-          );
-        }
-        if (this.commands.length && this.args.length === 0 && !this._actionHandler && !this._defaultCommandName) {
-          this.help({ error: true });
-        }
-        this._outputHelpIfRequested(parsed.unknown);
-        this._checkForMissingMandatoryOptions();
-        this._checkForConflictingOptions();
-        const checkForUnknownOptions = () => {
-          if (parsed.unknown.length > 0) {
-            this.unknownOption(parsed.unknown[0]);
-          }
-        };
-        const commandEvent = `command:${this.name()}`;
-        if (this._actionHandler) {
-          checkForUnknownOptions();
-          this._processArguments();
-          let promiseChain;
-          promiseChain = this._chainOrCallHooks(promiseChain, "preAction");
-          promiseChain = this._chainOrCall(
-            promiseChain,
-            () => this._actionHandler(this.processedArgs)
-          );
-          if (this.parent) {
-            promiseChain = this._chainOrCall(promiseChain, () => {
-              this.parent.emit(commandEvent, operands, unknown);
-            });
-          }
-          promiseChain = this._chainOrCallHooks(promiseChain, "postAction");
-          return promiseChain;
-        }
-        if (this.parent?.listenerCount(commandEvent)) {
-          checkForUnknownOptions();
-          this._processArguments();
-          this.parent.emit(commandEvent, operands, unknown);
-        } else if (operands.length) {
-          if (this._findCommand("*")) {
-            return this._dispatchSubcommand("*", operands, unknown);
-          }
-          if (this.listenerCount("command:*")) {
-            this.emit("command:*", operands, unknown);
-          } else if (this.commands.length) {
-            this.unknownCommand();
-          } else {
-            checkForUnknownOptions();
-            this._processArguments();
-          }
-        } else if (this.commands.length) {
-          checkForUnknownOptions();
-          this.help({ error: true });
-        } else {
-          checkForUnknownOptions();
-          this._processArguments();
-        }
-      }
-      /**
-       * Find matching command.
-       *
-       * @private
-       * @return {Command | undefined}
-       */
-      _findCommand(name) {
-        if (!name) return void 0;
-        return this.commands.find(
-          (cmd) => cmd._name === name || cmd._aliases.includes(name)
-        );
-      }
-      /**
-       * Return an option matching `arg` if any.
-       *
-       * @param {string} arg
-       * @return {Option}
-       * @package
-       */
-      _findOption(arg) {
-        return this.options.find((option) => option.is(arg));
-      }
-      /**
-       * Display an error message if a mandatory option does not have a value.
-       * Called after checking for help flags in leaf subcommand.
-       *
-       * @private
-       */
-      _checkForMissingMandatoryOptions() {
-        this._getCommandAndAncestors().forEach((cmd) => {
-          cmd.options.forEach((anOption) => {
-            if (anOption.mandatory && cmd.getOptionValue(anOption.attributeName()) === void 0) {
-              cmd.missingMandatoryOptionValue(anOption);
-            }
-          });
-        });
-      }
-      /**
-       * Display an error message if conflicting options are used together in this.
-       *
-       * @private
-       */
-      _checkForConflictingLocalOptions() {
-        const definedNonDefaultOptions = this.options.filter((option) => {
-          const optionKey = option.attributeName();
-          if (this.getOptionValue(optionKey) === void 0) {
-            return false;
-          }
-          return this.getOptionValueSource(optionKey) !== "default";
-        });
-        const optionsWithConflicting = definedNonDefaultOptions.filter(
-          (option) => option.conflictsWith.length > 0
-        );
-        optionsWithConflicting.forEach((option) => {
-          const conflictingAndDefined = definedNonDefaultOptions.find(
-            (defined) => option.conflictsWith.includes(defined.attributeName())
-          );
-          if (conflictingAndDefined) {
-            this._conflictingOption(option, conflictingAndDefined);
-          }
-        });
-      }
-      /**
-       * Display an error message if conflicting options are used together.
-       * Called after checking for help flags in leaf subcommand.
-       *
-       * @private
-       */
-      _checkForConflictingOptions() {
-        this._getCommandAndAncestors().forEach((cmd) => {
-          cmd._checkForConflictingLocalOptions();
-        });
-      }
-      /**
-       * Parse options from `argv` removing known options,
-       * and return argv split into operands and unknown arguments.
-       *
-       * Side effects: modifies command by storing options. Does not reset state if called again.
-       *
-       * Examples:
-       *
-       *     argv => operands, unknown
-       *     --known kkk op => [op], []
-       *     op --known kkk => [op], []
-       *     sub --unknown uuu op => [sub], [--unknown uuu op]
-       *     sub -- --unknown uuu op => [sub --unknown uuu op], []
-       *
-       * @param {string[]} args
-       * @return {{operands: string[], unknown: string[]}}
-       */
-      parseOptions(args) {
-        const operands = [];
-        const unknown = [];
-        let dest = operands;
-        function maybeOption(arg) {
-          return arg.length > 1 && arg[0] === "-";
-        }
-        const negativeNumberArg = (arg) => {
-          if (!/^-(\d+|\d*\.\d+)(e[+-]?\d+)?$/.test(arg)) return false;
-          return !this._getCommandAndAncestors().some(
-            (cmd) => cmd.options.map((opt) => opt.short).some((short) => /^-\d$/.test(short))
-          );
-        };
-        let activeVariadicOption = null;
-        let activeGroup = null;
-        let i2 = 0;
-        while (i2 < args.length || activeGroup) {
-          const arg = activeGroup ?? args[i2++];
-          activeGroup = null;
-          if (arg === "--") {
-            if (dest === unknown) dest.push(arg);
-            dest.push(...args.slice(i2));
-            break;
-          }
-          if (activeVariadicOption && (!maybeOption(arg) || negativeNumberArg(arg))) {
-            this.emit(`option:${activeVariadicOption.name()}`, arg);
-            continue;
-          }
-          activeVariadicOption = null;
-          if (maybeOption(arg)) {
-            const option = this._findOption(arg);
-            if (option) {
-              if (option.required) {
-                const value = args[i2++];
-                if (value === void 0) this.optionMissingArgument(option);
-                this.emit(`option:${option.name()}`, value);
-              } else if (option.optional) {
-                let value = null;
-                if (i2 < args.length && (!maybeOption(args[i2]) || negativeNumberArg(args[i2]))) {
-                  value = args[i2++];
-                }
-                this.emit(`option:${option.name()}`, value);
-              } else {
-                this.emit(`option:${option.name()}`);
-              }
-              activeVariadicOption = option.variadic ? option : null;
-              continue;
-            }
-          }
-          if (arg.length > 2 && arg[0] === "-" && arg[1] !== "-") {
-            const option = this._findOption(`-${arg[1]}`);
-            if (option) {
-              if (option.required || option.optional && this._combineFlagAndOptionalValue) {
-                this.emit(`option:${option.name()}`, arg.slice(2));
-              } else {
-                this.emit(`option:${option.name()}`);
-                activeGroup = `-${arg.slice(2)}`;
-              }
-              continue;
-            }
-          }
-          if (/^--[^=]+=/.test(arg)) {
-            const index = arg.indexOf("=");
-            const option = this._findOption(arg.slice(0, index));
-            if (option && (option.required || option.optional)) {
-              this.emit(`option:${option.name()}`, arg.slice(index + 1));
-              continue;
-            }
-          }
-          if (dest === operands && maybeOption(arg) && !(this.commands.length === 0 && negativeNumberArg(arg))) {
-            dest = unknown;
-          }
-          if ((this._enablePositionalOptions || this._passThroughOptions) && operands.length === 0 && unknown.length === 0) {
-            if (this._findCommand(arg)) {
-              operands.push(arg);
-              unknown.push(...args.slice(i2));
-              break;
-            } else if (this._getHelpCommand() && arg === this._getHelpCommand().name()) {
-              operands.push(arg, ...args.slice(i2));
-              break;
-            } else if (this._defaultCommandName) {
-              unknown.push(arg, ...args.slice(i2));
-              break;
-            }
-          }
-          if (this._passThroughOptions) {
-            dest.push(arg, ...args.slice(i2));
-            break;
-          }
-          dest.push(arg);
-        }
-        return { operands, unknown };
-      }
-      /**
-       * Return an object containing local option values as key-value pairs.
-       *
-       * @return {object}
-       */
-      opts() {
-        if (this._storeOptionsAsProperties) {
-          const result = {};
-          const len = this.options.length;
-          for (let i2 = 0; i2 < len; i2++) {
-            const key = this.options[i2].attributeName();
-            result[key] = key === this._versionOptionName ? this._version : this[key];
-          }
-          return result;
-        }
-        return this._optionValues;
-      }
-      /**
-       * Return an object containing merged local and global option values as key-value pairs.
-       *
-       * @return {object}
-       */
-      optsWithGlobals() {
-        return this._getCommandAndAncestors().reduce(
-          (combinedOptions, cmd) => Object.assign(combinedOptions, cmd.opts()),
-          {}
-        );
-      }
-      /**
-       * Display error message and exit (or call exitOverride).
-       *
-       * @param {string} message
-       * @param {object} [errorOptions]
-       * @param {string} [errorOptions.code] - an id string representing the error
-       * @param {number} [errorOptions.exitCode] - used with process.exit
-       */
-      error(message, errorOptions) {
-        this._outputConfiguration.outputError(
-          `${message}
-`,
-          this._outputConfiguration.writeErr
-        );
-        if (typeof this._showHelpAfterError === "string") {
-          this._outputConfiguration.writeErr(`${this._showHelpAfterError}
-`);
-        } else if (this._showHelpAfterError) {
-          this._outputConfiguration.writeErr("\n");
-          this.outputHelp({ error: true });
-        }
-        const config = errorOptions || {};
-        const exitCode = config.exitCode || 1;
-        const code2 = config.code || "commander.error";
-        this._exit(exitCode, code2, message);
-      }
-      /**
-       * Apply any option related environment variables, if option does
-       * not have a value from cli or client code.
-       *
-       * @private
-       */
-      _parseOptionsEnv() {
-        this.options.forEach((option) => {
-          if (option.envVar && option.envVar in process10.env) {
-            const optionKey = option.attributeName();
-            if (this.getOptionValue(optionKey) === void 0 || ["default", "config", "env"].includes(
-              this.getOptionValueSource(optionKey)
-            )) {
-              if (option.required || option.optional) {
-                this.emit(`optionEnv:${option.name()}`, process10.env[option.envVar]);
-              } else {
-                this.emit(`optionEnv:${option.name()}`);
-              }
-            }
-          }
-        });
-      }
-      /**
-       * Apply any implied option values, if option is undefined or default value.
-       *
-       * @private
-       */
-      _parseOptionsImplied() {
-        const dualHelper = new DualOptions(this.options);
-        const hasCustomOptionValue = (optionKey) => {
-          return this.getOptionValue(optionKey) !== void 0 && !["default", "implied"].includes(this.getOptionValueSource(optionKey));
-        };
-        this.options.filter(
-          (option) => option.implied !== void 0 && hasCustomOptionValue(option.attributeName()) && dualHelper.valueFromOption(
-            this.getOptionValue(option.attributeName()),
-            option
-          )
-        ).forEach((option) => {
-          Object.keys(option.implied).filter((impliedKey) => !hasCustomOptionValue(impliedKey)).forEach((impliedKey) => {
-            this.setOptionValueWithSource(
-              impliedKey,
-              option.implied[impliedKey],
-              "implied"
-            );
-          });
-        });
-      }
-      /**
-       * Argument `name` is missing.
-       *
-       * @param {string} name
-       * @private
-       */
-      missingArgument(name) {
-        const message = `error: missing required argument '${name}'`;
-        this.error(message, { code: "commander.missingArgument" });
-      }
-      /**
-       * `Option` is missing an argument.
-       *
-       * @param {Option} option
-       * @private
-       */
-      optionMissingArgument(option) {
-        const message = `error: option '${option.flags}' argument missing`;
-        this.error(message, { code: "commander.optionMissingArgument" });
-      }
-      /**
-       * `Option` does not have a value, and is a mandatory option.
-       *
-       * @param {Option} option
-       * @private
-       */
-      missingMandatoryOptionValue(option) {
-        const message = `error: required option '${option.flags}' not specified`;
-        this.error(message, { code: "commander.missingMandatoryOptionValue" });
-      }
-      /**
-       * `Option` conflicts with another option.
-       *
-       * @param {Option} option
-       * @param {Option} conflictingOption
-       * @private
-       */
-      _conflictingOption(option, conflictingOption) {
-        const findBestOptionFromValue = (option2) => {
-          const optionKey = option2.attributeName();
-          const optionValue = this.getOptionValue(optionKey);
-          const negativeOption = this.options.find(
-            (target) => target.negate && optionKey === target.attributeName()
-          );
-          const positiveOption = this.options.find(
-            (target) => !target.negate && optionKey === target.attributeName()
-          );
-          if (negativeOption && (negativeOption.presetArg === void 0 && optionValue === false || negativeOption.presetArg !== void 0 && optionValue === negativeOption.presetArg)) {
-            return negativeOption;
-          }
-          return positiveOption || option2;
-        };
-        const getErrorMessage = (option2) => {
-          const bestOption = findBestOptionFromValue(option2);
-          const optionKey = bestOption.attributeName();
-          const source2 = this.getOptionValueSource(optionKey);
-          if (source2 === "env") {
-            return `environment variable '${bestOption.envVar}'`;
-          }
-          return `option '${bestOption.flags}'`;
-        };
-        const message = `error: ${getErrorMessage(option)} cannot be used with ${getErrorMessage(conflictingOption)}`;
-        this.error(message, { code: "commander.conflictingOption" });
-      }
-      /**
-       * Unknown option `flag`.
-       *
-       * @param {string} flag
-       * @private
-       */
-      unknownOption(flag) {
-        if (this._allowUnknownOption) return;
-        let suggestion = "";
-        if (flag.startsWith("--") && this._showSuggestionAfterError) {
-          let candidateFlags = [];
-          let command = this;
-          do {
-            const moreFlags = command.createHelp().visibleOptions(command).filter((option) => option.long).map((option) => option.long);
-            candidateFlags = candidateFlags.concat(moreFlags);
-            command = command.parent;
-          } while (command && !command._enablePositionalOptions);
-          suggestion = suggestSimilar(flag, candidateFlags);
-        }
-        const message = `error: unknown option '${flag}'${suggestion}`;
-        this.error(message, { code: "commander.unknownOption" });
-      }
-      /**
-       * Excess arguments, more than expected.
-       *
-       * @param {string[]} receivedArgs
-       * @private
-       */
-      _excessArguments(receivedArgs) {
-        if (this._allowExcessArguments) return;
-        const expected = this.registeredArguments.length;
-        const s = expected === 1 ? "" : "s";
-        const forSubcommand = this.parent ? ` for '${this.name()}'` : "";
-        const message = `error: too many arguments${forSubcommand}. Expected ${expected} argument${s} but got ${receivedArgs.length}.`;
-        this.error(message, { code: "commander.excessArguments" });
-      }
-      /**
-       * Unknown command.
-       *
-       * @private
-       */
-      unknownCommand() {
-        const unknownName = this.args[0];
-        let suggestion = "";
-        if (this._showSuggestionAfterError) {
-          const candidateNames = [];
-          this.createHelp().visibleCommands(this).forEach((command) => {
-            candidateNames.push(command.name());
-            if (command.alias()) candidateNames.push(command.alias());
-          });
-          suggestion = suggestSimilar(unknownName, candidateNames);
-        }
-        const message = `error: unknown command '${unknownName}'${suggestion}`;
-        this.error(message, { code: "commander.unknownCommand" });
-      }
-      /**
-       * Get or set the program version.
-       *
-       * This method auto-registers the "-V, --version" option which will print the version number.
-       *
-       * You can optionally supply the flags and description to override the defaults.
-       *
-       * @param {string} [str]
-       * @param {string} [flags]
-       * @param {string} [description]
-       * @return {(this | string | undefined)} `this` command for chaining, or version string if no arguments
-       */
-      version(str2, flags, description) {
-        if (str2 === void 0) return this._version;
-        this._version = str2;
-        flags = flags || "-V, --version";
-        description = description || "output the version number";
-        const versionOption = this.createOption(flags, description);
-        this._versionOptionName = versionOption.attributeName();
-        this._registerOption(versionOption);
-        this.on("option:" + versionOption.name(), () => {
-          this._outputConfiguration.writeOut(`${str2}
-`);
-          this._exit(0, "commander.version", str2);
-        });
-        return this;
-      }
-      /**
-       * Set the description.
-       *
-       * @param {string} [str]
-       * @param {object} [argsDescription]
-       * @return {(string|Command)}
-       */
-      description(str2, argsDescription) {
-        if (str2 === void 0 && argsDescription === void 0)
-          return this._description;
-        this._description = str2;
-        if (argsDescription) {
-          this._argsDescription = argsDescription;
-        }
-        return this;
-      }
-      /**
-       * Set the summary. Used when listed as subcommand of parent.
-       *
-       * @param {string} [str]
-       * @return {(string|Command)}
-       */
-      summary(str2) {
-        if (str2 === void 0) return this._summary;
-        this._summary = str2;
-        return this;
-      }
-      /**
-       * Set an alias for the command.
-       *
-       * You may call more than once to add multiple aliases. Only the first alias is shown in the auto-generated help.
-       *
-       * @param {string} [alias]
-       * @return {(string|Command)}
-       */
-      alias(alias) {
-        if (alias === void 0) return this._aliases[0];
-        let command = this;
-        if (this.commands.length !== 0 && this.commands[this.commands.length - 1]._executableHandler) {
-          command = this.commands[this.commands.length - 1];
-        }
-        if (alias === command._name)
-          throw new Error("Command alias can't be the same as its name");
-        const matchingCommand = this.parent?._findCommand(alias);
-        if (matchingCommand) {
-          const existingCmd = [matchingCommand.name()].concat(matchingCommand.aliases()).join("|");
-          throw new Error(
-            `cannot add alias '${alias}' to command '${this.name()}' as already have command '${existingCmd}'`
-          );
-        }
-        command._aliases.push(alias);
-        return this;
-      }
-      /**
-       * Set aliases for the command.
-       *
-       * Only the first alias is shown in the auto-generated help.
-       *
-       * @param {string[]} [aliases]
-       * @return {(string[]|Command)}
-       */
-      aliases(aliases) {
-        if (aliases === void 0) return this._aliases;
-        aliases.forEach((alias) => this.alias(alias));
-        return this;
-      }
-      /**
-       * Set / get the command usage `str`.
-       *
-       * @param {string} [str]
-       * @return {(string|Command)}
-       */
-      usage(str2) {
-        if (str2 === void 0) {
-          if (this._usage) return this._usage;
-          const args = this.registeredArguments.map((arg) => {
-            return humanReadableArgName(arg);
-          });
-          return [].concat(
-            this.options.length || this._helpOption !== null ? "[options]" : [],
-            this.commands.length ? "[command]" : [],
-            this.registeredArguments.length ? args : []
-          ).join(" ");
-        }
-        this._usage = str2;
-        return this;
-      }
-      /**
-       * Get or set the name of the command.
-       *
-       * @param {string} [str]
-       * @return {(string|Command)}
-       */
-      name(str2) {
-        if (str2 === void 0) return this._name;
-        this._name = str2;
-        return this;
-      }
-      /**
-       * Set/get the help group heading for this subcommand in parent command's help.
-       *
-       * @param {string} [heading]
-       * @return {Command | string}
-       */
-      helpGroup(heading) {
-        if (heading === void 0) return this._helpGroupHeading ?? "";
-        this._helpGroupHeading = heading;
-        return this;
-      }
-      /**
-       * Set/get the default help group heading for subcommands added to this command.
-       * (This does not override a group set directly on the subcommand using .helpGroup().)
-       *
-       * @example
-       * program.commandsGroup('Development Commands:);
-       * program.command('watch')...
-       * program.command('lint')...
-       * ...
-       *
-       * @param {string} [heading]
-       * @returns {Command | string}
-       */
-      commandsGroup(heading) {
-        if (heading === void 0) return this._defaultCommandGroup ?? "";
-        this._defaultCommandGroup = heading;
-        return this;
-      }
-      /**
-       * Set/get the default help group heading for options added to this command.
-       * (This does not override a group set directly on the option using .helpGroup().)
-       *
-       * @example
-       * program
-       *   .optionsGroup('Development Options:')
-       *   .option('-d, --debug', 'output extra debugging')
-       *   .option('-p, --profile', 'output profiling information')
-       *
-       * @param {string} [heading]
-       * @returns {Command | string}
-       */
-      optionsGroup(heading) {
-        if (heading === void 0) return this._defaultOptionGroup ?? "";
-        this._defaultOptionGroup = heading;
-        return this;
-      }
-      /**
-       * @param {Option} option
-       * @private
-       */
-      _initOptionGroup(option) {
-        if (this._defaultOptionGroup && !option.helpGroupHeading)
-          option.helpGroup(this._defaultOptionGroup);
-      }
-      /**
-       * @param {Command} cmd
-       * @private
-       */
-      _initCommandGroup(cmd) {
-        if (this._defaultCommandGroup && !cmd.helpGroup())
-          cmd.helpGroup(this._defaultCommandGroup);
-      }
-      /**
-       * Set the name of the command from script filename, such as process.argv[1],
-       * or require.main.filename, or __filename.
-       *
-       * (Used internally and public although not documented in README.)
-       *
-       * @example
-       * program.nameFromFilename(require.main.filename);
-       *
-       * @param {string} filename
-       * @return {Command}
-       */
-      nameFromFilename(filename) {
-        this._name = path26.basename(filename, path26.extname(filename));
-        return this;
-      }
-      /**
-       * Get or set the directory for searching for executable subcommands of this command.
-       *
-       * @example
-       * program.executableDir(__dirname);
-       * // or
-       * program.executableDir('subcommands');
-       *
-       * @param {string} [path]
-       * @return {(string|null|Command)}
-       */
-      executableDir(path27) {
-        if (path27 === void 0) return this._executableDir;
-        this._executableDir = path27;
-        return this;
-      }
-      /**
-       * Return program help documentation.
-       *
-       * @param {{ error: boolean }} [contextOptions] - pass {error:true} to wrap for stderr instead of stdout
-       * @return {string}
-       */
-      helpInformation(contextOptions) {
-        const helper = this.createHelp();
-        const context = this._getOutputContext(contextOptions);
-        helper.prepareContext({
-          error: context.error,
-          helpWidth: context.helpWidth,
-          outputHasColors: context.hasColors
-        });
-        const text = helper.formatHelp(this, helper);
-        if (context.hasColors) return text;
-        return this._outputConfiguration.stripColor(text);
-      }
-      /**
-       * @typedef HelpContext
-       * @type {object}
-       * @property {boolean} error
-       * @property {number} helpWidth
-       * @property {boolean} hasColors
-       * @property {function} write - includes stripColor if needed
-       *
-       * @returns {HelpContext}
-       * @private
-       */
-      _getOutputContext(contextOptions) {
-        contextOptions = contextOptions || {};
-        const error = !!contextOptions.error;
-        let baseWrite;
-        let hasColors2;
-        let helpWidth;
-        if (error) {
-          baseWrite = (str2) => this._outputConfiguration.writeErr(str2);
-          hasColors2 = this._outputConfiguration.getErrHasColors();
-          helpWidth = this._outputConfiguration.getErrHelpWidth();
-        } else {
-          baseWrite = (str2) => this._outputConfiguration.writeOut(str2);
-          hasColors2 = this._outputConfiguration.getOutHasColors();
-          helpWidth = this._outputConfiguration.getOutHelpWidth();
-        }
-        const write = (str2) => {
-          if (!hasColors2) str2 = this._outputConfiguration.stripColor(str2);
-          return baseWrite(str2);
-        };
-        return { error, write, hasColors: hasColors2, helpWidth };
-      }
-      /**
-       * Output help information for this command.
-       *
-       * Outputs built-in help, and custom text added using `.addHelpText()`.
-       *
-       * @param {{ error: boolean } | Function} [contextOptions] - pass {error:true} to write to stderr instead of stdout
-       */
-      outputHelp(contextOptions) {
-        let deprecatedCallback;
-        if (typeof contextOptions === "function") {
-          deprecatedCallback = contextOptions;
-          contextOptions = void 0;
-        }
-        const outputContext = this._getOutputContext(contextOptions);
-        const eventContext = {
-          error: outputContext.error,
-          write: outputContext.write,
-          command: this
-        };
-        this._getCommandAndAncestors().reverse().forEach((command) => command.emit("beforeAllHelp", eventContext));
-        this.emit("beforeHelp", eventContext);
-        let helpInformation = this.helpInformation({ error: outputContext.error });
-        if (deprecatedCallback) {
-          helpInformation = deprecatedCallback(helpInformation);
-          if (typeof helpInformation !== "string" && !Buffer.isBuffer(helpInformation)) {
-            throw new Error("outputHelp callback must return a string or a Buffer");
-          }
-        }
-        outputContext.write(helpInformation);
-        if (this._getHelpOption()?.long) {
-          this.emit(this._getHelpOption().long);
-        }
-        this.emit("afterHelp", eventContext);
-        this._getCommandAndAncestors().forEach(
-          (command) => command.emit("afterAllHelp", eventContext)
-        );
-      }
-      /**
-       * You can pass in flags and a description to customise the built-in help option.
-       * Pass in false to disable the built-in help option.
-       *
-       * @example
-       * program.helpOption('-?, --help' 'show help'); // customise
-       * program.helpOption(false); // disable
-       *
-       * @param {(string | boolean)} flags
-       * @param {string} [description]
-       * @return {Command} `this` command for chaining
-       */
-      helpOption(flags, description) {
-        if (typeof flags === "boolean") {
-          if (flags) {
-            if (this._helpOption === null) this._helpOption = void 0;
-            if (this._defaultOptionGroup) {
-              this._initOptionGroup(this._getHelpOption());
-            }
-          } else {
-            this._helpOption = null;
-          }
-          return this;
-        }
-        this._helpOption = this.createOption(
-          flags ?? "-h, --help",
-          description ?? "display help for command"
-        );
-        if (flags || description) this._initOptionGroup(this._helpOption);
-        return this;
-      }
-      /**
-       * Lazy create help option.
-       * Returns null if has been disabled with .helpOption(false).
-       *
-       * @returns {(Option | null)} the help option
-       * @package
-       */
-      _getHelpOption() {
-        if (this._helpOption === void 0) {
-          this.helpOption(void 0, void 0);
-        }
-        return this._helpOption;
-      }
-      /**
-       * Supply your own option to use for the built-in help option.
-       * This is an alternative to using helpOption() to customise the flags and description etc.
-       *
-       * @param {Option} option
-       * @return {Command} `this` command for chaining
-       */
-      addHelpOption(option) {
-        this._helpOption = option;
-        this._initOptionGroup(option);
-        return this;
-      }
-      /**
-       * Output help information and exit.
-       *
-       * Outputs built-in help, and custom text added using `.addHelpText()`.
-       *
-       * @param {{ error: boolean }} [contextOptions] - pass {error:true} to write to stderr instead of stdout
-       */
-      help(contextOptions) {
-        this.outputHelp(contextOptions);
-        let exitCode = Number(process10.exitCode ?? 0);
-        if (exitCode === 0 && contextOptions && typeof contextOptions !== "function" && contextOptions.error) {
-          exitCode = 1;
-        }
-        this._exit(exitCode, "commander.help", "(outputHelp)");
-      }
-      /**
-       * // Do a little typing to coordinate emit and listener for the help text events.
-       * @typedef HelpTextEventContext
-       * @type {object}
-       * @property {boolean} error
-       * @property {Command} command
-       * @property {function} write
-       */
-      /**
-       * Add additional text to be displayed with the built-in help.
-       *
-       * Position is 'before' or 'after' to affect just this command,
-       * and 'beforeAll' or 'afterAll' to affect this command and all its subcommands.
-       *
-       * @param {string} position - before or after built-in help
-       * @param {(string | Function)} text - string to add, or a function returning a string
-       * @return {Command} `this` command for chaining
-       */
-      addHelpText(position, text) {
-        const allowedValues = ["beforeAll", "before", "after", "afterAll"];
-        if (!allowedValues.includes(position)) {
-          throw new Error(`Unexpected value for position to addHelpText.
-Expecting one of '${allowedValues.join("', '")}'`);
-        }
-        const helpEvent = `${position}Help`;
-        this.on(helpEvent, (context) => {
-          let helpStr;
-          if (typeof text === "function") {
-            helpStr = text({ error: context.error, command: context.command });
-          } else {
-            helpStr = text;
-          }
-          if (helpStr) {
-            context.write(`${helpStr}
-`);
-          }
-        });
-        return this;
-      }
-      /**
-       * Output help information if help flags specified
-       *
-       * @param {Array} args - array of options to search for help flags
-       * @private
-       */
-      _outputHelpIfRequested(args) {
-        const helpOption = this._getHelpOption();
-        const helpRequested = helpOption && args.find((arg) => helpOption.is(arg));
-        if (helpRequested) {
-          this.outputHelp();
-          this._exit(0, "commander.helpDisplayed", "(outputHelp)");
-        }
-      }
-    };
-    function incrementNodeInspectorPort(args) {
-      return args.map((arg) => {
-        if (!arg.startsWith("--inspect")) {
-          return arg;
-        }
-        let debugOption;
-        let debugHost = "127.0.0.1";
-        let debugPort = "9229";
-        let match;
-        if ((match = arg.match(/^(--inspect(-brk)?)$/)) !== null) {
-          debugOption = match[1];
-        } else if ((match = arg.match(/^(--inspect(-brk|-port)?)=([^:]+)$/)) !== null) {
-          debugOption = match[1];
-          if (/^\d+$/.test(match[3])) {
-            debugPort = match[3];
-          } else {
-            debugHost = match[3];
-          }
-        } else if ((match = arg.match(/^(--inspect(-brk|-port)?)=([^:]+):(\d+)$/)) !== null) {
-          debugOption = match[1];
-          debugHost = match[3];
-          debugPort = match[4];
-        }
-        if (debugOption && debugPort !== "0") {
-          return `${debugOption}=${debugHost}:${parseInt(debugPort) + 1}`;
-        }
-        return arg;
-      });
-    }
-    function useColor2() {
-      if (process10.env.NO_COLOR || process10.env.FORCE_COLOR === "0" || process10.env.FORCE_COLOR === "false")
-        return false;
-      if (process10.env.FORCE_COLOR || process10.env.CLICOLOR_FORCE !== void 0)
-        return true;
+    throw new Error(executableMissing);
+  }
+  /**
+   * Execute a sub-command executable.
+   *
+   * @private
+   */
+  _executeSubCommand(subcommand, args) {
+    args = args.slice();
+    const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
+    function findFile(baseDir, baseName) {
+      const localBin = path.resolve(baseDir, baseName);
+      if (fs.existsSync(localBin)) return localBin;
+      if (sourceExt.includes(path.extname(baseName))) return void 0;
+      const foundExt = sourceExt.find(
+        (ext) => fs.existsSync(`${localBin}${ext}`)
+      );
+      if (foundExt) return `${localBin}${foundExt}`;
       return void 0;
     }
-    exports.Command = Command2;
-    exports.useColor = useColor2;
-  }
-});
-
-// node_modules/commander/index.js
-var require_commander = __commonJS({
-  "node_modules/commander/index.js"(exports) {
-    var { Argument: Argument2 } = require_argument();
-    var { Command: Command2 } = require_command();
-    var { CommanderError: CommanderError2, InvalidArgumentError: InvalidArgumentError2 } = require_error();
-    var { Help: Help2 } = require_help();
-    var { Option: Option2 } = require_option();
-    exports.program = new Command2();
-    exports.createCommand = (name) => new Command2(name);
-    exports.createOption = (flags, description) => new Option2(flags, description);
-    exports.createArgument = (name, description) => new Argument2(name, description);
-    exports.Command = Command2;
-    exports.Option = Option2;
-    exports.Argument = Argument2;
-    exports.Help = Help2;
-    exports.CommanderError = CommanderError2;
-    exports.InvalidArgumentError = InvalidArgumentError2;
-    exports.InvalidOptionArgumentError = InvalidArgumentError2;
-  }
-});
-
-// node_modules/isexe/windows.js
-var require_windows = __commonJS({
-  "node_modules/isexe/windows.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs = __require("fs");
-    function checkPathExt(path26, options) {
-      var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
-      if (!pathext) {
-        return true;
+    this._checkForMissingMandatoryOptions();
+    this._checkForConflictingOptions();
+    let executableFile = subcommand._executableFile || `${this._name}-${subcommand._name}`;
+    let executableDir = this._executableDir || "";
+    if (this._scriptPath) {
+      let resolvedScriptPath;
+      try {
+        resolvedScriptPath = fs.realpathSync(this._scriptPath);
+      } catch {
+        resolvedScriptPath = this._scriptPath;
       }
-      pathext = pathext.split(";");
-      if (pathext.indexOf("") !== -1) {
-        return true;
-      }
-      for (var i2 = 0; i2 < pathext.length; i2++) {
-        var p = pathext[i2].toLowerCase();
-        if (p && path26.substr(-p.length).toLowerCase() === p) {
-          return true;
+      executableDir = path.resolve(
+        path.dirname(resolvedScriptPath),
+        executableDir
+      );
+    }
+    if (executableDir) {
+      let localFile = findFile(executableDir, executableFile);
+      if (!localFile && !subcommand._executableFile && this._scriptPath) {
+        const legacyName = path.basename(
+          this._scriptPath,
+          path.extname(this._scriptPath)
+        );
+        if (legacyName !== this._name) {
+          localFile = findFile(
+            executableDir,
+            `${legacyName}-${subcommand._name}`
+          );
         }
       }
-      return false;
+      executableFile = localFile || executableFile;
     }
-    function checkStat(stat, path26, options) {
-      if (!stat.isSymbolicLink() && !stat.isFile()) {
+    const launchWithNode = sourceExt.includes(path.extname(executableFile));
+    let proc;
+    if (process2.platform !== "win32") {
+      if (launchWithNode) {
+        args.unshift(executableFile);
+        args = incrementNodeInspectorPort(process2.execArgv).concat(args);
+        proc = childProcess.spawn(process2.argv[0], args, { stdio: "inherit" });
+      } else {
+        proc = childProcess.spawn(executableFile, args, { stdio: "inherit" });
+      }
+    } else {
+      this._checkForMissingExecutable(
+        executableFile,
+        executableDir,
+        subcommand._name
+      );
+      args.unshift(executableFile);
+      args = incrementNodeInspectorPort(process2.execArgv).concat(args);
+      proc = childProcess.spawn(process2.execPath, args, { stdio: "inherit" });
+    }
+    if (!proc.killed) {
+      const signals2 = ["SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP"];
+      signals2.forEach((signal) => {
+        process2.on(signal, () => {
+          if (proc.killed === false && proc.exitCode === null) {
+            proc.kill(signal);
+          }
+        });
+      });
+    }
+    const exitCallback = this._exitCallback;
+    proc.on("close", (code2) => {
+      code2 = code2 ?? 1;
+      if (!exitCallback) {
+        process2.exit(code2);
+      } else {
+        exitCallback(
+          new CommanderError(
+            code2,
+            "commander.executeSubCommandAsync",
+            "(close)"
+          )
+        );
+      }
+    });
+    proc.on("error", (err) => {
+      if (err.code === "ENOENT") {
+        this._checkForMissingExecutable(
+          executableFile,
+          executableDir,
+          subcommand._name
+        );
+      } else if (err.code === "EACCES") {
+        throw new Error(`'${executableFile}' not executable`);
+      }
+      if (!exitCallback) {
+        process2.exit(1);
+      } else {
+        const wrappedError = new CommanderError(
+          1,
+          "commander.executeSubCommandAsync",
+          "(error)"
+        );
+        wrappedError.nestedError = err;
+        exitCallback(wrappedError);
+      }
+    });
+    this.runningCommand = proc;
+  }
+  /**
+   * @private
+   */
+  _dispatchSubcommand(commandName, operands, unknown) {
+    const subCommand = this._findCommand(commandName);
+    if (!subCommand) this.help({ error: true });
+    subCommand._prepareForParse();
+    let promiseChain;
+    promiseChain = this._chainOrCallSubCommandHook(
+      promiseChain,
+      subCommand,
+      "preSubcommand"
+    );
+    promiseChain = this._chainOrCall(promiseChain, () => {
+      if (subCommand._executableHandler) {
+        this._executeSubCommand(subCommand, operands.concat(unknown));
+      } else {
+        return subCommand._parseCommand(operands, unknown);
+      }
+    });
+    return promiseChain;
+  }
+  /**
+   * Invoke help directly if possible, or dispatch if necessary.
+   * e.g. help foo
+   *
+   * @private
+   */
+  _dispatchHelpCommand(subcommandName) {
+    if (!subcommandName) {
+      this.help();
+    }
+    const subCommand = this._findCommand(subcommandName);
+    if (subCommand && !subCommand._executableHandler) {
+      subCommand.help();
+    }
+    return this._dispatchSubcommand(
+      subcommandName,
+      [],
+      [this._getHelpOption()?.long ?? this._getHelpOption()?.short ?? "--help"]
+    );
+  }
+  /**
+   * Check this.args against expected this.registeredArguments.
+   *
+   * @private
+   */
+  _checkNumberOfArguments() {
+    this.registeredArguments.forEach((arg, i2) => {
+      if (arg.required && this.args[i2] == null) {
+        this.missingArgument(arg.name());
+      }
+    });
+    if (this.registeredArguments.length > 0 && this.registeredArguments[this.registeredArguments.length - 1].variadic) {
+      return;
+    }
+    if (this.args.length > this.registeredArguments.length) {
+      this._excessArguments(this.args);
+    }
+  }
+  /**
+   * Process this.args using this.registeredArguments and save as this.processedArgs!
+   *
+   * @private
+   */
+  _processArguments() {
+    const myParseArg = (argument, value, previous) => {
+      let parsedValue = value;
+      if (value !== null && argument.parseArg) {
+        const invalidValueMessage = `error: command-argument value '${value}' is invalid for argument '${argument.name()}'.`;
+        parsedValue = this._callParseArg(
+          argument,
+          value,
+          previous,
+          invalidValueMessage
+        );
+      }
+      return parsedValue;
+    };
+    this._checkNumberOfArguments();
+    const processedArgs = [];
+    this.registeredArguments.forEach((declaredArg, index) => {
+      let value = declaredArg.defaultValue;
+      if (declaredArg.variadic) {
+        if (index < this.args.length) {
+          value = this.args.slice(index);
+          if (declaredArg.parseArg) {
+            value = value.reduce((processed, v) => {
+              return myParseArg(declaredArg, v, processed);
+            }, declaredArg.defaultValue);
+          }
+        } else if (value === void 0) {
+          value = [];
+        }
+      } else if (index < this.args.length) {
+        value = this.args[index];
+        if (declaredArg.parseArg) {
+          value = myParseArg(declaredArg, value, declaredArg.defaultValue);
+        }
+      }
+      processedArgs[index] = value;
+    });
+    this.processedArgs = processedArgs;
+  }
+  /**
+   * Once we have a promise we chain, but call synchronously until then.
+   *
+   * @param {(Promise|undefined)} promise
+   * @param {Function} fn
+   * @return {(Promise|undefined)}
+   * @private
+   */
+  _chainOrCall(promise, fn) {
+    if (promise?.then && typeof promise.then === "function") {
+      return promise.then(() => fn());
+    }
+    return fn();
+  }
+  /**
+   *
+   * @param {(Promise|undefined)} promise
+   * @param {string} event
+   * @return {(Promise|undefined)}
+   * @private
+   */
+  _chainOrCallHooks(promise, event) {
+    let result = promise;
+    const hooks = [];
+    this._getCommandAndAncestors().reverse().filter((cmd) => cmd._lifeCycleHooks[event] !== void 0).forEach((hookedCommand) => {
+      hookedCommand._lifeCycleHooks[event].forEach((callback) => {
+        hooks.push({ hookedCommand, callback });
+      });
+    });
+    if (event === "postAction") {
+      hooks.reverse();
+    }
+    hooks.forEach((hookDetail) => {
+      result = this._chainOrCall(result, () => {
+        return hookDetail.callback(hookDetail.hookedCommand, this);
+      });
+    });
+    return result;
+  }
+  /**
+   *
+   * @param {(Promise|undefined)} promise
+   * @param {Command} subCommand
+   * @param {string} event
+   * @return {(Promise|undefined)}
+   * @private
+   */
+  _chainOrCallSubCommandHook(promise, subCommand, event) {
+    let result = promise;
+    if (this._lifeCycleHooks[event] !== void 0) {
+      this._lifeCycleHooks[event].forEach((hook) => {
+        result = this._chainOrCall(result, () => {
+          return hook(this, subCommand);
+        });
+      });
+    }
+    return result;
+  }
+  /**
+   * Process arguments in context of this command.
+   * Returns action result, in case it is a promise.
+   *
+   * @private
+   */
+  _parseCommand(operands, unknown) {
+    const parsed = this.parseOptions(unknown);
+    this._parseOptionsEnv();
+    this._parseOptionsImplied();
+    operands = operands.concat(parsed.operands);
+    unknown = parsed.unknown;
+    this.args = operands.concat(unknown);
+    if (operands && this._findCommand(operands[0])) {
+      return this._dispatchSubcommand(operands[0], operands.slice(1), unknown);
+    }
+    if (this._getHelpCommand() && operands[0] === this._getHelpCommand().name()) {
+      return this._dispatchHelpCommand(operands[1]);
+    }
+    if (this._defaultCommandName) {
+      this._outputHelpIfRequested(unknown);
+      return this._dispatchSubcommand(
+        this._defaultCommandName,
+        operands,
+        unknown
+      );
+    }
+    if (this.commands.length && this.args.length === 0 && !this._actionHandler && !this._defaultCommandName) {
+      this.help({ error: true });
+    }
+    this._outputHelpIfRequested(parsed.unknown);
+    this._checkForMissingMandatoryOptions();
+    this._checkForConflictingOptions();
+    const checkForUnknownOptions = () => {
+      if (parsed.unknown.length > 0) {
+        this.unknownOption(parsed.unknown[0]);
+      }
+    };
+    const commandEvent = `command:${this.name()}`;
+    if (this._actionHandler) {
+      checkForUnknownOptions();
+      this._processArguments();
+      let promiseChain;
+      promiseChain = this._chainOrCallHooks(promiseChain, "preAction");
+      promiseChain = this._chainOrCall(
+        promiseChain,
+        () => this._actionHandler(this.processedArgs)
+      );
+      if (this.parent) {
+        promiseChain = this._chainOrCall(promiseChain, () => {
+          this.parent.emit(commandEvent, operands, unknown);
+        });
+      }
+      promiseChain = this._chainOrCallHooks(promiseChain, "postAction");
+      return promiseChain;
+    }
+    if (this.parent?.listenerCount(commandEvent)) {
+      checkForUnknownOptions();
+      this._processArguments();
+      this.parent.emit(commandEvent, operands, unknown);
+    } else if (operands.length) {
+      if (this._findCommand("*")) {
+        return this._dispatchSubcommand("*", operands, unknown);
+      }
+      if (this.listenerCount("command:*")) {
+        this.emit("command:*", operands, unknown);
+      } else if (this.commands.length) {
+        this.unknownCommand();
+      } else {
+        checkForUnknownOptions();
+        this._processArguments();
+      }
+    } else if (this.commands.length) {
+      checkForUnknownOptions();
+      this.help({ error: true });
+    } else {
+      checkForUnknownOptions();
+      this._processArguments();
+    }
+  }
+  /**
+   * Find matching command.
+   *
+   * @private
+   * @return {Command | undefined}
+   */
+  _findCommand(name) {
+    if (!name) return void 0;
+    return this.commands.find(
+      (cmd) => cmd._name === name || cmd._aliases.includes(name)
+    );
+  }
+  /**
+   * Return an option matching `arg` if any.
+   *
+   * @param {string} arg
+   * @return {Option}
+   * @package
+   */
+  _findOption(arg) {
+    return this.options.find((option) => option.is(arg));
+  }
+  /**
+   * Display an error message if a mandatory option does not have a value.
+   * Called after checking for help flags in leaf subcommand.
+   *
+   * @private
+   */
+  _checkForMissingMandatoryOptions() {
+    this._getCommandAndAncestors().forEach((cmd) => {
+      cmd.options.forEach((anOption) => {
+        if (anOption.mandatory && cmd.getOptionValue(anOption.attributeName()) === void 0) {
+          cmd.missingMandatoryOptionValue(anOption);
+        }
+      });
+    });
+  }
+  /**
+   * Display an error message if conflicting options are used together in this.
+   *
+   * @private
+   */
+  _checkForConflictingLocalOptions() {
+    const definedNonDefaultOptions = this.options.filter((option) => {
+      const optionKey = option.attributeName();
+      if (this.getOptionValue(optionKey) === void 0) {
         return false;
       }
-      return checkPathExt(path26, options);
-    }
-    function isexe(path26, options, cb) {
-      fs.stat(path26, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, path26, options));
-      });
-    }
-    function sync(path26, options) {
-      return checkStat(fs.statSync(path26), path26, options);
-    }
-  }
-});
-
-// node_modules/isexe/mode.js
-var require_mode = __commonJS({
-  "node_modules/isexe/mode.js"(exports, module) {
-    module.exports = isexe;
-    isexe.sync = sync;
-    var fs = __require("fs");
-    function isexe(path26, options, cb) {
-      fs.stat(path26, function(er, stat) {
-        cb(er, er ? false : checkStat(stat, options));
-      });
-    }
-    function sync(path26, options) {
-      return checkStat(fs.statSync(path26), options);
-    }
-    function checkStat(stat, options) {
-      return stat.isFile() && checkMode(stat, options);
-    }
-    function checkMode(stat, options) {
-      var mod = stat.mode;
-      var uid = stat.uid;
-      var gid = stat.gid;
-      var myUid = options.uid !== void 0 ? options.uid : process.getuid && process.getuid();
-      var myGid = options.gid !== void 0 ? options.gid : process.getgid && process.getgid();
-      var u2 = parseInt("100", 8);
-      var g = parseInt("010", 8);
-      var o2 = parseInt("001", 8);
-      var ug = u2 | g;
-      var ret = mod & o2 || mod & g && gid === myGid || mod & u2 && uid === myUid || mod & ug && myUid === 0;
-      return ret;
-    }
-  }
-});
-
-// node_modules/isexe/index.js
-var require_isexe = __commonJS({
-  "node_modules/isexe/index.js"(exports, module) {
-    var fs = __require("fs");
-    var core;
-    if (process.platform === "win32" || global.TESTING_WINDOWS) {
-      core = require_windows();
-    } else {
-      core = require_mode();
-    }
-    module.exports = isexe;
-    isexe.sync = sync;
-    function isexe(path26, options, cb) {
-      if (typeof options === "function") {
-        cb = options;
-        options = {};
+      return this.getOptionValueSource(optionKey) !== "default";
+    });
+    const optionsWithConflicting = definedNonDefaultOptions.filter(
+      (option) => option.conflictsWith.length > 0
+    );
+    optionsWithConflicting.forEach((option) => {
+      const conflictingAndDefined = definedNonDefaultOptions.find(
+        (defined) => option.conflictsWith.includes(defined.attributeName())
+      );
+      if (conflictingAndDefined) {
+        this._conflictingOption(option, conflictingAndDefined);
       }
-      if (!cb) {
-        if (typeof Promise !== "function") {
-          throw new TypeError("callback not provided");
-        }
-        return new Promise(function(resolve, reject) {
-          isexe(path26, options || {}, function(er, is) {
-            if (er) {
-              reject(er);
-            } else {
-              resolve(is);
+    });
+  }
+  /**
+   * Display an error message if conflicting options are used together.
+   * Called after checking for help flags in leaf subcommand.
+   *
+   * @private
+   */
+  _checkForConflictingOptions() {
+    this._getCommandAndAncestors().forEach((cmd) => {
+      cmd._checkForConflictingLocalOptions();
+    });
+  }
+  /**
+   * Parse options from `argv` removing known options,
+   * and return argv split into operands and unknown arguments.
+   *
+   * Side effects: modifies command by storing options. Does not reset state if called again.
+   *
+   * Examples:
+   *
+   *     argv => operands, unknown
+   *     --known kkk op => [op], []
+   *     op --known kkk => [op], []
+   *     sub --unknown uuu op => [sub], [--unknown uuu op]
+   *     sub -- --unknown uuu op => [sub --unknown uuu op], []
+   *
+   * @param {string[]} args
+   * @return {{operands: string[], unknown: string[]}}
+   */
+  parseOptions(args) {
+    const operands = [];
+    const unknown = [];
+    let dest = operands;
+    function maybeOption(arg) {
+      return arg.length > 1 && arg[0] === "-";
+    }
+    const negativeNumberArg = (arg) => {
+      if (!/^-(\d+|\d*\.\d+)([eE][+-]?\d+)?$/.test(arg)) return false;
+      return !this._getCommandAndAncestors().some(
+        (cmd) => cmd.options.map((opt) => opt.short).some((short) => /^-\d$/.test(short))
+      );
+    };
+    let activeVariadicOption = null;
+    let activeGroup = null;
+    let i2 = 0;
+    while (i2 < args.length || activeGroup) {
+      const arg = activeGroup ?? args[i2++];
+      activeGroup = null;
+      if (arg === "--") {
+        if (dest === unknown) dest.push(arg);
+        dest.push(...args.slice(i2));
+        break;
+      }
+      if (activeVariadicOption && (!maybeOption(arg) || negativeNumberArg(arg))) {
+        this.emit(`option:${activeVariadicOption.name()}`, arg);
+        continue;
+      }
+      activeVariadicOption = null;
+      if (maybeOption(arg)) {
+        const option = this._findOption(arg);
+        if (option) {
+          if (option.required) {
+            const value = args[i2++];
+            if (value === void 0) this.optionMissingArgument(option);
+            this.emit(`option:${option.name()}`, value);
+          } else if (option.optional) {
+            let value = null;
+            if (i2 < args.length && (!maybeOption(args[i2]) || negativeNumberArg(args[i2]))) {
+              value = args[i2++];
             }
-          });
-        });
-      }
-      core(path26, options || {}, function(er, is) {
-        if (er) {
-          if (er.code === "EACCES" || options && options.ignoreErrors) {
-            er = null;
-            is = false;
+            this.emit(`option:${option.name()}`, value);
+          } else {
+            this.emit(`option:${option.name()}`);
           }
-        }
-        cb(er, is);
-      });
-    }
-    function sync(path26, options) {
-      try {
-        return core.sync(path26, options || {});
-      } catch (er) {
-        if (options && options.ignoreErrors || er.code === "EACCES") {
-          return false;
-        } else {
-          throw er;
+          activeVariadicOption = option.variadic ? option : null;
+          continue;
         }
       }
-    }
-  }
-});
-
-// node_modules/which/which.js
-var require_which = __commonJS({
-  "node_modules/which/which.js"(exports, module) {
-    var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path26 = __require("path");
-    var COLON = isWindows ? ";" : ":";
-    var isexe = require_isexe();
-    var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
-    var getPathInfo = (cmd, opt) => {
-      const colon = opt.colon || COLON;
-      const pathEnv = cmd.match(/\//) || isWindows && cmd.match(/\\/) ? [""] : [
-        // windows always checks the cwd first
-        ...isWindows ? [process.cwd()] : [],
-        ...(opt.path || process.env.PATH || /* istanbul ignore next: very unusual */
-        "").split(colon)
-      ];
-      const pathExtExe = isWindows ? opt.pathExt || process.env.PATHEXT || ".EXE;.CMD;.BAT;.COM" : "";
-      const pathExt = isWindows ? pathExtExe.split(colon) : [""];
-      if (isWindows) {
-        if (cmd.indexOf(".") !== -1 && pathExt[0] !== "")
-          pathExt.unshift("");
-      }
-      return {
-        pathEnv,
-        pathExt,
-        pathExtExe
-      };
-    };
-    var which = (cmd, opt, cb) => {
-      if (typeof opt === "function") {
-        cb = opt;
-        opt = {};
-      }
-      if (!opt)
-        opt = {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      const step = (i2) => new Promise((resolve, reject) => {
-        if (i2 === pathEnv.length)
-          return opt.all && found.length ? resolve(found) : reject(getNotFoundError(cmd));
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path26.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        resolve(subStep(p, i2, 0));
-      });
-      const subStep = (p, i2, ii) => new Promise((resolve, reject) => {
-        if (ii === pathExt.length)
-          return resolve(step(i2 + 1));
-        const ext = pathExt[ii];
-        isexe(p + ext, { pathExt: pathExtExe }, (er, is) => {
-          if (!er && is) {
-            if (opt.all)
-              found.push(p + ext);
-            else
-              return resolve(p + ext);
+      if (arg.length > 2 && arg[0] === "-" && arg[1] !== "-") {
+        const option = this._findOption(`-${arg[1]}`);
+        if (option) {
+          if (option.required || option.optional && this._combineFlagAndOptionalValue) {
+            this.emit(`option:${option.name()}`, arg.slice(2));
+          } else {
+            this.emit(`option:${option.name()}`);
+            activeGroup = `-${arg.slice(2)}`;
           }
-          return resolve(subStep(p, i2, ii + 1));
-        });
-      });
-      return cb ? step(0).then((res) => cb(null, res), cb) : step(0);
-    };
-    var whichSync = (cmd, opt) => {
-      opt = opt || {};
-      const { pathEnv, pathExt, pathExtExe } = getPathInfo(cmd, opt);
-      const found = [];
-      for (let i2 = 0; i2 < pathEnv.length; i2++) {
-        const ppRaw = pathEnv[i2];
-        const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path26.join(pathPart, cmd);
-        const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
-        for (let j = 0; j < pathExt.length; j++) {
-          const cur = p + pathExt[j];
-          try {
-            const is = isexe.sync(cur, { pathExt: pathExtExe });
-            if (is) {
-              if (opt.all)
-                found.push(cur);
-              else
-                return cur;
-            }
-          } catch (ex) {
-          }
+          continue;
         }
       }
-      if (opt.all && found.length)
-        return found;
-      if (opt.nothrow)
-        return null;
-      throw getNotFoundError(cmd);
-    };
-    module.exports = which;
-    which.sync = whichSync;
-  }
-});
-
-// node_modules/path-key/index.js
-var require_path_key = __commonJS({
-  "node_modules/path-key/index.js"(exports, module) {
-    "use strict";
-    var pathKey2 = (options = {}) => {
-      const environment = options.env || process.env;
-      const platform2 = options.platform || process.platform;
-      if (platform2 !== "win32") {
-        return "PATH";
-      }
-      return Object.keys(environment).reverse().find((key) => key.toUpperCase() === "PATH") || "Path";
-    };
-    module.exports = pathKey2;
-    module.exports.default = pathKey2;
-  }
-});
-
-// node_modules/cross-spawn/lib/util/resolveCommand.js
-var require_resolveCommand = __commonJS({
-  "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports, module) {
-    "use strict";
-    var path26 = __require("path");
-    var which = require_which();
-    var getPathKey = require_path_key();
-    function resolveCommandAttempt(parsed, withoutPathExt) {
-      const env = parsed.options.env || process.env;
-      const cwd = process.cwd();
-      const hasCustomCwd = parsed.options.cwd != null;
-      const shouldSwitchCwd = hasCustomCwd && process.chdir !== void 0 && !process.chdir.disabled;
-      if (shouldSwitchCwd) {
-        try {
-          process.chdir(parsed.options.cwd);
-        } catch (err) {
+      if (/^--[^=]+=/.test(arg)) {
+        const index = arg.indexOf("=");
+        const option = this._findOption(arg.slice(0, index));
+        if (option && (option.required || option.optional)) {
+          this.emit(`option:${option.name()}`, arg.slice(index + 1));
+          continue;
         }
       }
-      let resolved;
-      try {
-        resolved = which.sync(parsed.command, {
-          path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path26.delimiter : void 0
-        });
-      } catch (e) {
-      } finally {
-        if (shouldSwitchCwd) {
-          process.chdir(cwd);
+      if (dest === operands && maybeOption(arg) && !(this.commands.length === 0 && negativeNumberArg(arg))) {
+        dest = unknown;
+      }
+      if ((this._enablePositionalOptions || this._passThroughOptions) && operands.length === 0 && unknown.length === 0) {
+        if (this._findCommand(arg)) {
+          operands.push(arg);
+          unknown.push(...args.slice(i2));
+          break;
+        } else if (this._getHelpCommand() && arg === this._getHelpCommand().name()) {
+          operands.push(arg, ...args.slice(i2));
+          break;
+        } else if (this._defaultCommandName) {
+          unknown.push(arg, ...args.slice(i2));
+          break;
         }
       }
-      if (resolved) {
-        resolved = path26.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+      if (this._passThroughOptions) {
+        dest.push(arg, ...args.slice(i2));
+        break;
       }
-      return resolved;
+      dest.push(arg);
     }
-    function resolveCommand(parsed) {
-      return resolveCommandAttempt(parsed) || resolveCommandAttempt(parsed, true);
-    }
-    module.exports = resolveCommand;
+    return { operands, unknown };
   }
-});
-
-// node_modules/cross-spawn/lib/util/escape.js
-var require_escape = __commonJS({
-  "node_modules/cross-spawn/lib/util/escape.js"(exports, module) {
-    "use strict";
-    var metaCharsRegExp = /([()\][%!^"`<>&|;, *?])/g;
-    function escapeCommand(arg) {
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      return arg;
-    }
-    function escapeArgument(arg, doubleEscapeMetaChars) {
-      arg = `${arg}`;
-      arg = arg.replace(/(?=(\\+?)?)\1"/g, '$1$1\\"');
-      arg = arg.replace(/(?=(\\+?)?)\1$/, "$1$1");
-      arg = `"${arg}"`;
-      arg = arg.replace(metaCharsRegExp, "^$1");
-      if (doubleEscapeMetaChars) {
-        arg = arg.replace(metaCharsRegExp, "^$1");
+  /**
+   * Return an object containing local option values as key-value pairs.
+   *
+   * @return {object}
+   */
+  opts() {
+    if (this._storeOptionsAsProperties) {
+      const result = {};
+      const len = this.options.length;
+      for (let i2 = 0; i2 < len; i2++) {
+        const key = this.options[i2].attributeName();
+        result[key] = key === this._versionOptionName ? this._version : this[key];
       }
-      return arg;
-    }
-    module.exports.command = escapeCommand;
-    module.exports.argument = escapeArgument;
-  }
-});
-
-// node_modules/shebang-regex/index.js
-var require_shebang_regex = __commonJS({
-  "node_modules/shebang-regex/index.js"(exports, module) {
-    "use strict";
-    module.exports = /^#!(.*)/;
-  }
-});
-
-// node_modules/shebang-command/index.js
-var require_shebang_command = __commonJS({
-  "node_modules/shebang-command/index.js"(exports, module) {
-    "use strict";
-    var shebangRegex = require_shebang_regex();
-    module.exports = (string = "") => {
-      const match = string.match(shebangRegex);
-      if (!match) {
-        return null;
-      }
-      const [path26, argument] = match[0].replace(/#! ?/, "").split(" ");
-      const binary = path26.split("/").pop();
-      if (binary === "env") {
-        return argument;
-      }
-      return argument ? `${binary} ${argument}` : binary;
-    };
-  }
-});
-
-// node_modules/cross-spawn/lib/util/readShebang.js
-var require_readShebang = __commonJS({
-  "node_modules/cross-spawn/lib/util/readShebang.js"(exports, module) {
-    "use strict";
-    var fs = __require("fs");
-    var shebangCommand = require_shebang_command();
-    function readShebang(command) {
-      const size = 150;
-      const buffer = Buffer.alloc(size);
-      let fd;
-      try {
-        fd = fs.openSync(command, "r");
-        fs.readSync(fd, buffer, 0, size, 0);
-        fs.closeSync(fd);
-      } catch (e) {
-      }
-      return shebangCommand(buffer.toString());
-    }
-    module.exports = readShebang;
-  }
-});
-
-// node_modules/cross-spawn/lib/parse.js
-var require_parse = __commonJS({
-  "node_modules/cross-spawn/lib/parse.js"(exports, module) {
-    "use strict";
-    var path26 = __require("path");
-    var resolveCommand = require_resolveCommand();
-    var escape2 = require_escape();
-    var readShebang = require_readShebang();
-    var isWin = process.platform === "win32";
-    var isExecutableRegExp = /\.(?:com|exe)$/i;
-    var isCmdShimRegExp = /node_modules[\\/].bin[\\/][^\\/]+\.cmd$/i;
-    function detectShebang(parsed) {
-      parsed.file = resolveCommand(parsed);
-      const shebang = parsed.file && readShebang(parsed.file);
-      if (shebang) {
-        parsed.args.unshift(parsed.file);
-        parsed.command = shebang;
-        return resolveCommand(parsed);
-      }
-      return parsed.file;
-    }
-    function parseNonShell(parsed) {
-      if (!isWin) {
-        return parsed;
-      }
-      const commandFile = detectShebang(parsed);
-      const needsShell = !isExecutableRegExp.test(commandFile);
-      if (parsed.options.forceShell || needsShell) {
-        const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path26.normalize(parsed.command);
-        parsed.command = escape2.command(parsed.command);
-        parsed.args = parsed.args.map((arg) => escape2.argument(arg, needsDoubleEscapeMetaChars));
-        const shellCommand = [parsed.command].concat(parsed.args).join(" ");
-        parsed.args = ["/d", "/s", "/c", `"${shellCommand}"`];
-        parsed.command = process.env.comspec || "cmd.exe";
-        parsed.options.windowsVerbatimArguments = true;
-      }
-      return parsed;
-    }
-    function parse(command, args, options) {
-      if (args && !Array.isArray(args)) {
-        options = args;
-        args = null;
-      }
-      args = args ? args.slice(0) : [];
-      options = Object.assign({}, options);
-      const parsed = {
-        command,
-        args,
-        options,
-        file: void 0,
-        original: {
-          command,
-          args
-        }
-      };
-      return options.shell ? parsed : parseNonShell(parsed);
-    }
-    module.exports = parse;
-  }
-});
-
-// node_modules/cross-spawn/lib/enoent.js
-var require_enoent = __commonJS({
-  "node_modules/cross-spawn/lib/enoent.js"(exports, module) {
-    "use strict";
-    var isWin = process.platform === "win32";
-    function notFoundError(original, syscall) {
-      return Object.assign(new Error(`${syscall} ${original.command} ENOENT`), {
-        code: "ENOENT",
-        errno: "ENOENT",
-        syscall: `${syscall} ${original.command}`,
-        path: original.command,
-        spawnargs: original.args
-      });
-    }
-    function hookChildProcess(cp, parsed) {
-      if (!isWin) {
-        return;
-      }
-      const originalEmit = cp.emit;
-      cp.emit = function(name, arg1) {
-        if (name === "exit") {
-          const err = verifyENOENT(arg1, parsed);
-          if (err) {
-            return originalEmit.call(cp, "error", err);
-          }
-        }
-        return originalEmit.apply(cp, arguments);
-      };
-    }
-    function verifyENOENT(status, parsed) {
-      if (isWin && status === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawn");
-      }
-      return null;
-    }
-    function verifyENOENTSync(status, parsed) {
-      if (isWin && status === 1 && !parsed.file) {
-        return notFoundError(parsed.original, "spawnSync");
-      }
-      return null;
-    }
-    module.exports = {
-      hookChildProcess,
-      verifyENOENT,
-      verifyENOENTSync,
-      notFoundError
-    };
-  }
-});
-
-// node_modules/cross-spawn/index.js
-var require_cross_spawn = __commonJS({
-  "node_modules/cross-spawn/index.js"(exports, module) {
-    "use strict";
-    var cp = __require("child_process");
-    var parse = require_parse();
-    var enoent = require_enoent();
-    function spawn2(command, args, options) {
-      const parsed = parse(command, args, options);
-      const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
-      enoent.hookChildProcess(spawned, parsed);
-      return spawned;
-    }
-    function spawnSync3(command, args, options) {
-      const parsed = parse(command, args, options);
-      const result = cp.spawnSync(parsed.command, parsed.args, parsed.options);
-      result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
     }
-    module.exports = spawn2;
-    module.exports.spawn = spawn2;
-    module.exports.sync = spawnSync3;
-    module.exports._parse = parse;
-    module.exports._enoent = enoent;
+    return this._optionValues;
   }
-});
+  /**
+   * Return an object containing merged local and global option values as key-value pairs.
+   *
+   * @return {object}
+   */
+  optsWithGlobals() {
+    return this._getCommandAndAncestors().reduce(
+      (combinedOptions, cmd) => Object.assign(combinedOptions, cmd.opts()),
+      {}
+    );
+  }
+  /**
+   * Display error message and exit (or call exitOverride).
+   *
+   * @param {string} message
+   * @param {object} [errorOptions]
+   * @param {string} [errorOptions.code] - an id string representing the error
+   * @param {number} [errorOptions.exitCode] - used with process.exit
+   */
+  error(message, errorOptions) {
+    this._outputConfiguration.outputError(
+      `${message}
+`,
+      this._outputConfiguration.writeErr
+    );
+    if (typeof this._showHelpAfterError === "string") {
+      this._outputConfiguration.writeErr(`${this._showHelpAfterError}
+`);
+    } else if (this._showHelpAfterError) {
+      this._outputConfiguration.writeErr("\n");
+      this.outputHelp({ error: true });
+    }
+    const config = errorOptions || {};
+    const exitCode = config.exitCode || 1;
+    const code2 = config.code || "commander.error";
+    this._exit(exitCode, code2, message);
+  }
+  /**
+   * Apply any option related environment variables, if option does
+   * not have a value from cli or client code.
+   *
+   * @private
+   */
+  _parseOptionsEnv() {
+    this.options.forEach((option) => {
+      if (option.envVar && option.envVar in process2.env) {
+        const optionKey = option.attributeName();
+        if (this.getOptionValue(optionKey) === void 0 || ["default", "config", "env"].includes(
+          this.getOptionValueSource(optionKey)
+        )) {
+          if (option.required || option.optional) {
+            this.emit(`optionEnv:${option.name()}`, process2.env[option.envVar]);
+          } else {
+            this.emit(`optionEnv:${option.name()}`);
+          }
+        }
+      }
+    });
+  }
+  /**
+   * Apply any implied option values, if option is undefined or default value.
+   *
+   * @private
+   */
+  _parseOptionsImplied() {
+    const dualHelper = new DualOptions(this.options);
+    const hasCustomOptionValue = (optionKey) => {
+      return this.getOptionValue(optionKey) !== void 0 && !["default", "implied"].includes(this.getOptionValueSource(optionKey));
+    };
+    this.options.filter(
+      (option) => option.implied !== void 0 && hasCustomOptionValue(option.attributeName()) && dualHelper.valueFromOption(
+        this.getOptionValue(option.attributeName()),
+        option
+      )
+    ).forEach((option) => {
+      Object.keys(option.implied).filter((impliedKey) => !hasCustomOptionValue(impliedKey)).forEach((impliedKey) => {
+        this.setOptionValueWithSource(
+          impliedKey,
+          option.implied[impliedKey],
+          "implied"
+        );
+      });
+    });
+  }
+  /**
+   * Argument `name` is missing.
+   *
+   * @param {string} name
+   * @private
+   */
+  missingArgument(name) {
+    const message = `error: missing required argument '${name}'`;
+    this.error(message, { code: "commander.missingArgument" });
+  }
+  /**
+   * `Option` is missing an argument.
+   *
+   * @param {Option} option
+   * @private
+   */
+  optionMissingArgument(option) {
+    const message = `error: option '${option.flags}' argument missing`;
+    this.error(message, { code: "commander.optionMissingArgument" });
+  }
+  /**
+   * `Option` does not have a value, and is a mandatory option.
+   *
+   * @param {Option} option
+   * @private
+   */
+  missingMandatoryOptionValue(option) {
+    const message = `error: required option '${option.flags}' not specified`;
+    this.error(message, { code: "commander.missingMandatoryOptionValue" });
+  }
+  /**
+   * `Option` conflicts with another option.
+   *
+   * @param {Option} option
+   * @param {Option} conflictingOption
+   * @private
+   */
+  _conflictingOption(option, conflictingOption) {
+    const findBestOptionFromValue = (option2) => {
+      const optionKey = option2.attributeName();
+      const optionValue = this.getOptionValue(optionKey);
+      const negativeOption = this.options.find(
+        (target) => target.negate && optionKey === target.attributeName()
+      );
+      const positiveOption = this.options.find(
+        (target) => !target.negate && optionKey === target.attributeName()
+      );
+      if (negativeOption && (negativeOption.presetArg === void 0 && optionValue === false || negativeOption.presetArg !== void 0 && optionValue === negativeOption.presetArg)) {
+        return negativeOption;
+      }
+      return positiveOption || option2;
+    };
+    const getErrorMessage = (option2) => {
+      const bestOption = findBestOptionFromValue(option2);
+      const optionKey = bestOption.attributeName();
+      const source2 = this.getOptionValueSource(optionKey);
+      if (source2 === "env") {
+        return `environment variable '${bestOption.envVar}'`;
+      }
+      return `option '${bestOption.flags}'`;
+    };
+    const message = `error: ${getErrorMessage(option)} cannot be used with ${getErrorMessage(conflictingOption)}`;
+    this.error(message, { code: "commander.conflictingOption" });
+  }
+  /**
+   * Unknown option `flag`.
+   *
+   * @param {string} flag
+   * @private
+   */
+  unknownOption(flag) {
+    if (this._allowUnknownOption) return;
+    let suggestion = "";
+    if (flag.startsWith("--") && this._showSuggestionAfterError) {
+      let candidateFlags = [];
+      let command = this;
+      do {
+        const moreFlags = command.createHelp().visibleOptions(command).filter((option) => option.long).map((option) => option.long);
+        candidateFlags = candidateFlags.concat(moreFlags);
+        command = command.parent;
+      } while (command && !command._enablePositionalOptions);
+      suggestion = suggestSimilar(flag, candidateFlags);
+    }
+    const message = `error: unknown option '${flag}'${suggestion}`;
+    this.error(message, { code: "commander.unknownOption" });
+  }
+  /**
+   * Excess arguments, more than expected.
+   *
+   * @param {string[]} receivedArgs
+   * @private
+   */
+  _excessArguments(receivedArgs) {
+    if (this._allowExcessArguments) return;
+    const expected = this.registeredArguments.length;
+    const s = expected === 1 ? "" : "s";
+    const received = receivedArgs.length;
+    const forSubcommand = this.parent ? ` for '${this.name()}'` : "";
+    const details2 = receivedArgs.join(", ");
+    const message = `error: too many arguments${forSubcommand}. Expected ${expected} argument${s} but got ${received}: ${details2}.`;
+    this.error(message, { code: "commander.excessArguments" });
+  }
+  /**
+   * Unknown command.
+   *
+   * @private
+   */
+  unknownCommand() {
+    const unknownName = this.args[0];
+    let suggestion = "";
+    if (this._showSuggestionAfterError) {
+      const candidateNames = [];
+      this.createHelp().visibleCommands(this).forEach((command) => {
+        candidateNames.push(command.name());
+        if (command.alias()) candidateNames.push(command.alias());
+      });
+      suggestion = suggestSimilar(unknownName, candidateNames);
+    }
+    const message = `error: unknown command '${unknownName}'${suggestion}`;
+    this.error(message, { code: "commander.unknownCommand" });
+  }
+  /**
+   * Get or set the program version.
+   *
+   * This method auto-registers the "-V, --version" option which will print the version number.
+   *
+   * You can optionally supply the flags and description to override the defaults.
+   *
+   * @param {string} [str]
+   * @param {string} [flags]
+   * @param {string} [description]
+   * @return {(this | string | undefined)} `this` command for chaining, or version string if no arguments
+   */
+  version(str2, flags, description) {
+    if (str2 === void 0) return this._version;
+    this._version = str2;
+    flags = flags || "-V, --version";
+    description = description || "output the version number";
+    const versionOption = this.createOption(flags, description);
+    this._versionOptionName = versionOption.attributeName();
+    this._registerOption(versionOption);
+    this.on("option:" + versionOption.name(), () => {
+      this._outputConfiguration.writeOut(`${str2}
+`);
+      this._exit(0, "commander.version", str2);
+    });
+    return this;
+  }
+  /**
+   * Set the description.
+   *
+   * @param {string} [str]
+   * @param {object} [argsDescription]
+   * @return {(string|Command)}
+   */
+  description(str2, argsDescription) {
+    if (str2 === void 0 && argsDescription === void 0)
+      return this._description;
+    this._description = str2;
+    if (argsDescription) {
+      this._argsDescription = argsDescription;
+    }
+    return this;
+  }
+  /**
+   * Set the summary. Used when listed as subcommand of parent.
+   *
+   * @param {string} [str]
+   * @return {(string|Command)}
+   */
+  summary(str2) {
+    if (str2 === void 0) return this._summary;
+    this._summary = str2;
+    return this;
+  }
+  /**
+   * Set an alias for the command.
+   *
+   * You may call more than once to add multiple aliases. Only the first alias is shown in the auto-generated help.
+   *
+   * @param {string} [alias]
+   * @return {(string|Command)}
+   */
+  alias(alias) {
+    if (alias === void 0) return this._aliases[0];
+    let command = this;
+    if (this.commands.length !== 0 && this.commands[this.commands.length - 1]._executableHandler) {
+      command = this.commands[this.commands.length - 1];
+    }
+    if (alias === command._name)
+      throw new Error("Command alias can't be the same as its name");
+    const matchingCommand = this.parent?._findCommand(alias);
+    if (matchingCommand) {
+      const existingCmd = [matchingCommand.name()].concat(matchingCommand.aliases()).join("|");
+      throw new Error(
+        `cannot add alias '${alias}' to command '${this.name()}' as already have command '${existingCmd}'`
+      );
+    }
+    command._aliases.push(alias);
+    return this;
+  }
+  /**
+   * Set aliases for the command.
+   *
+   * Only the first alias is shown in the auto-generated help.
+   *
+   * @param {string[]} [aliases]
+   * @return {(string[]|Command)}
+   */
+  aliases(aliases) {
+    if (aliases === void 0) return this._aliases;
+    aliases.forEach((alias) => this.alias(alias));
+    return this;
+  }
+  /**
+   * Set / get the command usage `str`.
+   *
+   * @param {string} [str]
+   * @return {(string|Command)}
+   */
+  usage(str2) {
+    if (str2 === void 0) {
+      if (this._usage) return this._usage;
+      const args = this.registeredArguments.map((arg) => {
+        return humanReadableArgName(arg);
+      });
+      return [].concat(
+        this.options.length || this._helpOption !== null ? "[options]" : [],
+        this.commands.length ? "[command]" : [],
+        this.registeredArguments.length ? args : []
+      ).join(" ");
+    }
+    this._usage = str2;
+    return this;
+  }
+  /**
+   * Get or set the name of the command.
+   *
+   * @param {string} [str]
+   * @return {(string|Command)}
+   */
+  name(str2) {
+    if (str2 === void 0) return this._name;
+    this._name = str2;
+    return this;
+  }
+  /**
+   * Set/get the help group heading for this subcommand in parent command's help.
+   *
+   * @param {string} [heading]
+   * @return {Command | string}
+   */
+  helpGroup(heading) {
+    if (heading === void 0) return this._helpGroupHeading ?? "";
+    this._helpGroupHeading = heading;
+    return this;
+  }
+  /**
+   * Set/get the default help group heading for subcommands added to this command.
+   * (This does not override a group set directly on the subcommand using .helpGroup().)
+   *
+   * @example
+   * program.commandsGroup('Development Commands:');
+   * program.command('watch')...
+   * program.command('lint')...
+   * ...
+   *
+   * @param {string} [heading]
+   * @returns {Command | string}
+   */
+  commandsGroup(heading) {
+    if (heading === void 0) return this._defaultCommandGroup ?? "";
+    this._defaultCommandGroup = heading;
+    return this;
+  }
+  /**
+   * Set/get the default help group heading for options added to this command.
+   * (This does not override a group set directly on the option using .helpGroup().)
+   *
+   * @example
+   * program
+   *   .optionsGroup('Development Options:')
+   *   .option('-d, --debug', 'output extra debugging')
+   *   .option('-p, --profile', 'output profiling information')
+   *
+   * @param {string} [heading]
+   * @returns {Command | string}
+   */
+  optionsGroup(heading) {
+    if (heading === void 0) return this._defaultOptionGroup ?? "";
+    this._defaultOptionGroup = heading;
+    return this;
+  }
+  /**
+   * @param {Option} option
+   * @private
+   */
+  _initOptionGroup(option) {
+    if (this._defaultOptionGroup && !option.helpGroupHeading)
+      option.helpGroup(this._defaultOptionGroup);
+  }
+  /**
+   * @param {Command} cmd
+   * @private
+   */
+  _initCommandGroup(cmd) {
+    if (this._defaultCommandGroup && !cmd.helpGroup())
+      cmd.helpGroup(this._defaultCommandGroup);
+  }
+  /**
+   * Set the name of the command from script filename, such as process.argv[1],
+   * or import.meta.filename.
+   *
+   * (Used internally and public although not documented in README.)
+   *
+   * @example
+   * program.nameFromFilename(import.meta.filename);
+   *
+   * @param {string} filename
+   * @return {Command}
+   */
+  nameFromFilename(filename) {
+    this._name = path.basename(filename, path.extname(filename));
+    return this;
+  }
+  /**
+   * Get or set the directory for searching for executable subcommands of this command.
+   *
+   * @example
+   * program.executableDir(import.meta.dirname);
+   * // or
+   * program.executableDir('subcommands');
+   *
+   * @param {string} [path]
+   * @return {(string|null|Command)}
+   */
+  executableDir(path31) {
+    if (path31 === void 0) return this._executableDir;
+    this._executableDir = path31;
+    return this;
+  }
+  /**
+   * Return program help documentation.
+   *
+   * @param {{ error: boolean }} [contextOptions] - pass {error:true} to wrap for stderr instead of stdout
+   * @return {string}
+   */
+  helpInformation(contextOptions) {
+    const helper = this.createHelp();
+    const context = this._getOutputContext(contextOptions);
+    helper.prepareContext({
+      error: context.error,
+      helpWidth: context.helpWidth,
+      outputHasColors: context.hasColors
+    });
+    const text = helper.formatHelp(this, helper);
+    if (context.hasColors) return text;
+    return this._outputConfiguration.stripColor(text);
+  }
+  /**
+   * @typedef HelpContext
+   * @type {object}
+   * @property {boolean} error
+   * @property {number} helpWidth
+   * @property {boolean} hasColors
+   * @property {function} write - includes stripColor if needed
+   *
+   * @returns {HelpContext}
+   * @private
+   */
+  _getOutputContext(contextOptions) {
+    contextOptions = contextOptions || {};
+    const error = !!contextOptions.error;
+    let baseWrite;
+    let hasColors3;
+    let helpWidth;
+    if (error) {
+      baseWrite = (str2) => this._outputConfiguration.writeErr(str2);
+      hasColors3 = this._outputConfiguration.getErrHasColors();
+      helpWidth = this._outputConfiguration.getErrHelpWidth();
+    } else {
+      baseWrite = (str2) => this._outputConfiguration.writeOut(str2);
+      hasColors3 = this._outputConfiguration.getOutHasColors();
+      helpWidth = this._outputConfiguration.getOutHelpWidth();
+    }
+    const write = (str2) => {
+      if (!hasColors3) str2 = this._outputConfiguration.stripColor(str2);
+      return baseWrite(str2);
+    };
+    return { error, write, hasColors: hasColors3, helpWidth };
+  }
+  /**
+   * Output help information for this command.
+   *
+   * Outputs built-in help, and custom text added using `.addHelpText()`.
+   *
+   * @param {{ error: boolean } | Function} [contextOptions] - pass {error:true} to write to stderr instead of stdout
+   */
+  outputHelp(contextOptions) {
+    let deprecatedCallback;
+    if (typeof contextOptions === "function") {
+      deprecatedCallback = contextOptions;
+      contextOptions = void 0;
+    }
+    const outputContext = this._getOutputContext(contextOptions);
+    const eventContext = {
+      error: outputContext.error,
+      write: outputContext.write,
+      command: this
+    };
+    this._getCommandAndAncestors().reverse().forEach((command) => command.emit("beforeAllHelp", eventContext));
+    this.emit("beforeHelp", eventContext);
+    let helpInformation = this.helpInformation({ error: outputContext.error });
+    if (deprecatedCallback) {
+      helpInformation = deprecatedCallback(helpInformation);
+      if (typeof helpInformation !== "string" && !Buffer.isBuffer(helpInformation)) {
+        throw new Error("outputHelp callback must return a string or a Buffer");
+      }
+    }
+    outputContext.write(helpInformation);
+    if (this._getHelpOption()?.long) {
+      this.emit(this._getHelpOption().long);
+    }
+    this.emit("afterHelp", eventContext);
+    this._getCommandAndAncestors().forEach(
+      (command) => command.emit("afterAllHelp", eventContext)
+    );
+  }
+  /**
+   * You can pass in flags and a description to customise the built-in help option.
+   * Pass in false to disable the built-in help option.
+   *
+   * @example
+   * program.helpOption('-?, --help', 'show help'); // customise
+   * program.helpOption(false); // disable
+   *
+   * @param {(string | boolean)} flags
+   * @param {string} [description]
+   * @return {Command} `this` command for chaining
+   */
+  helpOption(flags, description) {
+    if (typeof flags === "boolean") {
+      if (flags) {
+        if (this._helpOption === null) this._helpOption = void 0;
+        if (this._defaultOptionGroup) {
+          this._initOptionGroup(this._getHelpOption());
+        }
+      } else {
+        this._helpOption = null;
+      }
+      return this;
+    }
+    this._helpOption = this.createOption(
+      flags ?? "-h, --help",
+      description ?? "display help for command"
+    );
+    if (flags || description) this._initOptionGroup(this._helpOption);
+    return this;
+  }
+  /**
+   * Lazy create help option.
+   * Returns null if has been disabled with .helpOption(false).
+   *
+   * @returns {(Option | null)} the help option
+   * @package
+   */
+  _getHelpOption() {
+    if (this._helpOption === void 0) {
+      this.helpOption(void 0, void 0);
+    }
+    return this._helpOption;
+  }
+  /**
+   * Supply your own option to use for the built-in help option.
+   * This is an alternative to using helpOption() to customise the flags and description etc.
+   *
+   * @param {Option} option
+   * @return {Command} `this` command for chaining
+   */
+  addHelpOption(option) {
+    this._helpOption = option;
+    this._initOptionGroup(option);
+    return this;
+  }
+  /**
+   * Output help information and exit.
+   *
+   * Outputs built-in help, and custom text added using `.addHelpText()`.
+   *
+   * @param {{ error: boolean }} [contextOptions] - pass {error:true} to write to stderr instead of stdout
+   */
+  help(contextOptions) {
+    this.outputHelp(contextOptions);
+    let exitCode = Number(process2.exitCode ?? 0);
+    if (exitCode === 0 && contextOptions && typeof contextOptions !== "function" && contextOptions.error) {
+      exitCode = 1;
+    }
+    this._exit(exitCode, "commander.help", "(outputHelp)");
+  }
+  /**
+   * // Do a little typing to coordinate emit and listener for the help text events.
+   * @typedef HelpTextEventContext
+   * @type {object}
+   * @property {boolean} error
+   * @property {Command} command
+   * @property {function} write
+   */
+  /**
+   * Add additional text to be displayed with the built-in help.
+   *
+   * Position is 'before' or 'after' to affect just this command,
+   * and 'beforeAll' or 'afterAll' to affect this command and all its subcommands.
+   *
+   * @param {string} position - before or after built-in help
+   * @param {(string | Function)} text - string to add, or a function returning a string
+   * @return {Command} `this` command for chaining
+   */
+  addHelpText(position, text) {
+    const allowedValues = ["beforeAll", "before", "after", "afterAll"];
+    if (!allowedValues.includes(position)) {
+      throw new Error(`Unexpected value for position to addHelpText.
+Expecting one of '${allowedValues.join("', '")}'`);
+    }
+    const helpEvent = `${position}Help`;
+    this.on(helpEvent, (context) => {
+      let helpStr;
+      if (typeof text === "function") {
+        helpStr = text({ error: context.error, command: context.command });
+      } else {
+        helpStr = text;
+      }
+      if (helpStr) {
+        context.write(`${helpStr}
+`);
+      }
+    });
+    return this;
+  }
+  /**
+   * Output help information if help flags specified
+   *
+   * @param {Array} args - array of options to search for help flags
+   * @private
+   */
+  _outputHelpIfRequested(args) {
+    const helpOption = this._getHelpOption();
+    const helpRequested = helpOption && args.find((arg) => helpOption.is(arg));
+    if (helpRequested) {
+      this.outputHelp();
+      this._exit(0, "commander.helpDisplayed", "(outputHelp)");
+    }
+  }
+};
+function incrementNodeInspectorPort(args) {
+  return args.map((arg) => {
+    if (!arg.startsWith("--inspect")) {
+      return arg;
+    }
+    let debugOption;
+    let debugHost = "127.0.0.1";
+    let debugPort = "9229";
+    let match;
+    if ((match = arg.match(/^(--inspect(-brk|-wait)?)$/)) !== null) {
+      debugOption = match[1];
+    } else if ((match = arg.match(
+      /^(--inspect(-brk|-port|-wait)?)=(\[[^\]]+\]|[^:]+)$/
+    )) !== null) {
+      debugOption = match[1];
+      if (/^\d+$/.test(match[3])) {
+        debugPort = match[3];
+      } else {
+        debugHost = match[3];
+      }
+    } else if ((match = arg.match(
+      /^(--inspect(-brk|-port|-wait)?)=(\[[^\]]+\]|[^:]+):(\d+)$/
+    )) !== null) {
+      debugOption = match[1];
+      debugHost = match[3];
+      debugPort = match[4];
+    }
+    if (debugOption && debugPort !== "0") {
+      return `${debugOption}=${debugHost}:${parseInt(debugPort) + 1}`;
+    }
+    return arg;
+  });
+}
+function useColor() {
+  if (process2.env.NO_COLOR || process2.env.FORCE_COLOR === "0" || process2.env.FORCE_COLOR === "false")
+    return false;
+  if (process2.env.FORCE_COLOR || process2.env.CLICOLOR_FORCE !== void 0)
+    return true;
+  return void 0;
+}
 
-// node_modules/commander/esm.mjs
-var import_index = __toESM(require_commander(), 1);
-var {
-  program,
-  createCommand,
-  createArgument,
-  createOption,
-  CommanderError,
-  InvalidArgumentError,
-  InvalidOptionArgumentError,
-  // deprecated old name
-  Command,
-  Argument,
-  Option,
-  Help
-} = import_index.default;
+// node_modules/commander/index.js
+var program = new Command();
 
 // src/qemu/accel.ts
 import { accessSync, constants as constants4, mkdtempSync, rmSync, writeFileSync as writeFileSync2 } from "node:fs";
 import os from "node:os";
-import path6 from "node:path";
+import path11 from "node:path";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
@@ -4004,9 +3402,15 @@ var isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPro
 var normalizeFileUrl = (file) => file instanceof URL ? fileURLToPath(file) : file;
 
 // node_modules/execa/lib/methods/parameters.js
-var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
+var normalizeParameters = (rawFile, rawArguments = [], rawOptions, ...rawExtraArguments) => {
+  if (rawExtraArguments.length > 0) {
+    throw new TypeError("Execa accepts at most three arguments: file, arguments, options.");
+  }
+  if (rawOptions !== void 0 && isPlainObject(rawArguments)) {
+    throw new TypeError("Execa accepts at most one options object. Please merge the second and third arguments.");
+  }
   const filePath = safeNormalizeFileUrl(rawFile, "First argument");
-  const [commandArguments, options] = isPlainObject(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
+  const [commandArguments, options = {}] = isPlainObject(rawArguments) ? [[], rawArguments] : [rawArguments, rawOptions];
   if (!Array.isArray(commandArguments)) {
     throw new TypeError(`Second argument must be either an array of arguments or an options object: ${commandArguments}`);
   }
@@ -4021,267 +3425,22 @@ var normalizeParameters = (rawFile, rawArguments = [], rawOptions = {}) => {
   if (!isPlainObject(options)) {
     throw new TypeError(`Last argument must be an options object: ${options}`);
   }
-  return [filePath, normalizedArguments, options];
+  return [filePath, normalizedArguments, { __proto__: null, ...options }];
 };
 
 // node_modules/execa/lib/methods/template.js
 import { ChildProcess } from "node:child_process";
 
-// node_modules/execa/lib/utils/uint-array.js
-import { StringDecoder } from "node:string_decoder";
-var { toString: objectToString } = Object.prototype;
-var isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
-var isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
-var bufferToUint8Array = (buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-var textEncoder = new TextEncoder();
-var stringToUint8Array = (string) => textEncoder.encode(string);
-var textDecoder = new TextDecoder();
-var uint8ArrayToString = (uint8Array) => textDecoder.decode(uint8Array);
-var joinToString = (uint8ArraysOrStrings, encoding) => {
-  const strings = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
-  return strings.join("");
-};
-var uint8ArraysToStrings = (uint8ArraysOrStrings, encoding) => {
-  if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
-    return uint8ArraysOrStrings;
-  }
-  const decoder = new StringDecoder(encoding);
-  const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder.write(uint8Array));
-  const finalString = decoder.end();
-  return finalString === "" ? strings : [...strings, finalString];
-};
-var joinToUint8Array = (uint8ArraysOrStrings) => {
-  if (uint8ArraysOrStrings.length === 1 && isUint8Array(uint8ArraysOrStrings[0])) {
-    return uint8ArraysOrStrings[0];
-  }
-  return concatUint8Arrays(stringsToUint8Arrays(uint8ArraysOrStrings));
-};
-var stringsToUint8Arrays = (uint8ArraysOrStrings) => uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString);
-var concatUint8Arrays = (uint8Arrays) => {
-  const result = new Uint8Array(getJoinLength(uint8Arrays));
-  let index = 0;
-  for (const uint8Array of uint8Arrays) {
-    result.set(uint8Array, index);
-    index += uint8Array.length;
-  }
-  return result;
-};
-var getJoinLength = (uint8Arrays) => {
-  let joinLength = 0;
-  for (const uint8Array of uint8Arrays) {
-    joinLength += uint8Array.length;
-  }
-  return joinLength;
-};
-
-// node_modules/execa/lib/methods/template.js
-var isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
-var parseTemplates = (templates, expressions) => {
-  let tokens = [];
-  for (const [index, template] of templates.entries()) {
-    tokens = parseTemplate({
-      templates,
-      expressions,
-      tokens,
-      index,
-      template
-    });
-  }
-  if (tokens.length === 0) {
-    throw new TypeError("Template script must not be empty");
-  }
-  const [file, ...commandArguments] = tokens;
-  return [file, commandArguments, {}];
-};
-var parseTemplate = ({ templates, expressions, tokens, index, template }) => {
-  if (template === void 0) {
-    throw new TypeError(`Invalid backslash sequence: ${templates.raw[index]}`);
-  }
-  const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template, templates.raw[index]);
-  const newTokens = concatTokens(tokens, nextTokens, leadingWhitespaces);
-  if (index === expressions.length) {
-    return newTokens;
-  }
-  const expression = expressions[index];
-  const expressionTokens = Array.isArray(expression) ? expression.map((expression2) => parseExpression(expression2)) : [parseExpression(expression)];
-  return concatTokens(newTokens, expressionTokens, trailingWhitespaces);
-};
-var splitByWhitespaces = (template, rawTemplate) => {
-  if (rawTemplate.length === 0) {
-    return { nextTokens: [], leadingWhitespaces: false, trailingWhitespaces: false };
-  }
-  const nextTokens = [];
-  let templateStart = 0;
-  const leadingWhitespaces = DELIMITERS.has(rawTemplate[0]);
-  for (let templateIndex = 0, rawIndex = 0; templateIndex < template.length; templateIndex += 1, rawIndex += 1) {
-    const rawCharacter = rawTemplate[rawIndex];
-    if (DELIMITERS.has(rawCharacter)) {
-      if (templateStart !== templateIndex) {
-        nextTokens.push(template.slice(templateStart, templateIndex));
-      }
-      templateStart = templateIndex + 1;
-    } else if (rawCharacter === "\\") {
-      const nextRawCharacter = rawTemplate[rawIndex + 1];
-      if (nextRawCharacter === "\n") {
-        templateIndex -= 1;
-        rawIndex += 1;
-      } else if (nextRawCharacter === "u" && rawTemplate[rawIndex + 2] === "{") {
-        rawIndex = rawTemplate.indexOf("}", rawIndex + 3);
-      } else {
-        rawIndex += ESCAPE_LENGTH[nextRawCharacter] ?? 1;
-      }
-    }
-  }
-  const trailingWhitespaces = templateStart === template.length;
-  if (!trailingWhitespaces) {
-    nextTokens.push(template.slice(templateStart));
-  }
-  return { nextTokens, leadingWhitespaces, trailingWhitespaces };
-};
-var DELIMITERS = /* @__PURE__ */ new Set([" ", "	", "\r", "\n"]);
-var ESCAPE_LENGTH = { x: 3, u: 5 };
-var concatTokens = (tokens, nextTokens, isSeparated) => isSeparated || tokens.length === 0 || nextTokens.length === 0 ? [...tokens, ...nextTokens] : [
-  ...tokens.slice(0, -1),
-  `${tokens.at(-1)}${nextTokens[0]}`,
-  ...nextTokens.slice(1)
-];
-var parseExpression = (expression) => {
-  const typeOfExpression = typeof expression;
-  if (typeOfExpression === "string") {
-    return expression;
-  }
-  if (typeOfExpression === "number") {
-    return String(expression);
-  }
-  if (isPlainObject(expression) && ("stdout" in expression || "isMaxBuffer" in expression)) {
-    return getSubprocessResult(expression);
-  }
-  if (expression instanceof ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
-    throw new TypeError("Unexpected subprocess in template expression. Please use ${await subprocess} instead of ${subprocess}.");
-  }
-  throw new TypeError(`Unexpected "${typeOfExpression}" in template expression`);
-};
-var getSubprocessResult = ({ stdout }) => {
-  if (typeof stdout === "string") {
-    return stdout;
-  }
-  if (isUint8Array(stdout)) {
-    return uint8ArrayToString(stdout);
-  }
-  if (stdout === void 0) {
-    throw new TypeError(`Missing result.stdout in template expression. This is probably due to the previous subprocess' "stdout" option.`);
-  }
-  throw new TypeError(`Unexpected "${typeof stdout}" stdout in template expression`);
-};
-
-// node_modules/execa/lib/methods/main-sync.js
-import { spawnSync } from "node:child_process";
-
-// node_modules/execa/lib/arguments/specific.js
-import { debuglog } from "node:util";
-
-// node_modules/execa/lib/utils/standard-stream.js
-import process2 from "node:process";
-var isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
-var STANDARD_STREAMS = [process2.stdin, process2.stdout, process2.stderr];
-var STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
-var getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
-
-// node_modules/execa/lib/arguments/specific.js
-var normalizeFdSpecificOptions = (options) => {
-  const optionsCopy = { ...options };
-  for (const optionName of FD_SPECIFIC_OPTIONS) {
-    optionsCopy[optionName] = normalizeFdSpecificOption(options, optionName);
-  }
-  return optionsCopy;
-};
-var normalizeFdSpecificOption = (options, optionName) => {
-  const optionBaseArray = Array.from({ length: getStdioLength(options) + 1 });
-  const optionArray = normalizeFdSpecificValue(options[optionName], optionBaseArray, optionName);
-  return addDefaultValue(optionArray, optionName);
-};
-var getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
-var normalizeFdSpecificValue = (optionValue, optionArray, optionName) => isPlainObject(optionValue) ? normalizeOptionObject(optionValue, optionArray, optionName) : optionArray.fill(optionValue);
-var normalizeOptionObject = (optionValue, optionArray, optionName) => {
-  for (const fdName of Object.keys(optionValue).sort(compareFdName)) {
-    for (const fdNumber of parseFdName(fdName, optionName, optionArray)) {
-      optionArray[fdNumber] = optionValue[fdName];
-    }
-  }
-  return optionArray;
-};
-var compareFdName = (fdNameA, fdNameB) => getFdNameOrder(fdNameA) < getFdNameOrder(fdNameB) ? 1 : -1;
-var getFdNameOrder = (fdName) => {
-  if (fdName === "stdout" || fdName === "stderr") {
-    return 0;
-  }
-  return fdName === "all" ? 2 : 1;
-};
-var parseFdName = (fdName, optionName, optionArray) => {
-  if (fdName === "ipc") {
-    return [optionArray.length - 1];
-  }
-  const fdNumber = parseFd(fdName);
-  if (fdNumber === void 0 || fdNumber === 0) {
-    throw new TypeError(`"${optionName}.${fdName}" is invalid.
-It must be "${optionName}.stdout", "${optionName}.stderr", "${optionName}.all", "${optionName}.ipc", or "${optionName}.fd3", "${optionName}.fd4" (and so on).`);
-  }
-  if (fdNumber >= optionArray.length) {
-    throw new TypeError(`"${optionName}.${fdName}" is invalid: that file descriptor does not exist.
-Please set the "stdio" option to ensure that file descriptor exists.`);
-  }
-  return fdNumber === "all" ? [1, 2] : [fdNumber];
-};
-var parseFd = (fdName) => {
-  if (fdName === "all") {
-    return fdName;
-  }
-  if (STANDARD_STREAMS_ALIASES.includes(fdName)) {
-    return STANDARD_STREAMS_ALIASES.indexOf(fdName);
-  }
-  const regexpResult = FD_REGEXP.exec(fdName);
-  if (regexpResult !== null) {
-    return Number(regexpResult[1]);
-  }
-};
-var FD_REGEXP = /^fd(\d+)$/;
-var addDefaultValue = (optionArray, optionName) => optionArray.map((optionValue) => optionValue === void 0 ? DEFAULT_OPTIONS[optionName] : optionValue);
-var verboseDefault = debuglog("execa").enabled ? "full" : "none";
-var DEFAULT_OPTIONS = {
-  lines: false,
-  buffer: true,
-  maxBuffer: 1e3 * 1e3 * 100,
-  verbose: verboseDefault,
-  stripFinalNewline: true
-};
-var FD_SPECIFIC_OPTIONS = ["lines", "buffer", "maxBuffer", "verbose", "stripFinalNewline"];
-var getFdSpecificValue = (optionArray, fdNumber) => fdNumber === "ipc" ? optionArray.at(-1) : optionArray[fdNumber];
-
-// node_modules/execa/lib/verbose/values.js
-var isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
-var isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
-var getVerboseFunction = ({ verbose }, fdNumber) => {
-  const fdVerbose = getFdVerbose(verbose, fdNumber);
-  return isVerboseFunction(fdVerbose) ? fdVerbose : void 0;
-};
-var getFdVerbose = (verbose, fdNumber) => fdNumber === void 0 ? getFdGenericVerbose(verbose) : getFdSpecificValue(verbose, fdNumber);
-var getFdGenericVerbose = (verbose) => verbose.find((fdVerbose) => isVerboseFunction(fdVerbose)) ?? VERBOSE_VALUES.findLast((fdVerbose) => verbose.includes(fdVerbose));
-var isVerboseFunction = (fdVerbose) => typeof fdVerbose === "function";
-var VERBOSE_VALUES = ["none", "short", "full"];
-
-// node_modules/execa/lib/verbose/log.js
-import { inspect } from "node:util";
-
 // node_modules/execa/lib/arguments/escape.js
 import { platform } from "node:process";
-import { stripVTControlCharacters } from "node:util";
-var joinCommand = (filePath, rawArguments) => {
+import { stripVTControlCharacters as stripVTControlCharacters3 } from "node:util";
+var joinCommand = (filePath, rawArguments, shell) => {
   const fileAndArguments = [filePath, ...rawArguments];
   const command = fileAndArguments.join(" ");
-  const escapedCommand = fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
+  const escapedCommand = shell ? escapeControlCharacters(command) : fileAndArguments.map((fileAndArgument) => quoteString(escapeControlCharacters(fileAndArgument))).join(" ");
   return { command, escapedCommand };
 };
-var escapeLines = (lines) => stripVTControlCharacters(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
+var escapeLines = (lines) => stripVTControlCharacters3(lines).split("\n").map((line) => escapeControlCharacters(line)).join("\n");
 var escapeControlCharacters = (line) => line.replaceAll(SPECIAL_CHAR_REGEXP, (character) => escapeControlCharacter(character));
 var escapeControlCharacter = (character) => {
   const commonEscape = COMMON_ESCAPES[character];
@@ -4315,14 +3474,341 @@ var quoteString = (escapedArgument) => {
   }
   return platform === "win32" ? `"${escapedArgument.replaceAll('"', '""')}"` : `'${escapedArgument.replaceAll("'", "'\\''")}'`;
 };
-var NO_ESCAPE_REGEXP = /^[\w./-]+$/;
+var NO_ESCAPE_REGEXP = /^[\w\-./]+$/;
+
+// node_modules/execa/lib/utils/uint-array.js
+import { StringDecoder } from "node:string_decoder";
+var { toString: objectToString } = Object.prototype;
+var isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
+var isUint8Array = (value) => objectToString.call(value) === "[object Uint8Array]";
+var bufferToUint8Array = (buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+var textEncoder = new TextEncoder();
+var stringToUint8Array = (string) => textEncoder.encode(string);
+var textDecoder = new TextDecoder();
+var uint8ArrayToString = (uint8Array) => textDecoder.decode(uint8Array);
+var joinToString = (uint8ArraysOrStrings, encoding) => {
+  const strings = uint8ArraysToStrings(uint8ArraysOrStrings, encoding);
+  return strings.join("");
+};
+var uint8ArraysToStrings = (uint8ArraysOrStrings, encoding) => {
+  if (encoding === "utf8" && uint8ArraysOrStrings.every((uint8ArrayOrString) => typeof uint8ArrayOrString === "string")) {
+    return uint8ArraysOrStrings;
+  }
+  const decoder = new StringDecoder(encoding);
+  const strings = uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString).map((uint8Array) => decoder.write(uint8Array));
+  const finalString = decoder.end();
+  return finalString === "" ? strings : [...strings, finalString];
+};
+var joinToUint8Array = (uint8ArraysOrStrings) => uint8ArraysOrStrings.length === 1 && isUint8Array(uint8ArraysOrStrings[0]) ? uint8ArraysOrStrings[0] : concatUint8Arrays(stringsToUint8Arrays(uint8ArraysOrStrings));
+var stringsToUint8Arrays = (uint8ArraysOrStrings) => uint8ArraysOrStrings.map((uint8ArrayOrString) => typeof uint8ArrayOrString === "string" ? stringToUint8Array(uint8ArrayOrString) : uint8ArrayOrString);
+var concatUint8Arrays = (uint8Arrays) => {
+  const result = new Uint8Array(getJoinLength(uint8Arrays));
+  let index = 0;
+  for (const uint8Array of uint8Arrays) {
+    result.set(uint8Array, index);
+    index += uint8Array.length;
+  }
+  return result;
+};
+var getJoinLength = (uint8Arrays) => {
+  let joinLength = 0;
+  for (const uint8Array of uint8Arrays) {
+    joinLength += uint8Array.length;
+  }
+  return joinLength;
+};
+
+// node_modules/execa/lib/return/final-error.js
+var getFinalError = (originalError, message, isSync) => {
+  const ErrorClass = isSync ? ExecaSyncError : ExecaError;
+  const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
+  return new ErrorClass(message, options);
+};
+var DiscardedError = class extends Error {
+};
+var setErrorName = (ErrorClass, value) => {
+  Object.defineProperties(ErrorClass.prototype, {
+    name: {
+      value,
+      writable: true,
+      enumerable: false,
+      configurable: true
+    },
+    [execaErrorSymbol]: {
+      value: true,
+      writable: false,
+      enumerable: false,
+      configurable: false
+    }
+  });
+};
+var isExecaError = (error) => isErrorInstance(error) && execaErrorSymbol in error;
+var execaErrorSymbol = /* @__PURE__ */ Symbol("isExecaError");
+var isErrorInstance = (value) => value instanceof Error || Object.prototype.toString.call(value) === "[object Error]";
+var ExecaError = class extends Error {
+};
+setErrorName(ExecaError, ExecaError.name);
+var ExecaSyncError = class extends Error {
+};
+setErrorName(ExecaSyncError, ExecaSyncError.name);
+
+// node_modules/execa/lib/utils/type-name.js
+var getTypeName = (value) => value === null ? "null" : typeof value;
+
+// node_modules/execa/lib/methods/template.js
+var isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
+var parseTemplates = (templates, expressions) => {
+  let tokens = [];
+  let isSeparated = false;
+  for (const [index, template] of templates.entries()) {
+    ({ tokens, isSeparated } = parseTemplate({
+      templates,
+      expressions,
+      tokens,
+      isSeparated,
+      index,
+      template
+    }));
+  }
+  if (tokens.length === 0) {
+    throw new TypeError("Template script must not be empty");
+  }
+  const [file, ...commandArguments] = tokens;
+  return [file, commandArguments, {}];
+};
+var parseTemplate = ({ templates, expressions, tokens, isSeparated, index, template }) => {
+  if (template === void 0) {
+    throw new TypeError(`Invalid backslash sequence: ${templates.raw[index]}`);
+  }
+  const { nextTokens, leadingWhitespaces, trailingWhitespaces } = splitByWhitespaces(template, templates.raw[index]);
+  const newTokens = concatTokens(tokens, nextTokens, isSeparated || leadingWhitespaces);
+  const isTemplateSeparated = trailingWhitespaces || nextTokens.length === 0 && isSeparated;
+  if (index === expressions.length) {
+    return { tokens: newTokens, isSeparated: isTemplateSeparated };
+  }
+  const expression = expressions[index];
+  const expressionTokens = Array.isArray(expression) ? expression.map((expression2) => parseExpression(expression2)) : [parseExpression(expression)];
+  return {
+    tokens: concatTokens(newTokens, expressionTokens, isTemplateSeparated),
+    isSeparated: expressionTokens.length === 0 && isTemplateSeparated
+  };
+};
+var splitByWhitespaces = (template, rawTemplate) => {
+  if (template.length === 0) {
+    return { nextTokens: [], leadingWhitespaces: false, trailingWhitespaces: false };
+  }
+  const nextTokens = [];
+  let templateStart = 0;
+  let isLeadingWhitespaces = false;
+  for (let templateIndex = 0, rawIndex = 0; templateIndex < template.length; templateIndex += 1, rawIndex += 1) {
+    const rawCharacter = rawTemplate[rawIndex];
+    if (DELIMITERS.has(rawCharacter)) {
+      if (templateIndex === 0) {
+        isLeadingWhitespaces = true;
+      }
+      if (templateStart !== templateIndex) {
+        nextTokens.push(template.slice(templateStart, templateIndex));
+      }
+      templateStart = templateIndex + 1;
+    } else if (rawCharacter === "\\") {
+      const nextRawCharacter = rawTemplate[rawIndex + 1];
+      if (nextRawCharacter === "\n") {
+        templateIndex -= 1;
+        rawIndex += 1;
+      } else if (nextRawCharacter === "u" && rawTemplate[rawIndex + 2] === "{") {
+        const closingBraceIndex = rawTemplate.indexOf("}", rawIndex + 3);
+        if (isAstralEscape(rawTemplate.slice(rawIndex + 3, closingBraceIndex))) {
+          templateIndex += 1;
+        }
+        rawIndex = closingBraceIndex;
+      } else {
+        rawIndex += ESCAPE_LENGTH[nextRawCharacter] ?? 1;
+      }
+    }
+  }
+  const isTrailingWhitespaces = templateStart === template.length;
+  if (!isTrailingWhitespaces) {
+    nextTokens.push(template.slice(templateStart));
+  }
+  return { nextTokens, leadingWhitespaces: isLeadingWhitespaces, trailingWhitespaces: isTrailingWhitespaces };
+};
+var isAstralEscape = (codePointHex) => Number.parseInt(codePointHex, 16) > ASTRAL_START;
+var DELIMITERS = /* @__PURE__ */ new Set([" ", "	", "\r", "\n"]);
+var ESCAPE_LENGTH = { x: 3, u: 5 };
+var concatTokens = (tokens, nextTokens, isSeparated) => isSeparated || tokens.length === 0 || nextTokens.length === 0 ? [...tokens, ...nextTokens] : [
+  ...tokens.slice(0, -1),
+  `${tokens.at(-1)}${nextTokens[0]}`,
+  ...nextTokens.slice(1)
+];
+var parseExpression = (expression) => {
+  const typeOfExpression = getTypeName(expression);
+  if (typeOfExpression === "string") {
+    return expression;
+  }
+  if (typeOfExpression === "number") {
+    return String(expression);
+  }
+  if ((isPlainObject(expression) || isExecaError(expression)) && (Object.hasOwn(expression, "stdout") || Object.hasOwn(expression, "isMaxBuffer"))) {
+    return getSubprocessResult(expression);
+  }
+  if (expression instanceof ChildProcess || Object.prototype.toString.call(expression) === "[object Promise]") {
+    throw new TypeError("Unexpected subprocess in template expression. Please use ${await subprocess} instead of ${subprocess}.");
+  }
+  throw new TypeError(`Unexpected "${typeOfExpression}" in template expression`);
+};
+var getSubprocessResult = (result) => {
+  const stdout = Object.hasOwn(result, "stdout") ? result.stdout : void 0;
+  if (typeof stdout === "string") {
+    return stdout;
+  }
+  if (isUint8Array(stdout)) {
+    return uint8ArrayToString(stdout);
+  }
+  if (stdout === void 0) {
+    throw new TypeError(`Missing result.stdout in template expression. This is probably due to the previous subprocess' "stdout" option.`);
+  }
+  throw new TypeError(`Unexpected "${getTypeName(stdout)}" stdout in template expression`);
+};
+
+// node_modules/execa/lib/methods/main-sync.js
+import { spawnSync } from "node:child_process";
+
+// node_modules/execa/lib/arguments/specific.js
+import { debuglog } from "node:util";
+
+// node_modules/execa/lib/utils/standard-stream.js
+import process3 from "node:process";
+var isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
+var STANDARD_STREAMS = [process3.stdin, process3.stdout, process3.stderr];
+var STANDARD_STREAMS_ALIASES = ["stdin", "stdout", "stderr"];
+var getStreamName = (fdNumber) => STANDARD_STREAMS_ALIASES[fdNumber] ?? `stdio[${fdNumber}]`;
+var allStreamSymbol = /* @__PURE__ */ Symbol("execa.allStream");
+var setAllStream = (stream) => Object.assign(stream, { [allStreamSymbol]: true });
+var isAllStream = (stream) => stream?.[allStreamSymbol] === true;
+
+// node_modules/execa/lib/utils/options.js
+var copyOptions = (options = {}) => {
+  if (options === null) {
+    throw new TypeError("The options must be an object, not `null`.");
+  }
+  return { __proto__: null, ...options };
+};
+var checkBooleanOption = (value, optionName) => {
+  if (value !== void 0 && typeof value !== "boolean") {
+    throw new TypeError(`The \`${optionName}\` option must use a boolean.`);
+  }
+};
+
+// node_modules/execa/lib/arguments/specific.js
+var normalizeFdSpecificOptions = (options) => {
+  const optionsCopy = { __proto__: null, ...options };
+  for (const optionName of FD_SPECIFIC_OPTIONS) {
+    optionsCopy[optionName] = normalizeFdSpecificOption(options, optionName);
+  }
+  return optionsCopy;
+};
+var normalizeFdSpecificOption = (options, optionName) => {
+  const stdioLength = getStdioLength(options);
+  const optionBaseArray = Array.from({ length: stdioLength + 1 });
+  const optionArray = normalizeFdSpecificValue(options[optionName], optionBaseArray, optionName, stdioLength);
+  return addDefaultValue(optionArray, optionName);
+};
+var getStdioLength = ({ stdio }) => Array.isArray(stdio) ? Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length) : STANDARD_STREAMS_ALIASES.length;
+var normalizeFdSpecificValue = (optionValue, optionArray, optionName, stdioLength) => {
+  if (isPlainObject(optionValue)) {
+    return normalizeOptionObject(optionValue, optionArray, optionName, stdioLength);
+  }
+  validateFdSpecificValue(optionValue, optionName);
+  return optionArray.fill(optionValue);
+};
+var normalizeOptionObject = (optionValue, optionArray, optionName, stdioLength) => {
+  for (const fdName of Object.keys(optionValue).sort(compareFdName)) {
+    validateFdSpecificValue(optionValue[fdName], optionName, `${optionName}.${fdName}`);
+    for (const fdNumber of parseFdName(fdName, optionName, stdioLength)) {
+      optionArray[fdNumber] = optionValue[fdName];
+    }
+  }
+  return optionArray;
+};
+var compareFdName = (fdNameA, fdNameB) => getFdNameOrder(fdNameA) < getFdNameOrder(fdNameB) ? 1 : -1;
+var getFdNameOrder = (fdName) => {
+  if (fdName === "stdout" || fdName === "stderr") {
+    return 0;
+  }
+  return fdName === "all" ? 2 : 1;
+};
+var parseFdName = (fdName, optionName, stdioLength) => {
+  if (fdName === "ipc") {
+    return [stdioLength];
+  }
+  const fdNumber = parseFd(fdName);
+  if (fdNumber === void 0 || fdNumber === 0) {
+    throw new TypeError(`"${optionName}.${fdName}" is invalid.
+It must be "${optionName}.stdout", "${optionName}.stderr", "${optionName}.all", "${optionName}.ipc", or "${optionName}.fd3", "${optionName}.fd4" (and so on).`);
+  }
+  if (fdNumber !== "all" && fdNumber >= stdioLength) {
+    throw new TypeError(`"${optionName}.${fdName}" is invalid: that file descriptor does not exist.
+Please set the "stdio" option to ensure that file descriptor exists.`);
+  }
+  return fdNumber === "all" ? [1, 2] : [fdNumber];
+};
+var parseFd = (fdName) => {
+  if (fdName === "all") {
+    return fdName;
+  }
+  if (STANDARD_STREAMS_ALIASES.includes(fdName)) {
+    return STANDARD_STREAMS_ALIASES.indexOf(fdName);
+  }
+  const regexpResult = FD_REGEXP.exec(fdName);
+  if (regexpResult !== null) {
+    return Number(regexpResult.groups.fdNumber);
+  }
+};
+var FD_REGEXP = /^fd(?<fdNumber>\d+)$/;
+var addDefaultValue = (optionArray, optionName) => optionArray.map((optionValue) => optionValue === void 0 ? DEFAULT_OPTIONS[optionName] : optionValue);
+var BOOLEAN_FD_SPECIFIC_OPTIONS = /* @__PURE__ */ new Set(["lines", "buffer", "stripFinalNewline"]);
+var validateFdSpecificValue = (optionValue, optionName, fullOptionName = optionName) => {
+  if (BOOLEAN_FD_SPECIFIC_OPTIONS.has(optionName)) {
+    checkBooleanOption(optionValue, fullOptionName);
+  } else if (optionName === "maxBuffer" && optionValue !== void 0 && (typeof optionValue !== "number" || Number.isNaN(optionValue))) {
+    throw new TypeError(`The \`${fullOptionName}\` option must use a number.`);
+  }
+};
+var verboseDefault = debuglog("execa").enabled ? "full" : "none";
+var DEFAULT_OPTIONS = {
+  lines: false,
+  buffer: true,
+  maxBuffer: 1e3 * 1e3 * 100,
+  verbose: verboseDefault,
+  stripFinalNewline: true
+};
+var FD_SPECIFIC_OPTIONS = ["lines", "buffer", "maxBuffer", "verbose", "stripFinalNewline"];
+var getFdSpecificValue = (optionArray, fdNumber) => fdNumber === "ipc" ? optionArray.at(-1) : optionArray[fdNumber];
+
+// node_modules/execa/lib/verbose/values.js
+var isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
+var isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
+var getVerboseFunction = ({ verbose }, fdNumber) => {
+  const fdVerbose = getFdVerbose(verbose, fdNumber);
+  return isVerboseFunction(fdVerbose) ? fdVerbose : void 0;
+};
+var getFdVerbose = (verbose, fdNumber) => fdNumber === void 0 ? getFdGenericVerbose(verbose) : getFdSpecificValue(verbose, fdNumber);
+var getFdGenericVerbose = (verbose) => verbose.find((fdVerbose) => isVerboseFunction(fdVerbose)) ?? VERBOSE_VALUES.findLast((fdVerbose) => verbose.includes(fdVerbose));
+var isVerboseFunction = (fdVerbose) => typeof fdVerbose === "function";
+var VERBOSE_VALUES = ["none", "short", "full"];
+
+// node_modules/execa/lib/verbose/log.js
+import { inspect } from "node:util";
+
+// node_modules/execa/lib/verbose/default.js
+import process5 from "node:process";
 
 // node_modules/is-unicode-supported/index.js
-import process3 from "node:process";
+import process4 from "node:process";
 function isUnicodeSupported() {
-  const { env } = process3;
+  const { env } = process4;
   const { TERM, TERM_PROGRAM } = env;
-  if (process3.platform !== "win32") {
+  if (process4.platform !== "win32") {
     return TERM !== "linux";
   }
   return Boolean(env.WT_SESSION) || Boolean(env.TERMINUS_SUBLIME) || env.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env.TERMINAL_EMULATOR === "JetBrains-JediTerm";
@@ -4695,6 +4181,13 @@ var underlineCyanBright = format("58;5;14", 59);
 var underlineWhiteBright = format("58;5;15", 59);
 
 // node_modules/execa/lib/verbose/default.js
+var hasColors2 = process5.env.FORCE_COLOR !== void 0 || process5.stderr.isTTY === true;
+var identity = (string) => string;
+var getColor = (color) => hasColors2 ? color : identity;
+var gray2 = getColor(gray);
+var bold2 = getColor(bold);
+var redBright2 = getColor(redBright);
+var yellowBright2 = getColor(yellowBright);
 var defaultVerboseFunction = ({
   type,
   message,
@@ -4707,7 +4200,7 @@ var defaultVerboseFunction = ({
   const timestampString = serializeTimestamp(timestamp);
   const icon = ICONS[type]({ failed, reject, piped });
   const color = COLORS[type]({ reject });
-  return `${gray(`[${timestampString}]`)} ${gray(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
+  return `${gray2(`[${timestampString}]`)} ${gray2(`[${commandId}]`)} ${color(icon)} ${color(message)}`;
 };
 var serializeTimestamp = (timestamp) => `${padField(timestamp.getHours(), 2)}:${padField(timestamp.getMinutes(), 2)}:${padField(timestamp.getSeconds(), 2)}.${padField(timestamp.getMilliseconds(), 3)}`;
 var padField = (field2, padding) => String(field2).padStart(padding, "0");
@@ -4724,13 +4217,12 @@ var ICONS = {
   error: getFinalIcon,
   duration: getFinalIcon
 };
-var identity = (string) => string;
 var COLORS = {
-  command: () => bold,
+  command: () => bold2,
   output: () => identity,
   ipc: () => identity,
-  error: ({ reject }) => reject ? redBright : yellowBright,
-  duration: () => gray
+  error: ({ reject }) => reject ? redBright2 : yellowBright2,
+  duration: () => gray2
 };
 
 // node_modules/execa/lib/verbose/custom.js
@@ -4759,19 +4251,19 @@ var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
     console.warn(finalLines.slice(0, -1));
   }
 };
-var getVerboseObject = ({
-  type,
-  result,
-  verboseInfo: { escapedCommand, commandId, rawOptions: { piped = false, ...options } }
-}) => ({
-  type,
-  escapedCommand,
-  commandId: `${commandId}`,
-  timestamp: /* @__PURE__ */ new Date(),
-  piped,
-  result,
-  options
-});
+var getVerboseObject = ({ type, result, verboseInfo }) => {
+  const { escapedCommand, commandId, rawOptions } = verboseInfo;
+  const { piped = false, ...options } = rawOptions;
+  return {
+    type,
+    escapedCommand,
+    commandId: `${commandId}`,
+    timestamp: /* @__PURE__ */ new Date(),
+    piped,
+    result,
+    options
+  };
+};
 var getPrintedLines = (verboseMessage, verboseObject) => verboseMessage.split("\n").map((message) => getPrintedLine({ ...verboseObject, message }));
 var getPrintedLine = (verboseObject) => {
   const verboseLine = defaultVerboseFunction(verboseObject);
@@ -4779,10 +4271,8 @@ var getPrintedLine = (verboseObject) => {
 };
 var serializeVerboseMessage = (message) => {
   const messageString = typeof message === "string" ? message : inspect(message);
-  const escapedMessage = escapeLines(messageString);
-  return escapedMessage.replaceAll("	", " ".repeat(TAB_SIZE));
+  return escapeLines(messageString);
 };
-var TAB_SIZE = 2;
 
 // node_modules/execa/lib/verbose/start.js
 var logCommand = (escapedCommand, verboseInfo) => {
@@ -4832,9 +4322,9 @@ var getDurationMs = (startTime) => Number(hrtime.bigint() - startTime) / 1e6;
 // node_modules/execa/lib/arguments/command.js
 var handleCommand = (filePath, rawArguments, rawOptions) => {
   const startTime = getStartTime();
-  const { command, escapedCommand } = joinCommand(filePath, rawArguments);
+  const { command, escapedCommand } = joinCommand(filePath, rawArguments, rawOptions.shell && !rawOptions.node);
   const verbose = normalizeFdSpecificOption(rawOptions, "verbose");
-  const verboseInfo = getVerboseInfo(verbose, escapedCommand, { ...rawOptions });
+  const verboseInfo = getVerboseInfo(verbose, escapedCommand, { __proto__: null, ...rawOptions });
   logCommand(escapedCommand, verboseInfo);
   return {
     command,
@@ -4845,13 +4335,12 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
 };
 
 // node_modules/execa/lib/arguments/options.js
-var import_cross_spawn = __toESM(require_cross_spawn(), 1);
-import path5 from "node:path";
-import process6 from "node:process";
+import path8 from "node:path";
+import process10 from "node:process";
 
 // node_modules/npm-run-path/index.js
-import process4 from "node:process";
-import path2 from "node:path";
+import process6 from "node:process";
+import path3 from "node:path";
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey(options = {}) {
@@ -4868,7 +4357,7 @@ function pathKey(options = {}) {
 // node_modules/unicorn-magic/node.js
 import { promisify } from "node:util";
 import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
-import path from "node:path";
+import path2 from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var execFileOriginal = promisify(execFileCallback);
 function toPath(urlOrPath) {
@@ -4877,12 +4366,12 @@ function toPath(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = path.resolve(toPath(startPath));
+      let currentPath = path2.resolve(toPath(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = path.resolve(currentPath, "..");
+        currentPath = path2.resolve(currentPath, "..");
       }
     }
   };
@@ -4891,38 +4380,38 @@ var TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
 
 // node_modules/npm-run-path/index.js
 var npmRunPath = ({
-  cwd = process4.cwd(),
-  path: pathOption = process4.env[pathKey()],
+  cwd = process6.cwd(),
+  path: pathOption = process6.env[pathKey()],
   preferLocal = true,
-  execPath: execPath2 = process4.execPath,
+  execPath: execPath2 = process6.execPath,
   addExecPath = true
 } = {}) => {
-  const cwdPath = path2.resolve(toPath(cwd));
+  const cwdPath = path3.resolve(toPath(cwd));
   const result = [];
-  const pathParts = pathOption.split(path2.delimiter);
+  const pathParts = pathOption.split(path3.delimiter);
   if (preferLocal) {
     applyPreferLocal(result, pathParts, cwdPath);
   }
   if (addExecPath) {
     applyExecPath(result, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === path2.delimiter ? `${result.join(path2.delimiter)}${pathOption}` : [...result, pathOption].join(path2.delimiter);
+  return pathOption === "" || pathOption === path3.delimiter ? `${result.join(path3.delimiter)}${pathOption}` : [...result, pathOption].join(path3.delimiter);
 };
 var applyPreferLocal = (result, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
-    const pathPart = path2.join(directory, "node_modules/.bin");
+    const pathPart = path3.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
       result.push(pathPart);
     }
   }
 };
 var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
-  const pathPart = path2.resolve(cwdPath, toPath(execPath2), "..");
+  const pathPart = path3.resolve(cwdPath, toPath(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
     result.push(pathPart);
   }
 };
-var npmRunPathEnv = ({ env = process4.env, ...options } = {}) => {
+var npmRunPathEnv = ({ env = process6.env, ...options } = {}) => {
   env = { ...env };
   const pathName = pathKey({ env });
   options.path = env[pathName];
@@ -4931,39 +4420,7 @@ var npmRunPathEnv = ({ env = process4.env, ...options } = {}) => {
 };
 
 // node_modules/execa/lib/terminate/kill.js
-import { setTimeout as setTimeout2 } from "node:timers/promises";
-
-// node_modules/execa/lib/return/final-error.js
-var getFinalError = (originalError, message, isSync) => {
-  const ErrorClass = isSync ? ExecaSyncError : ExecaError;
-  const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
-  return new ErrorClass(message, options);
-};
-var DiscardedError = class extends Error {
-};
-var setErrorName = (ErrorClass, value) => {
-  Object.defineProperty(ErrorClass.prototype, "name", {
-    value,
-    writable: true,
-    enumerable: false,
-    configurable: true
-  });
-  Object.defineProperty(ErrorClass.prototype, execaErrorSymbol, {
-    value: true,
-    writable: false,
-    enumerable: false,
-    configurable: false
-  });
-};
-var isExecaError = (error) => isErrorInstance(error) && execaErrorSymbol in error;
-var execaErrorSymbol = /* @__PURE__ */ Symbol("isExecaError");
-var isErrorInstance = (value) => Object.prototype.toString.call(value) === "[object Error]";
-var ExecaError = class extends Error {
-};
-setErrorName(ExecaError, ExecaError.name);
-var ExecaSyncError = class extends Error {
-};
-setErrorName(ExecaSyncError, ExecaSyncError.name);
+import { setTimeout as setTimeout3 } from "node:timers/promises";
 
 // node_modules/execa/lib/terminate/signal.js
 import { constants as constants3 } from "node:os";
@@ -5379,6 +4836,27 @@ var getAvailableSignalNames = () => Object.keys(constants3.signals).sort().map((
 var getAvailableSignalIntegers = () => [...new Set(Object.values(constants3.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
+// node_modules/execa/lib/terminate/timeout.js
+import { setTimeout as setTimeout2 } from "node:timers/promises";
+var validateTimeout = ({ timeout }) => {
+  if (timeout !== void 0) {
+    validateDelay(timeout, "timeout");
+  }
+};
+var validateDelay = (delay, optionName) => {
+  if (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY) {
+    throw new TypeError(`Expected the \`${optionName}\` option to be a non-negative integer up to ${MAX_DELAY}, got \`${delay}\` (${getTypeName(delay)})`);
+  }
+};
+var MAX_DELAY = 2 ** 31 - 1;
+var throwOnTimeout = (kill, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(kill, timeout, context, controller)];
+var killAfterTimeout = async (kill, timeout, context, { signal }) => {
+  await setTimeout2(timeout, void 0, { signal });
+  context.terminationReason ??= "timeout";
+  kill();
+  throw new DiscardedError();
+};
+
 // node_modules/execa/lib/terminate/kill.js
 var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
   if (forceKillAfterDelay === false) {
@@ -5387,9 +4865,7 @@ var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
   if (forceKillAfterDelay === true) {
     return DEFAULT_FORCE_KILL_TIMEOUT;
   }
-  if (!Number.isFinite(forceKillAfterDelay) || forceKillAfterDelay < 0) {
-    throw new TypeError(`Expected the \`forceKillAfterDelay\` option to be a non-negative integer, got \`${forceKillAfterDelay}\` (${typeof forceKillAfterDelay})`);
-  }
+  validateDelay(forceKillAfterDelay, "forceKillAfterDelay");
   return forceKillAfterDelay;
 };
 var DEFAULT_FORCE_KILL_TIMEOUT = 1e3 * 5;
@@ -5438,7 +4914,7 @@ var killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSigna
     return;
   }
   try {
-    await setTimeout2(forceKillAfterDelay, void 0, { signal: controllerSignal });
+    await setTimeout3(forceKillAfterDelay, void 0, { signal: controllerSignal });
     if (kill("SIGKILL")) {
       context.isForcefullyTerminated ??= true;
     }
@@ -5453,18 +4929,26 @@ var onAbortedSignal = async (mainSignal, stopSignal) => {
     await once(mainSignal, "abort", { signal: stopSignal });
   }
 };
+var validateAbortSignal = (signal, optionName) => {
+  if (signal !== void 0 && Object.prototype.toString.call(signal) !== "[object AbortSignal]") {
+    throw new TypeError(`The \`${optionName}\` option must be an AbortSignal: ${String(signal)}.`);
+  }
+};
 
 // node_modules/execa/lib/terminate/cancel.js
 var validateCancelSignal = ({ cancelSignal }) => {
-  if (cancelSignal !== void 0 && Object.prototype.toString.call(cancelSignal) !== "[object AbortSignal]") {
-    throw new Error(`The \`cancelSignal\` option must be an AbortSignal: ${String(cancelSignal)}`);
+  validateAbortSignal(cancelSignal, "cancelSignal");
+};
+var validateRenamedSignalOption = ({ signal }) => {
+  if (signal !== void 0) {
+    throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
   }
 };
-var throwOnCancel = ({ subprocess, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(subprocess, cancelSignal, context, controller)];
-var terminateOnCancel = async (subprocess, cancelSignal, context, { signal }) => {
+var throwOnCancel = ({ kill, cancelSignal, gracefulCancel, context, controller }) => cancelSignal === void 0 || gracefulCancel ? [] : [terminateOnCancel(kill, cancelSignal, context, controller)];
+var terminateOnCancel = async (kill, cancelSignal, context, { signal }) => {
   await onAbortedSignal(cancelSignal, signal);
   context.terminationReason ??= "cancel";
-  subprocess.kill();
+  kill();
   throw cancelSignal.reason;
 };
 
@@ -5475,6 +4959,7 @@ import { scheduler as scheduler2 } from "node:timers/promises";
 import { promisify as promisify2 } from "node:util";
 
 // node_modules/execa/lib/ipc/validation.js
+import { inspect as inspect2 } from "node:util";
 var validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
   validateIpcOption(methodName, isSubprocess, ipc);
   validateConnection(methodName, isSubprocess, isConnected2);
@@ -5510,7 +4995,7 @@ var throwOnStrictDisconnect = (isSubprocess) => {
 };
 var getAbortDisconnectError = () => new Error(`\`cancelSignal\` aborted: the ${getOtherProcessName(true)} disconnected.`);
 var throwOnMissingParent = () => {
-  throw new Error("`getCancelSignal()` cannot be used without setting the `cancelSignal` subprocess option.");
+  throw new Error("`getCancelSignal()` cannot be used without setting the `gracefulCancel` option to `true`.");
 };
 var handleEpipeError = ({ error, methodName, isSubprocess }) => {
   if (error.code === "EPIPE") {
@@ -5519,7 +5004,14 @@ var handleEpipeError = ({ error, methodName, isSubprocess }) => {
 };
 var handleSerializationError = ({ error, methodName, isSubprocess, message }) => {
   if (isSerializationError(error)) {
-    throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${String(message)}.`, { cause: error });
+    throw new Error(`${getMethodName(methodName, isSubprocess)}'s argument type is invalid: the message cannot be serialized: ${serializeInvalidMessage(message)}.`, { cause: error });
+  }
+};
+var serializeInvalidMessage = (message) => {
+  try {
+    return String(message);
+  } catch {
+    return inspect2(message);
   }
 };
 var isSerializationError = ({ code: code2, message }) => SERIALIZATION_ERROR_CODES.has(code2) || SERIALIZATION_ERROR_MESSAGES.some((serializationErrorMessage) => message.includes(serializationErrorMessage));
@@ -5555,86 +5047,6 @@ var createDeferred = () => {
   return Object.assign(promise, methods);
 };
 
-// node_modules/execa/lib/arguments/fd-options.js
-var getToStream = (destination, to = "stdin") => {
-  const isWritable = true;
-  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
-  const fdNumber = getFdNumber(fileDescriptors, to, isWritable);
-  const destinationStream = destination.stdio[fdNumber];
-  if (destinationStream === null) {
-    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options, isWritable));
-  }
-  return destinationStream;
-};
-var getFromStream = (source2, from = "stdout") => {
-  const isWritable = false;
-  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
-  const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
-  const sourceStream = fdNumber === "all" ? source2.all : source2.stdio[fdNumber];
-  if (sourceStream === null || sourceStream === void 0) {
-    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
-  }
-  return sourceStream;
-};
-var SUBPROCESS_OPTIONS = /* @__PURE__ */ new WeakMap();
-var getFdNumber = (fileDescriptors, fdName, isWritable) => {
-  const fdNumber = parseFdNumber(fdName, isWritable);
-  validateFdNumber(fdNumber, fdName, isWritable, fileDescriptors);
-  return fdNumber;
-};
-var parseFdNumber = (fdName, isWritable) => {
-  const fdNumber = parseFd(fdName);
-  if (fdNumber !== void 0) {
-    return fdNumber;
-  }
-  const { validOptions, defaultValue } = isWritable ? { validOptions: '"stdin"', defaultValue: "stdin" } : { validOptions: '"stdout", "stderr", "all"', defaultValue: "stdout" };
-  throw new TypeError(`"${getOptionName(isWritable)}" must not be "${fdName}".
-It must be ${validOptions} or "fd3", "fd4" (and so on).
-It is optional and defaults to "${defaultValue}".`);
-};
-var validateFdNumber = (fdNumber, fdName, isWritable, fileDescriptors) => {
-  const fileDescriptor = fileDescriptors[getUsedDescriptor(fdNumber)];
-  if (fileDescriptor === void 0) {
-    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. That file descriptor does not exist.
-Please set the "stdio" option to ensure that file descriptor exists.`);
-  }
-  if (fileDescriptor.direction === "input" && !isWritable) {
-    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a readable stream, not writable.`);
-  }
-  if (fileDescriptor.direction !== "input" && isWritable) {
-    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.`);
-  }
-};
-var getInvalidStdioOptionMessage = (fdNumber, fdName, options, isWritable) => {
-  if (fdNumber === "all" && !options.all) {
-    return `The "all" option must be true to use "from: 'all'".`;
-  }
-  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options);
-  return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
-Please set this option with "pipe" instead.`;
-};
-var getInvalidStdioOption = (fdNumber, { stdin, stdout, stderr, stdio }) => {
-  const usedDescriptor = getUsedDescriptor(fdNumber);
-  if (usedDescriptor === 0 && stdin !== void 0) {
-    return { optionName: "stdin", optionValue: stdin };
-  }
-  if (usedDescriptor === 1 && stdout !== void 0) {
-    return { optionName: "stdout", optionValue: stdout };
-  }
-  if (usedDescriptor === 2 && stderr !== void 0) {
-    return { optionName: "stderr", optionValue: stderr };
-  }
-  return { optionName: `stdio[${usedDescriptor}]`, optionValue: stdio[usedDescriptor] };
-};
-var getUsedDescriptor = (fdNumber) => fdNumber === "all" ? 1 : fdNumber;
-var getOptionName = (isWritable) => isWritable ? "to" : "from";
-var serializeOptionValue = (value) => {
-  if (typeof value === "string") {
-    return `'${value}'`;
-  }
-  return typeof value === "number" ? `${value}` : "Stream";
-};
-
 // node_modules/execa/lib/ipc/strict.js
 import { once as once3 } from "node:events";
 
@@ -5642,7 +5054,7 @@ import { once as once3 } from "node:events";
 import { addAbortListener } from "node:events";
 var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
   const maxListeners = eventEmitter.getMaxListeners();
-  if (maxListeners === 0 || maxListeners === Number.POSITIVE_INFINITY) {
+  if (maxListeners === 0 || maxListeners === Infinity) {
     return;
   }
   eventEmitter.setMaxListeners(maxListeners + maxListenersIncrement);
@@ -5652,7 +5064,7 @@ var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
 };
 
 // node_modules/execa/lib/ipc/forward.js
-import { EventEmitter } from "node:events";
+import { EventEmitter as EventEmitter2 } from "node:events";
 
 // node_modules/execa/lib/ipc/incoming.js
 import { once as once2 } from "node:events";
@@ -5676,21 +5088,23 @@ var removeReferenceCount = (channel) => {
   channel.unrefCounted();
 };
 var undoAddedReferences = (channel, isSubprocess) => {
-  if (isSubprocess) {
-    removeReferenceCount(channel);
-    removeReferenceCount(channel);
+  if (!isSubprocess) {
+    return;
   }
+  removeReferenceCount(channel);
+  removeReferenceCount(channel);
 };
 var redoAddedReferences = (channel, isSubprocess) => {
-  if (isSubprocess) {
-    addReferenceCount(channel);
-    addReferenceCount(channel);
+  if (!isSubprocess) {
+    return;
   }
+  addReferenceCount(channel);
+  addReferenceCount(channel);
 };
 
 // node_modules/execa/lib/ipc/incoming.js
 var onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappedMessage) => {
-  if (handleStrictResponse(wrappedMessage) || handleAbort(wrappedMessage)) {
+  if (handleStrictResponse(wrappedMessage, anyProcess) || isSubprocess && handleAbort(wrappedMessage)) {
     return;
   }
   if (!INCOMING_MESSAGES.has(anyProcess)) {
@@ -5702,7 +5116,7 @@ var onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappe
     return;
   }
   while (incomingMessages.length > 0) {
-    await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
+    await waitForOutgoingMessages(anyProcess, ipcEmitter, incomingMessages[0]);
     await scheduler.yield();
     const message = await handleStrictRequest({
       wrappedMessage: incomingMessages[0],
@@ -5717,7 +5131,9 @@ var onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappe
   }
 };
 var onDisconnect = async ({ anyProcess, channel, isSubprocess, ipcEmitter, boundOnMessage }) => {
-  abortOnDisconnect();
+  if (isSubprocess) {
+    abortOnDisconnect();
+  }
   const incomingMessages = INCOMING_MESSAGES.get(anyProcess);
   while (incomingMessages?.length > 0) {
     await once2(ipcEmitter, "message:done");
@@ -5734,7 +5150,8 @@ var getIpcEmitter = (anyProcess, channel, isSubprocess) => {
   if (IPC_EMITTERS.has(anyProcess)) {
     return IPC_EMITTERS.get(anyProcess);
   }
-  const ipcEmitter = new EventEmitter();
+  const ipcEmitter = new EventEmitter2();
+  ipcEmitter.setMaxListeners(0);
   ipcEmitter.connected = true;
   IPC_EMITTERS.set(anyProcess, ipcEmitter);
   forwardEvents({
@@ -5765,7 +5182,7 @@ var forwardEvents = ({ ipcEmitter, anyProcess, channel, isSubprocess }) => {
 };
 var isConnected = (anyProcess) => {
   const ipcEmitter = IPC_EMITTERS.get(anyProcess);
-  return ipcEmitter === void 0 ? anyProcess.channel !== null : ipcEmitter.connected;
+  return ipcEmitter === void 0 ? anyProcess.channel !== void 0 && anyProcess.channel !== null : ipcEmitter.connected;
 };
 
 // node_modules/execa/lib/ipc/strict.js
@@ -5782,22 +5199,25 @@ var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) 
     hasListeners
   };
 };
-var count = 0n;
+var count = 0;
 var validateStrictDeadlock = (outgoingMessages, wrappedMessage) => {
-  if (wrappedMessage?.type !== REQUEST_TYPE || wrappedMessage.hasListeners) {
+  if (!isStrictRequest(wrappedMessage) || wrappedMessage.hasListeners) {
     return;
   }
   for (const { id } of outgoingMessages) {
     if (id !== void 0) {
-      STRICT_RESPONSES[id].resolve({ isDeadlock: true, hasListeners: false });
+      STRICT_RESPONSES[id].deferred.resolve({ isDeadlock: true, hasListeners: false });
     }
   }
 };
 var handleStrictRequest = async ({ wrappedMessage, anyProcess, channel, isSubprocess, ipcEmitter }) => {
-  if (wrappedMessage?.type !== REQUEST_TYPE || !anyProcess.connected) {
+  if (!isStrictRequest(wrappedMessage)) {
     return wrappedMessage;
   }
   const { id, message } = wrappedMessage;
+  if (!anyProcess.connected) {
+    return message;
+  }
   const response = { id, type: RESPONSE_TYPE, message: hasMessageListeners(anyProcess, ipcEmitter) };
   try {
     await sendMessage({
@@ -5807,24 +5227,26 @@ var handleStrictRequest = async ({ wrappedMessage, anyProcess, channel, isSubpro
       ipc: true
     }, response);
   } catch (error) {
-    ipcEmitter.emit("strict:error", error);
+    if (error.cause?.code !== "EPIPE") {
+      ipcEmitter.emit("strict:error", error);
+    }
   }
   return message;
 };
-var handleStrictResponse = (wrappedMessage) => {
+var handleStrictResponse = (wrappedMessage, anyProcess) => {
   if (wrappedMessage?.type !== RESPONSE_TYPE) {
     return false;
   }
   const { id, message: hasListeners } = wrappedMessage;
-  STRICT_RESPONSES[id]?.resolve({ isDeadlock: false, hasListeners });
+  const strictResponse = STRICT_RESPONSES[id];
+  if (strictResponse?.anyProcess === anyProcess) {
+    strictResponse.deferred.resolve({ isDeadlock: false, hasListeners });
+  }
   return true;
 };
 var waitForStrictResponse = async (wrappedMessage, anyProcess, isSubprocess) => {
-  if (wrappedMessage?.type !== REQUEST_TYPE) {
-    return;
-  }
   const deferred = createDeferred();
-  STRICT_RESPONSES[wrappedMessage.id] = deferred;
+  STRICT_RESPONSES[wrappedMessage.id] = { deferred, anyProcess };
   const controller = new AbortController();
   try {
     const { isDeadlock, hasListeners } = await Promise.race([
@@ -5842,7 +5264,7 @@ var waitForStrictResponse = async (wrappedMessage, anyProcess, isSubprocess) => 
     delete STRICT_RESPONSES[wrappedMessage.id];
   }
 };
-var STRICT_RESPONSES = {};
+var STRICT_RESPONSES = { __proto__: null };
 var throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
   incrementMaxListeners(anyProcess, 1, signal);
   await once3(anyProcess, "disconnect", { signal });
@@ -5850,6 +5272,7 @@ var throwOnDisconnect = async (anyProcess, isSubprocess, { signal }) => {
 };
 var REQUEST_TYPE = "execa:ipc:request";
 var RESPONSE_TYPE = "execa:ipc:response";
+var isStrictRequest = (wrappedMessage) => wrappedMessage?.type === REQUEST_TYPE && Number.isInteger(wrappedMessage.id) && typeof wrappedMessage.hasListeners === "boolean";
 
 // node_modules/execa/lib/ipc/outgoing.js
 var startSendMessage = (anyProcess, wrappedMessage, strict) => {
@@ -5875,11 +5298,18 @@ var waitForOutgoingMessages = async (anyProcess, ipcEmitter, wrappedMessage) => 
   }
 };
 var OUTGOING_MESSAGES = /* @__PURE__ */ new WeakMap();
+var IPC_SUBPROCESS_OPTIONS = /* @__PURE__ */ new WeakMap();
+var setIpcSubprocessOptions = (subprocess, options) => {
+  IPC_SUBPROCESS_OPTIONS.set(subprocess, options);
+};
 var hasMessageListeners = (anyProcess, ipcEmitter) => ipcEmitter.listenerCount("message") > getMinListenerCount(anyProcess);
-var getMinListenerCount = (anyProcess) => SUBPROCESS_OPTIONS.has(anyProcess) && !getFdSpecificValue(SUBPROCESS_OPTIONS.get(anyProcess).options.buffer, "ipc") ? 1 : 0;
+var getMinListenerCount = (anyProcess) => getOptions(anyProcess) !== void 0 && !getFdSpecificValue(getOptions(anyProcess).buffer, "ipc") ? 1 : 0;
+var getOptions = (anyProcess) => IPC_SUBPROCESS_OPTIONS.get(anyProcess);
 
 // node_modules/execa/lib/ipc/send.js
-var sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, { strict = false } = {}) => {
+var sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, options) => {
+  const { strict = false } = copyOptions(options);
+  checkBooleanOption(strict, "strict");
   const methodName = "sendMessage";
   validateIpcMethod({
     methodName,
@@ -5911,7 +5341,8 @@ var sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, m
       methodName,
       isSubprocess,
       wrappedMessage,
-      message
+      message,
+      strict
     });
   } catch (error) {
     disconnect(anyProcess);
@@ -5920,11 +5351,12 @@ var sendMessageAsync = async ({ anyProcess, channel, methodName, isSubprocess, m
     endSendMessage(outgoingMessagesState);
   }
 };
-var sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message }) => {
+var sendOneMessage = async ({ anyProcess, methodName, isSubprocess, wrappedMessage, message, strict = false }) => {
   const sendMethod = getSendMethod(anyProcess);
   try {
     await Promise.all([
-      waitForStrictResponse(wrappedMessage, anyProcess, isSubprocess),
+      // Only messages sent with the `strict` option wait for an acknowledgment response
+      strict ? waitForStrictResponse(wrappedMessage, anyProcess, isSubprocess) : void 0,
       sendMethod(wrappedMessage)
     ]);
   } catch (error) {
@@ -5970,22 +5402,22 @@ var getCancelSignal = async ({ anyProcess, channel, isSubprocess, ipc }) => {
   return cancelController.signal;
 };
 var startIpc = async ({ anyProcess, channel, isSubprocess, ipc }) => {
-  if (cancelListening) {
+  if (isCancelListening) {
     return;
   }
-  cancelListening = true;
   if (!ipc) {
     throwOnMissingParent();
     return;
   }
-  if (channel === null) {
+  isCancelListening = true;
+  if (!anyProcess.connected) {
     abortOnDisconnect();
     return;
   }
   getIpcEmitter(anyProcess, channel, isSubprocess);
   await scheduler2.yield();
 };
-var cancelListening = false;
+var isCancelListening = false;
 var handleAbort = (wrappedMessage) => {
   if (wrappedMessage?.type !== GRACEFUL_CANCEL_TYPE) {
     return false;
@@ -6016,6 +5448,7 @@ var validateGracefulCancel = ({ gracefulCancel, cancelSignal, ipc, serialization
 };
 var throwOnGracefulCancel = ({
   subprocess,
+  kill,
   cancelSignal,
   gracefulCancel,
   forceKillAfterDelay,
@@ -6023,17 +5456,18 @@ var throwOnGracefulCancel = ({
   controller
 }) => gracefulCancel ? [sendOnAbort({
   subprocess,
+  kill,
   cancelSignal,
   forceKillAfterDelay,
   context,
   controller
 })] : [];
-var sendOnAbort = async ({ subprocess, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
+var sendOnAbort = async ({ subprocess, kill, cancelSignal, forceKillAfterDelay, context, controller: { signal } }) => {
   await onAbortedSignal(cancelSignal, signal);
   const reason = getReason(cancelSignal);
   await sendAbort(subprocess, reason);
   killOnTimeout({
-    kill: subprocess.kill,
+    kill,
     forceKillAfterDelay,
     context,
     controllerSignal: signal
@@ -6055,34 +5489,35 @@ var getReason = ({ reason }) => {
   return error;
 };
 
-// node_modules/execa/lib/terminate/timeout.js
-import { setTimeout as setTimeout3 } from "node:timers/promises";
-var validateTimeout = ({ timeout }) => {
-  if (timeout !== void 0 && (!Number.isFinite(timeout) || timeout < 0)) {
-    throw new TypeError(`Expected the \`timeout\` option to be a non-negative integer, got \`${timeout}\` (${typeof timeout})`);
-  }
-};
-var throwOnTimeout = (subprocess, timeout, context, controller) => timeout === 0 || timeout === void 0 ? [] : [killAfterTimeout(subprocess, timeout, context, controller)];
-var killAfterTimeout = async (subprocess, timeout, context, { signal }) => {
-  await setTimeout3(timeout, void 0, { signal });
-  context.terminationReason ??= "timeout";
-  subprocess.kill();
-  throw new DiscardedError();
-};
-
 // node_modules/execa/lib/methods/node.js
 import { execPath, execArgv } from "node:process";
-import path3 from "node:path";
+import path4 from "node:path";
 var mapNode = ({ options }) => {
   if (options.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
   }
-  return { options: { ...options, node: true } };
+  return { options: { __proto__: null, ...options, node: true } };
 };
+var getDefaultNodeOptions = () => {
+  const nodeOptions = [];
+  for (let index = 0; index < execArgv.length; index += 1) {
+    const nodeOption = execArgv[index];
+    if (REMOVED_OPTIONS_WITH_VALUE.has(nodeOption)) {
+      if (!execArgv[index + 1]?.startsWith("-")) {
+        index += 1;
+      }
+    } else if (!IGNORED_OPTIONS_REGEXP.test(nodeOption)) {
+      nodeOptions.push(nodeOption);
+    }
+  }
+  return nodeOptions;
+};
+var REMOVED_OPTIONS_WITH_VALUE = /* @__PURE__ */ new Set(["-e", "--eval", "-p", "--print", "-pe", "--input-type", "--inspect-port"]);
+var IGNORED_OPTIONS_REGEXP = /^--(?:inspect|eval=|print=|input-type=)/;
 var handleNodeOption = (file, commandArguments, {
   node: shouldHandleNode = false,
   nodePath = execPath,
-  nodeOptions = execArgv.filter((nodeOption) => !nodeOption.startsWith("--inspect")),
+  nodeOptions = getDefaultNodeOptions(),
   cwd,
   execPath: formerNodePath,
   ...options
@@ -6090,9 +5525,14 @@ var handleNodeOption = (file, commandArguments, {
   if (formerNodePath !== void 0) {
     throw new TypeError('The "execPath" option has been removed. Please use the "nodePath" option instead.');
   }
+  if (!Array.isArray(nodeOptions) || nodeOptions.some((nodeOption) => typeof nodeOption !== "string")) {
+    throw new TypeError('The "nodeOptions" option must be an array of strings.');
+  }
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-  const resolvedNodePath = path3.resolve(cwd, normalizedNodePath);
+  const resolvedNodePath = path4.resolve(cwd, normalizedNodePath);
   const newOptions = {
+    __proto__: null,
+    shell: false,
     ...options,
     nodePath: resolvedNodePath,
     node: shouldHandleNode,
@@ -6101,13 +5541,23 @@ var handleNodeOption = (file, commandArguments, {
   if (!shouldHandleNode) {
     return [file, commandArguments, newOptions];
   }
-  if (path3.basename(file, ".exe") === "node") {
+  if (path4.basename(file, ".exe") === "node") {
     throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
   }
   return [
     resolvedNodePath,
-    [...nodeOptions, file, ...commandArguments],
-    { ipc: true, ...newOptions, shell: false }
+    [
+      ...nodeOptions,
+      file,
+      ...commandArguments
+    ],
+    {
+      __proto__: null,
+      ...newOptions,
+      // Like other options, `undefined` uses the default value
+      ipc: newOptions.ipc === void 0 ? true : newOptions.ipc,
+      shell: false
+    }
   ];
 };
 
@@ -6120,7 +5570,7 @@ var validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
   if (!ipc) {
     throw new Error("The `ipcInput` option cannot be set unless the `ipc` option is `true`.");
   }
-  validateIpcInput[serialization](ipcInput);
+  validateIpcInput[serialization]?.(ipcInput);
 };
 var validateAdvancedInput = (ipcInput) => {
   try {
@@ -6131,20 +5581,28 @@ var validateAdvancedInput = (ipcInput) => {
 };
 var validateJsonInput = (ipcInput) => {
   try {
-    JSON.stringify(ipcInput);
+    if (JSON.stringify(ipcInput) === void 0) {
+      throw new TypeError("The value cannot be represented as JSON.");
+    }
   } catch (error) {
     throw new Error("The `ipcInput` option is not serializable with JSON.", { cause: error });
   }
 };
 var validateIpcInput = {
+  __proto__: null,
   advanced: validateAdvancedInput,
   json: validateJsonInput
 };
-var sendIpcInput = async (subprocess, ipcInput) => {
+var sendIpcInput = async (subprocess, ipcInput, ipc) => {
   if (ipcInput === void 0) {
     return;
   }
-  await subprocess.sendMessage(ipcInput);
+  await sendMessage({
+    anyProcess: subprocess,
+    channel: subprocess.channel,
+    isSubprocess: false,
+    ipc
+  }, ipcInput);
 };
 
 // node_modules/execa/lib/arguments/encoding-option.js
@@ -6163,7 +5621,9 @@ Please rename it to one of: ${correctEncodings}.`);
 };
 var TEXT_ENCODINGS = /* @__PURE__ */ new Set(["utf8", "utf16le"]);
 var BINARY_ENCODINGS = /* @__PURE__ */ new Set(["buffer", "hex", "base64", "base64url", "latin1", "ascii"]);
-var ENCODINGS = /* @__PURE__ */ new Set([...TEXT_ENCODINGS, ...BINARY_ENCODINGS]);
+var ENCODINGS = TEXT_ENCODINGS.union(BINARY_ENCODINGS);
+var getStringEncoding = (binary, encoding) => binary || !TEXT_ENCODINGS.has(encoding) ? "utf8" : encoding;
+var getInputEncoding = (encoding) => TEXT_ENCODINGS.has(encoding) ? "utf8" : encoding;
 var getCorrectEncoding = (encoding) => {
   if (encoding === null) {
     return "buffer";
@@ -6180,6 +5640,7 @@ var getCorrectEncoding = (encoding) => {
   }
 };
 var ENCODING_ALIASES = {
+  __proto__: null,
   // eslint-disable-next-line unicorn/text-encoding-identifier-case
   "utf-8": "utf8",
   "utf-16le": "utf16le",
@@ -6189,25 +5650,249 @@ var ENCODING_ALIASES = {
 };
 var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
 
+// node_modules/execa/lib/arguments/command-file.js
+import { openSync, readSync, closeSync } from "node:fs";
+import { Buffer as Buffer2 } from "node:buffer";
+import path6 from "node:path";
+import process8 from "node:process";
+
+// node_modules/which-command/index.js
+import fs2 from "node:fs";
+import path5 from "node:path";
+import process7 from "node:process";
+var isWindows = process7.platform === "win32";
+var separatorPattern = isWindows ? new RegExp("[\\/\\\\]", "v") : new RegExp("\\/", "v");
+var defaultPathExt = ".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC";
+function resolveOptions(command, options) {
+  if (typeof command !== "string" || command.length === 0) {
+    throw new TypeError("Expected a non-empty string.");
+  }
+  const {
+    cwd = process7.cwd(),
+    // On Windows, `process.env.PATH` can be undefined in some contexts (for example, worker threads), where it's only exposed as `Path`.
+    path: searchPath = process7.env.PATH ?? (isWindows ? process7.env.Path : void 0) ?? "",
+    // `||` (not `??`) so an empty `PATHEXT` falls back to the default instead of disabling all lookup on Windows.
+    pathExt = process7.env.PATHEXT || defaultPathExt
+  } = options;
+  return { cwd, searchPath, pathExt };
+}
+function windowsExtensions(command, pathExt) {
+  const extensions = pathExt.split(path5.delimiter).filter(Boolean);
+  const commandExtension = path5.extname(command).toLowerCase();
+  if (commandExtension !== "" && extensions.some((extension) => extension.toLowerCase() === commandExtension)) {
+    return ["", ...extensions];
+  }
+  return extensions;
+}
+function* candidatePaths(command, { cwd, searchPath, pathExt }) {
+  const extensions = isWindows ? windowsExtensions(command, pathExt) : [""];
+  if (separatorPattern.test(command)) {
+    const base = path5.resolve(cwd, command);
+    for (const extension of extensions) {
+      yield base + extension;
+    }
+    return;
+  }
+  const directories = [
+    // Windows searches the current directory before `PATH`.
+    ...isWindows ? [cwd] : [],
+    ...searchPath.split(path5.delimiter)
+  ];
+  for (const directory of directories) {
+    const unquoted = isWindows && directory.length > 1 && directory.startsWith('"') && directory.endsWith('"') ? directory.slice(1, -1) : directory;
+    if (unquoted === "") {
+      continue;
+    }
+    const base = path5.resolve(cwd, unquoted, command);
+    for (const extension of extensions) {
+      yield base + extension;
+    }
+  }
+}
+function isExecutableSync(filePath) {
+  let stats;
+  try {
+    stats = fs2.statSync(filePath);
+  } catch (error) {
+    return isWindows && error.code === "EACCES";
+  }
+  if (!stats.isFile()) {
+    return false;
+  }
+  if (isWindows) {
+    return true;
+  }
+  try {
+    fs2.accessSync(filePath, fs2.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function whichCommandSync(command, options = {}) {
+  const resolved = resolveOptions(command, options);
+  for (const candidate of candidatePaths(command, resolved)) {
+    if (isExecutableSync(candidate)) {
+      return candidate;
+    }
+  }
+  return void 0;
+}
+
+// node_modules/execa/lib/arguments/command-file.js
+var parseCommandFile = (file, commandArguments, options) => {
+  const parsed = { file, commandArguments: [...commandArguments], options };
+  return options.shell || process8.platform !== "win32" ? parsed : escapeWindowsCommand(parsed);
+};
+var directlyExecutableRegExp = /\.(?:com|exe)$/i;
+var escapeWindowsCommand = (parsed) => {
+  const resolvedFile = resolveWithShebang(parsed);
+  if (resolvedFile !== void 0 && directlyExecutableRegExp.test(resolvedFile)) {
+    if (parsed.options.argv0 === void 0) {
+      parsed.options.argv0 = parsed.file;
+    }
+    parsed.file = resolvedFile;
+    return parsed;
+  }
+  for (const value of [parsed.file, ...parsed.commandArguments]) {
+    assertNoLineBreak(value);
+  }
+  const escapedFile = escapeMetaChars(path6.normalize(resolvedFile ?? parsed.file));
+  const escapedArguments = parsed.commandArguments.map((argument) => escapeArgument(argument));
+  const commandLine = `"${[escapedFile, ...escapedArguments].join(" ")}"`;
+  parsed.options.windowsVerbatimArguments = true;
+  return {
+    file: process8.env.comspec || "cmd.exe",
+    // `/e:on` enables the command extensions the `%` escaping relies on, and `/v:off` disables delayed expansion so `!` is literal, even when the registry changes either default
+    commandArguments: ["/d", "/e:on", "/v:off", "/s", "/c", commandLine],
+    options: parsed.options
+  };
+};
+var resolveWithShebang = (parsed) => {
+  const resolvedFile = resolvePath(parsed);
+  const interpreter = resolvedFile !== void 0 && readShebang(resolvedFile);
+  if (!interpreter) {
+    return resolvedFile;
+  }
+  parsed.commandArguments.unshift(resolvedFile);
+  parsed.file = interpreter;
+  return resolvePath(parsed);
+};
+var resolvePath = (parsed) => {
+  const environment = parsed.options.env || process8.env;
+  const cwd = parsed.options.cwd ?? process8.cwd();
+  const environmentPathExt = getWindowsEnvironmentValue(environment, "PATHEXT");
+  const commandExtension = path6.extname(parsed.file);
+  const pathExt = commandExtension === "" ? environmentPathExt : `${commandExtension}${path6.delimiter}${environmentPathExt ?? ""}`;
+  if (hasWindowsPathSeparator(parsed.file)) {
+    return whichCommandSync(path6.resolve(cwd, parsed.file), { cwd, pathExt });
+  }
+  const searchPath = getWindowsEnvironmentValue(environment, "PATH") ?? getWindowsEnvironmentValue(process8.env, "PATH") ?? "";
+  const resolveOptions2 = {
+    cwd,
+    path: searchPath,
+    pathExt
+  };
+  return shouldSearchCurrentDirectory(environment) ? whichCommandSync(parsed.file, resolveOptions2) : resolvePathDirectories(parsed.file, resolveOptions2);
+};
+var hasWindowsPathSeparator = (file) => file.includes("/") || file.includes("\\") || file.includes(":");
+var shouldSearchCurrentDirectory = (environment) => getWindowsEnvironmentValue(process8.env, "NODEFAULTCURRENTDIRECTORYINEXEPATH") === void 0 && getWindowsEnvironmentValue(environment, "NODEFAULTCURRENTDIRECTORYINEXEPATH") === void 0;
+var resolvePathDirectories = (file, { cwd, path: searchPath, pathExt }) => {
+  for (const directory of searchPath.split(path6.delimiter)) {
+    const unquotedDirectory = directory.length > 1 && directory.startsWith('"') && directory.endsWith('"') ? directory.slice(1, -1) : directory;
+    if (unquotedDirectory === "") {
+      continue;
+    }
+    const resolvedFile = whichCommandSync(path6.resolve(cwd, unquotedDirectory, file), { cwd, pathExt });
+    if (resolvedFile !== void 0) {
+      return resolvedFile;
+    }
+  }
+};
+var getWindowsEnvironmentValue = (environment, name) => {
+  const environmentKey = Object.keys(environment).sort().find((key) => key.toUpperCase() === name);
+  return environmentKey === void 0 ? void 0 : environment[environmentKey];
+};
+var SHEBANG_BYTE_LENGTH = 150;
+var readShebang = (file) => {
+  const buffer = Buffer2.alloc(SHEBANG_BYTE_LENGTH);
+  let bytesRead = 0;
+  try {
+    const fileDescriptor = openSync(file, "r");
+    try {
+      bytesRead = readSync(fileDescriptor, buffer, 0, SHEBANG_BYTE_LENGTH, 0);
+    } finally {
+      closeSync(fileDescriptor);
+    }
+  } catch {
+    return void 0;
+  }
+  return parseShebang(buffer.toString("utf8", 0, bytesRead));
+};
+var shebangRegExp = /^#!(?<line>.*)/;
+var parseShebang = (contents) => {
+  const shebangLine = contents.match(shebangRegExp)?.groups.line.trim();
+  if (!shebangLine) {
+    return void 0;
+  }
+  const [interpreterPath, argument] = shebangLine.split(" ", 2);
+  const interpreter = interpreterPath.split("/").at(-1);
+  if (interpreter === "env") {
+    return argument;
+  }
+  return argument ? `${interpreter} ${argument}` : interpreter;
+};
+var lineBreakRegExp = /[\n\r]/;
+var assertNoLineBreak = (value) => {
+  if (lineBreakRegExp.test(value)) {
+    throw new TypeError(`The command and its arguments cannot contain a line break on Windows without a shell.
+This would allow a command injection with \`cmd.exe\`.
+Invalid value: ${JSON.stringify(`${value}`)}`);
+  }
+};
+var metaCharsRegExp = /[()\][%!^"`<>&|;, *?]/g;
+var escapeMetaChars = (value) => value.replaceAll(metaCharsRegExp, "^$&");
+var backslashRunRegExp = /\\+/g;
+var quotedCharacterRegExp = new RegExp("[^\\w#$*+\\-./:?@\\\\\\u{80}-\\u{10FFFF}]|\\p{Control}", "u");
+var escapeArgument = (rawArgument) => {
+  const argument = `${rawArgument}`;
+  if (!shouldQuoteArgument(argument)) {
+    return argument;
+  }
+  const escapedArgument = argument.replaceAll(backslashRunRegExp, (backslashes, offset, string) => {
+    const nextCharacter = string[offset + backslashes.length];
+    const isPrecedesDoubleQuote = nextCharacter === '"' || nextCharacter === void 0;
+    return isPrecedesDoubleQuote ? backslashes.repeat(2) : backslashes;
+  }).replaceAll('"', '""').replaceAll("%", "%%cd:~,%");
+  return `"${escapedArgument}"`;
+};
+var shouldQuoteArgument = (argument) => argument === "" || argument.endsWith("\\") || quotedCharacterRegExp.test(argument);
+
 // node_modules/execa/lib/arguments/cwd.js
 import { statSync } from "node:fs";
-import path4 from "node:path";
-import process5 from "node:process";
+import path7 from "node:path";
+import process9 from "node:process";
 var normalizeCwd = (cwd = getDefaultCwd()) => {
   const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-  return path4.resolve(cwdString);
+  return path7.resolve(cwdString);
 };
 var getDefaultCwd = () => {
   try {
-    return process5.cwd();
+    return process9.cwd();
   } catch (error) {
     error.message = `The current directory does not exist.
 ${error.message}`;
     throw error;
   }
 };
+var getCurrentCwd = () => {
+  try {
+    return process9.cwd();
+  } catch {
+  }
+};
 var fixCwdError = (originalMessage, cwd) => {
-  if (cwd === getDefaultCwd()) {
+  if (cwd === getCurrentCwd()) {
     return originalMessage;
   }
   let cwdStat;
@@ -6218,34 +5903,57 @@ var fixCwdError = (originalMessage, cwd) => {
 ${error.message}
 ${originalMessage}`;
   }
-  if (!cwdStat.isDirectory()) {
-    return `The "cwd" option is not a directory: ${cwd}.
+  return cwdStat.isDirectory() ? originalMessage : `The "cwd" option is not a directory: ${cwd}.
 ${originalMessage}`;
-  }
-  return originalMessage;
 };
 
 // node_modules/execa/lib/arguments/options.js
+var cmdExeRegExp = /^cmd(?:\.exe)?$/i;
 var normalizeOptions = (filePath, rawArguments, rawOptions) => {
-  rawOptions.cwd = normalizeCwd(rawOptions.cwd);
-  const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, rawOptions);
-  const { command: file, args: commandArguments, options: initialOptions } = import_cross_spawn.default._parse(processedFile, processedArguments, processedOptions);
-  const fdOptions = normalizeFdSpecificOptions(initialOptions);
+  const sanitizedOptions = { __proto__: null, ...rawOptions };
+  sanitizedOptions.cwd = normalizeCwd(sanitizedOptions.cwd);
+  const [processedFile, processedArguments, processedOptions] = handleNodeOption(filePath, rawArguments, sanitizedOptions);
+  const fdOptions = normalizeFdSpecificOptions(processedOptions);
   const options = addDefaultOptions(fdOptions);
+  validateBooleanOptions(options);
+  validateEnv(options);
+  options.env = getEnv(options);
+  const { file, commandArguments } = parseCommandFile(processedFile, processedArguments, options);
   validateTimeout(options);
   validateEncoding(options);
   validateIpcInputOption(options);
   validateCancelSignal(options);
+  validateRenamedSignalOption(options);
   validateGracefulCancel(options);
   options.shell = normalizeFileUrl(options.shell);
-  options.env = getEnv(options);
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
   options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-  if (process6.platform === "win32" && path5.basename(file, ".exe") === "cmd") {
+  if (process10.platform === "win32" && cmdExeRegExp.test(path8.basename(file))) {
     commandArguments.unshift("/q");
   }
   return { file, commandArguments, options };
+};
+var BOOLEAN_OPTIONS = [
+  "extendEnv",
+  "preferLocal",
+  "reject",
+  "cleanup",
+  "killDescendants",
+  "all",
+  "gracefulCancel",
+  "ipc",
+  "node"
+];
+var validateBooleanOptions = (options) => {
+  for (const optionName of BOOLEAN_OPTIONS) {
+    checkBooleanOption(options[optionName], optionName);
+  }
+};
+var validateEnv = ({ env }) => {
+  if (env !== void 0 && (typeof env !== "object" || env === null || Array.isArray(env))) {
+    throw new TypeError(`The \`env\` option must be an object: ${String(env)}.`);
+  }
 };
 var addDefaultOptions = ({
   extendEnv = true,
@@ -6255,6 +5963,7 @@ var addDefaultOptions = ({
   encoding = "utf8",
   reject = true,
   cleanup = true,
+  killDescendants = false,
   all = false,
   windowsHide = true,
   killSignal = "SIGTERM",
@@ -6265,6 +5974,7 @@ var addDefaultOptions = ({
   serialization = "advanced",
   ...options
 }) => ({
+  __proto__: null,
   ...options,
   extendEnv,
   preferLocal,
@@ -6273,6 +5983,7 @@ var addDefaultOptions = ({
   encoding,
   reject,
   cleanup,
+  killDescendants,
   all,
   windowsHide,
   killSignal,
@@ -6282,8 +5993,9 @@ var addDefaultOptions = ({
   ipc,
   serialization
 });
-var getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
-  const env = extendEnv ? { ...process6.env, ...envOption } : envOption;
+var getEnv = (options) => ({ __proto__: null, ...computeEnv(options) });
+var computeEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, nodePath }) => {
+  const env = { __proto__: null, ...extendEnv && process10.env, ...envOption };
   if (preferLocal || node) {
     return npmRunPathEnv({
       env,
@@ -6299,8 +6011,92 @@ var getEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory, no
 // node_modules/execa/lib/arguments/shell.js
 var concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
 
-// node_modules/execa/lib/return/message.js
-import { inspect as inspect2 } from "node:util";
+// node_modules/execa/lib/resolve/all-sync.js
+import { Buffer as Buffer3 } from "node:buffer";
+
+// node_modules/execa/lib/transform/split.js
+var getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
+var splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
+var splitLinesItemSync = (chunk, preserveNewlines) => {
+  const { transform, final } = initializeSplitLines(preserveNewlines, {});
+  return [...transform(chunk), ...final()];
+};
+var initializeSplitLines = (preserveNewlines, state) => {
+  state.previousChunks = "";
+  return {
+    transform: splitGenerator.bind(void 0, state, preserveNewlines),
+    final: linesFinal.bind(void 0, state)
+  };
+};
+var splitGenerator = function* (state, preserveNewlines, chunk) {
+  if (typeof chunk !== "string") {
+    yield chunk;
+    return;
+  }
+  let { previousChunks } = state;
+  let start = -1;
+  for (let end = 0; end < chunk.length; end += 1) {
+    if (chunk[end] !== "\n") {
+      continue;
+    }
+    let line = chunk.slice(start + 1, preserveNewlines ? end + 1 : end);
+    if (previousChunks.length > 0) {
+      line = concatString(previousChunks, line);
+      previousChunks = "";
+    }
+    yield preserveNewlines ? line : stripCarriageReturn(line, state);
+    start = end;
+  }
+  if (start !== chunk.length - 1) {
+    previousChunks = concatString(previousChunks, chunk.slice(start + 1));
+  }
+  state.previousChunks = previousChunks;
+};
+var stripCarriageReturn = (line, state) => {
+  state.isWindowsNewline = line.endsWith("\r");
+  return state.isWindowsNewline ? line.slice(0, -1) : line;
+};
+var linesFinal = function* ({ previousChunks }) {
+  if (previousChunks.length > 0) {
+    yield previousChunks;
+  }
+};
+var getAppendNewlineGenerator = ({ binary, preserveNewlines, readableObjectMode, state, encoding }) => binary || preserveNewlines || readableObjectMode ? void 0 : { transform: appendNewlineGenerator.bind(void 0, state, getStringEncoding(binary, encoding)) };
+var appendNewlineGenerator = function* ({ isWindowsNewline = false }, stringEncoding, chunk) {
+  const { unixNewline, windowsNewline, concat } = typeof chunk === "string" ? linesStringInfo : LINES_BYTES_INFO[stringEncoding];
+  if (endsWithNewline(chunk, unixNewline)) {
+    yield chunk;
+    return;
+  }
+  const newline = isWindowsNewline ? windowsNewline : unixNewline;
+  yield concat(chunk, newline);
+};
+var endsWithNewline = (chunk, unixNewline) => typeof chunk === "string" ? chunk.endsWith(unixNewline) : chunk.length >= unixNewline.length && chunk.subarray(-unixNewline.length).every((byte, index) => byte === unixNewline[index]);
+var concatString = (firstChunk, secondChunk) => `${firstChunk}${secondChunk}`;
+var linesStringInfo = {
+  windowsNewline: "\r\n",
+  unixNewline: "\n",
+  concat: concatString
+};
+var concatUint8Array = (firstChunk, secondChunk) => {
+  const chunk = new Uint8Array(firstChunk.length + secondChunk.length);
+  chunk.set(firstChunk, 0);
+  chunk.set(secondChunk, firstChunk.length);
+  return chunk;
+};
+var LINES_BYTES_INFO = {
+  __proto__: null,
+  utf8: {
+    windowsNewline: new Uint8Array([13, 10]),
+    unixNewline: new Uint8Array([10]),
+    concat: concatUint8Array
+  },
+  utf16le: {
+    windowsNewline: new Uint8Array([13, 0, 10, 0]),
+    unixNewline: new Uint8Array([10, 0]),
+    concat: concatUint8Array
+  }
+};
 
 // node_modules/strip-final-newline/index.js
 function stripFinalNewline(input) {
@@ -6318,6 +6114,44 @@ var LF = "\n";
 var LF_BINARY = LF.codePointAt(0);
 var CR = "\r";
 var CR_BINARY = CR.codePointAt(0);
+
+// node_modules/execa/lib/io/strip-newline.js
+var stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber, allFds) => value !== void 0 && !Array.isArray(value) && getStripFinalNewline(stripFinalNewline2, fdNumber, allFds) ? stripFinalNewline(value) : value;
+var getStripFinalNewline = (stripFinalNewline2, fdNumber, allFds) => fdNumber === "all" ? allFds.some((allFd) => stripFinalNewline2[allFd]) : stripFinalNewline2[fdNumber];
+
+// node_modules/execa/lib/resolve/all-sync.js
+var getAllSyncFds = ([, stdout, stderr]) => [
+  ...stdout === void 0 ? [] : [1],
+  ...stderr === void 0 ? [] : [2]
+];
+var getAllSync = ([, stdout, stderr], allFds, options) => {
+  if (!options.all) {
+    return;
+  }
+  if (stdout === void 0) {
+    return splitAllLines(stderr, allFds, options);
+  }
+  if (stderr === void 0) {
+    return splitAllLines(stdout, allFds, options);
+  }
+  if (hasLines(options)) {
+    return [splitAllLines(stdout, allFds, options), splitAllLines(stderr, allFds, options)].flat();
+  }
+  if (Array.isArray(stdout) || Array.isArray(stderr)) {
+    return [stdout, stderr].filter((value) => value.length > 0).flat();
+  }
+  if (isUint8Array(stdout) && isUint8Array(stderr)) {
+    return concatUint8Arrays([stdout, stderr]);
+  }
+  return BASE64_ENCODINGS.has(options.encoding) ? concatBase64(stdout, stderr, options.encoding) : `${stdout}${stderr}`;
+};
+var concatBase64 = (stdout, stderr, encoding) => Buffer3.concat([Buffer3.from(stdout, encoding), Buffer3.from(stderr, encoding)]).toString(encoding);
+var BASE64_ENCODINGS = /* @__PURE__ */ new Set(["base64", "base64url"]);
+var hasLines = ({ lines }) => Boolean(lines[1] || lines[2]);
+var splitAllLines = (value, allFds, options) => value === void 0 || Array.isArray(value) || !hasLines(options) ? value : splitLinesSync(value, !getStripFinalNewline(options.stripFinalNewline, "all", allFds), false);
+
+// node_modules/execa/lib/return/message.js
+import { inspect as inspect3 } from "node:util";
 
 // node_modules/get-stream/source/index.js
 import { on } from "node:events";
@@ -6709,13 +6543,10 @@ var getMaxBufferUnit = (readableObjectMode, lines, encoding) => {
   if (lines) {
     return "lines";
   }
-  if (encoding === "buffer") {
-    return "bytes";
-  }
-  return "characters";
+  return encoding === "buffer" ? "bytes" : "characters";
 };
-var checkIpcMaxBuffer = (subprocess, ipcOutput, maxBuffer) => {
-  if (ipcOutput.length !== maxBuffer) {
+var checkIpcMaxBuffer = (ipcOutput, maxBuffer) => {
+  if (ipcOutput.length + 1 <= maxBuffer) {
     return;
   }
   const error = new MaxBufferError();
@@ -6730,23 +6561,33 @@ var getMaxBufferInfo = (error, maxBuffer) => {
   if (error?.maxBufferInfo === void 0) {
     return { streamName: "output", threshold: maxBuffer[1], unit: "bytes" };
   }
-  const { maxBufferInfo: { fdNumber, unit } } = error;
+  const { maxBufferInfo: { fdNumber, unit, threshold = getFdSpecificValue(maxBuffer, fdNumber) } } = error;
   delete error.maxBufferInfo;
-  const threshold = getFdSpecificValue(maxBuffer, fdNumber);
-  if (fdNumber === "ipc") {
-    return { streamName: "IPC output", threshold, unit: "messages" };
-  }
-  return { streamName: getStreamName(fdNumber), threshold, unit };
+  return fdNumber === "ipc" ? { streamName: "IPC output", threshold, unit: "messages" } : { streamName: getStreamName(fdNumber), threshold, unit };
 };
-var isMaxBufferSync = (resultError, output2, maxBuffer) => resultError?.code === "ENOBUFS" && output2 !== null && output2.some((result) => result !== null && result.length > getMaxBufferSync(maxBuffer));
-var truncateMaxBufferSync = (result, isMaxBuffer, maxBuffer) => {
-  if (!isMaxBuffer) {
-    return result;
+var getMaxBufferSync = ([, stdoutMaxBuffer]) => stdoutMaxBuffer === 0 ? Number.MIN_VALUE : stdoutMaxBuffer;
+var handleMaxBufferSync = ({ resultError, output: output2, maxBuffer, buffer }) => {
+  const fdNumber = findMaxBufferSync(output2, maxBuffer, buffer);
+  if (fdNumber === void 0) {
+    return { resultError, isMaxBuffer: resultError?.code === "ENOBUFS" };
   }
-  const maxBufferValue = getMaxBufferSync(maxBuffer);
-  return result.length > maxBufferValue ? result.slice(0, maxBufferValue) : result;
+  const threshold = getMaxBufferValueSync(maxBuffer, fdNumber);
+  const error = resultError ?? Object.assign(new MaxBufferError(), { code: "ENOBUFS" });
+  error.maxBufferInfo = { fdNumber, unit: "bytes", threshold };
+  return { resultError: error, isMaxBuffer: true };
 };
-var getMaxBufferSync = ([, stdoutMaxBuffer]) => stdoutMaxBuffer;
+var findMaxBufferSync = (output2, maxBuffer, buffer) => {
+  if (output2 === null) {
+    return;
+  }
+  const fdNumber = output2.findIndex((result, index) => result !== null && buffer[index] && result.length > getMaxBufferValueSync(maxBuffer, index));
+  return fdNumber === -1 ? void 0 : fdNumber;
+};
+var getMaxBufferValueSync = (maxBuffer, fdNumber) => Math.min(maxBuffer[1], maxBuffer[fdNumber]);
+var truncateMaxBufferSync = (result, fdNumber, { maxBuffer, buffer }) => {
+  const maxBufferValue = getMaxBufferValueSync(maxBuffer, fdNumber);
+  return buffer[fdNumber] && result.length > maxBufferValue ? result.slice(0, maxBufferValue) : result;
+};
 
 // node_modules/execa/lib/return/message.js
 var createMessages = ({
@@ -6769,7 +6610,7 @@ var createMessages = ({
   timeout,
   cwd
 }) => {
-  const errorCode = originalError?.code;
+  const errorCode = getErrorCode(originalError);
   const prefix = getErrorPrefix({
     originalError,
     timedOut,
@@ -6799,6 +6640,7 @@ ${originalMessage}`;
   ].map((messagePart) => escapeLines(stripFinalNewline(serializeMessagePart(messagePart)))).filter(Boolean).join("\n\n");
   return { originalMessage, shortMessage, message };
 };
+var getErrorCode = (error) => typeof error?.code === "string" ? error.code : void 0;
 var getErrorPrefix = ({
   originalError,
   timedOut,
@@ -6840,30 +6682,25 @@ var getErrorPrefix = ({
   if (signal !== void 0) {
     return `Command was killed with ${signal} (${signalDescription})`;
   }
-  if (exitCode !== void 0) {
-    return `Command failed with exit code ${exitCode}`;
-  }
-  return "Command failed";
+  return exitCode === void 0 ? "Command failed" : `Command failed with exit code ${exitCode}`;
 };
 var getForcefulSuffix = (isForcefullyTerminated, forceKillAfterDelay) => isForcefullyTerminated ? ` and was forcefully terminated after ${forceKillAfterDelay} milliseconds` : "";
 var getOriginalMessage = (originalError, cwd) => {
   if (originalError instanceof DiscardedError) {
     return;
   }
-  const originalMessage = isExecaError(originalError) ? originalError.originalMessage : String(originalError?.message ?? originalError);
+  const originalMessage = isExecaError(originalError) ? originalError.originalMessage ?? "" : String(originalError?.message ?? originalError);
   const escapedOriginalMessage = escapeLines(fixCwdError(originalMessage, cwd));
   return escapedOriginalMessage === "" ? void 0 : escapedOriginalMessage;
 };
-var serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : inspect2(ipcMessage);
-var serializeMessagePart = (messagePart) => Array.isArray(messagePart) ? messagePart.map((messageItem) => stripFinalNewline(serializeMessageItem(messageItem))).filter(Boolean).join("\n") : serializeMessageItem(messagePart);
+var serializeIpcMessage = (ipcMessage) => typeof ipcMessage === "string" ? ipcMessage : inspect3(ipcMessage);
+var serializeMessagePart = (messagePart) => Array.isArray(messagePart) ? messagePart.filter((messageItem) => isTextItem(messageItem)).map((messageItem) => stripFinalNewline(serializeMessageItem(messageItem))).join("\n") : serializeMessageItem(messagePart);
+var isTextItem = (messageItem) => typeof messageItem === "string" || isUint8Array(messageItem);
 var serializeMessageItem = (messageItem) => {
   if (typeof messageItem === "string") {
     return messageItem;
   }
-  if (isUint8Array(messageItem)) {
-    return uint8ArrayToString(messageItem);
-  }
-  return "";
+  return isUint8Array(messageItem) ? uint8ArrayToString(messageItem) : "";
 };
 
 // node_modules/execa/lib/return/result.js
@@ -6902,7 +6739,9 @@ var makeEarlyError = ({
   fileDescriptors,
   options,
   startTime,
-  isSync
+  isSync,
+  stdio = Array.from({ length: fileDescriptors.length }),
+  all
 }) => makeError({
   error,
   command,
@@ -6913,11 +6752,26 @@ var makeEarlyError = ({
   isGracefullyCanceled: false,
   isMaxBuffer: false,
   isForcefullyTerminated: false,
-  stdio: Array.from({ length: fileDescriptors.length }),
+  stdio,
+  all,
   ipcOutput: [],
   options,
   isSync
 });
+var getEarlyErrorOutput = (fileDescriptors, options) => {
+  const stdio = fileDescriptors.map((fileDescriptor, fdNumber) => getEmptyOutput(fileDescriptor, fdNumber, options));
+  return { stdio, all: getAllSync(stdio, getAllSyncFds(stdio), options) };
+};
+var getEmptyOutput = ({ direction, objectMode }, fdNumber, { stdio, buffer, lines, encoding }) => {
+  if (direction === "input" || !PIPED_STDIO.has(stdio[fdNumber]) || !buffer[fdNumber]) {
+    return;
+  }
+  if (objectMode || lines[fdNumber]) {
+    return [];
+  }
+  return encoding === "buffer" ? new Uint8Array() : "";
+};
+var PIPED_STDIO = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
 var makeError = ({
   error: originalError,
   command,
@@ -7023,7 +6877,7 @@ var getErrorProperties = ({
   exitCode,
   signal,
   signalDescription,
-  code: error.cause?.code,
+  code: getErrorCode(error.cause),
   stdout: stdio[1],
   stderr: stdio[2],
   all,
@@ -7211,7 +7065,7 @@ var logDuration = (result, verboseInfo) => {
 // node_modules/execa/lib/return/reject.js
 var handleResult = (result, verboseInfo, { reject }) => {
   logResult(result, verboseInfo);
-  if (result.failed && reject) {
+  if (reject && result.failed) {
     throw result;
   }
   return result;
@@ -7252,19 +7106,13 @@ var getStdioItemType = (value, optionName) => {
   if (isTransformStream(value)) {
     return getTransformStreamType({ transform: value }, optionName);
   }
-  if (isTransformOptions(value)) {
-    return getTransformObjectType(value, optionName);
-  }
-  return "native";
+  return isTransformOptions(value) ? getTransformObjectType(value, optionName) : "native";
 };
 var getTransformObjectType = (value, optionName) => {
   if (isDuplexStream(value.transform, { checkOpen: false })) {
     return getDuplexType(value, optionName);
   }
-  if (isTransformStream(value.transform)) {
-    return getTransformStreamType(value, optionName);
-  }
-  return getGeneratorObjectType(value, optionName);
+  return isTransformStream(value.transform) ? getTransformStreamType(value, optionName) : getGeneratorObjectType(value, optionName);
 };
 var getDuplexType = (value, optionName) => {
   validateNonGeneratorType(value, optionName, "Duplex stream");
@@ -7301,11 +7149,6 @@ var getGeneratorObjectType = ({ transform, final, binary, objectMode }, optionNa
   checkBooleanOption(objectMode, `${optionName}.objectMode`);
   return isAsyncGenerator(transform) || isAsyncGenerator(final) ? "asyncGenerator" : "generator";
 };
-var checkBooleanOption = (value, optionName) => {
-  if (value !== void 0 && typeof value !== "boolean") {
-    throw new TypeError(`The \`${optionName}\` option must use a boolean.`);
-  }
-};
 var isGenerator = (value) => isAsyncGenerator(value) || isSyncGenerator(value);
 var isAsyncGenerator = (value) => Object.prototype.toString.call(value) === "[object AsyncGeneratorFunction]";
 var isSyncGenerator = (value) => Object.prototype.toString.call(value) === "[object GeneratorFunction]";
@@ -7315,6 +7158,8 @@ var isRegularUrl = (value) => isUrl(value) && value.protocol !== "file:";
 var isFilePathObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key) => FILE_PATH_KEYS.has(key)) && isFilePathString(value.file);
 var FILE_PATH_KEYS = /* @__PURE__ */ new Set(["file", "append"]);
 var isFilePathString = (file) => typeof file === "string";
+var isStdioValueObject = (value) => isPlainObject(value) && Object.keys(value).length > 0 && Object.keys(value).every((key) => STDIO_VALUE_KEYS.has(key)) && "value" in value;
+var STDIO_VALUE_KEYS = /* @__PURE__ */ new Set(["value", "input"]);
 var isUnknownStdioString = (type, value) => type === "native" && typeof value === "string" && !KNOWN_STDIO_STRINGS.has(value);
 var KNOWN_STDIO_STRINGS = /* @__PURE__ */ new Set(["ipc", "ignore", "inherit", "overlapped", "pipe"]);
 var isReadableStream2 = (value) => Object.prototype.toString.call(value) === "[object ReadableStream]";
@@ -7406,17 +7251,11 @@ var normalizeTransform = ({ stdioItem, stdioItem: { type }, index, newTransforms
     encoding
   });
 };
-var normalizeDuplex = ({
-  stdioItem,
-  stdioItem: {
-    value: {
-      transform,
-      transform: { writableObjectMode, readableObjectMode },
-      objectMode = readableObjectMode
-    }
-  },
-  optionName
-}) => {
+var normalizeDuplex = ({ stdioItem, optionName }) => {
+  const { value } = stdioItem;
+  const { transform } = value;
+  const { writableObjectMode, readableObjectMode } = transform;
+  const { objectMode = readableObjectMode } = value;
   if (objectMode && !readableObjectMode) {
     throw new TypeError(`The \`${optionName}.objectMode\` option can only be \`true\` if \`new Duplex({objectMode: true})\` is used.`);
   }
@@ -7461,15 +7300,42 @@ var normalizeGenerator = ({ stdioItem, stdioItem: { value }, index, newTransform
 var sortTransforms = (newTransforms, direction) => direction === "input" ? newTransforms.reverse() : newTransforms;
 
 // node_modules/execa/lib/stdio/direction.js
-import process7 from "node:process";
-var getStreamDirection = (stdioItems, fdNumber, optionName) => {
-  const directions = stdioItems.map((stdioItem) => getStdioItemDirection(stdioItem, fdNumber));
+import process11 from "node:process";
+var getStreamDirection = ({ stdioItems, isStdioArray, fdNumber, optionName }) => {
+  const directions = stdioItems.map((stdioItem) => getStdioItemDirection(stdioItem, fdNumber, isStdioArray));
   if (directions.includes("input") && directions.includes("output")) {
     throw new TypeError(`The \`${optionName}\` option must not be an array of both readable and writable values.`);
   }
   return directions.find(Boolean) ?? DEFAULT_DIRECTION;
 };
-var getStdioItemDirection = ({ type, value }, fdNumber) => KNOWN_DIRECTIONS[fdNumber] ?? guessStreamDirection[type](value);
+var getStdioItemDirection = (stdioItem, fdNumber, isStdioArray) => {
+  const knownDirection = KNOWN_DIRECTIONS[fdNumber];
+  const direction = getRequestedDirection(stdioItem);
+  if (knownDirection === void 0) {
+    return direction;
+  }
+  validateKnownDirection(stdioItem, knownDirection, isStdioArray);
+  return knownDirection;
+};
+var getRequestedDirection = ({ type, value, direction, optionName }) => {
+  const guessedDirection = guessStreamDirection[type](value);
+  if (direction === "input" && guessedDirection === "output") {
+    throw new TypeError(`The \`${optionName}\` option is invalid: \`input: true\` cannot be used with a writable value, which is always an output.`);
+  }
+  return direction ?? guessedDirection;
+};
+var validateKnownDirection = ({ type, value, optionName }, knownDirection, isStdioArray) => {
+  if (!STREAM_TYPES.has(type) || !isStdioArray && getStandardStreamDirection(value) !== void 0) {
+    return;
+  }
+  const guessedDirection = guessStreamDirection[type](value);
+  if (guessedDirection === void 0 || guessedDirection === knownDirection) {
+    return;
+  }
+  const valueName = guessedDirection === "input" ? "readable" : "writable";
+  throw new TypeError(`The \`${optionName}\` option is invalid: a ${valueName} value is always an ${guessedDirection}, but \`${optionName}\` is an ${knownDirection}.`);
+};
+var STREAM_TYPES = /* @__PURE__ */ new Set(["native", "nodeStream", "webStream"]);
 var KNOWN_DIRECTIONS = ["input", "output", "output"];
 var anyDirection = () => void 0;
 var alwaysInput = () => "input";
@@ -7481,6 +7347,7 @@ var guessStreamDirection = {
   iterable: alwaysInput,
   asyncIterable: alwaysInput,
   uint8Array: alwaysInput,
+  string: alwaysInput,
   webStream: (value) => isWritableStream2(value) ? "output" : "input",
   nodeStream(value) {
     if (!isReadableStream(value, { checkOpen: false })) {
@@ -7501,23 +7368,32 @@ var guessStreamDirection = {
   }
 };
 var getStandardStreamDirection = (value) => {
-  if ([0, process7.stdin].includes(value)) {
+  if ([0, process11.stdin].includes(value)) {
     return "input";
   }
-  if ([1, 2, process7.stdout, process7.stderr].includes(value)) {
+  if ([1, 2, process11.stdout, process11.stderr].includes(value)) {
     return "output";
   }
 };
 var DEFAULT_DIRECTION = "output";
 
 // node_modules/execa/lib/ipc/array.js
-var normalizeIpcStdioArray = (stdioArray, ipc) => ipc && !stdioArray.includes("ipc") ? [...stdioArray, "ipc"] : stdioArray;
+var normalizeIpcStdioArray = (stdioArray, ipc) => ipc ? [...stdioArray, "ipc"] : stdioArray;
 
 // node_modules/execa/lib/stdio/stdio-option.js
-var normalizeStdioOption = ({ stdio, ipc, buffer, ...options }, verboseInfo, isSync) => {
+var normalizeStdioOption = (options, verboseInfo, isSync) => {
+  const { stdio, ipc, buffer } = options;
   const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
+  validateIpcStdioOption(stdioArray);
   return isSync ? normalizeStdioSync(stdioArray, buffer, verboseInfo) : normalizeIpcStdioArray(stdioArray, ipc);
 };
+var validateIpcStdioOption = (stdioArray) => {
+  if (stdioArray.some((stdioOption) => hasIpcStdioOption(stdioOption))) {
+    throw new Error("The `ipc: true` option must be used instead of `stdio: 'ipc'`.");
+  }
+};
+var hasIpcStdioOption = (stdioOption) => Array.isArray(stdioOption) ? stdioOption.some((item) => hasIpcStdioItem(item)) : hasIpcStdioItem(stdioOption);
+var hasIpcStdioItem = (stdioOption) => isStdioValueObject(stdioOption) ? stdioOption.value === "ipc" : stdioOption === "ipc";
 var getStdioArray = (stdio, options) => {
   if (stdio === void 0) {
     return STANDARD_STREAMS_ALIASES.map((alias) => options[alias]);
@@ -7529,7 +7405,7 @@ var getStdioArray = (stdio, options) => {
     return [stdio, stdio, stdio];
   }
   if (!Array.isArray(stdio)) {
-    throw new TypeError(`Expected \`stdio\` to be of type \`string\` or \`Array\`, got \`${typeof stdio}\``);
+    throw new TypeError(`Expected \`stdio\` to be of type \`string\` or \`Array\`, got \`${getTypeName(stdio)}\``);
   }
   const length = Math.max(stdio.length, STANDARD_STREAMS_ALIASES.length);
   return Array.from({ length }, (_, fdNumber) => stdio[fdNumber]);
@@ -7544,12 +7420,96 @@ var addDefaultValue2 = (stdioOption, fdNumber) => {
   }
   return stdioOption;
 };
-var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((stdioOption, fdNumber) => !buffer[fdNumber] && fdNumber !== 0 && !isFullVerbose(verboseInfo, fdNumber) && isOutputPipeOnly(stdioOption) ? "ignore" : stdioOption);
-var isOutputPipeOnly = (stdioOption) => stdioOption === "pipe" || Array.isArray(stdioOption) && stdioOption.every((item) => item === "pipe");
+var normalizeStdioSync = (stdioArray, buffer, verboseInfo) => stdioArray.map((stdioOption, fdNumber) => !buffer[fdNumber] && isStandardOutputFd(fdNumber) && !isFullVerbose(verboseInfo, fdNumber) && isOutputPipeOnly(stdioOption, fdNumber) ? "ignore" : stdioOption);
+var isOutputPipeOnly = (stdioOption, fdNumber) => isOutputPipe(stdioOption, fdNumber) || Array.isArray(stdioOption) && stdioOption.length > 0 && stdioOption.every((item) => isOutputPipe(item, fdNumber));
+var isOutputPipe = (stdioOption, fdNumber) => stdioOption === "pipe" || isOutputPipeObject(stdioOption, fdNumber);
+var isOutputPipeObject = (stdioOption, fdNumber) => isStdioValueObject(stdioOption) && stdioOption.value === "pipe" && (stdioOption.input === void 0 || stdioOption.input === false || isFixedOutputPipe(fdNumber, stdioOption.input));
+var isFixedOutputPipe = (fdNumber, input) => input === true && isStandardOutputFd(fdNumber);
+var isStandardOutputFd = (fdNumber) => fdNumber === 1 || fdNumber === 2;
 
 // node_modules/execa/lib/stdio/native.js
 import { readFileSync } from "node:fs";
 import tty2 from "node:tty";
+
+// node_modules/execa/lib/arguments/fd-options.js
+var getToStream = (destination, to = "stdin") => {
+  const isWritable = true;
+  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
+  const fdNumber = getFdNumber(fileDescriptors, to, isWritable);
+  const destinationStream = destination.stdio[fdNumber];
+  if (destinationStream === null) {
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, to, options, isWritable));
+  }
+  return destinationStream;
+};
+var getFromStream = (source2, from = "stdout") => {
+  const isWritable = false;
+  const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
+  const fdNumber = getFdNumber(fileDescriptors, from, isWritable);
+  const sourceStream = fdNumber === "all" ? source2.all : source2.stdio[fdNumber];
+  if (sourceStream === null || sourceStream === void 0) {
+    throw new TypeError(getInvalidStdioOptionMessage(fdNumber, from, options, isWritable));
+  }
+  return sourceStream;
+};
+var SUBPROCESS_OPTIONS = /* @__PURE__ */ new WeakMap();
+var getFdNumber = (fileDescriptors, fdName, isWritable) => {
+  const fdNumber = parseFdNumber(fdName, isWritable);
+  validateFdNumber(fdNumber, fdName, isWritable, fileDescriptors);
+  return fdNumber;
+};
+var parseFdNumber = (fdName, isWritable) => {
+  const fdNumber = parseFd(fdName);
+  if (fdNumber !== void 0) {
+    return fdNumber;
+  }
+  const { validOptions, defaultValue } = isWritable ? { validOptions: '"stdin"', defaultValue: "stdin" } : { validOptions: '"stdout", "stderr", "all"', defaultValue: "stdout" };
+  throw new TypeError(`"${getOptionName(isWritable)}" must not be "${fdName}".
+It must be ${validOptions} or "fd3", "fd4" (and so on).
+It is optional and defaults to "${defaultValue}".`);
+};
+var validateFdNumber = (fdNumber, fdName, isWritable, fileDescriptors) => {
+  const fileDescriptor = fileDescriptors[getUsedDescriptor(fdNumber)];
+  if (fileDescriptor === void 0) {
+    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. That file descriptor does not exist.
+Please set the "stdio" option to ensure that file descriptor exists.`);
+  }
+  if (!isWritable && fileDescriptor.direction === "input") {
+    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a readable stream, not writable.`);
+  }
+  if (isWritable && fileDescriptor.direction !== "input") {
+    throw new TypeError(`"${getOptionName(isWritable)}" must not be ${fdName}. It must be a writable stream, not readable.
+If you meant to use it as input, please set its "stdio" option to \`{value: 'pipe', input: true}\`.`);
+  }
+};
+var getInvalidStdioOptionMessage = (fdNumber, fdName, options, isWritable) => {
+  if (fdNumber === "all" && !options.all) {
+    return `The "all" option must be true to use "from: 'all'".`;
+  }
+  const { optionName, optionValue } = getInvalidStdioOption(fdNumber, options);
+  return `The "${optionName}: ${serializeOptionValue(optionValue)}" option is incompatible with using "${getOptionName(isWritable)}: ${serializeOptionValue(fdName)}".
+Please set this option with "pipe" instead.`;
+};
+var getInvalidStdioOption = (fdNumber, { stdin, stdout, stderr, stdio }) => {
+  const usedDescriptor = getUsedDescriptor(fdNumber);
+  if (usedDescriptor === 0 && stdin !== void 0) {
+    return { optionName: "stdin", optionValue: stdin };
+  }
+  if (usedDescriptor === 1 && stdout !== void 0) {
+    return { optionName: "stdout", optionValue: stdout };
+  }
+  return usedDescriptor === 2 && stderr !== void 0 ? { optionName: "stderr", optionValue: stderr } : { optionName: `stdio[${usedDescriptor}]`, optionValue: stdio[usedDescriptor] };
+};
+var getUsedDescriptor = (fdNumber) => fdNumber === "all" ? 1 : fdNumber;
+var getOptionName = (isWritable) => isWritable ? "to" : "from";
+var serializeOptionValue = (value) => {
+  if (typeof value === "string") {
+    return `'${value}'`;
+  }
+  return typeof value === "number" ? `${value}` : "Stream";
+};
+
+// node_modules/execa/lib/stdio/native.js
 var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
   if (!isStdioArray || type !== "native") {
     return stdioItem;
@@ -7582,7 +7542,7 @@ var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
   if (tty2.isatty(targetFdNumber)) {
     throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
   }
-  return { type: "uint8Array", value: bufferToUint8Array(readFileSync(targetFdNumber)), optionName };
+  return { type: "uint8Array", contents: () => [bufferToUint8Array(readFileSync(targetFdNumber))], optionName };
 };
 var getTargetFdNumber = (value, fdNumber) => {
   if (value === "inherit") {
@@ -7603,10 +7563,7 @@ var handleNativeStreamAsync = ({ stdioItem, stdioItem: { value, optionName }, fd
   if (typeof value === "number") {
     return { type: "nodeStream", value: getStandardStream(value, value, optionName), optionName };
   }
-  if (isStream(value, { checkOpen: false })) {
-    return { type: "nodeStream", value, optionName };
-  }
-  return stdioItem;
+  return isStream(value, { checkOpen: false }) ? { type: "nodeStream", value, optionName } : stdioItem;
 };
 var getStandardStream = (fdNumber, value, optionName) => {
   const standardStream = STANDARD_STREAMS[fdNumber];
@@ -7653,7 +7610,12 @@ var getInputFileType = (inputFile) => {
 };
 
 // node_modules/execa/lib/stdio/duplicate.js
-var filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => stdioItemOne.value !== stdioItemTwo.value || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
+import path9 from "node:path";
+import { fileURLToPath as fileURLToPath3 } from "node:url";
+var isFileType = (type) => SPECIAL_DUPLICATE_TYPES_SYNC.has(type);
+var getFileTarget = ({ type, value }) => type === "filePath" ? path9.resolve(value.file) : fileURLToPath3(value);
+var filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => !hasSameValueAndDirection(stdioItemOne, stdioItemTwo) || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
+var hasSameValueAndDirection = (stdioItemOne, stdioItemTwo) => stdioItemOne.value === stdioItemTwo.value && stdioItemOne.direction === stdioItemTwo.direction;
 var getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
   const otherStdioItems = getOtherStdioItems(fileDescriptors, type);
   if (otherStdioItems.length === 0) {
@@ -7687,7 +7649,10 @@ var getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, f
     });
   }
 };
-var getOtherStdioItems = (fileDescriptors, type) => fileDescriptors.flatMap(({ direction, stdioItems }) => stdioItems.filter((stdioItem) => stdioItem.type === type).map(((stdioItem) => ({ ...stdioItem, direction }))));
+var getOtherStdioItems = (fileDescriptors, type) => fileDescriptors.flatMap(
+  ({ direction, stdioItems }) => stdioItems.map((stdioItem) => ({ ...stdioItem, direction }))
+).filter((stdioItem) => isSameDuplicateType(stdioItem.type, type));
+var isSameDuplicateType = (otherType, type) => otherType === type || isFileType(otherType) && isFileType(type);
 var validateDuplicateStreamSync = ({ otherStdioItems, type, value, optionName, direction }) => {
   if (SPECIAL_DUPLICATE_TYPES_SYNC.has(type)) {
     getDuplicateStreamInstance({
@@ -7700,23 +7665,15 @@ var validateDuplicateStreamSync = ({ otherStdioItems, type, value, optionName, d
   }
 };
 var getDuplicateStreamInstance = ({ otherStdioItems, type, value, optionName, direction }) => {
-  const duplicateStdioItems = otherStdioItems.filter((stdioItem) => hasSameValue(stdioItem, value));
+  const duplicateStdioItems = otherStdioItems.filter((stdioItem) => hasSameValue(stdioItem, type, value));
   if (duplicateStdioItems.length === 0) {
     return;
   }
   const differentStdioItem = duplicateStdioItems.find((stdioItem) => stdioItem.direction !== direction);
   throwOnDuplicateStream(differentStdioItem, optionName, type);
-  return direction === "output" ? duplicateStdioItems[0].stream : void 0;
+  return direction === "output" || type === "webStream" ? duplicateStdioItems[0].stream : void 0;
 };
-var hasSameValue = ({ type, value }, secondValue) => {
-  if (type === "filePath") {
-    return value.file === secondValue.file;
-  }
-  if (type === "fileUrl") {
-    return value.href === secondValue.href;
-  }
-  return value === secondValue;
-};
+var hasSameValue = (otherStdioItem, type, value) => isFileType(otherStdioItem.type) ? getFileTarget(otherStdioItem) === getFileTarget({ type, value }) : otherStdioItem.value === value;
 var validateDuplicateTransform = ({ otherStdioItems, type, value, optionName }) => {
   const duplicateStdioItem = otherStdioItems.find(({ value: { transform } }) => transform === value.transform);
   throwOnDuplicateStream(duplicateStdioItem, optionName, type);
@@ -7753,7 +7710,12 @@ var getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
     options,
     optionName
   });
-  const direction = getStreamDirection(initialStdioItems, fdNumber, optionName);
+  const direction = getStreamDirection({
+    stdioItems: initialStdioItems,
+    isStdioArray,
+    fdNumber,
+    optionName
+  });
   const stdioItems = initialStdioItems.map((stdioItem) => handleNativeStream({
     stdioItem,
     isStdioArray,
@@ -7768,21 +7730,38 @@ var getFileDescriptor = ({ stdioOption, fdNumber, options, isSync }) => {
 };
 var initializeStdioItems = ({ stdioOption, fdNumber, options, optionName }) => {
   const values = Array.isArray(stdioOption) ? stdioOption : [stdioOption];
+  const inputStdioItems = handleInputOptions(options, fdNumber);
   const initialStdioItems = [
-    ...values.map((value) => initializeStdioItem(value, optionName)),
-    ...handleInputOptions(options, fdNumber)
+    ...omitInheritedStdin(values.map((value) => initializeStdioItem(value, optionName)), inputStdioItems),
+    ...inputStdioItems
   ];
   const stdioItems = filterDuplicates(initialStdioItems);
   const isStdioArray = stdioItems.length > 1;
   validateStdioArray(stdioItems, isStdioArray, optionName);
-  validateStreams(stdioItems);
+  validateStreams(stdioItems, isStdioArray);
   return { stdioItems, isStdioArray };
 };
-var initializeStdioItem = (value, optionName) => ({
-  type: getStdioItemType(value, optionName),
-  value,
-  optionName
-});
+var omitInheritedStdin = (stdioItems, inputStdioItems) => inputStdioItems.length > 0 && isInheritedStdinOnly(stdioItems) ? [] : stdioItems;
+var isInheritedStdinOnly = (stdioItems) => stdioItems.length === 1 && stdioItems[0].type === "native" && stdioItems[0].value === "inherit";
+var initializeStdioItem = (value, optionName) => {
+  if (isStdioValueObject(value)) {
+    return initializeStdioValueObject(value, optionName);
+  }
+  return {
+    type: getStdioItemType(value, optionName),
+    value,
+    optionName
+  };
+};
+var initializeStdioValueObject = ({ value, input }, optionName) => {
+  checkBooleanOption(input, `${optionName}.input`);
+  return {
+    type: getStdioItemType(value, optionName),
+    value,
+    direction: input ? "input" : void 0,
+    optionName
+  };
+};
 var validateStdioArray = (stdioItems, isStdioArray, optionName) => {
   if (stdioItems.length === 0) {
     throw new TypeError(`The \`${optionName}\` option must not be an empty array.`);
@@ -7796,12 +7775,39 @@ var validateStdioArray = (stdioItems, isStdioArray, optionName) => {
     }
   }
 };
-var INVALID_STDIO_ARRAY_OPTIONS = /* @__PURE__ */ new Set(["ignore", "ipc"]);
-var validateStreams = (stdioItems) => {
+var INVALID_STDIO_ARRAY_OPTIONS = /* @__PURE__ */ new Set(["ignore"]);
+var validateStreams = (stdioItems, isStdioArray) => {
   for (const stdioItem of stdioItems) {
     validateFileStdio(stdioItem);
+    validateFileDescriptorStdio(stdioItem);
+    validateNativeStdio(stdioItem, isStdioArray);
   }
 };
+var validateFileDescriptorStdio = ({ type, value, optionName }) => {
+  if (type !== "native") {
+    return;
+  }
+  const fileDescriptor = typeof value === "number" ? value : value?.fd;
+  if (typeof fileDescriptor === "number" && (!Number.isInteger(fileDescriptor) || fileDescriptor < 0 || fileDescriptor > MAX_FILE_DESCRIPTOR)) {
+    throw new TypeError(`The \`${optionName}\` option must be a non-negative 32-bit integer: got ${fileDescriptor}.`);
+  }
+};
+var MAX_FILE_DESCRIPTOR = 2 ** 31 - 1;
+var validateNativeStdio = ({ type, value, optionName }, isStdioArray) => {
+  if (type !== "native") {
+    return;
+  }
+  if (isFileHandle(value)) {
+    if (isStdioArray) {
+      throw new TypeError(`The \`${optionName}\` option cannot combine file handles with other values.`);
+    }
+    return;
+  }
+  if (typeof value !== "string" && typeof value !== "number" && !isStream(value, { checkOpen: false })) {
+    throw new TypeError(`The \`${optionName}\` option is invalid: ${String(value)} (${typeof value}).`);
+  }
+};
+var isFileHandle = (value) => typeof value?.fd === "number" && !isStream(value, { checkOpen: false });
 var validateFileStdio = ({ type, value, optionName }) => {
   if (isRegularUrl(value)) {
     throw new TypeError(`The \`${optionName}: URL\` option must use the \`file:\` scheme.
@@ -7824,13 +7830,13 @@ var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addPrope
   const fileDescriptors = [];
   try {
     for (const fileDescriptor of initialFileDescriptors) {
-      fileDescriptors.push(getFinalFileDescriptor({
+      addFinalFileDescriptor({
         fileDescriptor,
         fileDescriptors,
         addProperties: addProperties3,
         options,
         isSync
-      }));
+      });
     }
     return fileDescriptors;
   } catch (error) {
@@ -7838,24 +7844,23 @@ var getFinalFileDescriptors = ({ initialFileDescriptors, addProperties: addPrope
     throw error;
   }
 };
-var getFinalFileDescriptor = ({
-  fileDescriptor: { direction, objectMode, stdioItems },
-  fileDescriptors,
-  addProperties: addProperties3,
-  options,
-  isSync
-}) => {
-  const finalStdioItems = stdioItems.map((stdioItem) => addStreamProperties({
-    stdioItem,
-    addProperties: addProperties3,
-    direction,
-    options,
-    fileDescriptors,
-    isSync
-  }));
-  return { direction, objectMode, stdioItems: finalStdioItems };
+var addFinalFileDescriptor = ({ fileDescriptor, fileDescriptors, addProperties: addProperties3, options, isSync }) => {
+  const { direction, objectMode, stdioItems } = fileDescriptor;
+  const finalFileDescriptor = { direction, objectMode, stdioItems: [] };
+  fileDescriptors.push(finalFileDescriptor);
+  for (const stdioItem of stdioItems) {
+    finalFileDescriptor.stdioItems.push(addStreamProperties({
+      stdioItem,
+      addProperties: addProperties3,
+      direction,
+      objectMode,
+      options,
+      fileDescriptors,
+      isSync
+    }));
+  }
 };
-var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, options, fileDescriptors, isSync }) => {
+var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction, objectMode, options, fileDescriptors, isSync }) => {
   const duplicateStream = getDuplicateStream({
     stdioItem,
     direction,
@@ -7867,16 +7872,17 @@ var addStreamProperties = ({ stdioItem, addProperties: addProperties3, direction
   }
   return {
     ...stdioItem,
-    ...addProperties3[direction][stdioItem.type](stdioItem, options)
+    ...addProperties3[direction][stdioItem.type](stdioItem, options, objectMode)
   };
 };
 var cleanupCustomStreams = (fileDescriptors) => {
-  for (const { stdioItems } of fileDescriptors) {
-    for (const { stream } of stdioItems) {
-      if (stream !== void 0 && !isStandardStream(stream)) {
-        stream.destroy();
-      }
+  for (const { stream } of fileDescriptors.flatMap(({ stdioItems }) => stdioItems)) {
+    if (stream === void 0 || isStandardStream(stream)) {
+      continue;
     }
+    stream.on("error", () => {
+    });
+    stream.destroy();
   }
 };
 var forwardStdio = (stdioItems) => {
@@ -7893,10 +7899,22 @@ var forbiddenIfSync = ({ type, optionName }) => {
   throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
 };
 var forbiddenNativeIfSync = ({ optionName, value }) => {
-  if (value === "ipc" || value === "overlapped") {
+  if (value === "overlapped") {
     throwInvalidSyncValue(optionName, `"${value}"`);
   }
   return {};
+};
+var forbiddenNativeInputIfSync = (stdioItem) => {
+  const { optionName, value } = stdioItem;
+  if (value === "pipe" && optionName !== "stdin") {
+    throw new TypeError(`Only the \`stdin\` option, not \`${optionName}\`, can be an input pipe with synchronous methods.`);
+  }
+  return forbiddenNativeIfSync(stdioItem);
+};
+var forbiddenInputTransformIfSync = ({ optionName }) => {
+  if (optionName !== "stdin") {
+    throw new TypeError(`Only the \`stdin\` option, not \`${optionName}\`, can be an input transform with synchronous methods.`);
+  }
 };
 var throwInvalidSyncValue = (optionName, value) => {
   throw new TypeError(`The \`${optionName}\` option cannot be ${value} with synchronous methods.`);
@@ -7915,12 +7933,16 @@ var addProperties = {
 var addPropertiesSync = {
   input: {
     ...addProperties,
-    fileUrl: ({ value }) => ({ contents: [bufferToUint8Array(readFileSync2(value))] }),
-    filePath: ({ value: { file } }) => ({ contents: [bufferToUint8Array(readFileSync2(file))] }),
+    generator: forbiddenInputTransformIfSync,
+    native: forbiddenNativeInputIfSync,
+    // Files and iterables are read lazily, so that a file which cannot be read, or an iterable which throws, is reported like any other early error, instead of being thrown as a raw error
+    fileUrl: ({ value }) => ({ contents: () => [bufferToUint8Array(readFileSync2(value))] }),
+    filePath: ({ value: { file } }) => ({ contents: () => [bufferToUint8Array(readFileSync2(file))] }),
     fileNumber: forbiddenIfSync,
-    iterable: ({ value }) => ({ contents: [...value] }),
+    iterable: ({ value }) => ({ contents: () => [...value] }),
     string: ({ value }) => ({ contents: [value] }),
-    uint8Array: ({ value }) => ({ contents: [value] })
+    // `contents` is already set when reading from a file descriptor
+    uint8Array: ({ value, contents = [value] }) => ({ contents })
   },
   output: {
     ...addProperties,
@@ -7933,98 +7955,15 @@ var addPropertiesSync = {
   }
 };
 
-// node_modules/execa/lib/io/strip-newline.js
-var stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber) => getStripFinalNewline(stripFinalNewline2, fdNumber) && value !== void 0 && !Array.isArray(value) ? stripFinalNewline(value) : value;
-var getStripFinalNewline = (stripFinalNewline2, fdNumber) => fdNumber === "all" ? stripFinalNewline2[1] || stripFinalNewline2[2] : stripFinalNewline2[fdNumber];
-
 // node_modules/execa/lib/transform/generator.js
 import { Transform, getDefaultHighWaterMark } from "node:stream";
-
-// node_modules/execa/lib/transform/split.js
-var getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
-var splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
-var splitLinesItemSync = (chunk, preserveNewlines) => {
-  const { transform, final } = initializeSplitLines(preserveNewlines, {});
-  return [...transform(chunk), ...final()];
-};
-var initializeSplitLines = (preserveNewlines, state) => {
-  state.previousChunks = "";
-  return {
-    transform: splitGenerator.bind(void 0, state, preserveNewlines),
-    final: linesFinal.bind(void 0, state)
-  };
-};
-var splitGenerator = function* (state, preserveNewlines, chunk) {
-  if (typeof chunk !== "string") {
-    yield chunk;
-    return;
-  }
-  let { previousChunks } = state;
-  let start = -1;
-  for (let end = 0; end < chunk.length; end += 1) {
-    if (chunk[end] === "\n") {
-      const newlineLength = getNewlineLength(chunk, end, preserveNewlines, state);
-      let line = chunk.slice(start + 1, end + 1 - newlineLength);
-      if (previousChunks.length > 0) {
-        line = concatString(previousChunks, line);
-        previousChunks = "";
-      }
-      yield line;
-      start = end;
-    }
-  }
-  if (start !== chunk.length - 1) {
-    previousChunks = concatString(previousChunks, chunk.slice(start + 1));
-  }
-  state.previousChunks = previousChunks;
-};
-var getNewlineLength = (chunk, end, preserveNewlines, state) => {
-  if (preserveNewlines) {
-    return 0;
-  }
-  state.isWindowsNewline = end !== 0 && chunk[end - 1] === "\r";
-  return state.isWindowsNewline ? 2 : 1;
-};
-var linesFinal = function* ({ previousChunks }) {
-  if (previousChunks.length > 0) {
-    yield previousChunks;
-  }
-};
-var getAppendNewlineGenerator = ({ binary, preserveNewlines, readableObjectMode, state }) => binary || preserveNewlines || readableObjectMode ? void 0 : { transform: appendNewlineGenerator.bind(void 0, state) };
-var appendNewlineGenerator = function* ({ isWindowsNewline = false }, chunk) {
-  const { unixNewline, windowsNewline, LF: LF2, concatBytes } = typeof chunk === "string" ? linesStringInfo : linesUint8ArrayInfo;
-  if (chunk.at(-1) === LF2) {
-    yield chunk;
-    return;
-  }
-  const newline = isWindowsNewline ? windowsNewline : unixNewline;
-  yield concatBytes(chunk, newline);
-};
-var concatString = (firstChunk, secondChunk) => `${firstChunk}${secondChunk}`;
-var linesStringInfo = {
-  windowsNewline: "\r\n",
-  unixNewline: "\n",
-  LF: "\n",
-  concatBytes: concatString
-};
-var concatUint8Array = (firstChunk, secondChunk) => {
-  const chunk = new Uint8Array(firstChunk.length + secondChunk.length);
-  chunk.set(firstChunk, 0);
-  chunk.set(secondChunk, firstChunk.length);
-  return chunk;
-};
-var linesUint8ArrayInfo = {
-  windowsNewline: new Uint8Array([13, 10]),
-  unixNewline: new Uint8Array([10]),
-  LF: 10,
-  concatBytes: concatUint8Array
-};
+import { Buffer as Buffer6 } from "node:buffer";
 
 // node_modules/execa/lib/transform/validate.js
-import { Buffer as Buffer2 } from "node:buffer";
+import { Buffer as Buffer4 } from "node:buffer";
 var getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
 var validateStringTransformInput = function* (optionName, chunk) {
-  if (typeof chunk !== "string" && !isUint8Array(chunk) && !Buffer2.isBuffer(chunk)) {
+  if (typeof chunk !== "string" && !isUint8Array(chunk) && !Buffer4.isBuffer(chunk)) {
     throw new TypeError(`The \`${optionName}\` option's transform must use "objectMode: true" to receive as input: ${typeof chunk}.`);
   }
   yield chunk;
@@ -8050,7 +7989,7 @@ Instead, \`yield\` should either be called with a value, or not be called at all
 };
 
 // node_modules/execa/lib/transform/encoding-transform.js
-import { Buffer as Buffer3 } from "node:buffer";
+import { Buffer as Buffer5 } from "node:buffer";
 import { StringDecoder as StringDecoder2 } from "node:string_decoder";
 var getEncodingTransformGenerator = (binary, encoding, skipped) => {
   if (skipped) {
@@ -8066,7 +8005,7 @@ var getEncodingTransformGenerator = (binary, encoding, skipped) => {
   };
 };
 var encodingUint8ArrayGenerator = function* (textEncoder3, chunk) {
-  if (Buffer3.isBuffer(chunk)) {
+  if (Buffer5.isBuffer(chunk)) {
     yield bufferToUint8Array(chunk);
   } else if (typeof chunk === "string") {
     yield textEncoder3.encode(chunk);
@@ -8083,11 +8022,15 @@ var encodingStringFinal = function* (stringDecoder) {
     yield lastChunk;
   }
 };
+var getStringToBytesGenerator = (binary, encoding, skipped) => skipped || encoding === "utf8" ? void 0 : { transform: stringToBytesGenerator.bind(void 0, getStringEncoding(binary, encoding)) };
+var stringToBytesGenerator = function* (stringEncoding, chunk) {
+  yield typeof chunk === "string" ? bufferToUint8Array(Buffer5.from(chunk, stringEncoding)) : chunk;
+};
 
 // node_modules/execa/lib/transform/run-async.js
 import { callbackify } from "node:util";
-var pushChunks = callbackify(async (getChunks, state, getChunksArguments, transformStream) => {
-  state.currentIterable = getChunks(...getChunksArguments);
+var pushChunks = callbackify(async (getChunks2, state, getChunksArguments, transformStream) => {
+  state.currentIterable = getChunks2(...getChunksArguments);
   try {
     for await (const chunk of state.currentIterable) {
       transformStream.push(chunk);
@@ -8140,13 +8083,23 @@ var pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) 
     }
     done();
   } catch (error) {
-    done(error);
+    done(normalizeTransformError(error));
   }
 };
-var runTransformSync = (generators, chunks) => [
-  ...chunks.flatMap((chunk) => [...transformChunkSync(chunk, generators, 0)]),
-  ...finalChunksSync(generators)
-];
+var normalizeTransformError = (error) => error || Object.assign(new Error("Promise was rejected with falsy value"), {
+  code: "ERR_FALSY_VALUE_REJECTION",
+  reason: error
+});
+var runTransformSync = (generators, chunks) => {
+  try {
+    return [
+      ...chunks.flatMap((chunk) => [...transformChunkSync(chunk, generators, 0)]),
+      ...finalChunksSync(generators)
+    ];
+  } catch (error) {
+    throw normalizeTransformError(error);
+  }
+};
 var transformChunkSync = function* (chunk, generators, index) {
   if (index === generators.length) {
     yield chunk;
@@ -8177,7 +8130,13 @@ var identityGenerator2 = function* (chunk) {
 // node_modules/execa/lib/transform/generator.js
 var generatorToStream = ({
   value,
-  value: { transform, final, writableObjectMode, readableObjectMode },
+  value: {
+    transform,
+    final,
+    binary,
+    writableObjectMode,
+    readableObjectMode
+  },
   optionName
 }, { encoding }) => {
   const state = {};
@@ -8192,6 +8151,8 @@ var generatorToStream = ({
     writableHighWaterMark: getDefaultHighWaterMark(writableObjectMode),
     readableObjectMode,
     readableHighWaterMark: getDefaultHighWaterMark(readableObjectMode),
+    // A string written to the stream is converted to bytes with this encoding, which `getEncodingTransformGenerator()` then decodes with the `encoding` option
+    defaultEncoding: getStringEncoding(binary, encoding),
     transform(chunk, encoding2, done) {
       transformMethod([chunk, generators, 0], this, done);
     },
@@ -8206,6 +8167,10 @@ var runGeneratorsSync = (chunks, stdioItems, encoding, isInput) => {
   const generators = stdioItems.filter(({ type }) => type === "generator");
   const reversedGenerators = isInput ? generators.reverse() : generators;
   for (const { value, optionName } of reversedGenerators) {
+    if (!value.writableObjectMode) {
+      const stringEncoding = getStringEncoding(value.binary, encoding);
+      chunks = chunks.map((chunk) => typeof chunk === "string" ? Buffer6.from(chunk, stringEncoding) : chunk);
+    }
     const generators2 = addInternalGenerators(value, encoding, optionName);
     chunks = runTransformSync(generators2, chunks);
   }
@@ -8223,8 +8188,10 @@ var addInternalGenerators = ({ transform, final, binary, writableObjectMode, rea
       binary,
       preserveNewlines,
       readableObjectMode,
-      state
-    })
+      state,
+      encoding
+    }),
+    getStringToBytesGenerator(binary, encoding, readableObjectMode)
   ].filter(Boolean);
 };
 
@@ -8238,35 +8205,39 @@ var getInputFdNumbers = (fileDescriptors) => new Set(Object.entries(fileDescript
 var addInputOptionSync = (fileDescriptors, fdNumber, options) => {
   const { stdioItems } = fileDescriptors[fdNumber];
   const allStdioItems = stdioItems.filter(({ contents }) => contents !== void 0);
-  if (allStdioItems.length === 0) {
+  if (allStdioItems.length === 0 && stdioItems.every(({ type }) => type !== "generator")) {
     return;
   }
   if (fdNumber !== 0) {
     const [{ type, optionName }] = allStdioItems;
     throw new TypeError(`Only the \`stdin\` option, not \`${optionName}\`, can be ${TYPE_TO_MESSAGE[type]} with synchronous methods.`);
   }
-  const allContents = allStdioItems.map(({ contents }) => contents);
-  const transformedContents = allContents.map((contents) => applySingleInputGeneratorsSync(contents, stdioItems));
-  options.input = joinToUint8Array(transformedContents);
+  const chunks = allStdioItems.flatMap(({ type, contents }) => getChunks(type, typeof contents === "function" ? contents() : contents));
+  options.input = applyInputGeneratorsSync(chunks, stdioItems, options.encoding);
 };
-var applySingleInputGeneratorsSync = (contents, stdioItems) => {
-  const newContents = runGeneratorsSync(contents, stdioItems, "utf8", true);
+var getChunks = (type, chunks) => type === "iterable" ? chunks : chunks.filter((chunk) => chunk.length > 0);
+var applyInputGeneratorsSync = (chunks, stdioItems, encoding) => {
+  const newContents = runGeneratorsSync(chunks, stdioItems, getInputEncoding(encoding), true);
   validateSerializable(newContents);
   return joinToUint8Array(newContents);
 };
 var validateSerializable = (newContents) => {
-  const invalidItem = newContents.find((item) => typeof item !== "string" && !isUint8Array(item));
+  const invalidItem = newContents.find((item) => !isSerializableInput(item));
   if (invalidItem !== void 0) {
-    throw new TypeError(`The \`stdin\` option is invalid: when passing objects as input, a transform must be used to serialize them to strings or Uint8Arrays: ${invalidItem}.`);
+    throwOnSerializableInput("stdin", invalidItem);
   }
+};
+var isSerializableInput = (item) => typeof item === "string" || isUint8Array(item);
+var throwOnSerializableInput = (optionName, invalidItem) => {
+  throw new TypeError(`The \`${optionName}\` option is invalid: when passing objects as input, a transform must be used to serialize them to strings or Uint8Arrays: ${invalidItem}.`);
 };
 
 // node_modules/execa/lib/io/output-sync.js
 import { writeFileSync, appendFileSync } from "node:fs";
 
 // node_modules/execa/lib/verbose/output.js
-var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && fdUsesVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
-var fdUsesVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
+var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && isFdVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
+var isFdVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
 var PIPED_STDIO_VALUES = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
 var logLines = async (linesIterable, stream, fdNumber, verboseInfo) => {
   for await (const line of linesIterable) {
@@ -8280,7 +8251,7 @@ var logLinesSync = (linesArray, fdNumber, verboseInfo) => {
     logLine(line, fdNumber, verboseInfo);
   }
 };
-var isPipingStream = (stream) => stream._readableState.pipes.length > 0;
+var isPipingStream = (stream) => stream._readableState.pipes.some((pipe) => !isAllStream(pipe) || isPipingStream(pipe));
 var logLine = (line, fdNumber, verboseInfo) => {
   const verboseMessage = serializeVerboseMessage(line);
   verboseLog({
@@ -8292,32 +8263,30 @@ var logLine = (line, fdNumber, verboseInfo) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-var transformOutputSync = ({ fileDescriptors, syncResult: { output: output2 }, options, isMaxBuffer, verboseInfo }) => {
-  if (output2 === null) {
-    return { output: Array.from({ length: 3 }) };
-  }
-  const state = {};
-  const outputFiles = /* @__PURE__ */ new Set([]);
+var transformOutputSync = ({ fileDescriptors, syncResult, options, verboseInfo }) => {
+  const output2 = syncResult.output ?? getSpawnFailureOutput(options);
+  const outputFiles = /* @__PURE__ */ new Set();
+  const errors = [];
   const transformedOutput = output2.map((result, fdNumber) => transformOutputResultSync({
     result,
     fileDescriptors,
     fdNumber,
-    state,
+    errors,
     outputFiles,
-    isMaxBuffer,
     verboseInfo
   }, options));
-  return { output: transformedOutput, ...state };
+  return { output: transformedOutput, error: errors.find((error) => error !== void 0) };
 };
-var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, state, outputFiles, isMaxBuffer, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
+var getSpawnFailureOutput = ({ stdio }) => stdio.map((stdioOption, fdNumber) => fdNumber !== 0 && stdioOption === "pipe" ? new Uint8Array() : null);
+var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, errors, outputFiles, verboseInfo }, { buffer, encoding, lines, stripFinalNewline: stripFinalNewline2, maxBuffer }) => {
   if (result === null) {
     return;
   }
-  const truncatedResult = truncateMaxBufferSync(result, isMaxBuffer, maxBuffer);
+  const truncatedResult = truncateMaxBufferSync(result, fdNumber, { maxBuffer, buffer });
   const uint8ArrayResult = bufferToUint8Array(truncatedResult);
   const { stdioItems, objectMode } = fileDescriptors[fdNumber];
-  const chunks = runOutputGeneratorsSync([uint8ArrayResult], stdioItems, encoding, state);
-  const { serializedResult, finalResult = serializedResult } = serializeChunks({
+  const { chunks, error: transformError } = runOutputGeneratorsSync(uint8ArrayResult.length === 0 ? [] : [uint8ArrayResult], stdioItems, encoding);
+  const { serializedResult, finalResult } = serializeChunks({
     chunks,
     objectMode,
     encoding,
@@ -8325,48 +8294,47 @@ var transformOutputResultSync = ({ result, fileDescriptors, fdNumber, state, out
     stripFinalNewline: stripFinalNewline2,
     fdNumber
   });
-  logOutputSync({
+  const logError2 = logOutputSync({
     serializedResult,
     fdNumber,
-    state,
     verboseInfo,
     encoding,
     stdioItems,
     objectMode
   });
+  const error = transformError ?? logError2;
+  errors.push(error);
   const returnedResult = buffer[fdNumber] ? finalResult : void 0;
   try {
-    if (state.error === void 0) {
-      writeToFiles(serializedResult, stdioItems, outputFiles);
+    if (error === void 0) {
+      writeToFiles(chunks, stdioItems, outputFiles);
     }
     return returnedResult;
-  } catch (error) {
-    state.error = error;
+  } catch (writeError) {
+    errors.push(writeError);
     return returnedResult;
   }
 };
-var runOutputGeneratorsSync = (chunks, stdioItems, encoding, state) => {
+var runOutputGeneratorsSync = (chunks, stdioItems, encoding) => {
   try {
-    return runGeneratorsSync(chunks, stdioItems, encoding, false);
+    return { chunks: runGeneratorsSync(chunks, stdioItems, encoding, false), error: void 0 };
   } catch (error) {
-    state.error = error;
-    return chunks;
+    return { chunks: [], error };
   }
 };
 var serializeChunks = ({ chunks, objectMode, encoding, lines, stripFinalNewline: stripFinalNewline2, fdNumber }) => {
   if (objectMode) {
-    return { serializedResult: chunks };
+    return { serializedResult: chunks, finalResult: chunks };
   }
   if (encoding === "buffer") {
-    return { serializedResult: joinToUint8Array(chunks) };
+    const serializedResult2 = joinToUint8Array(chunks);
+    return { serializedResult: serializedResult2, finalResult: serializedResult2 };
   }
   const serializedResult = joinToString(chunks, encoding);
-  if (lines[fdNumber]) {
-    return { serializedResult, finalResult: splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) };
-  }
-  return { serializedResult };
+  const finalResult = lines[fdNumber] ? splitLinesSync(serializedResult, !stripFinalNewline2[fdNumber], objectMode) : serializedResult;
+  return { serializedResult, finalResult };
 };
-var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding, stdioItems, objectMode }) => {
+var logOutputSync = ({ serializedResult, fdNumber, verboseInfo, encoding, stdioItems, objectMode }) => {
   if (!shouldLogOutput({
     stdioItems,
     encoding,
@@ -8379,42 +8347,30 @@ var logOutputSync = ({ serializedResult, fdNumber, state, verboseInfo, encoding,
   try {
     logLinesSync(linesArray, fdNumber, verboseInfo);
   } catch (error) {
-    state.error ??= error;
+    return error;
   }
 };
-var writeToFiles = (serializedResult, stdioItems, outputFiles) => {
-  for (const { path: path26, append } of stdioItems.filter(({ type }) => FILE_TYPES.has(type))) {
-    const pathString = typeof path26 === "string" ? path26 : path26.toString();
-    if (append || outputFiles.has(pathString)) {
-      appendFileSync(path26, serializedResult);
-    } else {
-      outputFiles.add(pathString);
-      writeFileSync(path26, serializedResult);
-    }
-  }
-};
-
-// node_modules/execa/lib/resolve/all-sync.js
-var getAllSync = ([, stdout, stderr], options) => {
-  if (!options.all) {
+var writeToFiles = (chunks, stdioItems, outputFiles) => {
+  const fileItems = stdioItems.filter(({ type }) => FILE_TYPES.has(type));
+  if (fileItems.length === 0) {
     return;
   }
-  if (stdout === void 0) {
-    return stderr;
+  const contents = joinToUint8Array(chunks);
+  const writtenPaths = /* @__PURE__ */ new Set();
+  for (const stdioItem of fileItems) {
+    const { type, append } = stdioItem;
+    const path31 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
+    if (writtenPaths.has(path31)) {
+      continue;
+    }
+    writtenPaths.add(path31);
+    if (append || outputFiles.has(path31)) {
+      appendFileSync(path31, contents);
+    } else {
+      writeFileSync(path31, contents);
+    }
+    outputFiles.add(path31);
   }
-  if (stderr === void 0) {
-    return stdout;
-  }
-  if (Array.isArray(stdout)) {
-    return Array.isArray(stderr) ? [...stdout, ...stderr] : [...stdout, stripNewline(stderr, options, "all")];
-  }
-  if (Array.isArray(stderr)) {
-    return [stripNewline(stdout, options, "all"), ...stderr];
-  }
-  if (isUint8Array(stdout) && isUint8Array(stderr)) {
-    return concatUint8Arrays([stdout, stderr]);
-  }
-  return `${stdout}${stderr}`;
 };
 
 // node_modules/execa/lib/resolve/exit-async.js
@@ -8452,15 +8408,20 @@ var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal 
 var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
 
 // node_modules/execa/lib/resolve/exit-sync.js
-var getExitResultSync = ({ error, status: exitCode, signal, output: output2 }, { maxBuffer }) => {
-  const resultError = getResultError(error, exitCode, signal);
-  const timedOut = resultError?.code === "ETIMEDOUT";
-  const isMaxBuffer = isMaxBufferSync(resultError, output2, maxBuffer);
+var getExitResultSync = ({ error, status: exitCode, signal, output: output2 }, { maxBuffer, buffer }) => {
+  const initialError = getResultError(error, exitCode, signal);
+  const isTimedOut = initialError?.code === "ETIMEDOUT";
+  const { resultError, isMaxBuffer } = isTimedOut ? { resultError: initialError, isMaxBuffer: false } : handleMaxBufferSync({
+    resultError: initialError,
+    output: output2,
+    maxBuffer,
+    buffer
+  });
   return {
     resultError,
     exitCode,
     signal,
-    timedOut,
+    timedOut: isTimedOut,
     isMaxBuffer
   };
 };
@@ -8504,8 +8465,8 @@ var handleSyncArguments = (rawFile, rawArguments, rawOptions) => {
   };
 };
 var normalizeSyncOptions = (options) => options.node && !options.ipc ? { ...options, ipc: false } : options;
-var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
-  if (ipcInput) {
+var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal, killDescendants }) => {
+  if (ipcInput !== void 0) {
     throwInvalidSyncOption("ipcInput");
   }
   if (ipc) {
@@ -8513,6 +8474,9 @@ var validateSyncOptions = ({ ipc, ipcInput, detached, cancelSignal }) => {
   }
   if (detached) {
     throwInvalidSyncOption("detached: true");
+  }
+  if (killDescendants) {
+    throwInvalidSyncOption("killDescendants: true");
   }
   if (cancelSignal) {
     throwInvalidSyncOption("cancelSignal");
@@ -8539,11 +8503,11 @@ var spawnSubprocessSync = ({ file, commandArguments, options, command, escapedCo
     fileDescriptors,
     syncResult,
     options,
-    isMaxBuffer,
     verboseInfo
   });
   const stdio = output2.map((stdioOutput, fdNumber) => stripNewline(stdioOutput, options, fdNumber));
-  const all = stripNewline(getAllSync(output2, options), options, "all");
+  const allFds = getAllSyncFds(output2);
+  const all = stripNewline(getAllSync(output2, allFds, options), options, "all", allFds);
   return getSyncResult({
     error,
     exitCode,
@@ -8562,7 +8526,7 @@ var runSubprocessSync = ({ file, commandArguments, options, command, escapedComm
   try {
     addInputOptionsSync(fileDescriptors, options);
     const normalizedOptions = normalizeSpawnSyncOptions(options);
-    return spawnSync(...concatenateShell(file, commandArguments, normalizedOptions));
+    return { __proto__: null, ...spawnSync(...concatenateShell(file, commandArguments, normalizedOptions)) };
   } catch (error) {
     return makeEarlyError({
       error,
@@ -8571,7 +8535,8 @@ var runSubprocessSync = ({ file, commandArguments, options, command, escapedComm
       fileDescriptors,
       options,
       startTime,
-      isSync: true
+      isSync: true,
+      ...getEarlyErrorOutput(fileDescriptors, options)
     });
   }
 };
@@ -8604,15 +8569,19 @@ var getSyncResult = ({ error, exitCode, signal, timedOut, isMaxBuffer, stdio, al
 });
 
 // node_modules/execa/lib/methods/main-async.js
-import { setMaxListeners } from "node:events";
+import { setMaxListeners, once as once9 } from "node:events";
 import { spawn } from "node:child_process";
 
 // node_modules/execa/lib/ipc/methods.js
-import process8 from "node:process";
+import process12 from "node:process";
 
 // node_modules/execa/lib/ipc/get-one.js
 import { once as once5, on as on2 } from "node:events";
-var getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true, filter } = {}) => {
+var internalGetOneMessageOptions = /* @__PURE__ */ Symbol("internalGetOneMessageOptions");
+var getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, rawOptions) => {
+  const options = copyOptions(rawOptions);
+  const { reference = true, filter } = options;
+  const { signal } = options[internalGetOneMessageOptions] ?? {};
   validateIpcMethod({
     methodName: "getOneMessage",
     isSubprocess,
@@ -8624,13 +8593,15 @@ var getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = t
     channel,
     isSubprocess,
     filter,
-    reference
+    reference,
+    signal
   });
 };
-var getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, reference }) => {
+var getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, reference, signal }) => {
   addReference(channel, reference);
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const controller = new AbortController();
+  stopOnAbort(signal, controller);
   try {
     return await Promise.race([
       getMessage(ipcEmitter, filter, controller),
@@ -8638,12 +8609,26 @@ var getOneMessageAsync = async ({ anyProcess, channel, isSubprocess, filter, ref
       throwOnStrictError(ipcEmitter, isSubprocess, controller)
     ]);
   } catch (error) {
-    disconnect(anyProcess);
+    if (!signal?.aborted) {
+      disconnect(anyProcess);
+    }
     throw error;
   } finally {
     controller.abort();
     removeReference(channel, reference);
   }
+};
+var stopOnAbort = (signal, controller) => {
+  if (signal === void 0) {
+    return;
+  }
+  if (signal.aborted) {
+    controller.abort();
+    return;
+  }
+  signal.addEventListener("abort", () => {
+    controller.abort();
+  }, { once: true, signal: controller.signal });
 };
 var getMessage = async (ipcEmitter, filter, { signal }) => {
   if (filter === void 0) {
@@ -8667,15 +8652,19 @@ var throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
 
 // node_modules/execa/lib/ipc/get-each.js
 import { once as once6, on as on3 } from "node:events";
-var getEachMessage = ({ anyProcess, channel, isSubprocess, ipc }, { reference = true } = {}) => loopOnMessages({
-  anyProcess,
-  channel,
-  isSubprocess,
-  ipc,
-  shouldAwait: !isSubprocess,
-  reference
-});
-var loopOnMessages = ({ anyProcess, channel, isSubprocess, ipc, shouldAwait, reference }) => {
+var internalGetEachMessageOptions = /* @__PURE__ */ Symbol("internalGetEachMessageOptions");
+var getEachMessage = (subprocessInfo, rawOptions) => {
+  const options = copyOptions(rawOptions);
+  const { reference = true } = options;
+  const { signal, shouldAwait = !subprocessInfo.isSubprocess } = options[internalGetEachMessageOptions] ?? {};
+  return loopOnMessages({
+    ...subprocessInfo,
+    shouldAwait,
+    reference,
+    signal
+  });
+};
+var loopOnMessages = ({ anyProcess, waitProcess = anyProcess, channel, isSubprocess, ipc, shouldAwait, reference, signal }) => {
   validateIpcMethod({
     methodName: "getEachMessage",
     isSubprocess,
@@ -8686,6 +8675,7 @@ var loopOnMessages = ({ anyProcess, channel, isSubprocess, ipc, shouldAwait, ref
   const ipcEmitter = getIpcEmitter(anyProcess, channel, isSubprocess);
   const controller = new AbortController();
   const state = {};
+  stopOnAbort2(signal, controller);
   stopOnDisconnect(anyProcess, ipcEmitter, controller);
   abortOnStrictError({
     ipcEmitter,
@@ -8695,14 +8685,28 @@ var loopOnMessages = ({ anyProcess, channel, isSubprocess, ipc, shouldAwait, ref
   });
   return iterateOnMessages({
     anyProcess,
+    waitProcess,
     channel,
     ipcEmitter,
     isSubprocess,
     shouldAwait,
     controller,
     state,
-    reference
+    reference,
+    signal
   });
+};
+var stopOnAbort2 = (signal, controller) => {
+  if (signal === void 0) {
+    return;
+  }
+  if (signal.aborted) {
+    controller.abort();
+    return;
+  }
+  signal.addEventListener("abort", () => {
+    controller.abort();
+  }, { once: true, signal: controller.signal });
 };
 var stopOnDisconnect = async (anyProcess, ipcEmitter, controller) => {
   try {
@@ -8719,7 +8723,7 @@ var abortOnStrictError = async ({ ipcEmitter, isSubprocess, controller, state })
   } catch {
   }
 };
-var iterateOnMessages = async function* ({ anyProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state, reference }) {
+var iterateOnMessages = async function* ({ anyProcess, waitProcess, channel, ipcEmitter, isSubprocess, shouldAwait, controller, state, reference, signal }) {
   try {
     for await (const [message] of on3(ipcEmitter, "message", { signal: controller.signal })) {
       throwIfStrictError(state);
@@ -8730,11 +8734,11 @@ var iterateOnMessages = async function* ({ anyProcess, channel, ipcEmitter, isSu
   } finally {
     controller.abort();
     removeReference(channel, reference);
-    if (!isSubprocess) {
+    if (!isSubprocess && !signal?.aborted) {
       disconnect(anyProcess);
     }
     if (shouldAwait) {
-      await anyProcess;
+      await waitProcess;
     }
   }
 };
@@ -8745,24 +8749,24 @@ var throwIfStrictError = ({ error }) => {
 };
 
 // node_modules/execa/lib/ipc/methods.js
-var addIpcMethods = (subprocess, { ipc }) => {
-  Object.assign(subprocess, getIpcMethods(subprocess, false, ipc));
+var addIpcMethods = (target, subprocess, { ipc }) => {
+  Object.assign(target, getIpcMethods(subprocess, false, ipc, target));
 };
 var getIpcExport = () => {
-  const anyProcess = process8;
+  const anyProcess = process12;
   const isSubprocess = true;
-  const ipc = process8.channel !== void 0;
+  const isIpc = process12.channel !== void 0;
   return {
-    ...getIpcMethods(anyProcess, isSubprocess, ipc),
+    ...getIpcMethods(anyProcess, isSubprocess, isIpc),
     getCancelSignal: getCancelSignal.bind(void 0, {
       anyProcess,
       channel: anyProcess.channel,
       isSubprocess,
-      ipc
+      ipc: isIpc
     })
   };
 };
-var getIpcMethods = (anyProcess, isSubprocess, ipc) => ({
+var getIpcMethods = (anyProcess, isSubprocess, ipc, waitProcess = anyProcess) => ({
   sendMessage: sendMessage.bind(void 0, {
     anyProcess,
     channel: anyProcess.channel,
@@ -8779,12 +8783,14 @@ var getIpcMethods = (anyProcess, isSubprocess, ipc) => ({
     anyProcess,
     channel: anyProcess.channel,
     isSubprocess,
-    ipc
+    ipc,
+    waitProcess
   })
 });
 
 // node_modules/execa/lib/return/early-error.js
 import { ChildProcess as ChildProcess2 } from "node:child_process";
+import { callbackify as callbackify2 } from "node:util";
 import {
   PassThrough,
   Readable,
@@ -8794,19 +8800,23 @@ import {
 var handleEarlyError = ({ error, command, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
   cleanupCustomStreams(fileDescriptors);
   const subprocess = new ChildProcess2();
-  createDummyStreams(subprocess, fileDescriptors);
-  Object.assign(subprocess, { readable, writable, duplex });
-  const earlyError = makeEarlyError({
+  subprocess.kill = () => false;
+  const all = createDummyStreams(subprocess, fileDescriptors);
+  const promise = handleDummyPromise({
     error,
     command,
     escapedCommand,
     fileDescriptors,
     options,
     startTime,
-    isSync: false
+    verboseInfo
   });
-  const promise = handleDummyPromise(earlyError, verboseInfo, options);
-  return { subprocess, promise };
+  return {
+    subprocess,
+    promise,
+    all: options.all ? all : void 0,
+    convertedStreams: getConvertedStreams(promise)
+  };
 };
 var createDummyStreams = (subprocess, fileDescriptors) => {
   const stdin = createDummyStream();
@@ -8819,27 +8829,66 @@ var createDummyStreams = (subprocess, fileDescriptors) => {
     stdin,
     stdout,
     stderr,
-    all,
     stdio
   });
+  return all;
 };
 var createDummyStream = () => {
   const stream = new PassThrough();
+  stream.on("error", () => {
+  });
   stream.end();
   return stream;
 };
-var readable = () => new Readable({ read() {
-} });
-var writable = () => new Writable({ write() {
-} });
-var duplex = () => new Duplex({ read() {
-}, write() {
-} });
-var handleDummyPromise = async (error, verboseInfo, options) => handleResult(error, verboseInfo, options);
+var getConvertedStreams = (promise) => {
+  const waitForPromise = async () => {
+    await promise;
+  };
+  const endReadable = function() {
+    callbackify2(waitForPromise)((error) => {
+      if (error) {
+        this.destroy(error);
+      } else {
+        this.push(null);
+      }
+    });
+  };
+  const endWritable = callbackify2(waitForPromise);
+  const writeWritable = (chunk, encoding, done) => {
+    endWritable(done);
+  };
+  const readable = () => new Readable({ read: endReadable });
+  const writable = () => new Writable({ write: writeWritable, final: endWritable });
+  const duplex = () => new Duplex({ read: endReadable, write: writeWritable, final: endWritable });
+  const iterable = () => readable()[Symbol.asyncIterator]();
+  return {
+    readable,
+    writable,
+    duplex,
+    readableStream: () => Readable.toWeb(readable()),
+    writableStream: () => Writable.toWeb(writable()),
+    transformStream: () => Duplex.toWeb(duplex()),
+    iterable,
+    [Symbol.asyncIterator]: iterable
+  };
+};
+var handleDummyPromise = async ({ error, command, escapedCommand, fileDescriptors, options, startTime, verboseInfo }) => {
+  const earlyError = makeEarlyError({
+    error: await error,
+    command,
+    escapedCommand,
+    fileDescriptors,
+    options,
+    startTime,
+    isSync: false,
+    ...getEarlyErrorOutput(fileDescriptors, options)
+  });
+  return handleResult(earlyError, verboseInfo, options);
+};
 
 // node_modules/execa/lib/stdio/handle-async.js
 import { createReadStream, createWriteStream } from "node:fs";
-import { Buffer as Buffer4 } from "node:buffer";
+import { Buffer as Buffer7 } from "node:buffer";
 import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
 var handleStdioAsync = (options, verboseInfo) => handleStdio(addPropertiesAsync, options, verboseInfo, false);
 var forbiddenIfAsync = ({ type, optionName }) => {
@@ -8850,31 +8899,55 @@ var addProperties2 = {
   generator: generatorToStream,
   asyncGenerator: generatorToStream,
   nodeStream: ({ value }) => ({ stream: value }),
-  webTransform({ value: { transform, writableObjectMode, readableObjectMode } }) {
-    const objectMode = writableObjectMode || readableObjectMode;
-    const stream = Duplex2.fromWeb(transform, { objectMode });
-    return { stream };
-  },
+  // `Duplex.fromWeb()` uses the same `objectMode` for both sides
+  webTransform: ({ value: { transform, writableObjectMode, readableObjectMode } }) => ({
+    stream: Duplex2.from({
+      writable: Writable2.fromWeb(transform.writable, { objectMode: writableObjectMode }),
+      readable: Readable2.fromWeb(transform.readable, { objectMode: readableObjectMode })
+    })
+  }),
   duplex: ({ value: { transform } }) => ({ stream: transform }),
   native() {
   }
 };
+var validateIterable = function* (iterable, optionName) {
+  for (const value of iterable) {
+    validateIterableValue(value, optionName);
+    yield value;
+  }
+};
+var validateAsyncIterable = async function* (iterable, optionName) {
+  for await (const value of iterable) {
+    validateIterableValue(value, optionName);
+    yield value;
+  }
+};
+var validateIterableValue = (value, optionName) => {
+  if (!isSerializableInput(value)) {
+    throwOnSerializableInput(optionName, value);
+  }
+};
+var readableFromChunk = (chunk) => Readable2.from(chunk.length === 0 ? [] : [chunk]);
+var generatorToInputStream = (stdioItem, { encoding }) => generatorToStream(stdioItem, { encoding: getInputEncoding(encoding) });
 var addPropertiesAsync = {
   input: {
     ...addProperties2,
+    generator: generatorToInputStream,
+    asyncGenerator: generatorToInputStream,
     fileUrl: ({ value }) => ({ stream: createReadStream(value) }),
     filePath: ({ value: { file } }) => ({ stream: createReadStream(file) }),
-    webStream: ({ value }) => ({ stream: Readable2.fromWeb(value) }),
-    iterable: ({ value }) => ({ stream: Readable2.from(value) }),
-    asyncIterable: ({ value }) => ({ stream: Readable2.from(value) }),
-    string: ({ value }) => ({ stream: Readable2.from(value) }),
-    uint8Array: ({ value }) => ({ stream: Readable2.from(Buffer4.from(value)) })
+    webStream: ({ value }, options, objectMode) => ({ stream: Readable2.fromWeb(value, { objectMode }) }),
+    iterable: ({ value, optionName }, options, objectMode) => ({ stream: Readable2.from(objectMode ? value : validateIterable(value, optionName)) }),
+    asyncIterable: ({ value, optionName }, options, objectMode) => ({ stream: Readable2.from(objectMode ? value : validateAsyncIterable(value, optionName)) }),
+    string: ({ value }) => ({ stream: readableFromChunk(value) }),
+    uint8Array: ({ value }) => ({ stream: readableFromChunk(Buffer7.from(value)) })
   },
   output: {
     ...addProperties2,
     fileUrl: ({ value }) => ({ stream: createWriteStream(value) }),
     filePath: ({ value: { file, append } }) => ({ stream: createWriteStream(file, append ? { flags: "a" } : {}) }),
-    webStream: ({ value }) => ({ stream: Writable2.fromWeb(value) }),
+    // Web writers accept arbitrary chunks, including when a shared writer receives both bytes and objects.
+    webStream: ({ value }) => ({ stream: Writable2.fromWeb(value, { objectMode: true }) }),
     iterable: forbiddenIfAsync,
     asyncIterable: forbiddenIfAsync,
     string: forbiddenIfAsync,
@@ -9101,10 +9174,10 @@ var PASSTHROUGH_LISTENERS_PER_STREAM = 1;
 
 // node_modules/execa/lib/io/pipeline.js
 import { finished as finished3 } from "node:stream/promises";
-var pipeStreams = (source2, destination) => {
+var pipeStreams = (source2, destination, onDestinationEnd) => {
   source2.pipe(destination);
   onSourceFinish(source2, destination);
-  onDestinationFinish(source2, destination);
+  onDestinationFinish(source2, destination, onDestinationEnd);
 };
 var onSourceFinish = async (source2, destination) => {
   if (isStandardStream(source2) || isStandardStream(destination)) {
@@ -9121,13 +9194,16 @@ var endDestinationStream = (destination) => {
     destination.end();
   }
 };
-var onDestinationFinish = async (source2, destination) => {
+var onDestinationFinish = async (source2, destination, onDestinationEnd) => {
   if (isStandardStream(source2) || isStandardStream(destination)) {
     return;
   }
   try {
     await finished3(destination, { cleanup: true, readable: false, writable: true });
   } catch {
+  }
+  if (onDestinationEnd !== void 0) {
+    await onDestinationEnd();
   }
   abortSourceStream(source2);
 };
@@ -9141,10 +9217,12 @@ var abortSourceStream = (source2) => {
 var pipeOutputAsync = (subprocess, fileDescriptors, controller) => {
   const pipeGroups = /* @__PURE__ */ new Map();
   for (const [fdNumber, { stdioItems, direction }] of Object.entries(fileDescriptors)) {
-    for (const { stream } of stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type))) {
+    const transformItems = stdioItems.filter(({ type }) => TRANSFORM_TYPES.has(type));
+    for (const { stream } of transformItems) {
       pipeTransform(subprocess, stream, direction, fdNumber);
     }
-    for (const { stream } of stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type))) {
+    const nonTransformItems = stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type));
+    for (const { stream } of nonTransformItems) {
       pipeStdioItem({
         subprocess,
         stream,
@@ -9155,7 +9233,7 @@ var pipeOutputAsync = (subprocess, fileDescriptors, controller) => {
       });
     }
   }
-  for (const [outputStream, inputStreams] of pipeGroups.entries()) {
+  for (const [outputStream, inputStreams] of pipeGroups) {
     const inputStream = inputStreams.length === 1 ? inputStreams[0] : mergeStreams(inputStreams);
     pipeStreams(inputStream, outputStream);
   }
@@ -9189,6 +9267,56 @@ var setStandardStreamMaxListeners = (stream, { signal }) => {
 };
 var MAX_LISTENERS_INCREMENT = 2;
 
+// node_modules/execa/lib/terminate/kill-descendants.js
+import process13 from "node:process";
+import { execFile } from "node:child_process";
+import path10 from "node:path/win32";
+var isWindows2 = process13.platform === "win32";
+var getSpawnOptions = (options) => !isWindows2 && options.killDescendants ? { ...options, detached: true } : options;
+var getKillFunction = (subprocess, { killDescendants }) => {
+  if (!killDescendants) {
+    const killSubprocess = subprocess.kill.bind(subprocess);
+    return (...arguments_) => subprocess.pid === void 0 ? false : killSubprocess(...arguments_);
+  }
+  const killDescendantsFunction = isWindows2 ? killDescendantsWindows : killDescendantsUnix;
+  return killDescendantsFunction.bind(void 0, subprocess);
+};
+var isAbandoned = (subprocess) => subprocess.pid === void 0 || isWindows2 && hasExited(subprocess);
+var hasExited = ({ exitCode, signalCode }) => exitCode !== null || signalCode !== null;
+var killDescendantsUnix = (subprocess, signal) => {
+  if (isAbandoned(subprocess)) {
+    return false;
+  }
+  try {
+    return process13.kill(-subprocess.pid, signal);
+  } catch {
+    return subprocess.kill(signal);
+  }
+};
+var killDescendantsWindows = (subprocess, signal) => {
+  if (isAbandoned(subprocess)) {
+    return false;
+  }
+  const taskkillFile = getTaskkillFile();
+  if (taskkillFile === void 0) {
+    return subprocess.kill(signal);
+  }
+  execFile(taskkillFile, ["/pid", `${subprocess.pid}`, "/T", "/F"], (error) => {
+    if (error) {
+      subprocess.kill(signal);
+    }
+  });
+  return true;
+};
+var getTaskkillFile = () => {
+  const windowsDirectory = [process13.env.SystemRoot, process13.env.windir].find((directory) => directory && isWindowsDriveAbsolutePath(directory));
+  return windowsDirectory === void 0 ? void 0 : path10.join(windowsDirectory, "System32", "taskkill.exe");
+};
+var isWindowsDriveAbsolutePath = (directory) => {
+  const { root } = path10.parse(directory);
+  return /^[a-z]:[/\\]/i.test(root);
+};
+
 // node_modules/execa/lib/terminate/cleanup.js
 import { addAbortListener as addAbortListener2 } from "node:events";
 
@@ -9217,9 +9345,9 @@ if (process.platform === "linux") {
 }
 
 // node_modules/signal-exit/dist/mjs/index.js
-var processOk = (process10) => !!process10 && typeof process10 === "object" && typeof process10.removeListener === "function" && typeof process10.emit === "function" && typeof process10.reallyExit === "function" && typeof process10.listeners === "function" && typeof process10.kill === "function" && typeof process10.pid === "number" && typeof process10.on === "function";
+var processOk = (process15) => !!process15 && typeof process15 === "object" && typeof process15.removeListener === "function" && typeof process15.emit === "function" && typeof process15.reallyExit === "function" && typeof process15.listeners === "function" && typeof process15.kill === "function" && typeof process15.pid === "number" && typeof process15.on === "function";
 var kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
-var global2 = globalThis;
+var global = globalThis;
 var ObjectDefineProperty = Object.defineProperty.bind(Object);
 var Emitter = class {
   emitted = {
@@ -9233,10 +9361,10 @@ var Emitter = class {
   count = 0;
   id = Math.random();
   constructor() {
-    if (global2[kExitEmitter]) {
-      return global2[kExitEmitter];
+    if (global[kExitEmitter]) {
+      return global[kExitEmitter];
     }
-    ObjectDefineProperty(global2, kExitEmitter, {
+    ObjectDefineProperty(global, kExitEmitter, {
       value: this,
       writable: false,
       enumerable: false,
@@ -9302,7 +9430,7 @@ var SignalExit = class extends SignalExitBase {
   // "SIGHUP" throws an `ENOSYS` error on Windows,
   // so use a supported signal instead
   /* c8 ignore start */
-  #hupSig = process9.platform === "win32" ? "SIGINT" : "SIGHUP";
+  #hupSig = process14.platform === "win32" ? "SIGINT" : "SIGHUP";
   /* c8 ignore stop */
   #emitter = new Emitter();
   #process;
@@ -9310,15 +9438,15 @@ var SignalExit = class extends SignalExitBase {
   #originalProcessReallyExit;
   #sigListeners = {};
   #loaded = false;
-  constructor(process10) {
+  constructor(process15) {
     super();
-    this.#process = process10;
+    this.#process = process15;
     this.#sigListeners = {};
     for (const sig of signals) {
       this.#sigListeners[sig] = () => {
         const listeners = this.#process.listeners(sig);
         let { count: count2 } = this.#emitter;
-        const p = process10;
+        const p = process15;
         if (typeof p.__signal_exit_emitter__ === "object" && typeof p.__signal_exit_emitter__.count === "number") {
           count2 += p.__signal_exit_emitter__.count;
         }
@@ -9327,12 +9455,12 @@ var SignalExit = class extends SignalExitBase {
           const ret = this.#emitter.emit("exit", null, sig);
           const s = sig === "SIGHUP" ? this.#hupSig : sig;
           if (!ret)
-            process10.kill(process10.pid, s);
+            process15.kill(process15.pid, s);
         }
       };
     }
-    this.#originalProcessReallyExit = process10.reallyExit;
-    this.#originalProcessEmit = process10.emit;
+    this.#originalProcessReallyExit = process15.reallyExit;
+    this.#originalProcessEmit = process15.emit;
   }
   onExit(cb, opts) {
     if (!processOk(this.#process)) {
@@ -9413,7 +9541,7 @@ var SignalExit = class extends SignalExitBase {
     }
   }
 };
-var process9 = globalThis.process;
+var process14 = globalThis.process;
 var {
   /**
    * Called when the process is exiting, whether via signal, explicit
@@ -9441,268 +9569,46 @@ var {
    * @internal
    */
   unload
-} = signalExitWrap(processOk(process9) ? new SignalExit(process9) : new SignalExitFallback());
+} = signalExitWrap(processOk(process14) ? new SignalExit(process14) : new SignalExitFallback());
 
 // node_modules/execa/lib/terminate/cleanup.js
-var cleanupOnExit = (subprocess, { cleanup, detached }, { signal }) => {
+var cleanupOnExit = (kill, { cleanup, detached }, { signal }) => {
   if (!cleanup || detached) {
     return;
   }
   const removeExitHandler = onExit(() => {
-    subprocess.kill();
+    kill();
   });
   addAbortListener2(signal, () => {
     removeExitHandler();
   });
 };
 
-// node_modules/execa/lib/pipe/pipe-arguments.js
-var normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
-  const startTime = getStartTime();
-  const {
-    destination,
-    destinationStream,
-    destinationError,
-    from,
-    unpipeSignal
-  } = getDestinationStream(boundOptions, createNested, pipeArguments);
-  const { sourceStream, sourceError } = getSourceStream(source2, from);
-  const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
-  return {
-    sourcePromise,
-    sourceStream,
-    sourceOptions,
-    sourceError,
-    destination,
-    destinationStream,
-    destinationError,
-    unpipeSignal,
-    fileDescriptors,
-    startTime
-  };
-};
-var getDestinationStream = (boundOptions, createNested, pipeArguments) => {
-  try {
-    const {
-      destination,
-      pipeOptions: { from, to, unpipeSignal } = {}
-    } = getDestination(boundOptions, createNested, ...pipeArguments);
-    const destinationStream = getToStream(destination, to);
-    return {
-      destination,
-      destinationStream,
-      from,
-      unpipeSignal
-    };
-  } catch (error) {
-    return { destinationError: error };
-  }
-};
-var getDestination = (boundOptions, createNested, firstArgument, ...pipeArguments) => {
-  if (Array.isArray(firstArgument)) {
-    const destination = createNested(mapDestinationArguments, boundOptions)(firstArgument, ...pipeArguments);
-    return { destination, pipeOptions: boundOptions };
-  }
-  if (typeof firstArgument === "string" || firstArgument instanceof URL || isDenoExecPath(firstArgument)) {
-    if (Object.keys(boundOptions).length > 0) {
-      throw new TypeError('Please use .pipe("file", ..., options) or .pipe(execa("file", ..., options)) instead of .pipe(options)("file", ...).');
-    }
-    const [rawFile, rawArguments, rawOptions] = normalizeParameters(firstArgument, ...pipeArguments);
-    const destination = createNested(mapDestinationArguments)(rawFile, rawArguments, rawOptions);
-    return { destination, pipeOptions: rawOptions };
-  }
-  if (SUBPROCESS_OPTIONS.has(firstArgument)) {
-    if (Object.keys(boundOptions).length > 0) {
-      throw new TypeError("Please use .pipe(options)`command` or .pipe($(options)`command`) instead of .pipe(options)($`command`).");
-    }
-    return { destination: firstArgument, pipeOptions: pipeArguments[0] };
-  }
-  throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
-};
-var mapDestinationArguments = ({ options }) => ({ options: { ...options, stdin: "pipe", piped: true } });
-var getSourceStream = (source2, from) => {
-  try {
-    const sourceStream = getFromStream(source2, from);
-    return { sourceStream };
-  } catch (error) {
-    return { sourceError: error };
-  }
-};
-
-// node_modules/execa/lib/pipe/throw.js
-var handlePipeArgumentsError = ({
-  sourceStream,
-  sourceError,
-  destinationStream,
-  destinationError,
-  fileDescriptors,
-  sourceOptions,
-  startTime
-}) => {
-  const error = getPipeArgumentsError({
-    sourceStream,
-    sourceError,
-    destinationStream,
-    destinationError
-  });
-  if (error !== void 0) {
-    throw createNonCommandError({
-      error,
-      fileDescriptors,
-      sourceOptions,
-      startTime
-    });
-  }
-};
-var getPipeArgumentsError = ({ sourceStream, sourceError, destinationStream, destinationError }) => {
-  if (sourceError !== void 0 && destinationError !== void 0) {
-    return destinationError;
-  }
-  if (destinationError !== void 0) {
-    abortSourceStream(sourceStream);
-    return destinationError;
-  }
-  if (sourceError !== void 0) {
-    endDestinationStream(destinationStream);
-    return sourceError;
-  }
-};
-var createNonCommandError = ({ error, fileDescriptors, sourceOptions, startTime }) => makeEarlyError({
-  error,
-  command: PIPE_COMMAND_MESSAGE,
-  escapedCommand: PIPE_COMMAND_MESSAGE,
-  fileDescriptors,
-  options: sourceOptions,
-  startTime,
-  isSync: false
+// node_modules/execa/lib/convert/concurrent.js
+var initializeConcurrentStreams = () => ({
+  readableDestroy: /* @__PURE__ */ new WeakMap(),
+  writableFinal: /* @__PURE__ */ new WeakMap(),
+  writableDestroy: /* @__PURE__ */ new WeakMap()
 });
-var PIPE_COMMAND_MESSAGE = "source.pipe(destination)";
-
-// node_modules/execa/lib/pipe/sequence.js
-var waitForBothSubprocesses = async (subprocessPromises) => {
-  const [
-    { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
-    { status: destinationStatus, reason: destinationReason, value: destinationResult = destinationReason }
-  ] = await subprocessPromises;
-  if (!destinationResult.pipedFrom.includes(sourceResult)) {
-    destinationResult.pipedFrom.push(sourceResult);
+var addConcurrentStream = (concurrentStreams, stream, waitName) => {
+  const weakMap = concurrentStreams[waitName];
+  if (!weakMap.has(stream)) {
+    weakMap.set(stream, []);
   }
-  if (destinationStatus === "rejected") {
-    throw destinationResult;
-  }
-  if (sourceStatus === "rejected") {
-    throw sourceResult;
-  }
-  return destinationResult;
+  const promises = weakMap.get(stream);
+  const promise = createDeferred();
+  promises.push(promise);
+  const resolve = promise.resolve.bind(promise);
+  return { resolve, promises };
 };
-
-// node_modules/execa/lib/pipe/streaming.js
-import { finished as finished4 } from "node:stream/promises";
-var pipeSubprocessStream = (sourceStream, destinationStream, maxListenersController) => {
-  const mergedStream = MERGED_STREAMS.has(destinationStream) ? pipeMoreSubprocessStream(sourceStream, destinationStream) : pipeFirstSubprocessStream(sourceStream, destinationStream);
-  incrementMaxListeners(sourceStream, SOURCE_LISTENERS_PER_PIPE, maxListenersController.signal);
-  incrementMaxListeners(destinationStream, DESTINATION_LISTENERS_PER_PIPE, maxListenersController.signal);
-  cleanupMergedStreamsMap(destinationStream);
-  return mergedStream;
+var waitForConcurrentStreams = async ({ resolve, promises }, subprocess) => {
+  resolve();
+  const [isSubprocessExit] = await Promise.race([
+    Promise.allSettled([true, subprocess]),
+    Promise.all([false, ...promises])
+  ]);
+  return !isSubprocessExit;
 };
-var pipeFirstSubprocessStream = (sourceStream, destinationStream) => {
-  const mergedStream = mergeStreams([sourceStream]);
-  pipeStreams(mergedStream, destinationStream);
-  MERGED_STREAMS.set(destinationStream, mergedStream);
-  return mergedStream;
-};
-var pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
-  const mergedStream = MERGED_STREAMS.get(destinationStream);
-  mergedStream.add(sourceStream);
-  return mergedStream;
-};
-var cleanupMergedStreamsMap = async (destinationStream) => {
-  try {
-    await finished4(destinationStream, { cleanup: true, readable: false, writable: true });
-  } catch {
-  }
-  MERGED_STREAMS.delete(destinationStream);
-};
-var MERGED_STREAMS = /* @__PURE__ */ new WeakMap();
-var SOURCE_LISTENERS_PER_PIPE = 2;
-var DESTINATION_LISTENERS_PER_PIPE = 1;
-
-// node_modules/execa/lib/pipe/abort.js
-import { aborted } from "node:util";
-var unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
-var unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
-  await aborted(unpipeSignal, sourceStream);
-  await mergedStream.remove(sourceStream);
-  const error = new Error("Pipe canceled by `unpipeSignal` option.");
-  throw createNonCommandError({
-    error,
-    fileDescriptors,
-    sourceOptions,
-    startTime
-  });
-};
-
-// node_modules/execa/lib/pipe/setup.js
-var pipeToSubprocess = (sourceInfo, ...pipeArguments) => {
-  if (isPlainObject(pipeArguments[0])) {
-    return pipeToSubprocess.bind(void 0, {
-      ...sourceInfo,
-      boundOptions: { ...sourceInfo.boundOptions, ...pipeArguments[0] }
-    });
-  }
-  const { destination, ...normalizedInfo } = normalizePipeArguments(sourceInfo, ...pipeArguments);
-  const promise = handlePipePromise({ ...normalizedInfo, destination });
-  promise.pipe = pipeToSubprocess.bind(void 0, {
-    ...sourceInfo,
-    source: destination,
-    sourcePromise: promise,
-    boundOptions: {}
-  });
-  return promise;
-};
-var handlePipePromise = async ({
-  sourcePromise,
-  sourceStream,
-  sourceOptions,
-  sourceError,
-  destination,
-  destinationStream,
-  destinationError,
-  unpipeSignal,
-  fileDescriptors,
-  startTime
-}) => {
-  const subprocessPromises = getSubprocessPromises(sourcePromise, destination);
-  handlePipeArgumentsError({
-    sourceStream,
-    sourceError,
-    destinationStream,
-    destinationError,
-    fileDescriptors,
-    sourceOptions,
-    startTime
-  });
-  const maxListenersController = new AbortController();
-  try {
-    const mergedStream = pipeSubprocessStream(sourceStream, destinationStream, maxListenersController);
-    return await Promise.race([
-      waitForBothSubprocesses(subprocessPromises),
-      ...unpipeOnAbort(unpipeSignal, {
-        sourceStream,
-        mergedStream,
-        sourceOptions,
-        fileDescriptors,
-        startTime
-      })
-    ]);
-  } finally {
-    maxListenersController.abort();
-  }
-};
-var getSubprocessPromises = (sourcePromise, destination) => Promise.allSettled([sourcePromise, destination]);
-
-// node_modules/execa/lib/io/contents.js
-import { setImmediate } from "node:timers/promises";
 
 // node_modules/execa/lib/io/iterate.js
 import { on as on5 } from "node:events";
@@ -9797,8 +9703,678 @@ var getGenerators = ({ binary, shouldEncode, encoding, shouldSplit, preserveNewl
   getSplitLinesGenerator(binary, preserveNewlines, !shouldSplit, {})
 ].filter(Boolean);
 
+// node_modules/execa/lib/convert/iterable.js
+var createIterable = (subprocess, encoding, options) => {
+  const { from, binary: binaryOption = false, preserveNewlines = false } = copyOptions(options);
+  checkBooleanOption(binaryOption, "binary");
+  checkBooleanOption(preserveNewlines, "preserveNewlines");
+  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+  const subprocessStdout = getFromStream(subprocess, from);
+  const onStdoutData = iterateOnSubprocessStream({
+    subprocessStdout,
+    subprocess,
+    binary,
+    shouldEncode: true,
+    encoding,
+    preserveNewlines
+  });
+  return iterateOnStdoutData(onStdoutData, subprocessStdout, subprocess);
+};
+var iterateOnStdoutData = async function* (onStdoutData, subprocessStdout, subprocess) {
+  try {
+    yield* onStdoutData;
+  } finally {
+    if (subprocessStdout.readable) {
+      subprocessStdout.destroy();
+    }
+    await subprocess;
+  }
+};
+
+// node_modules/execa/lib/convert/readable.js
+import { Readable as Readable3 } from "node:stream";
+import { callbackify as callbackify3 } from "node:util";
+
+// node_modules/execa/lib/convert/shared.js
+import { finished as finished5 } from "node:stream/promises";
+
+// node_modules/execa/lib/resolve/wait-stream.js
+import { finished as finished4 } from "node:stream/promises";
+var waitForStream = async (stream, fdNumber, streamInfo, {
+  isSameDirection,
+  stopOnExit = false,
+  readable = true,
+  writable = true
+} = {}) => {
+  const state = handleStdinDestroy(stream, streamInfo);
+  const abortController = new AbortController();
+  try {
+    await Promise.race([
+      ...stopOnExit ? [streamInfo.exitPromise] : [],
+      finished4(stream, {
+        cleanup: true,
+        signal: abortController.signal,
+        readable,
+        writable
+      })
+    ]);
+  } catch (error) {
+    if (!state.stdinCleanedUp && !isInputTransformAbort(stream, fdNumber, streamInfo, error)) {
+      handleStreamError(error, fdNumber, streamInfo, isSameDirection);
+    }
+  } finally {
+    abortController.abort();
+  }
+};
+var handleStdinDestroy = (stream, { originalStreams, subprocess }) => {
+  const [originalStdin] = originalStreams;
+  const state = { stdinCleanedUp: false };
+  if (stream === originalStdin || stream === subprocess.stdin) {
+    spyOnStdinDestroy(stream, subprocess, state);
+  }
+  return state;
+};
+var spyOnStdinDestroy = (subprocessStdin, subprocess, state) => {
+  const { _destroy } = subprocessStdin;
+  subprocessStdin._destroy = (...destroyArguments) => {
+    setStdinCleanedUp(subprocess, state);
+    _destroy.call(subprocessStdin, ...destroyArguments);
+  };
+};
+var setStdinCleanedUp = ({ exitCode, signalCode }, state) => {
+  if (exitCode !== null || signalCode !== null) {
+    state.stdinCleanedUp = true;
+  }
+};
+var isInputTransformAbort = (stream, fdNumber, streamInfo, error) => {
+  const originalStream = streamInfo.originalStreams[fdNumber];
+  return stream !== originalStream && isInputFileDescriptor(streamInfo, fdNumber) && originalStream?.destroyed === true && (isStreamAbort(error) || error?.code === "ABORT_ERR");
+};
+var handleStreamError = (error, fdNumber, streamInfo, isSameDirection) => {
+  if (!shouldIgnoreStreamError(error, fdNumber, streamInfo, isSameDirection)) {
+    throw error;
+  }
+};
+var shouldIgnoreStreamError = (error, fdNumber, streamInfo, isSameDirection = true) => {
+  if (streamInfo.propagating) {
+    return isStreamEpipe(error) || isStreamAbort(error);
+  }
+  streamInfo.propagating = true;
+  return isInputFileDescriptor(streamInfo, fdNumber) === isSameDirection ? isStreamEpipe(error) : isStreamAbort(error);
+};
+var isInputFileDescriptor = ({ fileDescriptors }, fdNumber) => fdNumber !== "all" && fileDescriptors[fdNumber].direction === "input";
+var isStreamAbort = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
+var isStreamEpipe = (error) => error?.code === "EPIPE";
+
+// node_modules/execa/lib/convert/shared.js
+var safeWaitForSubprocessStdin = async (subprocessStdin) => {
+  if (subprocessStdin === void 0) {
+    return;
+  }
+  try {
+    await waitForSubprocessStdin(subprocessStdin);
+  } catch {
+  }
+};
+var safeWaitForSubprocessStdout = async (subprocessStdout) => {
+  if (subprocessStdout === void 0) {
+    return;
+  }
+  try {
+    await waitForSubprocessStdout(subprocessStdout);
+  } catch {
+  }
+};
+var waitForSubprocessStdin = async (subprocessStdin) => {
+  await finished5(subprocessStdin, { cleanup: true, readable: false, writable: true });
+};
+var waitForSubprocessStdout = async (subprocessStdout) => {
+  await finished5(subprocessStdout, { cleanup: true, readable: true, writable: false });
+};
+var throwDestroyError = (error) => {
+  if (error) {
+    throw error;
+  }
+};
+var destroyOtherStream = (stream, isOpen, error) => {
+  if (error && !isStreamAbort(error)) {
+    stream.destroy(error);
+  } else if (isOpen) {
+    stream.destroy();
+  }
+};
+
+// node_modules/execa/lib/convert/readable.js
+var createReadable = ({ subprocess, concurrentStreams, encoding }, options) => {
+  const { from, binary: binaryOption = true, preserveNewlines = true } = copyOptions(options);
+  checkBooleanOption(binaryOption, "binary");
+  checkBooleanOption(preserveNewlines, "preserveNewlines");
+  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
+  const subprocessStdout = getFromStream(subprocess, from);
+  const waitReadableDestroy = addConcurrentStream(concurrentStreams, subprocessStdout, "readableDestroy");
+  const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
+  const { read, onStdoutDataDone } = getReadableMethods({
+    subprocessStdout,
+    subprocess,
+    binary,
+    encoding,
+    preserveNewlines
+  });
+  const readable = new Readable3({
+    read,
+    destroy: callbackify3(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
+    highWaterMark: readableHighWaterMark,
+    objectMode: readableObjectMode,
+    encoding: readableEncoding
+  });
+  onStdoutFinished({
+    subprocessStdout,
+    onStdoutDataDone,
+    readable,
+    subprocess
+  });
+  return readable;
+};
+var getReadableOptions = ({ readableEncoding, readableObjectMode, readableHighWaterMark }, binary) => binary ? { readableEncoding, readableObjectMode, readableHighWaterMark } : { readableEncoding, readableObjectMode: true, readableHighWaterMark: DEFAULT_OBJECT_HIGH_WATER_MARK };
+var getReadableMethods = ({ subprocessStdout, subprocess, binary, encoding, preserveNewlines }) => {
+  const onStdoutDataDone = createDeferred();
+  const onStdoutData = iterateOnSubprocessStream({
+    subprocessStdout,
+    subprocess,
+    binary,
+    shouldEncode: !binary,
+    encoding,
+    preserveNewlines
+  });
+  return {
+    read() {
+      onRead(this, onStdoutData, onStdoutDataDone);
+    },
+    onStdoutDataDone
+  };
+};
+var onRead = async (readable, onStdoutData, onStdoutDataDone) => {
+  try {
+    const { value, done } = await onStdoutData.next();
+    if (done) {
+      onStdoutDataDone.resolve();
+    } else {
+      readable.push(value);
+    }
+  } catch {
+  }
+};
+var onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable, subprocess, subprocessStdin }) => {
+  try {
+    await waitForSubprocessStdout(subprocessStdout);
+    await subprocess;
+    await safeWaitForSubprocessStdin(subprocessStdin);
+    await onStdoutDataDone;
+    if (readable.readable) {
+      readable.push(null);
+    }
+  } catch (error) {
+    await safeWaitForSubprocessStdin(subprocessStdin);
+    destroyOtherReadable(readable, await getPrematureCloseError(subprocess, error));
+  }
+};
+var getPrematureCloseError = async (subprocess, error) => {
+  if (error.code !== "ERR_STREAM_PREMATURE_CLOSE") {
+    return error;
+  }
+  try {
+    await subprocess;
+  } catch (subprocessError) {
+    return subprocessError;
+  }
+  return error;
+};
+var onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
+  if (await waitForConcurrentStreams(waitReadableDestroy, subprocess)) {
+    destroyOtherReadable(subprocessStdout, error?.code === "ABORT_ERR" ? void 0 : error);
+    await subprocess;
+  }
+  throwDestroyError(error);
+};
+var destroyOtherReadable = (stream, error) => {
+  destroyOtherStream(stream, stream.readable, error);
+};
+
+// node_modules/execa/lib/convert/web.js
+import { Readable as Readable4, Writable as Writable3, Duplex as Duplex3 } from "node:stream";
+var createReadableStream = (subprocess, readableOptions) => Readable4.toWeb(subprocess.readable(readableOptions));
+var createWritableStream = (subprocess, writableOptions) => Writable3.toWeb(subprocess.writable(writableOptions));
+var createTransformStream = (subprocess, duplexOptions) => Duplex3.toWeb(subprocess.duplex(duplexOptions));
+
+// node_modules/execa/lib/pipe/pipe-arguments.js
+var normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
+  const startTime = getStartTime();
+  const {
+    destination,
+    destinationStream,
+    destinationError,
+    from,
+    unpipeSignal
+  } = getDestinationStream(boundOptions, createNested, pipeArguments);
+  const { sourceStream, sourceError } = getSourceStream(source2, from);
+  const { options: sourceOptions, fileDescriptors } = SUBPROCESS_OPTIONS.get(source2);
+  return {
+    source: source2,
+    sourcePromise,
+    sourceStream,
+    sourceOptions,
+    sourceError,
+    destination,
+    destinationStream,
+    destinationError,
+    unpipeSignal,
+    fileDescriptors,
+    startTime
+  };
+};
+var getDestinationStream = (boundOptions, createNested, pipeArguments) => {
+  let destinationInfo;
+  try {
+    destinationInfo = getDestination(boundOptions, createNested, ...pipeArguments);
+  } catch (error) {
+    return { destinationError: error };
+  }
+  const { destination, pipeOptions } = destinationInfo;
+  try {
+    const { from, to, unpipeSignal } = copyOptions(pipeOptions);
+    validateAbortSignal(unpipeSignal, "unpipeSignal");
+    const destinationStream = getToStream(destination, to);
+    return {
+      destination,
+      destinationStream,
+      from,
+      unpipeSignal
+    };
+  } catch (error) {
+    abortDestination(destination, pipeArguments[0]);
+    return { destinationError: error };
+  }
+};
+var abortDestination = (destination, firstArgument) => {
+  if (destination !== firstArgument) {
+    destination.kill();
+  }
+  destination.catch(() => {
+  });
+};
+var getDestination = (boundOptions, createNested, firstArgument, ...pipeArguments) => {
+  if (Array.isArray(firstArgument)) {
+    const destination = createNested(mapDestinationArguments, boundOptions)(firstArgument, ...pipeArguments);
+    return { destination, pipeOptions: boundOptions };
+  }
+  if (typeof firstArgument === "string" || firstArgument instanceof URL || isDenoExecPath(firstArgument)) {
+    if (Object.keys(boundOptions).length > 0) {
+      throw new TypeError('Please use .pipe("file", ..., options) or .pipe(execa("file", ..., options)) instead of .pipe(options)("file", ...).');
+    }
+    const [rawFile, rawArguments, rawOptions] = normalizeParameters(firstArgument, ...pipeArguments);
+    const destination = createNested(mapDestinationArguments)(rawFile, rawArguments, rawOptions);
+    return { destination, pipeOptions: rawOptions };
+  }
+  if (SUBPROCESS_OPTIONS.has(firstArgument)) {
+    if (Object.keys(boundOptions).length > 0) {
+      throw new TypeError("Please use .pipe(options)`command` or .pipe($(options)`command`) instead of .pipe(options)($`command`).");
+    }
+    return { destination: firstArgument, pipeOptions: pipeArguments[0] };
+  }
+  throw new TypeError(`The first argument must be a template string, an options object, or an Execa subprocess: ${firstArgument}`);
+};
+var mapDestinationArguments = ({ options }) => ({
+  options: {
+    __proto__: null,
+    ...options,
+    // Piping writes to the destination's `stdin`, which is forced even if the user set another value.
+    // However, `stdin` cannot be combined with `stdio`, which is needed for `to: 'fd3'` and higher.
+    ...options.stdio === void 0 && { stdin: "pipe" },
+    piped: true
+  }
+});
+var getSourceStream = (source2, from) => {
+  try {
+    const sourceStream = getFromStream(source2, from);
+    return { sourceStream };
+  } catch (error) {
+    return { sourceError: error };
+  }
+};
+
+// node_modules/execa/lib/pipe/throw.js
+var handlePipeArgumentsError = ({
+  sourceStream,
+  sourceError,
+  destinationStream,
+  destinationError,
+  fileDescriptors,
+  sourceOptions,
+  startTime
+}) => {
+  const error = getPipeArgumentsError({
+    sourceStream,
+    sourceError,
+    destinationStream,
+    destinationError
+  });
+  if (error !== void 0) {
+    throw createNonCommandError({
+      error,
+      fileDescriptors,
+      sourceOptions,
+      startTime
+    });
+  }
+};
+var getPipeArgumentsError = ({ sourceStream, sourceError, destinationStream, destinationError }) => {
+  if (sourceError !== void 0 && destinationError !== void 0) {
+    return destinationError;
+  }
+  if (destinationError !== void 0) {
+    abortSourceStream(sourceStream);
+    return destinationError;
+  }
+  if (sourceError === void 0) {
+    return;
+  }
+  endDestinationStream(destinationStream);
+  return sourceError;
+};
+var createNonCommandError = ({ error, fileDescriptors, sourceOptions, startTime }) => makeEarlyError({
+  error,
+  command: PIPE_COMMAND_MESSAGE,
+  escapedCommand: PIPE_COMMAND_MESSAGE,
+  fileDescriptors,
+  options: sourceOptions,
+  startTime,
+  isSync: false
+});
+var PIPE_COMMAND_MESSAGE = "source.pipe(destination)";
+
+// node_modules/execa/lib/pipe/sequence.js
+var waitForBothSubprocesses = async (subprocessPromises) => {
+  const [
+    { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
+    { status: destinationStatus, reason: destinationReason, value: destinationResult = destinationReason },
+    { reason: pipedFromReason, value: pipedFromResult = pipedFromReason }
+  ] = await subprocessPromises;
+  if (!destinationResult.pipedFrom.includes(pipedFromResult)) {
+    destinationResult.pipedFrom.push(pipedFromResult);
+  }
+  if (destinationStatus === "rejected") {
+    throw destinationResult;
+  }
+  if (sourceStatus === "rejected") {
+    throw sourceResult;
+  }
+  return destinationResult;
+};
+
+// node_modules/execa/lib/pipe/streaming.js
+import { finished as finished6 } from "node:stream/promises";
+var pipeSubprocessStream = (sourceStream, destinationStream, maxListenersController) => {
+  const mergedStream = MERGED_STREAMS.has(destinationStream) ? pipeMoreSubprocessStream(sourceStream, destinationStream) : pipeFirstSubprocessStream(sourceStream, destinationStream);
+  incrementMaxListeners(sourceStream, SOURCE_LISTENERS_PER_PIPE, maxListenersController.signal);
+  incrementMaxListeners(destinationStream, DESTINATION_LISTENERS_PER_PIPE, maxListenersController.signal);
+  cleanupMergedStreamsMap(destinationStream);
+  return mergedStream;
+};
+var pipeFirstSubprocessStream = (sourceStream, destinationStream) => {
+  const mergedStream = mergeStreams([sourceStream]);
+  addMergeSource(mergedStream, sourceStream);
+  pipeStreams(mergedStream, destinationStream, () => unpipeSourcesOnDestinationEnd(mergedStream));
+  MERGED_STREAMS.set(destinationStream, mergedStream);
+  return mergedStream;
+};
+var pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
+  const mergedStream = MERGED_STREAMS.get(destinationStream);
+  mergedStream.add(sourceStream);
+  addMergeSource(mergedStream, sourceStream);
+  return mergedStream;
+};
+var MERGE_SOURCES = /* @__PURE__ */ new WeakMap();
+var SOURCE_MERGES = /* @__PURE__ */ new WeakMap();
+var addMergeSource = (mergedStream, sourceStream) => {
+  addToSetMap(MERGE_SOURCES, mergedStream, sourceStream);
+  addToSetMap(SOURCE_MERGES, sourceStream, mergedStream);
+};
+var addToSetMap = (map, key, value) => {
+  if (!map.has(key)) {
+    map.set(key, /* @__PURE__ */ new Set());
+  }
+  map.get(key).add(value);
+};
+var unpipeSubprocessStream = async (mergedStream, sourceStream) => {
+  MERGE_SOURCES.get(mergedStream)?.delete(sourceStream);
+  SOURCE_MERGES.get(sourceStream)?.delete(mergedStream);
+  await mergedStream.remove(sourceStream);
+};
+var unpipeSourcesOnDestinationEnd = async (mergedStream) => {
+  for (const sourceStream of MERGE_SOURCES.get(mergedStream)) {
+    const mergedStreams = SOURCE_MERGES.get(sourceStream);
+    mergedStreams.delete(mergedStream);
+    if (mergedStreams.size > 0) {
+      await mergedStream.remove(sourceStream);
+    }
+  }
+};
+var cleanupMergedStreamsMap = async (destinationStream) => {
+  try {
+    await finished6(destinationStream, { cleanup: true, readable: false, writable: true });
+  } catch {
+  }
+  MERGED_STREAMS.delete(destinationStream);
+};
+var MERGED_STREAMS = /* @__PURE__ */ new WeakMap();
+var SOURCE_LISTENERS_PER_PIPE = 2;
+var DESTINATION_LISTENERS_PER_PIPE = 1;
+
+// node_modules/execa/lib/pipe/abort.js
+import { aborted } from "node:util";
+var unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
+var unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
+  await aborted(unpipeSignal, sourceStream);
+  await unpipeSubprocessStream(mergedStream, sourceStream);
+  const error = new Error("Pipe canceled by `unpipeSignal` option.");
+  throw createNonCommandError({
+    error,
+    fileDescriptors,
+    sourceOptions,
+    startTime
+  });
+};
+
+// node_modules/execa/lib/pipe/setup.js
+var pipeToSubprocess = (sourceInfo, ...pipeArguments) => {
+  if (isPlainObject(pipeArguments[0])) {
+    return pipeToSubprocess.bind(void 0, {
+      ...sourceInfo,
+      boundOptions: { ...sourceInfo.boundOptions, ...pipeArguments[0] }
+    });
+  }
+  if (sourceInfo.source === void 0) {
+    return sourceInfo.sourcePromise;
+  }
+  const { destination, ...normalizedInfo } = normalizePipeArguments(sourceInfo, ...pipeArguments);
+  const pipeFailureController = new AbortController();
+  const promise = handlePipePromise({ ...normalizedInfo, destination, pipeFailureController });
+  promise.pipe = pipeToSubprocess.bind(void 0, {
+    ...sourceInfo,
+    source: destination,
+    sourcePromise: promise,
+    boundOptions: {}
+  });
+  forwardDestinationMethods(promise, destination, pipeFailureController.signal);
+  return promise;
+};
+var forwardDestinationMethods = (promise, destination, pipeFailureSignal) => {
+  if (destination === void 0) {
+    return;
+  }
+  forwardReadableMethods(promise, destination);
+  forwardIpcMethods(promise, destination, pipeFailureSignal);
+};
+var forwardReadableMethods = (promise, destination) => {
+  const subprocessOptions = SUBPROCESS_OPTIONS.get(destination);
+  SUBPROCESS_OPTIONS.set(promise, subprocessOptions);
+  promise.stdio = destination.stdio;
+  promise.all = destination.all;
+  const { options: { encoding } } = subprocessOptions;
+  const concurrentStreams = initializeConcurrentStreams();
+  promise[Symbol.asyncIterator] = createIterable.bind(void 0, promise, encoding, {});
+  promise.iterable = createIterable.bind(void 0, promise, encoding);
+  promise.readable = createPipeReadable.bind(void 0, promise, {
+    subprocess: promise,
+    concurrentStreams,
+    encoding
+  });
+  promise.readableStream = createReadableStream.bind(void 0, promise);
+  forwardAll(promise, destination);
+};
+var forwardAll = (promise, destination) => {
+  if (destination.all === void 0) {
+    promise.all = void 0;
+    return;
+  }
+  Object.defineProperty(promise, "all", {
+    get() {
+      setAllProperty(promise, destination.all);
+      const all = promise.readable({ from: "all" });
+      all.on("error", () => {
+      });
+      setAllProperty(promise, all);
+      return all;
+    },
+    enumerable: true,
+    configurable: true
+  });
+};
+var setAllProperty = (promise, value) => {
+  Object.defineProperty(promise, "all", {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true
+  });
+};
+var createPipeReadable = (promise, readableOptions, ...arguments_) => {
+  const readable = createReadable(readableOptions, ...arguments_);
+  destroyOnPipeFailure(promise, readable);
+  return readable;
+};
+var destroyOnPipeFailure = async (promise, readable) => {
+  try {
+    await promise;
+  } catch (error) {
+    readable.destroy(error);
+  }
+};
+var forwardIpcMethods = (promise, destination, pipeFailureSignal) => {
+  promise.sendMessage = destination.sendMessage;
+  promise.getOneMessage = getOnePipeMessage.bind(void 0, destination, pipeFailureSignal);
+  promise.getEachMessage = getEachPipeMessage.bind(void 0, promise, destination, pipeFailureSignal);
+};
+var getOnePipeMessage = (destination, pipeFailureSignal, ...arguments_) => {
+  const controller = new AbortController();
+  const messagePromise = destination.getOneMessage(...addPipeOptions(arguments_, controller.signal, internalGetOneMessageOptions));
+  return waitForOnePipeMessage(pipeFailureSignal, messagePromise, controller);
+};
+var waitForOnePipeMessage = async (pipeFailureSignal, messagePromise, controller) => {
+  try {
+    return await Promise.race([messagePromise, getSignalRejection(pipeFailureSignal, controller.signal)]);
+  } finally {
+    controller.abort();
+  }
+};
+var getSignalRejection = (signal, listenerSignal) => new Promise((_, reject) => {
+  if (signal.aborted) {
+    reject(signal.reason);
+    return;
+  }
+  signal.addEventListener("abort", () => {
+    reject(signal.reason);
+  }, { once: true, signal: listenerSignal });
+});
+var getEachPipeMessage = (promise, destination, pipeFailureSignal, ...arguments_) => {
+  const controller = new AbortController();
+  const iterator = destination.getEachMessage(...addPipeOptions(arguments_, controller.signal, internalGetEachMessageOptions));
+  abortOnSignal(pipeFailureSignal, controller);
+  return iterateOnPipeMessages(promise, iterator, controller);
+};
+var iterateOnPipeMessages = async function* (promise, iterator, controller) {
+  try {
+    yield* iterator;
+  } finally {
+    controller.abort();
+    await promise;
+  }
+};
+var addPipeOptions = (arguments_, signal, internalOptionsSymbol) => {
+  if (arguments_[0] === null) {
+    return arguments_;
+  }
+  const [options] = arguments_;
+  return [{ ...options, [internalOptionsSymbol]: { signal, shouldAwait: false } }];
+};
+var abortOnSignal = (signal, controller) => {
+  if (signal.aborted) {
+    controller.abort();
+    return;
+  }
+  signal.addEventListener("abort", () => {
+    controller.abort();
+  }, { once: true, signal: controller.signal });
+};
+var handlePipePromise = async ({
+  source: source2,
+  sourcePromise,
+  sourceStream,
+  sourceOptions,
+  sourceError,
+  destination,
+  destinationStream,
+  destinationError,
+  unpipeSignal,
+  fileDescriptors,
+  startTime,
+  pipeFailureController
+}) => {
+  const maxListenersController = new AbortController();
+  try {
+    const subprocessPromises = getSubprocessPromises(sourcePromise, destination, source2);
+    handlePipeArgumentsError({
+      sourceStream,
+      sourceError,
+      destinationStream,
+      destinationError,
+      fileDescriptors,
+      sourceOptions,
+      startTime
+    });
+    const mergedStream = pipeSubprocessStream(sourceStream, destinationStream, maxListenersController);
+    return await Promise.race([
+      waitForBothSubprocesses(subprocessPromises),
+      ...unpipeOnAbort(unpipeSignal, {
+        sourceStream,
+        mergedStream,
+        sourceOptions,
+        fileDescriptors,
+        startTime
+      })
+    ]);
+  } catch (error) {
+    pipeFailureController.abort(error);
+    throw error;
+  } finally {
+    maxListenersController.abort();
+  }
+};
+var getSubprocessPromises = (sourcePromise, destination, source2) => Promise.allSettled([sourcePromise, destination, source2]);
+
 // node_modules/execa/lib/io/contents.js
-var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+import { setImmediate } from "node:timers/promises";
+var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
   const logPromise = logOutputAsync({
     stream,
     onStreamEnd,
@@ -9812,7 +10388,7 @@ var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, 
     await Promise.all([resumeStream(stream), logPromise]);
     return;
   }
-  const stripFinalNewlineValue = getStripFinalNewline(stripFinalNewline2, fdNumber);
+  const stripFinalNewlineValue = getStripFinalNewline(stripFinalNewline2, fdNumber, allFds);
   const iterable = iterateForResult({
     stream,
     onStreamEnd,
@@ -9864,10 +10440,7 @@ var getStreamContents2 = async ({ stream, stream: { readableObjectMode }, iterab
     if (readableObjectMode || lines) {
       return await getStreamAsArray(iterable, { maxBuffer });
     }
-    if (encoding === "buffer") {
-      return new Uint8Array(await getStreamAsArrayBuffer(iterable, { maxBuffer }));
-    }
-    return await getStreamAsString(iterable, { maxBuffer });
+    return encoding === "buffer" ? new Uint8Array(await getStreamAsArrayBuffer(iterable, { maxBuffer })) : await getStreamAsString(iterable, { maxBuffer });
   } catch (error) {
     return handleBufferedData(handleMaxBuffer({
       error,
@@ -9886,60 +10459,7 @@ var getBufferedData = async (streamPromise) => {
     return handleBufferedData(error);
   }
 };
-var handleBufferedData = ({ bufferedData }) => isArrayBuffer(bufferedData) ? new Uint8Array(bufferedData) : bufferedData;
-
-// node_modules/execa/lib/resolve/wait-stream.js
-import { finished as finished5 } from "node:stream/promises";
-var waitForStream = async (stream, fdNumber, streamInfo, { isSameDirection, stopOnExit = false } = {}) => {
-  const state = handleStdinDestroy(stream, streamInfo);
-  const abortController = new AbortController();
-  try {
-    await Promise.race([
-      ...stopOnExit ? [streamInfo.exitPromise] : [],
-      finished5(stream, { cleanup: true, signal: abortController.signal })
-    ]);
-  } catch (error) {
-    if (!state.stdinCleanedUp) {
-      handleStreamError(error, fdNumber, streamInfo, isSameDirection);
-    }
-  } finally {
-    abortController.abort();
-  }
-};
-var handleStdinDestroy = (stream, { originalStreams: [originalStdin], subprocess }) => {
-  const state = { stdinCleanedUp: false };
-  if (stream === originalStdin) {
-    spyOnStdinDestroy(stream, subprocess, state);
-  }
-  return state;
-};
-var spyOnStdinDestroy = (subprocessStdin, subprocess, state) => {
-  const { _destroy } = subprocessStdin;
-  subprocessStdin._destroy = (...destroyArguments) => {
-    setStdinCleanedUp(subprocess, state);
-    _destroy.call(subprocessStdin, ...destroyArguments);
-  };
-};
-var setStdinCleanedUp = ({ exitCode, signalCode }, state) => {
-  if (exitCode !== null || signalCode !== null) {
-    state.stdinCleanedUp = true;
-  }
-};
-var handleStreamError = (error, fdNumber, streamInfo, isSameDirection) => {
-  if (!shouldIgnoreStreamError(error, fdNumber, streamInfo, isSameDirection)) {
-    throw error;
-  }
-};
-var shouldIgnoreStreamError = (error, fdNumber, streamInfo, isSameDirection = true) => {
-  if (streamInfo.propagating) {
-    return isStreamEpipe(error) || isStreamAbort(error);
-  }
-  streamInfo.propagating = true;
-  return isInputFileDescriptor(streamInfo, fdNumber) === isSameDirection ? isStreamEpipe(error) : isStreamAbort(error);
-};
-var isInputFileDescriptor = ({ fileDescriptors }, fdNumber) => fdNumber !== "all" && fileDescriptors[fdNumber].direction === "input";
-var isStreamAbort = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
-var isStreamEpipe = (error) => error?.code === "EPIPE";
+var handleBufferedData = (error) => isArrayBuffer(error?.bufferedData) ? new Uint8Array(error.bufferedData) : error?.bufferedData;
 
 // node_modules/execa/lib/resolve/stdio.js
 var waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
@@ -9954,7 +10474,7 @@ var waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, str
   verboseInfo,
   streamInfo
 }));
-var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
   if (!stream) {
     return;
   }
@@ -9974,6 +10494,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
       lines,
       allMixed,
       stripFinalNewline: stripFinalNewline2,
+      allFds,
       verboseInfo,
       streamInfo
     }),
@@ -9983,32 +10504,53 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
 };
 
 // node_modules/execa/lib/resolve/all-async.js
-var makeAllStream = ({ stdout, stderr }, { all }) => all && (stdout || stderr) ? mergeStreams([stdout, stderr].filter(Boolean)) : void 0;
-var waitForAllStream = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => waitForSubprocessStream({
-  ...getAllStream(subprocess, buffer),
-  fdNumber: "all",
-  encoding,
-  maxBuffer: maxBuffer[1] + maxBuffer[2],
-  lines: lines[1] || lines[2],
-  allMixed: getAllMixed(subprocess),
-  stripFinalNewline: stripFinalNewline2,
-  verboseInfo,
-  streamInfo
-});
-var getAllStream = ({ stdout, stderr, all }, [, bufferStdout, bufferStderr]) => {
+var makeAllStream = ({ stdout, stderr }, { all }) => {
+  if (!all) {
+    return;
+  }
+  const fileDescriptors = [[stdout, 1], [stderr, 2]].filter(([stream]) => stream);
+  return fileDescriptors.length === 0 ? void 0 : setAllStream(mergeStreams(fileDescriptors.map(([stream]) => stream)));
+};
+var getAllFds = ({ stdout, stderr }, [, bufferStdout, bufferStderr]) => [
+  ...stdout !== null && bufferStdout ? [1] : [],
+  ...stderr !== null && bufferStderr ? [2] : []
+];
+var waitForAllStream = ({ subprocess, all, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => {
+  const { stream, buffer: bufferAll, drainedStream } = getAllStream(subprocess, all, buffer);
+  return Promise.all([
+    waitForSubprocessStream({
+      stream,
+      buffer: bufferAll,
+      fdNumber: "all",
+      encoding,
+      maxBuffer: maxBuffer[1] + maxBuffer[2],
+      lines: lines[1] || lines[2],
+      allFds: getAllFds(subprocess, buffer),
+      // A single buffered descriptor keeps its own object mode, even when the merged stream has mixed modes.
+      allMixed: stream === all && getAllMixed(subprocess, all),
+      stripFinalNewline: stripFinalNewline2,
+      verboseInfo,
+      streamInfo
+    }),
+    // When only one of the two file descriptors is buffered, its stream is read instead of the merged one.
+    // The merged one is then drained, otherwise it would apply backpressure on that file descriptor and hang the subprocess.
+    drainedStream === void 0 ? void 0 : resumeStream(drainedStream)
+  ]).then(([output2]) => output2);
+};
+var getAllStream = ({ stdout, stderr }, all, [, bufferStdout, bufferStderr]) => {
   const buffer = bufferStdout || bufferStderr;
   if (!buffer) {
     return { stream: all, buffer };
   }
+  if (!all) {
+    return { stream: void 0, buffer };
+  }
   if (!bufferStdout) {
-    return { stream: stderr, buffer };
+    return { stream: stderr, buffer, drainedStream: all };
   }
-  if (!bufferStderr) {
-    return { stream: stdout, buffer };
-  }
-  return { stream: all, buffer };
+  return bufferStderr ? { stream: all, buffer } : { stream: stdout, buffer, drainedStream: all };
 };
-var getAllMixed = ({ all, stdout, stderr }) => all && stdout && stderr && stdout.readableObjectMode !== stderr.readableObjectMode;
+var getAllMixed = ({ stdout, stderr }, all) => all && stdout && stderr && stdout.readableObjectMode !== stderr.readableObjectMode;
 
 // node_modules/execa/lib/resolve/wait-subprocess.js
 import { once as once8 } from "node:events";
@@ -10040,6 +10582,7 @@ var waitForIpcOutput = async ({
   const isVerbose2 = shouldLogIpc(verboseInfo);
   const buffer = getFdSpecificValue(bufferArray, "ipc");
   const maxBuffer = getFdSpecificValue(maxBufferArray, "ipc");
+  const logErrors = [];
   for await (const message of loopOnMessages({
     anyProcess: subprocess,
     channel: subprocess.channel,
@@ -10049,12 +10592,19 @@ var waitForIpcOutput = async ({
     reference: true
   })) {
     if (buffer) {
-      checkIpcMaxBuffer(subprocess, ipcOutput, maxBuffer);
+      checkIpcMaxBuffer(ipcOutput, maxBuffer);
       ipcOutput.push(message);
     }
     if (isVerbose2) {
-      logIpcOutput(message, verboseInfo);
+      try {
+        logIpcOutput(message, verboseInfo);
+      } catch (error) {
+        logErrors.push(error);
+      }
     }
+  }
+  if (logErrors.length > 0) {
+    throw logErrors[0];
   }
   return ipcOutput;
 };
@@ -10066,6 +10616,8 @@ var getBufferedIpcOutput = async (ipcOutputPromise, ipcOutput) => {
 // node_modules/execa/lib/resolve/wait-subprocess.js
 var waitForSubprocessResult = async ({
   subprocess,
+  kill,
+  all,
   options: {
     encoding,
     buffer,
@@ -10106,6 +10658,7 @@ var waitForSubprocessResult = async ({
   });
   const allPromise = waitForAllStream({
     subprocess,
+    all,
     encoding,
     buffer,
     maxBuffer,
@@ -10133,15 +10686,15 @@ var waitForSubprocessResult = async ({
         Promise.all(stdioPromises),
         allPromise,
         ipcOutputPromise,
-        sendIpcInput(subprocess, ipcInput),
+        sendIpcInput(subprocess, ipcInput, ipc),
         ...originalPromises,
         ...customStreamsEndPromises
       ]),
       onInternalError,
       throwOnSubprocessError(subprocess, controller),
-      ...throwOnTimeout(subprocess, timeout, context, controller),
+      ...throwOnTimeout(kill, timeout, context, controller),
       ...throwOnCancel({
-        subprocess,
+        kill,
         cancelSignal,
         gracefulCancel,
         context,
@@ -10149,6 +10702,7 @@ var waitForSubprocessResult = async ({
       }),
       ...throwOnGracefulCancel({
         subprocess,
+        kill,
         cancelSignal,
         gracefulCancel,
         forceKillAfterDelay,
@@ -10158,6 +10712,9 @@ var waitForSubprocessResult = async ({
     ]);
   } catch (error) {
     context.terminationReason ??= "other";
+    if (error instanceof MaxBufferError) {
+      kill();
+    }
     return Promise.all([
       { error },
       exitPromise,
@@ -10170,178 +10727,27 @@ var waitForSubprocessResult = async ({
   }
 };
 var waitForOriginalStreams = (originalStreams, subprocess, streamInfo) => originalStreams.map((stream, fdNumber) => stream === subprocess.stdio[fdNumber] ? void 0 : waitForStream(stream, fdNumber, streamInfo));
-var waitForCustomStreamsEnd = (fileDescriptors, streamInfo) => fileDescriptors.flatMap(({ stdioItems }, fdNumber) => stdioItems.filter(({ value, stream = value }) => isStream(stream, { checkOpen: false }) && !isStandardStream(stream)).map(({ type, value, stream = value }) => waitForStream(stream, fdNumber, streamInfo, {
+var waitForCustomStreamsEnd = (fileDescriptors, streamInfo) => fileDescriptors.flatMap(({ stdioItems, direction }, fdNumber) => stdioItems.filter(({ value, stream = value }) => isStream(stream, { checkOpen: false }) && !isStandardStream(stream)).map(({ type, value, stream = value }) => waitForStream(stream, fdNumber, streamInfo, {
   isSameDirection: TRANSFORM_TYPES.has(type),
-  stopOnExit: type === "native"
+  stopOnExit: type === "native",
+  // Output streams are destinations which are handed back to the user: waiting for their readable side would mean waiting for the user to consume them.
+  readable: direction !== "output" || TRANSFORM_TYPES.has(type)
 })));
 var throwOnSubprocessError = async (subprocess, { signal }) => {
   const [error] = await once8(subprocess, "error", { signal });
   throw error;
 };
 
-// node_modules/execa/lib/convert/concurrent.js
-var initializeConcurrentStreams = () => ({
-  readableDestroy: /* @__PURE__ */ new WeakMap(),
-  writableFinal: /* @__PURE__ */ new WeakMap(),
-  writableDestroy: /* @__PURE__ */ new WeakMap()
-});
-var addConcurrentStream = (concurrentStreams, stream, waitName) => {
-  const weakMap = concurrentStreams[waitName];
-  if (!weakMap.has(stream)) {
-    weakMap.set(stream, []);
-  }
-  const promises = weakMap.get(stream);
-  const promise = createDeferred();
-  promises.push(promise);
-  const resolve = promise.resolve.bind(promise);
-  return { resolve, promises };
-};
-var waitForConcurrentStreams = async ({ resolve, promises }, subprocess) => {
-  resolve();
-  const [isSubprocessExit] = await Promise.race([
-    Promise.allSettled([true, subprocess]),
-    Promise.all([false, ...promises])
-  ]);
-  return !isSubprocessExit;
-};
-
-// node_modules/execa/lib/convert/readable.js
-import { Readable as Readable3 } from "node:stream";
-import { callbackify as callbackify2 } from "node:util";
-
-// node_modules/execa/lib/convert/shared.js
-import { finished as finished6 } from "node:stream/promises";
-var safeWaitForSubprocessStdin = async (subprocessStdin) => {
-  if (subprocessStdin === void 0) {
-    return;
-  }
-  try {
-    await waitForSubprocessStdin(subprocessStdin);
-  } catch {
-  }
-};
-var safeWaitForSubprocessStdout = async (subprocessStdout) => {
-  if (subprocessStdout === void 0) {
-    return;
-  }
-  try {
-    await waitForSubprocessStdout(subprocessStdout);
-  } catch {
-  }
-};
-var waitForSubprocessStdin = async (subprocessStdin) => {
-  await finished6(subprocessStdin, { cleanup: true, readable: false, writable: true });
-};
-var waitForSubprocessStdout = async (subprocessStdout) => {
-  await finished6(subprocessStdout, { cleanup: true, readable: true, writable: false });
-};
-var waitForSubprocess = async (subprocess, error) => {
-  await subprocess;
-  if (error) {
-    throw error;
-  }
-};
-var destroyOtherStream = (stream, isOpen, error) => {
-  if (error && !isStreamAbort(error)) {
-    stream.destroy(error);
-  } else if (isOpen) {
-    stream.destroy();
-  }
-};
-
-// node_modules/execa/lib/convert/readable.js
-var createReadable = ({ subprocess, concurrentStreams, encoding }, { from, binary: binaryOption = true, preserveNewlines = true } = {}) => {
-  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-  const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
-  const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
-  const { read, onStdoutDataDone } = getReadableMethods({
-    subprocessStdout,
-    subprocess,
-    binary,
-    encoding,
-    preserveNewlines
-  });
-  const readable2 = new Readable3({
-    read,
-    destroy: callbackify2(onReadableDestroy.bind(void 0, { subprocessStdout, subprocess, waitReadableDestroy })),
-    highWaterMark: readableHighWaterMark,
-    objectMode: readableObjectMode,
-    encoding: readableEncoding
-  });
-  onStdoutFinished({
-    subprocessStdout,
-    onStdoutDataDone,
-    readable: readable2,
-    subprocess
-  });
-  return readable2;
-};
-var getSubprocessStdout = (subprocess, from, concurrentStreams) => {
-  const subprocessStdout = getFromStream(subprocess, from);
-  const waitReadableDestroy = addConcurrentStream(concurrentStreams, subprocessStdout, "readableDestroy");
-  return { subprocessStdout, waitReadableDestroy };
-};
-var getReadableOptions = ({ readableEncoding, readableObjectMode, readableHighWaterMark }, binary) => binary ? { readableEncoding, readableObjectMode, readableHighWaterMark } : { readableEncoding, readableObjectMode: true, readableHighWaterMark: DEFAULT_OBJECT_HIGH_WATER_MARK };
-var getReadableMethods = ({ subprocessStdout, subprocess, binary, encoding, preserveNewlines }) => {
-  const onStdoutDataDone = createDeferred();
-  const onStdoutData = iterateOnSubprocessStream({
-    subprocessStdout,
-    subprocess,
-    binary,
-    shouldEncode: !binary,
-    encoding,
-    preserveNewlines
-  });
-  return {
-    read() {
-      onRead(this, onStdoutData, onStdoutDataDone);
-    },
-    onStdoutDataDone
-  };
-};
-var onRead = async (readable2, onStdoutData, onStdoutDataDone) => {
-  try {
-    const { value, done } = await onStdoutData.next();
-    if (done) {
-      onStdoutDataDone.resolve();
-    } else {
-      readable2.push(value);
-    }
-  } catch {
-  }
-};
-var onStdoutFinished = async ({ subprocessStdout, onStdoutDataDone, readable: readable2, subprocess, subprocessStdin }) => {
-  try {
-    await waitForSubprocessStdout(subprocessStdout);
-    await subprocess;
-    await safeWaitForSubprocessStdin(subprocessStdin);
-    await onStdoutDataDone;
-    if (readable2.readable) {
-      readable2.push(null);
-    }
-  } catch (error) {
-    await safeWaitForSubprocessStdin(subprocessStdin);
-    destroyOtherReadable(readable2, error);
-  }
-};
-var onReadableDestroy = async ({ subprocessStdout, subprocess, waitReadableDestroy }, error) => {
-  if (await waitForConcurrentStreams(waitReadableDestroy, subprocess)) {
-    destroyOtherReadable(subprocessStdout, error);
-    await waitForSubprocess(subprocess, error);
-  }
-};
-var destroyOtherReadable = (stream, error) => {
-  destroyOtherStream(stream, stream.readable, error);
-};
-
 // node_modules/execa/lib/convert/writable.js
-import { Writable as Writable3 } from "node:stream";
-import { callbackify as callbackify3 } from "node:util";
-var createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
-  const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
-  const writable2 = new Writable3({
+import { Writable as Writable4 } from "node:stream";
+import { callbackify as callbackify4 } from "node:util";
+var createWritable = ({ subprocess, concurrentStreams }, options) => {
+  const { to } = copyOptions(options);
+  const subprocessStdin = getToStream(subprocess, to);
+  const { waitWritableFinal, waitWritableDestroy } = addWritableConcurrentStreams(concurrentStreams, subprocessStdin);
+  const writable = new Writable4({
     ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
-    destroy: callbackify3(onWritableDestroy.bind(void 0, {
+    destroy: callbackify4(onWritableDestroy.bind(void 0, {
       subprocessStdin,
       subprocess,
       waitWritableFinal,
@@ -10350,18 +10756,17 @@ var createWritable = ({ subprocess, concurrentStreams }, { to } = {}) => {
     highWaterMark: subprocessStdin.writableHighWaterMark,
     objectMode: subprocessStdin.writableObjectMode
   });
-  onStdinFinished(subprocessStdin, writable2);
-  return writable2;
+  onStdinFinished(subprocessStdin, writable, void 0, subprocess);
+  return writable;
 };
-var getSubprocessStdin = (subprocess, to, concurrentStreams) => {
-  const subprocessStdin = getToStream(subprocess, to);
+var addWritableConcurrentStreams = (concurrentStreams, subprocessStdin) => {
   const waitWritableFinal = addConcurrentStream(concurrentStreams, subprocessStdin, "writableFinal");
   const waitWritableDestroy = addConcurrentStream(concurrentStreams, subprocessStdin, "writableDestroy");
-  return { subprocessStdin, waitWritableFinal, waitWritableDestroy };
+  return { waitWritableFinal, waitWritableDestroy };
 };
 var getWritableMethods = (subprocessStdin, subprocess, waitWritableFinal) => ({
   write: onWrite.bind(void 0, subprocessStdin),
-  final: callbackify3(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
+  final: callbackify4(onWritableFinal.bind(void 0, subprocessStdin, subprocess, waitWritableFinal))
 });
 var onWrite = (subprocessStdin, chunk, encoding, done) => {
   if (subprocessStdin.write(chunk, encoding)) {
@@ -10371,42 +10776,62 @@ var onWrite = (subprocessStdin, chunk, encoding, done) => {
   }
 };
 var onWritableFinal = async (subprocessStdin, subprocess, waitWritableFinal) => {
-  if (await waitForConcurrentStreams(waitWritableFinal, subprocess)) {
-    if (subprocessStdin.writable) {
-      subprocessStdin.end();
-    }
-    await subprocess;
+  if (!await waitForConcurrentStreams(waitWritableFinal, subprocess)) {
+    return;
   }
+  if (subprocessStdin.writable) {
+    subprocessStdin.end();
+  }
+  await subprocess;
 };
-var onStdinFinished = async (subprocessStdin, writable2, subprocessStdout) => {
+var onStdinFinished = async (subprocessStdin, writable, subprocessStdout, subprocess) => {
   try {
     await waitForSubprocessStdin(subprocessStdin);
-    if (writable2.writable) {
-      writable2.end();
+    await subprocess;
+    if (writable.writable) {
+      writable.end();
     }
   } catch (error) {
     await safeWaitForSubprocessStdout(subprocessStdout);
-    destroyOtherWritable(writable2, error);
+    destroyOtherStream(writable, !writable.writableFinished, await getSubprocessError(subprocess, error));
   }
 };
+var getSubprocessError = async (subprocess, error) => {
+  if (!shouldUseSubprocessError(error)) {
+    return error;
+  }
+  try {
+    await subprocess;
+  } catch (subprocessError) {
+    return subprocessError;
+  }
+  return error;
+};
+var shouldUseSubprocessError = (error) => error === void 0 || isStreamAbort(error) || error.code === "EPIPE";
 var onWritableDestroy = async ({ subprocessStdin, subprocess, waitWritableFinal, waitWritableDestroy }, error) => {
   await waitForConcurrentStreams(waitWritableFinal, subprocess);
   if (await waitForConcurrentStreams(waitWritableDestroy, subprocess)) {
     destroyOtherWritable(subprocessStdin, error);
-    await waitForSubprocess(subprocess, error);
+    await subprocess;
   }
+  throwDestroyError(error);
 };
 var destroyOtherWritable = (stream, error) => {
   destroyOtherStream(stream, stream.writable, error);
 };
 
 // node_modules/execa/lib/convert/duplex.js
-import { Duplex as Duplex3 } from "node:stream";
-import { callbackify as callbackify4 } from "node:util";
-var createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, binary: binaryOption = true, preserveNewlines = true } = {}) => {
+import { Duplex as Duplex4 } from "node:stream";
+import { callbackify as callbackify5 } from "node:util";
+var createDuplex = ({ subprocess, concurrentStreams, encoding }, options) => {
+  const { from, to, binary: binaryOption = true, preserveNewlines = true } = copyOptions(options);
+  checkBooleanOption(binaryOption, "binary");
+  checkBooleanOption(preserveNewlines, "preserveNewlines");
   const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-  const { subprocessStdout, waitReadableDestroy } = getSubprocessStdout(subprocess, from, concurrentStreams);
-  const { subprocessStdin, waitWritableFinal, waitWritableDestroy } = getSubprocessStdin(subprocess, to, concurrentStreams);
+  const subprocessStdout = getFromStream(subprocess, from);
+  const subprocessStdin = getToStream(subprocess, to);
+  const waitReadableDestroy = addConcurrentStream(concurrentStreams, subprocessStdout, "readableDestroy");
+  const { waitWritableFinal, waitWritableDestroy } = addWritableConcurrentStreams(concurrentStreams, subprocessStdin);
   const { readableEncoding, readableObjectMode, readableHighWaterMark } = getReadableOptions(subprocessStdout, binary);
   const { read, onStdoutDataDone } = getReadableMethods({
     subprocessStdout,
@@ -10415,10 +10840,10 @@ var createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, bin
     encoding,
     preserveNewlines
   });
-  const duplex2 = new Duplex3({
+  const duplex = new Duplex4({
     read,
     ...getWritableMethods(subprocessStdin, subprocess, waitWritableFinal),
-    destroy: callbackify4(onDuplexDestroy.bind(void 0, {
+    destroy: callbackify5(onDuplexDestroy.bind(void 0, {
       subprocessStdout,
       subprocessStdin,
       subprocess,
@@ -10435,12 +10860,12 @@ var createDuplex = ({ subprocess, concurrentStreams, encoding }, { from, to, bin
   onStdoutFinished({
     subprocessStdout,
     onStdoutDataDone,
-    readable: duplex2,
+    readable: duplex,
     subprocess,
     subprocessStdin
   });
-  onStdinFinished(subprocessStdin, duplex2, subprocessStdout);
-  return duplex2;
+  onStdinFinished(subprocessStdin, duplex, subprocessStdout, subprocess);
+  return duplex;
 };
 var onDuplexDestroy = async ({ subprocessStdout, subprocessStdin, subprocess, waitReadableDestroy, waitWritableFinal, waitWritableDestroy }, error) => {
   await Promise.all([
@@ -10454,63 +10879,26 @@ var onDuplexDestroy = async ({ subprocessStdout, subprocessStdin, subprocess, wa
   ]);
 };
 
-// node_modules/execa/lib/convert/iterable.js
-var createIterable = (subprocess, encoding, {
-  from,
-  binary: binaryOption = false,
-  preserveNewlines = false
-} = {}) => {
-  const binary = binaryOption || BINARY_ENCODINGS.has(encoding);
-  const subprocessStdout = getFromStream(subprocess, from);
-  const onStdoutData = iterateOnSubprocessStream({
-    subprocessStdout,
-    subprocess,
-    binary,
-    shouldEncode: true,
-    encoding,
-    preserveNewlines
-  });
-  return iterateOnStdoutData(onStdoutData, subprocessStdout, subprocess);
-};
-var iterateOnStdoutData = async function* (onStdoutData, subprocessStdout, subprocess) {
-  try {
-    yield* onStdoutData;
-  } finally {
-    if (subprocessStdout.readable) {
-      subprocessStdout.destroy();
-    }
-    await subprocess;
-  }
-};
-
 // node_modules/execa/lib/convert/add.js
 var addConvertedStreams = (subprocess, { encoding }) => {
   const concurrentStreams = initializeConcurrentStreams();
   subprocess.readable = createReadable.bind(void 0, { subprocess, concurrentStreams, encoding });
   subprocess.writable = createWritable.bind(void 0, { subprocess, concurrentStreams });
   subprocess.duplex = createDuplex.bind(void 0, { subprocess, concurrentStreams, encoding });
+  subprocess.readableStream = createReadableStream.bind(void 0, subprocess);
+  subprocess.writableStream = createWritableStream.bind(void 0, subprocess);
+  subprocess.transformStream = createTransformStream.bind(void 0, subprocess);
   subprocess.iterable = createIterable.bind(void 0, subprocess, encoding);
   subprocess[Symbol.asyncIterator] = createIterable.bind(void 0, subprocess, encoding, {});
 };
 
 // node_modules/execa/lib/methods/promise.js
-var mergePromise = (subprocess, promise) => {
-  for (const [property, descriptor] of descriptors) {
-    const value = descriptor.value.bind(promise);
-    Reflect.defineProperty(subprocess, property, { ...descriptor, value });
-  }
-};
-var nativePromisePrototype = (async () => {
-})().constructor.prototype;
-var descriptors = ["then", "catch", "finally"].map((property) => [
-  property,
-  Reflect.getOwnPropertyDescriptor(nativePromisePrototype, property)
-]);
+var mergePromise = (promise, properties) => Object.assign(promise, properties);
 
 // node_modules/execa/lib/methods/main-async.js
 var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
   const { file, commandArguments, command, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
-  const { subprocess, promise } = spawnSubprocessAsync({
+  const { subprocess: nodeChildProcess, promise, kill, all, convertedStreams } = spawnSubprocessAsync({
     file,
     commandArguments,
     options,
@@ -10520,13 +10908,20 @@ var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
     escapedCommand,
     fileDescriptors
   });
+  const subprocess = getSubprocessPromise({
+    promise,
+    nodeChildProcess,
+    kill,
+    all,
+    convertedStreams,
+    options
+  });
   subprocess.pipe = pipeToSubprocess.bind(void 0, {
     source: subprocess,
     sourcePromise: promise,
     boundOptions: {},
     createNested
   });
-  mergePromise(subprocess, promise);
   SUBPROCESS_OPTIONS.set(subprocess, { options, fileDescriptors });
   return subprocess;
 };
@@ -10546,16 +10941,11 @@ var handleAsyncArguments = (rawFile, rawArguments, rawOptions) => {
     fileDescriptors
   };
 };
-var handleAsyncOptions = ({ timeout, signal, ...options }) => {
-  if (signal !== void 0) {
-    throw new TypeError('The "signal" option has been renamed to "cancelSignal" instead.');
-  }
-  return { ...options, timeoutDuration: timeout };
-};
+var handleAsyncOptions = ({ timeout, signal, ...options }) => ({ __proto__: null, ...options, timeoutDuration: timeout });
 var spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verboseInfo, command, escapedCommand, fileDescriptors }) => {
   let subprocess;
   try {
-    subprocess = spawn(...concatenateShell(file, commandArguments, options));
+    subprocess = spawn(...concatenateShell(file, commandArguments, getSpawnOptions(options)));
   } catch (error) {
     return handleEarlyError({
       error,
@@ -10567,25 +10957,37 @@ var spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verbos
       verboseInfo
     });
   }
+  if (subprocess.stdio === void 0) {
+    return handleEarlyError({
+      error: once9(subprocess, "error").then(([error]) => error),
+      command,
+      escapedCommand,
+      fileDescriptors,
+      options,
+      startTime,
+      verboseInfo
+    });
+  }
   const controller = new AbortController();
-  setMaxListeners(Number.POSITIVE_INFINITY, controller.signal);
+  setMaxListeners(Infinity, controller.signal);
   const originalStreams = [...subprocess.stdio];
   pipeOutputAsync(subprocess, fileDescriptors, controller);
-  cleanupOnExit(subprocess, options, controller);
+  setIpcSubprocessOptions(subprocess, options);
   const context = {};
   const onInternalError = createDeferred();
-  subprocess.kill = subprocessKill.bind(void 0, {
-    kill: subprocess.kill.bind(subprocess),
+  const kill = subprocessKill.bind(void 0, {
+    kill: getKillFunction(subprocess, options),
     options,
     onInternalError,
     context,
     controller
   });
-  subprocess.all = makeAllStream(subprocess, options);
-  addConvertedStreams(subprocess, options);
-  addIpcMethods(subprocess, options);
+  cleanupOnExit(kill, options, controller);
+  const all = makeAllStream(subprocess, options);
   const promise = handlePromise({
     subprocess,
+    kill,
+    all,
     options,
     startTime,
     verboseInfo,
@@ -10597,9 +10999,35 @@ var spawnSubprocessAsync = ({ file, commandArguments, options, startTime, verbos
     onInternalError,
     controller
   });
-  return { subprocess, promise };
+  return {
+    subprocess,
+    promise,
+    kill,
+    all
+  };
 };
-var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context, onInternalError, controller }) => {
+var getSubprocessPromise = ({ promise, nodeChildProcess, kill, all, convertedStreams, options }) => {
+  const subprocess = mergePromise(promise, getSubprocessProperties(nodeChildProcess, all));
+  subprocess.kill = kill ?? subprocess.kill;
+  if (convertedStreams === void 0) {
+    addConvertedStreams(subprocess, options);
+  } else {
+    Object.assign(subprocess, convertedStreams);
+  }
+  addIpcMethods(subprocess, nodeChildProcess, options);
+  return subprocess;
+};
+var getSubprocessProperties = (nodeChildProcess, all) => ({
+  nodeChildProcess,
+  pid: nodeChildProcess.pid,
+  stdin: nodeChildProcess.stdin,
+  stdout: nodeChildProcess.stdout,
+  stderr: nodeChildProcess.stderr,
+  stdio: nodeChildProcess.stdio,
+  all,
+  kill: nodeChildProcess.kill.bind(nodeChildProcess)
+});
+var handlePromise = async ({ subprocess, kill, all: allStream, options, startTime, verboseInfo, fileDescriptors, originalStreams, command, escapedCommand, context, onInternalError, controller }) => {
   const [
     errorInfo,
     [exitCode, signal],
@@ -10608,6 +11036,8 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
     ipcOutput
   ] = await waitForSubprocessResult({
     subprocess,
+    kill,
+    all: allStream,
     options,
     context,
     verboseInfo,
@@ -10619,7 +11049,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   controller.abort();
   onInternalError.resolve();
   const stdio = stdioResults.map((stdioResult, fdNumber) => stripNewline(stdioResult, options, fdNumber));
-  const all = stripNewline(allResult, options, "all");
+  const all = stripNewline(allResult, options, "all", getAllFds(subprocess, options.buffer));
   const result = getAsyncResult({
     errorInfo,
     exitCode,
@@ -10635,7 +11065,7 @@ var handlePromise = async ({ subprocess, options, startTime, verboseInfo, fileDe
   });
   return handleResult(result, verboseInfo, options);
 };
-var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command, escapedCommand, startTime }) => "error" in errorInfo ? makeError({
+var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, context, options, command, escapedCommand, startTime }) => Object.hasOwn(errorInfo, "error") ? makeError({
   error: errorInfo.error,
   command,
   escapedCommand,
@@ -10664,20 +11094,14 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
 
 // node_modules/execa/lib/methods/bind.js
 var mergeOptions = (boundOptions, options) => {
-  const newOptions = Object.fromEntries(
-    Object.entries(options).map(([optionName, optionValue]) => [
-      optionName,
-      mergeOption(optionName, boundOptions[optionName], optionValue)
-    ])
-  );
-  return { ...boundOptions, ...newOptions };
+  const safeBoundOptions = { __proto__: null, ...boundOptions };
+  const mergedOptions = Object.fromEntries(Object.entries(options).map(([optionName, optionValue]) => [
+    optionName,
+    mergeOption(optionName, safeBoundOptions[optionName], optionValue)
+  ]));
+  return { __proto__: null, ...safeBoundOptions, ...mergedOptions };
 };
-var mergeOption = (optionName, boundOptionValue, optionValue) => {
-  if (DEEP_OPTIONS.has(optionName) && isPlainObject(boundOptionValue) && isPlainObject(optionValue)) {
-    return { ...boundOptionValue, ...optionValue };
-  }
-  return optionValue;
-};
+var mergeOption = (optionName, boundOptionValue, optionValue) => DEEP_OPTIONS.has(optionName) && isPlainObject(boundOptionValue) && isPlainObject(optionValue) ? { ...boundOptionValue, ...optionValue } : optionValue;
 var DEEP_OPTIONS = /* @__PURE__ */ new Set(["env", ...FD_SPECIFIC_OPTIONS]);
 
 // node_modules/execa/lib/methods/create.js
@@ -10712,50 +11136,22 @@ var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions,
   const callArguments = isTemplateString(firstArgument) ? parseTemplates(firstArgument, nextArguments) : [firstArgument, ...nextArguments];
   const [initialFile, initialArguments, initialOptions] = normalizeParameters(...callArguments);
   const mergedOptions = mergeOptions(mergeOptions(deepOptions, boundOptions), initialOptions);
+  for (const [optionName, optionValue] of Object.entries(deepOptions)) {
+    if (mergedOptions[optionName] === void 0) {
+      mergedOptions[optionName] = optionValue;
+    }
+  }
   const {
-    file = initialFile,
-    commandArguments = initialArguments,
     options = mergedOptions,
     isSync = false
-  } = mapArguments({ file: initialFile, commandArguments: initialArguments, options: mergedOptions });
+  } = { __proto__: null, ...mapArguments({ options: mergedOptions }) };
   return {
-    file,
-    commandArguments,
+    file: initialFile,
+    commandArguments: initialArguments,
     options,
     isSync
   };
 };
-
-// node_modules/execa/lib/methods/command.js
-var mapCommandAsync = ({ file, commandArguments }) => parseCommand(file, commandArguments);
-var mapCommandSync = ({ file, commandArguments }) => ({ ...parseCommand(file, commandArguments), isSync: true });
-var parseCommand = (command, unusedArguments) => {
-  if (unusedArguments.length > 0) {
-    throw new TypeError(`The command and its arguments must be passed as a single string: ${command} ${unusedArguments}.`);
-  }
-  const [file, ...commandArguments] = parseCommandString(command);
-  return { file, commandArguments };
-};
-var parseCommandString = (command) => {
-  if (typeof command !== "string") {
-    throw new TypeError(`The command must be a string: ${String(command)}.`);
-  }
-  const trimmedCommand = command.trim();
-  if (trimmedCommand === "") {
-    return [];
-  }
-  const tokens = [];
-  for (const token of trimmedCommand.split(SPACES_REGEXP)) {
-    const previousToken = tokens.at(-1);
-    if (previousToken && previousToken.endsWith("\\")) {
-      tokens[tokens.length - 1] = `${previousToken.slice(0, -1)} ${token}`;
-    } else {
-      tokens.push(token);
-    }
-  }
-  return tokens;
-};
-var SPACES_REGEXP = / +/g;
 
 // node_modules/execa/lib/methods/script.js
 var setScriptSync = (boundExeca, createNested, boundOptions) => {
@@ -10764,15 +11160,13 @@ var setScriptSync = (boundExeca, createNested, boundOptions) => {
 };
 var mapScriptAsync = ({ options }) => getScriptOptions(options);
 var mapScriptSync = ({ options }) => ({ ...getScriptOptions(options), isSync: true });
-var getScriptOptions = (options) => ({ options: { ...getScriptStdinOption(options), ...options } });
-var getScriptStdinOption = ({ input, inputFile, stdio }) => input === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin: "inherit" } : {};
+var getScriptOptions = (options) => ({ options: { __proto__: null, ...options, ...getScriptStdinOption(options) } });
+var getScriptStdinOption = ({ stdin = "inherit", input, inputFile, stdio }) => input === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin } : {};
 var deepScriptOptions = { preferLocal: true };
 
 // node_modules/execa/index.js
 var execa = createExeca(() => ({}));
 var execaSync = createExeca(() => ({ isSync: true }));
-var execaCommand = createExeca(mapCommandAsync);
-var execaCommandSync = createExeca(mapCommandSync);
 var execaNode = createExeca(mapNode);
 var $ = createExeca(mapScriptAsync, {}, deepScriptOptions, setScriptSync);
 var {
@@ -10894,7 +11288,7 @@ var SPEED_REFERENCE_MS = 675;
 var measured;
 async function measureSpeed(qemu, runs = 2) {
   if (measured) return measured;
-  const dir = mkdtempSync(path6.join(os.tmpdir(), "nixos-rehearse-speed-"));
+  const dir = mkdtempSync(path11.join(os.tmpdir(), "nixos-rehearse-speed-"));
   try {
     const timed = async (file) => {
       const t0 = performance.now();
@@ -10902,8 +11296,8 @@ async function measureSpeed(qemu, runs = 2) {
       if (r.exitCode !== PROBE_EXIT) throw new Error(`the TCG speed probe exited with ${r.exitCode ?? r.signal}: ${String(r.stderr).split("\n")[0]}`);
       return performance.now() - t0;
     };
-    const empty = path6.join(dir, "empty.bin");
-    const work = path6.join(dir, "speed.bin");
+    const empty = path11.join(dir, "empty.bin");
+    const work = path11.join(dir, "speed.bin");
     writeFileSync2(empty, probeKernel());
     writeFileSync2(work, speedKernel());
     let best = Infinity;
@@ -10935,9 +11329,9 @@ function probeArgv(accel, kernelPath) {
   ];
 }
 async function probeGuest(qemu, accel, timeoutMs = 2e4) {
-  const dir = mkdtempSync(path6.join(os.tmpdir(), "nixos-rehearse-probe-"));
+  const dir = mkdtempSync(path11.join(os.tmpdir(), "nixos-rehearse-probe-"));
   try {
-    const k = path6.join(dir, "probe.bin");
+    const k = path11.join(dir, "probe.bin");
     writeFileSync2(k, probeKernel());
     const r = await execa(qemu, probeArgv(accel, k), { reject: false, timeout: timeoutMs, all: true, stdin: "ignore" });
     if (r.exitCode === PROBE_EXIT) return void 0;
@@ -10986,7 +11380,7 @@ function timeoutScale(accel, env = process.env, speed = measured) {
 
 // src/qemu/firmware.ts
 import { statSync as statSync2 } from "node:fs";
-import path7 from "node:path";
+import path12 from "node:path";
 
 // src/errors.ts
 var RehearseError = class extends Error {
@@ -11064,7 +11458,7 @@ function firmwareCandidates(env = process.env, qemuShareDirs = []) {
   }
   for (const v of ["OVMF", "OVMF_FD"]) {
     const dir = env[v];
-    if (dir) c3.push({ code: path7.join(dir, "FV/OVMF_CODE.fd"), vars: path7.join(dir, "FV/OVMF_VARS.fd"), source: `$${v} (Nix)` });
+    if (dir) c3.push({ code: path12.join(dir, "FV/OVMF_CODE.fd"), vars: path12.join(dir, "FV/OVMF_VARS.fd"), source: `$${v} (Nix)` });
   }
   c3.push(
     // Debian 12+, Ubuntu 22.04+ (package ovmf)
@@ -11082,7 +11476,7 @@ function firmwareCandidates(env = process.env, qemuShareDirs = []) {
     { code: "/usr/share/OVMF/OVMF_CODE.fd", vars: "/usr/share/OVMF/OVMF_VARS.fd", source: "Debian/Ubuntu ovmf (2M)" }
   );
   for (const d of qemuShareDirs) {
-    c3.push({ code: path7.join(d, "edk2-x86_64-code.fd"), vars: path7.join(d, "edk2-i386-vars.fd"), source: `QEMU's edk2 (${d})` });
+    c3.push({ code: path12.join(d, "edk2-x86_64-code.fd"), vars: path12.join(d, "edk2-i386-vars.fd"), source: `QEMU's edk2 (${d})` });
   }
   return c3;
 }
@@ -11136,8 +11530,50 @@ function findFirmware(candidates = firmwareCandidates(), sizeOf = realSize) {
   throw new FirmwareNotFoundError(looked);
 }
 
+// vm/host.mjs
+import { accessSync as accessSync2, constants as constants5, statSync as statSync3 } from "node:fs";
+import os2 from "node:os";
+import path13 from "node:path";
+function cacheDir(env = process.env, { runner = false } = {}) {
+  const base = runner && env.RUNNER_TOOL_CACHE || env.XDG_CACHE_HOME || path13.join(env.HOME || os2.homedir(), ".cache");
+  return path13.join(base, "nixos-rehearse");
+}
+function executable(file) {
+  try {
+    accessSync2(file, constants5.X_OK);
+    return statSync3(file).isFile();
+  } catch {
+    return false;
+  }
+}
+function commandPath(cmd, env = process.env) {
+  if (cmd.includes("/")) return executable(cmd) ? path13.resolve(cmd) : void 0;
+  for (const dir of (env.PATH ?? "").split(path13.delimiter)) {
+    const file = path13.join(dir || ".", cmd);
+    if (executable(file)) return file;
+  }
+  return void 0;
+}
+
+// src/host.ts
+function hostProblems(env = process.env) {
+  const problems = [];
+  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
+  for (const [what, bin] of tools) if (!commandPath(bin, env)) problems.push(`${what} not found (${bin})`);
+  try {
+    findFirmware(firmwareCandidates(env));
+  } catch {
+    problems.push("OVMF UEFI firmware not found");
+  }
+  return problems;
+}
+function hostNotReady(env = process.env) {
+  const problems = hostProblems(env);
+  if (!problems.length) return void 0;
+  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
+}
+
 // src/qemu/tools.ts
-import { spawnSync as spawnSync2 } from "node:child_process";
 function qemuBinary(env = process.env) {
   return env.NIXOS_REHEARSE_QEMU || "qemu-system-x86_64";
 }
@@ -11152,8 +11588,7 @@ async function toolVersion(bin) {
     const r = await execa(bin, ["--version"], { reject: false, timeout: 1e4 });
     const v = parseQemuVersion(r.stdout);
     if (r.exitCode !== 0 || !v) return { ok: false, error: `${bin} --version failed: ${(r.stderr || r.stdout).trim()}` };
-    const which = await execa("sh", ["-c", `command -v "$1"`, "sh", bin], { reject: false });
-    return { ok: true, version: v, path: which.stdout.trim() || bin };
+    return { ok: true, version: v, path: commandPath(bin) ?? bin };
   } catch (e) {
     return { ok: false, error: `${bin}: ${e.message.split("\n")[0]}` };
   }
@@ -11161,7 +11596,7 @@ async function toolVersion(bin) {
 var INSTALL_HINT = "Debian/Ubuntu: sudo apt-get install qemu-system-x86 qemu-utils ovmf | Fedora: sudo dnf install qemu-system-x86 qemu-img edk2-ovmf | Arch: sudo pacman -S qemu-base edk2-ovmf | Nix: nix shell nixpkgs#qemu";
 var pdeathsig;
 function withParentDeathSignal(bin, args) {
-  pdeathsig ??= spawnSync2("setpriv", ["--pdeathsig", "SIGKILL", "--", "true"], { stdio: "ignore" }).status === 0;
+  pdeathsig ??= execaSync("setpriv", ["--pdeathsig", "SIGKILL", "--", "true"], { stdio: "ignore", reject: false }).exitCode === 0;
   return pdeathsig ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", bin, ...args]] : [bin, args];
 }
 
@@ -11183,8 +11618,7 @@ async function doctor(requested = "auto") {
   }
   const tools = {};
   for (const t of HOST_TOOLS) {
-    const r = await execa("sh", ["-c", 'command -v "$1"', "sh", t], { reject: false });
-    tools[t] = r.exitCode === 0 ? r.stdout.trim() : null;
+    tools[t] = commandPath(t) ?? null;
   }
   const missing = HOST_TOOLS.filter((t) => !tools[t]);
   if (missing.length) problems.push(`missing: ${missing.join(", ")} (Debian/Ubuntu: sudo apt-get install xorriso openssh-client)`);
@@ -11223,7 +11657,7 @@ function renderDoctor(r) {
 }
 
 // src/demo.ts
-import path10 from "node:path";
+import path16 from "node:path";
 
 // src/guest.ts
 var GUEST_PROMPT = /\]# $/m;
@@ -11251,8 +11685,8 @@ async function buildTestGuest(log = () => {
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { copyFileSync, existsSync as existsSync2, mkdirSync, mkdtempSync as mkdtempSync2, readFileSync as readFileSync3, rmSync as rmSync2 } from "node:fs";
 import net2 from "node:net";
-import os2 from "node:os";
-import path9 from "node:path";
+import os3 from "node:os";
+import path15 from "node:path";
 import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/cleanup.ts
@@ -11305,17 +11739,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path26, timeoutMs, what) {
+async function connectUnix(path31, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path26);
+        const s = net.createConnection(path31);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path26}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path31}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11385,11 +11819,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path26, note, opts = {}) {
-    this.path = path26;
+  constructor(path31, note, opts = {}) {
+    this.path = path31;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path26);
+    this.stream = createWriteStream2(path31);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -11541,8 +11975,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path26, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path26, timeoutMs, `${this.name} console`);
+  async attach(path31, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path31, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -11959,11 +12393,11 @@ function validate(spec) {
 }
 
 // src/qemu/disks.ts
-import { existsSync, statSync as statSync3 } from "node:fs";
-import path8 from "node:path";
+import { existsSync, statSync as statSync4 } from "node:fs";
+import path14 from "node:path";
 function qemuImgCreateArgv(file, size, backing) {
   if (backing) {
-    const a2 = ["create", "-q", "-f", "qcow2", "-b", path8.resolve(backing), "-F", "qcow2", file];
+    const a2 = ["create", "-q", "-f", "qcow2", "-b", path14.resolve(backing), "-F", "qcow2", file];
     return size ? [...a2, size] : a2;
   }
   if (!size || !/^\d+[KMGT]?$/.test(size)) throw new Error(`disk size ${JSON.stringify(size)} is not like 8G`);
@@ -11972,12 +12406,12 @@ function qemuImgCreateArgv(file, size, backing) {
 async function createDisk(file, size, backing) {
   if (existsSync(file)) throw new Error(`refusing to overwrite existing ${file}`);
   if (backing && !existsSync(backing)) throw new Error(`backing image ${backing} does not exist`);
-  if (backing && !statSync3(backing).isFile()) throw new Error(`backing image ${backing} is not a regular file`);
+  if (backing && !statSync4(backing).isFile()) throw new Error(`backing image ${backing} is not a regular file`);
   await execa(qemuImgBinary(), qemuImgCreateArgv(file, size, backing));
 }
 
 // src/qemu/qmp.ts
-import { EventEmitter as EventEmitter2 } from "node:events";
+import { EventEmitter as EventEmitter3 } from "node:events";
 var QmpError = class extends Error {
   constructor(command, errorClass, desc) {
     super(`QMP ${command} failed: ${errorClass}: ${desc}`);
@@ -11996,7 +12430,7 @@ var QmpClosedError = class extends RehearseError {
   command;
   name = "QmpClosedError";
 };
-var Qmp = class extends EventEmitter2 {
+var Qmp = class extends EventEmitter3 {
   socket;
   buf = "";
   nextId = 1;
@@ -12004,8 +12438,8 @@ var Qmp = class extends EventEmitter2 {
   greeting;
   events = [];
   closed = false;
-  async connect(path26, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path26, timeoutMs, "QMP");
+  async connect(path31, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path31, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12113,11 +12547,11 @@ var Machine = class _Machine {
   /** Prepares the work dir (disks, a private copy of the EFI vars) and builds the spec. */
   static async create(opts) {
     const owns = !opts.workDir;
-    const workDir = opts.workDir ?? mkdtempSync2(path9.join(os2.tmpdir(), `nixos-rehearse-${opts.name}-`));
+    const workDir = opts.workDir ?? mkdtempSync2(path15.join(os3.tmpdir(), `nixos-rehearse-${opts.name}-`));
     mkdirSync(workDir, { recursive: true });
-    const socketDir = socketDirFor(workDir, os2.tmpdir()) ?? workDir;
+    const socketDir = socketDirFor(workDir, os3.tmpdir()) ?? workDir;
     if (socketDir !== workDir) mkdirSync(socketDir, { recursive: true, mode: 448 });
-    const logDir = opts.logDir ?? path9.join(os2.tmpdir(), "nixos-rehearse-logs", `${opts.name}-${Date.now()}-${process.pid}`);
+    const logDir = opts.logDir ?? path15.join(os3.tmpdir(), "nixos-rehearse-logs", `${opts.name}-${Date.now()}-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
     const undo = () => {
       if (owns && !opts.keep) rmSync2(workDir, { recursive: true, force: true });
@@ -12125,7 +12559,7 @@ var Machine = class _Machine {
     };
     try {
       const fw = opts.firmware ?? findFirmware();
-      const vars = path9.join(workDir, "efivars.fd");
+      const vars = path15.join(workDir, "efivars.fd");
       try {
         copyFileSync(
           opts.restore?.efiVars ?? fw.vars,
@@ -12138,7 +12572,7 @@ var Machine = class _Machine {
       }
       const disks = [];
       for (const d of opts.disks ?? []) {
-        const file = path9.join(workDir, `${d.id}.qcow2`);
+        const file = path15.join(workDir, `${d.id}.qcow2`);
         await createDisk(file, d.size, d.backing).catch((e) => {
           if (!/refusing to overwrite/.test(String(e))) throw e;
         });
@@ -12198,12 +12632,12 @@ var Machine = class _Machine {
     this.stopped = false;
     this.exit = void 0;
     this.controlShell = void 0;
-    mkdirSync(path9.dirname(this.spec.sockets.qmp), { recursive: true, mode: 448 });
+    mkdirSync(path15.dirname(this.spec.sockets.qmp), { recursive: true, mode: 448 });
     for (const s of Object.values(this.spec.sockets)) rmSync2(s, { force: true });
     const argv = buildQemuArgv(this.spec);
     const boot = String(Date.now());
-    this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path9.join(this.logDir, `serial-${boot}`), cast: true });
-    this.control = new Console({ name: `${this.name} control`, transcriptPath: path9.join(this.logDir, `control-${boot}`) });
+    this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path15.join(this.logDir, `serial-${boot}`), cast: true });
+    this.control = new Console({ name: `${this.name} control`, transcriptPath: path15.join(this.logDir, `control-${boot}`) });
     if (this.restoreFrom && this.restoreSerialLog) {
       let saved = "";
       try {
@@ -12220,7 +12654,7 @@ var Machine = class _Machine {
       cleanup: true,
       stdin: "ignore",
       stdout: "ignore",
-      stderr: { file: path9.join(this.logDir, `qemu-${boot}.log`) }
+      stderr: { file: path15.join(this.logDir, `qemu-${boot}.log`) }
     });
     const proc = this.proc;
     _Machine.running.add(this);
@@ -12240,7 +12674,7 @@ var Machine = class _Machine {
       }
     });
     try {
-      const qemuLog = path9.join(this.logDir, `qemu-${boot}.log`);
+      const qemuLog = path15.join(this.logDir, `qemu-${boot}.log`);
       const died = this.exited.then((x) => {
         let said = "";
         try {
@@ -12339,7 +12773,7 @@ var Machine = class _Machine {
    * error at once (zstd says so), never a QEMU left waiting for the rest of a stream.
    */
   async loadState(file) {
-    const sock = path9.join(this.workDir, "incoming.sock");
+    const sock = path15.join(this.workDir, "incoming.sock");
     rmSync2(sock, { force: true });
     await this.qmp.execute("migrate-incoming", { uri: `unix:${sock}` });
     const conn = await connectUnix(sock, this.t(10), "QEMU incoming migration");
@@ -12371,7 +12805,7 @@ var Machine = class _Machine {
     const slot = this.hotplugged;
     if (slot >= (this.spec.hotplugSlots ?? 0)) throw new Error(`${this.name}: no empty hotplug slot left for ${d.id} (${this.spec.hotplugSlots ?? 0} slots)`);
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(d.id) || !/^[A-Za-z0-9_-]{1,20}$/.test(d.serial)) throw new Error(`${this.name}: bad disk id or serial ${JSON.stringify(d)}`);
-    const file = path9.join(this.workDir, `${d.id}.qcow2`);
+    const file = path15.join(this.workDir, `${d.id}.qcow2`);
     await createDisk(file, d.size, d.backing);
     await this.qmp.execute("blockdev-add", { driver: "qcow2", "node-name": d.id, discard: "unmap", file: { driver: "file", filename: file } });
     await this.qmp.execute("device_add", { driver: "nvme", id: `nvme-${d.id}`, bus: `rp-hp${slot}`, serial: d.serial, drive: d.id });
@@ -12426,7 +12860,7 @@ var Machine = class _Machine {
   }
   /** The short socket directory (socketDirFor), when the work directory was too deep for one. */
   removeSocketDir() {
-    const dir = path9.dirname(this.spec.sockets.qmp);
+    const dir = path15.dirname(this.spec.sockets.qmp);
     if (dir !== this.workDir) rmSync2(dir, { recursive: true, force: true });
   }
   get shell() {
@@ -12581,13 +13015,13 @@ function parseKeyValue(out2) {
 }
 var UNIX_PATH_MAX = 108;
 function socketPaths(dir) {
-  return { serial: path9.join(dir, "serial.sock"), control: path9.join(dir, "control.sock"), qmp: path9.join(dir, "qmp.sock") };
+  return { serial: path15.join(dir, "serial.sock"), control: path15.join(dir, "control.sock"), qmp: path15.join(dir, "qmp.sock") };
 }
 function socketDirFor(workDir, tmp) {
   const longest = (dir) => Math.max(...Object.values(socketPaths(dir)).map((p) => Buffer.byteLength(p)));
   if (longest(workDir) < UNIX_PATH_MAX) return void 0;
-  const base = longest(path9.join(tmp, "nr-xxxxxxxx")) < UNIX_PATH_MAX ? tmp : "/tmp";
-  return path9.join(base, `nr-${randomBytes2(4).toString("hex")}`);
+  const base = longest(path15.join(tmp, "nr-xxxxxxxx")) < UNIX_PATH_MAX ? tmp : "/tmp";
+  return path15.join(base, `nr-${randomBytes2(4).toString("hex")}`);
 }
 
 // src/demo.ts
@@ -12599,7 +13033,7 @@ async function runEngineDemo(opts) {
   say(`accelerator: ${decision.accel} (${decision.reason})`);
   const guest = await buildTestGuest(say);
   say(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
-  const logDir = path10.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
+  const logDir = path16.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
   const m = await Machine.create({ ...testGuestOptions(guest, "demo", decision.accel, "2G"), keep: opts.keep, logDir });
   try {
     await m.start();
@@ -12642,11 +13076,9 @@ async function buildFixture(opts = {}) {
 }
 
 // src/rehearsal.ts
-import { execFileSync } from "node:child_process";
 import { randomBytes as randomBytes6 } from "node:crypto";
 import { mkdirSync as mkdirSync8, readFileSync as readFileSync13, rmSync as rmSync9 } from "node:fs";
-import os5 from "node:os";
-import path25 from "node:path";
+import path30 from "node:path";
 
 // src/faults.ts
 var FAULTS = {
@@ -12695,8 +13127,1124 @@ function faultHooks(fault) {
 var FAULT_DESCRIPTIONS = Object.fromEntries(Object.entries(FAULTS).map(([k, v]) => [k, v.what]));
 
 // src/flake.ts
-import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync4 } from "node:fs";
-import path11 from "node:path";
+import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync5 } from "node:fs";
+import path17 from "node:path";
+
+// src/limits.ts
+var LIMITS = {
+  memoryMiB: { min: 1024, max: 262144, unit: "MiB" },
+  cpus: { min: 1, max: 64, unit: "CPUs" },
+  phaseTimeoutMinutes: { min: 1, max: 1440, unit: "minutes" },
+  diskGiB: { min: 4, max: 2048, unit: "GiB" }
+};
+var DEFAULT_PHASE_TIMEOUT_MINUTES = 60;
+var LimitError = class extends RehearseError {
+  constructor(setting, value, expected) {
+    super("input", `${setting} must be ${expected} (got '${value}')`, { setting, value, expected });
+    this.setting = setting;
+    this.value = value;
+    this.expected = expected;
+  }
+  setting;
+  value;
+  expected;
+  name = "LimitError";
+};
+function wholeNumber(setting, raw, range) {
+  const v = raw.trim();
+  const n2 = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n2) || n2 < range.min || n2 > range.max) throw new LimitError(setting, raw, `a whole number of ${range.unit} from ${range.min} to ${range.max}`);
+  return n2;
+}
+function diskSize(setting, raw) {
+  const v = raw.trim();
+  const m = /^(\d+)([MGT])$/.exec(v);
+  const gib = m ? Number(m[1]) * { M: 1 / 1024, G: 1, T: 1024 }[m[2]] : Number.NaN;
+  const { min, max } = LIMITS.diskGiB;
+  if (!(gib >= min && gib <= max)) throw new LimitError(setting, raw, `a size like 20G, from ${min}G to ${max / 1024}T (the ESP alone takes 1 GiB)`);
+  return v;
+}
+var HOST_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+function hostName(setting, host) {
+  if (!HOST_NAME.test(host)) throw new LimitError(setting, host, "a Nix attribute name of letters, digits, _ and - (not starting with a digit or -), at most 63 characters: the name under nixosConfigurations");
+  return host;
+}
+
+// src/flake.ts
+var FlakeError = class extends RehearseError {
+  constructor(message, kind = "input", fields = {}) {
+    super(kind, message, fields);
+    this.name = "FlakeError";
+  }
+};
+function declaredHosts(flakeNix) {
+  const text = flakeNix.replace(/#[^\n]*/g, "");
+  const hosts = /* @__PURE__ */ new Set();
+  for (const m of text.matchAll(/nixosConfigurations\s*\.\s*"?([\w-]+)"?\s*=/g)) hosts.add(m[1]);
+  const set = /nixosConfigurations\s*=\s*\{/.exec(text);
+  if (set) {
+    let depth = 0;
+    let i2 = set.index + set[0].length - 1;
+    const start = i2;
+    for (; i2 < text.length; i2++) {
+      if (text[i2] === "{") depth++;
+      else if (text[i2] === "}" && --depth === 0) break;
+    }
+    const body = text.slice(start + 1, i2);
+    let d = 0;
+    let token = "";
+    for (const c3 of body) {
+      if (c3 === "{" || c3 === "[" || c3 === "(") d++;
+      else if (c3 === "}" || c3 === "]" || c3 === ")") d--;
+      token = d === 0 ? token + c3 : "";
+      const m = d === 0 ? /(?:^|[;\s])"?([\w-]+)"?\s*=\s*$/.exec(token) : null;
+      if (m) {
+        hosts.add(m[1]);
+        token = "";
+      }
+    }
+  }
+  return [...hosts];
+}
+function parseFlakeRef(ref) {
+  const i2 = ref.lastIndexOf("#");
+  return i2 < 0 ? { where: ref, host: "" } : { where: ref.slice(0, i2), host: ref.slice(i2 + 1) };
+}
+function splitFlakeRef(ref) {
+  const { where, host } = parseFlakeRef(ref);
+  if (!host) {
+    throw new RehearseError(
+      "input",
+      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
+      { flakeRef: ref, problem: "no-host" }
+    );
+  }
+  return [where || ".", hostName(`the host in flake reference '${ref}'`, host)];
+}
+function flakeHost(ref) {
+  return parseFlakeRef(ref).host;
+}
+function localFlakeDir(where, base = process.cwd()) {
+  if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) return void 0;
+  return path17.resolve(base, where.replace(/^path:/, "") || ".");
+}
+function resolveFlake(ref) {
+  const [where, host] = splitFlakeRef(ref);
+  const dir = localFlakeDir(where);
+  if (!dir) throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, "input", { flakeRef: ref });
+  if (!existsSync3(dir) || !statSync5(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`, "input", { dir });
+  const file = path17.join(dir, "flake.nix");
+  if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`, "input", { dir });
+  const hosts = declaredHosts(readFileSync4(file, "utf8"));
+  if (hosts.length && !hosts.includes(host)) {
+    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`, "unknown-flake-host", { dir, host, declared: hosts });
+  }
+  return { dir, host, ref: `${dir}#${host}` };
+}
+
+// src/iso/source.ts
+import { createHash } from "node:crypto";
+import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync2, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync6 } from "node:fs";
+import os5 from "node:os";
+import path19 from "node:path";
+import { Readable as Readable5 } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+// src/leftovers.ts
+import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync5, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import os4 from "node:os";
+import path18 from "node:path";
+var OWNER_FILE = ".nixos-rehearse-owner";
+var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+function processStart(pid) {
+  try {
+    const stat = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return void 0;
+  }
+}
+function ownedTempDir(prefix) {
+  const dir = mkdtempSync3(path18.join(os4.tmpdir(), prefix));
+  writeFileSync3(path18.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
+`);
+  return dir;
+}
+function removeLeftovers(tmp = os4.tmpdir()) {
+  const removed = [];
+  let names = [];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!PREFIX.test(name)) continue;
+    const dir = path18.join(tmp, name);
+    let owner;
+    try {
+      owner = JSON.parse(readFileSync5(path18.join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== "number") continue;
+    const start = processStart(owner.pid);
+    if (start !== void 0 && start === owner.start) continue;
+    rmSync3(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+// src/iso/source.ts
+var IsoError = class extends RehearseError {
+  constructor(message, kind = "iso-download", fields = {}) {
+    super(kind, message, fields);
+    this.name = "IsoError";
+  }
+};
+var checksumMismatch = (file, expected, actual) => new IsoError(`checksum mismatch for ${file}: expected sha256 ${expected}, got ${actual}. Nothing was booted.`, "iso-checksum-mismatch", { path: file, expected, actual });
+async function sha256File(file) {
+  const h2 = createHash("sha256");
+  await pipeline(createReadStream2(file), h2);
+  return h2.digest("hex");
+}
+function parseSha256File(text) {
+  const m = /\b([0-9a-f]{64})\b/i.exec(text);
+  if (!m) throw new IsoError(`no sha256 in the checksum file: ${text.slice(0, 120)}`);
+  return m[1].toLowerCase();
+}
+function normaliseSha(s) {
+  const v = s.trim().toLowerCase().replace(/^sha256[:-]/, "");
+  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`, "input", { setting: "--sha256", value: s });
+  return v;
+}
+async function publishedSha256(url) {
+  let r;
+  try {
+    r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(6e4) });
+  } catch (e) {
+    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`, "iso-download", { url: `${url}.sha256` });
+  }
+  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`, "iso-download", { url: `${url}.sha256`, status: r.status });
+  return parseSha256File(await r.text());
+}
+var isoCachePath = (cacheDir2, sha256) => path19.join(cacheDir2, "iso", `${sha256}.iso`);
+async function resolveIso(iso, sha256, cacheDir2, log = () => {
+}, opts = {}) {
+  const want = sha256 ? normaliseSha(sha256) : void 0;
+  if (/^https?:\/\//.test(iso)) {
+    if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
+      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`, "input", { url: iso });
+    }
+    const expected = want ?? await publishedSha256(iso);
+    const file2 = isoCachePath(cacheDir2, expected);
+    mkdirSync2(path19.dirname(file2), { recursive: true });
+    removeLeftovers2(file2, log);
+    if (existsSync4(file2)) {
+      const got2 = await sha256File(file2);
+      if (got2 === expected) return { path: file2, sha256: expected };
+      log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
+      rmSync4(file2, { force: true });
+    }
+    await download(iso, file2, expected, log, opts);
+    return { path: file2, sha256: expected };
+  }
+  const file = path19.resolve(iso.replace(/^~(?=\/)/, os5.homedir()));
+  if (!existsSync4(file) || !statSync6(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`, "input", { path: file });
+  if (!want) return { path: file };
+  const got = await sha256File(file);
+  if (got !== want) throw checksumMismatch(file, want, got);
+  return { path: file, sha256: got };
+}
+function causeOf(e) {
+  const err = e;
+  const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(": ") : "";
+  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
+}
+function removeLeftovers2(file, log) {
+  const dir = path19.dirname(file);
+  const prefix = `${path19.basename(file)}.part-`;
+  for (const f of readdirSync2(dir)) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+    rmSync4(path19.join(dir, f), { force: true });
+    log(`removed ${path19.join(dir, f)}, left by a download that did not finish`);
+  }
+}
+async function download(url, file, expected, log, o2) {
+  const attempts = o2.attempts ?? 3;
+  const tmp = `${file}.part-${process.pid}`;
+  let last = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await fetchTo(url, tmp, log, o2.idleTimeoutMs ?? 6e4);
+      const got = await sha256File(tmp);
+      if (got !== expected) {
+        rmSync4(tmp, { force: true });
+        throw checksumMismatch(url, expected, got);
+      }
+      renameSync(tmp, file);
+      return;
+    } catch (e) {
+      rmSync4(tmp, { force: true });
+      if (e instanceof IsoError && (e.kind === "iso-checksum-mismatch" || typeof e.fields.status === "number" && e.fields.status >= 400 && e.fields.status < 500)) throw e;
+      last = causeOf(e);
+      if (attempt < attempts) {
+        log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
+        await new Promise((r) => setTimeout(r, (o2.retryDelayMs ?? 3e3) * attempt));
+      }
+    }
+  }
+  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`, "iso-download", { url, attempts });
+}
+async function fetchTo(url, tmp, log, idleMs) {
+  const abort = new AbortController();
+  let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
+  const poke = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
+  };
+  try {
+    const r = await fetch(url, { signal: abort.signal });
+    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim(), "iso-download", { url, status: r.status });
+    const total = Number(r.headers.get("content-length")) || 0;
+    log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ""}`);
+    let got = 0;
+    let shown = 0;
+    const body = Readable5.fromWeb(r.body);
+    body.on("data", (chunk) => {
+      poke();
+      got += chunk.length;
+      const tenth = total ? Math.floor(got / total * 10) : 0;
+      if (tenth > shown && tenth < 10) {
+        shown = tenth;
+        log(`  ${tenth * 10} % (${(got / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB)`);
+      }
+    });
+    await pipeline(body, createWriteStream3(tmp), { signal: abort.signal });
+    if (total && got !== total) throw new Error(`the connection closed after ${got} of ${total} bytes`);
+  } catch (e) {
+    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
+    throw e;
+  } finally {
+    clearTimeout(idle);
+  }
+}
+
+// src/installer.ts
+import { mkdirSync as mkdirSync4 } from "node:fs";
+import path21 from "node:path";
+
+// src/diagnosis/boot-stage.ts
+var MARKERS = [
+  // OVMF: its PlatformBootManagerLib status-code handler prints each boot option it loads and
+  // starts, "%a: %a Boot%04x \"%s\" from %s" and "%a: failed to %a Boot%04x …: %r" (edk2
+  // OvmfPkg); with no bootable option left it starts the UEFI Shell ("UEFI Interactive Shell
+  // v2.2", "Shell> ", ShellPkg). Everything up to the hand-over is still the firmware.
+  { stage: "firmware", re: /BdsDxe: (?:loading|starting|failed to load|failed to start) Boot[0-9A-Fa-f]{4} "[^"\n]*"/g },
+  { stage: "firmware", re: /UEFI Interactive Shell v[\d.]+|^Shell> /gm },
+  { stage: "firmware", re: /SeaBIOS \(version [^)\n]*\)/g },
+  // systemd-boot draws its menu with "Boot in %u s." as the status line (systemd
+  // src/boot/efi/boot.c); GRUB greets with "Welcome to GRUB!" (grub-core/kern/main.c) and heads
+  // its menu with "GNU GRUB  version %s" (grub-core/normal/main.c grub_normal_init_page).
+  { stage: "boot-loader", re: /Boot in \d+ s\./g },
+  { stage: "boot-loader", re: /Welcome to GRUB!|GNU GRUB {1,2}version \S+/g },
+  // The kernel and its initrd are NixOS's stage 1: the EFI stub's first words ("EFI stub: …",
+  // linux drivers/firmware/efi/libstub efi_info's prefix), the printk banner "Linux version …"
+  // (init/version.c), then stage-1-init.sh's greeting "<<< NixOS Stage 1 >>>" and, when it
+  // gives up, "An error occurred in stage 1 of the boot process" (nixpkgs
+  // nixos/modules/system/boot/stage-1-init.sh). systemd in the initrd greets with the
+  // initrd-release PRETTY_NAME, "… (Initrd)" (nixpkgs nixos/modules/misc/version.nix).
+  { stage: "initrd", re: /EFI stub: [^\n]*/g },
+  { stage: "initrd", re: /Linux version \d[^\s]*/g },
+  { stage: "initrd", re: /<<< NixOS Stage 1 >>>/g },
+  { stage: "initrd", re: /<<< stage 1(?: failed)?: [^\n]*?>>>/g },
+  { stage: "initrd", re: /An error occurred in stage 1 of the boot process/g },
+  { stage: "initrd", re: /Welcome to [^\n]*\(Initrd\)!/g },
+  // Stage 2: stage-2-init.sh's "<<< NixOS Stage 2 >>>" (nixpkgs
+  // nixos/modules/system/boot/stage-2-init.sh), then systemd's "Welcome to <PRETTY_NAME>!"
+  // (systemd src/core/main.c status_welcome), and its emergency target's "You are in emergency
+  // mode" (units/emergency.service) when local file systems failed.
+  { stage: "stage-2", re: /<<< NixOS Stage 2 >>>/g },
+  { stage: "stage-2", re: /Welcome to NixOS(?![^\n]*\(Initrd\))[^\n]*!/g },
+  { stage: "stage-2", re: /You are in emergency mode/g },
+  // The login prompt: getty's greeting "<<< Welcome to NixOS <label> (\m) - \l >>>" (nixpkgs
+  // nixos/modules/services/ttys/getty.nix; the installer's too), agetty's "<host> login: " and,
+  // with autologin, "<host> login: <user> (automatic login)" (util-linux term-utils/agetty.c).
+  { stage: "login", re: /<<< Welcome to NixOS [^\n]*>>>/g },
+  { stage: "login", re: /^(?!Last )\S+ login: /gm },
+  { stage: "login", re: /\(automatic login\)/g },
+  // nixos-install's last words (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh).
+  { stage: "install", re: /^installation finished!/gm },
+  // The kernel's last line before it powers off or resets (kernel/reboot.c). "secureboot: Secure
+  // boot disabled" must not count, hence the boundary.
+  { stage: "reboot", re: /(?<![\w-])reboot: (?:Power down|Restarting system|System halted)/g }
+];
+var STAMP = /^\[ *\d+\.\d{3}\] /gm;
+function normalizeSerial(serialText) {
+  return clean(serialText).replace(STAMP, "");
+}
+function lineAt(text, index, length) {
+  const start = text.lastIndexOf("\n", index - 1) + 1;
+  const endNl = text.indexOf("\n", index);
+  const end = endNl < 0 ? text.length : endNl;
+  const line = text.slice(start, end);
+  if (line.length <= 240) return line.trim();
+  const from = Math.max(0, index - start - 80);
+  return line.slice(from, Math.min(line.length, index - start + length + 80)).trim();
+}
+function bootStage(serialText) {
+  const text = normalizeSerial(serialText);
+  let best;
+  MARKERS.forEach((m, rank) => {
+    for (const hit of text.matchAll(m.re)) {
+      const index = hit.index ?? 0;
+      if (!best || index > best.index || index === best.index && rank > best.rank) best = { stage: m.stage, index, length: hit[0].length, rank };
+    }
+  });
+  if (!best) return { reached: "none", evidence: "" };
+  return { reached: best.stage, evidence: lineAt(text, best.index, best.length) };
+}
+function kernelPanic(serialText) {
+  const m = /Kernel panic - not syncing: ([^\n]*)/.exec(normalizeSerial(serialText));
+  if (!m) return void 0;
+  return `Kernel panic - not syncing: ${m[1].replace(/\s*\]---\s*$/, "").trim()}`;
+}
+function firmwareFailures(serialText) {
+  const text = normalizeSerial(serialText);
+  const failed = [...new Set([...text.matchAll(/BdsDxe: failed to (?:load|start) Boot[0-9A-Fa-f]{4} [^\n]*/g)].map((m) => m[0].trim()))];
+  return { failed, shell: /UEFI Interactive Shell v[\d.]+|^Shell> /m.test(text) };
+}
+function stage1Failure(serialText) {
+  const text = normalizeSerial(serialText);
+  const line = /<<< stage 1 failed: [^\n]*?>>>|An error occurred in stage 1 of the boot process[^\n]*/.exec(text)?.[0];
+  const reasons = [...new Set([...text.matchAll(/^(?:.*?)(cannot import '[^']+': [^\n]*|filesystem '[^']+' cannot be mounted[^\n]*|mount: mounting \S+ on \S+ failed: [^\n]*|Timed out waiting for device [^\n]*)/gm)].map((m) => m[1].trim()))];
+  if (!line && !reasons.some((r) => r.startsWith("cannot import"))) return void 0;
+  return { line: line ?? reasons[0], reasons };
+}
+function oomKills(serialText) {
+  const text = normalizeSerial(serialText);
+  return [...text.matchAll(/(?:Memory cgroup out of memory|Out of memory): Killed process \d+ \([^)\n]*\)[^\n]*/g)].map((m) => m[0].trim());
+}
+var BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage 1 of the boot process[^\n]*|You are in emergency mode[^\n]*/;
+function gaveUpStage(line) {
+  return /Kernel panic/.test(line) ? "the kernel" : /stage 1/.test(line) ? "stage 1 (the initrd)" : "stage 2 (systemd emergency mode)";
+}
+
+// src/iso/iso.ts
+import { mkdirSync as mkdirSync3, readFileSync as readFileSync6 } from "node:fs";
+import path20 from "node:path";
+
+// src/iso/grub-cfg.ts
+var GrubConfigError = class extends Error {
+  name = "GrubConfigError";
+};
+function words(line) {
+  const out2 = [];
+  let cur = "";
+  let q;
+  let any = false;
+  for (let i2 = 0; i2 < line.length; i2++) {
+    const c3 = line[i2];
+    if (q) {
+      if (c3 === q) q = void 0;
+      else if (c3 === "\\" && q === '"' && i2 + 1 < line.length) cur += line[++i2];
+      else cur += c3;
+    } else if (c3 === "'" || c3 === '"') {
+      q = c3;
+      any = true;
+    } else if (c3 === "\\" && i2 + 1 < line.length) {
+      cur += line[++i2];
+      any = true;
+    } else if (/\s/.test(c3)) {
+      if (cur || any) out2.push(cur);
+      cur = "";
+      any = false;
+    } else {
+      cur += c3;
+      any = true;
+    }
+  }
+  if (cur || any) out2.push(cur);
+  return out2;
+}
+function stripComment(line) {
+  let q;
+  for (let i2 = 0; i2 < line.length; i2++) {
+    const c3 = line[i2];
+    if (q) {
+      if (c3 === q) q = void 0;
+    } else if (c3 === "'" || c3 === '"') q = c3;
+    else if (c3 === "#" && (i2 === 0 || /\s/.test(line[i2 - 1]))) return line.slice(0, i2);
+  }
+  return line;
+}
+var collapse = (p) => p.replace(/\/{2,}/g, "/");
+function parseGrubConfig(text) {
+  const entries = [];
+  const stack = [];
+  const lines = text.split(/\r?\n/);
+  for (let n2 = 0; n2 < lines.length; n2++) {
+    const raw = stripComment(lines[n2]).trim();
+    if (!raw) continue;
+    const w = words(raw);
+    const head = w[0];
+    const opensBlock = raw.endsWith("{");
+    if ((head === "menuentry" || head === "submenu") && opensBlock) {
+      const title = w[1] ?? "";
+      const classes = [];
+      for (let i2 = 2; i2 < w.length; i2++) if (w[i2] === "--class" && w[i2 + 1]) classes.push(w[i2 + 1]);
+      if (head === "submenu") stack.push({ kind: "submenu", title });
+      else {
+        const submenus = stack.filter((s) => s.kind === "submenu").map((s) => s.title);
+        stack.push({ kind: "menuentry", entry: { title, classes, kernel: "", initrds: [], params: "", submenus } });
+      }
+      continue;
+    }
+    if (raw.endsWith("}") && !raw.includes("{")) {
+      const s = stack.pop();
+      if (!s) throw new GrubConfigError(`grub.cfg line ${n2 + 1}: '}' without an open block`);
+      if (s.entry) entries.push(s.entry);
+      continue;
+    }
+    if (opensBlock) {
+      stack.push({ kind: "other" });
+      continue;
+    }
+    const entry = [...stack].reverse().find((s) => s.kind === "menuentry")?.entry;
+    if (!entry) continue;
+    if (head === "linux" || head === "linuxefi") {
+      entry.kernel = collapse(w[1] ?? "");
+      entry.params = w.slice(2).filter((x) => x !== "${isoboot}" && x !== "$isoboot").join(" ");
+    } else if (head === "initrd" || head === "initrdefi") {
+      entry.initrds = w.slice(1).map(collapse);
+    }
+  }
+  if (stack.some((s) => s.kind !== "other")) throw new GrubConfigError("grub.cfg ends inside a menuentry or submenu (unbalanced braces)");
+  return entries;
+}
+function installerEntry(text) {
+  const entries = parseGrubConfig(text);
+  const e = entries.find((x) => x.submenus.length === 0 && x.kernel);
+  if (!e) {
+    throw new GrubConfigError(
+      `no top-level menuentry with a 'linux' line in the ISO's grub.cfg (${entries.length} entries found): is this a NixOS installer ISO?`
+    );
+  }
+  if (!e.initrds.length) throw new GrubConfigError(`menuentry '${e.title}' has no initrd line`);
+  if (/\$\{?\w/.test(e.params)) throw new GrubConfigError(`menuentry '${e.title}' uses a GRUB variable in its kernel parameters that a direct boot cannot expand: ${e.params}`);
+  if (!/(^|\s)init=\S+/.test(e.params)) throw new GrubConfigError(`menuentry '${e.title}' has no init= parameter: not a NixOS installer entry`);
+  return e;
+}
+function directBootParams(e, serial = "console=ttyS0,115200n8") {
+  const params = e.params.split(/\s+/).filter(Boolean);
+  if (!params.includes(serial)) params.push(serial);
+  return params.join(" ");
+}
+
+// src/iso/iso.ts
+function xorrisoBinary() {
+  return process.env.NIXOS_REHEARSE_XORRISO || "xorriso";
+}
+async function xorriso(iso, args) {
+  const r = await execa(xorrisoBinary(), ["-osirrox", "on", "-indev", iso, ...args], { reject: false, stdin: "ignore" });
+  if (r.exitCode !== 0) {
+    const said = `${r.stderr}`.split("\n").filter((l) => /FAILURE|SORRY|not found|Cannot|No such/i.test(l)).join("\n");
+    if (r.code === "ENOENT") throw new RehearseError("host-not-ready", `xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`, { tool: "xorriso" });
+    throw new Error(`xorriso could not read ${iso}: ${said || `exit ${r.exitCode}`}`);
+  }
+  return `${r.stdout}`;
+}
+async function findGrubCfg(iso) {
+  const out2 = await xorriso(iso, ["-find", "/EFI", "-name", "grub.cfg"]);
+  const found = [...out2.matchAll(/^'(.+)'$/gm)].map((m) => m[1]);
+  if (!found.length) throw new Error(`${iso} has no /EFI/*/grub.cfg: not a NixOS installer ISO (or not a UEFI one)`);
+  return found.sort((a2, b) => a2.length - b.length)[0];
+}
+async function isoBoot(iso, dir) {
+  mkdirSync3(dir, { recursive: true });
+  const grubCfg = await findGrubCfg(iso);
+  const cfgFile = path20.join(dir, "grub.cfg");
+  await xorriso(iso, ["-extract", grubCfg, cfgFile]);
+  const entry = installerEntry(readFileSync6(cfgFile, "utf8"));
+  const kernel = path20.join(dir, "kernel");
+  const initrd = path20.join(dir, "initrd");
+  await xorriso(iso, ["-extract", entry.kernel, kernel]);
+  if (entry.initrds.length !== 1) throw new Error(`menuentry '${entry.title}' has ${entry.initrds.length} initrds; one is supported`);
+  await xorriso(iso, ["-extract", entry.initrds[0], initrd]);
+  return { kernel, initrd, append: directBootParams(entry), entry, grubCfg };
+}
+
+// src/installer.ts
+var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
+async function startInstaller(opts) {
+  if (opts.restore) return restoreInstaller(opts, opts.restore);
+  const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
+  const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
+  try {
+    const bootDir = path21.join(machine.workDir, "iso-boot");
+    mkdirSync4(bootDir, { recursive: true });
+    const boot = await isoBoot(iso, bootDir);
+    const append = [boot.append, ...extraAppend ?? []].join(" ");
+    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append };
+    await machine.start();
+    onStarted?.(machine).catch(() => {
+    });
+    const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
+    if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim());
+    await machine.connect({ sudo: true });
+    return { machine, boot };
+  } catch (e) {
+    const serialTail = machine.serialTail(200);
+    await machine.stop();
+    throw Object.assign(e, { serialTail });
+  }
+}
+var RestoreError = class extends Error {
+  constructor(stateDir, reason) {
+    super(`the saved installer ${stateDir} could not be restored: ${reason}`);
+    this.stateDir = stateDir;
+    this.reason = reason;
+  }
+  stateDir;
+  reason;
+  name = "RestoreError";
+};
+async function restoreInstaller(opts, s) {
+  const { iso, extraAppend, onStarted, restore: _r, disks, ...rest } = opts;
+  if (extraAppend?.length || onStarted) throw new Error("a restored installer cannot take extra kernel parameters or boot hooks: it does not boot");
+  const machine = await Machine.create({
+    ...rest,
+    memoryMiB: s.memoryMiB,
+    cpus: s.cpus,
+    disks: [],
+    hotplugSlots: s.slots,
+    iso: { path: iso },
+    restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog }
+  });
+  try {
+    const boot = await isoBoot(iso, path21.join(machine.workDir, "iso-boot"));
+    if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
+    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
+    try {
+      await machine.start();
+    } catch (e) {
+      throw new RestoreError(s.dir, e.message.split("\n")[0]);
+    }
+    await machine.succeed(`date -u -s @${Math.floor(Date.now() / 1e3)} >/dev/null`);
+    for (const d of disks ?? []) await machine.hotplugDisk(d);
+    return { machine, boot, restoredFrom: s.dir };
+  } catch (e) {
+    const serialTail = machine.serialTail(200);
+    await machine.stop();
+    throw Object.assign(e, { serialTail });
+  }
+}
+
+// src/installer-state.ts
+import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync7, writeFileSync as writeFileSync4 } from "node:fs";
+import path22 from "node:path";
+var INSTALLER_STATE_FORMAT = 3;
+var INSTALLER_SLOTS = 4;
+function installerStateKey(k) {
+  const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });
+  return createHash2("sha256").update(text).digest("hex").slice(0, 24);
+}
+function installerStatesDir(cacheDir2) {
+  return path22.join(cacheDir2, "installer-states");
+}
+async function keyFor(o2, boot) {
+  const v = await toolVersion(qemuBinary());
+  return installerStateKey({ isoSha256: o2.isoSha256, memoryMiB: o2.memoryMiB, cpus: o2.cpus, accel: o2.accel, qemuVersion: v.ok ? v.version : "unknown", cpuModel: o2.accel === "kvm" ? "host" : TCG_CPU_MODEL, append: boot.append ?? "" });
+}
+function readInstallerState(dir) {
+  try {
+    const read = JSON.parse(readFileSync7(path22.join(dir, "manifest.json"), "utf8"));
+    const m = { ...read, dir, state: path22.join(dir, "state.zst"), efiVars: path22.join(dir, "efivars.fd"), bootSerialLog: path22.join(dir, "boot-serial.log") };
+    if (!existsSync5(m.state) || statSync7(m.state).size === 0 || !existsSync5(m.efiVars)) return void 0;
+    return m;
+  } catch {
+    return void 0;
+  }
+}
+async function installerState(o2) {
+  const log = o2.log ?? (() => {
+  });
+  const root = installerStatesDir(o2.cacheDir);
+  mkdirSync5(root, { recursive: true });
+  const tmp = path22.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
+  mkdirSync5(tmp);
+  try {
+    const boot = await isoBoot(o2.iso, path22.join(tmp, "iso-boot"));
+    const key = await keyFor(o2, boot);
+    const dir = path22.join(root, key);
+    const have = readInstallerState(dir);
+    if (have) return have;
+    rmSync5(dir, { recursive: true, force: true });
+    log(`  booting the installer once to save it for later runs (${dir})`);
+    const t0 = Date.now();
+    const m = await Machine.create({
+      name: "installer-save",
+      accel: o2.accel,
+      timeoutScale: o2.timeoutScale,
+      memoryMiB: o2.memoryMiB,
+      cpus: o2.cpus,
+      iso: { path: o2.iso },
+      kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
+      hotplugSlots: INSTALLER_SLOTS,
+      workDir: path22.join(tmp, "vm"),
+      logDir: o2.logDir
+    });
+    let bootSeconds = 0;
+    try {
+      await m.start();
+      await m.waitForSerial(INSTALLER_PROMPT, 120);
+      await m.connect({ sudo: true });
+      bootSeconds = (Date.now() - t0) / 1e3;
+      const serialLog = path22.join(tmp, "boot-serial.log");
+      writeFileSync4(serialLog, m.serialTail(1e5));
+      await m.saveState(path22.join(tmp, "state.zst"), path22.join(tmp, "efivars.fd"));
+    } finally {
+      await m.stop();
+    }
+    rmSync5(path22.join(tmp, "vm"), { recursive: true, force: true });
+    const final = (f) => path22.join(dir, f);
+    const manifest = {
+      dir,
+      key,
+      state: final("state.zst"),
+      efiVars: final("efivars.fd"),
+      slots: INSTALLER_SLOTS,
+      memoryMiB: o2.memoryMiB,
+      cpus: o2.cpus,
+      accel: o2.accel,
+      isoSha256: o2.isoSha256,
+      bootEntry: boot.entry.title,
+      append: boot.append ?? "",
+      createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+      bootSeconds,
+      bootSerialLog: final("boot-serial.log")
+    };
+    writeFileSync4(path22.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
+`);
+    try {
+      renameSync2(tmp, dir);
+    } catch (e) {
+      const theirs = readInstallerState(dir);
+      if (theirs) return theirs;
+      throw e;
+    }
+    log(`  installer saved after a ${bootSeconds.toFixed(1)} s boot`);
+    pruneInstallerStates(o2.cacheDir, KEEP_STATES);
+    return manifest;
+  } finally {
+    rmSync5(tmp, { recursive: true, force: true });
+  }
+}
+var KEEP_STATES = 4;
+function pruneInstallerStates(cacheDir2, keep) {
+  const root = installerStatesDir(cacheDir2);
+  if (!existsSync5(root)) return;
+  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path22.join(root, n2), t: statSync7(path22.join(root, n2)).mtimeMs }));
+  for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
+    const pid = Number(e.n.split("-")[1]);
+    if (pid && !processAlive(pid)) rmSync5(e.p, { recursive: true, force: true });
+  }
+  const done = entries.filter((x) => !x.n.startsWith(".")).sort((a2, b) => b.t - a2.t);
+  for (const e of done.slice(keep)) rmSync5(e.p, { recursive: true, force: true });
+}
+function discardInstallerState(s) {
+  rmSync5(s.dir, { recursive: true, force: true });
+}
+
+// src/phases/boot-installer.ts
+function common2(ctx) {
+  return {
+    name: "installer",
+    iso: ctx.iso.path,
+    accel: ctx.accel.accel,
+    timeoutScale: ctx.accel.timeoutScale,
+    memoryMiB: ctx.memoryMiB,
+    cpus: ctx.cpus,
+    // No bootindex: the direct kernel boot holds 0.
+    disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? "20G" })),
+    workDir: ctx.workDir,
+    logDir: ctx.logDir,
+    keep: true
+  };
+}
+async function restored(ctx) {
+  const c3 = common2(ctx);
+  const state = await installerState({ iso: ctx.iso.path, isoSha256: ctx.iso.sha256 ?? await sha256File(ctx.iso.path), memoryMiB: c3.memoryMiB, cpus: c3.cpus, accel: c3.accel, timeoutScale: c3.timeoutScale, cacheDir: ctx.cacheDir, logDir: ctx.logDir, log: (l) => ctx.rec.info(l) });
+  try {
+    const inst = await startInstaller({ ...c3, restore: state });
+    ctx.rec.set({ iso: { ...ctx.rec.report.iso, restoredFrom: state.dir } });
+    ctx.rec.info(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${ctx.disks.map((d) => d.serial).join(", ")}`);
+    return inst;
+  } catch (e) {
+    if (!(e instanceof RestoreError)) throw e;
+    ctx.rec.info(`  ${e.message}; it is discarded and the ISO booted instead`);
+    discardInstallerState(state);
+    return void 0;
+  }
+}
+var bootInstallerPhase = {
+  id: "boot-installer",
+  title: "Boot the installer ISO",
+  async run(ctx) {
+    const reuse = ctx.o.reuseInstaller && !ctx.fault.inBoot;
+    if (ctx.o.reuseInstaller && ctx.fault.inBoot) ctx.rec.info(`  not reusing a saved installer: the fault ${ctx.o.fault} is in the boot itself`);
+    const inst = (reuse ? await restored(ctx) : void 0) ?? await startInstaller({
+      ...common2(ctx),
+      extraAppend: ctx.fault.installerAppend ?? [],
+      onStarted: ctx.fault.installerStarted ? (m) => ctx.fault.installerStarted(m) : void 0
+    });
+    ctx.vm = inst.machine;
+    ctx.rec.set({ iso: { ...ctx.rec.report.iso, bootEntry: inst.boot.entry.title } });
+    ctx.rec.info(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
+    return true;
+  }
+};
+
+// src/diagnosis/playbook.ts
+var WHAT_IS_RUNNING = {
+  id: "what-is-running",
+  title: "First: confirm what changed (is the running system the one you think it is?)",
+  command: "readlink /run/current-system",
+  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
+  runbook: "Fast diagnosis playbook: first, confirm what changed"
+};
+var BOOT = {
+  id: "boot",
+  title: "Boot and initrd issues",
+  command: "journalctl -b -p err --no-pager | tail -n 20",
+  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
+  runbook: "Fast diagnosis playbook: boot and initrd issues"
+};
+var STORAGE_ZFS = {
+  id: "storage",
+  title: "Storage health",
+  command: "zpool status",
+  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
+  runbook: "Fast diagnosis playbook: storage health"
+};
+var STORAGE_FS = {
+  id: "storage",
+  title: "Storage health (free space on /, /nix and the ESP)",
+  command: "df -h / /nix /boot",
+  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
+  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
+};
+var NETWORK = {
+  id: "network",
+  title: "Network reachability",
+  command: "ip -br a",
+  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
+  runbook: "Fast diagnosis playbook: network reachability"
+};
+var SERVICES = {
+  id: "services",
+  title: "Service health",
+  command: "systemctl --failed --no-pager",
+  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
+  runbook: "Fast diagnosis playbook: service health"
+};
+var BOTTLENECK = {
+  id: "bottleneck",
+  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
+  command: "top -b -n 1 | head -n 12",
+  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
+  runbook: "Fast diagnosis playbook: third, find the bottleneck"
+};
+var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
+function playbookFor(layoutKind) {
+  return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
+}
+
+// src/report.ts
+var OUTPUT_TAIL_LINES = 40;
+function tail(text, lines = OUTPUT_TAIL_LINES) {
+  const all = text.replace(/\s+$/, "").split("\n");
+  return all.slice(-lines).join("\n");
+}
+function progressLine(s) {
+  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
+  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+}
+
+// src/phases/failure.ts
+async function runPlaybook(m, layoutKind) {
+  const outs = [];
+  for (const s of playbookFor(layoutKind)) {
+    try {
+      const r = await m.run(s.command, 60);
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+    } catch (e) {
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
+      break;
+    }
+  }
+  return outs;
+}
+async function afterFailure(ctx, m) {
+  const alive = await m.alive();
+  if (alive) {
+    ctx.rec.info("running the fast diagnosis playbook in the guest");
+    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
+  }
+  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
+}
+
+// src/phases/from-installed.ts
+import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
+import path24 from "node:path";
+
+// src/saved-install.ts
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import path23 from "node:path";
+function readSavedInstall(dir) {
+  const file = path23.join(dir, "installed.json");
+  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync8(file, "utf8"));
+  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  return s;
+}
+function saveInstall(dir, workDir, s, privateKey) {
+  const target = path23.resolve(dir);
+  rmSync6(target, { recursive: true, force: true });
+  mkdirSync6(target, { recursive: true });
+  for (const d of s.disks) moveFile(path23.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path23.join(workDir, "efivars.fd"), s.efiVars);
+  copyFileSync2(privateKey, s.sshPrivateKeyFile);
+  chmodSync(s.sshPrivateKeyFile, 384);
+  writeFileSync5(path23.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+`);
+}
+function moveFile(from, to) {
+  try {
+    renameSync3(from, to);
+  } catch (e) {
+    if (e.code !== "EXDEV") throw e;
+    copyFileSync2(from, to);
+    rmSync6(from);
+  }
+}
+async function overlayDisks(workDir, bases) {
+  for (const b of bases) await createDisk(path23.join(workDir, path23.basename(b)), void 0, b);
+}
+
+// src/phases/from-installed.ts
+async function fromInstalled(ctx, dir) {
+  const saved = readSavedInstall(dir);
+  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
+  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
+  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
+  mkdirSync7(ctx.workDir, { recursive: true });
+  for (const d of saved.disks) await createDisk(path24.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path24.join(ctx.workDir, "efivars.fd"));
+  const key = path24.join(ctx.keyDir, "installed_ed25519");
+  copyFileSync3(saved.sshPrivateKeyFile, key);
+  chmodSync2(key, 384);
+  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+  const changed = ctx.fault.keptDisks?.(ctx.disks);
+  if (changed) {
+    ctx.disks = changed.disks;
+    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
+  }
+  ctx.installed = {
+    toplevel: saved.toplevel,
+    espPartuuids: saved.espPartuuids,
+    vmHardware: saved.vmHardware,
+    sshPublicKey: saved.sshPublicKey,
+    sshPrivateKeyFile: key
+  };
+  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
+}
+
+// src/phases/install.ts
+import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path26 from "node:path";
+
+// src/flake-files.ts
+import { existsSync as existsSync7 } from "node:fs";
+import path25 from "node:path";
+async function flakeFiles(dir) {
+  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
+  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
+  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
+  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
+}
+
+// src/runbook/harness.ts
+import { createHash as createHash3 } from "node:crypto";
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
+};
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs("zfs", "single"),
+  "zfs-mirror": zfs("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
+}
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var VM_NIC_NAME = "rehearse0";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
+}
+`;
+}
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
+  ];
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
+    "{ lib, ... }:",
+    "{"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
+  }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
+      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
+      "swapDevices = [ ] (forced)"
+    ]
+  };
+}
 
 // src/runbook/parsers.ts
 function parseSgdiskPrint(out2) {
@@ -12943,45 +14491,72 @@ function parseIpAddrJson(text) {
   }));
 }
 
-// src/limits.ts
-var LIMITS = {
-  memoryMiB: { min: 1024, max: 262144, unit: "MiB" },
-  cpus: { min: 1, max: 64, unit: "CPUs" },
-  phaseTimeoutMinutes: { min: 1, max: 1440, unit: "minutes" },
-  diskGiB: { min: 4, max: 2048, unit: "GiB" }
-};
-var DEFAULT_PHASE_TIMEOUT_MINUTES = 60;
-var LimitError = class extends RehearseError {
-  constructor(setting, value, expected) {
-    super("input", `${setting} must be ${expected} (got '${value}')`, { setting, value, expected });
-    this.setting = setting;
-    this.value = value;
-    this.expected = expected;
+// src/diagnosis/runbook-text.ts
+var COMMON_MISTAKES = {
+  espNotMounted: {
+    section: "Common mistakes 1",
+    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
+    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
+    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
+  },
+  poolNotImported: {
+    section: "Common mistakes 2",
+    symptom: "Emergency shell; errors about mounting root or missing pool.",
+    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
+    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
+  },
+  sshDead: {
+    section: "Common mistakes 3",
+    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
+    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
+    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
+  },
+  diskFilling: {
+    section: "Common mistakes 4",
+    symptom: "/nix grows until the system starts failing in weird ways.",
+    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
+    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
+  },
+  rebuildSlow: {
+    section: "Common mistakes 5",
+    symptom: "Rebuilds are slow; CPU and disk churn.",
+    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
+    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
+  },
+  secretInStore: {
+    section: "Common mistakes 6",
+    symptom: "A token shows up in /nix/store or can be read by unintended users.",
+    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
+    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
   }
-  setting;
-  value;
-  expected;
-  name = "LimitError";
 };
-function wholeNumber(setting, raw, range) {
-  const v = raw.trim();
-  const n2 = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n2) || n2 < range.min || n2 > range.max) throw new LimitError(setting, raw, `a whole number of ${range.unit} from ${range.min} to ${range.max}`);
-  return n2;
-}
-function diskSize(setting, raw) {
-  const v = raw.trim();
-  const m = /^(\d+)([MGT])$/.exec(v);
-  const gib = m ? Number(m[1]) * { M: 1 / 1024, G: 1, T: 1024 }[m[2]] : Number.NaN;
-  const { min, max } = LIMITS.diskGiB;
-  if (!(gib >= min && gib <= max)) throw new LimitError(setting, raw, `a size like 20G, from ${min}G to ${max / 1024}T (the ESP alone takes 1 GiB)`);
-  return v;
-}
-var HOST_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
-function hostName(setting, host) {
-  if (!HOST_NAME.test(host)) throw new LimitError(setting, host, "a Nix attribute name of letters, digits, _ and - (not starting with a digit or -), at most 63 characters: the name under nixosConfigurations");
-  return host;
-}
+var DECISIONS = {
+  // Tasks 1–10: the plan's steps' Decisions (runbook/plan.ts reads all of 1–13 from here).
+  task1: { section: "Task 1", text: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint." },
+  task2: { section: "Task 2", text: "Choose the install target(s). If this is a mirrored boot setup, you want two disks. If it\u2019s a VM, one is fine." },
+  task3: { section: "Task 3", text: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions unless you\u2019re also writing a runbook for future-you)." },
+  task4: { section: "Task 4", text: "Proceed only if you are absolutely sure you selected the right disk." },
+  task5: { section: "Task 5", text: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach). Single-disk is simpler." },
+  task6: { section: "Task 6", text: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D" },
+  task7: { section: "Task 7", text: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state." },
+  task8: { section: "Task 8", text: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now." },
+  task9: { section: "Task 9", text: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible." },
+  task10: { section: "Task 10", text: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises." },
+  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
+  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
+  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
+  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
+  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
+  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
+  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
+  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
+  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
+  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
+  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
+  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
+  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
+  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
+};
 
 // src/runbook/plan.ts
 var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
@@ -13029,7 +14604,7 @@ var STEPS = [
     id: "task-01-uefi",
     task: 1,
     title: "Confirm you booted in UEFI mode",
-    decision: "If UEFI is missing, reboot and fix firmware settings. Don\u2019t install in legacy mode unless you have a very specific constraint.",
+    decision: DECISIONS.task1.text,
     writes: false,
     commands: () => ["ls /sys/firmware/efi"],
     check: ([o2]) => /\befivars\b/.test(o2 ?? "") ? [] : ["/sys/firmware/efi has no efivars: this is not a UEFI boot"]
@@ -13038,7 +14613,7 @@ var STEPS = [
     id: "task-02-disks",
     task: 2,
     title: "Identify disks and their topology",
-    decision: "Choose the install target(s). Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.",
+    decision: `${DECISIONS.task2.text} Check you\u2019re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.`,
     writes: false,
     commands: () => ["lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS", "lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL"],
     check: ([, json], ctx) => {
@@ -13054,7 +14629,7 @@ var STEPS = [
     id: "task-03-partition-table",
     task: 3,
     title: "Sanity-check existing partition tables",
-    decision: "If you see an old messy layout and you\u2019re reinstalling, wipe the disk label cleanly (don\u2019t half-reuse partitions).",
+    decision: DECISIONS.task3.text,
     writes: false,
     commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`)
   },
@@ -13062,7 +14637,7 @@ var STEPS = [
     id: "task-04-partition",
     task: 4,
     title: "Partition the disk(s): GPT, a 1 GiB ESP and the data partition",
-    decision: "Proceed only if you are absolutely sure you selected the right disk.",
+    decision: DECISIONS.task4.text,
     writes: true,
     commands: (ctx) => [
       ...ctx.disks.flatMap((d) => [
@@ -13088,7 +14663,7 @@ var STEPS = [
     id: "task-05-esp",
     task: 5,
     title: "Format the EFI System Partition",
-    decision: "If you\u2019re doing mirrored boot, you\u2019ll format an ESP on each disk and mount both (or use a sync approach).",
+    decision: DECISIONS.task5.text,
     writes: true,
     commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
     check: (outs, ctx) => outs.slice(-ctx.disks.length).flatMap((o2, i2) => /^TYPE=vfat$/m.test(o2) && /^LABEL=EFI$/m.test(o2) ? [] : [`${part(ctx.disks[i2], 1)} is not a FAT file system labelled EFI`])
@@ -13097,7 +14672,7 @@ var STEPS = [
     id: "task-06-root-filesystem",
     task: 6,
     title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
-    decision: "If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not \u201Ccontinue and hope.\u201D",
+    decision: DECISIONS.task6.text,
     writes: true,
     commands: (ctx) => {
       const r = ctx.layout.root;
@@ -13130,7 +14705,7 @@ var STEPS = [
     id: "task-07-datasets",
     task: 7,
     title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
-    decision: "Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.",
+    decision: DECISIONS.task7.text,
     writes: true,
     commands: (ctx) => {
       const r = ctx.layout.root;
@@ -13171,7 +14746,7 @@ var STEPS = [
     id: "task-08-mount",
     task: 8,
     title: "Mount filesystems for installation",
-    decision: "If /mnt/boot isn\u2019t mounted, your systemd-boot install will silently produce a system that doesn\u2019t boot. Fix it now.",
+    decision: DECISIONS.task8.text,
     writes: true,
     commands: (ctx) => [...mountCommands(ctx), "mount"],
     check: (outs, ctx) => {
@@ -13191,7 +14766,7 @@ var STEPS = [
     id: "task-09-generate-config",
     task: 9,
     title: "Generate the initial configuration",
-    decision: "Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible.",
+    decision: DECISIONS.task9.text,
     writes: true,
     commands: () => ["sudo nixos-generate-config --root /mnt"],
     check: ([o2]) => /writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o2 ?? "") ? [] : ["nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix"]
@@ -13200,22 +14775,22 @@ var STEPS = [
     id: "task-10-hardware-config",
     task: 10,
     title: "Validate that the mounts are reflected in the hardware config",
-    decision: "Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.",
+    decision: DECISIONS.task10.text,
     writes: false,
     commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
     check: ([hwText, espUuid, dataUuid], ctx) => {
       const hw = parseHardwareConfig(hwText ?? "");
       const problems = [];
       for (const m of ctx.layout.mounts) {
-        const fs = hw.fileSystems[m.at];
-        if (!fs) {
+        const fs3 = hw.fileSystems[m.at];
+        if (!fs3) {
           problems.push(`hardware-configuration.nix has no fileSystems."${m.at}"`);
           continue;
         }
-        if (fs.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs.fsType}, not ${m.fsType}`);
+        if (fs3.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs3.fsType}, not ${m.fsType}`);
         const want = m.fsType === "zfs" ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
-        if (fs.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
-        if (m.options && !fs.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
+        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
+        if (m.options && !fs3.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
       }
       if (ctx.layout.root.kind === "zfs" && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes("zfs")) {
         problems.push('boot.supportedFilesystems does not include "zfs"');
@@ -13233,7 +14808,7 @@ var STEPS = [
     // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
     // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
     // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
-    decision: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D",
+    decision: DECISIONS.task11.text,
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
@@ -13244,7 +14819,7 @@ var STEPS = [
     id: "task-12-install",
     task: 12,
     title: "Install and set up the system",
-    decision: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.",
+    decision: DECISIONS.task12.text,
     writes: true,
     commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
     check: ([o2]) => {
@@ -13259,7 +14834,7 @@ var STEPS = [
     id: "task-13-boot-entries",
     task: 13,
     title: "Before reboot, verify boot entries exist",
-    decision: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).",
+    decision: DECISIONS.task13.text,
     writes: false,
     commands: () => ["sudo ls -la /mnt/boot/loader/entries | head", "cat /mnt/boot/loader/loader.conf", "readlink /mnt/nix/var/nix/profiles/system-1-link"],
     check: ([ls, loader, top]) => {
@@ -13271,1106 +14846,6 @@ var STEPS = [
     }
   }
 ];
-function splitFlakeRef(ref) {
-  const m = /^(.*)#([^#"]*)$/.exec(ref);
-  if (!m || !m[2]) {
-    throw new RehearseError(
-      "input",
-      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
-      { flakeRef: ref, problem: "no-host" }
-    );
-  }
-  return [m[1] || ".", hostName(`the host in flake reference '${ref}'`, m[2])];
-}
-
-// src/flake.ts
-var FlakeError = class extends RehearseError {
-  constructor(message, kind = "input", fields = {}) {
-    super(kind, message, fields);
-    this.name = "FlakeError";
-  }
-};
-function declaredHosts(flakeNix) {
-  const text = flakeNix.replace(/#[^\n]*/g, "");
-  const hosts = /* @__PURE__ */ new Set();
-  for (const m of text.matchAll(/nixosConfigurations\s*\.\s*"?([\w-]+)"?\s*=/g)) hosts.add(m[1]);
-  const set = /nixosConfigurations\s*=\s*\{/.exec(text);
-  if (set) {
-    let depth = 0;
-    let i2 = set.index + set[0].length - 1;
-    const start = i2;
-    for (; i2 < text.length; i2++) {
-      if (text[i2] === "{") depth++;
-      else if (text[i2] === "}" && --depth === 0) break;
-    }
-    const body = text.slice(start + 1, i2);
-    let d = 0;
-    let token = "";
-    for (const c3 of body) {
-      if (c3 === "{" || c3 === "[" || c3 === "(") d++;
-      else if (c3 === "}" || c3 === "]" || c3 === ")") d--;
-      token = d === 0 ? token + c3 : "";
-      const m = d === 0 ? /(?:^|[;\s])"?([\w-]+)"?\s*=\s*$/.exec(token) : null;
-      if (m) {
-        hosts.add(m[1]);
-        token = "";
-      }
-    }
-  }
-  return [...hosts];
-}
-function resolveFlake(ref) {
-  const [where, host] = splitFlakeRef(ref);
-  if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) {
-    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, "input", { flakeRef: ref });
-  }
-  const dir = path11.resolve(where.replace(/^path:/, ""));
-  if (!existsSync3(dir) || !statSync4(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`, "input", { dir });
-  const file = path11.join(dir, "flake.nix");
-  if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`, "input", { dir });
-  const hosts = declaredHosts(readFileSync4(file, "utf8"));
-  if (hosts.length && !hosts.includes(host)) {
-    throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`, "unknown-flake-host", { dir, host, declared: hosts });
-  }
-  return { dir, host, ref: `${dir}#${host}` };
-}
-
-// src/host.ts
-import { accessSync as accessSync2, constants as constants5, existsSync as existsSync4, statSync as statSync5 } from "node:fs";
-import path12 from "node:path";
-
-// src/runbook/layouts.ts
-var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
-var RUNBOOK_POOL = { ashift: "12" };
-var RUNBOOK_FS = {
-  atime: "off",
-  compression: "zstd",
-  xattr: "sa",
-  normalization: "formD",
-  mountpoint: "none",
-  acltype: "posixacl"
-};
-var RUNBOOK_DATASETS = [
-  { name: "rpool/local", properties: { mountpoint: "none" } },
-  { name: "rpool/safe", properties: { mountpoint: "none" } },
-  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
-  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
-  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
-];
-var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
-var ZFS_MOUNTS = [
-  { at: "/", source: "rpool/local/root", fsType: "zfs" },
-  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
-  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
-  ESP_MOUNT
-];
-var zfs = (name, vdev) => ({
-  name,
-  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
-  disks: vdev === "mirror" ? 2 : 1,
-  dataPartition: { code: "BF01", name: "ZFS" },
-  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
-  mounts: ZFS_MOUNTS
-});
-var LAYOUT = {
-  zfs: zfs("zfs", "single"),
-  "zfs-mirror": zfs("zfs-mirror", "mirror"),
-  ext4: {
-    name: "ext4",
-    title: "ext4 root on one disk",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "ext4", label: "nixos" },
-    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
-  },
-  btrfs: {
-    name: "btrfs",
-    title: "Btrfs root on one disk, subvolumes root, nix, persist",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
-    mounts: [
-      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
-      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
-      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
-      ESP_MOUNT
-    ]
-  }
-};
-function layoutByName(name) {
-  const l = LAYOUT[name];
-  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
-  return l;
-}
-
-// src/host.ts
-function onPath(bin, env = process.env) {
-  const ok = (p) => {
-    try {
-      accessSync2(p, constants5.X_OK);
-      return statSync5(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (bin.includes("/")) return ok(bin) ? bin : void 0;
-  for (const dir of (env.PATH ?? "").split(path12.delimiter)) if (dir && ok(path12.join(dir, bin))) return path12.join(dir, bin);
-  return void 0;
-}
-function hostProblems(env = process.env) {
-  const problems = [];
-  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
-  for (const [what, bin] of tools) if (!onPath(bin, env)) problems.push(`${what} not found (${bin})`);
-  try {
-    findFirmware(firmwareCandidates(env));
-  } catch {
-    problems.push("OVMF UEFI firmware not found");
-  }
-  return problems;
-}
-function hostNotReady(env = process.env) {
-  const problems = hostProblems(env);
-  if (!problems.length) return void 0;
-  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
-}
-
-// src/iso/source.ts
-import { createHash } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync5, mkdirSync as mkdirSync2, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync6 } from "node:fs";
-import os4 from "node:os";
-import path14 from "node:path";
-import { Readable as Readable4 } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
-// src/leftovers.ts
-import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync5, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import os3 from "node:os";
-import path13 from "node:path";
-var OWNER_FILE = ".nixos-rehearse-owner";
-var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === "EPERM";
-  }
-}
-function processStart(pid) {
-  try {
-    const stat = readFileSync5(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return void 0;
-  }
-}
-function ownedTempDir(prefix) {
-  const dir = mkdtempSync3(path13.join(os3.tmpdir(), prefix));
-  writeFileSync3(path13.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
-`);
-  return dir;
-}
-function removeLeftovers(tmp = os3.tmpdir()) {
-  const removed = [];
-  let names = [];
-  try {
-    names = readdirSync(tmp);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (!PREFIX.test(name)) continue;
-    const dir = path13.join(tmp, name);
-    let owner;
-    try {
-      owner = JSON.parse(readFileSync5(path13.join(dir, OWNER_FILE), "utf8"));
-    } catch {
-      continue;
-    }
-    if (typeof owner.pid !== "number") continue;
-    const start = processStart(owner.pid);
-    if (start !== void 0 && start === owner.start) continue;
-    rmSync3(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-// src/iso/source.ts
-var IsoError = class extends RehearseError {
-  constructor(message, kind = "iso-download", fields = {}) {
-    super(kind, message, fields);
-    this.name = "IsoError";
-  }
-};
-var checksumMismatch = (file, expected, actual) => new IsoError(`checksum mismatch for ${file}: expected sha256 ${expected}, got ${actual}. Nothing was booted.`, "iso-checksum-mismatch", { path: file, expected, actual });
-async function sha256File(file) {
-  const h2 = createHash("sha256");
-  await pipeline(createReadStream2(file), h2);
-  return h2.digest("hex");
-}
-function parseSha256File(text) {
-  const m = /\b([0-9a-f]{64})\b/i.exec(text);
-  if (!m) throw new IsoError(`no sha256 in the checksum file: ${text.slice(0, 120)}`);
-  return m[1].toLowerCase();
-}
-function normaliseSha(s) {
-  const v = s.trim().toLowerCase().replace(/^sha256[:-]/, "");
-  if (!/^[0-9a-f]{64}$/.test(v)) throw new IsoError(`--sha256 must be 64 hex digits (got '${s}')`, "input", { setting: "--sha256", value: s });
-  return v;
-}
-async function publishedSha256(url) {
-  let r;
-  try {
-    r = await fetch(`${url}.sha256`, { signal: AbortSignal.timeout(6e4) });
-  } catch (e) {
-    throw new IsoError(`fetching ${url}.sha256 failed: ${causeOf(e)}`, "iso-download", { url: `${url}.sha256` });
-  }
-  if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`, "iso-download", { url: `${url}.sha256`, status: r.status });
-  return parseSha256File(await r.text());
-}
-var isoCachePath = (cacheDir, sha256) => path14.join(cacheDir, "iso", `${sha256}.iso`);
-async function resolveIso(iso, sha256, cacheDir, log = () => {
-}, opts = {}) {
-  const want = sha256 ? normaliseSha(sha256) : void 0;
-  if (/^https?:\/\//.test(iso)) {
-    if (!iso.startsWith("https://") && !/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(iso)) {
-      throw new IsoError(`refusing to download the ISO over plain http: ${iso} (use https://)`, "input", { url: iso });
-    }
-    const expected = want ?? await publishedSha256(iso);
-    const file2 = isoCachePath(cacheDir, expected);
-    mkdirSync2(path14.dirname(file2), { recursive: true });
-    removeLeftovers2(file2, log);
-    if (existsSync5(file2)) {
-      const got2 = await sha256File(file2);
-      if (got2 === expected) return { path: file2, sha256: expected };
-      log(`the cached ISO ${file2} has sha256 ${got2}, not ${expected}: it is discarded and downloaded again`);
-      rmSync4(file2, { force: true });
-    }
-    await download(iso, file2, expected, log, opts);
-    return { path: file2, sha256: expected };
-  }
-  const file = path14.resolve(iso.replace(/^~(?=\/)/, os4.homedir()));
-  if (!existsSync5(file) || !statSync6(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`, "input", { path: file });
-  if (!want) return { path: file };
-  const got = await sha256File(file);
-  if (got !== want) throw checksumMismatch(file, want, got);
-  return { path: file, sha256: got };
-}
-function causeOf(e) {
-  const err = e;
-  const cause = err.cause ? [err.cause.code, err.cause.message].filter(Boolean).join(": ") : "";
-  return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
-}
-function removeLeftovers2(file, log) {
-  const dir = path14.dirname(file);
-  const prefix = `${path14.basename(file)}.part-`;
-  for (const f of readdirSync2(dir)) {
-    if (!f.startsWith(prefix)) continue;
-    const pid = Number(f.slice(prefix.length));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
-    rmSync4(path14.join(dir, f), { force: true });
-    log(`removed ${path14.join(dir, f)}, left by a download that did not finish`);
-  }
-}
-async function download(url, file, expected, log, o2) {
-  const attempts = o2.attempts ?? 3;
-  const tmp = `${file}.part-${process.pid}`;
-  let last = "";
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      await fetchTo(url, tmp, log, o2.idleTimeoutMs ?? 6e4);
-      const got = await sha256File(tmp);
-      if (got !== expected) {
-        rmSync4(tmp, { force: true });
-        throw checksumMismatch(url, expected, got);
-      }
-      renameSync(tmp, file);
-      return;
-    } catch (e) {
-      rmSync4(tmp, { force: true });
-      if (e instanceof IsoError && (e.kind === "iso-checksum-mismatch" || typeof e.fields.status === "number" && e.fields.status >= 400 && e.fields.status < 500)) throw e;
-      last = causeOf(e);
-      if (attempt < attempts) {
-        log(`downloading ${url} failed (try ${attempt} of ${attempts}): ${last}; trying again`);
-        await new Promise((r) => setTimeout(r, (o2.retryDelayMs ?? 3e3) * attempt));
-      }
-    }
-  }
-  throw new IsoError(`downloading ${url} failed after ${attempts} tries: ${last}`, "iso-download", { url, attempts });
-}
-async function fetchTo(url, tmp, log, idleMs) {
-  const abort = new AbortController();
-  let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
-  const poke = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs / 1e3} s`)), idleMs);
-  };
-  try {
-    const r = await fetch(url, { signal: abort.signal });
-    if (!r.ok || !r.body) throw new IsoError(`downloading ${url} failed: HTTP ${r.status} ${r.statusText}`.trim(), "iso-download", { url, status: r.status });
-    const total = Number(r.headers.get("content-length")) || 0;
-    log(`downloading ${url}${total ? ` (${(total / 2 ** 20).toFixed(0)} MiB)` : ""}`);
-    let got = 0;
-    let shown = 0;
-    const body = Readable4.fromWeb(r.body);
-    body.on("data", (chunk) => {
-      poke();
-      got += chunk.length;
-      const tenth = total ? Math.floor(got / total * 10) : 0;
-      if (tenth > shown && tenth < 10) {
-        shown = tenth;
-        log(`  ${tenth * 10} % (${(got / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB)`);
-      }
-    });
-    await pipeline(body, createWriteStream3(tmp), { signal: abort.signal });
-    if (total && got !== total) throw new Error(`the connection closed after ${got} of ${total} bytes`);
-  } catch (e) {
-    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
-    throw e;
-  } finally {
-    clearTimeout(idle);
-  }
-}
-
-// src/installer.ts
-import { mkdirSync as mkdirSync4 } from "node:fs";
-import path16 from "node:path";
-
-// src/diagnosis/boot-stage.ts
-var MARKERS = [
-  // OVMF: its PlatformBootManagerLib status-code handler prints each boot option it loads and
-  // starts, "%a: %a Boot%04x \"%s\" from %s" and "%a: failed to %a Boot%04x …: %r" (edk2
-  // OvmfPkg); with no bootable option left it starts the UEFI Shell ("UEFI Interactive Shell
-  // v2.2", "Shell> ", ShellPkg). Everything up to the hand-over is still the firmware.
-  { stage: "firmware", re: /BdsDxe: (?:loading|starting|failed to load|failed to start) Boot[0-9A-Fa-f]{4} "[^"\n]*"/g },
-  { stage: "firmware", re: /UEFI Interactive Shell v[\d.]+|^Shell> /gm },
-  { stage: "firmware", re: /SeaBIOS \(version [^)\n]*\)/g },
-  // systemd-boot draws its menu with "Boot in %u s." as the status line (systemd
-  // src/boot/efi/boot.c); GRUB greets with "Welcome to GRUB!" (grub-core/kern/main.c) and heads
-  // its menu with "GNU GRUB  version %s" (grub-core/normal/main.c grub_normal_init_page).
-  { stage: "boot-loader", re: /Boot in \d+ s\./g },
-  { stage: "boot-loader", re: /Welcome to GRUB!|GNU GRUB {1,2}version \S+/g },
-  // The kernel and its initrd are NixOS's stage 1: the EFI stub's first words ("EFI stub: …",
-  // linux drivers/firmware/efi/libstub efi_info's prefix), the printk banner "Linux version …"
-  // (init/version.c), then stage-1-init.sh's greeting "<<< NixOS Stage 1 >>>" and, when it
-  // gives up, "An error occurred in stage 1 of the boot process" (nixpkgs
-  // nixos/modules/system/boot/stage-1-init.sh). systemd in the initrd greets with the
-  // initrd-release PRETTY_NAME, "… (Initrd)" (nixpkgs nixos/modules/misc/version.nix).
-  { stage: "initrd", re: /EFI stub: [^\n]*/g },
-  { stage: "initrd", re: /Linux version \d[^\s]*/g },
-  { stage: "initrd", re: /<<< NixOS Stage 1 >>>/g },
-  { stage: "initrd", re: /<<< stage 1(?: failed)?: [^\n]*?>>>/g },
-  { stage: "initrd", re: /An error occurred in stage 1 of the boot process/g },
-  { stage: "initrd", re: /Welcome to [^\n]*\(Initrd\)!/g },
-  // Stage 2: stage-2-init.sh's "<<< NixOS Stage 2 >>>" (nixpkgs
-  // nixos/modules/system/boot/stage-2-init.sh), then systemd's "Welcome to <PRETTY_NAME>!"
-  // (systemd src/core/main.c status_welcome), and its emergency target's "You are in emergency
-  // mode" (units/emergency.service) when local file systems failed.
-  { stage: "stage-2", re: /<<< NixOS Stage 2 >>>/g },
-  { stage: "stage-2", re: /Welcome to NixOS(?![^\n]*\(Initrd\))[^\n]*!/g },
-  { stage: "stage-2", re: /You are in emergency mode/g },
-  // The login prompt: getty's greeting "<<< Welcome to NixOS <label> (\m) - \l >>>" (nixpkgs
-  // nixos/modules/services/ttys/getty.nix; the installer's too), agetty's "<host> login: " and,
-  // with autologin, "<host> login: <user> (automatic login)" (util-linux term-utils/agetty.c).
-  { stage: "login", re: /<<< Welcome to NixOS [^\n]*>>>/g },
-  { stage: "login", re: /^(?!Last )\S+ login: /gm },
-  { stage: "login", re: /\(automatic login\)/g },
-  // nixos-install's last words (nixpkgs pkgs/by-name/ni/nixos-install/nixos-install.sh).
-  { stage: "install", re: /^installation finished!/gm },
-  // The kernel's last line before it powers off or resets (kernel/reboot.c). "secureboot: Secure
-  // boot disabled" must not count, hence the boundary.
-  { stage: "reboot", re: /(?<![\w-])reboot: (?:Power down|Restarting system|System halted)/g }
-];
-var STAMP = /^\[ *\d+\.\d{3}\] /gm;
-function normalizeSerial(serialText) {
-  return clean(serialText).replace(STAMP, "");
-}
-function lineAt(text, index, length) {
-  const start = text.lastIndexOf("\n", index - 1) + 1;
-  const endNl = text.indexOf("\n", index);
-  const end = endNl < 0 ? text.length : endNl;
-  const line = text.slice(start, end);
-  if (line.length <= 240) return line.trim();
-  const from = Math.max(0, index - start - 80);
-  return line.slice(from, Math.min(line.length, index - start + length + 80)).trim();
-}
-function bootStage(serialText) {
-  const text = normalizeSerial(serialText);
-  let best;
-  MARKERS.forEach((m, rank) => {
-    for (const hit of text.matchAll(m.re)) {
-      const index = hit.index ?? 0;
-      if (!best || index > best.index || index === best.index && rank > best.rank) best = { stage: m.stage, index, length: hit[0].length, rank };
-    }
-  });
-  if (!best) return { reached: "none", evidence: "" };
-  return { reached: best.stage, evidence: lineAt(text, best.index, best.length) };
-}
-function kernelPanic(serialText) {
-  const m = /Kernel panic - not syncing: ([^\n]*)/.exec(normalizeSerial(serialText));
-  if (!m) return void 0;
-  return `Kernel panic - not syncing: ${m[1].replace(/\s*\]---\s*$/, "").trim()}`;
-}
-function firmwareFailures(serialText) {
-  const text = normalizeSerial(serialText);
-  const failed = [...new Set([...text.matchAll(/BdsDxe: failed to (?:load|start) Boot[0-9A-Fa-f]{4} [^\n]*/g)].map((m) => m[0].trim()))];
-  return { failed, shell: /UEFI Interactive Shell v[\d.]+|^Shell> /m.test(text) };
-}
-function stage1Failure(serialText) {
-  const text = normalizeSerial(serialText);
-  const line = /<<< stage 1 failed: [^\n]*?>>>|An error occurred in stage 1 of the boot process[^\n]*/.exec(text)?.[0];
-  const reasons = [...new Set([...text.matchAll(/^(?:.*?)(cannot import '[^']+': [^\n]*|filesystem '[^']+' cannot be mounted[^\n]*|mount: mounting \S+ on \S+ failed: [^\n]*|Timed out waiting for device [^\n]*)/gm)].map((m) => m[1].trim()))];
-  if (!line && !reasons.some((r) => r.startsWith("cannot import"))) return void 0;
-  return { line: line ?? reasons[0], reasons };
-}
-function oomKills(serialText) {
-  const text = normalizeSerial(serialText);
-  return [...text.matchAll(/(?:Memory cgroup out of memory|Out of memory): Killed process \d+ \([^)\n]*\)[^\n]*/g)].map((m) => m[0].trim());
-}
-var BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage 1 of the boot process[^\n]*|You are in emergency mode[^\n]*/;
-function gaveUpStage(line) {
-  return /Kernel panic/.test(line) ? "the kernel" : /stage 1/.test(line) ? "stage 1 (the initrd)" : "stage 2 (systemd emergency mode)";
-}
-
-// src/iso/iso.ts
-import { mkdirSync as mkdirSync3, readFileSync as readFileSync6 } from "node:fs";
-import path15 from "node:path";
-
-// src/iso/grub-cfg.ts
-var GrubConfigError = class extends Error {
-  name = "GrubConfigError";
-};
-function words(line) {
-  const out2 = [];
-  let cur = "";
-  let q;
-  let any = false;
-  for (let i2 = 0; i2 < line.length; i2++) {
-    const c3 = line[i2];
-    if (q) {
-      if (c3 === q) q = void 0;
-      else if (c3 === "\\" && q === '"' && i2 + 1 < line.length) cur += line[++i2];
-      else cur += c3;
-    } else if (c3 === "'" || c3 === '"') {
-      q = c3;
-      any = true;
-    } else if (c3 === "\\" && i2 + 1 < line.length) {
-      cur += line[++i2];
-      any = true;
-    } else if (/\s/.test(c3)) {
-      if (cur || any) out2.push(cur);
-      cur = "";
-      any = false;
-    } else {
-      cur += c3;
-      any = true;
-    }
-  }
-  if (cur || any) out2.push(cur);
-  return out2;
-}
-function stripComment(line) {
-  let q;
-  for (let i2 = 0; i2 < line.length; i2++) {
-    const c3 = line[i2];
-    if (q) {
-      if (c3 === q) q = void 0;
-    } else if (c3 === "'" || c3 === '"') q = c3;
-    else if (c3 === "#" && (i2 === 0 || /\s/.test(line[i2 - 1]))) return line.slice(0, i2);
-  }
-  return line;
-}
-var collapse = (p) => p.replace(/\/{2,}/g, "/");
-function parseGrubConfig(text) {
-  const entries = [];
-  const stack = [];
-  const lines = text.split(/\r?\n/);
-  for (let n2 = 0; n2 < lines.length; n2++) {
-    const raw = stripComment(lines[n2]).trim();
-    if (!raw) continue;
-    const w = words(raw);
-    const head = w[0];
-    const opensBlock = raw.endsWith("{");
-    if ((head === "menuentry" || head === "submenu") && opensBlock) {
-      const title = w[1] ?? "";
-      const classes = [];
-      for (let i2 = 2; i2 < w.length; i2++) if (w[i2] === "--class" && w[i2 + 1]) classes.push(w[i2 + 1]);
-      if (head === "submenu") stack.push({ kind: "submenu", title });
-      else {
-        const submenus = stack.filter((s) => s.kind === "submenu").map((s) => s.title);
-        stack.push({ kind: "menuentry", entry: { title, classes, kernel: "", initrds: [], params: "", submenus } });
-      }
-      continue;
-    }
-    if (raw.endsWith("}") && !raw.includes("{")) {
-      const s = stack.pop();
-      if (!s) throw new GrubConfigError(`grub.cfg line ${n2 + 1}: '}' without an open block`);
-      if (s.entry) entries.push(s.entry);
-      continue;
-    }
-    if (opensBlock) {
-      stack.push({ kind: "other" });
-      continue;
-    }
-    const entry = [...stack].reverse().find((s) => s.kind === "menuentry")?.entry;
-    if (!entry) continue;
-    if (head === "linux" || head === "linuxefi") {
-      entry.kernel = collapse(w[1] ?? "");
-      entry.params = w.slice(2).filter((x) => x !== "${isoboot}" && x !== "$isoboot").join(" ");
-    } else if (head === "initrd" || head === "initrdefi") {
-      entry.initrds = w.slice(1).map(collapse);
-    }
-  }
-  if (stack.some((s) => s.kind !== "other")) throw new GrubConfigError("grub.cfg ends inside a menuentry or submenu (unbalanced braces)");
-  return entries;
-}
-function installerEntry(text) {
-  const entries = parseGrubConfig(text);
-  const e = entries.find((x) => x.submenus.length === 0 && x.kernel);
-  if (!e) {
-    throw new GrubConfigError(
-      `no top-level menuentry with a 'linux' line in the ISO's grub.cfg (${entries.length} entries found): is this a NixOS installer ISO?`
-    );
-  }
-  if (!e.initrds.length) throw new GrubConfigError(`menuentry '${e.title}' has no initrd line`);
-  if (/\$\{?\w/.test(e.params)) throw new GrubConfigError(`menuentry '${e.title}' uses a GRUB variable in its kernel parameters that a direct boot cannot expand: ${e.params}`);
-  if (!/(^|\s)init=\S+/.test(e.params)) throw new GrubConfigError(`menuentry '${e.title}' has no init= parameter: not a NixOS installer entry`);
-  return e;
-}
-function directBootParams(e, serial = "console=ttyS0,115200n8") {
-  const params = e.params.split(/\s+/).filter(Boolean);
-  if (!params.includes(serial)) params.push(serial);
-  return params.join(" ");
-}
-
-// src/iso/iso.ts
-function xorrisoBinary() {
-  return process.env.NIXOS_REHEARSE_XORRISO || "xorriso";
-}
-async function xorriso(iso, args) {
-  const r = await execa(xorrisoBinary(), ["-osirrox", "on", "-indev", iso, ...args], { reject: false, stdin: "ignore" });
-  if (r.exitCode !== 0) {
-    const said = `${r.stderr}`.split("\n").filter((l) => /FAILURE|SORRY|not found|Cannot|No such/i.test(l)).join("\n");
-    if (r.code === "ENOENT") throw new RehearseError("host-not-ready", `xorriso is not installed: sudo apt-get install xorriso (it reads the ISO's boot menu without mounting it)`, { tool: "xorriso" });
-    throw new Error(`xorriso could not read ${iso}: ${said || `exit ${r.exitCode}`}`);
-  }
-  return `${r.stdout}`;
-}
-async function findGrubCfg(iso) {
-  const out2 = await xorriso(iso, ["-find", "/EFI", "-name", "grub.cfg"]);
-  const found = [...out2.matchAll(/^'(.+)'$/gm)].map((m) => m[1]);
-  if (!found.length) throw new Error(`${iso} has no /EFI/*/grub.cfg: not a NixOS installer ISO (or not a UEFI one)`);
-  return found.sort((a2, b) => a2.length - b.length)[0];
-}
-async function isoBoot(iso, dir) {
-  mkdirSync3(dir, { recursive: true });
-  const grubCfg = await findGrubCfg(iso);
-  const cfgFile = path15.join(dir, "grub.cfg");
-  await xorriso(iso, ["-extract", grubCfg, cfgFile]);
-  const entry = installerEntry(readFileSync6(cfgFile, "utf8"));
-  const kernel = path15.join(dir, "kernel");
-  const initrd = path15.join(dir, "initrd");
-  await xorriso(iso, ["-extract", entry.kernel, kernel]);
-  if (entry.initrds.length !== 1) throw new Error(`menuentry '${entry.title}' has ${entry.initrds.length} initrds; one is supported`);
-  await xorriso(iso, ["-extract", entry.initrds[0], initrd]);
-  return { kernel, initrd, append: directBootParams(entry), entry, grubCfg };
-}
-
-// src/installer.ts
-var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
-async function startInstaller(opts) {
-  if (opts.restore) return restoreInstaller(opts, opts.restore);
-  const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
-  const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
-  try {
-    const bootDir = path16.join(machine.workDir, "iso-boot");
-    mkdirSync4(bootDir, { recursive: true });
-    const boot = await isoBoot(iso, bootDir);
-    const append = [boot.append, ...extraAppend ?? []].join(" ");
-    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append };
-    await machine.start();
-    onStarted?.(machine).catch(() => {
-    });
-    const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim());
-    await machine.connect({ sudo: true });
-    return { machine, boot };
-  } catch (e) {
-    const serialTail = machine.serialTail(200);
-    await machine.stop();
-    throw Object.assign(e, { serialTail });
-  }
-}
-var RestoreError = class extends Error {
-  constructor(stateDir, reason) {
-    super(`the saved installer ${stateDir} could not be restored: ${reason}`);
-    this.stateDir = stateDir;
-    this.reason = reason;
-  }
-  stateDir;
-  reason;
-  name = "RestoreError";
-};
-async function restoreInstaller(opts, s) {
-  const { iso, extraAppend, onStarted, restore: _r, disks, ...rest } = opts;
-  if (extraAppend?.length || onStarted) throw new Error("a restored installer cannot take extra kernel parameters or boot hooks: it does not boot");
-  const machine = await Machine.create({
-    ...rest,
-    memoryMiB: s.memoryMiB,
-    cpus: s.cpus,
-    disks: [],
-    hotplugSlots: s.slots,
-    iso: { path: iso },
-    restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog }
-  });
-  try {
-    const boot = await isoBoot(iso, path16.join(machine.workDir, "iso-boot"));
-    if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
-    machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
-    try {
-      await machine.start();
-    } catch (e) {
-      throw new RestoreError(s.dir, e.message.split("\n")[0]);
-    }
-    await machine.succeed(`date -u -s @${Math.floor(Date.now() / 1e3)} >/dev/null`);
-    for (const d of disks ?? []) await machine.hotplugDisk(d);
-    return { machine, boot, restoredFrom: s.dir };
-  } catch (e) {
-    const serialTail = machine.serialTail(200);
-    await machine.stop();
-    throw Object.assign(e, { serialTail });
-  }
-}
-
-// src/installer-state.ts
-import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
-import { existsSync as existsSync6, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync7, writeFileSync as writeFileSync4 } from "node:fs";
-import path17 from "node:path";
-var INSTALLER_STATE_FORMAT = 3;
-var INSTALLER_SLOTS = 4;
-function installerStateKey(k) {
-  const text = JSON.stringify({ format: INSTALLER_STATE_FORMAT, slots: INSTALLER_SLOTS, ...k });
-  return createHash2("sha256").update(text).digest("hex").slice(0, 24);
-}
-function installerStatesDir(cacheDir) {
-  return path17.join(cacheDir, "installer-states");
-}
-async function keyFor(o2, boot) {
-  const v = await toolVersion(qemuBinary());
-  return installerStateKey({ isoSha256: o2.isoSha256, memoryMiB: o2.memoryMiB, cpus: o2.cpus, accel: o2.accel, qemuVersion: v.ok ? v.version : "unknown", cpuModel: o2.accel === "kvm" ? "host" : TCG_CPU_MODEL, append: boot.append ?? "" });
-}
-function readInstallerState(dir) {
-  try {
-    const read = JSON.parse(readFileSync7(path17.join(dir, "manifest.json"), "utf8"));
-    const m = { ...read, dir, state: path17.join(dir, "state.zst"), efiVars: path17.join(dir, "efivars.fd"), bootSerialLog: path17.join(dir, "boot-serial.log") };
-    if (!existsSync6(m.state) || statSync7(m.state).size === 0 || !existsSync6(m.efiVars)) return void 0;
-    return m;
-  } catch {
-    return void 0;
-  }
-}
-async function installerState(o2) {
-  const log = o2.log ?? (() => {
-  });
-  const root = installerStatesDir(o2.cacheDir);
-  mkdirSync5(root, { recursive: true });
-  const tmp = path17.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
-  mkdirSync5(tmp);
-  try {
-    const boot = await isoBoot(o2.iso, path17.join(tmp, "iso-boot"));
-    const key = await keyFor(o2, boot);
-    const dir = path17.join(root, key);
-    const have = readInstallerState(dir);
-    if (have) return have;
-    rmSync5(dir, { recursive: true, force: true });
-    log(`  booting the installer once to save it for later runs (${dir})`);
-    const t0 = Date.now();
-    const m = await Machine.create({
-      name: "installer-save",
-      accel: o2.accel,
-      timeoutScale: o2.timeoutScale,
-      memoryMiB: o2.memoryMiB,
-      cpus: o2.cpus,
-      iso: { path: o2.iso },
-      kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
-      hotplugSlots: INSTALLER_SLOTS,
-      workDir: path17.join(tmp, "vm"),
-      logDir: o2.logDir
-    });
-    let bootSeconds = 0;
-    try {
-      await m.start();
-      await m.waitForSerial(INSTALLER_PROMPT, 120);
-      await m.connect({ sudo: true });
-      bootSeconds = (Date.now() - t0) / 1e3;
-      const serialLog = path17.join(tmp, "boot-serial.log");
-      writeFileSync4(serialLog, m.serialTail(1e5));
-      await m.saveState(path17.join(tmp, "state.zst"), path17.join(tmp, "efivars.fd"));
-    } finally {
-      await m.stop();
-    }
-    rmSync5(path17.join(tmp, "vm"), { recursive: true, force: true });
-    const final = (f) => path17.join(dir, f);
-    const manifest = {
-      dir,
-      key,
-      state: final("state.zst"),
-      efiVars: final("efivars.fd"),
-      slots: INSTALLER_SLOTS,
-      memoryMiB: o2.memoryMiB,
-      cpus: o2.cpus,
-      accel: o2.accel,
-      isoSha256: o2.isoSha256,
-      bootEntry: boot.entry.title,
-      append: boot.append ?? "",
-      createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-      bootSeconds,
-      bootSerialLog: final("boot-serial.log")
-    };
-    writeFileSync4(path17.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
-`);
-    try {
-      renameSync2(tmp, dir);
-    } catch (e) {
-      const theirs = readInstallerState(dir);
-      if (theirs) return theirs;
-      throw e;
-    }
-    log(`  installer saved after a ${bootSeconds.toFixed(1)} s boot`);
-    pruneInstallerStates(o2.cacheDir, KEEP_STATES);
-    return manifest;
-  } finally {
-    rmSync5(tmp, { recursive: true, force: true });
-  }
-}
-var KEEP_STATES = 4;
-function pruneInstallerStates(cacheDir, keep) {
-  const root = installerStatesDir(cacheDir);
-  if (!existsSync6(root)) return;
-  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path17.join(root, n2), t: statSync7(path17.join(root, n2)).mtimeMs }));
-  for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
-    const pid = Number(e.n.split("-")[1]);
-    if (pid && !processAlive(pid)) rmSync5(e.p, { recursive: true, force: true });
-  }
-  const done = entries.filter((x) => !x.n.startsWith(".")).sort((a2, b) => b.t - a2.t);
-  for (const e of done.slice(keep)) rmSync5(e.p, { recursive: true, force: true });
-}
-function discardInstallerState(s) {
-  rmSync5(s.dir, { recursive: true, force: true });
-}
-
-// src/phases/boot-installer.ts
-function common2(ctx) {
-  return {
-    name: "installer",
-    iso: ctx.iso.path,
-    accel: ctx.accel.accel,
-    timeoutScale: ctx.accel.timeoutScale,
-    memoryMiB: ctx.memoryMiB,
-    cpus: ctx.cpus,
-    // No bootindex: the direct kernel boot holds 0.
-    disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? "20G" })),
-    workDir: ctx.workDir,
-    logDir: ctx.logDir,
-    keep: true
-  };
-}
-async function restored(ctx) {
-  const c3 = common2(ctx);
-  const state = await installerState({ iso: ctx.iso.path, isoSha256: ctx.iso.sha256 ?? await sha256File(ctx.iso.path), memoryMiB: c3.memoryMiB, cpus: c3.cpus, accel: c3.accel, timeoutScale: c3.timeoutScale, cacheDir: ctx.cacheDir, logDir: ctx.logDir, log: (l) => ctx.rec.info(l) });
-  try {
-    const inst = await startInstaller({ ...c3, restore: state });
-    ctx.rec.set({ iso: { ...ctx.rec.report.iso, restoredFrom: state.dir } });
-    ctx.rec.info(`  restored the installer saved on ${state.createdAt} (${state.dir}); disks plugged in: ${ctx.disks.map((d) => d.serial).join(", ")}`);
-    return inst;
-  } catch (e) {
-    if (!(e instanceof RestoreError)) throw e;
-    ctx.rec.info(`  ${e.message}; it is discarded and the ISO booted instead`);
-    discardInstallerState(state);
-    return void 0;
-  }
-}
-var bootInstallerPhase = {
-  id: "boot-installer",
-  title: "Boot the installer ISO",
-  async run(ctx) {
-    const reuse = ctx.o.reuseInstaller && !ctx.fault.inBoot;
-    if (ctx.o.reuseInstaller && ctx.fault.inBoot) ctx.rec.info(`  not reusing a saved installer: the fault ${ctx.o.fault} is in the boot itself`);
-    const inst = (reuse ? await restored(ctx) : void 0) ?? await startInstaller({
-      ...common2(ctx),
-      extraAppend: ctx.fault.installerAppend ?? [],
-      onStarted: ctx.fault.installerStarted ? (m) => ctx.fault.installerStarted(m) : void 0
-    });
-    ctx.vm = inst.machine;
-    ctx.rec.set({ iso: { ...ctx.rec.report.iso, bootEntry: inst.boot.entry.title } });
-    ctx.rec.info(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
-    return true;
-  }
-};
-
-// src/diagnosis/playbook.ts
-var WHAT_IS_RUNNING = {
-  id: "what-is-running",
-  title: "First: confirm what changed (is the running system the one you think it is?)",
-  command: "readlink /run/current-system",
-  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
-  runbook: "Fast diagnosis playbook: first, confirm what changed"
-};
-var BOOT = {
-  id: "boot",
-  title: "Boot and initrd issues",
-  command: "journalctl -b -p err --no-pager | tail -n 20",
-  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
-  runbook: "Fast diagnosis playbook: boot and initrd issues"
-};
-var STORAGE_ZFS = {
-  id: "storage",
-  title: "Storage health",
-  command: "zpool status",
-  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
-  runbook: "Fast diagnosis playbook: storage health"
-};
-var STORAGE_FS = {
-  id: "storage",
-  title: "Storage health (free space on /, /nix and the ESP)",
-  command: "df -h / /nix /boot",
-  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
-  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
-};
-var NETWORK = {
-  id: "network",
-  title: "Network reachability",
-  command: "ip -br a",
-  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
-  runbook: "Fast diagnosis playbook: network reachability"
-};
-var SERVICES = {
-  id: "services",
-  title: "Service health",
-  command: "systemctl --failed --no-pager",
-  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
-  runbook: "Fast diagnosis playbook: service health"
-};
-var BOTTLENECK = {
-  id: "bottleneck",
-  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
-  command: "top -b -n 1 | head -n 12",
-  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
-  runbook: "Fast diagnosis playbook: third, find the bottleneck"
-};
-var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
-function playbookFor(layoutKind) {
-  return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
-}
-
-// src/report.ts
-var OUTPUT_TAIL_LINES = 40;
-function tail(text, lines = OUTPUT_TAIL_LINES) {
-  const all = text.replace(/\s+$/, "").split("\n");
-  return all.slice(-lines).join("\n");
-}
-function progressLine(s) {
-  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
-  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
-}
-
-// src/phases/failure.ts
-async function runPlaybook(m, layoutKind) {
-  const outs = [];
-  for (const s of playbookFor(layoutKind)) {
-    try {
-      const r = await m.run(s.command, 60);
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
-    } catch (e) {
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
-      break;
-    }
-  }
-  return outs;
-}
-async function afterFailure(ctx, m) {
-  const alive = await m.alive();
-  if (alive) {
-    ctx.rec.info("running the fast diagnosis playbook in the guest");
-    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
-  }
-  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
-}
-
-// src/phases/from-installed.ts
-import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
-import path19 from "node:path";
-
-// src/saved-install.ts
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
-import path18 from "node:path";
-function readSavedInstall(dir) {
-  const file = path18.join(dir, "installed.json");
-  if (!existsSync7(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync8(file, "utf8"));
-  for (const d of s.disks) if (!existsSync7(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  return s;
-}
-function saveInstall(dir, workDir, s, privateKey) {
-  const target = path18.resolve(dir);
-  rmSync6(target, { recursive: true, force: true });
-  mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path18.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path18.join(workDir, "efivars.fd"), s.efiVars);
-  copyFileSync2(privateKey, s.sshPrivateKeyFile);
-  chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path18.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
-`);
-}
-function moveFile(from, to) {
-  try {
-    renameSync3(from, to);
-  } catch (e) {
-    if (e.code !== "EXDEV") throw e;
-    copyFileSync2(from, to);
-    rmSync6(from);
-  }
-}
-async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path18.join(workDir, path18.basename(b)), void 0, b);
-}
-
-// src/phases/from-installed.ts
-async function fromInstalled(ctx, dir) {
-  const saved = readSavedInstall(dir);
-  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
-  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
-  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
-  mkdirSync7(ctx.workDir, { recursive: true });
-  for (const d of saved.disks) await createDisk(path19.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
-  copyFileSync3(saved.efiVars, path19.join(ctx.workDir, "efivars.fd"));
-  const key = path19.join(ctx.keyDir, "installed_ed25519");
-  copyFileSync3(saved.sshPrivateKeyFile, key);
-  chmodSync2(key, 384);
-  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-  const changed = ctx.fault.keptDisks?.(ctx.disks);
-  if (changed) {
-    ctx.disks = changed.disks;
-    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
-  }
-  ctx.installed = {
-    toplevel: saved.toplevel,
-    espPartuuids: saved.espPartuuids,
-    vmHardware: saved.vmHardware,
-    sshPublicKey: saved.sshPublicKey,
-    sshPrivateKeyFile: key
-  };
-  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
-}
-
-// src/phases/install.ts
-import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path21 from "node:path";
-
-// src/flake-files.ts
-import { existsSync as existsSync8 } from "node:fs";
-import path20 from "node:path";
-async function flakeFiles(dir) {
-  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
-  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
-  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync8(path20.join(dir, f))).sort();
-}
-
-// src/runbook/harness.ts
-import { createHash as createHash3 } from "node:crypto";
-var GUEST_DIR = "/tmp/rehearse";
-var GUEST_CONFIG = `${GUEST_DIR}/config`;
-var GUEST_FLAKE = `${GUEST_DIR}/flake`;
-var REHEARSE_USER = "rehearse";
-var VM_NIC_NAME = "rehearse0";
-var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
-function wrapperFlake(host) {
-  return `{
-  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
-
-  inputs.config.url = "path:${GUEST_CONFIG}";
-
-  outputs = { self, config, ... }: {
-    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
-      modules = [ ./harness.nix ./vm-hardware.nix ];
-    };
-  };
-}
-`;
-}
-function rehearsePassword(privateKey) {
-  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
-}
-function harnessModule(o2) {
-  const settings = [
-    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
-    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
-    // read by udev, not networkd, and will work even if networkd is disabled".
-    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
-    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
-    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
-  ];
-  const lines = [
-    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
-    "{ lib, ... }:",
-    "{",
-    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
-    '  services.getty.autologinUser = lib.mkForce "root";',
-    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
-    '  systemd.network.links."10-rehearse-nic" = {',
-    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
-    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
-    "  };",
-    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
-    `  users.users.${REHEARSE_USER} = {`,
-    "    isNormalUser = true;",
-    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    `    initialPassword = ${nixString(o2.password)};`,
-    "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
-    "}",
-    ""
-  ];
-  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
-}
-var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
-function vmHardwareModule(hw) {
-  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
-  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
-  const lines = [
-    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
-    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
-    "{ lib, ... }:",
-    "{"
-  ];
-  for (const mp of mps) {
-    const f = hw.fileSystems[mp];
-    const opts = f.options.length ? f.options : ["defaults"];
-    lines.push(
-      `  fileSystems.${nixString(mp)} = {`,
-      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
-      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
-      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
-      "  };"
-    );
-  }
-  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
-  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
-  return {
-    file: `${GUEST_FLAKE}/vm-hardware.nix`,
-    content: lines.join("\n"),
-    settings: [
-      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
-      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
-      "swapDevices = [ ] (forced)"
-    ]
-  };
-}
 
 // src/phases/install.ts
 async function runStep(ctx, m, step, commands, check, prepare2) {
@@ -14401,7 +14876,7 @@ ${res.output}`;
 var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." };
 var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
 function harnessFiles(ctx, hardwareConfig) {
-  const password = rehearsePassword(readFileSync9(path21.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const password = rehearsePassword(readFileSync9(path26.join(ctx.keyDir, "id_ed25519"), "utf8"));
   const host = ctx.flake.host;
   return [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
@@ -14412,7 +14887,7 @@ function harnessFiles(ctx, hardwareConfig) {
 async function copyFilesIn(m, guestDir, files) {
   const dir = ownedTempDir("nixos-rehearse-harness-");
   try {
-    for (const f of files) writeFileSync6(path21.join(dir, f.name), f.content);
+    for (const f of files) writeFileSync6(path26.join(dir, f.name), f.content);
     await m.copyIn(dir, guestDir, 120, files.map((f) => f.name));
   } finally {
     rmSync7(dir, { recursive: true, force: true });
@@ -14420,7 +14895,7 @@ async function copyFilesIn(m, guestDir, files) {
 }
 async function injectHarness(ctx, m) {
   const files = harnessFiles(ctx, await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
-  const password = rehearsePassword(readFileSync9(path21.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const password = rehearsePassword(readFileSync9(path26.join(ctx.keyDir, "id_ed25519"), "utf8"));
   ctx.installed.vmHardware = files.find((f) => f.file.endsWith("/vm-hardware.nix")).content;
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
   return runStep(
@@ -14429,7 +14904,7 @@ async function injectHarness(ctx, m) {
     harnessStep,
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path21.basename(f.file), content: f.content })))
+    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path26.basename(f.file), content: f.content })))
   );
 }
 async function runTasks(ctx, m) {
@@ -14473,27 +14948,27 @@ var installPhase = {
 };
 
 // src/phases/power-off.ts
-import path22 from "node:path";
+import path27 from "node:path";
 function keepInstalled(ctx, dir) {
-  const target = path22.resolve(dir);
+  const target = path27.resolve(dir);
   saveInstall(dir, ctx.workDir, {
     schema: 1,
     layout: ctx.layout.name,
     flake: ctx.o.flake,
     host: ctx.flake.host,
-    disks: ctx.disks.map((d) => ({ ...d, file: path22.join(target, `${d.id}.qcow2`) })),
-    efiVars: path22.join(target, "efivars.fd"),
+    disks: ctx.disks.map((d) => ({ ...d, file: path27.join(target, `${d.id}.qcow2`) })),
+    efiVars: path27.join(target, "efivars.fd"),
     toplevel: ctx.installed.toplevel,
     espPartuuids: ctx.installed.espPartuuids,
     injected: ctx.rec.report.injected,
     vmHardware: ctx.installed.vmHardware,
     sshPublicKey: ctx.installed.sshPublicKey,
-    sshPrivateKeyFile: path22.join(target, "id_ed25519"),
+    sshPrivateKeyFile: path27.join(target, "id_ed25519"),
     isoSha256: ctx.iso.sha256,
     savedAt: (/* @__PURE__ */ new Date()).toISOString()
-  }, path22.join(ctx.keyDir, "id_ed25519"));
+  }, path27.join(ctx.keyDir, "id_ed25519"));
   ctx.rec.info(`  the installed system is kept in ${dir}; this run goes on over overlays`);
-  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path22.join(target, `${d.id}.qcow2`)));
+  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path27.join(target, `${d.id}.qcow2`)));
 }
 var powerOffPhase = {
   id: "power-off",
@@ -14812,62 +15287,6 @@ var rollbackPhase = {
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { readFileSync as readFileSync11 } from "node:fs";
 
-// src/diagnosis/runbook-text.ts
-var COMMON_MISTAKES = {
-  espNotMounted: {
-    section: "Common mistakes 1",
-    symptom: "Boot drops to firmware menu or \u201Cno bootable device.\u201D",
-    cause: "ESP wasn\u2019t mounted at /mnt/boot during install, so bootloader entries were written to the wrong place (or not at all).",
-    fix: "Boot ISO, mount root at /mnt, mount ESP at /mnt/boot, then reinstall bootloader via nixos-enter or rerun installation steps carefully."
-  },
-  poolNotImported: {
-    section: "Common mistakes 2",
-    symptom: "Emergency shell; errors about mounting root or missing pool.",
-    cause: 'Missing boot.supportedFilesystems = [ "zfs" ];, wrong dataset names, or initrd not including ZFS bits.',
-    fix: "Confirm hardware config includes ZFS support; rebuild; if already broken, boot older generation or use ISO to import pool and fix config."
-  },
-  sshDead: {
-    section: "Common mistakes 3",
-    symptom: "You can\u2019t SSH in after a rebuild; console shows system is up.",
-    cause: "Network config drift (DHCP vs static), firewall rules changed declaratively, or sshd settings tightened without keys in place.",
-    fix: "On console, check ip -br a, systemctl status sshd, and journalctl -u sshd. Revert generation if needed, then fix config with authorized keys and a staged rollout."
-  },
-  diskFilling: {
-    section: "Common mistakes 4",
-    symptom: "/nix grows until the system starts failing in weird ways.",
-    cause: "Old generations and store paths accumulate; GC not configured; build artifacts kept.",
-    fix: "Set a GC policy and generation retention; move /nix to its own dataset/partition; monitor free space."
-  },
-  rebuildSlow: {
-    section: "Common mistakes 5",
-    symptom: "Rebuilds are slow; CPU and disk churn.",
-    cause: "Frequent source builds, missing binary cache access, or an overgrown configuration pulling too many dependencies.",
-    fix: "Confirm you\u2019re using binary caches, prefer stable packages, and avoid compiling the world on production nodes."
-  },
-  secretInStore: {
-    section: "Common mistakes 6",
-    symptom: "A token shows up in /nix/store or can be read by unintended users.",
-    cause: "You placed secrets directly in Nix expressions or created files at build time that land in the store.",
-    fix: "Move secrets to runtime provisioning (tmpfiles, external secret manager, encrypted files decrypted at activation) and rotate compromised credentials."
-  }
-};
-var DECISIONS = {
-  task11: { section: "Task 11", text: "If the build fails, fix it now while you still have the ISO environment. Don\u2019t \u201Cinstall and hope.\u201D" },
-  task12: { section: "Task 12", text: "If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first." },
-  task13: { section: "Task 13", text: "If the directory is empty, your ESP wasn\u2019t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully)." },
-  task14: { section: "Task 14", text: "If generations are missing or switching fails later, you probably have a broken bootloader install or a filesystem mount issue." },
-  task15: { section: "Task 15", text: "If it reports degraded pools, failing devices, or checksum errors, treat it as urgent. ZFS tells the truth; people tend to negotiate with it anyway." },
-  task16: { section: "Task 16", text: "If userspace is huge, inspect which units are blocking. If kernel is huge, it\u2019s often firmware, storage init, or initrd complexity." },
-  task17: { section: "Task 17", text: "If it\u2019s not active, do not proceed with remote-only administration plans. Fix networking/sshd now while you still have console access." },
-  task18: { section: "Task 18", text: "If you\u2019re disk-constrained, plan garbage collection and keep /nix on its own dataset or partition." },
-  build: { section: "The safe upgrade pattern: build", text: "If build fails, you haven\u2019t touched the running system. Fix before switching." },
-  switch: { section: "The safe upgrade pattern: switch", text: "Validate the specific things your business cares about (ports, API health, storage mounts). Don\u2019t trust \u201Cswitch succeeded.\u201D" },
-  keepGenerations: { section: "Rollback you can do under pressure", text: "If you only keep one generation, you\u2019ve turned NixOS into a fancy package manager. Keep a few." },
-  rollback: { section: "Rollback you can do under pressure", text: "If the system is in a bad state, prefer boot-time rollback. It resets more assumptions." },
-  gc: { section: "Garbage collection without shooting yourself", text: "Before enabling automated GC, set a policy for how many generations you keep and how long. Disk is cheap; downtime is not." },
-  secrets: { section: "Secrets: decide now, not later", text: "Do not store secrets in world-readable Nix store paths. The store is designed for reproducibility, not confidentiality." }
-};
-
 // src/verify/post-boot.ts
 var out = (r, k) => r[k]?.output ?? "";
 var ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
@@ -14975,7 +15394,7 @@ function checkDecision(id) {
 // src/verify/ssh.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { rmSync as rmSync8, writeFileSync as writeFileSync7 } from "node:fs";
-import path23 from "node:path";
+import path28 from "node:path";
 function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
@@ -14987,7 +15406,7 @@ async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs)
   const dir = ownedTempDir("nixos-rehearse-askpass-");
   const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
-    const askpass = path23.join(dir, "askpass");
+    const askpass = path28.join(dir, "askpass");
     writeFileSync7(askpass, `#!/bin/sh
 printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 `, { mode: 448 });
@@ -15076,7 +15495,7 @@ var verifyPhase = {
 
 // src/recorder.ts
 import { readFileSync as readFileSync12, readdirSync as readdirSync4, writeFileSync as writeFileSync8 } from "node:fs";
-import path24 from "node:path";
+import path29 from "node:path";
 
 // src/diagnosis/rule-kit.ts
 var firstLine = (s) => s.trim().split("\n")[0] ?? "";
@@ -15668,7 +16087,7 @@ function lockTable(changes) {
 }
 function renderReport(r, opts = {}) {
   const out2 = [];
-  const host = opts.host ?? r.flake.replace(/^.*#/, "");
+  const host = opts.host ?? flakeHost(r.flake);
   const firstStep = r.steps.find((s) => s.status === "fail");
   const firstCheck = r.checks.find((c3) => c3.status === "fail");
   const why = r.error?.message ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : "");
@@ -15730,7 +16149,7 @@ function renderReportSafely(r, opts = {}) {
   try {
     return { markdown: renderReport(r, opts) };
   } catch (e) {
-    const host = opts.host ?? String(r.flake ?? "").replace(/^.*#/, "");
+    const host = opts.host ?? flakeHost(String(r.flake ?? ""));
     const result = r.result === "pass" ? "pass" : "fail";
     const error = `the report could not be rendered: ${e.message}`;
     return {
@@ -15804,7 +16223,7 @@ var Recorder = class {
     this.report.durationMs = Date.now() - this.started;
     writeFileSync8(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
 `);
-    writeFileSync8(path24.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
+    writeFileSync8(path29.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
   }
   start(probe) {
     this.write();
@@ -15910,7 +16329,7 @@ var Recorder = class {
   /** The OOM killer's lines from every serial log; an unreadable log costs only its lines. */
   oomLines() {
     try {
-      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync12(path24.join(this.paths.logDir, f), "utf8")));
+      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync12(path29.join(this.paths.logDir, f), "utf8")));
     } catch {
       return [];
     }
@@ -15944,9 +16363,6 @@ var PhaseTimeoutError = class extends RehearseError {
   minutes;
   name = "PhaseTimeoutError";
 };
-function defaultCacheDir() {
-  return path25.join(process.env.XDG_CACHE_HOME || path25.join(os5.homedir(), ".cache"), "nixos-rehearse");
-}
 var INSTALL = [bootInstallerPhase, installPhase, powerOffPhase];
 var INSTALLED = [rebootPhase, verifyPhase, rebuildPhase, rollbackPhase];
 function phaseLimit(o2) {
@@ -15966,10 +16382,10 @@ function removeOwned(w) {
 }
 async function runRehearsal(o2) {
   const minutes = phaseLimit(o2);
-  const outDir = path25.resolve(o2.outDir);
-  const logDir = path25.join(outDir, "logs");
+  const outDir = path30.resolve(o2.outDir);
+  const logDir = path30.join(outDir, "logs");
   mkdirSync8(logDir, { recursive: true });
-  const rec = new Recorder({ outDir, logDir, reportPath: path25.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
+  const rec = new Recorder({ outDir, logDir, reportPath: path30.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
   for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
@@ -16010,15 +16426,15 @@ async function prepare(o2, rec, owned) {
   const flake = resolveFlake(o2.flake);
   const notReady = hostNotReady();
   if (notReady) throw notReady;
-  const cacheDir = o2.cacheDir ?? defaultCacheDir();
-  const iso = await resolveIso(o2.iso, o2.sha256, cacheDir, (l) => rec.info(l));
+  const cacheDir2 = o2.cacheDir ?? cacheDir();
+  const iso = await resolveIso(o2.iso, o2.sha256, cacheDir2, (l) => rec.info(l));
   rec.set({ iso: { path: iso.path, sha256: iso.sha256 } });
   const accel = await chooseAccel(qemuBinary(), o2.accel ?? "auto");
   rec.set({ accel: accel.accel, speed: { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale } });
   rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
   owned.keyDir = ownedTempDir("nixos-rehearse-key-");
-  const keyFile = path25.join(owned.keyDir, "id_ed25519");
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
+  const keyFile = path30.join(owned.keyDir, "id_ed25519");
+  execaSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
   const runId = randomBytes6(3).toString("hex").toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
   return {
@@ -16026,7 +16442,7 @@ async function prepare(o2, rec, owned) {
     rec,
     layout,
     flake,
-    cacheDir,
+    cacheDir: cacheDir2,
     logDir: rec.paths.logDir,
     workDir: owned.workDir,
     keyDir: owned.keyDir,
@@ -16153,7 +16569,7 @@ ${EXIT_CODES_HELP}
 import { readFileSync as readFileSync14 } from "node:fs";
 
 // src/reporters/terminal.ts
-function useColor(isTTY, env = process.env) {
+function useColor2(isTTY, env = process.env) {
   return !!isTTY && !env.NO_COLOR && env.FORCE_COLOR !== "0";
 }
 function elapsed(ms) {
@@ -16240,7 +16656,7 @@ function liveScreen(stream, tty3, now, heartbeatMs, tickMs) {
 function terminalReporter(opts = {}) {
   const stream = opts.stream ?? process.stderr;
   const tty3 = opts.isTTY ?? !!stream.isTTY;
-  const color = opts.color ?? useColor(tty3, process.env);
+  const color = opts.color ?? useColor2(tty3, process.env);
   const screen = liveScreen(stream, tty3, opts.now ?? Date.now, opts.heartbeatMs ?? 3e4, opts.tickMs ?? 1e3);
   const { line } = screen;
   const mark2 = (s) => s.replace(/^(\s*)([✓✗])/, (_, sp, m) => sp + paint(color, m === "\u2713" ? 32 : 31, m));

@@ -1,4 +1,4 @@
-// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, as ESM for Node 20+
+// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, as ESM for Node 22+
 // (the action runs on node24). dist/ is committed: the action runs it, not src/.
 // `node scripts/build.mjs --outdir DIR` builds elsewhere (the staleness test compares).
 import { build } from 'esbuild';
@@ -12,7 +12,7 @@ const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies call require(); give them one in the ESM bundle.
@@ -23,7 +23,8 @@ await build({
   ...common,
   entryPoints: { cli: 'src/cli.ts' },
   outdir,
-  banner: { js: `#!/usr/bin/env node\n${common.banner.js}` },
+  // The bundled execa and commander need Node 22 (Set.prototype.union, …): say so, not a TypeError.
+  banner: { js: `#!/usr/bin/env node\n${common.banner.js}\nif (Number(process.versions.node.split('.')[0]) < 22) { console.error(\`nixos-rehearse needs Node 22.12 or newer (this is \${process.version}).\`); process.exit(1); }` },
 });
 writeFileSync(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
 chmodSync(path.join(outdir, 'cli.js'), 0o755); // the package's bin

@@ -15,6 +15,7 @@ import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
 import { commentAuthor } from './github/comment.js';
 import { githubReporter } from './reporters/github.js';
+import { cacheDir as hostCacheDir } from './host.js';
 import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
 import { runRehearsal } from './rehearsal.js';
@@ -65,7 +66,7 @@ async function main() {
   if (!d.ok) throw new Error(`the runner cannot run the rehearsal: ${d.problems.join('; ')}. ${d.fix ?? ''}`);
   if (d.accel === 'tcg') core.warning(`no KVM: ${d.kvm?.reason ?? d.accelReason}. The rehearsal runs under TCG, many times slower.`);
 
-  const cacheDir = path.join(process.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
+  const cacheDir = hostCacheDir(process.env, { runner: true });
   const sha = await expectedIsoSha256(inputs.iso, inputs.isoSha256);
   const restored = sha && /^https?:/.test(inputs.iso) ? await restoreIso(cacheDir, sha) : false;
 

@@ -3,7 +3,7 @@ import { type SpeedMeasure, chooseAccel } from './qemu/accel.js';
 import { type FirmwarePair, findFirmware } from './qemu/firmware.js';
 import { INSTALL_HINT, qemuBinary, qemuImgBinary, toolVersion } from './qemu/tools.js';
 import type { Accel } from './qemu/spec.js';
-import { execa } from 'execa';
+import { commandPath } from './host.js';
 
 const HOST_TOOLS = ['xorriso', 'ssh-keygen', 'ssh'];
 
@@ -41,8 +41,7 @@ export async function doctor(requested: Accel | 'auto' = 'auto'): Promise<Doctor
   // xorriso reads the ISO's boot menu; ssh-keygen makes the per-run key, ssh logs in with it.
   const tools: Record<string, string | null> = {};
   for (const t of HOST_TOOLS) {
-    const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', t], { reject: false });
-    tools[t] = r.exitCode === 0 ? r.stdout.trim() : null;
+    tools[t] = commandPath(t) ?? null;
   }
   const missing = HOST_TOOLS.filter((t) => !tools[t]);
   if (missing.length) problems.push(`missing: ${missing.join(', ')} (Debian/Ubuntu: sudo apt-get install xorriso openssh-client)`);

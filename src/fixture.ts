@@ -7,6 +7,8 @@ export interface FixtureManifest {
   flake: string;
   volumeId: string;
   nixosLabel: string;
+  /** The live installer's networking.hostId (/etc/hostid): INSTALLER_HOST_ID in build-fixture.mjs. */
+  hostId: string;
   kernelVersion: string;
   zfsVersion: string;
   packages: Record<string, string>;

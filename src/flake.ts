@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Field, RehearseError } from './errors.js';
-import { splitFlakeRef } from './runbook/plan.js';
+import { hostName } from './limits.js';
 
 /** The flake under test: not usable (input), or it declares no such host (unknown-flake-host: dir, host, declared). */
 export class FlakeError extends RehearseError {
@@ -49,6 +49,48 @@ export function declaredHosts(flakeNix: string): string[] {
   return [...hosts];
 }
 
+/**
+ * A flake reference `<path-or-url>#<host>` split at its last `#` (pure): `host` is '' when there
+ * is none. The one parser: the CLI, the action's input, the plan, the lock diff and the report use it.
+ */
+export function parseFlakeRef(ref: string): { where: string; host: string } {
+  const i = ref.lastIndexOf('#');
+  return i < 0 ? { where: ref, host: '' } : { where: ref.slice(0, i), host: ref.slice(i + 1) };
+}
+
+/** `<path-or-url>#<host>` → [where ('.' when empty), host]; the host must be there and be a Nix attribute name. */
+export function splitFlakeRef(ref: string): [string, string] {
+  const { where, host } = parseFlakeRef(ref);
+  if (!host) {
+    throw new RehearseError(
+      'input',
+      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
+      { flakeRef: ref, problem: 'no-host' },
+    );
+  }
+  return [where || '.', hostName(`the host in flake reference '${ref}'`, host)];
+}
+
+/** The flake directory of `<dir>#<host>` (pure). */
+export function flakeDir(ref: string): string {
+  return parseFlakeRef(ref).where;
+}
+
+/** The host of `<dir>#<host>` (pure; '' when there is none). */
+export function flakeHost(ref: string): string {
+  return parseFlakeRef(ref).host;
+}
+
+/**
+ * The directory a local flake reference's `where` names, resolved against `base` (`path:` and
+ * '' allowed); undefined for any other flake URL (`github:`, `git+https:`, …), which the
+ * rehearsal does not take.
+ */
+export function localFlakeDir(where: string, base = process.cwd()): string | undefined {
+  if (/^[a-z+]+:/.test(where) && !where.startsWith('path:')) return undefined;
+  return path.resolve(base, where.replace(/^path:/, '') || '.');
+}
+
 export interface FlakeSource {
   dir: string;
   host: string;
@@ -57,10 +99,8 @@ export interface FlakeSource {
 
 export function resolveFlake(ref: string): FlakeSource {
   const [where, host] = splitFlakeRef(ref);
-  if (/^[a-z+]+:/.test(where) && !where.startsWith('path:')) {
-    throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, 'input', { flakeRef: ref });
-  }
-  const dir = path.resolve(where.replace(/^path:/, ''));
+  const dir = localFlakeDir(where);
+  if (!dir) throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, 'input', { flakeRef: ref });
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`, 'input', { dir });
   const file = path.join(dir, 'flake.nix');
   if (!existsSync(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`, 'input', { dir });

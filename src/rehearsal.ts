@@ -2,16 +2,15 @@
 // time limit, recorded by the recorder (recorder.ts, the only owner of report.json), with
 // failures and teardown handled here in one place. Every exit path writes the report and keeps
 // the logs; nothing outside the run's own disk images is ever written.
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { register } from './cleanup.js';
 import { RehearseError, stageTail } from './errors.js';
 import { FAULT_DESCRIPTIONS, faultHooks } from './faults.js';
 import { resolveFlake } from './flake.js';
-import { hostNotReady } from './host.js';
+import { cacheDir as defaultCacheDir, hostNotReady } from './host.js';
 import { resolveIso } from './iso/source.js';
 import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
 import { ownedTempDir, removeLeftovers } from './leftovers.js';
@@ -57,10 +56,6 @@ export interface RehearsalResult {
   report: Report;
   reportPath: string;
   exitCode: number;
-}
-
-function defaultCacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
 }
 
 /** The installer's phases, then the installed system's; a kept install starts at the reboot. */
@@ -157,7 +152,7 @@ async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promis
   // in a temporary directory on the host.
   owned.keyDir = ownedTempDir('nixos-rehearse-key-');
   const keyFile = path.join(owned.keyDir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', keyFile]);
+  execaSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'nixos-rehearse', '-f', keyFile]);
   const runId = randomBytes(3).toString('hex').toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i) => `NR${runId}D${i}`);
   return {

@@ -2,6 +2,7 @@
 // summary. Guest output is untrusted text: it goes only into code fences longer than any
 // backtick run it contains (so it cannot close them), and table cells are escaped (no Markdown,
 // no HTML, no @mentions).
+import { flakeHost } from './flake.js';
 import type { LockChange, Report } from './report.js';
 
 /** Escapes text for a Markdown table cell or a line of prose. */
@@ -57,7 +58,7 @@ function lockTable(changes: LockChange[]): string[] {
 
 export function renderReport(r: Report, opts: { host?: string } = {}): string {
   const out: string[] = [];
-  const host = opts.host ?? r.flake.replace(/^.*#/, '');
+  const host = opts.host ?? flakeHost(r.flake);
   const firstStep = r.steps.find((s) => s.status === 'fail');
   const firstCheck = r.checks.find((c) => c.status === 'fail');
   const why = r.error?.message ?? r.unfinished ?? (firstStep ? `${firstStep.id}: ${firstStep.problems?.[0] ?? firstStep.title}` : firstCheck ? `${firstCheck.id}: ${firstCheck.summary}` : '');
@@ -126,7 +127,7 @@ export function renderReportSafely(r: Report, opts: { host?: string } = {}): { m
   try {
     return { markdown: renderReport(r, opts) };
   } catch (e) {
-    const host = opts.host ?? String(r.flake ?? '').replace(/^.*#/, '');
+    const host = opts.host ?? flakeHost(String(r.flake ?? ''));
     const result = r.result === 'pass' ? 'pass' : 'fail';
     const error = `the report could not be rendered: ${(e as Error).message}`;
     return {

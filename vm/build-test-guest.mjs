@@ -8,6 +8,7 @@
 import { $, fs, path, os } from 'zx';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { cacheDir } from './host.mjs';
 
 $.verbose = false;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,7 +30,7 @@ function moduleDepends(ko) {
 }
 
 export function cacheRoot() {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'nixos-rehearse');
+  return cacheDir();
 }
 
 async function candidates(pkgs) {

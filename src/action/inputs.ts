@@ -4,7 +4,7 @@
 import { DEFAULT_MEMORY_MIB } from '../qemu/spec.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { declaredHosts } from '../flake.js';
+import { declaredHosts, localFlakeDir, parseFlakeRef } from '../flake.js';
 import { type Field, RehearseError } from '../errors.js';
 import { LIMITS, type Range, diskSize as checkDiskSize, hostName, wholeNumber } from '../limits.js';
 import { LAYOUTS } from '../runbook/layouts.js';
@@ -64,14 +64,12 @@ function int(get: GetInput, name: string, dflt: number, range: Range): number {
  * declare exactly one `nixosConfigurations` entry; with several, the error lists them.
  */
 export function resolveFlakeInput(value: string, workspace: string): { dir: string; host: string } {
-  const v = value.trim();
-  const hash = v.indexOf('#');
-  const where = hash >= 0 ? v.slice(0, hash) : v;
-  let host = hash >= 0 ? v.slice(hash + 1) : '';
-  if (/^[a-z+]+:/.test(where) && !where.startsWith('path:')) {
+  const { where, host: named } = parseFlakeRef(value.trim());
+  let host = named;
+  const dir = localFlakeDir(where, workspace);
+  if (!dir) {
     throw new InputError(`input flake must be a directory in the checked-out repository (got '${where}'): check the repository out with actions/checkout and pass its path, e.g. '.#${host || 'myhost'}'`);
   }
-  const dir = path.resolve(workspace, where.replace(/^path:/, '') || '.');
   const file = path.join(dir, 'flake.nix');
   if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) {
     throw new InputError(`input flake: no flake.nix in ${dir}. Check the repository out first (actions/checkout) and point 'flake' at the directory holding flake.nix.`);

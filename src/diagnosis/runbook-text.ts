@@ -52,6 +52,17 @@ export const COMMON_MISTAKES = {
 
 /** Decisions the runbook attaches to the checks after the install (Tasks 13–18 and after). */
 export const DECISIONS = {
+  // Tasks 1–10: the plan's steps' Decisions (runbook/plan.ts reads all of 1–13 from here).
+  task1: { section: 'Task 1', text: 'If UEFI is missing, reboot and fix firmware settings. Don’t install in legacy mode unless you have a very specific constraint.' },
+  task2: { section: 'Task 2', text: 'Choose the install target(s). If this is a mirrored boot setup, you want two disks. If it’s a VM, one is fine.' },
+  task3: { section: 'Task 3', text: 'If you see an old messy layout and you’re reinstalling, wipe the disk label cleanly (don’t half-reuse partitions unless you’re also writing a runbook for future-you).' },
+  task4: { section: 'Task 4', text: 'Proceed only if you are absolutely sure you selected the right disk.' },
+  task5: { section: 'Task 5', text: 'If you’re doing mirrored boot, you’ll format an ESP on each disk and mount both (or use a sync approach). Single-disk is simpler.' },
+  task6: { section: 'Task 6', text: 'If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not “continue and hope.”' },
+  task7: { section: 'Task 7', text: 'Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.' },
+  task8: { section: 'Task 8', text: 'If /mnt/boot isn’t mounted, your systemd-boot install will silently produce a system that doesn’t boot. Fix it now.' },
+  task9: { section: 'Task 9', text: 'Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible.' },
+  task10: { section: 'Task 10', text: 'Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.' },
   task11: { section: 'Task 11', text: 'If the build fails, fix it now while you still have the ISO environment. Don’t “install and hope.”' },
   task12: { section: 'Task 12', text: 'If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.' },
   task13: { section: 'Task 13', text: 'If the directory is empty, your ESP wasn’t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).' },

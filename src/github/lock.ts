@@ -1,11 +1,12 @@
 // The flake inputs a pull request changes: flake.lock on the base commit (through the REST API,
 // because actions/checkout fetches only the head by default) against the checked-out one.
 // Thin adapter; the comparison itself is flake-lock.ts (pure).
-import { execFileSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as github from '@actions/github';
 import { diffFlakeLock } from '../flake-lock.js';
+import { flakeDir } from '../flake.js';
 import type { LockChange } from '../report.js';
 
 type Octokit = ReturnType<typeof github.getOctokit>;
@@ -16,7 +17,7 @@ export async function lockChangesForPullRequest(octokit: Octokit, ctx: Context, 
   const pr = ctx.payload.pull_request;
   const baseSha = (pr?.base as { sha?: string } | undefined)?.sha;
   if (!baseSha) return undefined;
-  const dir = flake.replace(/#[^#]*$/, '');
+  const dir = flakeDir(flake);
   const local = path.join(dir, 'flake.lock');
   if (!existsSync(local)) return undefined;
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
@@ -40,12 +41,12 @@ export async function lockChangesForPullRequest(octokit: Octokit, ctx: Context, 
  * or the file is not there, or nothing changed.
  */
 export function lockChangesAgainstHead(flake: string): LockChange[] | undefined {
-  const dir = flake.replace(/#[^#]*$/, '');
+  const dir = flakeDir(flake);
   const local = path.join(dir, 'flake.lock');
   if (!existsSync(local)) return undefined;
   let committed: string | undefined;
   try {
-    committed = execFileSync('git', ['-C', dir, 'show', 'HEAD:./flake.lock'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    committed = execaSync('git', ['-C', dir, 'show', 'HEAD:./flake.lock'], { stdin: 'ignore', stderr: 'ignore', stripFinalNewline: false }).stdout;
   } catch {
     return undefined; // not a git checkout, or the lock is new: nothing to compare with
   }

@@ -1,6 +1,6 @@
 // Finding the QEMU binaries and asking their versions.
-import { execa } from 'execa';
-import { spawnSync } from 'node:child_process';
+import { execa, execaSync } from 'execa';
+import { commandPath } from '../host.js';
 
 export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.NIXOS_REHEARSE_QEMU || 'qemu-system-x86_64';
@@ -20,8 +20,7 @@ export async function toolVersion(bin: string): Promise<{ ok: true; version: str
     const r = await execa(bin, ['--version'], { reject: false, timeout: 10_000 });
     const v = parseQemuVersion(r.stdout);
     if (r.exitCode !== 0 || !v) return { ok: false, error: `${bin} --version failed: ${(r.stderr || r.stdout).trim()}` };
-    const which = await execa('sh', ['-c', `command -v "$1"`, 'sh', bin], { reject: false });
-    return { ok: true, version: v, path: which.stdout.trim() || bin };
+    return { ok: true, version: v, path: commandPath(bin) ?? bin };
   } catch (e) {
     return { ok: false, error: `${bin}: ${(e as Error).message.split('\n')[0]}` };
   }
@@ -39,6 +38,6 @@ let pdeathsig: boolean | undefined;
  * on under PID 1. Without setpriv (not Linux, util-linux < 2.33) the command runs as it is.
  */
 export function withParentDeathSignal(bin: string, args: string[]): [string, string[]] {
-  pdeathsig ??= spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore' }).status === 0;
+  pdeathsig ??= execaSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore', reject: false }).exitCode === 0;
   return pdeathsig ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', bin, ...args]] : [bin, args];
 }

@@ -1,4 +1,5 @@
-// What the rehearsal adds to the configuration under test, rendered as Nix files, pure.
+// What the rehearsal adds to the configuration under test, rendered as Nix files, pure (but for
+// writeHarness, which copies them into the guest).
 //
 // The user's flake is not edited. A wrapper flake takes it as a `path:` input and extends its
 // host with two modules (NixOS `extendModules`, nixpkgs lib/modules.nix):
@@ -13,6 +14,9 @@
 //                    (neededForBoot, …) and every other mount (tmpfs, bind) stays the user's
 // The report lists every file and setting injected (Report.injected).
 import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ownedTempDir } from '../leftovers.js';
 import type { Injected } from '../report.js';
 import { VM_NIC } from '../qemu/spec.js';
 import { LAYOUTS, layoutByName } from './layouts.js';
@@ -139,4 +143,40 @@ export function vmHardwareModule(hw: HardwareConfig): Injected {
       'swapDevices = [ ] (forced)',
     ],
   };
+}
+
+/** The wrapper flake's files, in the order harnessFiles gives them. */
+export const HARNESS_FILE_NAMES = ['flake.nix', 'harness.nix', 'vm-hardware.nix'] as const;
+
+/**
+ * The wrapper flake's three files for `host` (pure): flake.nix, harness.nix and vm-hardware.nix,
+ * as the report lists them. `vmHardware` is the installer's parsed hardware-configuration.nix (the
+ * install), or the vm-hardware.nix text kept with an installed system (a rebuild of it).
+ */
+export function harnessFiles(o: HarnessOptions & { host: string; vmHardware: HardwareConfig | string }): Injected[] {
+  return [
+    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(o.host), settings: [`nixosConfigurations.${o.host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
+    harnessModule({ sshPublicKey: o.sshPublicKey, password: o.password, generation: o.generation }),
+    typeof o.vmHardware === 'string' ? { file: `${GUEST_FLAKE}/vm-hardware.nix`, content: o.vmHardware, settings: [] } : vmHardwareModule(o.vmHardware),
+  ];
+}
+
+/** What writeHarness needs of a Machine. */
+export interface CopiesIn {
+  copyIn(hostDir: string, guestDir: string, seconds?: number, files?: string[]): Promise<void>;
+}
+
+/**
+ * Writes `files` (harnessFiles) into the guest's GUEST_FLAKE with m.copyIn, through a temporary
+ * directory of this process's own (leftovers.ts) that is removed afterwards.
+ */
+export async function writeHarness(m: CopiesIn, files: Injected[], seconds = 120): Promise<void> {
+  const dir = ownedTempDir('nixos-rehearse-harness-');
+  try {
+    for (const f of files) writeFileSync(path.join(dir, path.basename(f.file)), f.content);
+    // The files written, not the directory: its owner tag (leftovers.ts) stays on the host.
+    await m.copyIn(dir, GUEST_FLAKE, seconds, files.map((f) => path.basename(f.file)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,7 +6,8 @@
 import type { Layout, Mount } from './layouts.js';
 import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
 import { NIX } from '../verify/parsers.js';
-import { hostName } from '../limits.js';
+import { splitFlakeRef } from '../flake.js';
+import { DECISIONS } from '../diagnosis/runbook-text.js';
 import { type Field, RehearseError } from '../errors.js';
 
 export interface PlanContext {
@@ -90,7 +91,7 @@ export const STEPS: Step[] = [
     id: 'task-01-uefi',
     task: 1,
     title: 'Confirm you booted in UEFI mode',
-    decision: 'If UEFI is missing, reboot and fix firmware settings. Don’t install in legacy mode unless you have a very specific constraint.',
+    decision: DECISIONS.task1.text,
     writes: false,
     commands: () => ['ls /sys/firmware/efi'],
     check: ([o]) => (/\befivars\b/.test(o ?? '') ? [] : ['/sys/firmware/efi has no efivars: this is not a UEFI boot']),
@@ -99,7 +100,7 @@ export const STEPS: Step[] = [
     id: 'task-02-disks',
     task: 2,
     title: 'Identify disks and their topology',
-    decision: 'Choose the install target(s). Check you’re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.',
+    decision: `${DECISIONS.task2.text} Check you’re not about to nuke the wrong disk: only the disks the rehearsal created (by serial) are targets.`,
     writes: false,
     commands: () => ['lsblk -o NAME,SIZE,TYPE,MODEL,SERIAL,FSTYPE,MOUNTPOINTS', 'lsblk -J -d -o NAME,SERIAL,TYPE,SIZE,MODEL'],
     check: ([, json], ctx) => {
@@ -115,7 +116,7 @@ export const STEPS: Step[] = [
     id: 'task-03-partition-table',
     task: 3,
     title: 'Sanity-check existing partition tables',
-    decision: 'If you see an old messy layout and you’re reinstalling, wipe the disk label cleanly (don’t half-reuse partitions).',
+    decision: DECISIONS.task3.text,
     writes: false,
     commands: (ctx) => ctx.disks.map((d) => `sudo sgdisk -p ${d}`),
   },
@@ -123,7 +124,7 @@ export const STEPS: Step[] = [
     id: 'task-04-partition',
     task: 4,
     title: 'Partition the disk(s): GPT, a 1 GiB ESP and the data partition',
-    decision: 'Proceed only if you are absolutely sure you selected the right disk.',
+    decision: DECISIONS.task4.text,
     writes: true,
     commands: (ctx) => [
       ...ctx.disks.flatMap((d) => [
@@ -149,7 +150,7 @@ export const STEPS: Step[] = [
     id: 'task-05-esp',
     task: 5,
     title: 'Format the EFI System Partition',
-    decision: 'If you’re doing mirrored boot, you’ll format an ESP on each disk and mount both (or use a sync approach).',
+    decision: DECISIONS.task5.text,
     writes: true,
     commands: (ctx) => [...ctx.disks.map((d) => `sudo mkfs.fat -F 32 -n EFI ${part(d, 1)}`), ...ctx.disks.map((d) => `sudo blkid -o export ${part(d, 1)}`)],
     check: (outs, ctx) =>
@@ -159,7 +160,7 @@ export const STEPS: Step[] = [
     id: 'task-06-root-filesystem',
     task: 6,
     title: 'Create the ZFS pool (or the ext4/Btrfs root file system)',
-    decision: 'If you see anything but ONLINE with zero errors, stop. Fix cabling, disk health, or device paths. Do not “continue and hope.”',
+    decision: DECISIONS.task6.text,
     writes: true,
     commands: (ctx) => {
       const r = ctx.layout.root;
@@ -192,7 +193,7 @@ export const STEPS: Step[] = [
     id: 'task-07-datasets',
     task: 7,
     title: 'Create datasets (root, nix store, persistent state) or Btrfs subvolumes',
-    decision: 'Put /nix on its own dataset. It grows. It churns. You want to snapshot it differently than your persistent state.',
+    decision: DECISIONS.task7.text,
     writes: true,
     commands: (ctx) => {
       const r = ctx.layout.root;
@@ -233,7 +234,7 @@ export const STEPS: Step[] = [
     id: 'task-08-mount',
     task: 8,
     title: 'Mount filesystems for installation',
-    decision: 'If /mnt/boot isn’t mounted, your systemd-boot install will silently produce a system that doesn’t boot. Fix it now.',
+    decision: DECISIONS.task8.text,
     writes: true,
     commands: (ctx) => [...mountCommands(ctx), 'mount'],
     check: (outs, ctx) => {
@@ -253,7 +254,7 @@ export const STEPS: Step[] = [
     id: 'task-09-generate-config',
     task: 9,
     title: 'Generate the initial configuration',
-    decision: 'Treat hardware-configuration.nix as mostly machine-generated and stable; keep human intent in separate modules where possible.',
+    decision: DECISIONS.task9.text,
     writes: true,
     commands: () => ['sudo nixos-generate-config --root /mnt'],
     check: ([o]) => (/writing \/mnt\/etc\/nixos\/hardware-configuration\.nix/.test(o ?? '') ? [] : ['nixos-generate-config did not write /mnt/etc/nixos/hardware-configuration.nix']),
@@ -262,7 +263,7 @@ export const STEPS: Step[] = [
     id: 'task-10-hardware-config',
     task: 10,
     title: 'Validate that the mounts are reflected in the hardware config',
-    decision: 'Keep ZFS dataset names stable. Do not rely on /dev/nvme0n1p2 in long-term configs unless you enjoy post-reboot surprises.',
+    decision: DECISIONS.task10.text,
     writes: false,
     commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
     check: ([hwText, espUuid, dataUuid], ctx) => {
@@ -298,7 +299,7 @@ export const STEPS: Step[] = [
     // and a real flake's inputs (nixpkgs) fetched there would eat the memory the install needs.
     // With nixos-install's `--extra-substituters "auto?trusted=1"`: what the installer's own store
     // already holds (the ISO's paths, a flake input fetched before) is copied, not fetched again.
-    decision: 'If the build fails, fix it now while you still have the ISO environment. Don’t “install and hope.”',
+    decision: DECISIONS.task11.text,
     writes: false,
     commands: (ctx) => {
       const [dir, host] = splitFlakeRef(ctx.flakeRef);
@@ -309,7 +310,7 @@ export const STEPS: Step[] = [
     id: 'task-12-install',
     task: 12,
     title: 'Install and set up the system',
-    decision: 'If bootloader install errors, do not reboot. Inspect /mnt/boot and your boot loader settings first.',
+    decision: DECISIONS.task12.text,
     writes: true,
     commands: (ctx) => [`sudo nixos-install --root /mnt --no-root-passwd --flake ${ctx.flakeRef}`],
     check: ([o]) => {
@@ -327,7 +328,7 @@ export const STEPS: Step[] = [
     id: 'task-13-boot-entries',
     task: 13,
     title: 'Before reboot, verify boot entries exist',
-    decision: 'If the directory is empty, your ESP wasn’t mounted during install. Mount it and reinstall bootloader from a chroot (or rerun install carefully).',
+    decision: DECISIONS.task13.text,
     writes: false,
     commands: () => ['sudo ls -la /mnt/boot/loader/entries | head', 'cat /mnt/boot/loader/loader.conf', 'readlink /mnt/nix/var/nix/profiles/system-1-link'],
     check: ([ls, loader, top]) => {
@@ -340,14 +341,5 @@ export const STEPS: Step[] = [
   },
 ];
 
-export function splitFlakeRef(ref: string): [string, string] {
-  const m = /^(.*)#([^#"]*)$/.exec(ref);
-  if (!m || !m[2]) {
-    throw new RehearseError(
-      'input',
-      `flake reference '${ref}' names no host: write it as <path-or-url>#<host>, e.g. .#server (the host is the name under nixosConfigurations)`,
-      { flakeRef: ref, problem: 'no-host' },
-    );
-  }
-  return [m[1] || '.', hostName(`the host in flake reference '${ref}'`, m[2])];
-}
+/** Re-exported from flake.ts, the one parser of flake references. */
+export { splitFlakeRef };

@@ -70,7 +70,7 @@ describe('fixture installer ISO', () => {
     expect(cmdline).not.toContain('isoboot');
     expect(readFileSync(savedInstaller().bootSerialLog!, 'utf8')).toContain('<<< Welcome to NixOS 25.11 (x86_64) - ttyS0 >>>');
     expect(readFileSync(savedInstaller().bootSerialLog!, 'utf8')).toMatch(/nixos login: nixos \(automatic login\)/);
-    expect((await m.succeed('hostid')).trim()).toBe('8425e349');
+    expect((await m.succeed('hostid')).trim()).toBe(fx.hostId);
     expect((await m.succeed('su nixos -c "sudo -n id -u"')).trim()).toBe('0');
     expect(await m.succeed('readlink /run/current-system')).toMatch(/-nixos-system-nixos-25\.11/);
   });

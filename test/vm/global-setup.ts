@@ -1,4 +1,4 @@
-// Once for the whole VM group: the tiny test guest and the fixture installer ISO (built or taken
+// Once for the whole VM group: the system packages (installed when missing), the tiny test guest and the fixture installer ISO (built or taken
 // from the cache), this machine's TCG speed, and the fixture installer booted once through its
 // own boot menu and saved (installer-state.ts) in a cache of this run's own, so that every test
 // that needs a running installer restores it in seconds instead of booting it again.
@@ -14,8 +14,12 @@ import { sha256File } from '../../src/iso/source.js';
 import { chooseAccel } from '../../src/qemu/accel.js';
 import { qemuBinary } from '../../src/qemu/tools.js';
 import { testLogDir } from '../helpers/paths.js';
+import { ensureSystemPackages } from '../helpers/system-packages.js';
 
 export default async function setup(project: TestProject) {
+  // QEMU, OVMF and the other host tools: installed when missing (root or passwordless sudo),
+  // else the run stops here with the exact apt-get command.
+  await ensureSystemPackages((s) => console.log(`[setup] ${s}`));
   const guest = await buildTestGuest((s) => console.log(s));
   project.provide('guest', guest);
   let started = Date.now();

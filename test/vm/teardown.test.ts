@@ -96,7 +96,7 @@ describe('teardown', () => {
           const m = /^READY (\d+) (\S+)$/m.exec(out);
           if (m) resolve(m);
         });
-        child.once('exit', () => reject(new Error(`hold-machine exited early: ${out}`)));
+        child.nodeChildProcess.once('exit', () => reject(new Error(`hold-machine exited early: ${out}`)));
       });
       const pid = Number(ready[1]);
       const workDir = ready[2];
