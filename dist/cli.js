@@ -11555,24 +11555,6 @@ function commandPath(cmd, env = process.env) {
   return void 0;
 }
 
-// src/host.ts
-function hostProblems(env = process.env) {
-  const problems = [];
-  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
-  for (const [what, bin] of tools) if (!commandPath(bin, env)) problems.push(`${what} not found (${bin})`);
-  try {
-    findFirmware(firmwareCandidates(env));
-  } catch {
-    problems.push("OVMF UEFI firmware not found");
-  }
-  return problems;
-}
-function hostNotReady(env = process.env) {
-  const problems = hostProblems(env);
-  if (!problems.length) return void 0;
-  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
-}
-
 // src/qemu/tools.ts
 function qemuBinary(env = process.env) {
   return env.NIXOS_REHEARSE_QEMU || "qemu-system-x86_64";
@@ -11808,6 +11790,14 @@ var ConsoleText = class {
 };
 function clean(s) {
   return stripAnsi(s).replace(/[\r\x07\x00]/g, "");
+}
+function parseKeyValue(out2) {
+  const r = {};
+  for (const line of out2.split("\n")) {
+    const i2 = line.indexOf("=");
+    if (i2 > 0) r[line.slice(0, i2).trim()] = line.slice(i2 + 1).trim();
+  }
+  return r;
 }
 
 // src/console/transcript.ts
@@ -12634,28 +12624,43 @@ var Machine = class _Machine {
     this.controlShell = void 0;
     mkdirSync(path15.dirname(this.spec.sockets.qmp), { recursive: true, mode: 448 });
     for (const s of Object.values(this.spec.sockets)) rmSync2(s, { force: true });
-    const argv = buildQemuArgv(this.spec);
     const boot = String(Date.now());
+    this.openConsoles(boot);
+    const qemuLog = path15.join(this.logDir, `qemu-${boot}.log`);
+    this.spawn(qemuLog);
+    try {
+      const died = this.diesAtStart(qemuLog);
+      const attach = this.attach();
+      attach.catch(() => {
+      });
+      await Promise.race([attach, died]).catch(async (e) => {
+        if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
+        const exit = await Promise.race([died.then(() => void 0, (d) => d), sleep2(2e3, void 0, { ref: false })]);
+        throw exit ?? e;
+      });
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+  /** This boot's serial and control consoles and their transcripts (a restored VM's saved serial log first). */
+  openConsoles(boot) {
     this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path15.join(this.logDir, `serial-${boot}`), cast: true });
     this.control = new Console({ name: `${this.name} control`, transcriptPath: path15.join(this.logDir, `control-${boot}`) });
-    if (this.restoreFrom && this.restoreSerialLog) {
-      let saved = "";
-      try {
-        saved = readFileSync3(this.restoreSerialLog, "utf8");
-      } catch {
-      }
-      if (saved) this.serial.history(`${saved.trimEnd()}
+    if (!this.restoreFrom || !this.restoreSerialLog) return;
+    let saved = "";
+    try {
+      saved = readFileSync3(this.restoreSerialLog, "utf8");
+    } catch {
+    }
+    if (saved) this.serial.history(`${saved.trimEnd()}
 [nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]
 `);
-    }
-    const [bin, args] = withParentDeathSignal(qemuBinary(), argv);
-    this.proc = execa(bin, args, {
-      reject: false,
-      cleanup: true,
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: { file: path15.join(this.logDir, `qemu-${boot}.log`) }
-    });
+  }
+  /** QEMU itself, dying with this process (withParentDeathSignal), its exit watched, its teardown registered. */
+  spawn(qemuLog) {
+    const [bin, args] = withParentDeathSignal(qemuBinary(), buildQemuArgv(this.spec));
+    this.proc = execa(bin, args, { reject: false, cleanup: true, stdin: "ignore", stdout: "ignore", stderr: { file: qemuLog } });
     const proc = this.proc;
     _Machine.running.add(this);
     this.exited = proc.then((r) => {
@@ -12673,47 +12678,39 @@ var Machine = class _Machine {
         this.removeSocketDir();
       }
     });
-    try {
-      const qemuLog = path15.join(this.logDir, `qemu-${boot}.log`);
-      const died = this.exited.then((x) => {
-        let said = "";
-        try {
-          said = readFileSync3(qemuLog, "utf8").trim().split("\n").slice(-5).join("\n");
-        } catch {
-        }
-        throw new RehearseError("qemu-exited", `QEMU exited during start (${x.code ?? x.signal}): ${said || "no message"}
+  }
+  /** Rejects with QEMU's own last words when it exits (only raced against the attach). */
+  diesAtStart(qemuLog) {
+    const died = this.exited.then((x) => {
+      let said = "";
+      try {
+        said = readFileSync3(qemuLog, "utf8").trim().split("\n").slice(-5).join("\n");
+      } catch {
+      }
+      throw new RehearseError("qemu-exited", `QEMU exited during start (${x.code ?? x.signal}): ${said || "no message"}
 (log: ${qemuLog})`, { machine: this.name, during: "start", exit: String(x.code ?? x.signal), qemuSaid: said || void 0, log: qemuLog });
-      });
-      died.catch(() => {
-      });
-      const attach = (async () => {
-        this.qmp = new Qmp();
-        await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
-        this.qmp.on("RESET", () => {
-          this.resets++;
-          this.controlShell = void 0;
-          this.control.abortWaits(new Error(`${this.name}: the guest rebooted while a command was running on its control console`));
-        });
-        if (this.restoreFrom) await this.loadState(this.restoreFrom);
-        await this.serial.attach(this.spec.sockets.serial);
-        await this.control.attach(this.spec.sockets.control);
-        await this.qmp.execute("cont");
-        if (this.restoreFrom) {
-          const shell = new Shell(this.control, { timeoutMs: this.t(300) });
-          await shell.succeed("true", { timeoutMs: this.t(60) });
-          this.controlShell = shell;
-        }
-      })();
-      attach.catch(() => {
-      });
-      await Promise.race([attach, died]).catch(async (e) => {
-        if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
-        const exit = await Promise.race([died.then(() => void 0, (d) => d), sleep2(2e3, void 0, { ref: false })]);
-        throw exit ?? e;
-      });
-    } catch (e) {
-      await this.stop();
-      throw e;
+    });
+    died.catch(() => {
+    });
+    return died;
+  }
+  /** QMP, then (a saved state loaded) both consoles, then the CPU runs; a restored VM's control shell is adopted. */
+  async attach() {
+    this.qmp = new Qmp();
+    await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
+    this.qmp.on("RESET", () => {
+      this.resets++;
+      this.controlShell = void 0;
+      this.control.abortWaits(new Error(`${this.name}: the guest rebooted while a command was running on its control console`));
+    });
+    if (this.restoreFrom) await this.loadState(this.restoreFrom);
+    await this.serial.attach(this.spec.sockets.serial);
+    await this.control.attach(this.spec.sockets.control);
+    await this.qmp.execute("cont");
+    if (this.restoreFrom) {
+      const shell = new Shell(this.control, { timeoutMs: this.t(300) });
+      await shell.succeed("true", { timeoutMs: this.t(60) });
+      this.controlShell = shell;
     }
   }
   /**
@@ -13005,14 +13002,6 @@ var Machine = class _Machine {
 function shellQuote(s) {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
-function parseKeyValue(out2) {
-  const r = {};
-  for (const line of out2.split("\n")) {
-    const i2 = line.indexOf("=");
-    if (i2 > 0) r[line.slice(0, i2).trim()] = line.slice(i2 + 1).trim();
-  }
-  return r;
-}
 var UNIX_PATH_MAX = 108;
 function socketPaths(dir) {
   return { serial: path15.join(dir, "serial.sock"), control: path15.join(dir, "control.sock"), qmp: path15.join(dir, "qmp.sock") };
@@ -13240,6 +13229,24 @@ function resolveFlake(ref) {
     throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`, "unknown-flake-host", { dir, host, declared: hosts });
   }
   return { dir, host, ref: `${dir}#${host}` };
+}
+
+// src/host-ready.ts
+function hostProblems(env = process.env) {
+  const problems = [];
+  const tools = [["QEMU", qemuBinary(env)], ["qemu-img", qemuImgBinary(env)], ["ssh-keygen", "ssh-keygen"]];
+  for (const [what, bin] of tools) if (!commandPath(bin, env)) problems.push(`${what} not found (${bin})`);
+  try {
+    findFirmware(firmwareCandidates(env));
+  } catch {
+    problems.push("OVMF UEFI firmware not found");
+  }
+  return problems;
+}
+function hostNotReady(env = process.env) {
+  const problems = hostProblems(env);
+  if (!problems.length) return void 0;
+  return new RehearseError("host-not-ready", `this host is not ready for a rehearsal: ${problems.join("; ")}. \`nixos-rehearse doctor\` says more; to install: ${INSTALL_HINT}`, { problems });
 }
 
 // src/iso/source.ts

@@ -12,7 +12,7 @@ import { LAYOUTS } from './runbook/layouts.js';
 import { DEFAULT_ISO } from './iso/default.js';
 import { EXIT, exitCodeFor } from './cli/exit-codes.js';
 import { HELP_AFTER } from './cli/help.js';
-import { hostNotReady } from './host.js';
+import { hostNotReady } from './host-ready.js';
 import { type RunFlags, rehearse } from './cli/run.js';
 
 const program = new Command();

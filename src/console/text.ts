@@ -37,3 +37,13 @@ export function clean(s: string): string {
   // Backspace-overwrite and bells are line-editor noise too.
   return stripAnsi(s).replace(/[\r\x07\x00]/g, '');
 }
+
+/** `systemctl show`-style `Key=Value` lines as a record (the first `=` splits). */
+export function parseKeyValue(out: string): Record<string, string> {
+  const r: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) r[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return r;
+}

@@ -14,6 +14,7 @@ import { connectUnix } from '../unix-socket.js';
 import { Console, ConsoleClosedError } from '../console/console.js';
 import { Shell, untilShellAnswers } from '../console/shell.js';
 import { newNonce } from '../console/protocol.js';
+import { parseKeyValue } from '../console/text.js';
 import { buildQemuArgv } from './argv.js';
 import { createDisk } from './disks.js';
 import { type FirmwarePair, findFirmware } from './firmware.js';
@@ -210,27 +211,45 @@ export class Machine {
     this.controlShell = undefined;
     mkdirSync(path.dirname(this.spec.sockets.qmp), { recursive: true, mode: 0o700 }); // removed by the last stop() when short
     for (const s of Object.values(this.spec.sockets)) rmSync(s, { force: true });
-    const argv = buildQemuArgv(this.spec);
     const boot = String(Date.now());
+    this.openConsoles(boot);
+    const qemuLog = path.join(this.logDir, `qemu-${boot}.log`);
+    this.spawn(qemuLog);
+    try {
+      const died = this.diesAtStart(qemuLog);
+      const attach = this.attach();
+      attach.catch(() => {}); // raced: when QEMU dies first, its error is the one that counts
+      await Promise.race([attach, died]).catch(async (e) => {
+        // A socket closing is QEMU exiting, seen a moment before the process's exit is: then
+        // QEMU's own message is the error. Any other error (a damaged saved state) stands.
+        if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
+        const exit = await Promise.race([died.then(() => undefined, (d: Error) => d), sleep(2000, undefined, { ref: false })]);
+        throw exit ?? e;
+      });
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** This boot's serial and control consoles and their transcripts (a restored VM's saved serial log first). */
+  private openConsoles(boot: string): void {
     this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path.join(this.logDir, `serial-${boot}`), cast: true });
     this.control = new Console({ name: `${this.name} control`, transcriptPath: path.join(this.logDir, `control-${boot}`) });
-    if (this.restoreFrom && this.restoreSerialLog) {
-      let saved = '';
-      try {
-        saved = readFileSync(this.restoreSerialLog, 'utf8');
-      } catch {
-        // no saved serial log: the console starts empty
-      }
-      if (saved) this.serial.history(`${saved.trimEnd()}\n[nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]\n`);
+    if (!this.restoreFrom || !this.restoreSerialLog) return;
+    let saved = '';
+    try {
+      saved = readFileSync(this.restoreSerialLog, 'utf8');
+    } catch {
+      // no saved serial log: the console starts empty
     }
-    const [bin, args] = withParentDeathSignal(qemuBinary(), argv);
-    this.proc = execa(bin, args, {
-      reject: false,
-      cleanup: true,
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: { file: path.join(this.logDir, `qemu-${boot}.log`) },
-    });
+    if (saved) this.serial.history(`${saved.trimEnd()}\n[nixos-rehearse: the serial console above is the saved VM's, up to its save; restored from ${this.restoreFrom}]\n`);
+  }
+
+  /** QEMU itself, dying with this process (withParentDeathSignal), its exit watched, its teardown registered. */
+  private spawn(qemuLog: string): void {
+    const [bin, args] = withParentDeathSignal(qemuBinary(), buildQemuArgv(this.spec));
+    this.proc = execa(bin, args, { reject: false, cleanup: true, stdin: 'ignore', stdout: 'ignore', stderr: { file: qemuLog } });
     const proc = this.proc;
     Machine.running.add(this);
     this.exited = proc.then((r) => {
@@ -248,52 +267,45 @@ export class Machine {
         this.removeSocketDir();
       },
     });
-    try {
-      const qemuLog = path.join(this.logDir, `qemu-${boot}.log`);
-      const died = this.exited.then((x) => {
-        let said = '';
-        try {
-          said = readFileSync(qemuLog, 'utf8').trim().split('\n').slice(-5).join('\n');
-        } catch {
-          // no log: nothing to quote
-        }
-        throw new RehearseError('qemu-exited', `QEMU exited during start (${x.code ?? x.signal}): ${said || 'no message'}\n(log: ${qemuLog})`, { machine: this.name, during: 'start', exit: String(x.code ?? x.signal), qemuSaid: said || undefined, log: qemuLog });
-      });
-      died.catch(() => {}); // only raced against the attach below
-      const attach = (async () => {
-        this.qmp = new Qmp();
-        await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
-        this.qmp.on('RESET', () => {
-          this.resets++;
-          // The guest's control shell is gone with the old boot, and so is the end of the
-          // command it was running (a `reboot` returns, but the shell may be killed before it
-          // prints the frame's end): that command fails now instead of waiting out its limit.
-          this.controlShell = undefined;
-          this.control.abortWaits(new Error(`${this.name}: the guest rebooted while a command was running on its control console`));
-        });
-        if (this.restoreFrom) await this.loadState(this.restoreFrom);
-        await this.serial.attach(this.spec.sockets.serial);
-        await this.control.attach(this.spec.sockets.control);
-        await this.qmp.execute('cont');
-        if (this.restoreFrom) {
-          // The saved guest already runs its control shell on hvc0 (saveState() requires one):
-          // adopt it rather than starting a second one that would compete for the console.
-          const shell = new Shell(this.control, { timeoutMs: this.t(300) });
-          await shell.succeed('true', { timeoutMs: this.t(60) });
-          this.controlShell = shell;
-        }
-      })();
-      attach.catch(() => {}); // raced: when QEMU dies first, its error is the one that counts
-      await Promise.race([attach, died]).catch(async (e) => {
-        // A socket closing is QEMU exiting, seen a moment before the process's exit is: then
-        // QEMU's own message is the error. Any other error (a damaged saved state) stands.
-        if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
-        const exit = await Promise.race([died.then(() => undefined, (d: Error) => d), sleep(2000, undefined, { ref: false })]);
-        throw exit ?? e;
-      });
-    } catch (e) {
-      await this.stop();
-      throw e;
+  }
+
+  /** Rejects with QEMU's own last words when it exits (only raced against the attach). */
+  private diesAtStart(qemuLog: string): Promise<never> {
+    const died = this.exited.then((x) => {
+      let said = '';
+      try {
+        said = readFileSync(qemuLog, 'utf8').trim().split('\n').slice(-5).join('\n');
+      } catch {
+        // no log: nothing to quote
+      }
+      throw new RehearseError('qemu-exited', `QEMU exited during start (${x.code ?? x.signal}): ${said || 'no message'}\n(log: ${qemuLog})`, { machine: this.name, during: 'start', exit: String(x.code ?? x.signal), qemuSaid: said || undefined, log: qemuLog });
+    });
+    died.catch(() => {});
+    return died;
+  }
+
+  /** QMP, then (a saved state loaded) both consoles, then the CPU runs; a restored VM's control shell is adopted. */
+  private async attach(): Promise<void> {
+    this.qmp = new Qmp();
+    await this.qmp.connect(this.spec.sockets.qmp, this.t(10));
+    this.qmp.on('RESET', () => {
+      this.resets++;
+      // The guest's control shell is gone with the old boot, and so is the end of the
+      // command it was running (a `reboot` returns, but the shell may be killed before it
+      // prints the frame's end): that command fails now instead of waiting out its limit.
+      this.controlShell = undefined;
+      this.control.abortWaits(new Error(`${this.name}: the guest rebooted while a command was running on its control console`));
+    });
+    if (this.restoreFrom) await this.loadState(this.restoreFrom);
+    await this.serial.attach(this.spec.sockets.serial);
+    await this.control.attach(this.spec.sockets.control);
+    await this.qmp.execute('cont');
+    if (this.restoreFrom) {
+      // The saved guest already runs its control shell on hvc0 (saveState() requires one):
+      // adopt it rather than starting a second one that would compete for the console.
+      const shell = new Shell(this.control, { timeoutMs: this.t(300) });
+      await shell.succeed('true', { timeoutMs: this.t(60) });
+      this.controlShell = shell;
     }
   }
 
@@ -619,16 +631,6 @@ export class Machine {
 
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** `KEY=VALUE` lines (systemctl show) into a map; pure. */
-export function parseKeyValue(out: string): Record<string, string> {
-  const r: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) r[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
-  return r;
 }
 
 /** sun_path of a UNIX socket holds 108 bytes with its terminating NUL (Linux include/uapi/linux/un.h). */

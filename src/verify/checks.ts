@@ -3,7 +3,7 @@
 // runner (verify.ts) only runs the commands and hands their output over, so that each check can
 // be shown red and green without a VM (test/unit/checks-red.test.ts covers every id in
 // CHECK_IDS; test/unit/verify.test.ts the parsers and the finer messages).
-import { parseKeyValue } from '../qemu/machine.js';
+import { parseKeyValue } from '../console/text.js';
 import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
 import { type BootEntry, type IpInterface, failedUnitsUnread, parseIpAddrJson, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseLoaderDefault, parsePathInfoSize } from './parsers.js';
 
