@@ -2,7 +2,7 @@
 import { createRequire as __nrCreateRequire } from 'node:module'; const require = __nrCreateRequire(import.meta.url);
 if (Number(process.versions.node.split('.')[0]) < 22) { console.error(`nixos-rehearse needs Node 22.12 or newer (this is ${process.version}).`); process.exit(1); }
 
-// node_modules/commander/lib/error.js
+// ../main/node_modules/commander/lib/error.js
 var CommanderError = class extends Error {
   /**
    * Constructs the CommanderError class
@@ -31,7 +31,7 @@ var InvalidArgumentError = class extends CommanderError {
   }
 };
 
-// node_modules/commander/lib/argument.js
+// ../main/node_modules/commander/lib/argument.js
 var Argument = class {
   /**
    * Initialize a new command argument with the given name and description.
@@ -152,7 +152,7 @@ function humanReadableArgName(arg) {
   return arg.required ? "<" + nameOutput + ">" : "[" + nameOutput + "]";
 }
 
-// node_modules/commander/lib/command.js
+// ../main/node_modules/commander/lib/command.js
 import { EventEmitter } from "node:events";
 import childProcess from "node:child_process";
 import path from "node:path";
@@ -160,7 +160,7 @@ import fs from "node:fs";
 import process2 from "node:process";
 import { stripVTControlCharacters as stripVTControlCharacters2 } from "node:util";
 
-// node_modules/commander/lib/help.js
+// ../main/node_modules/commander/lib/help.js
 import { stripVTControlCharacters } from "node:util";
 var Help = class {
   constructor() {
@@ -752,7 +752,7 @@ ${itemIndentStr}`);
   }
 };
 
-// node_modules/commander/lib/option.js
+// ../main/node_modules/commander/lib/option.js
 var Option = class {
   /**
    * Initialize a new `Option` with the given `flags` and `description`.
@@ -1058,7 +1058,7 @@ function splitOptionFlags(flags) {
   return { shortFlag, longFlag };
 }
 
-// node_modules/commander/lib/suggestSimilar.js
+// ../main/node_modules/commander/lib/suggestSimilar.js
 var maxDistance = 3;
 function editDistance(a2, b) {
   if (Math.abs(a2.length - b.length) > maxDistance)
@@ -1133,7 +1133,7 @@ function suggestSimilar(word, candidates) {
   return "";
 }
 
-// node_modules/commander/lib/command.js
+// ../main/node_modules/commander/lib/command.js
 var Command = class _Command extends EventEmitter {
   /**
    * Initialize a new `Command`.
@@ -3371,7 +3371,7 @@ function useColor() {
   return void 0;
 }
 
-// node_modules/commander/index.js
+// ../main/node_modules/commander/index.js
 var program = new Command();
 
 // src/qemu/accel.ts
@@ -3379,7 +3379,7 @@ import { accessSync, constants as constants4, mkdtempSync, rmSync, writeFileSync
 import os from "node:os";
 import path11 from "node:path";
 
-// node_modules/is-plain-obj/index.js
+// ../main/node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
   if (typeof value !== "object" || value === null) {
     return false;
@@ -3388,7 +3388,7 @@ function isPlainObject(value) {
   return (prototype === null || prototype === Object.prototype || Object.getPrototypeOf(prototype) === null) && !(Symbol.toStringTag in value) && !(Symbol.iterator in value);
 }
 
-// node_modules/execa/lib/arguments/file-url.js
+// ../main/node_modules/execa/lib/arguments/file-url.js
 import { fileURLToPath } from "node:url";
 var safeNormalizeFileUrl = (file, name) => {
   const fileString = normalizeFileUrl(normalizeDenoExecPath(file));
@@ -3401,7 +3401,7 @@ var normalizeDenoExecPath = (file) => isDenoExecPath(file) ? file.toString() : f
 var isDenoExecPath = (file) => typeof file !== "string" && file && Object.getPrototypeOf(file) === String.prototype;
 var normalizeFileUrl = (file) => file instanceof URL ? fileURLToPath(file) : file;
 
-// node_modules/execa/lib/methods/parameters.js
+// ../main/node_modules/execa/lib/methods/parameters.js
 var normalizeParameters = (rawFile, rawArguments = [], rawOptions, ...rawExtraArguments) => {
   if (rawExtraArguments.length > 0) {
     throw new TypeError("Execa accepts at most three arguments: file, arguments, options.");
@@ -3428,10 +3428,10 @@ var normalizeParameters = (rawFile, rawArguments = [], rawOptions, ...rawExtraAr
   return [filePath, normalizedArguments, { __proto__: null, ...options }];
 };
 
-// node_modules/execa/lib/methods/template.js
+// ../main/node_modules/execa/lib/methods/template.js
 import { ChildProcess } from "node:child_process";
 
-// node_modules/execa/lib/arguments/escape.js
+// ../main/node_modules/execa/lib/arguments/escape.js
 import { platform } from "node:process";
 import { stripVTControlCharacters as stripVTControlCharacters3 } from "node:util";
 var joinCommand = (filePath, rawArguments, shell) => {
@@ -3476,7 +3476,7 @@ var quoteString = (escapedArgument) => {
 };
 var NO_ESCAPE_REGEXP = /^[\w\-./]+$/;
 
-// node_modules/execa/lib/utils/uint-array.js
+// ../main/node_modules/execa/lib/utils/uint-array.js
 import { StringDecoder } from "node:string_decoder";
 var { toString: objectToString } = Object.prototype;
 var isArrayBuffer = (value) => objectToString.call(value) === "[object ArrayBuffer]";
@@ -3518,7 +3518,7 @@ var getJoinLength = (uint8Arrays) => {
   return joinLength;
 };
 
-// node_modules/execa/lib/return/final-error.js
+// ../main/node_modules/execa/lib/return/final-error.js
 var getFinalError = (originalError, message, isSync) => {
   const ErrorClass = isSync ? ExecaSyncError : ExecaError;
   const options = originalError instanceof DiscardedError ? {} : { cause: originalError };
@@ -3552,10 +3552,10 @@ var ExecaSyncError = class extends Error {
 };
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
-// node_modules/execa/lib/utils/type-name.js
+// ../main/node_modules/execa/lib/utils/type-name.js
 var getTypeName = (value) => value === null ? "null" : typeof value;
 
-// node_modules/execa/lib/methods/template.js
+// ../main/node_modules/execa/lib/methods/template.js
 var isTemplateString = (templates) => Array.isArray(templates) && Array.isArray(templates.raw);
 var parseTemplates = (templates, expressions) => {
   let tokens = [];
@@ -3670,13 +3670,13 @@ var getSubprocessResult = (result) => {
   throw new TypeError(`Unexpected "${getTypeName(stdout)}" stdout in template expression`);
 };
 
-// node_modules/execa/lib/methods/main-sync.js
+// ../main/node_modules/execa/lib/methods/main-sync.js
 import { spawnSync } from "node:child_process";
 
-// node_modules/execa/lib/arguments/specific.js
+// ../main/node_modules/execa/lib/arguments/specific.js
 import { debuglog } from "node:util";
 
-// node_modules/execa/lib/utils/standard-stream.js
+// ../main/node_modules/execa/lib/utils/standard-stream.js
 import process3 from "node:process";
 var isStandardStream = (stream) => STANDARD_STREAMS.includes(stream);
 var STANDARD_STREAMS = [process3.stdin, process3.stdout, process3.stderr];
@@ -3686,7 +3686,7 @@ var allStreamSymbol = /* @__PURE__ */ Symbol("execa.allStream");
 var setAllStream = (stream) => Object.assign(stream, { [allStreamSymbol]: true });
 var isAllStream = (stream) => stream?.[allStreamSymbol] === true;
 
-// node_modules/execa/lib/utils/options.js
+// ../main/node_modules/execa/lib/utils/options.js
 var copyOptions = (options = {}) => {
   if (options === null) {
     throw new TypeError("The options must be an object, not `null`.");
@@ -3699,7 +3699,7 @@ var checkBooleanOption = (value, optionName) => {
   }
 };
 
-// node_modules/execa/lib/arguments/specific.js
+// ../main/node_modules/execa/lib/arguments/specific.js
 var normalizeFdSpecificOptions = (options) => {
   const optionsCopy = { __proto__: null, ...options };
   for (const optionName of FD_SPECIFIC_OPTIONS) {
@@ -3785,7 +3785,7 @@ var DEFAULT_OPTIONS = {
 var FD_SPECIFIC_OPTIONS = ["lines", "buffer", "maxBuffer", "verbose", "stripFinalNewline"];
 var getFdSpecificValue = (optionArray, fdNumber) => fdNumber === "ipc" ? optionArray.at(-1) : optionArray[fdNumber];
 
-// node_modules/execa/lib/verbose/values.js
+// ../main/node_modules/execa/lib/verbose/values.js
 var isVerbose = ({ verbose }, fdNumber) => getFdVerbose(verbose, fdNumber) !== "none";
 var isFullVerbose = ({ verbose }, fdNumber) => !["none", "short"].includes(getFdVerbose(verbose, fdNumber));
 var getVerboseFunction = ({ verbose }, fdNumber) => {
@@ -3797,13 +3797,13 @@ var getFdGenericVerbose = (verbose) => verbose.find((fdVerbose) => isVerboseFunc
 var isVerboseFunction = (fdVerbose) => typeof fdVerbose === "function";
 var VERBOSE_VALUES = ["none", "short", "full"];
 
-// node_modules/execa/lib/verbose/log.js
+// ../main/node_modules/execa/lib/verbose/log.js
 import { inspect } from "node:util";
 
-// node_modules/execa/lib/verbose/default.js
+// ../main/node_modules/execa/lib/verbose/default.js
 import process5 from "node:process";
 
-// node_modules/is-unicode-supported/index.js
+// ../main/node_modules/is-unicode-supported/index.js
 import process4 from "node:process";
 function isUnicodeSupported() {
   const { env } = process4;
@@ -3814,7 +3814,7 @@ function isUnicodeSupported() {
   return Boolean(env.WT_SESSION) || Boolean(env.TERMINUS_SUBLIME) || env.ConEmuTask === "{cmd::Cmder}" || TERM_PROGRAM === "Terminus-Sublime" || TERM_PROGRAM === "vscode" || TERM === "xterm-256color" || TERM === "alacritty" || TERM === "rxvt-unicode" || TERM === "rxvt-unicode-256color" || env.TERMINAL_EMULATOR === "JetBrains-JediTerm";
 }
 
-// node_modules/figures/index.js
+// ../main/node_modules/figures/index.js
 var common = {
   circleQuestionMark: "(?)",
   questionMarkPrefix: "(?)",
@@ -4090,7 +4090,7 @@ var figures = shouldUseMain ? mainSymbols : fallbackSymbols;
 var figures_default = figures;
 var replacements = Object.entries(specialMainSymbols);
 
-// node_modules/yoctocolors/base.js
+// ../main/node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
 var format = (open, close) => {
@@ -4180,7 +4180,7 @@ var underlineMagentaBright = format("58;5;13", 59);
 var underlineCyanBright = format("58;5;14", 59);
 var underlineWhiteBright = format("58;5;15", 59);
 
-// node_modules/execa/lib/verbose/default.js
+// ../main/node_modules/execa/lib/verbose/default.js
 var hasColors2 = process5.env.FORCE_COLOR !== void 0 || process5.stderr.isTTY === true;
 var identity = (string) => string;
 var getColor = (color) => hasColors2 ? color : identity;
@@ -4225,7 +4225,7 @@ var COLORS = {
   duration: () => gray2
 };
 
-// node_modules/execa/lib/verbose/custom.js
+// ../main/node_modules/execa/lib/verbose/custom.js
 var applyVerboseOnLines = (printedLines, verboseInfo, fdNumber) => {
   const verboseFunction = getVerboseFunction(verboseInfo, fdNumber);
   return printedLines.map(({ verboseLine, verboseObject }) => applyVerboseFunction(verboseLine, verboseObject, verboseFunction)).filter((printedLine) => printedLine !== void 0).map((printedLine) => appendNewline(printedLine)).join("");
@@ -4242,7 +4242,7 @@ var applyVerboseFunction = (verboseLine, verboseObject, verboseFunction) => {
 var appendNewline = (printedLine) => printedLine.endsWith("\n") ? printedLine : `${printedLine}
 `;
 
-// node_modules/execa/lib/verbose/log.js
+// ../main/node_modules/execa/lib/verbose/log.js
 var verboseLog = ({ type, verboseMessage, fdNumber, verboseInfo, result }) => {
   const verboseObject = getVerboseObject({ type, result, verboseInfo });
   const printedLines = getPrintedLines(verboseMessage, verboseObject);
@@ -4274,7 +4274,7 @@ var serializeVerboseMessage = (message) => {
   return escapeLines(messageString);
 };
 
-// node_modules/execa/lib/verbose/start.js
+// ../main/node_modules/execa/lib/verbose/start.js
 var logCommand = (escapedCommand, verboseInfo) => {
   if (!isVerbose(verboseInfo)) {
     return;
@@ -4286,7 +4286,7 @@ var logCommand = (escapedCommand, verboseInfo) => {
   });
 };
 
-// node_modules/execa/lib/verbose/info.js
+// ../main/node_modules/execa/lib/verbose/info.js
 var getVerboseInfo = (verbose, escapedCommand, rawOptions) => {
   validateVerbose(verbose);
   const commandId = getCommandId(verbose);
@@ -4314,12 +4314,12 @@ var validateVerbose = (verbose) => {
   }
 };
 
-// node_modules/execa/lib/return/duration.js
+// ../main/node_modules/execa/lib/return/duration.js
 import { hrtime } from "node:process";
 var getStartTime = () => hrtime.bigint();
 var getDurationMs = (startTime) => Number(hrtime.bigint() - startTime) / 1e6;
 
-// node_modules/execa/lib/arguments/command.js
+// ../main/node_modules/execa/lib/arguments/command.js
 var handleCommand = (filePath, rawArguments, rawOptions) => {
   const startTime = getStartTime();
   const { command, escapedCommand } = joinCommand(filePath, rawArguments, rawOptions.shell && !rawOptions.node);
@@ -4334,15 +4334,15 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
   };
 };
 
-// node_modules/execa/lib/arguments/options.js
+// ../main/node_modules/execa/lib/arguments/options.js
 import path8 from "node:path";
 import process10 from "node:process";
 
-// node_modules/npm-run-path/index.js
+// ../main/node_modules/npm-run-path/index.js
 import process6 from "node:process";
 import path3 from "node:path";
 
-// node_modules/npm-run-path/node_modules/path-key/index.js
+// ../main/node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey(options = {}) {
   const {
     env = process.env,
@@ -4354,7 +4354,7 @@ function pathKey(options = {}) {
   return Object.keys(env).reverse().find((key) => key.toUpperCase() === "PATH") || "Path";
 }
 
-// node_modules/unicorn-magic/node.js
+// ../main/node_modules/unicorn-magic/node.js
 import { promisify } from "node:util";
 import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
 import path2 from "node:path";
@@ -4378,7 +4378,7 @@ function traversePathUp(startPath) {
 }
 var TEN_MEGABYTES_IN_BYTES = 10 * 1024 * 1024;
 
-// node_modules/npm-run-path/index.js
+// ../main/node_modules/npm-run-path/index.js
 var npmRunPath = ({
   cwd = process6.cwd(),
   path: pathOption = process6.env[pathKey()],
@@ -4419,16 +4419,16 @@ var npmRunPathEnv = ({ env = process6.env, ...options } = {}) => {
   return env;
 };
 
-// node_modules/execa/lib/terminate/kill.js
+// ../main/node_modules/execa/lib/terminate/kill.js
 import { setTimeout as setTimeout3 } from "node:timers/promises";
 
-// node_modules/execa/lib/terminate/signal.js
+// ../main/node_modules/execa/lib/terminate/signal.js
 import { constants as constants3 } from "node:os";
 
-// node_modules/human-signals/build/src/main.js
+// ../main/node_modules/human-signals/build/src/main.js
 import { constants as constants2 } from "node:os";
 
-// node_modules/human-signals/build/src/realtime.js
+// ../main/node_modules/human-signals/build/src/realtime.js
 var getRealtimeSignals = () => {
   const length = SIGRTMAX - SIGRTMIN + 1;
   return Array.from({ length }, getRealtimeSignal);
@@ -4443,10 +4443,10 @@ var getRealtimeSignal = (value, index) => ({
 var SIGRTMIN = 34;
 var SIGRTMAX = 64;
 
-// node_modules/human-signals/build/src/signals.js
+// ../main/node_modules/human-signals/build/src/signals.js
 import { constants } from "node:os";
 
-// node_modules/human-signals/build/src/core.js
+// ../main/node_modules/human-signals/build/src/core.js
 var SIGNALS = [
   {
     name: "SIGHUP",
@@ -4719,7 +4719,7 @@ var SIGNALS = [
   }
 ];
 
-// node_modules/human-signals/build/src/signals.js
+// ../main/node_modules/human-signals/build/src/signals.js
 var getSignals = () => {
   const realtimeSignals = getRealtimeSignals();
   const signals2 = [...SIGNALS, ...realtimeSignals].map(normalizeSignal);
@@ -4741,7 +4741,7 @@ var normalizeSignal = ({
   return { name, number, description, supported, action, forced, standard };
 };
 
-// node_modules/human-signals/build/src/main.js
+// ../main/node_modules/human-signals/build/src/main.js
 var getSignalsByName = () => {
   const signals2 = getSignals();
   return Object.fromEntries(signals2.map(getSignalByName));
@@ -4792,7 +4792,7 @@ var findSignalByNumber = (number, signals2) => {
 };
 var signalsByNumber = getSignalsByNumber();
 
-// node_modules/execa/lib/terminate/signal.js
+// ../main/node_modules/execa/lib/terminate/signal.js
 var normalizeKillSignal = (killSignal) => {
   const optionName = "option `killSignal`";
   if (killSignal === 0) {
@@ -4836,7 +4836,7 @@ var getAvailableSignalNames = () => Object.keys(constants3.signals).sort().map((
 var getAvailableSignalIntegers = () => [...new Set(Object.values(constants3.signals).sort((signalInteger, signalIntegerTwo) => signalInteger - signalIntegerTwo))].join(", ");
 var getSignalDescription = (signal) => signalsByName[signal].description;
 
-// node_modules/execa/lib/terminate/timeout.js
+// ../main/node_modules/execa/lib/terminate/timeout.js
 import { setTimeout as setTimeout2 } from "node:timers/promises";
 var validateTimeout = ({ timeout }) => {
   if (timeout !== void 0) {
@@ -4857,7 +4857,7 @@ var killAfterTimeout = async (kill, timeout, context, { signal }) => {
   throw new DiscardedError();
 };
 
-// node_modules/execa/lib/terminate/kill.js
+// ../main/node_modules/execa/lib/terminate/kill.js
 var normalizeForceKillAfterDelay = (forceKillAfterDelay) => {
   if (forceKillAfterDelay === false) {
     return forceKillAfterDelay;
@@ -4922,7 +4922,7 @@ var killOnTimeout = async ({ kill, forceKillAfterDelay, context, controllerSigna
   }
 };
 
-// node_modules/execa/lib/utils/abort-signal.js
+// ../main/node_modules/execa/lib/utils/abort-signal.js
 import { once } from "node:events";
 var onAbortedSignal = async (mainSignal, stopSignal) => {
   if (!mainSignal.aborted) {
@@ -4935,7 +4935,7 @@ var validateAbortSignal = (signal, optionName) => {
   }
 };
 
-// node_modules/execa/lib/terminate/cancel.js
+// ../main/node_modules/execa/lib/terminate/cancel.js
 var validateCancelSignal = ({ cancelSignal }) => {
   validateAbortSignal(cancelSignal, "cancelSignal");
 };
@@ -4952,13 +4952,13 @@ var terminateOnCancel = async (kill, cancelSignal, context, { signal }) => {
   throw cancelSignal.reason;
 };
 
-// node_modules/execa/lib/ipc/graceful.js
+// ../main/node_modules/execa/lib/ipc/graceful.js
 import { scheduler as scheduler2 } from "node:timers/promises";
 
-// node_modules/execa/lib/ipc/send.js
+// ../main/node_modules/execa/lib/ipc/send.js
 import { promisify as promisify2 } from "node:util";
 
-// node_modules/execa/lib/ipc/validation.js
+// ../main/node_modules/execa/lib/ipc/validation.js
 import { inspect as inspect2 } from "node:util";
 var validateIpcMethod = ({ methodName, isSubprocess, ipc, isConnected: isConnected2 }) => {
   validateIpcOption(methodName, isSubprocess, ipc);
@@ -5038,7 +5038,7 @@ var disconnect = (anyProcess) => {
   }
 };
 
-// node_modules/execa/lib/utils/deferred.js
+// ../main/node_modules/execa/lib/utils/deferred.js
 var createDeferred = () => {
   const methods = {};
   const promise = new Promise((resolve, reject) => {
@@ -5047,10 +5047,10 @@ var createDeferred = () => {
   return Object.assign(promise, methods);
 };
 
-// node_modules/execa/lib/ipc/strict.js
+// ../main/node_modules/execa/lib/ipc/strict.js
 import { once as once3 } from "node:events";
 
-// node_modules/execa/lib/utils/max-listeners.js
+// ../main/node_modules/execa/lib/utils/max-listeners.js
 import { addAbortListener } from "node:events";
 var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
   const maxListeners = eventEmitter.getMaxListeners();
@@ -5063,14 +5063,14 @@ var incrementMaxListeners = (eventEmitter, maxListenersIncrement, signal) => {
   });
 };
 
-// node_modules/execa/lib/ipc/forward.js
+// ../main/node_modules/execa/lib/ipc/forward.js
 import { EventEmitter as EventEmitter2 } from "node:events";
 
-// node_modules/execa/lib/ipc/incoming.js
+// ../main/node_modules/execa/lib/ipc/incoming.js
 import { once as once2 } from "node:events";
 import { scheduler } from "node:timers/promises";
 
-// node_modules/execa/lib/ipc/reference.js
+// ../main/node_modules/execa/lib/ipc/reference.js
 var addReference = (channel, reference) => {
   if (reference) {
     addReferenceCount(channel);
@@ -5102,7 +5102,7 @@ var redoAddedReferences = (channel, isSubprocess) => {
   addReferenceCount(channel);
 };
 
-// node_modules/execa/lib/ipc/incoming.js
+// ../main/node_modules/execa/lib/ipc/incoming.js
 var onMessage = async ({ anyProcess, channel, isSubprocess, ipcEmitter }, wrappedMessage) => {
   if (handleStrictResponse(wrappedMessage, anyProcess) || isSubprocess && handleAbort(wrappedMessage)) {
     return;
@@ -5145,7 +5145,7 @@ var onDisconnect = async ({ anyProcess, channel, isSubprocess, ipcEmitter, bound
 };
 var INCOMING_MESSAGES = /* @__PURE__ */ new WeakMap();
 
-// node_modules/execa/lib/ipc/forward.js
+// ../main/node_modules/execa/lib/ipc/forward.js
 var getIpcEmitter = (anyProcess, channel, isSubprocess) => {
   if (IPC_EMITTERS.has(anyProcess)) {
     return IPC_EMITTERS.get(anyProcess);
@@ -5185,7 +5185,7 @@ var isConnected = (anyProcess) => {
   return ipcEmitter === void 0 ? anyProcess.channel !== void 0 && anyProcess.channel !== null : ipcEmitter.connected;
 };
 
-// node_modules/execa/lib/ipc/strict.js
+// ../main/node_modules/execa/lib/ipc/strict.js
 var handleSendStrict = ({ anyProcess, channel, isSubprocess, message, strict }) => {
   if (!strict) {
     return message;
@@ -5274,7 +5274,7 @@ var REQUEST_TYPE = "execa:ipc:request";
 var RESPONSE_TYPE = "execa:ipc:response";
 var isStrictRequest = (wrappedMessage) => wrappedMessage?.type === REQUEST_TYPE && Number.isInteger(wrappedMessage.id) && typeof wrappedMessage.hasListeners === "boolean";
 
-// node_modules/execa/lib/ipc/outgoing.js
+// ../main/node_modules/execa/lib/ipc/outgoing.js
 var startSendMessage = (anyProcess, wrappedMessage, strict) => {
   if (!OUTGOING_MESSAGES.has(anyProcess)) {
     OUTGOING_MESSAGES.set(anyProcess, /* @__PURE__ */ new Set());
@@ -5306,7 +5306,7 @@ var hasMessageListeners = (anyProcess, ipcEmitter) => ipcEmitter.listenerCount("
 var getMinListenerCount = (anyProcess) => getOptions(anyProcess) !== void 0 && !getFdSpecificValue(getOptions(anyProcess).buffer, "ipc") ? 1 : 0;
 var getOptions = (anyProcess) => IPC_SUBPROCESS_OPTIONS.get(anyProcess);
 
-// node_modules/execa/lib/ipc/send.js
+// ../main/node_modules/execa/lib/ipc/send.js
 var sendMessage = ({ anyProcess, channel, isSubprocess, ipc }, message, options) => {
   const { strict = false } = copyOptions(options);
   checkBooleanOption(strict, "strict");
@@ -5380,7 +5380,7 @@ var getSendMethod = (anyProcess) => {
 };
 var PROCESS_SEND_METHODS = /* @__PURE__ */ new WeakMap();
 
-// node_modules/execa/lib/ipc/graceful.js
+// ../main/node_modules/execa/lib/ipc/graceful.js
 var sendAbort = (subprocess, message) => {
   const methodName = "cancelSignal";
   validateConnection(methodName, false, subprocess.connected);
@@ -5431,7 +5431,7 @@ var abortOnDisconnect = () => {
 };
 var cancelController = new AbortController();
 
-// node_modules/execa/lib/terminate/graceful.js
+// ../main/node_modules/execa/lib/terminate/graceful.js
 var validateGracefulCancel = ({ gracefulCancel, cancelSignal, ipc, serialization }) => {
   if (!gracefulCancel) {
     return;
@@ -5489,7 +5489,7 @@ var getReason = ({ reason }) => {
   return error;
 };
 
-// node_modules/execa/lib/methods/node.js
+// ../main/node_modules/execa/lib/methods/node.js
 import { execPath, execArgv } from "node:process";
 import path4 from "node:path";
 var mapNode = ({ options }) => {
@@ -5561,7 +5561,7 @@ var handleNodeOption = (file, commandArguments, {
   ];
 };
 
-// node_modules/execa/lib/ipc/ipc-input.js
+// ../main/node_modules/execa/lib/ipc/ipc-input.js
 import { serialize } from "node:v8";
 var validateIpcInputOption = ({ ipcInput, ipc, serialization }) => {
   if (ipcInput === void 0) {
@@ -5605,7 +5605,7 @@ var sendIpcInput = async (subprocess, ipcInput, ipc) => {
   }, ipcInput);
 };
 
-// node_modules/execa/lib/arguments/encoding-option.js
+// ../main/node_modules/execa/lib/arguments/encoding-option.js
 var validateEncoding = ({ encoding }) => {
   if (ENCODINGS.has(encoding)) {
     return;
@@ -5650,13 +5650,13 @@ var ENCODING_ALIASES = {
 };
 var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encoding}"` : String(encoding);
 
-// node_modules/execa/lib/arguments/command-file.js
+// ../main/node_modules/execa/lib/arguments/command-file.js
 import { openSync, readSync, closeSync } from "node:fs";
 import { Buffer as Buffer2 } from "node:buffer";
 import path6 from "node:path";
 import process8 from "node:process";
 
-// node_modules/which-command/index.js
+// ../main/node_modules/which-command/index.js
 import fs2 from "node:fs";
 import path5 from "node:path";
 import process7 from "node:process";
@@ -5739,7 +5739,7 @@ function whichCommandSync(command, options = {}) {
   return void 0;
 }
 
-// node_modules/execa/lib/arguments/command-file.js
+// ../main/node_modules/execa/lib/arguments/command-file.js
 var parseCommandFile = (file, commandArguments, options) => {
   const parsed = { file, commandArguments: [...commandArguments], options };
   return options.shell || process8.platform !== "win32" ? parsed : escapeWindowsCommand(parsed);
@@ -5868,7 +5868,7 @@ var escapeArgument = (rawArgument) => {
 };
 var shouldQuoteArgument = (argument) => argument === "" || argument.endsWith("\\") || quotedCharacterRegExp.test(argument);
 
-// node_modules/execa/lib/arguments/cwd.js
+// ../main/node_modules/execa/lib/arguments/cwd.js
 import { statSync } from "node:fs";
 import path7 from "node:path";
 import process9 from "node:process";
@@ -5907,7 +5907,7 @@ ${originalMessage}`;
 ${originalMessage}`;
 };
 
-// node_modules/execa/lib/arguments/options.js
+// ../main/node_modules/execa/lib/arguments/options.js
 var cmdExeRegExp = /^cmd(?:\.exe)?$/i;
 var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   const sanitizedOptions = { __proto__: null, ...rawOptions };
@@ -6008,13 +6008,13 @@ var computeEnv = ({ env: envOption, extendEnv, preferLocal, node, localDirectory
   return env;
 };
 
-// node_modules/execa/lib/arguments/shell.js
+// ../main/node_modules/execa/lib/arguments/shell.js
 var concatenateShell = (file, commandArguments, options) => options.shell && commandArguments.length > 0 ? [[file, ...commandArguments].join(" "), [], options] : [file, commandArguments, options];
 
-// node_modules/execa/lib/resolve/all-sync.js
+// ../main/node_modules/execa/lib/resolve/all-sync.js
 import { Buffer as Buffer3 } from "node:buffer";
 
-// node_modules/execa/lib/transform/split.js
+// ../main/node_modules/execa/lib/transform/split.js
 var getSplitLinesGenerator = (binary, preserveNewlines, skipped, state) => binary || skipped ? void 0 : initializeSplitLines(preserveNewlines, state);
 var splitLinesSync = (chunk, preserveNewlines, objectMode) => objectMode ? chunk.flatMap((item) => splitLinesItemSync(item, preserveNewlines)) : splitLinesItemSync(chunk, preserveNewlines);
 var splitLinesItemSync = (chunk, preserveNewlines) => {
@@ -6098,7 +6098,7 @@ var LINES_BYTES_INFO = {
   }
 };
 
-// node_modules/strip-final-newline/index.js
+// ../main/node_modules/strip-final-newline/index.js
 function stripFinalNewline(input) {
   if (typeof input === "string") {
     return stripFinalNewlineString(input);
@@ -6115,11 +6115,11 @@ var LF_BINARY = LF.codePointAt(0);
 var CR = "\r";
 var CR_BINARY = CR.codePointAt(0);
 
-// node_modules/execa/lib/io/strip-newline.js
+// ../main/node_modules/execa/lib/io/strip-newline.js
 var stripNewline = (value, { stripFinalNewline: stripFinalNewline2 }, fdNumber, allFds) => value !== void 0 && !Array.isArray(value) && getStripFinalNewline(stripFinalNewline2, fdNumber, allFds) ? stripFinalNewline(value) : value;
 var getStripFinalNewline = (stripFinalNewline2, fdNumber, allFds) => fdNumber === "all" ? allFds.some((allFd) => stripFinalNewline2[allFd]) : stripFinalNewline2[fdNumber];
 
-// node_modules/execa/lib/resolve/all-sync.js
+// ../main/node_modules/execa/lib/resolve/all-sync.js
 var getAllSyncFds = ([, stdout, stderr]) => [
   ...stdout === void 0 ? [] : [1],
   ...stderr === void 0 ? [] : [2]
@@ -6150,14 +6150,14 @@ var BASE64_ENCODINGS = /* @__PURE__ */ new Set(["base64", "base64url"]);
 var hasLines = ({ lines }) => Boolean(lines[1] || lines[2]);
 var splitAllLines = (value, allFds, options) => value === void 0 || Array.isArray(value) || !hasLines(options) ? value : splitLinesSync(value, !getStripFinalNewline(options.stripFinalNewline, "all", allFds), false);
 
-// node_modules/execa/lib/return/message.js
+// ../main/node_modules/execa/lib/return/message.js
 import { inspect as inspect3 } from "node:util";
 
-// node_modules/get-stream/source/index.js
+// ../main/node_modules/get-stream/source/index.js
 import { on } from "node:events";
 import { finished } from "node:stream/promises";
 
-// node_modules/is-stream/index.js
+// ../main/node_modules/is-stream/index.js
 function isStream(stream, { checkOpen = true } = {}) {
   return stream !== null && typeof stream === "object" && (stream.writable || stream.readable || !checkOpen || stream.writable === void 0 && stream.readable === void 0) && typeof stream.pipe === "function";
 }
@@ -6171,7 +6171,7 @@ function isDuplexStream(stream, options) {
   return isWritableStream(stream, options) && isReadableStream(stream, options);
 }
 
-// node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
+// ../main/node_modules/@sec-ant/readable-stream/dist/ponyfill/asyncIterator.js
 var a = Object.getPrototypeOf(
   Object.getPrototypeOf(
     /* istanbul ignore next */
@@ -6259,7 +6259,7 @@ function h({ preventCancel: r = false } = {}) {
   return s[n] = t, s;
 }
 
-// node_modules/get-stream/source/stream.js
+// ../main/node_modules/get-stream/source/stream.js
 var getAsyncIterable = (stream) => {
   if (isReadableStream(stream, { checkOpen: false }) && nodeImports.on !== void 0) {
     return getStreamIterable(stream);
@@ -6307,7 +6307,7 @@ var handleStreamEnd = async (stream, controller, state) => {
 };
 var nodeImports = {};
 
-// node_modules/get-stream/source/contents.js
+// ../main/node_modules/get-stream/source/contents.js
 var getStreamContents = async (stream, { init, convertChunk, getSize, truncateChunk, addChunk, getFinalChunk, finalize }, { maxBuffer = Number.POSITIVE_INFINITY } = {}) => {
   const asyncIterable = getAsyncIterable(stream);
   const state = init();
@@ -6402,7 +6402,7 @@ var MaxBufferError = class extends Error {
   }
 };
 
-// node_modules/get-stream/source/utils.js
+// ../main/node_modules/get-stream/source/utils.js
 var identity2 = (value) => value;
 var noop = () => void 0;
 var getContentsProperty = ({ contents }) => contents;
@@ -6411,7 +6411,7 @@ var throwObjectStream = (chunk) => {
 };
 var getLengthProperty = (convertedChunk) => convertedChunk.length;
 
-// node_modules/get-stream/source/array.js
+// ../main/node_modules/get-stream/source/array.js
 async function getStreamAsArray(stream, options) {
   return getStreamContents(stream, arrayMethods, options);
 }
@@ -6438,7 +6438,7 @@ var arrayMethods = {
   finalize: getContentsProperty
 };
 
-// node_modules/get-stream/source/array-buffer.js
+// ../main/node_modules/get-stream/source/array-buffer.js
 async function getStreamAsArrayBuffer(stream, options) {
   return getStreamContents(stream, arrayBufferMethods, options);
 }
@@ -6491,7 +6491,7 @@ var arrayBufferMethods = {
   finalize: finalizeArrayBuffer
 };
 
-// node_modules/get-stream/source/string.js
+// ../main/node_modules/get-stream/source/string.js
 async function getStreamAsString(stream, options) {
   return getStreamContents(stream, stringMethods, options);
 }
@@ -6520,10 +6520,10 @@ var stringMethods = {
   finalize: getContentsProperty
 };
 
-// node_modules/get-stream/source/index.js
+// ../main/node_modules/get-stream/source/index.js
 Object.assign(nodeImports, { on, finished });
 
-// node_modules/execa/lib/io/max-buffer.js
+// ../main/node_modules/execa/lib/io/max-buffer.js
 var handleMaxBuffer = ({ error, stream, readableObjectMode, lines, encoding, fdNumber }) => {
   if (!(error instanceof MaxBufferError)) {
     throw error;
@@ -6589,7 +6589,7 @@ var truncateMaxBufferSync = (result, fdNumber, { maxBuffer, buffer }) => {
   return buffer[fdNumber] && result.length > maxBufferValue ? result.slice(0, maxBufferValue) : result;
 };
 
-// node_modules/execa/lib/return/message.js
+// ../main/node_modules/execa/lib/return/message.js
 var createMessages = ({
   stdio,
   all,
@@ -6703,7 +6703,7 @@ var serializeMessageItem = (messageItem) => {
   return isUint8Array(messageItem) ? uint8ArrayToString(messageItem) : "";
 };
 
-// node_modules/execa/lib/return/result.js
+// ../main/node_modules/execa/lib/return/result.js
 var makeSuccessResult = ({
   command,
   escapedCommand,
@@ -6893,7 +6893,7 @@ var normalizeExitPayload = (rawExitCode, rawSignal) => {
   return { exitCode, signal, signalDescription };
 };
 
-// node_modules/parse-ms/index.js
+// ../main/node_modules/parse-ms/index.js
 var toZeroIfInfinity = (value) => Number.isFinite(value) ? value : 0;
 function parseNumber(milliseconds) {
   return {
@@ -6932,7 +6932,7 @@ function parseMilliseconds(milliseconds) {
   throw new TypeError("Expected a finite number or bigint");
 }
 
-// node_modules/pretty-ms/index.js
+// ../main/node_modules/pretty-ms/index.js
 var isZero = (value) => value === 0 || value === 0n;
 var pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
@@ -7032,7 +7032,7 @@ function prettyMilliseconds(milliseconds, options) {
   return sign + result.join(separator);
 }
 
-// node_modules/execa/lib/verbose/error.js
+// ../main/node_modules/execa/lib/verbose/error.js
 var logError = (result, verboseInfo) => {
   if (result.failed) {
     verboseLog({
@@ -7044,7 +7044,7 @@ var logError = (result, verboseInfo) => {
   }
 };
 
-// node_modules/execa/lib/verbose/complete.js
+// ../main/node_modules/execa/lib/verbose/complete.js
 var logResult = (result, verboseInfo) => {
   if (!isVerbose(verboseInfo)) {
     return;
@@ -7062,7 +7062,7 @@ var logDuration = (result, verboseInfo) => {
   });
 };
 
-// node_modules/execa/lib/return/reject.js
+// ../main/node_modules/execa/lib/return/reject.js
 var handleResult = (result, verboseInfo, { reject }) => {
   logResult(result, verboseInfo);
   if (reject && result.failed) {
@@ -7071,10 +7071,10 @@ var handleResult = (result, verboseInfo, { reject }) => {
   return result;
 };
 
-// node_modules/execa/lib/stdio/handle-sync.js
+// ../main/node_modules/execa/lib/stdio/handle-sync.js
 import { readFileSync as readFileSync2 } from "node:fs";
 
-// node_modules/execa/lib/stdio/type.js
+// ../main/node_modules/execa/lib/stdio/type.js
 var getStdioItemType = (value, optionName) => {
   if (isAsyncGenerator(value)) {
     return "asyncGenerator";
@@ -7191,7 +7191,7 @@ var TYPE_TO_MESSAGE = {
   uint8Array: "a Uint8Array"
 };
 
-// node_modules/execa/lib/transform/object-mode.js
+// ../main/node_modules/execa/lib/transform/object-mode.js
 var getTransformObjectModes = (objectMode, index, newTransforms, direction) => direction === "output" ? getOutputObjectModes(objectMode, index, newTransforms) : getInputObjectModes(objectMode, index, newTransforms);
 var getOutputObjectModes = (objectMode, index, newTransforms) => {
   const writableObjectMode = index !== 0 && newTransforms[index - 1].value.readableObjectMode;
@@ -7211,7 +7211,7 @@ var getFdObjectMode = (stdioItems, direction) => {
   return direction === "input" ? lastTransform.value.writableObjectMode : lastTransform.value.readableObjectMode;
 };
 
-// node_modules/execa/lib/transform/normalize.js
+// ../main/node_modules/execa/lib/transform/normalize.js
 var normalizeTransforms = (stdioItems, optionName, direction, options) => [
   ...stdioItems.filter(({ type }) => !TRANSFORM_TYPES.has(type)),
   ...getTransforms(stdioItems, optionName, direction, options)
@@ -7299,7 +7299,7 @@ var normalizeGenerator = ({ stdioItem, stdioItem: { value }, index, newTransform
 };
 var sortTransforms = (newTransforms, direction) => direction === "input" ? newTransforms.reverse() : newTransforms;
 
-// node_modules/execa/lib/stdio/direction.js
+// ../main/node_modules/execa/lib/stdio/direction.js
 import process11 from "node:process";
 var getStreamDirection = ({ stdioItems, isStdioArray, fdNumber, optionName }) => {
   const directions = stdioItems.map((stdioItem) => getStdioItemDirection(stdioItem, fdNumber, isStdioArray));
@@ -7377,10 +7377,10 @@ var getStandardStreamDirection = (value) => {
 };
 var DEFAULT_DIRECTION = "output";
 
-// node_modules/execa/lib/ipc/array.js
+// ../main/node_modules/execa/lib/ipc/array.js
 var normalizeIpcStdioArray = (stdioArray, ipc) => ipc ? [...stdioArray, "ipc"] : stdioArray;
 
-// node_modules/execa/lib/stdio/stdio-option.js
+// ../main/node_modules/execa/lib/stdio/stdio-option.js
 var normalizeStdioOption = (options, verboseInfo, isSync) => {
   const { stdio, ipc, buffer } = options;
   const stdioArray = getStdioArray(stdio, options).map((stdioOption, fdNumber) => addDefaultValue2(stdioOption, fdNumber));
@@ -7427,11 +7427,11 @@ var isOutputPipeObject = (stdioOption, fdNumber) => isStdioValueObject(stdioOpti
 var isFixedOutputPipe = (fdNumber, input) => input === true && isStandardOutputFd(fdNumber);
 var isStandardOutputFd = (fdNumber) => fdNumber === 1 || fdNumber === 2;
 
-// node_modules/execa/lib/stdio/native.js
+// ../main/node_modules/execa/lib/stdio/native.js
 import { readFileSync } from "node:fs";
 import tty2 from "node:tty";
 
-// node_modules/execa/lib/arguments/fd-options.js
+// ../main/node_modules/execa/lib/arguments/fd-options.js
 var getToStream = (destination, to = "stdin") => {
   const isWritable = true;
   const { options, fileDescriptors } = SUBPROCESS_OPTIONS.get(destination);
@@ -7509,7 +7509,7 @@ var serializeOptionValue = (value) => {
   return typeof value === "number" ? `${value}` : "Stream";
 };
 
-// node_modules/execa/lib/stdio/native.js
+// ../main/node_modules/execa/lib/stdio/native.js
 var handleNativeStream = ({ stdioItem, stdioItem: { type }, isStdioArray, fdNumber, direction, isSync }) => {
   if (!isStdioArray || type !== "native") {
     return stdioItem;
@@ -7573,7 +7573,7 @@ var getStandardStream = (fdNumber, value, optionName) => {
   return standardStream;
 };
 
-// node_modules/execa/lib/stdio/input-option.js
+// ../main/node_modules/execa/lib/stdio/input-option.js
 var handleInputOptions = ({ input, inputFile }, fdNumber) => fdNumber === 0 ? [
   ...handleInputOption(input),
   ...handleInputFileOption(inputFile)
@@ -7609,7 +7609,7 @@ var getInputFileType = (inputFile) => {
   throw new Error("The `inputFile` option must be a file path string or a file URL.");
 };
 
-// node_modules/execa/lib/stdio/duplicate.js
+// ../main/node_modules/execa/lib/stdio/duplicate.js
 import path9 from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 var isFileType = (type) => SPECIAL_DUPLICATE_TYPES_SYNC.has(type);
@@ -7684,7 +7684,7 @@ var throwOnDuplicateStream = (stdioItem, optionName, type) => {
   }
 };
 
-// node_modules/execa/lib/stdio/handle.js
+// ../main/node_modules/execa/lib/stdio/handle.js
 var handleStdio = (addProperties3, options, verboseInfo, isSync) => {
   const stdio = normalizeStdioOption(options, verboseInfo, isSync);
   const initialFileDescriptors = stdio.map((stdioOption, fdNumber) => getFileDescriptor({
@@ -7893,7 +7893,7 @@ var forwardStdio = (stdioItems) => {
   return type === "native" ? value : "pipe";
 };
 
-// node_modules/execa/lib/stdio/handle-sync.js
+// ../main/node_modules/execa/lib/stdio/handle-sync.js
 var handleStdioSync = (options, verboseInfo) => handleStdio(addPropertiesSync, options, verboseInfo, true);
 var forbiddenIfSync = ({ type, optionName }) => {
   throwInvalidSyncValue(optionName, TYPE_TO_MESSAGE[type]);
@@ -7955,11 +7955,11 @@ var addPropertiesSync = {
   }
 };
 
-// node_modules/execa/lib/transform/generator.js
+// ../main/node_modules/execa/lib/transform/generator.js
 import { Transform, getDefaultHighWaterMark } from "node:stream";
 import { Buffer as Buffer6 } from "node:buffer";
 
-// node_modules/execa/lib/transform/validate.js
+// ../main/node_modules/execa/lib/transform/validate.js
 import { Buffer as Buffer4 } from "node:buffer";
 var getValidateTransformInput = (writableObjectMode, optionName) => writableObjectMode ? void 0 : validateStringTransformInput.bind(void 0, optionName);
 var validateStringTransformInput = function* (optionName, chunk) {
@@ -7988,7 +7988,7 @@ Instead, \`yield\` should either be called with a value, or not be called at all
   }
 };
 
-// node_modules/execa/lib/transform/encoding-transform.js
+// ../main/node_modules/execa/lib/transform/encoding-transform.js
 import { Buffer as Buffer5 } from "node:buffer";
 import { StringDecoder as StringDecoder2 } from "node:string_decoder";
 var getEncodingTransformGenerator = (binary, encoding, skipped) => {
@@ -8027,7 +8027,7 @@ var stringToBytesGenerator = function* (stringEncoding, chunk) {
   yield typeof chunk === "string" ? bufferToUint8Array(Buffer5.from(chunk, stringEncoding)) : chunk;
 };
 
-// node_modules/execa/lib/transform/run-async.js
+// ../main/node_modules/execa/lib/transform/run-async.js
 import { callbackify } from "node:util";
 var pushChunks = callbackify(async (getChunks2, state, getChunksArguments, transformStream) => {
   state.currentIterable = getChunks2(...getChunksArguments);
@@ -8075,7 +8075,7 @@ var identityGenerator = function* (chunk) {
   yield chunk;
 };
 
-// node_modules/execa/lib/transform/run-sync.js
+// ../main/node_modules/execa/lib/transform/run-sync.js
 var pushChunksSync = (getChunksSync, getChunksArguments, transformStream, done) => {
   try {
     for (const chunk of getChunksSync(...getChunksArguments)) {
@@ -8127,7 +8127,7 @@ var identityGenerator2 = function* (chunk) {
   yield chunk;
 };
 
-// node_modules/execa/lib/transform/generator.js
+// ../main/node_modules/execa/lib/transform/generator.js
 var generatorToStream = ({
   value,
   value: {
@@ -8195,7 +8195,7 @@ var addInternalGenerators = ({ transform, final, binary, writableObjectMode, rea
   ].filter(Boolean);
 };
 
-// node_modules/execa/lib/io/input-sync.js
+// ../main/node_modules/execa/lib/io/input-sync.js
 var addInputOptionsSync = (fileDescriptors, options) => {
   for (const fdNumber of getInputFdNumbers(fileDescriptors)) {
     addInputOptionSync(fileDescriptors, fdNumber, options);
@@ -8232,10 +8232,10 @@ var throwOnSerializableInput = (optionName, invalidItem) => {
   throw new TypeError(`The \`${optionName}\` option is invalid: when passing objects as input, a transform must be used to serialize them to strings or Uint8Arrays: ${invalidItem}.`);
 };
 
-// node_modules/execa/lib/io/output-sync.js
+// ../main/node_modules/execa/lib/io/output-sync.js
 import { writeFileSync, appendFileSync } from "node:fs";
 
-// node_modules/execa/lib/verbose/output.js
+// ../main/node_modules/execa/lib/verbose/output.js
 var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && isFdVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
 var isFdVerbose = (fdNumber) => fdNumber === 1 || fdNumber === 2;
 var PIPED_STDIO_VALUES = /* @__PURE__ */ new Set(["pipe", "overlapped"]);
@@ -8262,7 +8262,7 @@ var logLine = (line, fdNumber, verboseInfo) => {
   });
 };
 
-// node_modules/execa/lib/io/output-sync.js
+// ../main/node_modules/execa/lib/io/output-sync.js
 var transformOutputSync = ({ fileDescriptors, syncResult, options, verboseInfo }) => {
   const output2 = syncResult.output ?? getSpawnFailureOutput(options);
   const outputFiles = /* @__PURE__ */ new Set();
@@ -8373,7 +8373,7 @@ var writeToFiles = (chunks, stdioItems, outputFiles) => {
   }
 };
 
-// node_modules/execa/lib/resolve/exit-async.js
+// ../main/node_modules/execa/lib/resolve/exit-async.js
 import { once as once4 } from "node:events";
 var waitForExit = async (subprocess, context) => {
   const [exitCode, signal] = await waitForExitOrError(subprocess);
@@ -8407,7 +8407,7 @@ var waitForSuccessfulExit = async (exitPromise) => {
 var isSubprocessErrorExit = (exitCode, signal) => exitCode === void 0 && signal === void 0;
 var isFailedExit = (exitCode, signal) => exitCode !== 0 || signal !== null;
 
-// node_modules/execa/lib/resolve/exit-sync.js
+// ../main/node_modules/execa/lib/resolve/exit-sync.js
 var getExitResultSync = ({ error, status: exitCode, signal, output: output2 }, { maxBuffer, buffer }) => {
   const initialError = getResultError(error, exitCode, signal);
   const isTimedOut = initialError?.code === "ETIMEDOUT";
@@ -8432,7 +8432,7 @@ var getResultError = (error, exitCode, signal) => {
   return isFailedExit(exitCode, signal) ? new DiscardedError() : void 0;
 };
 
-// node_modules/execa/lib/methods/main-sync.js
+// ../main/node_modules/execa/lib/methods/main-sync.js
 var execaCoreSync = (rawFile, rawArguments, rawOptions) => {
   const { file, commandArguments, command, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleSyncArguments(rawFile, rawArguments, rawOptions);
   const result = spawnSubprocessSync({
@@ -8568,14 +8568,14 @@ var getSyncResult = ({ error, exitCode, signal, timedOut, isMaxBuffer, stdio, al
   isSync: true
 });
 
-// node_modules/execa/lib/methods/main-async.js
+// ../main/node_modules/execa/lib/methods/main-async.js
 import { setMaxListeners, once as once9 } from "node:events";
 import { spawn } from "node:child_process";
 
-// node_modules/execa/lib/ipc/methods.js
+// ../main/node_modules/execa/lib/ipc/methods.js
 import process12 from "node:process";
 
-// node_modules/execa/lib/ipc/get-one.js
+// ../main/node_modules/execa/lib/ipc/get-one.js
 import { once as once5, on as on2 } from "node:events";
 var internalGetOneMessageOptions = /* @__PURE__ */ Symbol("internalGetOneMessageOptions");
 var getOneMessage = ({ anyProcess, channel, isSubprocess, ipc }, rawOptions) => {
@@ -8650,7 +8650,7 @@ var throwOnStrictError = async (ipcEmitter, isSubprocess, { signal }) => {
   throw getStrictResponseError(error, isSubprocess);
 };
 
-// node_modules/execa/lib/ipc/get-each.js
+// ../main/node_modules/execa/lib/ipc/get-each.js
 import { once as once6, on as on3 } from "node:events";
 var internalGetEachMessageOptions = /* @__PURE__ */ Symbol("internalGetEachMessageOptions");
 var getEachMessage = (subprocessInfo, rawOptions) => {
@@ -8748,7 +8748,7 @@ var throwIfStrictError = ({ error }) => {
   }
 };
 
-// node_modules/execa/lib/ipc/methods.js
+// ../main/node_modules/execa/lib/ipc/methods.js
 var addIpcMethods = (target, subprocess, { ipc }) => {
   Object.assign(target, getIpcMethods(subprocess, false, ipc, target));
 };
@@ -8788,7 +8788,7 @@ var getIpcMethods = (anyProcess, isSubprocess, ipc, waitProcess = anyProcess) =>
   })
 });
 
-// node_modules/execa/lib/return/early-error.js
+// ../main/node_modules/execa/lib/return/early-error.js
 import { ChildProcess as ChildProcess2 } from "node:child_process";
 import { callbackify as callbackify2 } from "node:util";
 import {
@@ -8886,7 +8886,7 @@ var handleDummyPromise = async ({ error, command, escapedCommand, fileDescriptor
   return handleResult(earlyError, verboseInfo, options);
 };
 
-// node_modules/execa/lib/stdio/handle-async.js
+// ../main/node_modules/execa/lib/stdio/handle-async.js
 import { createReadStream, createWriteStream } from "node:fs";
 import { Buffer as Buffer7 } from "node:buffer";
 import { Readable as Readable2, Writable as Writable2, Duplex as Duplex2 } from "node:stream";
@@ -8955,7 +8955,7 @@ var addPropertiesAsync = {
   }
 };
 
-// node_modules/@sindresorhus/merge-streams/index.js
+// ../main/node_modules/@sindresorhus/merge-streams/index.js
 import { on as on4, once as once7 } from "node:events";
 import { PassThrough as PassThroughStream, getDefaultHighWaterMark as getDefaultHighWaterMark2 } from "node:stream";
 import { finished as finished2 } from "node:stream/promises";
@@ -9172,7 +9172,7 @@ var updateMaxListeners = (passThroughStream, increment2) => {
 var PASSTHROUGH_LISTENERS_COUNT = 2;
 var PASSTHROUGH_LISTENERS_PER_STREAM = 1;
 
-// node_modules/execa/lib/io/pipeline.js
+// ../main/node_modules/execa/lib/io/pipeline.js
 import { finished as finished3 } from "node:stream/promises";
 var pipeStreams = (source2, destination, onDestinationEnd) => {
   source2.pipe(destination);
@@ -9213,7 +9213,7 @@ var abortSourceStream = (source2) => {
   }
 };
 
-// node_modules/execa/lib/io/output-async.js
+// ../main/node_modules/execa/lib/io/output-async.js
 var pipeOutputAsync = (subprocess, fileDescriptors, controller) => {
   const pipeGroups = /* @__PURE__ */ new Map();
   for (const [fdNumber, { stdioItems, direction }] of Object.entries(fileDescriptors)) {
@@ -9267,7 +9267,7 @@ var setStandardStreamMaxListeners = (stream, { signal }) => {
 };
 var MAX_LISTENERS_INCREMENT = 2;
 
-// node_modules/execa/lib/terminate/kill-descendants.js
+// ../main/node_modules/execa/lib/terminate/kill-descendants.js
 import process13 from "node:process";
 import { execFile } from "node:child_process";
 import path10 from "node:path/win32";
@@ -9317,10 +9317,10 @@ var isWindowsDriveAbsolutePath = (directory) => {
   return /^[a-z]:[/\\]/i.test(root);
 };
 
-// node_modules/execa/lib/terminate/cleanup.js
+// ../main/node_modules/execa/lib/terminate/cleanup.js
 import { addAbortListener as addAbortListener2 } from "node:events";
 
-// node_modules/signal-exit/dist/mjs/signals.js
+// ../main/node_modules/signal-exit/dist/mjs/signals.js
 var signals = [];
 signals.push("SIGHUP", "SIGINT", "SIGTERM");
 if (process.platform !== "win32") {
@@ -9344,7 +9344,7 @@ if (process.platform === "linux") {
   signals.push("SIGIO", "SIGPOLL", "SIGPWR", "SIGSTKFLT");
 }
 
-// node_modules/signal-exit/dist/mjs/index.js
+// ../main/node_modules/signal-exit/dist/mjs/index.js
 var processOk = (process15) => !!process15 && typeof process15 === "object" && typeof process15.removeListener === "function" && typeof process15.emit === "function" && typeof process15.reallyExit === "function" && typeof process15.listeners === "function" && typeof process15.kill === "function" && typeof process15.pid === "number" && typeof process15.on === "function";
 var kExitEmitter = /* @__PURE__ */ Symbol.for("signal-exit emitter");
 var global = globalThis;
@@ -9571,7 +9571,7 @@ var {
   unload
 } = signalExitWrap(processOk(process14) ? new SignalExit(process14) : new SignalExitFallback());
 
-// node_modules/execa/lib/terminate/cleanup.js
+// ../main/node_modules/execa/lib/terminate/cleanup.js
 var cleanupOnExit = (kill, { cleanup, detached }, { signal }) => {
   if (!cleanup || detached) {
     return;
@@ -9584,7 +9584,7 @@ var cleanupOnExit = (kill, { cleanup, detached }, { signal }) => {
   });
 };
 
-// node_modules/execa/lib/convert/concurrent.js
+// ../main/node_modules/execa/lib/convert/concurrent.js
 var initializeConcurrentStreams = () => ({
   readableDestroy: /* @__PURE__ */ new WeakMap(),
   writableFinal: /* @__PURE__ */ new WeakMap(),
@@ -9610,7 +9610,7 @@ var waitForConcurrentStreams = async ({ resolve, promises }, subprocess) => {
   return !isSubprocessExit;
 };
 
-// node_modules/execa/lib/io/iterate.js
+// ../main/node_modules/execa/lib/io/iterate.js
 import { on as on5 } from "node:events";
 import { getDefaultHighWaterMark as getDefaultHighWaterMark3 } from "node:stream";
 var iterateOnSubprocessStream = ({ subprocessStdout, subprocess, binary, shouldEncode, encoding, preserveNewlines }) => {
@@ -9703,7 +9703,7 @@ var getGenerators = ({ binary, shouldEncode, encoding, shouldSplit, preserveNewl
   getSplitLinesGenerator(binary, preserveNewlines, !shouldSplit, {})
 ].filter(Boolean);
 
-// node_modules/execa/lib/convert/iterable.js
+// ../main/node_modules/execa/lib/convert/iterable.js
 var createIterable = (subprocess, encoding, options) => {
   const { from, binary: binaryOption = false, preserveNewlines = false } = copyOptions(options);
   checkBooleanOption(binaryOption, "binary");
@@ -9731,14 +9731,14 @@ var iterateOnStdoutData = async function* (onStdoutData, subprocessStdout, subpr
   }
 };
 
-// node_modules/execa/lib/convert/readable.js
+// ../main/node_modules/execa/lib/convert/readable.js
 import { Readable as Readable3 } from "node:stream";
 import { callbackify as callbackify3 } from "node:util";
 
-// node_modules/execa/lib/convert/shared.js
+// ../main/node_modules/execa/lib/convert/shared.js
 import { finished as finished5 } from "node:stream/promises";
 
-// node_modules/execa/lib/resolve/wait-stream.js
+// ../main/node_modules/execa/lib/resolve/wait-stream.js
 import { finished as finished4 } from "node:stream/promises";
 var waitForStream = async (stream, fdNumber, streamInfo, {
   isSameDirection,
@@ -9806,7 +9806,7 @@ var isInputFileDescriptor = ({ fileDescriptors }, fdNumber) => fdNumber !== "all
 var isStreamAbort = (error) => error?.code === "ERR_STREAM_PREMATURE_CLOSE";
 var isStreamEpipe = (error) => error?.code === "EPIPE";
 
-// node_modules/execa/lib/convert/shared.js
+// ../main/node_modules/execa/lib/convert/shared.js
 var safeWaitForSubprocessStdin = async (subprocessStdin) => {
   if (subprocessStdin === void 0) {
     return;
@@ -9844,7 +9844,7 @@ var destroyOtherStream = (stream, isOpen, error) => {
   }
 };
 
-// node_modules/execa/lib/convert/readable.js
+// ../main/node_modules/execa/lib/convert/readable.js
 var createReadable = ({ subprocess, concurrentStreams, encoding }, options) => {
   const { from, binary: binaryOption = true, preserveNewlines = true } = copyOptions(options);
   checkBooleanOption(binaryOption, "binary");
@@ -9940,13 +9940,13 @@ var destroyOtherReadable = (stream, error) => {
   destroyOtherStream(stream, stream.readable, error);
 };
 
-// node_modules/execa/lib/convert/web.js
+// ../main/node_modules/execa/lib/convert/web.js
 import { Readable as Readable4, Writable as Writable3, Duplex as Duplex3 } from "node:stream";
 var createReadableStream = (subprocess, readableOptions) => Readable4.toWeb(subprocess.readable(readableOptions));
 var createWritableStream = (subprocess, writableOptions) => Writable3.toWeb(subprocess.writable(writableOptions));
 var createTransformStream = (subprocess, duplexOptions) => Duplex3.toWeb(subprocess.duplex(duplexOptions));
 
-// node_modules/execa/lib/pipe/pipe-arguments.js
+// ../main/node_modules/execa/lib/pipe/pipe-arguments.js
 var normalizePipeArguments = ({ source: source2, sourcePromise, boundOptions, createNested }, ...pipeArguments) => {
   const startTime = getStartTime();
   const {
@@ -10042,7 +10042,7 @@ var getSourceStream = (source2, from) => {
   }
 };
 
-// node_modules/execa/lib/pipe/throw.js
+// ../main/node_modules/execa/lib/pipe/throw.js
 var handlePipeArgumentsError = ({
   sourceStream,
   sourceError,
@@ -10092,7 +10092,7 @@ var createNonCommandError = ({ error, fileDescriptors, sourceOptions, startTime 
 });
 var PIPE_COMMAND_MESSAGE = "source.pipe(destination)";
 
-// node_modules/execa/lib/pipe/sequence.js
+// ../main/node_modules/execa/lib/pipe/sequence.js
 var waitForBothSubprocesses = async (subprocessPromises) => {
   const [
     { status: sourceStatus, reason: sourceReason, value: sourceResult = sourceReason },
@@ -10111,7 +10111,7 @@ var waitForBothSubprocesses = async (subprocessPromises) => {
   return destinationResult;
 };
 
-// node_modules/execa/lib/pipe/streaming.js
+// ../main/node_modules/execa/lib/pipe/streaming.js
 import { finished as finished6 } from "node:stream/promises";
 var pipeSubprocessStream = (sourceStream, destinationStream, maxListenersController) => {
   const mergedStream = MERGED_STREAMS.has(destinationStream) ? pipeMoreSubprocessStream(sourceStream, destinationStream) : pipeFirstSubprocessStream(sourceStream, destinationStream);
@@ -10170,7 +10170,7 @@ var MERGED_STREAMS = /* @__PURE__ */ new WeakMap();
 var SOURCE_LISTENERS_PER_PIPE = 2;
 var DESTINATION_LISTENERS_PER_PIPE = 1;
 
-// node_modules/execa/lib/pipe/abort.js
+// ../main/node_modules/execa/lib/pipe/abort.js
 import { aborted } from "node:util";
 var unpipeOnAbort = (unpipeSignal, unpipeContext) => unpipeSignal === void 0 ? [] : [unpipeOnSignalAbort(unpipeSignal, unpipeContext)];
 var unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fileDescriptors, sourceOptions, startTime }) => {
@@ -10185,7 +10185,7 @@ var unpipeOnSignalAbort = async (unpipeSignal, { sourceStream, mergedStream, fil
   });
 };
 
-// node_modules/execa/lib/pipe/setup.js
+// ../main/node_modules/execa/lib/pipe/setup.js
 var pipeToSubprocess = (sourceInfo, ...pipeArguments) => {
   if (isPlainObject(pipeArguments[0])) {
     return pipeToSubprocess.bind(void 0, {
@@ -10372,7 +10372,7 @@ var handlePipePromise = async ({
 };
 var getSubprocessPromises = (sourcePromise, destination, source2) => Promise.allSettled([sourcePromise, destination, source2]);
 
-// node_modules/execa/lib/io/contents.js
+// ../main/node_modules/execa/lib/io/contents.js
 import { setImmediate } from "node:timers/promises";
 var getStreamOutput = async ({ stream, onStreamEnd, fdNumber, encoding, buffer, maxBuffer, lines, allMixed, stripFinalNewline: stripFinalNewline2, allFds, verboseInfo, streamInfo }) => {
   const logPromise = logOutputAsync({
@@ -10461,7 +10461,7 @@ var getBufferedData = async (streamPromise) => {
 };
 var handleBufferedData = (error) => isArrayBuffer(error?.bufferedData) ? new Uint8Array(error.bufferedData) : error?.bufferedData;
 
-// node_modules/execa/lib/resolve/stdio.js
+// ../main/node_modules/execa/lib/resolve/stdio.js
 var waitForStdioStreams = ({ subprocess, encoding, buffer, maxBuffer, lines, stripFinalNewline: stripFinalNewline2, verboseInfo, streamInfo }) => subprocess.stdio.map((stream, fdNumber) => waitForSubprocessStream({
   stream,
   fdNumber,
@@ -10503,7 +10503,7 @@ var waitForSubprocessStream = async ({ stream, fdNumber, encoding, buffer, maxBu
   return output2;
 };
 
-// node_modules/execa/lib/resolve/all-async.js
+// ../main/node_modules/execa/lib/resolve/all-async.js
 var makeAllStream = ({ stdout, stderr }, { all }) => {
   if (!all) {
     return;
@@ -10552,10 +10552,10 @@ var getAllStream = ({ stdout, stderr }, all, [, bufferStdout, bufferStderr]) => 
 };
 var getAllMixed = ({ stdout, stderr }, all) => all && stdout && stderr && stdout.readableObjectMode !== stderr.readableObjectMode;
 
-// node_modules/execa/lib/resolve/wait-subprocess.js
+// ../main/node_modules/execa/lib/resolve/wait-subprocess.js
 import { once as once8 } from "node:events";
 
-// node_modules/execa/lib/verbose/ipc.js
+// ../main/node_modules/execa/lib/verbose/ipc.js
 var shouldLogIpc = (verboseInfo) => isFullVerbose(verboseInfo, "ipc");
 var logIpcOutput = (message, verboseInfo) => {
   const verboseMessage = serializeVerboseMessage(message);
@@ -10567,7 +10567,7 @@ var logIpcOutput = (message, verboseInfo) => {
   });
 };
 
-// node_modules/execa/lib/ipc/buffer-messages.js
+// ../main/node_modules/execa/lib/ipc/buffer-messages.js
 var waitForIpcOutput = async ({
   subprocess,
   buffer: bufferArray,
@@ -10613,7 +10613,7 @@ var getBufferedIpcOutput = async (ipcOutputPromise, ipcOutput) => {
   return ipcOutput;
 };
 
-// node_modules/execa/lib/resolve/wait-subprocess.js
+// ../main/node_modules/execa/lib/resolve/wait-subprocess.js
 var waitForSubprocessResult = async ({
   subprocess,
   kill,
@@ -10738,7 +10738,7 @@ var throwOnSubprocessError = async (subprocess, { signal }) => {
   throw error;
 };
 
-// node_modules/execa/lib/convert/writable.js
+// ../main/node_modules/execa/lib/convert/writable.js
 import { Writable as Writable4 } from "node:stream";
 import { callbackify as callbackify4 } from "node:util";
 var createWritable = ({ subprocess, concurrentStreams }, options) => {
@@ -10820,7 +10820,7 @@ var destroyOtherWritable = (stream, error) => {
   destroyOtherStream(stream, stream.writable, error);
 };
 
-// node_modules/execa/lib/convert/duplex.js
+// ../main/node_modules/execa/lib/convert/duplex.js
 import { Duplex as Duplex4 } from "node:stream";
 import { callbackify as callbackify5 } from "node:util";
 var createDuplex = ({ subprocess, concurrentStreams, encoding }, options) => {
@@ -10879,7 +10879,7 @@ var onDuplexDestroy = async ({ subprocessStdout, subprocessStdin, subprocess, wa
   ]);
 };
 
-// node_modules/execa/lib/convert/add.js
+// ../main/node_modules/execa/lib/convert/add.js
 var addConvertedStreams = (subprocess, { encoding }) => {
   const concurrentStreams = initializeConcurrentStreams();
   subprocess.readable = createReadable.bind(void 0, { subprocess, concurrentStreams, encoding });
@@ -10892,10 +10892,10 @@ var addConvertedStreams = (subprocess, { encoding }) => {
   subprocess[Symbol.asyncIterator] = createIterable.bind(void 0, subprocess, encoding, {});
 };
 
-// node_modules/execa/lib/methods/promise.js
+// ../main/node_modules/execa/lib/methods/promise.js
 var mergePromise = (promise, properties) => Object.assign(promise, properties);
 
-// node_modules/execa/lib/methods/main-async.js
+// ../main/node_modules/execa/lib/methods/main-async.js
 var execaCoreAsync = (rawFile, rawArguments, rawOptions, createNested) => {
   const { file, commandArguments, command, escapedCommand, startTime, verboseInfo, options, fileDescriptors } = handleAsyncArguments(rawFile, rawArguments, rawOptions);
   const { subprocess: nodeChildProcess, promise, kill, all, convertedStreams } = spawnSubprocessAsync({
@@ -11092,7 +11092,7 @@ var getAsyncResult = ({ errorInfo, exitCode, signal, stdio, all, ipcOutput, cont
   startTime
 });
 
-// node_modules/execa/lib/methods/bind.js
+// ../main/node_modules/execa/lib/methods/bind.js
 var mergeOptions = (boundOptions, options) => {
   const safeBoundOptions = { __proto__: null, ...boundOptions };
   const mergedOptions = Object.fromEntries(Object.entries(options).map(([optionName, optionValue]) => [
@@ -11104,7 +11104,7 @@ var mergeOptions = (boundOptions, options) => {
 var mergeOption = (optionName, boundOptionValue, optionValue) => DEEP_OPTIONS.has(optionName) && isPlainObject(boundOptionValue) && isPlainObject(optionValue) ? { ...boundOptionValue, ...optionValue } : optionValue;
 var DEEP_OPTIONS = /* @__PURE__ */ new Set(["env", ...FD_SPECIFIC_OPTIONS]);
 
-// node_modules/execa/lib/methods/create.js
+// ../main/node_modules/execa/lib/methods/create.js
 var createExeca = (mapArguments, boundOptions, deepOptions, setBoundExeca) => {
   const createNested = (mapArguments2, boundOptions2, setBoundExeca2) => createExeca(mapArguments2, boundOptions2, deepOptions, setBoundExeca2);
   const boundExeca = (...execaArguments) => callBoundExeca({
@@ -11153,7 +11153,7 @@ var parseArguments = ({ mapArguments, firstArgument, nextArguments, deepOptions,
   };
 };
 
-// node_modules/execa/lib/methods/script.js
+// ../main/node_modules/execa/lib/methods/script.js
 var setScriptSync = (boundExeca, createNested, boundOptions) => {
   boundExeca.sync = createNested(mapScriptSync, boundOptions);
   boundExeca.s = boundExeca.sync;
@@ -11164,7 +11164,7 @@ var getScriptOptions = (options) => ({ options: { __proto__: null, ...options, .
 var getScriptStdinOption = ({ stdin = "inherit", input, inputFile, stdio }) => input === void 0 && inputFile === void 0 && stdio === void 0 ? { stdin } : {};
 var deepScriptOptions = { preferLocal: true };
 
-// node_modules/execa/index.js
+// ../main/node_modules/execa/index.js
 var execa = createExeca(() => ({}));
 var execaSync = createExeca(() => ({ isSync: true }));
 var execaNode = createExeca(mapNode);
@@ -11761,7 +11761,7 @@ import { StringDecoder as StringDecoder4 } from "node:string_decoder";
 // src/console/text.ts
 import { StringDecoder as StringDecoder3 } from "node:string_decoder";
 
-// node_modules/ansi-regex/index.js
+// ../main/node_modules/ansi-regex/index.js
 var ST = String.raw`(?:\u001B\u005C|\u009C)`;
 var stringControls = String.raw`\u0018\u001A\u001B\u0080-\u009F`;
 var osc = String.raw`(?:\u001B\]|\u009D)[^\u0007${stringControls}]*(?:\u0007|${ST})`;
@@ -11774,7 +11774,7 @@ function ansiRegex({ onlyFirst = false } = {}) {
   return new RegExp(pattern, onlyFirst ? void 0 : "g");
 }
 
-// node_modules/strip-ansi/index.js
+// ../main/node_modules/strip-ansi/index.js
 var regex = ansiRegex();
 function stripAnsi(string) {
   if (typeof string !== "string") {
@@ -13917,335 +13917,6 @@ var bootInstallerPhase = {
   }
 };
 
-// src/diagnosis/playbook.ts
-var WHAT_IS_RUNNING = {
-  id: "what-is-running",
-  title: "First: confirm what changed (is the running system the one you think it is?)",
-  command: "readlink /run/current-system",
-  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
-  runbook: "Fast diagnosis playbook: first, confirm what changed"
-};
-var BOOT = {
-  id: "boot",
-  title: "Boot and initrd issues",
-  command: "journalctl -b -p err --no-pager | tail -n 20",
-  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
-  runbook: "Fast diagnosis playbook: boot and initrd issues"
-};
-var STORAGE_ZFS = {
-  id: "storage",
-  title: "Storage health",
-  command: "zpool status",
-  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
-  runbook: "Fast diagnosis playbook: storage health"
-};
-var STORAGE_FS = {
-  id: "storage",
-  title: "Storage health (free space on /, /nix and the ESP)",
-  command: "df -h / /nix /boot",
-  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
-  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
-};
-var NETWORK = {
-  id: "network",
-  title: "Network reachability",
-  command: "ip -br a",
-  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
-  runbook: "Fast diagnosis playbook: network reachability"
-};
-var SERVICES = {
-  id: "services",
-  title: "Service health",
-  command: "systemctl --failed --no-pager",
-  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
-  runbook: "Fast diagnosis playbook: service health"
-};
-var BOTTLENECK = {
-  id: "bottleneck",
-  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
-  command: "top -b -n 1 | head -n 12",
-  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
-  runbook: "Fast diagnosis playbook: third, find the bottleneck"
-};
-var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
-function playbookFor(layoutKind) {
-  return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
-}
-
-// src/report.ts
-var OUTPUT_TAIL_LINES = 40;
-function tail(text, lines = OUTPUT_TAIL_LINES) {
-  const all = text.replace(/\s+$/, "").split("\n");
-  return all.slice(-lines).join("\n");
-}
-function progressLine(s) {
-  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
-  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
-}
-
-// src/phases/failure.ts
-async function runPlaybook(m, layoutKind) {
-  const outs = [];
-  for (const s of playbookFor(layoutKind)) {
-    try {
-      const r = await m.run(s.command, 60);
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
-    } catch (e) {
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
-      break;
-    }
-  }
-  return outs;
-}
-async function afterFailure(ctx, m) {
-  const alive = await m.alive();
-  if (alive) {
-    ctx.rec.info("running the fast diagnosis playbook in the guest");
-    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
-  }
-  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
-}
-
-// src/phases/from-installed.ts
-import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
-import path24 from "node:path";
-
-// src/saved-install.ts
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
-import path23 from "node:path";
-function readSavedInstall(dir) {
-  const file = path23.join(dir, "installed.json");
-  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync8(file, "utf8"));
-  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  return s;
-}
-function saveInstall(dir, workDir, s, privateKey) {
-  const target = path23.resolve(dir);
-  rmSync6(target, { recursive: true, force: true });
-  mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path23.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path23.join(workDir, "efivars.fd"), s.efiVars);
-  copyFileSync2(privateKey, s.sshPrivateKeyFile);
-  chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path23.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
-`);
-}
-function moveFile(from, to) {
-  try {
-    renameSync3(from, to);
-  } catch (e) {
-    if (e.code !== "EXDEV") throw e;
-    copyFileSync2(from, to);
-    rmSync6(from);
-  }
-}
-async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path23.join(workDir, path23.basename(b)), void 0, b);
-}
-
-// src/phases/from-installed.ts
-async function fromInstalled(ctx, dir) {
-  const saved = readSavedInstall(dir);
-  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
-  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
-  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
-  mkdirSync7(ctx.workDir, { recursive: true });
-  for (const d of saved.disks) await createDisk(path24.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
-  copyFileSync3(saved.efiVars, path24.join(ctx.workDir, "efivars.fd"));
-  const key = path24.join(ctx.keyDir, "installed_ed25519");
-  copyFileSync3(saved.sshPrivateKeyFile, key);
-  chmodSync2(key, 384);
-  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-  const changed = ctx.fault.keptDisks?.(ctx.disks);
-  if (changed) {
-    ctx.disks = changed.disks;
-    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
-  }
-  ctx.installed = {
-    toplevel: saved.toplevel,
-    espPartuuids: saved.espPartuuids,
-    vmHardware: saved.vmHardware,
-    sshPublicKey: saved.sshPublicKey,
-    sshPrivateKeyFile: key
-  };
-  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
-}
-
-// src/phases/install.ts
-import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path26 from "node:path";
-
-// src/flake-files.ts
-import { existsSync as existsSync7 } from "node:fs";
-import path25 from "node:path";
-async function flakeFiles(dir) {
-  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
-  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
-  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
-}
-
-// src/runbook/harness.ts
-import { createHash as createHash3 } from "node:crypto";
-
-// src/runbook/layouts.ts
-var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
-var RUNBOOK_POOL = { ashift: "12" };
-var RUNBOOK_FS = {
-  atime: "off",
-  compression: "zstd",
-  xattr: "sa",
-  normalization: "formD",
-  mountpoint: "none",
-  acltype: "posixacl"
-};
-var RUNBOOK_DATASETS = [
-  { name: "rpool/local", properties: { mountpoint: "none" } },
-  { name: "rpool/safe", properties: { mountpoint: "none" } },
-  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
-  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
-  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
-];
-var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
-var ZFS_MOUNTS = [
-  { at: "/", source: "rpool/local/root", fsType: "zfs" },
-  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
-  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
-  ESP_MOUNT
-];
-var zfs = (name, vdev) => ({
-  name,
-  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
-  disks: vdev === "mirror" ? 2 : 1,
-  dataPartition: { code: "BF01", name: "ZFS" },
-  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
-  mounts: ZFS_MOUNTS
-});
-var LAYOUT = {
-  zfs: zfs("zfs", "single"),
-  "zfs-mirror": zfs("zfs-mirror", "mirror"),
-  ext4: {
-    name: "ext4",
-    title: "ext4 root on one disk",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "ext4", label: "nixos" },
-    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
-  },
-  btrfs: {
-    name: "btrfs",
-    title: "Btrfs root on one disk, subvolumes root, nix, persist",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
-    mounts: [
-      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
-      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
-      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
-      ESP_MOUNT
-    ]
-  }
-};
-function layoutByName(name) {
-  const l = LAYOUT[name];
-  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
-  return l;
-}
-
-// src/runbook/harness.ts
-var GUEST_DIR = "/tmp/rehearse";
-var GUEST_CONFIG = `${GUEST_DIR}/config`;
-var GUEST_FLAKE = `${GUEST_DIR}/flake`;
-var REHEARSE_USER = "rehearse";
-var VM_NIC_NAME = "rehearse0";
-var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
-function wrapperFlake(host) {
-  return `{
-  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
-
-  inputs.config.url = "path:${GUEST_CONFIG}";
-
-  outputs = { self, config, ... }: {
-    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
-      modules = [ ./harness.nix ./vm-hardware.nix ];
-    };
-  };
-}
-`;
-}
-function rehearsePassword(privateKey) {
-  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
-}
-function harnessModule(o2) {
-  const settings = [
-    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
-    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
-    // read by udev, not networkd, and will work even if networkd is disabled".
-    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
-    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
-    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
-  ];
-  const lines = [
-    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
-    "{ lib, ... }:",
-    "{",
-    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
-    '  services.getty.autologinUser = lib.mkForce "root";',
-    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
-    '  systemd.network.links."10-rehearse-nic" = {',
-    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
-    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
-    "  };",
-    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
-    `  users.users.${REHEARSE_USER} = {`,
-    "    isNormalUser = true;",
-    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    `    initialPassword = ${nixString(o2.password)};`,
-    "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
-    "}",
-    ""
-  ];
-  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
-}
-var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
-function vmHardwareModule(hw) {
-  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
-  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
-  const lines = [
-    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
-    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
-    "{ lib, ... }:",
-    "{"
-  ];
-  for (const mp of mps) {
-    const f = hw.fileSystems[mp];
-    const opts = f.options.length ? f.options : ["defaults"];
-    lines.push(
-      `  fileSystems.${nixString(mp)} = {`,
-      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
-      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
-      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
-      "  };"
-    );
-  }
-  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
-  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
-  return {
-    file: `${GUEST_FLAKE}/vm-hardware.nix`,
-    content: lines.join("\n"),
-    settings: [
-      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
-      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
-      "swapDevices = [ ] (forced)"
-    ]
-  };
-}
-
 // src/runbook/parsers.ts
 function parseSgdiskPrint(out2) {
   const disk = /^Disk (\S+):/m.exec(out2)?.[1];
@@ -14491,6 +14162,647 @@ function parseIpAddrJson(text) {
   }));
 }
 
+// src/verify/checks.ts
+var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
+var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
+var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
+var fail = (id, reason, summary, evidence, figures2) => ({ id, status: "fail", reason, summary, evidence: evidence.trim(), figures: figures2 });
+function guarded(id, evidence, f) {
+  try {
+    return f();
+  } catch (e) {
+    return fail(id, "unreadable", `could not read the output: ${e.message}`, evidence);
+  }
+}
+function checkBootedSystem(installed2, current, booted) {
+  const ev = `installed: ${installed2}
+/run/current-system -> ${current}
+/run/booted-system -> ${booted}`;
+  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "install-unknown", "the installed system is unknown (system-1-link was not read)", ev);
+  if (current.trim() !== installed2.trim()) return fail("booted-system", "not-current", "the running system is not the one that was installed", ev);
+  if (booted.trim() !== installed2.trim()) return fail("booted-system", "not-booted", "/run/booted-system is not the installed system", ev);
+  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
+}
+function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
+  const def = parseLoaderDefault(loaderConf);
+  const ids = entries.map((e) => e.id);
+  const ev = `${evidence}
+--- loader.conf ---
+${loaderConf}`;
+  if (!ids.includes(wantDefault)) return fail("boot-entries", "no-entry", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
+  if (def !== wantDefault) return fail("boot-entries", "wrong-default", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
+  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
+}
+function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
+  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
+}
+function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
+  return guarded(id, listOut, () => {
+    const gens = parseGenerations(listOut);
+    const cur = gens.find((g) => g.current);
+    if (gens.length < wantAtLeast) return fail(id, id === "rebuild-generations" ? "no-new-generation" : "too-few-generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, "none-current", "no generation is current", listOut);
+    if (cur.number !== wantCurrent) return fail(id, "wrong-current", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
+  });
+}
+function checkPoolHealth(statusX) {
+  const text = statusX.trim();
+  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
+  if (/no pools available/.test(text)) return fail("pool-health", "no-pool", "no pool is imported", text);
+  const pools = parseZpoolStatus(text);
+  const problems = pools.flatMap(zpoolProblems);
+  return fail("pool-health", "unhealthy", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
+}
+function checkExt4Health(out2, exitCode) {
+  if (exitCode !== 0) return healthCheckFailed("ext4", out2, exitCode);
+  const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out2)?.[1];
+  if (state !== "clean") return fail("pool-health", "unhealthy", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
+  return pass("pool-health", "ext4: file system state clean", out2);
+}
+function checkBtrfsHealth(out2, exitCode) {
+  if (exitCode !== 0) return healthCheckFailed("btrfs", out2, exitCode);
+  const counters = [...out2.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
+  if (!counters.length) return fail("pool-health", "unreadable", "btrfs device stats printed no counters", out2);
+  const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
+  if (bad.length) return fail("pool-health", "unhealthy", `btrfs device stats show errors (${bad.join(", ")})`, out2);
+  return pass("pool-health", "btrfs: no device errors", out2);
+}
+var healthCheckFailed = (fsType, out2, exitCode) => fail("pool-health", "check-failed", `${fsType} health check failed (exit ${exitCode})`, out2);
+function checkBootTime(timeOut, blameOut) {
+  const ev = `${timeOut.trim()}
+--- blame (top 5) ---
+${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
+  return guarded("boot-time", ev, () => {
+    const t = parseAnalyzeTime(timeOut);
+    const top = parseBlame(blameOut).slice(0, 5);
+    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
+    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
+    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
+  });
+}
+function checkFailedUnits(out2, id = "failed-units") {
+  const units = parseFailedUnits(out2);
+  if (units.length) return fail(id, "units-failed", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
+  const unread = failedUnitsUnread(out2);
+  if (unread.length) return fail(id, "unreadable", `could not read systemctl --failed: ${unread[0]}`, out2);
+  return pass(id, "no failed units", out2 || "0 loaded units listed.", { failed: 0 });
+}
+function checkSshd(show, id = "sshd") {
+  const p = parseKeyValue(show);
+  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
+  return fail(id, "not-running", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
+}
+function checkSshLogin(exitCode, stdout, stderr, user, host) {
+  const ev = `exit ${exitCode}
+${stdout}
+${stderr}`.trim();
+  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
+  return fail("ssh-login", /Permission denied/.test(`${stdout}
+${stderr}`) ? "refused" : "unreachable", `SSH login as ${user} with this run's key failed`, ev);
+}
+function checkPasswordRefused(t) {
+  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
+${t.stderr}${t.stdout ? `
+stdout: ${t.stdout}` : ""}`;
+  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
+    return fail("password-login-refused", "password-accepted", `a password login as ${t.user} got in`, evidence);
+  }
+  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
+  if (t.exitCode !== 0 && methods !== void 0) {
+    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
+  }
+  return fail("password-login-refused", "unreachable", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
+}
+function checkVmNetwork(ipJson, nic) {
+  return guarded("vm-network", ipJson, () => {
+    const ifs = parseIpAddrJson(ipJson);
+    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
+    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
+    if (!it) return fail("vm-network", "no-nic", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
+    const want = `${nic.address}/${nic.prefixLength}`;
+    if (!it.inet.includes(want)) {
+      return fail("vm-network", "no-address", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
+    }
+    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
+  });
+}
+function checkEfiBootEntry(dump, espPartuuids) {
+  return guarded("efi-boot-entry", dump, () => {
+    const v = parseEfiVars(dump);
+    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
+    const cur = v.entries.find((e) => e.num === v.current);
+    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
+    if (!ours.length) return fail("efi-boot-entry", "no-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
+    if (!cur) return fail("efi-boot-entry", "not-listed", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
+    if (!ours.includes(cur)) {
+      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
+      return fail("efi-boot-entry", "not-installed-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
+    }
+    const first = v.order[0] === cur.num;
+    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
+  });
+}
+function checkClosureSize(out2) {
+  return guarded("closure-size", out2, () => {
+    const s = parsePathInfoSize(out2);
+    return pass("closure-size", `closure of the running system: ${s.text}`, out2, { bytes: s.bytes });
+  });
+}
+function checkSecretsNotInStore(grepExit, grepOut) {
+  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
+  if (grepExit === 0) return fail("secrets-not-in-store", "secret-found", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
+  return fail("secrets-not-in-store", "search-failed", `searching the store failed (grep exit ${grepExit})`, grepOut);
+}
+function checkRebuildBuild(e) {
+  const [before, built] = [e.before.trim(), e.built.trim()];
+  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
+  if (e.exitCode !== 0) return fail("rebuild-build", "build-failed", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail("rebuild-build", "changed-running-system", "nixos-rebuild build changed the running system", e.output);
+  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
+  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
+}
+function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
+  const gen = marker.trim();
+  if (exitCode !== 0) return fail("rebuild-switch", "switch-failed", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
+  if (gen !== wantMarker) return fail("rebuild-switch", "change-not-visible", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
+  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
+}
+function checkRollbackInPlace(exitCode, output2, marker, links) {
+  const gen = marker.trim();
+  const ev = links ? `${output2.trim()}
+--- after ---
+/run/current-system -> ${links.current.trim()}
+system-1-link -> ${links.gen1.trim()}` : output2;
+  if (exitCode !== 0) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== "1") return fail("rollback-in-place", "change-still-there", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
+    return fail("rollback-in-place", "not-generation-1", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
+  }
+  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
+}
+function checkRollbackAtBoot(e) {
+  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
+  const ev = `${e.oneshot.trim()}
+--- after reboot ---
+LoaderEntrySelected: ${e.selected}
+loader.conf default: ${e.defaultEntry}
+/run/booted-system -> ${booted}
+system-1-link -> ${gen1}
+/etc/nixos-rehearse/generation: ${marker}`;
+  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
+  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
+    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
+  }
+  return fail("rollback-at-boot", "not-generation-1", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
+}
+function checkEntriesRetained(listJson) {
+  return guarded("rollback-entries-retained", listJson, () => {
+    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", "too-few-generations", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
+  });
+}
+
+// src/roots/shared.ts
+var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
+var dataPartition = (ctx) => part(ctx.disks[0], 2);
+var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
+function mkfsStep(fsType, mkfs) {
+  return {
+    commands: (ctx) => [mkfs(ctx.root.label, dataPartition(ctx)), `sudo blkid -o export ${dataPartition(ctx)}`],
+    check: (outs, ctx) => new RegExp(`^TYPE=${fsType}$`, "m").test(outs[outs.length - 1] ?? "") ? [] : [`${dataPartition(ctx)} is not ${fsType}`]
+  };
+}
+var STORAGE_FREE_SPACE = {
+  id: "storage",
+  title: "Storage health (free space on /, /nix and the ESP)",
+  command: "df -h / /nix /boot",
+  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
+  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
+};
+
+// src/roots/btrfs.ts
+var btrfs = {
+  kind: "btrfs",
+  title: "Btrfs file system with subvolumes",
+  fsType: "btrfs",
+  create: mkfsStep("btrfs", (label, dev) => `sudo mkfs.btrfs -f -L ${label} ${dev}`),
+  layout: {
+    commands: (ctx) => [
+      `sudo mount ${dataPartition(ctx)} /mnt`,
+      ...ctx.root.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
+      "sudo btrfs subvolume list /mnt",
+      "sudo umount /mnt"
+    ],
+    check: (outs, { root }) => {
+      const list = outs[outs.length - 2] ?? "";
+      return root.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
+    }
+  },
+  mountNeedsType: false,
+  health: { read: "btrfs device stats /", verdict: checkBtrfsHealth },
+  playbookStorage: STORAGE_FREE_SPACE,
+  powerOff: () => []
+};
+
+// src/roots/ext4.ts
+var ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
+var ext4 = {
+  kind: "ext4",
+  title: "ext4 file system",
+  fsType: "ext4",
+  create: mkfsStep("ext4", (label, dev) => `sudo mkfs.ext4 -F -L ${label} ${dev}`),
+  layout: { commands: () => ["true # ext4: one file system, no datasets"], check: () => [] },
+  mountNeedsType: false,
+  health: { read: `tune2fs -l "$(${ROOT_DEVICE})"`, verdict: checkExt4Health },
+  playbookStorage: STORAGE_FREE_SPACE,
+  powerOff: () => []
+};
+
+// src/roots/zfs.ts
+var STORAGE_ZFS = {
+  id: "storage",
+  title: "Storage health",
+  command: "zpool status",
+  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
+  runbook: "Fast diagnosis playbook: storage health"
+};
+var zfs = {
+  kind: "zfs",
+  title: "ZFS pool with datasets",
+  fsType: "zfs",
+  create: {
+    commands: ({ root: r, disks }) => {
+      const vdevs = disks.map((d) => part(d, 2)).join(" ");
+      return [
+        `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
+        `sudo zpool status ${r.pool}`
+      ];
+    },
+    check: (outs, { root: r, disks }) => {
+      const pool = parseZpoolStatus(outs[outs.length - 1] ?? "").find((p) => p.pool === r.pool);
+      if (!pool) return [`zpool status shows no pool ${r.pool}`];
+      const problems = zpoolProblems(pool);
+      const want = disks.map((d) => part(d, 2).replace("/dev/", ""));
+      for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
+      if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
+      return problems;
+    }
+  },
+  layout: {
+    commands: ({ root: r }) => [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"],
+    check: (outs, { root: r }) => {
+      const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
+      const problems = [];
+      for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
+        const row = rows.find((x) => x.name === d.name);
+        if (!row) problems.push(`dataset ${d.name} is missing`);
+        else {
+          if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
+          if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
+        }
+      }
+      return problems;
+    }
+  },
+  mountNeedsType: true,
+  devicesByName: "ZFS datasets by name",
+  // NixOS derives boot.supportedFilesystems from each fileSystems' fsType; an explicit list (the
+  // runbook's hardware config shows one) must include zfs when it exists.
+  supportedFilesystem: "zfs",
+  // `zpool status -x`: its text counts, not its exit code (checkPoolHealth).
+  health: { read: "zpool status -x", verdict: (out2) => checkPoolHealth(out2) },
+  playbookStorage: STORAGE_ZFS,
+  // An exported pool is one the installed system can import at boot without -f.
+  powerOff: (r) => [`if sudo zpool list ${r.pool} >/dev/null 2>&1; then sudo zpool export ${r.pool}; fi`]
+};
+
+// src/roots/index.ts
+var ROOT_KINDS = { zfs, ext4, btrfs };
+function rootKindNamed(kind) {
+  const k = ROOT_KINDS[kind];
+  if (!k) throw new Error(`unknown root kind '${kind}'`);
+  return k;
+}
+function rootKind(layout) {
+  return rootKindNamed(layout.root.kind);
+}
+
+// src/diagnosis/playbook.ts
+var WHAT_IS_RUNNING = {
+  id: "what-is-running",
+  title: "First: confirm what changed (is the running system the one you think it is?)",
+  command: "readlink /run/current-system",
+  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
+  runbook: "Fast diagnosis playbook: first, confirm what changed"
+};
+var BOOT = {
+  id: "boot",
+  title: "Boot and initrd issues",
+  command: "journalctl -b -p err --no-pager | tail -n 20",
+  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
+  runbook: "Fast diagnosis playbook: boot and initrd issues"
+};
+var NETWORK = {
+  id: "network",
+  title: "Network reachability",
+  command: "ip -br a",
+  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
+  runbook: "Fast diagnosis playbook: network reachability"
+};
+var SERVICES = {
+  id: "services",
+  title: "Service health",
+  command: "systemctl --failed --no-pager",
+  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
+  runbook: "Fast diagnosis playbook: service health"
+};
+var BOTTLENECK = {
+  id: "bottleneck",
+  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
+  command: "top -b -n 1 | head -n 12",
+  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
+  runbook: "Fast diagnosis playbook: third, find the bottleneck"
+};
+var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
+function playbookFor(layoutKind) {
+  return PLAYBOOK.map((s) => s.id === "storage" ? rootKindNamed(layoutKind).playbookStorage : s);
+}
+
+// src/report.ts
+var OUTPUT_TAIL_LINES = 40;
+function tail(text, lines = OUTPUT_TAIL_LINES) {
+  const all = text.replace(/\s+$/, "").split("\n");
+  return all.slice(-lines).join("\n");
+}
+function progressLine(s) {
+  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
+  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+}
+
+// src/phases/failure.ts
+async function runPlaybook(m, layoutKind) {
+  const outs = [];
+  for (const s of playbookFor(layoutKind)) {
+    try {
+      const r = await m.run(s.command, 60);
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+    } catch (e) {
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
+      break;
+    }
+  }
+  return outs;
+}
+async function afterFailure(ctx, m) {
+  const alive = await m.alive();
+  if (alive) {
+    ctx.rec.info("running the fast diagnosis playbook in the guest");
+    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
+  }
+  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
+}
+
+// src/phases/from-installed.ts
+import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
+import path24 from "node:path";
+
+// src/saved-install.ts
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import path23 from "node:path";
+function readSavedInstall(dir) {
+  const file = path23.join(dir, "installed.json");
+  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync8(file, "utf8"));
+  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  return s;
+}
+function saveInstall(dir, workDir, s, privateKey) {
+  const target = path23.resolve(dir);
+  rmSync6(target, { recursive: true, force: true });
+  mkdirSync6(target, { recursive: true });
+  for (const d of s.disks) moveFile(path23.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path23.join(workDir, "efivars.fd"), s.efiVars);
+  copyFileSync2(privateKey, s.sshPrivateKeyFile);
+  chmodSync(s.sshPrivateKeyFile, 384);
+  writeFileSync5(path23.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+`);
+}
+function moveFile(from, to) {
+  try {
+    renameSync3(from, to);
+  } catch (e) {
+    if (e.code !== "EXDEV") throw e;
+    copyFileSync2(from, to);
+    rmSync6(from);
+  }
+}
+async function overlayDisks(workDir, bases) {
+  for (const b of bases) await createDisk(path23.join(workDir, path23.basename(b)), void 0, b);
+}
+
+// src/phases/from-installed.ts
+async function fromInstalled(ctx, dir) {
+  const saved = readSavedInstall(dir);
+  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
+  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
+  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
+  mkdirSync7(ctx.workDir, { recursive: true });
+  for (const d of saved.disks) await createDisk(path24.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path24.join(ctx.workDir, "efivars.fd"));
+  const key = path24.join(ctx.keyDir, "installed_ed25519");
+  copyFileSync3(saved.sshPrivateKeyFile, key);
+  chmodSync2(key, 384);
+  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+  const changed = ctx.fault.keptDisks?.(ctx.disks);
+  if (changed) {
+    ctx.disks = changed.disks;
+    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
+  }
+  ctx.installed = {
+    toplevel: saved.toplevel,
+    espPartuuids: saved.espPartuuids,
+    vmHardware: saved.vmHardware,
+    sshPublicKey: saved.sshPublicKey,
+    sshPrivateKeyFile: key
+  };
+  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
+}
+
+// src/phases/install.ts
+import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path26 from "node:path";
+
+// src/flake-files.ts
+import { existsSync as existsSync7 } from "node:fs";
+import path25 from "node:path";
+async function flakeFiles(dir) {
+  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
+  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
+  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
+  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
+}
+
+// src/runbook/harness.ts
+import { createHash as createHash3 } from "node:crypto";
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
+};
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs2 = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs2("zfs", "single"),
+  "zfs-mirror": zfs2("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
+}
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var VM_NIC_NAME = "rehearse0";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
+}
+`;
+}
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
+  ];
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
+    "{ lib, ... }:",
+    "{"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
+  }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
+      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
+      "swapDevices = [ ] (forced)"
+    ]
+  };
+}
+
 // src/diagnosis/runbook-text.ts
 var COMMON_MISTAKES = {
   espNotMounted: {
@@ -14559,10 +14871,9 @@ var DECISIONS = {
 };
 
 // src/runbook/plan.ts
-var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
 var esp = (ctx) => part(ctx.disks[0], 1);
 var data = (ctx) => part(ctx.disks[0], 2);
-var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
+var rootCtx = (ctx) => ({ root: ctx.layout.root, disks: ctx.disks });
 function source(m, ctx) {
   if (m.source === "{esp}") return esp(ctx);
   if (m.source === "{data}") return data(ctx);
@@ -14570,10 +14881,11 @@ function source(m, ctx) {
 }
 function mountCommands(ctx) {
   const out2 = [];
+  const k = rootKind(ctx.layout);
   for (const m of ctx.layout.mounts) {
     const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
     if (m.at !== "/") out2.push(`sudo mkdir -p ${target}`);
-    const type = m.fsType === "zfs" ? "-t zfs " : "";
+    const type = m.fsType === k.fsType && k.mountNeedsType ? `-t ${k.fsType} ` : "";
     const opts = m.options ? `-o ${m.options} ` : "";
     out2.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
   }
@@ -14674,32 +14986,8 @@ var STEPS = [
     title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
     decision: DECISIONS.task6.text,
     writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") {
-        const vdevs = ctx.disks.map((d) => part(d, 2)).join(" ");
-        return [
-          `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
-          `sudo zpool status ${r.pool}`
-        ];
-      }
-      if (r.kind === "ext4") return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      const last = outs[outs.length - 1] ?? "";
-      if (r.kind === "zfs") {
-        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
-        if (!pool) return [`zpool status shows no pool ${r.pool}`];
-        const problems = zpoolProblems(pool);
-        const want = ctx.disks.map((d) => part(d, 2).replace("/dev/", ""));
-        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
-        if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
-        return problems;
-      }
-      return new RegExp(`^TYPE=${r.kind}$`, "m").test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
-    }
+    commands: (ctx) => rootKind(ctx.layout).create.commands(rootCtx(ctx)),
+    check: (outs, ctx) => rootKind(ctx.layout).create.check(outs, rootCtx(ctx))
   },
   {
     id: "task-07-datasets",
@@ -14707,40 +14995,8 @@ var STEPS = [
     title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
     decision: DECISIONS.task7.text,
     writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") return [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"];
-      if (r.kind === "btrfs") {
-        return [
-          `sudo mount ${data(ctx)} /mnt`,
-          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
-          "sudo btrfs subvolume list /mnt",
-          "sudo umount /mnt"
-        ];
-      }
-      return ["true # ext4: one file system, no datasets"];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") {
-        const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
-        const problems = [];
-        for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
-          const row = rows.find((x) => x.name === d.name);
-          if (!row) problems.push(`dataset ${d.name} is missing`);
-          else {
-            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
-            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
-          }
-        }
-        return problems;
-      }
-      if (r.kind === "btrfs") {
-        const list = outs[outs.length - 2] ?? "";
-        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
-      }
-      return [];
-    }
+    commands: (ctx) => rootKind(ctx.layout).layout.commands(rootCtx(ctx)),
+    check: (outs, ctx) => rootKind(ctx.layout).layout.check(outs, rootCtx(ctx))
   },
   {
     id: "task-08-mount",
@@ -14780,6 +15036,7 @@ var STEPS = [
     commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
     check: ([hwText, espUuid, dataUuid], ctx) => {
       const hw = parseHardwareConfig(hwText ?? "");
+      const k = rootKind(ctx.layout);
       const problems = [];
       for (const m of ctx.layout.mounts) {
         const fs3 = hw.fileSystems[m.at];
@@ -14788,12 +15045,14 @@ var STEPS = [
           continue;
         }
         if (fs3.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs3.fsType}, not ${m.fsType}`);
-        const want = m.fsType === "zfs" ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
-        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
+        const byName = m.fsType === k.fsType ? k.devicesByName : void 0;
+        const want = byName ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
+        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${byName ?? "by UUID"})`);
         if (m.options && !fs3.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
       }
-      if (ctx.layout.root.kind === "zfs" && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes("zfs")) {
-        problems.push('boot.supportedFilesystems does not include "zfs"');
+      const fsName = k.supportedFilesystem;
+      if (fsName && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes(fsName)) {
+        problems.push(`boot.supportedFilesystems does not include "${fsName}"`);
       }
       return problems;
     }
@@ -14977,7 +15236,7 @@ var powerOffPhase = {
   async run(ctx) {
     const m = ctx.vm;
     if (!await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: "install", exit: String(m.exitStatus) });
-    const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${ctx.layout.root.kind === "zfs" ? ` && if sudo zpool list ${ctx.layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${ctx.layout.root.pool}; fi` : ""}`, 300);
+    const r = await m.run(["if mountpoint -q /mnt; then sudo umount -R /mnt; fi", ...rootKind(ctx.layout).powerOff(ctx.layout.root)].join(" && "), 300);
     if (r.exitCode !== 0) ctx.rec.info(`  ${r.output.trim()}`);
     if (ctx.fault.beforePowerOff) ctx.disks = await ctx.fault.beforePowerOff(m, ctx.disks);
     await m.shutdown(180, "sudo systemctl poweroff --no-block --no-wall");
@@ -14987,205 +15246,6 @@ var powerOffPhase = {
     return r.exitCode === 0;
   }
 };
-
-// src/verify/checks.ts
-var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
-var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
-var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
-var fail = (id, reason, summary, evidence, figures2) => ({ id, status: "fail", reason, summary, evidence: evidence.trim(), figures: figures2 });
-function guarded(id, evidence, f) {
-  try {
-    return f();
-  } catch (e) {
-    return fail(id, "unreadable", `could not read the output: ${e.message}`, evidence);
-  }
-}
-function checkBootedSystem(installed2, current, booted) {
-  const ev = `installed: ${installed2}
-/run/current-system -> ${current}
-/run/booted-system -> ${booted}`;
-  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "install-unknown", "the installed system is unknown (system-1-link was not read)", ev);
-  if (current.trim() !== installed2.trim()) return fail("booted-system", "not-current", "the running system is not the one that was installed", ev);
-  if (booted.trim() !== installed2.trim()) return fail("booted-system", "not-booted", "/run/booted-system is not the installed system", ev);
-  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
-}
-function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
-  const def = parseLoaderDefault(loaderConf);
-  const ids = entries.map((e) => e.id);
-  const ev = `${evidence}
---- loader.conf ---
-${loaderConf}`;
-  if (!ids.includes(wantDefault)) return fail("boot-entries", "no-entry", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
-  if (def !== wantDefault) return fail("boot-entries", "wrong-default", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
-  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
-}
-function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
-  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
-}
-function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
-  return guarded(id, listOut, () => {
-    const gens = parseGenerations(listOut);
-    const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail(id, id === "rebuild-generations" ? "no-new-generation" : "too-few-generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail(id, "none-current", "no generation is current", listOut);
-    if (cur.number !== wantCurrent) return fail(id, "wrong-current", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
-    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
-  });
-}
-function checkPoolHealth(statusX) {
-  const text = statusX.trim();
-  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
-  if (/no pools available/.test(text)) return fail("pool-health", "no-pool", "no pool is imported", text);
-  const pools = parseZpoolStatus(text);
-  const problems = pools.flatMap(zpoolProblems);
-  return fail("pool-health", "unhealthy", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
-}
-function checkFilesystemHealth(fsType, out2, exitCode) {
-  if (exitCode !== 0) return fail("pool-health", "check-failed", `${fsType} health check failed (exit ${exitCode})`, out2);
-  if (fsType === "btrfs") {
-    const counters = [...out2.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
-    if (!counters.length) return fail("pool-health", "unreadable", "btrfs device stats printed no counters", out2);
-    const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
-    if (bad.length) return fail("pool-health", "unhealthy", `btrfs device stats show errors (${bad.join(", ")})`, out2);
-  } else if (fsType === "ext4") {
-    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out2)?.[1];
-    if (state !== "clean") return fail("pool-health", "unhealthy", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
-  } else return fail("pool-health", "no-check", `no health check for a ${fsType} root`, out2);
-  return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out2);
-}
-function checkBootTime(timeOut, blameOut) {
-  const ev = `${timeOut.trim()}
---- blame (top 5) ---
-${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
-  return guarded("boot-time", ev, () => {
-    const t = parseAnalyzeTime(timeOut);
-    const top = parseBlame(blameOut).slice(0, 5);
-    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
-    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
-    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
-  });
-}
-function checkFailedUnits(out2, id = "failed-units") {
-  const units = parseFailedUnits(out2);
-  if (units.length) return fail(id, "units-failed", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
-  const unread = failedUnitsUnread(out2);
-  if (unread.length) return fail(id, "unreadable", `could not read systemctl --failed: ${unread[0]}`, out2);
-  return pass(id, "no failed units", out2 || "0 loaded units listed.", { failed: 0 });
-}
-function checkSshd(show, id = "sshd") {
-  const p = parseKeyValue(show);
-  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
-  return fail(id, "not-running", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
-}
-function checkSshLogin(exitCode, stdout, stderr, user, host) {
-  const ev = `exit ${exitCode}
-${stdout}
-${stderr}`.trim();
-  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
-  return fail("ssh-login", /Permission denied/.test(`${stdout}
-${stderr}`) ? "refused" : "unreachable", `SSH login as ${user} with this run's key failed`, ev);
-}
-function checkPasswordRefused(t) {
-  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
-${t.stderr}${t.stdout ? `
-stdout: ${t.stdout}` : ""}`;
-  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
-    return fail("password-login-refused", "password-accepted", `a password login as ${t.user} got in`, evidence);
-  }
-  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
-  if (t.exitCode !== 0 && methods !== void 0) {
-    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
-  }
-  return fail("password-login-refused", "unreachable", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
-}
-function checkVmNetwork(ipJson, nic) {
-  return guarded("vm-network", ipJson, () => {
-    const ifs = parseIpAddrJson(ipJson);
-    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
-    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
-    if (!it) return fail("vm-network", "no-nic", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
-    const want = `${nic.address}/${nic.prefixLength}`;
-    if (!it.inet.includes(want)) {
-      return fail("vm-network", "no-address", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
-    }
-    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
-  });
-}
-function checkEfiBootEntry(dump, espPartuuids) {
-  return guarded("efi-boot-entry", dump, () => {
-    const v = parseEfiVars(dump);
-    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
-    const cur = v.entries.find((e) => e.num === v.current);
-    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
-    if (!ours.length) return fail("efi-boot-entry", "no-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
-    if (!cur) return fail("efi-boot-entry", "not-listed", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
-    if (!ours.includes(cur)) {
-      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
-      return fail("efi-boot-entry", "not-installed-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
-    }
-    const first = v.order[0] === cur.num;
-    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
-  });
-}
-function checkClosureSize(out2) {
-  return guarded("closure-size", out2, () => {
-    const s = parsePathInfoSize(out2);
-    return pass("closure-size", `closure of the running system: ${s.text}`, out2, { bytes: s.bytes });
-  });
-}
-function checkSecretsNotInStore(grepExit, grepOut) {
-  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
-  if (grepExit === 0) return fail("secrets-not-in-store", "secret-found", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
-  return fail("secrets-not-in-store", "search-failed", `searching the store failed (grep exit ${grepExit})`, grepOut);
-}
-function checkRebuildBuild(e) {
-  const [before, built] = [e.before.trim(), e.built.trim()];
-  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
-  if (e.exitCode !== 0) return fail("rebuild-build", "build-failed", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
-  if (!untouched) return fail("rebuild-build", "changed-running-system", "nixos-rebuild build changed the running system", e.output);
-  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
-  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
-}
-function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
-  const gen = marker.trim();
-  if (exitCode !== 0) return fail("rebuild-switch", "switch-failed", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
-  if (gen !== wantMarker) return fail("rebuild-switch", "change-not-visible", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
-  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
-}
-function checkRollbackInPlace(exitCode, output2, marker, links) {
-  const gen = marker.trim();
-  const ev = links ? `${output2.trim()}
---- after ---
-/run/current-system -> ${links.current.trim()}
-system-1-link -> ${links.gen1.trim()}` : output2;
-  if (exitCode !== 0) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
-  if (gen !== "1") return fail("rollback-in-place", "change-still-there", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
-  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
-    return fail("rollback-in-place", "not-generation-1", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
-  }
-  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
-}
-function checkRollbackAtBoot(e) {
-  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
-  const ev = `${e.oneshot.trim()}
---- after reboot ---
-LoaderEntrySelected: ${e.selected}
-loader.conf default: ${e.defaultEntry}
-/run/booted-system -> ${booted}
-system-1-link -> ${gen1}
-/etc/nixos-rehearse/generation: ${marker}`;
-  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
-  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
-    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
-  }
-  return fail("rollback-at-boot", "not-generation-1", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
-}
-function checkEntriesRetained(listJson) {
-  return guarded("rollback-entries-retained", listJson, () => {
-    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
-    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", "too-few-generations", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
-  });
-}
 
 // src/phases/installed-vm.ts
 import { readFileSync as readFileSync10 } from "node:fs";
@@ -15289,7 +15349,6 @@ import { readFileSync as readFileSync11 } from "node:fs";
 
 // src/verify/post-boot.ts
 var out = (r, k) => r[k]?.output ?? "";
-var ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
 var POST_BOOT_CHECKS = [
   {
     id: "booted-system",
@@ -15312,9 +15371,9 @@ var POST_BOOT_CHECKS = [
   {
     id: "pool-health",
     decision: DECISIONS.task15,
-    // On ZFS `zpool status -x`; on ext4 and Btrfs the root file system's own health.
-    reads: (env) => ({ health: env.rootKind === "zfs" ? "zpool status -x" : env.rootKind === "ext4" ? `tune2fs -l "$(${ROOT_DEVICE})"` : "btrfs device stats /" }),
-    verdict: (r, env) => env.rootKind === "zfs" ? checkPoolHealth(out(r, "health")) : checkFilesystemHealth(env.rootKind, out(r, "health"), r.health?.exitCode ?? -1)
+    // The root kind's own: on ZFS `zpool status -x`; on ext4 and Btrfs the file system's health.
+    reads: (env) => ({ health: rootKindNamed(env.rootKind).health.read }),
+    verdict: (r, env) => rootKindNamed(env.rootKind).health.verdict(out(r, "health"), r.health?.exitCode ?? -1)
   },
   {
     id: "boot-time",
