@@ -13924,335 +13924,6 @@ var bootInstallerPhase = {
   }
 };
 
-// src/diagnosis/playbook.ts
-var WHAT_IS_RUNNING = {
-  id: "what-is-running",
-  title: "First: confirm what changed (is the running system the one you think it is?)",
-  command: "readlink /run/current-system",
-  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
-  runbook: "Fast diagnosis playbook: first, confirm what changed"
-};
-var BOOT = {
-  id: "boot",
-  title: "Boot and initrd issues",
-  command: "journalctl -b -p err --no-pager | tail -n 20",
-  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
-  runbook: "Fast diagnosis playbook: boot and initrd issues"
-};
-var STORAGE_ZFS = {
-  id: "storage",
-  title: "Storage health",
-  command: "zpool status",
-  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
-  runbook: "Fast diagnosis playbook: storage health"
-};
-var STORAGE_FS = {
-  id: "storage",
-  title: "Storage health (free space on /, /nix and the ESP)",
-  command: "df -h / /nix /boot",
-  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
-  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
-};
-var NETWORK = {
-  id: "network",
-  title: "Network reachability",
-  command: "ip -br a",
-  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
-  runbook: "Fast diagnosis playbook: network reachability"
-};
-var SERVICES = {
-  id: "services",
-  title: "Service health",
-  command: "systemctl --failed --no-pager",
-  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
-  runbook: "Fast diagnosis playbook: service health"
-};
-var BOTTLENECK = {
-  id: "bottleneck",
-  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
-  command: "top -b -n 1 | head -n 12",
-  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
-  runbook: "Fast diagnosis playbook: third, find the bottleneck"
-};
-var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
-function playbookFor(layoutKind) {
-  return PLAYBOOK.map((s) => s.id === "storage" && layoutKind !== "zfs" ? STORAGE_FS : s);
-}
-
-// src/report.ts
-var OUTPUT_TAIL_LINES = 40;
-function tail(text, lines = OUTPUT_TAIL_LINES) {
-  const all = text.replace(/\s+$/, "").split("\n");
-  return all.slice(-lines).join("\n");
-}
-function progressLine(s) {
-  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
-  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
-}
-
-// src/phases/failure.ts
-async function runPlaybook(m, layoutKind) {
-  const outs = [];
-  for (const s of playbookFor(layoutKind)) {
-    try {
-      const r = await m.run(s.command, 60);
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
-    } catch (e) {
-      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
-      break;
-    }
-  }
-  return outs;
-}
-async function afterFailure(ctx, m) {
-  const alive = await m.alive();
-  if (alive) {
-    ctx.rec.info("running the fast diagnosis playbook in the guest");
-    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
-  }
-  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
-}
-
-// src/phases/from-installed.ts
-import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
-import path24 from "node:path";
-
-// src/saved-install.ts
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
-import path23 from "node:path";
-function readSavedInstall(dir) {
-  const file = path23.join(dir, "installed.json");
-  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync8(file, "utf8"));
-  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  return s;
-}
-function saveInstall(dir, workDir, s, privateKey) {
-  const target = path23.resolve(dir);
-  rmSync6(target, { recursive: true, force: true });
-  mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path23.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path23.join(workDir, "efivars.fd"), s.efiVars);
-  copyFileSync2(privateKey, s.sshPrivateKeyFile);
-  chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path23.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
-`);
-}
-function moveFile(from, to) {
-  try {
-    renameSync3(from, to);
-  } catch (e) {
-    if (e.code !== "EXDEV") throw e;
-    copyFileSync2(from, to);
-    rmSync6(from);
-  }
-}
-async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path23.join(workDir, path23.basename(b)), void 0, b);
-}
-
-// src/phases/from-installed.ts
-async function fromInstalled(ctx, dir) {
-  const saved = readSavedInstall(dir);
-  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
-  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
-  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
-  mkdirSync7(ctx.workDir, { recursive: true });
-  for (const d of saved.disks) await createDisk(path24.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
-  copyFileSync3(saved.efiVars, path24.join(ctx.workDir, "efivars.fd"));
-  const key = path24.join(ctx.keyDir, "installed_ed25519");
-  copyFileSync3(saved.sshPrivateKeyFile, key);
-  chmodSync2(key, 384);
-  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-  const changed = ctx.fault.keptDisks?.(ctx.disks);
-  if (changed) {
-    ctx.disks = changed.disks;
-    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
-  }
-  ctx.installed = {
-    toplevel: saved.toplevel,
-    espPartuuids: saved.espPartuuids,
-    vmHardware: saved.vmHardware,
-    sshPublicKey: saved.sshPublicKey,
-    sshPrivateKeyFile: key
-  };
-  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
-}
-
-// src/phases/install.ts
-import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path26 from "node:path";
-
-// src/flake-files.ts
-import { existsSync as existsSync7 } from "node:fs";
-import path25 from "node:path";
-async function flakeFiles(dir) {
-  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
-  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
-  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
-}
-
-// src/runbook/harness.ts
-import { createHash as createHash3 } from "node:crypto";
-
-// src/runbook/layouts.ts
-var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
-var RUNBOOK_POOL = { ashift: "12" };
-var RUNBOOK_FS = {
-  atime: "off",
-  compression: "zstd",
-  xattr: "sa",
-  normalization: "formD",
-  mountpoint: "none",
-  acltype: "posixacl"
-};
-var RUNBOOK_DATASETS = [
-  { name: "rpool/local", properties: { mountpoint: "none" } },
-  { name: "rpool/safe", properties: { mountpoint: "none" } },
-  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
-  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
-  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
-];
-var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
-var ZFS_MOUNTS = [
-  { at: "/", source: "rpool/local/root", fsType: "zfs" },
-  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
-  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
-  ESP_MOUNT
-];
-var zfs = (name, vdev) => ({
-  name,
-  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
-  disks: vdev === "mirror" ? 2 : 1,
-  dataPartition: { code: "BF01", name: "ZFS" },
-  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
-  mounts: ZFS_MOUNTS
-});
-var LAYOUT = {
-  zfs: zfs("zfs", "single"),
-  "zfs-mirror": zfs("zfs-mirror", "mirror"),
-  ext4: {
-    name: "ext4",
-    title: "ext4 root on one disk",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "ext4", label: "nixos" },
-    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
-  },
-  btrfs: {
-    name: "btrfs",
-    title: "Btrfs root on one disk, subvolumes root, nix, persist",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
-    mounts: [
-      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
-      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
-      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
-      ESP_MOUNT
-    ]
-  }
-};
-function layoutByName(name) {
-  const l = LAYOUT[name];
-  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
-  return l;
-}
-
-// src/runbook/harness.ts
-var GUEST_DIR = "/tmp/rehearse";
-var GUEST_CONFIG = `${GUEST_DIR}/config`;
-var GUEST_FLAKE = `${GUEST_DIR}/flake`;
-var REHEARSE_USER = "rehearse";
-var VM_NIC_NAME = "rehearse0";
-var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
-function wrapperFlake(host) {
-  return `{
-  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
-
-  inputs.config.url = "path:${GUEST_CONFIG}";
-
-  outputs = { self, config, ... }: {
-    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
-      modules = [ ./harness.nix ./vm-hardware.nix ];
-    };
-  };
-}
-`;
-}
-function rehearsePassword(privateKey) {
-  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
-}
-function harnessModule(o2) {
-  const settings = [
-    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
-    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
-    // read by udev, not networkd, and will work even if networkd is disabled".
-    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
-    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
-    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
-  ];
-  const lines = [
-    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
-    "{ lib, ... }:",
-    "{",
-    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
-    '  services.getty.autologinUser = lib.mkForce "root";',
-    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
-    '  systemd.network.links."10-rehearse-nic" = {',
-    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
-    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
-    "  };",
-    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
-    `  users.users.${REHEARSE_USER} = {`,
-    "    isNormalUser = true;",
-    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    `    initialPassword = ${nixString(o2.password)};`,
-    "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
-    "}",
-    ""
-  ];
-  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
-}
-var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
-function vmHardwareModule(hw) {
-  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
-  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
-  const lines = [
-    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
-    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
-    "{ lib, ... }:",
-    "{"
-  ];
-  for (const mp of mps) {
-    const f = hw.fileSystems[mp];
-    const opts = f.options.length ? f.options : ["defaults"];
-    lines.push(
-      `  fileSystems.${nixString(mp)} = {`,
-      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
-      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
-      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
-      "  };"
-    );
-  }
-  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
-  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
-  return {
-    file: `${GUEST_FLAKE}/vm-hardware.nix`,
-    content: lines.join("\n"),
-    settings: [
-      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
-      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
-      "swapDevices = [ ] (forced)"
-    ]
-  };
-}
-
 // src/runbook/parsers.ts
 function parseSgdiskPrint(out2) {
   const disk = /^Disk (\S+):/m.exec(out2)?.[1];
@@ -14498,6 +14169,647 @@ function parseIpAddrJson(text) {
   }));
 }
 
+// src/verify/checks.ts
+var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
+var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
+var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
+var fail = (id, reason, summary, evidence, figures2) => ({ id, status: "fail", reason, summary, evidence: evidence.trim(), figures: figures2 });
+function guarded(id, evidence, f) {
+  try {
+    return f();
+  } catch (e) {
+    return fail(id, "unreadable", `could not read the output: ${e.message}`, evidence);
+  }
+}
+function checkBootedSystem(installed2, current, booted) {
+  const ev = `installed: ${installed2}
+/run/current-system -> ${current}
+/run/booted-system -> ${booted}`;
+  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "install-unknown", "the installed system is unknown (system-1-link was not read)", ev);
+  if (current.trim() !== installed2.trim()) return fail("booted-system", "not-current", "the running system is not the one that was installed", ev);
+  if (booted.trim() !== installed2.trim()) return fail("booted-system", "not-booted", "/run/booted-system is not the installed system", ev);
+  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
+}
+function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
+  const def = parseLoaderDefault(loaderConf);
+  const ids = entries.map((e) => e.id);
+  const ev = `${evidence}
+--- loader.conf ---
+${loaderConf}`;
+  if (!ids.includes(wantDefault)) return fail("boot-entries", "no-entry", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
+  if (def !== wantDefault) return fail("boot-entries", "wrong-default", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
+  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
+}
+function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
+  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
+}
+function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
+  return guarded(id, listOut, () => {
+    const gens = parseGenerations(listOut);
+    const cur = gens.find((g) => g.current);
+    if (gens.length < wantAtLeast) return fail(id, id === "rebuild-generations" ? "no-new-generation" : "too-few-generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
+    if (!cur) return fail(id, "none-current", "no generation is current", listOut);
+    if (cur.number !== wantCurrent) return fail(id, "wrong-current", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
+    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
+  });
+}
+function checkPoolHealth(statusX) {
+  const text = statusX.trim();
+  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
+  if (/no pools available/.test(text)) return fail("pool-health", "no-pool", "no pool is imported", text);
+  const pools = parseZpoolStatus(text);
+  const problems = pools.flatMap(zpoolProblems);
+  return fail("pool-health", "unhealthy", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
+}
+function checkExt4Health(out2, exitCode) {
+  if (exitCode !== 0) return healthCheckFailed("ext4", out2, exitCode);
+  const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out2)?.[1];
+  if (state !== "clean") return fail("pool-health", "unhealthy", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
+  return pass("pool-health", "ext4: file system state clean", out2);
+}
+function checkBtrfsHealth(out2, exitCode) {
+  if (exitCode !== 0) return healthCheckFailed("btrfs", out2, exitCode);
+  const counters = [...out2.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
+  if (!counters.length) return fail("pool-health", "unreadable", "btrfs device stats printed no counters", out2);
+  const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
+  if (bad.length) return fail("pool-health", "unhealthy", `btrfs device stats show errors (${bad.join(", ")})`, out2);
+  return pass("pool-health", "btrfs: no device errors", out2);
+}
+var healthCheckFailed = (fsType, out2, exitCode) => fail("pool-health", "check-failed", `${fsType} health check failed (exit ${exitCode})`, out2);
+function checkBootTime(timeOut, blameOut) {
+  const ev = `${timeOut.trim()}
+--- blame (top 5) ---
+${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
+  return guarded("boot-time", ev, () => {
+    const t = parseAnalyzeTime(timeOut);
+    const top = parseBlame(blameOut).slice(0, 5);
+    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
+    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
+    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
+  });
+}
+function checkFailedUnits(out2, id = "failed-units") {
+  const units = parseFailedUnits(out2);
+  if (units.length) return fail(id, "units-failed", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
+  const unread = failedUnitsUnread(out2);
+  if (unread.length) return fail(id, "unreadable", `could not read systemctl --failed: ${unread[0]}`, out2);
+  return pass(id, "no failed units", out2 || "0 loaded units listed.", { failed: 0 });
+}
+function checkSshd(show, id = "sshd") {
+  const p = parseKeyValue(show);
+  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
+  return fail(id, "not-running", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
+}
+function checkSshLogin(exitCode, stdout, stderr, user, host) {
+  const ev = `exit ${exitCode}
+${stdout}
+${stderr}`.trim();
+  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
+  return fail("ssh-login", /Permission denied/.test(`${stdout}
+${stderr}`) ? "refused" : "unreachable", `SSH login as ${user} with this run's key failed`, ev);
+}
+function checkPasswordRefused(t) {
+  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
+${t.stderr}${t.stdout ? `
+stdout: ${t.stdout}` : ""}`;
+  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
+    return fail("password-login-refused", "password-accepted", `a password login as ${t.user} got in`, evidence);
+  }
+  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
+  if (t.exitCode !== 0 && methods !== void 0) {
+    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
+  }
+  return fail("password-login-refused", "unreachable", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
+}
+function checkVmNetwork(ipJson, nic) {
+  return guarded("vm-network", ipJson, () => {
+    const ifs = parseIpAddrJson(ipJson);
+    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
+    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
+    if (!it) return fail("vm-network", "no-nic", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
+    const want = `${nic.address}/${nic.prefixLength}`;
+    if (!it.inet.includes(want)) {
+      return fail("vm-network", "no-address", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
+    }
+    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
+  });
+}
+function checkEfiBootEntry(dump, espPartuuids) {
+  return guarded("efi-boot-entry", dump, () => {
+    const v = parseEfiVars(dump);
+    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
+    const cur = v.entries.find((e) => e.num === v.current);
+    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
+    if (!ours.length) return fail("efi-boot-entry", "no-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
+    if (!cur) return fail("efi-boot-entry", "not-listed", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
+    if (!ours.includes(cur)) {
+      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
+      return fail("efi-boot-entry", "not-installed-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
+    }
+    const first = v.order[0] === cur.num;
+    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
+  });
+}
+function checkClosureSize(out2) {
+  return guarded("closure-size", out2, () => {
+    const s = parsePathInfoSize(out2);
+    return pass("closure-size", `closure of the running system: ${s.text}`, out2, { bytes: s.bytes });
+  });
+}
+function checkSecretsNotInStore(grepExit, grepOut) {
+  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
+  if (grepExit === 0) return fail("secrets-not-in-store", "secret-found", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
+  return fail("secrets-not-in-store", "search-failed", `searching the store failed (grep exit ${grepExit})`, grepOut);
+}
+function checkRebuildBuild(e) {
+  const [before, built] = [e.before.trim(), e.built.trim()];
+  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
+  if (e.exitCode !== 0) return fail("rebuild-build", "build-failed", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
+  if (!untouched) return fail("rebuild-build", "changed-running-system", "nixos-rebuild build changed the running system", e.output);
+  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
+  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
+}
+function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
+  const gen = marker.trim();
+  if (exitCode !== 0) return fail("rebuild-switch", "switch-failed", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
+  if (gen !== wantMarker) return fail("rebuild-switch", "change-not-visible", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
+  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
+}
+function checkRollbackInPlace(exitCode, output2, marker, links) {
+  const gen = marker.trim();
+  const ev = links ? `${output2.trim()}
+--- after ---
+/run/current-system -> ${links.current.trim()}
+system-1-link -> ${links.gen1.trim()}` : output2;
+  if (exitCode !== 0) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  if (gen !== "1") return fail("rollback-in-place", "change-still-there", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
+  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
+    return fail("rollback-in-place", "not-generation-1", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
+  }
+  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
+}
+function checkRollbackAtBoot(e) {
+  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
+  const ev = `${e.oneshot.trim()}
+--- after reboot ---
+LoaderEntrySelected: ${e.selected}
+loader.conf default: ${e.defaultEntry}
+/run/booted-system -> ${booted}
+system-1-link -> ${gen1}
+/etc/nixos-rehearse/generation: ${marker}`;
+  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
+  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
+    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
+  }
+  return fail("rollback-at-boot", "not-generation-1", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
+}
+function checkEntriesRetained(listJson) {
+  return guarded("rollback-entries-retained", listJson, () => {
+    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
+    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", "too-few-generations", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
+  });
+}
+
+// src/roots/shared.ts
+var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
+var dataPartition = (ctx) => part(ctx.disks[0], 2);
+var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
+function mkfsStep(fsType, mkfs) {
+  return {
+    commands: (ctx) => [mkfs(ctx.root.label, dataPartition(ctx)), `sudo blkid -o export ${dataPartition(ctx)}`],
+    check: (outs, ctx) => new RegExp(`^TYPE=${fsType}$`, "m").test(outs[outs.length - 1] ?? "") ? [] : [`${dataPartition(ctx)} is not ${fsType}`]
+  };
+}
+var STORAGE_FREE_SPACE = {
+  id: "storage",
+  title: "Storage health (free space on /, /nix and the ESP)",
+  command: "df -h / /nix /boot",
+  decision: "If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.",
+  runbook: "Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4"
+};
+
+// src/roots/btrfs.ts
+var btrfs = {
+  kind: "btrfs",
+  title: "Btrfs file system with subvolumes",
+  fsType: "btrfs",
+  create: mkfsStep("btrfs", (label, dev) => `sudo mkfs.btrfs -f -L ${label} ${dev}`),
+  layout: {
+    commands: (ctx) => [
+      `sudo mount ${dataPartition(ctx)} /mnt`,
+      ...ctx.root.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
+      "sudo btrfs subvolume list /mnt",
+      "sudo umount /mnt"
+    ],
+    check: (outs, { root }) => {
+      const list = outs[outs.length - 2] ?? "";
+      return root.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
+    }
+  },
+  mountNeedsType: false,
+  health: { read: "btrfs device stats /", verdict: checkBtrfsHealth },
+  playbookStorage: STORAGE_FREE_SPACE,
+  powerOff: () => []
+};
+
+// src/roots/ext4.ts
+var ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
+var ext4 = {
+  kind: "ext4",
+  title: "ext4 file system",
+  fsType: "ext4",
+  create: mkfsStep("ext4", (label, dev) => `sudo mkfs.ext4 -F -L ${label} ${dev}`),
+  layout: { commands: () => ["true # ext4: one file system, no datasets"], check: () => [] },
+  mountNeedsType: false,
+  health: { read: `tune2fs -l "$(${ROOT_DEVICE})"`, verdict: checkExt4Health },
+  playbookStorage: STORAGE_FREE_SPACE,
+  powerOff: () => []
+};
+
+// src/roots/zfs.ts
+var STORAGE_ZFS = {
+  id: "storage",
+  title: "Storage health",
+  command: "zpool status",
+  decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
+  runbook: "Fast diagnosis playbook: storage health"
+};
+var zfs = {
+  kind: "zfs",
+  title: "ZFS pool with datasets",
+  fsType: "zfs",
+  create: {
+    commands: ({ root: r, disks }) => {
+      const vdevs = disks.map((d) => part(d, 2)).join(" ");
+      return [
+        `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
+        `sudo zpool status ${r.pool}`
+      ];
+    },
+    check: (outs, { root: r, disks }) => {
+      const pool = parseZpoolStatus(outs[outs.length - 1] ?? "").find((p) => p.pool === r.pool);
+      if (!pool) return [`zpool status shows no pool ${r.pool}`];
+      const problems = zpoolProblems(pool);
+      const want = disks.map((d) => part(d, 2).replace("/dev/", ""));
+      for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
+      if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
+      return problems;
+    }
+  },
+  layout: {
+    commands: ({ root: r }) => [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"],
+    check: (outs, { root: r }) => {
+      const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
+      const problems = [];
+      for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
+        const row = rows.find((x) => x.name === d.name);
+        if (!row) problems.push(`dataset ${d.name} is missing`);
+        else {
+          if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
+          if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
+        }
+      }
+      return problems;
+    }
+  },
+  mountNeedsType: true,
+  devicesByName: "ZFS datasets by name",
+  // NixOS derives boot.supportedFilesystems from each fileSystems' fsType; an explicit list (the
+  // runbook's hardware config shows one) must include zfs when it exists.
+  supportedFilesystem: "zfs",
+  // `zpool status -x`: its text counts, not its exit code (checkPoolHealth).
+  health: { read: "zpool status -x", verdict: (out2) => checkPoolHealth(out2) },
+  playbookStorage: STORAGE_ZFS,
+  // An exported pool is one the installed system can import at boot without -f.
+  powerOff: (r) => [`if sudo zpool list ${r.pool} >/dev/null 2>&1; then sudo zpool export ${r.pool}; fi`]
+};
+
+// src/roots/index.ts
+var ROOT_KINDS = { zfs, ext4, btrfs };
+function rootKindNamed(kind) {
+  const k = ROOT_KINDS[kind];
+  if (!k) throw new Error(`unknown root kind '${kind}'`);
+  return k;
+}
+function rootKind(layout) {
+  return rootKindNamed(layout.root.kind);
+}
+
+// src/diagnosis/playbook.ts
+var WHAT_IS_RUNNING = {
+  id: "what-is-running",
+  title: "First: confirm what changed (is the running system the one you think it is?)",
+  command: "readlink /run/current-system",
+  decision: "If the store path isn\u2019t the expected one, stop guessing. Align the team on \u201Cwhat is running.\u201D",
+  runbook: "Fast diagnosis playbook: first, confirm what changed"
+};
+var BOOT = {
+  id: "boot",
+  title: "Boot and initrd issues",
+  command: "journalctl -b -p err --no-pager | tail -n 20",
+  decision: "If mounts fail, you have a filesystem/dataset/mount ordering issue. Don\u2019t chase app logs yet.",
+  runbook: "Fast diagnosis playbook: boot and initrd issues"
+};
+var NETWORK = {
+  id: "network",
+  title: "Network reachability",
+  command: "ip -br a",
+  decision: "If the interface isn\u2019t UP or has no address, fix network config before you blame DNS, TLS, or applications.",
+  runbook: "Fast diagnosis playbook: network reachability"
+};
+var SERVICES = {
+  id: "services",
+  title: "Service health",
+  command: "systemctl --failed --no-pager",
+  decision: "Failed units tell you where to focus. Read the unit logs; don\u2019t restart blindly.",
+  runbook: "Fast diagnosis playbook: service health"
+};
+var BOTTLENECK = {
+  id: "bottleneck",
+  title: "Third: find the bottleneck (CPU, IO, memory, or lock contention)",
+  command: "top -b -n 1 | head -n 12",
+  decision: "If IO wait is high, look at disk. If memory is low and swap absent, you may be heading toward OOM. If CPU is pegged, profile the service or scale.",
+  runbook: "Fast diagnosis playbook: third, find the bottleneck"
+};
+var PLAYBOOK = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
+function playbookFor(layoutKind) {
+  return PLAYBOOK.map((s) => s.id === "storage" ? rootKindNamed(layoutKind).playbookStorage : s);
+}
+
+// src/report.ts
+var OUTPUT_TAIL_LINES = 40;
+function tail(text, lines = OUTPUT_TAIL_LINES) {
+  const all = text.replace(/\s+$/, "").split("\n");
+  return all.slice(-lines).join("\n");
+}
+function progressLine(s) {
+  const mark2 = s.status === "pass" ? "\u2713" : s.status === "fail" ? "\u2717" : "-";
+  return `  ${mark2} ${s.id.padEnd(26)} ${s.title.length > 60 ? `${s.title.slice(0, 57)}...` : s.title.padEnd(60)} ${(s.durationMs / 1e3).toFixed(1).padStart(6)}s`;
+}
+
+// src/phases/failure.ts
+async function runPlaybook(m, layoutKind) {
+  const outs = [];
+  for (const s of playbookFor(layoutKind)) {
+    try {
+      const r = await m.run(s.command, 60);
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: r.exitCode, output: tail(r.output, 60) });
+    } catch (e) {
+      outs.push({ id: s.id, title: s.title, command: s.command, exitCode: -1, output: `(no answer: ${e.message.split("\n")[0]})` });
+      break;
+    }
+  }
+  return outs;
+}
+async function afterFailure(ctx, m) {
+  const alive = await m.alive();
+  if (alive) {
+    ctx.rec.info("running the fast diagnosis playbook in the guest");
+    ctx.rec.playbook(await runPlaybook(m, ctx.layout.root.kind));
+  }
+  if (!alive || ctx.rec.report.playbook?.some((p) => p.exitCode === -1)) ctx.rec.stage(m.serialTail(200));
+}
+
+// src/phases/from-installed.ts
+import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
+import path24 from "node:path";
+
+// src/saved-install.ts
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
+import path23 from "node:path";
+function readSavedInstall(dir) {
+  const file = path23.join(dir, "installed.json");
+  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync8(file, "utf8"));
+  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  return s;
+}
+function saveInstall(dir, workDir, s, privateKey) {
+  const target = path23.resolve(dir);
+  rmSync6(target, { recursive: true, force: true });
+  mkdirSync6(target, { recursive: true });
+  for (const d of s.disks) moveFile(path23.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path23.join(workDir, "efivars.fd"), s.efiVars);
+  copyFileSync2(privateKey, s.sshPrivateKeyFile);
+  chmodSync(s.sshPrivateKeyFile, 384);
+  writeFileSync5(path23.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+`);
+}
+function moveFile(from, to) {
+  try {
+    renameSync3(from, to);
+  } catch (e) {
+    if (e.code !== "EXDEV") throw e;
+    copyFileSync2(from, to);
+    rmSync6(from);
+  }
+}
+async function overlayDisks(workDir, bases) {
+  for (const b of bases) await createDisk(path23.join(workDir, path23.basename(b)), void 0, b);
+}
+
+// src/phases/from-installed.ts
+async function fromInstalled(ctx, dir) {
+  const saved = readSavedInstall(dir);
+  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
+  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
+  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
+  mkdirSync7(ctx.workDir, { recursive: true });
+  for (const d of saved.disks) await createDisk(path24.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path24.join(ctx.workDir, "efivars.fd"));
+  const key = path24.join(ctx.keyDir, "installed_ed25519");
+  copyFileSync3(saved.sshPrivateKeyFile, key);
+  chmodSync2(key, 384);
+  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+  const changed = ctx.fault.keptDisks?.(ctx.disks);
+  if (changed) {
+    ctx.disks = changed.disks;
+    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
+  }
+  ctx.installed = {
+    toplevel: saved.toplevel,
+    espPartuuids: saved.espPartuuids,
+    vmHardware: saved.vmHardware,
+    sshPublicKey: saved.sshPublicKey,
+    sshPrivateKeyFile: key
+  };
+  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
+}
+
+// src/phases/install.ts
+import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path26 from "node:path";
+
+// src/flake-files.ts
+import { existsSync as existsSync7 } from "node:fs";
+import path25 from "node:path";
+async function flakeFiles(dir) {
+  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
+  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
+  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
+  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
+}
+
+// src/runbook/harness.ts
+import { createHash as createHash3 } from "node:crypto";
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
+};
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs2 = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs2("zfs", "single"),
+  "zfs-mirror": zfs2("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
+}
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var VM_NIC_NAME = "rehearse0";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
+}
+`;
+}
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
+  ];
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
+    "{ lib, ... }:",
+    "{"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
+  }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
+      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
+      "swapDevices = [ ] (forced)"
+    ]
+  };
+}
+
 // src/diagnosis/runbook-text.ts
 var COMMON_MISTAKES = {
   espNotMounted: {
@@ -14566,10 +14878,9 @@ var DECISIONS = {
 };
 
 // src/runbook/plan.ts
-var part = (disk, n2) => `${disk}${/\d$/.test(disk) ? "p" : ""}${n2}`;
 var esp = (ctx) => part(ctx.disks[0], 1);
 var data = (ctx) => part(ctx.disks[0], 2);
-var props = (flag, p) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(" ");
+var rootCtx = (ctx) => ({ root: ctx.layout.root, disks: ctx.disks });
 function source(m, ctx) {
   if (m.source === "{esp}") return esp(ctx);
   if (m.source === "{data}") return data(ctx);
@@ -14577,10 +14888,11 @@ function source(m, ctx) {
 }
 function mountCommands(ctx) {
   const out2 = [];
+  const k = rootKind(ctx.layout);
   for (const m of ctx.layout.mounts) {
     const target = m.at === "/" ? "/mnt" : `/mnt${m.at}`;
     if (m.at !== "/") out2.push(`sudo mkdir -p ${target}`);
-    const type = m.fsType === "zfs" ? "-t zfs " : "";
+    const type = m.fsType === k.fsType && k.mountNeedsType ? `-t ${k.fsType} ` : "";
     const opts = m.options ? `-o ${m.options} ` : "";
     out2.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
   }
@@ -14681,32 +14993,8 @@ var STEPS = [
     title: "Create the ZFS pool (or the ext4/Btrfs root file system)",
     decision: DECISIONS.task6.text,
     writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") {
-        const vdevs = ctx.disks.map((d) => part(d, 2)).join(" ");
-        return [
-          `sudo zpool create -f ${props("-o", r.poolProperties)} ${props("-O", r.fsProperties)} ${r.pool} ${r.vdev === "mirror" ? "mirror " : ""}${vdevs}`,
-          `sudo zpool status ${r.pool}`
-        ];
-      }
-      if (r.kind === "ext4") return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      const last = outs[outs.length - 1] ?? "";
-      if (r.kind === "zfs") {
-        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
-        if (!pool) return [`zpool status shows no pool ${r.pool}`];
-        const problems = zpoolProblems(pool);
-        const want = ctx.disks.map((d) => part(d, 2).replace("/dev/", ""));
-        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
-        if (r.vdev === "mirror" && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
-        return problems;
-      }
-      return new RegExp(`^TYPE=${r.kind}$`, "m").test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
-    }
+    commands: (ctx) => rootKind(ctx.layout).create.commands(rootCtx(ctx)),
+    check: (outs, ctx) => rootKind(ctx.layout).create.check(outs, rootCtx(ctx))
   },
   {
     id: "task-07-datasets",
@@ -14714,40 +15002,8 @@ var STEPS = [
     title: "Create datasets (root, nix store, persistent state) or Btrfs subvolumes",
     decision: DECISIONS.task7.text,
     writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") return [...r.datasets.map((d) => `sudo zfs create ${props("-o", d.properties)} ${d.name}`), "sudo zfs list -o name,mountpoint,compression"];
-      if (r.kind === "btrfs") {
-        return [
-          `sudo mount ${data(ctx)} /mnt`,
-          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
-          "sudo btrfs subvolume list /mnt",
-          "sudo umount /mnt"
-        ];
-      }
-      return ["true # ext4: one file system, no datasets"];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === "zfs") {
-        const rows = parseColumns(outs[outs.length - 1] ?? "", ["name", "mountpoint", "compression"]);
-        const problems = [];
-        for (const d of [{ name: r.pool, properties: { mountpoint: "none" } }, ...r.datasets]) {
-          const row = rows.find((x) => x.name === d.name);
-          if (!row) problems.push(`dataset ${d.name} is missing`);
-          else {
-            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
-            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
-          }
-        }
-        return problems;
-      }
-      if (r.kind === "btrfs") {
-        const list = outs[outs.length - 2] ?? "";
-        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, "m").test(list)).map((s) => `subvolume ${s} is missing`);
-      }
-      return [];
-    }
+    commands: (ctx) => rootKind(ctx.layout).layout.commands(rootCtx(ctx)),
+    check: (outs, ctx) => rootKind(ctx.layout).layout.check(outs, rootCtx(ctx))
   },
   {
     id: "task-08-mount",
@@ -14787,6 +15043,7 @@ var STEPS = [
     commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
     check: ([hwText, espUuid, dataUuid], ctx) => {
       const hw = parseHardwareConfig(hwText ?? "");
+      const k = rootKind(ctx.layout);
       const problems = [];
       for (const m of ctx.layout.mounts) {
         const fs3 = hw.fileSystems[m.at];
@@ -14795,12 +15052,14 @@ var STEPS = [
           continue;
         }
         if (fs3.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs3.fsType}, not ${m.fsType}`);
-        const want = m.fsType === "zfs" ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
-        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${m.fsType === "zfs" ? "ZFS datasets by name" : "by UUID"})`);
+        const byName = m.fsType === k.fsType ? k.devicesByName : void 0;
+        const want = byName ? m.source : m.source === "{esp}" ? `/dev/disk/by-uuid/${(espUuid ?? "").trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? "").trim()}`;
+        if (fs3.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs3.device}, expected ${want} (${byName ?? "by UUID"})`);
         if (m.options && !fs3.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
       }
-      if (ctx.layout.root.kind === "zfs" && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes("zfs")) {
-        problems.push('boot.supportedFilesystems does not include "zfs"');
+      const fsName = k.supportedFilesystem;
+      if (fsName && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes(fsName)) {
+        problems.push(`boot.supportedFilesystems does not include "${fsName}"`);
       }
       return problems;
     }
@@ -14984,7 +15243,7 @@ var powerOffPhase = {
   async run(ctx) {
     const m = ctx.vm;
     if (!await m.alive()) throw new RehearseError("qemu-exited", `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: "install", exit: String(m.exitStatus) });
-    const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${ctx.layout.root.kind === "zfs" ? ` && if sudo zpool list ${ctx.layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${ctx.layout.root.pool}; fi` : ""}`, 300);
+    const r = await m.run(["if mountpoint -q /mnt; then sudo umount -R /mnt; fi", ...rootKind(ctx.layout).powerOff(ctx.layout.root)].join(" && "), 300);
     if (r.exitCode !== 0) ctx.rec.info(`  ${r.output.trim()}`);
     if (ctx.fault.beforePowerOff) ctx.disks = await ctx.fault.beforePowerOff(m, ctx.disks);
     await m.shutdown(180, "sudo systemctl poweroff --no-block --no-wall");
@@ -14994,205 +15253,6 @@ var powerOffPhase = {
     return r.exitCode === 0;
   }
 };
-
-// src/verify/checks.ts
-var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
-var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
-var pass = (id, summary, evidence, figures2) => ({ id, status: "pass", summary, evidence: evidence.trim(), figures: figures2 });
-var fail = (id, reason, summary, evidence, figures2) => ({ id, status: "fail", reason, summary, evidence: evidence.trim(), figures: figures2 });
-function guarded(id, evidence, f) {
-  try {
-    return f();
-  } catch (e) {
-    return fail(id, "unreadable", `could not read the output: ${e.message}`, evidence);
-  }
-}
-function checkBootedSystem(installed2, current, booted) {
-  const ev = `installed: ${installed2}
-/run/current-system -> ${current}
-/run/booted-system -> ${booted}`;
-  if (!STORE_PATH.test(installed2.trim())) return fail("booted-system", "install-unknown", "the installed system is unknown (system-1-link was not read)", ev);
-  if (current.trim() !== installed2.trim()) return fail("booted-system", "not-current", "the running system is not the one that was installed", ev);
-  if (booted.trim() !== installed2.trim()) return fail("booted-system", "not-booted", "/run/booted-system is not the installed system", ev);
-  return pass("booted-system", `running the installed system ${shortName(installed2)}`, ev);
-}
-function checkBootEntries(entries, loaderConf, evidence, wantDefault) {
-  const def = parseLoaderDefault(loaderConf);
-  const ids = entries.map((e) => e.id);
-  const ev = `${evidence}
---- loader.conf ---
-${loaderConf}`;
-  if (!ids.includes(wantDefault)) return fail("boot-entries", "no-entry", `no boot entry ${wantDefault} (entries: ${ids.join(", ") || "none"})`, ev);
-  if (def !== wantDefault) return fail("boot-entries", "wrong-default", `loader.conf default is ${def ?? "unset"}, not ${wantDefault}`, ev);
-  return pass("boot-entries", `${ids.length} entr${ids.length === 1 ? "y" : "ies"} on the ESP; default ${def}`, ev, { entries: ids.length });
-}
-function checkBootEntriesOutput(listJson, loaderConf, wantDefault) {
-  return guarded("boot-entries", listJson, () => checkBootEntries(parseBootctlList(listJson), loaderConf, listJson, wantDefault));
-}
-function checkGenerations(listOut, wantCurrent, wantAtLeast = 1, id = "generations") {
-  return guarded(id, listOut, () => {
-    const gens = parseGenerations(listOut);
-    const cur = gens.find((g) => g.current);
-    if (gens.length < wantAtLeast) return fail(id, id === "rebuild-generations" ? "no-new-generation" : "too-few-generations", `${gens.length} generation(s), expected at least ${wantAtLeast}`, listOut);
-    if (!cur) return fail(id, "none-current", "no generation is current", listOut);
-    if (cur.number !== wantCurrent) return fail(id, "wrong-current", `generation ${cur.number} is current, expected ${wantCurrent}`, listOut);
-    return pass(id, `${gens.length} generation(s); generation ${cur.number} is current`, listOut, { generations: gens.length, current: cur.number });
-  });
-}
-function checkPoolHealth(statusX) {
-  const text = statusX.trim();
-  if (text === "all pools are healthy") return pass("pool-health", "all pools are healthy", text);
-  if (/no pools available/.test(text)) return fail("pool-health", "no-pool", "no pool is imported", text);
-  const pools = parseZpoolStatus(text);
-  const problems = pools.flatMap(zpoolProblems);
-  return fail("pool-health", "unhealthy", problems.length ? problems.join("; ") : "zpool status -x reports a problem", text);
-}
-function checkFilesystemHealth(fsType, out2, exitCode) {
-  if (exitCode !== 0) return fail("pool-health", "check-failed", `${fsType} health check failed (exit ${exitCode})`, out2);
-  if (fsType === "btrfs") {
-    const counters = [...out2.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
-    if (!counters.length) return fail("pool-health", "unreadable", "btrfs device stats printed no counters", out2);
-    const bad = counters.filter((m) => m[2] !== "0").map((m) => `${m[1]} ${m[2]}`);
-    if (bad.length) return fail("pool-health", "unhealthy", `btrfs device stats show errors (${bad.join(", ")})`, out2);
-  } else if (fsType === "ext4") {
-    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out2)?.[1];
-    if (state !== "clean") return fail("pool-health", "unhealthy", `ext4 file system state is ${state ? `"${state}"` : "unknown"}, not clean`, out2);
-  } else return fail("pool-health", "no-check", `no health check for a ${fsType} root`, out2);
-  return pass("pool-health", `${fsType}: ${fsType === "ext4" ? "file system state clean" : "no device errors"}`, out2);
-}
-function checkBootTime(timeOut, blameOut) {
-  const ev = `${timeOut.trim()}
---- blame (top 5) ---
-${blameOut.trim().split("\n").slice(0, 5).join("\n")}`;
-  return guarded("boot-time", ev, () => {
-    const t = parseAnalyzeTime(timeOut);
-    const top = parseBlame(blameOut).slice(0, 5);
-    const figures2 = { totalMs: t.totalMs, ...Object.fromEntries(Object.entries(t.phases).map(([k, v]) => [`${k}Ms`, v])) };
-    if (top[0]) figures2.slowestUnit = `${top[0].unit} ${top[0].ms} ms`;
-    return pass("boot-time", `startup ${(t.totalMs / 1e3).toFixed(1)} s${t.target ? `; ${t.target} after ${((t.targetMs ?? 0) / 1e3).toFixed(1)} s in userspace` : ""}`, ev, figures2);
-  });
-}
-function checkFailedUnits(out2, id = "failed-units") {
-  const units = parseFailedUnits(out2);
-  if (units.length) return fail(id, "units-failed", `${units.length} failed unit(s): ${units.map((u2) => u2.unit).join(", ")}`, out2, { failed: units.length });
-  const unread = failedUnitsUnread(out2);
-  if (unread.length) return fail(id, "unreadable", `could not read systemctl --failed: ${unread[0]}`, out2);
-  return pass(id, "no failed units", out2 || "0 loaded units listed.", { failed: 0 });
-}
-function checkSshd(show, id = "sshd") {
-  const p = parseKeyValue(show);
-  if (p.ActiveState === "active" && p.SubState === "running") return pass(id, "sshd is active (running)", show);
-  return fail(id, "not-running", `sshd is ${p.ActiveState ?? "unknown"} (${p.SubState ?? "unknown"})`, show);
-}
-function checkSshLogin(exitCode, stdout, stderr, user, host) {
-  const ev = `exit ${exitCode}
-${stdout}
-${stderr}`.trim();
-  if (exitCode === 0 && stdout.trim() === `${user}@${host}`) return pass("ssh-login", `logged in over SSH as ${user} with this run's key`, ev);
-  return fail("ssh-login", /Permission denied/.test(`${stdout}
-${stderr}`) ? "refused" : "unreachable", `SSH login as ${user} with this run's key failed`, ev);
-}
-function checkPasswordRefused(t) {
-  const evidence = `ssh ${t.user}@vm with its password (public keys off): exit ${t.exitCode}
-${t.stderr}${t.stdout ? `
-stdout: ${t.stdout}` : ""}`;
-  if (t.exitCode === 0 && t.stdout.includes(t.marker)) {
-    return fail("password-login-refused", "password-accepted", `a password login as ${t.user} got in`, evidence);
-  }
-  const methods = /Permission denied \(([^)]*)\)/.exec(t.stderr)?.[1];
-  if (t.exitCode !== 0 && methods !== void 0) {
-    return pass("password-login-refused", `a password login as ${t.user} (who has a password) was refused; the server offers: ${methods}`, evidence);
-  }
-  return fail("password-login-refused", "unreachable", `could not try a password login: ${t.stderr.trim().split("\n").pop() || `ssh exited ${t.exitCode}`}`, evidence);
-}
-function checkVmNetwork(ipJson, nic) {
-  return guarded("vm-network", ipJson, () => {
-    const ifs = parseIpAddrJson(ipJson);
-    const list = (xs) => xs.map((i2) => `${i2.name} ${i2.state}${i2.inet.length ? ` ${i2.inet.join(" ")}` : ""}`).join("; ");
-    const it = ifs.find((i2) => i2.mac.toLowerCase() === nic.mac.toLowerCase());
-    if (!it) return fail("vm-network", "no-nic", `no interface has QEMU's MAC ${nic.mac} (interfaces: ${list(ifs) || "none"})`, ipJson);
-    const want = `${nic.address}/${nic.prefixLength}`;
-    if (!it.inet.includes(want)) {
-      return fail("vm-network", "no-address", `QEMU's NIC ${it.name} (MAC ${nic.mac}, ${it.state}) does not have ${want}${it.inet.length ? `: it has ${it.inet.join(", ")}` : ": it has no IPv4 address"}`, list(ifs));
-    }
-    return pass("vm-network", `QEMU's NIC ${it.name} (MAC ${nic.mac}) has ${want}`, list(ifs));
-  });
-}
-function checkEfiBootEntry(dump, espPartuuids) {
-  return guarded("efi-boot-entry", dump, () => {
-    const v = parseEfiVars(dump);
-    const efibootmgr = [`BootCurrent: ${v.current ?? "unset"}`, `BootOrder: ${v.order.join(",")}`, ...v.entries.map((e) => `Boot${e.num}${e.active ? "*" : " "} ${e.label}	${e.partuuid ? `HD(GPT,${e.partuuid})` : ""}${e.file ? `/File(${e.file})` : ""}`), "--- efivarfs ---", dump.trim()].join("\n");
-    const cur = v.entries.find((e) => e.num === v.current);
-    const ours = v.entries.filter((e) => e.partuuid && espPartuuids.includes(e.partuuid) && /systemd-bootx64\.efi/i.test(e.file ?? ""));
-    if (!ours.length) return fail("efi-boot-entry", "no-entry", "no firmware boot entry points at systemd-boot on the installed ESP", efibootmgr);
-    if (!cur) return fail("efi-boot-entry", "not-listed", `BootCurrent ${v.current ?? "unset"} is not a listed entry`, efibootmgr);
-    if (!ours.includes(cur)) {
-      const how = /\\EFI\\BOOT\\BOOTX64\.EFI/i.test(cur.file ?? "") || !cur.file ? "the removable-media fallback (\\EFI\\BOOT\\BOOTX64.EFI)" : cur.file ?? "?";
-      return fail("efi-boot-entry", "not-installed-entry", `booted through ${cur.label} via ${how}, not the installed entry Boot${ours[0].num} (${ours[0].label})`, efibootmgr);
-    }
-    const first = v.order[0] === cur.num;
-    return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
-  });
-}
-function checkClosureSize(out2) {
-  return guarded("closure-size", out2, () => {
-    const s = parsePathInfoSize(out2);
-    return pass("closure-size", `closure of the running system: ${s.text}`, out2, { bytes: s.bytes });
-  });
-}
-function checkSecretsNotInStore(grepExit, grepOut) {
-  if (grepExit === 1) return pass("secrets-not-in-store", "neither the runtime secret nor this run's private key appears under /nix/store", grepOut || "(grep found nothing)");
-  if (grepExit === 0) return fail("secrets-not-in-store", "secret-found", `a secret appears in the store: ${grepOut.trim().split("\n").slice(0, 5).join(", ")}`, grepOut);
-  return fail("secrets-not-in-store", "search-failed", `searching the store failed (grep exit ${grepExit})`, grepOut);
-}
-function checkRebuildBuild(e) {
-  const [before, built] = [e.before.trim(), e.built.trim()];
-  const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
-  if (e.exitCode !== 0) return fail("rebuild-build", "build-failed", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
-  if (!untouched) return fail("rebuild-build", "changed-running-system", "nixos-rebuild build changed the running system", e.output);
-  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
-  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
-}
-function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
-  const gen = marker.trim();
-  if (exitCode !== 0) return fail("rebuild-switch", "switch-failed", `nixos-rebuild switch failed (exit ${exitCode})`, output2);
-  if (gen !== wantMarker) return fail("rebuild-switch", "change-not-visible", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
-  return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
-}
-function checkRollbackInPlace(exitCode, output2, marker, links) {
-  const gen = marker.trim();
-  const ev = links ? `${output2.trim()}
---- after ---
-/run/current-system -> ${links.current.trim()}
-system-1-link -> ${links.gen1.trim()}` : output2;
-  if (exitCode !== 0) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
-  if (gen !== "1") return fail("rollback-in-place", "change-still-there", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
-  if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
-    return fail("rollback-in-place", "not-generation-1", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
-  }
-  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
-}
-function checkRollbackAtBoot(e) {
-  const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
-  const ev = `${e.oneshot.trim()}
---- after reboot ---
-LoaderEntrySelected: ${e.selected}
-loader.conf default: ${e.defaultEntry}
-/run/booted-system -> ${booted}
-system-1-link -> ${gen1}
-/etc/nixos-rehearse/generation: ${marker}`;
-  const ranGen1 = STORE_PATH.test(gen1) && booted === gen1;
-  if (ranGen1 && e.selected === "nixos-generation-1.conf" && e.defaultEntry === "nixos-generation-2.conf" && marker === "1") {
-    return pass("rollback-at-boot", "booted generation 1 from the boot menu (bootctl set-oneshot; systemd-boot reports nixos-generation-1.conf selected) while generation 2 is the default", ev);
-  }
-  return fail("rollback-at-boot", "not-generation-1", `choosing generation 1 at boot did not run it: systemd-boot selected ${e.selected || "nothing"}, /run/booted-system ${ranGen1 ? "is" : "is not"} generation 1, the default is ${e.defaultEntry}`, ev);
-}
-function checkEntriesRetained(listJson) {
-  return guarded("rollback-entries-retained", listJson, () => {
-    const n2 = parseBootctlList(listJson).filter((e) => /^nixos-generation-\d+\.conf$/.test(e.id)).length;
-    return n2 >= 2 ? pass("rollback-entries-retained", `${n2} generations are still in the boot menu`, listJson, { entries: n2 }) : fail("rollback-entries-retained", "too-few-generations", `only ${n2} generation in the boot menu: no last-known-good to fall back to`, listJson);
-  });
-}
 
 // src/phases/installed-vm.ts
 import { readFileSync as readFileSync10 } from "node:fs";
@@ -15296,7 +15356,6 @@ import { readFileSync as readFileSync11 } from "node:fs";
 
 // src/verify/post-boot.ts
 var out = (r, k) => r[k]?.output ?? "";
-var ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
 var POST_BOOT_CHECKS = [
   {
     id: "booted-system",
@@ -15319,9 +15378,9 @@ var POST_BOOT_CHECKS = [
   {
     id: "pool-health",
     decision: DECISIONS.task15,
-    // On ZFS `zpool status -x`; on ext4 and Btrfs the root file system's own health.
-    reads: (env) => ({ health: env.rootKind === "zfs" ? "zpool status -x" : env.rootKind === "ext4" ? `tune2fs -l "$(${ROOT_DEVICE})"` : "btrfs device stats /" }),
-    verdict: (r, env) => env.rootKind === "zfs" ? checkPoolHealth(out(r, "health")) : checkFilesystemHealth(env.rootKind, out(r, "health"), r.health?.exitCode ?? -1)
+    // The root kind's own: on ZFS `zpool status -x`; on ext4 and Btrfs the file system's health.
+    reads: (env) => ({ health: rootKindNamed(env.rootKind).health.read }),
+    verdict: (r, env) => rootKindNamed(env.rootKind).health.verdict(out(r, "health"), r.health?.exitCode ?? -1)
   },
   {
     id: "boot-time",

@@ -7,6 +7,9 @@
 // The runbook prefixes `zpool status` with sudo; the engine's control shell is already root, so
 // the commands here carry none.
 
+import { type RootKindName, rootKindNamed } from '../roots/index.js';
+import { STORAGE_ZFS } from '../roots/zfs.js';
+
 export type PlaybookId = 'what-is-running' | 'boot' | 'storage' | 'network' | 'services' | 'bottleneck';
 
 export interface PlaybookStep {
@@ -35,24 +38,8 @@ const BOOT: PlaybookStep = {
   runbook: 'Fast diagnosis playbook: boot and initrd issues',
 };
 
-const STORAGE_ZFS: PlaybookStep = {
-  id: 'storage',
-  title: 'Storage health',
-  command: 'zpool status',
-  decision: 'If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.',
-  runbook: 'Fast diagnosis playbook: storage health',
-};
-
-// ext4 and Btrfs have no pool to ask; the runbook's storage notes for them are about free space
-// ("watch for free space behavior") and Common mistakes 4 ("monitor free space"), so the storage
-// question becomes df. The Decision is worded from those two passages.
-const STORAGE_FS: PlaybookStep = {
-  id: 'storage',
-  title: 'Storage health (free space on /, /nix and the ESP)',
-  command: 'df -h / /nix /boot',
-  decision: 'If / or /nix is nearly full, /nix is growing: set a GC policy and generation retention, and monitor free space. On Btrfs, watch for free space behavior.',
-  runbook: 'Fast diagnosis playbook: storage health; Ext4/Btrfs differences; Common mistakes 4',
-};
+// The storage step is the root kind's (src/roots/<kind>.ts playbookStorage): the runbook's
+// `zpool status` on ZFS (STORAGE_ZFS), df on ext4 and Btrfs.
 
 const NETWORK: PlaybookStep = {
   id: 'network',
@@ -82,6 +69,6 @@ const BOTTLENECK: PlaybookStep = {
 export const PLAYBOOK: readonly PlaybookStep[] = [WHAT_IS_RUNNING, BOOT, STORAGE_ZFS, NETWORK, SERVICES, BOTTLENECK];
 
 /** The playbook for a root file system: `zpool status` only where there is a pool. */
-export function playbookFor(layoutKind: 'zfs' | 'ext4' | 'btrfs'): PlaybookStep[] {
-  return PLAYBOOK.map((s) => (s.id === 'storage' && layoutKind !== 'zfs' ? STORAGE_FS : s));
+export function playbookFor(layoutKind: RootKindName): PlaybookStep[] {
+  return PLAYBOOK.map((s) => (s.id === 'storage' ? rootKindNamed(layoutKind).playbookStorage : s));
 }

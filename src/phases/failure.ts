@@ -3,6 +3,7 @@
 import { playbookFor } from '../diagnosis/playbook.js';
 import type { Machine } from '../qemu/machine.js';
 import type { PlaybookOutput } from '../report.js';
+import type { RootKindName } from '../roots/index.js';
 import { tail } from '../report.js';
 import type { PhaseContext } from './types.js';
 
@@ -10,7 +11,7 @@ import type { PhaseContext } from './types.js';
  * The runbook's fast diagnosis playbook in a guest that still answers, each output kept for the
  * report. Bounded: a playbook command that hangs must not hold the report back.
  */
-export async function runPlaybook(m: Machine, layoutKind: 'zfs' | 'ext4' | 'btrfs'): Promise<PlaybookOutput[]> {
+export async function runPlaybook(m: Machine, layoutKind: RootKindName): Promise<PlaybookOutput[]> {
   const outs: PlaybookOutput[] = [];
   for (const s of playbookFor(layoutKind)) {
     try {

@@ -4,6 +4,7 @@
 // for later runs (--keep-installed): the run goes on over overlays.
 import path from 'node:path';
 import { RehearseError } from '../errors.js';
+import { rootKind } from '../roots/index.js';
 import { overlayDisks, saveInstall } from '../saved-install.js';
 import type { Phase, PhaseContext } from './types.js';
 
@@ -29,7 +30,8 @@ export const powerOffPhase: Phase = {
     const m = ctx.vm!;
     if (!(await m.alive())) throw new RehearseError('qemu-exited', `QEMU exited during the install (${m.exitStatus}): the VM is gone`, { during: 'install', exit: String(m.exitStatus) });
     // After an early failure there may be nothing mounted and no pool: that is not an error.
-    const r = await m.run(`if mountpoint -q /mnt; then sudo umount -R /mnt; fi${ctx.layout.root.kind === 'zfs' ? ` && if sudo zpool list ${ctx.layout.root.pool} >/dev/null 2>&1; then sudo zpool export ${ctx.layout.root.pool}; fi` : ''}`, 300);
+    // Then what the root kind does before a power-off (ZFS: export the pool).
+    const r = await m.run(['if mountpoint -q /mnt; then sudo umount -R /mnt; fi', ...rootKind(ctx.layout).powerOff(ctx.layout.root)].join(' && '), 300);
     if (r.exitCode !== 0) ctx.rec.info(`  ${r.output.trim()}`);
     if (ctx.fault.beforePowerOff) ctx.disks = await ctx.fault.beforePowerOff(m, ctx.disks);
     // --no-wall: systemd's wall message would land on every tty, the control console included.

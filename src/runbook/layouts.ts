@@ -1,7 +1,11 @@
 // Disk layouts the rehearsal can install, as data the plan (plan.ts) reads: which disks, which
 // partitions, how the root is built and mounted. The ZFS layouts are the runbook's Tasks 4–8
 // (../shared/seed/nixos-25.11-install-runbook.txt); ext4 and Btrfs are its "notes for
-// ext4/Btrfs where it changes decisions". Pure data.
+// ext4/Btrfs where it changes decisions". Pure data: what each root kind does with its config
+// is its module's (src/roots/<kind>.ts).
+import type { RootConfig, ZfsRoot } from '../roots/index.js';
+
+export type { BtrfsRoot, Ext4Root, RootConfig, ZfsRoot } from '../roots/index.js';
 
 export type LayoutName = 'zfs' | 'zfs-mirror' | 'ext4' | 'btrfs';
 export const LAYOUTS: LayoutName[] = ['zfs', 'zfs-mirror', 'ext4', 'btrfs'];
@@ -16,28 +20,6 @@ export interface Mount {
   options?: string;
 }
 
-export interface ZfsRoot {
-  kind: 'zfs';
-  pool: string;
-  /** `zpool create` pool properties (-o) and root file system properties (-O), Task 6. */
-  poolProperties: Record<string, string>;
-  fsProperties: Record<string, string>;
-  vdev: 'single' | 'mirror';
-  /** Task 7, in creation order. */
-  datasets: Array<{ name: string; properties: Record<string, string> }>;
-}
-
-export interface Ext4Root {
-  kind: 'ext4';
-  label: string;
-}
-
-export interface BtrfsRoot {
-  kind: 'btrfs';
-  label: string;
-  subvolumes: string[];
-}
-
 export interface Layout {
   name: LayoutName;
   title: string;
@@ -45,7 +27,8 @@ export interface Layout {
   disks: number;
   /** Task 4: the data partition's GPT type code and name (the ESP is EF00 "EFI System", 1 GiB). */
   dataPartition: { code: string; name: string };
-  root: ZfsRoot | Ext4Root | BtrfsRoot;
+  /** The root's kind and its config; src/roots/<kind>.ts is what the kind does with it. */
+  root: RootConfig;
   /** Task 8, in mount order; `/boot` is the first disk's ESP. */
   mounts: Mount[];
 }

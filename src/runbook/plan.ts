@@ -4,7 +4,9 @@
 // describes, and the runbook's "Decision" as the failure message. Pure: the runner
 // (rehearsal.ts) runs the commands and hands the outputs back.
 import type { Layout, Mount } from './layouts.js';
-import { parseColumns, parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint, parseZpoolStatus, zpoolProblems } from './parsers.js';
+import { parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint } from './parsers.js';
+import { type RootContext, type RootConfig, rootKind } from '../roots/index.js';
+import { part } from '../roots/shared.js';
 import { NIX } from '../verify/parsers.js';
 import { splitFlakeRef } from '../flake.js';
 import { DECISIONS } from '../diagnosis/runbook-text.js';
@@ -33,11 +35,12 @@ export interface Step {
   check?(outputs: string[], ctx: PlanContext): string[];
 }
 
-/** Partition N of a disk: nvme0n1 -> nvme0n1p1, sda -> sda1. */
-export const part = (disk: string, n: number) => `${disk}${/\d$/.test(disk) ? 'p' : ''}${n}`;
+/** Partition N of a disk (src/roots/shared.ts). */
+export { part };
 const esp = (ctx: PlanContext) => part(ctx.disks[0]!, 1);
 const data = (ctx: PlanContext) => part(ctx.disks[0]!, 2);
-const props = (flag: string, p: Record<string, string>) => Object.entries(p).map(([k, v]) => `${flag} ${k}=${v}`).join(' ');
+/** What the layout's root kind module (src/roots/<kind>.ts) is given for Tasks 6 and 7. */
+const rootCtx = (ctx: PlanContext): RootContext<RootConfig> => ({ root: ctx.layout.root, disks: ctx.disks });
 
 function source(m: Mount, ctx: PlanContext): string {
   if (m.source === '{esp}') return esp(ctx);
@@ -48,10 +51,11 @@ function source(m: Mount, ctx: PlanContext): string {
 /** Task 8's commands for a layout: mount in order, creating mount points under /mnt. */
 function mountCommands(ctx: PlanContext): string[] {
   const out: string[] = [];
+  const k = rootKind(ctx.layout);
   for (const m of ctx.layout.mounts) {
     const target = m.at === '/' ? '/mnt' : `/mnt${m.at}`;
     if (m.at !== '/') out.push(`sudo mkdir -p ${target}`);
-    const type = m.fsType === 'zfs' ? '-t zfs ' : '';
+    const type = m.fsType === k.fsType && k.mountNeedsType ? `-t ${k.fsType} ` : '';
     const opts = m.options ? `-o ${m.options} ` : '';
     out.push(`sudo mount ${type}${opts}${source(m, ctx)} ${target}`);
   }
@@ -162,32 +166,8 @@ export const STEPS: Step[] = [
     title: 'Create the ZFS pool (or the ext4/Btrfs root file system)',
     decision: DECISIONS.task6.text,
     writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === 'zfs') {
-        const vdevs = ctx.disks.map((d) => part(d, 2)).join(' ');
-        return [
-          `sudo zpool create -f ${props('-o', r.poolProperties)} ${props('-O', r.fsProperties)} ${r.pool} ${r.vdev === 'mirror' ? 'mirror ' : ''}${vdevs}`,
-          `sudo zpool status ${r.pool}`,
-        ];
-      }
-      if (r.kind === 'ext4') return [`sudo mkfs.ext4 -F -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-      return [`sudo mkfs.btrfs -f -L ${r.label} ${data(ctx)}`, `sudo blkid -o export ${data(ctx)}`];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      const last = outs[outs.length - 1] ?? '';
-      if (r.kind === 'zfs') {
-        const pool = parseZpoolStatus(last).find((p) => p.pool === r.pool);
-        if (!pool) return [`zpool status shows no pool ${r.pool}`];
-        const problems = zpoolProblems(pool);
-        const want = ctx.disks.map((d) => part(d, 2).replace('/dev/', ''));
-        for (const w of want) if (!pool.devices.some((d) => d.name === w)) problems.push(`${w} is not in pool ${r.pool}`);
-        if (r.vdev === 'mirror' && !pool.devices.some((d) => /^mirror-\d+$/.test(d.name))) problems.push(`pool ${r.pool} has no mirror vdev`);
-        return problems;
-      }
-      return new RegExp(`^TYPE=${r.kind}$`, 'm').test(last) ? [] : [`${data(ctx)} is not ${r.kind}`];
-    },
+    commands: (ctx) => rootKind(ctx.layout).create.commands(rootCtx(ctx)),
+    check: (outs, ctx) => rootKind(ctx.layout).create.check(outs, rootCtx(ctx)),
   },
   {
     id: 'task-07-datasets',
@@ -195,40 +175,8 @@ export const STEPS: Step[] = [
     title: 'Create datasets (root, nix store, persistent state) or Btrfs subvolumes',
     decision: DECISIONS.task7.text,
     writes: true,
-    commands: (ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === 'zfs') return [...r.datasets.map((d) => `sudo zfs create ${props('-o', d.properties)} ${d.name}`), 'sudo zfs list -o name,mountpoint,compression'];
-      if (r.kind === 'btrfs') {
-        return [
-          `sudo mount ${data(ctx)} /mnt`,
-          ...r.subvolumes.map((s) => `sudo btrfs subvolume create /mnt/${s}`),
-          'sudo btrfs subvolume list /mnt',
-          'sudo umount /mnt',
-        ];
-      }
-      return ['true # ext4: one file system, no datasets'];
-    },
-    check: (outs, ctx) => {
-      const r = ctx.layout.root;
-      if (r.kind === 'zfs') {
-        const rows = parseColumns(outs[outs.length - 1] ?? '', ['name', 'mountpoint', 'compression']);
-        const problems: string[] = [];
-        for (const d of [{ name: r.pool, properties: { mountpoint: 'none' } as Record<string, string> }, ...r.datasets]) {
-          const row = rows.find((x) => x.name === d.name);
-          if (!row) problems.push(`dataset ${d.name} is missing`);
-          else {
-            if (d.properties.mountpoint && row.mountpoint !== d.properties.mountpoint) problems.push(`${d.name} has mountpoint ${row.mountpoint}, not ${d.properties.mountpoint}`);
-            if (row.compression !== r.fsProperties.compression) problems.push(`${d.name} has compression ${row.compression}, not ${r.fsProperties.compression}`);
-          }
-        }
-        return problems;
-      }
-      if (r.kind === 'btrfs') {
-        const list = outs[outs.length - 2] ?? '';
-        return r.subvolumes.filter((s) => !new RegExp(`path ${s}$`, 'm').test(list)).map((s) => `subvolume ${s} is missing`);
-      }
-      return [];
-    },
+    commands: (ctx) => rootKind(ctx.layout).layout.commands(rootCtx(ctx)),
+    check: (outs, ctx) => rootKind(ctx.layout).layout.check(outs, rootCtx(ctx)),
   },
   {
     id: 'task-08-mount',
@@ -268,6 +216,7 @@ export const STEPS: Step[] = [
     commands: (ctx) => ["sudo sed -n '1,200p' /mnt/etc/nixos/hardware-configuration.nix", `sudo blkid -s UUID -o value ${esp(ctx)}`, `sudo blkid -s UUID -o value ${data(ctx)}`],
     check: ([hwText, espUuid, dataUuid], ctx) => {
       const hw = parseHardwareConfig(hwText ?? '');
+      const k = rootKind(ctx.layout);
       const problems: string[] = [];
       for (const m of ctx.layout.mounts) {
         const fs = hw.fileSystems[m.at];
@@ -276,15 +225,18 @@ export const STEPS: Step[] = [
           continue;
         }
         if (fs.fsType !== m.fsType) problems.push(`fileSystems."${m.at}" has fsType ${fs.fsType}, not ${m.fsType}`);
+        // The root's mounts by name where its kind says so (ZFS datasets), else by UUID.
+        const byName = m.fsType === k.fsType ? k.devicesByName : undefined;
         const want =
-          m.fsType === 'zfs' ? m.source : m.source === '{esp}' ? `/dev/disk/by-uuid/${(espUuid ?? '').trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? '').trim()}`;
-        if (fs.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs.device}, expected ${want} (${m.fsType === 'zfs' ? 'ZFS datasets by name' : 'by UUID'})`);
+          byName ? m.source : m.source === '{esp}' ? `/dev/disk/by-uuid/${(espUuid ?? '').trim()}` : `/dev/disk/by-uuid/${(dataUuid ?? '').trim()}`;
+        if (fs.device !== want) problems.push(`fileSystems."${m.at}" has device ${fs.device}, expected ${want} (${byName ?? 'by UUID'})`);
         if (m.options && !fs.options.includes(m.options)) problems.push(`fileSystems."${m.at}" lacks options "${m.options}"`);
       }
       // NixOS derives boot.supportedFilesystems from each fileSystems' fsType; an explicit list
-      // (the runbook's hardware config shows one) must include zfs when it exists.
-      if (ctx.layout.root.kind === 'zfs' && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes('zfs')) {
-        problems.push('boot.supportedFilesystems does not include "zfs"');
+      // (the runbook's hardware config shows one) must include the one the kind names (zfs).
+      const fsName = k.supportedFilesystem;
+      if (fsName && hw.supportedFilesystems.length && !hw.supportedFilesystems.includes(fsName)) {
+        problems.push(`boot.supportedFilesystems does not include "${fsName}"`);
       }
       return problems;
     },

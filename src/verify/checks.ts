@@ -50,7 +50,7 @@ export interface CheckReasons {
   'booted-system': 'install-unknown' | 'not-current' | 'not-booted';
   'boot-entries': 'no-entry' | 'wrong-default';
   generations: 'too-few-generations' | 'none-current' | 'wrong-current';
-  'pool-health': 'no-pool' | 'unhealthy' | 'check-failed' | 'no-check';
+  'pool-health': 'no-pool' | 'unhealthy' | 'check-failed';
   'boot-time': never;
   'failed-units': 'units-failed';
   sshd: 'not-running';
@@ -145,25 +145,30 @@ export function checkPoolHealth(statusX: string): Check {
 }
 
 /**
- * On ext4/Btrfs, Task 15's place: the root file system's own health. ext4: tune2fs -l's
- * "Filesystem state:" is " clean" or " not clean", then " with errors" when the error flag is
- * set (e2fsprogs lib/e2p/ps.c print_fs_state), so only a bare "clean" passes. Btrfs: `btrfs
- * device stats` prints "[<device>].<counter> <n>" per counter (btrfs-progs cmds/device.c); no
- * counter line at all is no evidence, not health.
+ * On ext4/Btrfs, Task 15's place: the root file system's own health (src/roots/<kind>.ts names
+ * the command). ext4: tune2fs -l's "Filesystem state:" is " clean" or " not clean", then " with
+ * errors" when the error flag is set (e2fsprogs lib/e2p/ps.c print_fs_state), so only a bare
+ * "clean" passes. Btrfs: `btrfs device stats` prints "[<device>].<counter> <n>" per counter
+ * (btrfs-progs cmds/device.c); no counter line at all is no evidence, not health.
  */
-export function checkFilesystemHealth(fsType: string, out: string, exitCode: number): Check {
-  if (exitCode !== 0) return fail('pool-health', 'check-failed', `${fsType} health check failed (exit ${exitCode})`, out);
-  if (fsType === 'btrfs') {
-    const counters = [...out.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
-    if (!counters.length) return fail('pool-health', 'unreadable', 'btrfs device stats printed no counters', out);
-    const bad = counters.filter((m) => m[2] !== '0').map((m) => `${m[1]} ${m[2]}`);
-    if (bad.length) return fail('pool-health', 'unhealthy', `btrfs device stats show errors (${bad.join(', ')})`, out);
-  } else if (fsType === 'ext4') {
-    const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out)?.[1];
-    if (state !== 'clean') return fail('pool-health', 'unhealthy', `ext4 file system state is ${state ? `"${state}"` : 'unknown'}, not clean`, out);
-  } else return fail('pool-health', 'no-check', `no health check for a ${fsType} root`, out);
-  return pass('pool-health', `${fsType}: ${fsType === 'ext4' ? 'file system state clean' : 'no device errors'}`, out);
+export function checkExt4Health(out: string, exitCode: number): Check {
+  if (exitCode !== 0) return healthCheckFailed('ext4', out, exitCode);
+  const state = /^Filesystem state:\s+(.*?)\s*$/m.exec(out)?.[1];
+  if (state !== 'clean') return fail('pool-health', 'unhealthy', `ext4 file system state is ${state ? `"${state}"` : 'unknown'}, not clean`, out);
+  return pass('pool-health', 'ext4: file system state clean', out);
 }
+
+/** Btrfs: every `btrfs device stats` counter 0 (see checkExt4Health). */
+export function checkBtrfsHealth(out: string, exitCode: number): Check {
+  if (exitCode !== 0) return healthCheckFailed('btrfs', out, exitCode);
+  const counters = [...out.matchAll(/^\[[^\]]+\]\.(\w+)\s+(\d+)\s*$/gm)];
+  if (!counters.length) return fail('pool-health', 'unreadable', 'btrfs device stats printed no counters', out);
+  const bad = counters.filter((m) => m[2] !== '0').map((m) => `${m[1]} ${m[2]}`);
+  if (bad.length) return fail('pool-health', 'unhealthy', `btrfs device stats show errors (${bad.join(', ')})`, out);
+  return pass('pool-health', 'btrfs: no device errors', out);
+}
+
+const healthCheckFailed = (fsType: string, out: string, exitCode: number) => fail('pool-health', 'check-failed', `${fsType} health check failed (exit ${exitCode})`, out);
 
 /** Task 16: boot time as figures, the slowest units. */
 export function checkBootTime(timeOut: string, blameOut: string): Check {

@@ -5,12 +5,14 @@
 // case in test/unit/checks-red.test.ts. Pure: no I/O (the probes are named, and implemented by
 // the verify phase).
 import { DECISIONS } from '../diagnosis/runbook-text.js';
-import { type Check, type CheckId, type PasswordTry, checkBootEntriesOutput, checkBootTime, checkBootedSystem, checkClosureSize, checkEfiBootEntry, checkFailedUnits, checkFilesystemHealth, checkGenerations, checkPasswordRefused, checkPoolHealth, checkSecretsNotInStore, checkSshLogin, checkSshd, checkVmNetwork } from './checks.js';
+import { type Check, type CheckId, type PasswordTry, checkBootEntriesOutput, checkBootTime, checkBootedSystem, checkClosureSize, checkEfiBootEntry, checkFailedUnits, checkGenerations, checkPasswordRefused, checkSecretsNotInStore, checkSshLogin, checkSshd, checkVmNetwork } from './checks.js';
 import { CLOSURE_SIZE_COMMAND, EFI_VARS_DUMP } from './parsers.js';
+import { type RootKindName, rootKindNamed } from '../roots/index.js';
 
 /** What a check's verdict may know besides what it read. */
 export interface CheckEnv {
-  rootKind: 'zfs' | 'ext4' | 'btrfs';
+  /** The root's kind: its module (src/roots/<kind>.ts) names the pool-health read and verdict. */
+  rootKind: RootKindName;
   /** The system nixos-install installed (system-1-link). */
   toplevel: string;
   espPartuuids: string[];
@@ -50,7 +52,6 @@ export interface PostBootCheck {
 }
 
 const out = (r: Record<string, Read>, k: string) => r[k]?.output ?? '';
-const ROOT_DEVICE = "findmnt -no SOURCE / | sed 's/\\[.*\\]$//'";
 
 export const POST_BOOT_CHECKS: readonly PostBootCheck[] = [
   {
@@ -74,9 +75,9 @@ export const POST_BOOT_CHECKS: readonly PostBootCheck[] = [
   {
     id: 'pool-health',
     decision: DECISIONS.task15,
-    // On ZFS `zpool status -x`; on ext4 and Btrfs the root file system's own health.
-    reads: (env) => ({ health: env.rootKind === 'zfs' ? 'zpool status -x' : env.rootKind === 'ext4' ? `tune2fs -l "$(${ROOT_DEVICE})"` : 'btrfs device stats /' }),
-    verdict: (r, env) => (env.rootKind === 'zfs' ? checkPoolHealth(out(r, 'health')) : checkFilesystemHealth(env.rootKind, out(r, 'health'), r.health?.exitCode ?? -1)),
+    // The root kind's own: on ZFS `zpool status -x`; on ext4 and Btrfs the file system's health.
+    reads: (env) => ({ health: rootKindNamed(env.rootKind).health.read }),
+    verdict: (r, env) => rootKindNamed(env.rootKind).health.verdict(out(r, 'health'), r.health?.exitCode ?? -1),
   },
   {
     id: 'boot-time',

@@ -16,7 +16,8 @@ import {
   checkEfiBootEntry,
   checkEntriesRetained,
   checkFailedUnits,
-  checkFilesystemHealth,
+  checkBtrfsHealth,
+  checkExt4Health,
   checkGenerations,
   checkPasswordRefused,
   checkPoolHealth,
@@ -88,9 +89,9 @@ const CASES: Record<CheckId, Case> = {
     fail: [
       () => checkPoolHealth(rb('zpool-status-degraded.runbook.txt')),
       () => checkPoolHealth('no pools available\n'),
-      () => checkFilesystemHealth('ext4', 'Filesystem state:         clean with errors\n', 0),
-      () => checkFilesystemHealth('btrfs', '[/dev/nvme0n1p2].write_io_errs    0\n[/dev/nvme0n1p2].corruption_errs  3\n', 0),
-      () => checkFilesystemHealth('btrfs', '', 0),
+      () => checkExt4Health('Filesystem state:         clean with errors\n', 0),
+      () => checkBtrfsHealth('[/dev/nvme0n1p2].write_io_errs    0\n[/dev/nvme0n1p2].corruption_errs  3\n', 0),
+      () => checkBtrfsHealth('', 0),
     ],
   },
   'boot-time': {

@@ -11,7 +11,8 @@ import {
   checkClosureSize,
   checkEfiBootEntry,
   checkFailedUnits,
-  checkFilesystemHealth,
+  checkBtrfsHealth,
+  checkExt4Health,
   checkGenerations,
   checkPasswordRefused,
   checkPoolHealth,
@@ -119,11 +120,11 @@ describe('each check turns red on bad evidence and green on good', () => {
   });
 
   it('pool-health on ext4 and btrfs reads the file system instead', () => {
-    expect(checkFilesystemHealth('ext4', 'Filesystem state:         clean\n', 0).status).toBe('pass');
-    expect(checkFilesystemHealth('ext4', 'Filesystem state:         not clean with errors\n', 0).status).toBe('fail');
+    expect(checkExt4Health('Filesystem state:         clean\n', 0).status).toBe('pass');
+    expect(checkExt4Health('Filesystem state:         not clean with errors\n', 0).status).toBe('fail');
     const stats = '[/dev/nvme0n1p2].write_io_errs    0\n[/dev/nvme0n1p2].read_io_errs     0\n[/dev/nvme0n1p2].corruption_errs  0\n';
-    expect(checkFilesystemHealth('btrfs', stats, 0).status).toBe('pass');
-    expect(checkFilesystemHealth('btrfs', stats.replace('corruption_errs  0', 'corruption_errs  2'), 0).status).toBe('fail');
+    expect(checkBtrfsHealth(stats, 0).status).toBe('pass');
+    expect(checkBtrfsHealth(stats.replace('corruption_errs  0', 'corruption_errs  2'), 0).status).toBe('fail');
   });
 
   it('boot-time gives figures and fails on output it cannot read', () => {
