@@ -14322,12 +14322,12 @@ function checkSecretsNotInStore(grepExit, grepOut) {
   return fail("secrets-not-in-store", "search-failed", `searching the store failed (grep exit ${grepExit})`, grepOut);
 }
 function checkRebuildBuild(e) {
-  const [before, built] = [e.before.trim(), e.built.trim()];
+  const [before, built2] = [e.before.trim(), e.built.trim()];
   const untouched = e.currentAfter.trim() === before && e.markerAfter.trim() === (e.wantMarker ?? "1");
   if (e.exitCode !== 0) return fail("rebuild-build", "build-failed", `nixos-rebuild build failed (exit ${e.exitCode})`, e.output);
   if (!untouched) return fail("rebuild-build", "changed-running-system", "nixos-rebuild build changed the running system", e.output);
-  if (!STORE_PATH.test(built) || built === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
-  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built)}; the running system is untouched`, e.output);
+  if (!STORE_PATH.test(built2) || built2 === before) return fail("rebuild-build", "no-new-system", "nixos-rebuild build made no new system", e.output);
+  return pass("rebuild-build", `nixos-rebuild build made ${shortName(built2)}; the running system is untouched`, e.output);
 }
 function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
   const gen = marker.trim();
@@ -15254,6 +15254,64 @@ var powerOffPhase = {
   }
 };
 
+// src/upgrade/changes.ts
+var versions = (s) => s.trim() === "\u2205" ? [] : s.split(", ").map((v) => v === "\u03B5" ? "" : v);
+function parseDiffClosures(output2) {
+  const packages = [];
+  for (const raw of stripAnsi(output2).split("\n")) {
+    const line = raw.trimEnd();
+    const m = /^(\S[^:]*): (.+)$/.exec(line);
+    if (!m) continue;
+    let rest = m[2];
+    let sizeDelta;
+    const size = /(?:^|, )([+-]\d+(?:\.\d+)?) KiB$/.exec(rest);
+    if (size) {
+      sizeDelta = Math.round(Number(size[1]) * 1024);
+      rest = rest.slice(0, size.index);
+    }
+    const arrow = rest.indexOf(" \u2192 ");
+    if (arrow < 0 && sizeDelta === void 0) continue;
+    packages.push({ name: m[1], removed: arrow < 0 ? [] : versions(rest.slice(0, arrow)), added: arrow < 0 ? [] : versions(rest.slice(arrow + 3)), ...sizeDelta !== void 0 ? { sizeDelta } : {} });
+  }
+  return { packages, sizeDelta: packages.reduce((n2, p) => n2 + (p.sizeDelta ?? 0), 0) };
+}
+var UNIT_LINES = [
+  ["stopped", /^stopping the following units: (.*)$/],
+  ["restarted", /^restarting the following units: (.*)$/],
+  ["started", /^starting the following units: (.*)$/],
+  ["reloaded", /^reloading the following units: (.*)$/],
+  ["newlyStarted", /^the following new units were started: (.*)$/],
+  ["failed", /^warning: the following units failed: (.*)$/]
+];
+function parseUnitChanges(switchOutput) {
+  const out2 = { stopped: [], restarted: [], started: [], reloaded: [], newlyStarted: [], failed: [] };
+  for (const line of stripAnsi(switchOutput).split("\n")) {
+    for (const [k, re] of UNIT_LINES) {
+      const m = re.exec(line.trim());
+      if (m) {
+        for (const u2 of m[1].split(",").map((s) => s.trim()).filter(Boolean)) if (!out2[k].includes(u2)) out2[k].push(u2);
+      }
+    }
+  }
+  return out2;
+}
+var BOOT_LINKS = ["kernel", "initrd", "kernel-modules", "systemd"];
+function bootLinksCommand(system) {
+  return BOOT_LINKS.map((l) => `printf '${l}=%s\\n' "$(readlink ${system}/${l} 2>/dev/null)"`).join("; ");
+}
+function parseBootLinks(out2) {
+  const r = {};
+  for (const line of out2.split("\n")) {
+    const m = /^(kernel|initrd|kernel-modules|systemd)=(.*)$/.exec(line.trim());
+    if (m) r[m[1]] = m[2];
+  }
+  return r;
+}
+function needsReboot(booted, next) {
+  const because = BOOT_LINKS.filter((l) => (booted[l] ?? "") !== (next[l] ?? ""));
+  return { needed: because.length > 0, because: [...because] };
+}
+
 // src/phases/installed-vm.ts
 import { readFileSync as readFileSync10 } from "node:fs";
 var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
@@ -15288,67 +15346,15 @@ async function bootInstalled(ctx, name) {
 }
 var output = async (m, cmd, seconds = 300) => (await m.run(cmd, seconds)).output;
 async function pushFlake(ctx, m, generation) {
-  await m.copyIn(ctx.flake.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.flake.dir));
+  await m.succeed(`rm -rf ${GUEST_CONFIG}`);
+  await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
   const i2 = ctx.installed;
   await copyFilesIn(m, GUEST_FLAKE, [
-    { name: "flake.nix", content: wrapperFlake(ctx.flake.host) },
+    { name: "flake.nix", content: wrapperFlake(ctx.target.host) },
     { name: "harness.nix", content: harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync10(i2.sshPrivateKeyFile, "utf8")), generation }).content },
     { name: "vm-hardware.nix", content: i2.vmHardware }
   ]);
 }
-
-// src/phases/upgrade.ts
-var wantsRebuild = (o2) => o2.rebuild !== false;
-var rebuildPhase = {
-  id: "rebuild",
-  title: "Rebuild the safe way: build, switch, verify (generation 2)",
-  when: (ctx, failed) => !failed && wantsRebuild(ctx.o),
-  async run(ctx) {
-    const m = ctx.vm;
-    const out2 = (cmd) => output(m, cmd);
-    await pushFlake(ctx, m, 2);
-    const before = (await out2("readlink /run/current-system")).trim();
-    const build = await m.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${ctx.flake.host}`, 3600);
-    const built = await out2("readlink /root/result");
-    ctx.rec.check(checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built, currentAfter: await out2("readlink /run/current-system"), markerAfter: await out2("cat /etc/nixos-rehearse/generation") }));
-    const sw = await m.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${ctx.flake.host}`, 3600);
-    const gen = await out2("cat /etc/nixos-rehearse/generation");
-    const sshd = await out2("systemctl show sshd -p ActiveState,SubState");
-    const failed = await out2("systemctl --failed --no-legend --plain --no-pager");
-    ctx.rec.check(checkRebuildSwitch(sw.exitCode, sw.output, gen));
-    ctx.rec.check(checkSshd(sshd, "rebuild-sshd"));
-    ctx.rec.check(checkFailedUnits(failed, "rebuild-failed-units"));
-    ctx.rec.check(checkGenerations(await out2("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2, "rebuild-generations"));
-    return ctx.rec.checksPassed("rebuild-");
-  }
-};
-var rollbackPhase = {
-  id: "rollback",
-  title: "Roll back in place, then at boot from the systemd-boot menu",
-  when: (ctx, failed) => !failed && wantsRebuild(ctx.o),
-  async run(ctx) {
-    const m = ctx.vm;
-    const out2 = (cmd) => output(m, cmd);
-    const rb = await m.run("nixos-rebuild switch --rollback", 3600);
-    const gen = await out2("cat /etc/nixos-rehearse/generation");
-    const links = { current: await out2("readlink /run/current-system"), gen1: await out2("readlink /nix/var/nix/profiles/system-1-link") };
-    ctx.rec.check(checkRollbackInPlace(rb.exitCode, rb.output, gen, links));
-    await m.succeed("nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot", 600);
-    const oneshot = await m.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
-    await m.shutdown(180, "sync; systemctl poweroff --no-block --no-wall");
-    await m.stop();
-    const m2 = await bootInstalled(ctx, "installed-rollback");
-    const o2 = (cmd) => output(m2, cmd);
-    const booted = await o2("readlink /run/booted-system");
-    const gen1 = await o2("readlink /nix/var/nix/profiles/system-1-link");
-    const selected = parseLoaderVar(await o2(LOADER_ENTRY_SELECTED));
-    const defaultEntry = parseLoaderDefault(await o2("cat /boot/loader/loader.conf"));
-    const marker = await o2("cat /etc/nixos-rehearse/generation");
-    ctx.rec.check(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
-    ctx.rec.check(checkEntriesRetained(await o2("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager")));
-    return ctx.rec.checksPassed("rollback-");
-  }
-};
 
 // src/phases/verify.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
@@ -15367,13 +15373,13 @@ var POST_BOOT_CHECKS = [
     id: "boot-entries",
     decision: DECISIONS.task13,
     reads: { list: "SYSTEMD_COLORS=0 bootctl list --json=short --no-pager", loader: "cat /boot/loader/loader.conf" },
-    verdict: (r) => checkBootEntriesOutput(out(r, "list"), out(r, "loader"), "nixos-generation-1.conf")
+    verdict: (r, env) => checkBootEntriesOutput(out(r, "list"), out(r, "loader"), `nixos-generation-${env.generation}.conf`)
   },
   {
     id: "generations",
     decision: DECISIONS.task14,
     reads: { list: "nix-env -p /nix/var/nix/profiles/system --list-generations" },
-    verdict: (r) => checkGenerations(out(r, "list"), 1)
+    verdict: (r, env) => checkGenerations(out(r, "list"), env.generation, env.generation)
   },
   {
     id: "pool-health",
@@ -15536,8 +15542,22 @@ var PROBES = {
     return m.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
   }
 };
-function checkEnv(ctx) {
-  return { rootKind: ctx.layout.root.kind, toplevel: ctx.installed.toplevel, espPartuuids: ctx.installed.espPartuuids, nic: VM_NIC, user: REHEARSE_USER };
+function checkEnv(ctx, generation = 1, toplevel = ctx.installed.toplevel) {
+  return { rootKind: ctx.layout.root.kind, toplevel, espPartuuids: ctx.installed.espPartuuids, nic: VM_NIC, user: REHEARSE_USER, generation };
+}
+async function postBootChecks(ctx, m, env, o2 = {}) {
+  let ok = true;
+  for (const c3 of POST_BOOT_CHECKS) {
+    if (c3.applies && !c3.applies(env) || o2.only && !o2.only.includes(c3.id)) continue;
+    const reads = {};
+    for (const [name, cmd] of Object.entries(typeof c3.reads === "function" ? c3.reads(env) : c3.reads)) reads[name] = await m.run(cmd, 300);
+    const probe = {};
+    if (c3.probe) Object.assign(probe, { [c3.probe]: await PROBES[c3.probe](ctx, m) });
+    const check = c3.verdict(reads, env, probe);
+    ctx.rec.check(o2.system ? { ...check, system: o2.system } : check);
+    ok &&= check.status === "pass";
+  }
+  return ok;
 }
 var verifyPhase = {
   id: "verify",
@@ -15545,17 +15565,97 @@ var verifyPhase = {
   continueOnFailure: true,
   async run(ctx) {
     const m = ctx.vm;
-    const env = checkEnv(ctx);
-    for (const c3 of POST_BOOT_CHECKS) {
-      if (c3.applies && !c3.applies(env)) continue;
-      const reads = {};
-      for (const [name, cmd] of Object.entries(typeof c3.reads === "function" ? c3.reads(env) : c3.reads)) reads[name] = await m.run(cmd, 300);
-      const probe = {};
-      if (c3.probe) Object.assign(probe, { [c3.probe]: await PROBES[c3.probe](ctx, m) });
-      ctx.rec.check(c3.verdict(reads, env, probe));
-    }
+    const ok = await postBootChecks(ctx, m, checkEnv(ctx), { system: ctx.mode === "upgrade" ? "base" : void 0 });
     await ctx.o.events?.verified?.(m);
-    return ctx.rec.checksPassed();
+    return ok;
+  }
+};
+var rebootUpgradedPhase = {
+  id: "reboot-upgraded",
+  title: "Reboot into the upgraded generation through the firmware and systemd-boot, and check it (Tasks 13\u201318)",
+  when: (ctx, failed) => !failed && ctx.mode === "upgrade",
+  continueOnFailure: true,
+  async run(ctx) {
+    const old = ctx.vm;
+    await old.shutdown(180, "sync; systemctl poweroff --no-block --no-wall");
+    await old.stop();
+    const m = await bootInstalled(ctx, "upgraded");
+    return postBootChecks(ctx, m, checkEnv(ctx, 2, ctx.rec.report.changes?.to ?? ""), { system: "upgraded" });
+  }
+};
+
+// src/phases/upgrade.ts
+var wantsRebuild = (o2) => o2.rebuild !== false;
+var ROLLED_BACK_CHECKS = ["booted-system", "pool-health", "failed-units", "sshd", "ssh-login"];
+async function readChanges(m, before, built2) {
+  const diff = await m.run(`nix --extra-experimental-features nix-command store diff-closures ${before} ${built2}`, 600);
+  const booted = parseBootLinks(await output(m, bootLinksCommand("/run/booted-system")));
+  const next = parseBootLinks(await output(m, bootLinksCommand(built2)));
+  return { from: before, to: built2, ...diff.exitCode === 0 ? { closure: parseDiffClosures(diff.output) } : {}, reboot: needsReboot(booted, next) };
+}
+async function buildSwitchVerify(ctx) {
+  const m = ctx.vm;
+  const out2 = (cmd) => output(m, cmd);
+  await pushFlake(ctx, m, 2);
+  const host = ctx.target.host;
+  const before = (await out2("readlink /run/current-system")).trim();
+  if (ctx.mode === "upgrade") ctx.rec.set({ base: { ...ctx.rec.report.base, toplevel: before, ...ctx.o.installed ? { cachedFrom: ctx.o.installed } : {} } });
+  const build = await m.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${host}`, 3600);
+  const built2 = (await out2("readlink /root/result")).trim();
+  const buildCheck = checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built: built2, currentAfter: await out2("readlink /run/current-system"), markerAfter: await out2("cat /etc/nixos-rehearse/generation") });
+  ctx.rec.check(buildCheck);
+  if (buildCheck.status === "pass") ctx.rec.set({ changes: await readChanges(m, before, built2) });
+  const sw = await m.run(`nixos-rebuild switch --flake ${GUEST_FLAKE}#${host}`, 3600);
+  if (ctx.rec.report.changes) ctx.rec.set({ changes: { ...ctx.rec.report.changes, units: parseUnitChanges(sw.output) } });
+  const gen = await out2("cat /etc/nixos-rehearse/generation");
+  const sshd = await out2("systemctl show sshd -p ActiveState,SubState");
+  const failed = await out2("systemctl --failed --no-legend --plain --no-pager");
+  ctx.rec.check(checkRebuildSwitch(sw.exitCode, sw.output, gen));
+  ctx.rec.check(checkSshd(sshd, "rebuild-sshd"));
+  ctx.rec.check(checkFailedUnits(failed, "rebuild-failed-units"));
+  ctx.rec.check(checkGenerations(await out2("nix-env -p /nix/var/nix/profiles/system --list-generations"), 2, 2, "rebuild-generations"));
+  return ctx.rec.checksPassed("rebuild-");
+}
+var built = (ctx) => ctx.rec.report.checks.some((c3) => c3.id === "rebuild-build" && c3.status === "pass");
+var rebuildPhase = {
+  id: "rebuild",
+  title: "Rebuild the safe way: build, switch, verify (generation 2)",
+  when: (ctx, failed) => !failed && ctx.mode === "install" && wantsRebuild(ctx.o),
+  run: buildSwitchVerify
+};
+var upgradePhase = {
+  id: "upgrade",
+  title: "Upgrade to the configuration under test the safe way: build, switch, verify (generation 2)",
+  when: (ctx, failed) => !failed && ctx.mode === "upgrade",
+  continueOnFailure: built,
+  run: buildSwitchVerify
+};
+var rollbackPhase = {
+  id: "rollback",
+  title: "Roll back in place, then at boot from the systemd-boot menu",
+  when: (ctx, failed) => !failed && (ctx.mode === "upgrade" ? built(ctx) : wantsRebuild(ctx.o)),
+  async run(ctx) {
+    const m = ctx.vm;
+    const out2 = (cmd) => output(m, cmd);
+    const rb = await m.run("nixos-rebuild switch --rollback", 3600);
+    const gen = await out2("cat /etc/nixos-rehearse/generation");
+    const links = { current: await out2("readlink /run/current-system"), gen1: await out2("readlink /nix/var/nix/profiles/system-1-link") };
+    ctx.rec.check(checkRollbackInPlace(rb.exitCode, rb.output, gen, links));
+    await m.succeed("nix-env -p /nix/var/nix/profiles/system --switch-generation 2 && /nix/var/nix/profiles/system/bin/switch-to-configuration boot", 600);
+    const oneshot = await m.run('SYSTEMD_COLORS=0 bootctl set-oneshot nixos-generation-1.conf && SYSTEMD_COLORS=0 bootctl status --no-pager | grep -E "OneShot|Default" ', 120);
+    await m.shutdown(180, "sync; systemctl poweroff --no-block --no-wall");
+    await m.stop();
+    const m2 = await bootInstalled(ctx, "installed-rollback");
+    const o2 = (cmd) => output(m2, cmd);
+    const booted = await o2("readlink /run/booted-system");
+    const gen1 = await o2("readlink /nix/var/nix/profiles/system-1-link");
+    const selected = parseLoaderVar(await o2(LOADER_ENTRY_SELECTED));
+    const defaultEntry = parseLoaderDefault(await o2("cat /boot/loader/loader.conf"));
+    const marker = await o2("cat /etc/nixos-rehearse/generation");
+    ctx.rec.check(checkRollbackAtBoot({ oneshot: oneshot.output, selected, defaultEntry, booted, gen1, marker }));
+    ctx.rec.check(checkEntriesRetained(await o2("SYSTEMD_COLORS=0 bootctl list --json=short --no-pager")));
+    const baseBack = ctx.mode !== "upgrade" || await postBootChecks(ctx, m2, checkEnv(ctx, 1), { system: "rolled-back", only: ROLLED_BACK_CHECKS });
+    return ctx.rec.checksPassed("rollback-") && baseBack;
   }
 };
 
@@ -16140,7 +16240,7 @@ ${body}
 </details>`;
 }
 function code(text) {
-  return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
+  return /^[\w.:/+#-]+$/.test(text) ? `\`${text}\`` : cell(text);
 }
 var shortRev = (rev) => rev ? code(rev.slice(0, 7)) : "\u2014";
 function day(t) {
@@ -16150,6 +16250,28 @@ function day(t) {
 function lockTable(changes) {
   const rows = changes.map((c3) => `| ${cell(c3.input)} | ${cell(c3.change)} | ${shortRev(c3.old?.rev)} \u2192 ${shortRev(c3.new?.rev)} | ${day(c3.old?.lastModified)} \u2192 ${day(c3.new?.lastModified)} |`);
   return ["**Flake inputs changed against the base branch**", "", "| Input | Change | Revision | Last modified (UTC) |", "| --- | --- | --- | --- |", ...rows];
+}
+var kib = (bytes) => `${bytes >= 0 ? "+" : "\u2212"}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
+var versions2 = (v) => v.length ? v.map((x) => x || "\u03B5").join(", ") : "\u2205";
+function changesSection(r) {
+  const c3 = r.changes;
+  const title = r.mode === "upgrade" ? `**What the upgrade changes** (from ${code(r.base?.flake ?? "")})` : "**What the rebuild changed**";
+  const out2 = [title, ""];
+  if (c3.reboot) out2.push(`- Reboot needed: ${c3.reboot.needed ? `**yes** (${c3.reboot.because.map(cell).join(", ")} changed)` : "no (same kernel, initrd, modules and systemd)"}`);
+  if (c3.units) {
+    for (const [k, label] of [["stopped", "stopped"], ["started", "started"], ["restarted", "restarted"], ["reloaded", "reloaded"], ["newlyStarted", "newly started"], ["failed", "failed"]]) {
+      if (c3.units[k].length) out2.push(`- Units ${label} by the switch: ${c3.units[k].map((u2) => code(u2)).join(", ")}`);
+    }
+    if (!Object.values(c3.units).some((l) => l.length)) out2.push("- The switch started, stopped, restarted or reloaded no unit");
+  }
+  if (c3.closure) {
+    out2.push(`- Closure: ${c3.closure.packages.length} package(s) changed, ${kib(c3.closure.sizeDelta)}`);
+    if (c3.closure.packages.length) {
+      const rows = c3.closure.packages.map((p) => `| ${code(p.name)} | ${cell(versions2(p.removed))} \u2192 ${cell(versions2(p.added))} | ${p.sizeDelta === void 0 ? "" : kib(p.sizeDelta)} |`);
+      out2.push("", details("Closure difference (nix store diff-closures)", ["| Package | Versions | Size |", "| --- | --- | --- |", ...rows].join("\n")));
+    }
+  }
+  return out2;
 }
 function renderReport(r, opts = {}) {
   const out2 = [];
@@ -16178,9 +16300,11 @@ function renderReport(r, opts = {}) {
     for (const s of r.steps) out2.push(`| ${s.task || ""} | ${cell(s.title)} | ${mark(s.status)} | ${s.status === "skipped" ? "" : secs(s.durationMs)} |`);
   }
   if (r.checks.length) {
-    out2.push("", "| Check | Status | Result |", "| --- | --- | --- |");
-    for (const c3 of r.checks) out2.push(`| \`${cell(c3.id)}\` | ${mark(c3.status)} | ${cell(c3.summary)} |`);
+    const on6 = r.checks.some((c3) => c3.system);
+    out2.push("", `| Check |${on6 ? " On |" : ""} Status | Result |`, `| --- |${on6 ? " --- |" : ""} --- | --- |`);
+    for (const c3 of r.checks) out2.push(`| \`${cell(c3.id)}\` |${on6 ? ` ${cell(c3.system ?? "")} |` : ""} ${mark(c3.status)} | ${cell(c3.summary)} |`);
   }
+  if (r.changes) out2.push("", ...changesSection(r));
   if (r.lockChanges?.length) out2.push("", ...lockTable(r.lockChanges));
   if (r.oom) {
     out2.push("", `**The guest ran out of memory** (${r.oom.memoryMiB} MiB): the kernel's OOM killer ended ${r.oom.lines.length === 1 ? "a process" : `${r.oom.lines.length} processes`}.`, "", details("OOM killer (serial console)", fence(r.oom.lines.join("\n"))));
@@ -16430,7 +16554,7 @@ var PhaseTimeoutError = class extends RehearseError {
   name = "PhaseTimeoutError";
 };
 var INSTALL = [bootInstallerPhase, installPhase, powerOffPhase];
-var INSTALLED = [rebootPhase, verifyPhase, rebuildPhase, rollbackPhase];
+var INSTALLED = [rebootPhase, verifyPhase, rebuildPhase, upgradePhase, rebootUpgradedPhase, rollbackPhase];
 function phaseLimit(o2) {
   const minutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
   if (!(minutes > 0 && minutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
@@ -16489,7 +16613,10 @@ function lastSerialLine() {
 }
 async function prepare(o2, rec, owned) {
   const layout = layoutByName(o2.layout);
-  const flake = resolveFlake(o2.flake);
+  const target = resolveFlake(o2.flake);
+  const flake = o2.upgradeFrom ? resolveFlake(o2.upgradeFrom) : target;
+  if (flake.host !== target.host) throw new RehearseError("input", `--upgrade-from names host ${flake.host} and --flake host ${target.host}: an upgrade keeps the machine, so both must name the same host`, { base: flake.host, target: target.host });
+  if (o2.upgradeFrom) rec.set({ mode: "upgrade", base: { flake: flake.ref } });
   const notReady = hostNotReady();
   if (notReady) throw notReady;
   const cacheDir2 = o2.cacheDir ?? cacheDir();
@@ -16508,6 +16635,8 @@ async function prepare(o2, rec, owned) {
     rec,
     layout,
     flake,
+    target,
+    mode: o2.upgradeFrom ? "upgrade" : "install",
     cacheDir: cacheDir2,
     logDir: rec.paths.logDir,
     workDir: owned.workDir,
@@ -16535,7 +16664,8 @@ async function runPipeline(ctx, phases, minutes) {
       recordError(ctx.rec, e, phase.id);
       threw = true;
     }
-    if (ok || phase.continueOnFailure && !threw) continue;
+    const goOn = typeof phase.continueOnFailure === "function" ? phase.continueOnFailure(ctx) : !!phase.continueOnFailure;
+    if (ok || goOn && !threw) continue;
     if (!failed && ctx.vm) await afterFailure(ctx, ctx.vm).catch(() => {
     });
     failed = true;
@@ -16798,7 +16928,8 @@ function rehearsalOptions(o2) {
     fault: o2.injectFault,
     reuseInstaller: o2.reuseInstaller,
     saveInstalled: o2.keepInstalled,
-    installed: o2.fromInstalled
+    installed: o2.fromInstalled,
+    upgradeFrom: o2.upgradeFrom
   };
 }
 async function rehearse(o2, stream = process.stderr) {
@@ -16829,7 +16960,7 @@ var jsonOption = () => new Option("--json", "print report.json on stdout when th
 var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
 var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS2).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS2));
-var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
+var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").option("--upgrade-from <dir#host>", "upgrade mode: install this base configuration (e.g. a checkout of your main branch) first, then upgrade to --flake the safe way (build, switch, verify), reboot into it, check it, and roll back to the base in place and at boot; the report shows what changed").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
 reuseOptions(run).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });

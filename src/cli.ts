@@ -56,6 +56,7 @@ const run = program
   .option('--iso <path|url>', 'the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)', DEFAULT_ISO)
   .option('--sha256 <hex>', "the ISO's sha256; a mismatch stops the run before anything boots")
   .requiredOption('--flake <dir#host>', 'the configuration to install: a local flake directory and its nixosConfigurations host')
+  .option('--upgrade-from <dir#host>', 'upgrade mode: install this base configuration (e.g. a checkout of your main branch) first, then upgrade to --flake the safe way (build, switch, verify), reboot into it, check it, and roll back to the base in place and at boot; the report shows what changed')
   .addOption(layoutOption())
   .option('--disk-size <size>', 'size of each virtual NVMe disk', '20G')
   .option('--memory <MiB>', 'guest memory in MiB (both VMs)', String(DEFAULT_MEMORY_MIB))

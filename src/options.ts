@@ -51,6 +51,12 @@ export interface RehearsalOptions {
    * disks (overlays over them) through the firmware, then verify, rebuild and roll back as usual.
    */
   installed?: string;
+  /**
+   * Upgrade mode (issue #16): the base configuration, `<dir>#<host>`, installed first (or taken
+   * from `installed`); then the configuration under test (`flake`) is built, switched to,
+   * rebooted into and checked, and rolled back.
+   */
+  upgradeFrom?: string;
   /** flake.lock inputs this change updates (the action computes them for pull requests). */
   lockChanges?: LockChange[];
   /** Phase boundaries, for the action's log groups. */

@@ -21,8 +21,8 @@ import { fromInstalled } from './phases/from-installed.js';
 import { installPhase } from './phases/install.js';
 import { powerOffPhase } from './phases/power-off.js';
 import type { Phase, PhaseContext } from './phases/types.js';
-import { rebuildPhase, rollbackPhase } from './phases/upgrade.js';
-import { rebootPhase, verifyPhase } from './phases/verify.js';
+import { rebuildPhase, rollbackPhase, upgradePhase } from './phases/upgrade.js';
+import { rebootPhase, rebootUpgradedPhase, verifyPhase } from './phases/verify.js';
 import { chooseAccel } from './qemu/accel.js';
 import { Machine } from './qemu/machine.js';
 import { DEFAULT_MEMORY_MIB } from './qemu/spec.js';
@@ -61,7 +61,7 @@ export interface RehearsalResult {
 
 /** The installer's phases, then the installed system's; a kept install starts at the reboot. */
 const INSTALL: readonly Phase[] = [bootInstallerPhase, installPhase, powerOffPhase];
-const INSTALLED: readonly Phase[] = [rebootPhase, verifyPhase, rebuildPhase, rollbackPhase];
+const INSTALLED: readonly Phase[] = [rebootPhase, verifyPhase, rebuildPhase, upgradePhase, rebootUpgradedPhase, rollbackPhase];
 
 /** Every phase has a limit: the caller's, else the default (a timer past 2^31 ms would fire at once). */
 function phaseLimit(o: RehearsalOptions): number {
@@ -139,7 +139,11 @@ function lastSerialLine(): string | undefined {
 /** Inputs first (nothing boots and nothing is created on a bad one), then the ISO, the accelerator, this run's key and disks. */
 async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promise<PhaseContext> {
   const layout = layoutByName(o.layout);
-  const flake = resolveFlake(o.flake);
+  // Upgrade mode installs the base and switches to the configuration under test.
+  const target = resolveFlake(o.flake);
+  const flake = o.upgradeFrom ? resolveFlake(o.upgradeFrom) : target;
+  if (flake.host !== target.host) throw new RehearseError('input', `--upgrade-from names host ${flake.host} and --flake host ${target.host}: an upgrade keeps the machine, so both must name the same host`, { base: flake.host, target: target.host });
+  if (o.upgradeFrom) rec.set({ mode: 'upgrade', base: { flake: flake.ref } });
   // The host before the ISO: a missing QEMU is said before a 1 GiB download, not after.
   const notReady = hostNotReady();
   if (notReady) throw notReady;
@@ -157,7 +161,7 @@ async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promis
   const runId = randomBytes(3).toString('hex').toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i) => `NR${runId}D${i}`);
   return {
-    o, rec, layout, flake, cacheDir, logDir: rec.paths.logDir, workDir: owned.workDir, keyDir: owned.keyDir, keepDisks: owned.keepDisks,
+    o, rec, layout, flake, target, mode: o.upgradeFrom ? 'upgrade' : 'install', cacheDir, logDir: rec.paths.logDir, workDir: owned.workDir, keyDir: owned.keyDir, keepDisks: owned.keepDisks,
     iso: { path: iso.path, sha256: iso.sha256 },
     accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
     memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
@@ -186,7 +190,8 @@ async function runPipeline(ctx: PhaseContext, phases: readonly Phase[], minutes:
       recordError(ctx.rec, e, phase.id);
       threw = true;
     }
-    if (ok || (phase.continueOnFailure && !threw)) continue;
+    const goOn = typeof phase.continueOnFailure === 'function' ? phase.continueOnFailure(ctx) : !!phase.continueOnFailure;
+    if (ok || (goOn && !threw)) continue;
     if (!failed && ctx.vm) await afterFailure(ctx, ctx.vm).catch(() => {});
     failed = true;
     if (threw) break;

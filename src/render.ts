@@ -40,7 +40,7 @@ function details(summary: string, body: string): string {
  * inside backticks Markdown takes no escapes, so a backtick in it would end the code span.
  */
 export function code(text: string): string {
-  return /^[\w.:/+-]+$/.test(text) ? `\`${text}\`` : cell(text);
+  return /^[\w.:/+#-]+$/.test(text) ? `\`${text}\`` : cell(text);
 }
 
 /** A lock revision, short as git prints it; lock files come from the pull request, so escaped. */
@@ -54,6 +54,31 @@ function day(t?: number): string {
 function lockTable(changes: LockChange[]): string[] {
   const rows = changes.map((c) => `| ${cell(c.input)} | ${cell(c.change)} | ${shortRev(c.old?.rev)} → ${shortRev(c.new?.rev)} | ${day(c.old?.lastModified)} → ${day(c.new?.lastModified)} |`);
   return ['**Flake inputs changed against the base branch**', '', '| Input | Change | Revision | Last modified (UTC) |', '| --- | --- | --- | --- |', ...rows];
+}
+
+const kib = (bytes: number) => `${bytes >= 0 ? '+' : '−'}${(Math.abs(bytes) / 1024).toFixed(1)} KiB`;
+const versions = (v: string[]) => (v.length ? v.map((x) => x || 'ε').join(', ') : '∅');
+
+/** What the upgrade (or the rebuild) changed: the closure, the units, whether a reboot is needed. */
+function changesSection(r: Report): string[] {
+  const c = r.changes!;
+  const title = r.mode === 'upgrade' ? `**What the upgrade changes** (from ${code(r.base?.flake ?? '')})` : '**What the rebuild changed**';
+  const out = [title, ''];
+  if (c.reboot) out.push(`- Reboot needed: ${c.reboot.needed ? `**yes** (${c.reboot.because.map(cell).join(', ')} changed)` : 'no (same kernel, initrd, modules and systemd)'}`);
+  if (c.units) {
+    for (const [k, label] of [['stopped', 'stopped'], ['started', 'started'], ['restarted', 'restarted'], ['reloaded', 'reloaded'], ['newlyStarted', 'newly started'], ['failed', 'failed']] as const) {
+      if (c.units[k].length) out.push(`- Units ${label} by the switch: ${c.units[k].map((u) => code(u)).join(', ')}`);
+    }
+    if (!Object.values(c.units).some((l) => l.length)) out.push('- The switch started, stopped, restarted or reloaded no unit');
+  }
+  if (c.closure) {
+    out.push(`- Closure: ${c.closure.packages.length} package(s) changed, ${kib(c.closure.sizeDelta)}`);
+    if (c.closure.packages.length) {
+      const rows = c.closure.packages.map((p) => `| ${code(p.name)} | ${cell(versions(p.removed))} → ${cell(versions(p.added))} | ${p.sizeDelta === undefined ? '' : kib(p.sizeDelta)} |`);
+      out.push('', details('Closure difference (nix store diff-closures)', ['| Package | Versions | Size |', '| --- | --- | --- |', ...rows].join('\n')));
+    }
+  }
+  return out;
 }
 
 export function renderReport(r: Report, opts: { host?: string } = {}): string {
@@ -87,9 +112,11 @@ export function renderReport(r: Report, opts: { host?: string } = {}): string {
     for (const s of r.steps) out.push(`| ${s.task || ''} | ${cell(s.title)} | ${mark(s.status)} | ${s.status === 'skipped' ? '' : secs(s.durationMs)} |`);
   }
   if (r.checks.length) {
-    out.push('', '| Check | Status | Result |', '| --- | --- | --- |');
-    for (const c of r.checks) out.push(`| \`${cell(c.id)}\` | ${mark(c.status)} | ${cell(c.summary)} |`);
+    const on = r.checks.some((c) => c.system);
+    out.push('', `| Check |${on ? ' On |' : ''} Status | Result |`, `| --- |${on ? ' --- |' : ''} --- | --- |`);
+    for (const c of r.checks) out.push(`| \`${cell(c.id)}\` |${on ? ` ${cell(c.system ?? '')} |` : ''} ${mark(c.status)} | ${cell(c.summary)} |`);
   }
+  if (r.changes) out.push('', ...changesSection(r));
   if (r.lockChanges?.length) out.push('', ...lockTable(r.lockChanges));
   if (r.oom) {
     out.push('', `**The guest ran out of memory** (${r.oom.memoryMiB} MiB): the kernel's OOM killer ended ${r.oom.lines.length === 1 ? 'a process' : `${r.oom.lines.length} processes`}.`, '', details('OOM killer (serial console)', fence(r.oom.lines.join('\n'))));

@@ -2,6 +2,7 @@
 // read it. Pure types and helpers; writing the file is the runner's job.
 
 import type { RunError } from './errors.js';
+import type { ClosureDiff, UnitChanges } from './upgrade/changes.js';
 import type { Check } from './verify/checks.js';
 
 export type Status = 'pass' | 'fail' | 'skipped';
@@ -70,6 +71,16 @@ export interface LockChange {
   new?: { rev?: string; lastModified?: number; url?: string };
 }
 
+/** What the upgrade changed (issue #16): the closure, the units the switch touched, whether a reboot is needed. */
+export interface UpgradeChanges {
+  /** The generation before the switch and the one built, as store paths. */
+  from: string;
+  to: string;
+  closure?: ClosureDiff;
+  units?: UnitChanges;
+  reboot?: { needed: boolean; because: string[] };
+}
+
 export interface Report {
   /** 2: `error` (and a step's `error`) is a RunError object; 1 had a string. */
   schema: 2;
@@ -107,6 +118,16 @@ export interface Report {
   timedOutPhase?: string;
   /** A fault injected on purpose (nixos-rehearse run --inject-fault), so that no report hides one. */
   fault?: { id: string; what: string };
+  /**
+   * `install` (default): the configuration is installed from scratch, then rebuilt to a known
+   * change. `upgrade`: the base configuration is installed (or taken from the cache) and
+   * upgraded to the configuration under test the runbook's safe way.
+   */
+  mode?: 'install' | 'upgrade';
+  /** In upgrade mode: the base configuration (`<dir>#<host>`) the upgrade starts from. */
+  base?: { flake: string; toplevel?: string; cachedFrom?: string };
+  /** What the rebuild (install mode) or the upgrade changed. */
+  changes?: UpgradeChanges;
   /** flake.lock inputs changed against the base branch (pull requests). */
   lockChanges?: LockChange[];
   startedAt: string;

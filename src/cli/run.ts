@@ -23,6 +23,7 @@ export interface RunFlags {
   reuseInstaller?: boolean;
   keepInstalled?: string;
   fromInstalled?: string;
+  upgradeFrom?: string;
   json?: boolean;
 }
 
@@ -45,6 +46,7 @@ export function rehearsalOptions(o: RunFlags): RehearsalOptions {
     reuseInstaller: o.reuseInstaller,
     saveInstalled: o.keepInstalled,
     installed: o.fromInstalled,
+    upgradeFrom: o.upgradeFrom,
   };
 }
 

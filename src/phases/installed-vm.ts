@@ -52,12 +52,17 @@ export async function bootInstalled(ctx: PhaseContext, name: string): Promise<Ma
 /** A guest command's output (its exit code is part of what the check reads, not an error). */
 export const output = async (m: Machine, cmd: string, seconds = 300) => (await m.run(cmd, seconds)).output;
 
-/** The configuration under test and the harness flake for generation N (the harness's known change). */
+/**
+ * The configuration the rebuild switches to (ctx.target: the configuration under test) and the
+ * harness flake for generation N (the harness's known change). The old copy goes first: a file
+ * the new configuration no longer has must not linger.
+ */
 export async function pushFlake(ctx: PhaseContext, m: Machine, generation: number): Promise<void> {
-  await m.copyIn(ctx.flake.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.flake.dir));
+  await m.succeed(`rm -rf ${GUEST_CONFIG}`);
+  await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
   const i = ctx.installed;
   await copyFilesIn(m, GUEST_FLAKE, [
-    { name: 'flake.nix', content: wrapperFlake(ctx.flake.host) },
+    { name: 'flake.nix', content: wrapperFlake(ctx.target.host) },
     { name: 'harness.nix', content: harnessModule({ sshPublicKey: i.sshPublicKey, password: rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), generation }).content },
     { name: 'vm-hardware.nix', content: i.vmHardware },
   ]);

@@ -30,7 +30,11 @@ export interface PhaseContext {
   readonly o: RehearsalOptions;
   readonly rec: Recorder;
   readonly layout: Layout;
+  /** The configuration installed (in upgrade mode: the base). */
   readonly flake: { dir: string; host: string };
+  /** What the rebuild switches to: the configuration under test in upgrade mode, else `flake` again. */
+  readonly target: { dir: string; host: string };
+  readonly mode: 'install' | 'upgrade';
   readonly iso: { path: string; sha256?: string };
   readonly accel: { accel: Accel; timeoutScale: number };
   readonly workDir: string;
@@ -60,7 +64,7 @@ export interface Phase {
    */
   when?(ctx: PhaseContext, failed: boolean): boolean;
   /** A failure here is recorded but the pipeline goes on (the verify phase: every check runs). */
-  continueOnFailure?: boolean;
+  continueOnFailure?: boolean | ((ctx: PhaseContext) => boolean);
   /** true: the phase passed; false: it failed (its steps or checks say why). Throws on an error. */
   run(ctx: PhaseContext): Promise<boolean>;
 }

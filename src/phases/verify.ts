@@ -7,6 +7,7 @@ import type { Machine } from '../qemu/machine.js';
 import { VM_NIC } from '../qemu/spec.js';
 import { REHEARSE_USER, rehearsePassword } from '../runbook/harness.js';
 import { privateKeyNeedle } from '../verify/parsers.js';
+import type { Check, CheckId } from '../verify/checks.js';
 import { type CheckEnv, POST_BOOT_CHECKS, type ProbeId, type ProbeResults, type Read } from '../verify/post-boot.js';
 import { keyLogin, tryPasswordLogin } from '../verify/ssh.js';
 import { bootInstalled } from './installed-vm.js';
@@ -38,8 +39,24 @@ const PROBES: { [K in ProbeId]: Probe<K> } = {
   },
 };
 
-export function checkEnv(ctx: PhaseContext): CheckEnv {
-  return { rootKind: ctx.layout.root.kind, toplevel: ctx.installed.toplevel, espPartuuids: ctx.installed.espPartuuids, nic: VM_NIC, user: REHEARSE_USER };
+export function checkEnv(ctx: PhaseContext, generation = 1, toplevel = ctx.installed.toplevel): CheckEnv {
+  return { rootKind: ctx.layout.root.kind, toplevel, espPartuuids: ctx.installed.espPartuuids, nic: VM_NIC, user: REHEARSE_USER, generation };
+}
+
+/** The post-boot checks of the table (all, or `only` these), each recorded; whether all passed. */
+export async function postBootChecks(ctx: PhaseContext, m: Machine, env: CheckEnv, o: { system?: Check['system']; only?: readonly CheckId[] } = {}): Promise<boolean> {
+  let ok = true;
+  for (const c of POST_BOOT_CHECKS) {
+    if ((c.applies && !c.applies(env)) || (o.only && !o.only.includes(c.id))) continue;
+    const reads: Record<string, Read> = {};
+    for (const [name, cmd] of Object.entries(typeof c.reads === 'function' ? c.reads(env) : c.reads)) reads[name] = await m.run(cmd, 300);
+    const probe: Partial<ProbeResults> = {};
+    if (c.probe) Object.assign(probe, { [c.probe]: await (PROBES[c.probe] as Probe<typeof c.probe>)(ctx, m) });
+    const check = c.verdict(reads, env, probe);
+    ctx.rec.check(o.system ? { ...check, system: o.system } : check);
+    ok &&= check.status === 'pass';
+  }
+  return ok;
 }
 
 export const verifyPhase: Phase = {
@@ -48,16 +65,26 @@ export const verifyPhase: Phase = {
   continueOnFailure: true,
   async run(ctx) {
     const m = ctx.vm!;
-    const env = checkEnv(ctx);
-    for (const c of POST_BOOT_CHECKS) {
-      if (c.applies && !c.applies(env)) continue;
-      const reads: Record<string, Read> = {};
-      for (const [name, cmd] of Object.entries(typeof c.reads === 'function' ? c.reads(env) : c.reads)) reads[name] = await m.run(cmd, 300);
-      const probe: Partial<ProbeResults> = {};
-      if (c.probe) Object.assign(probe, { [c.probe]: await (PROBES[c.probe] as Probe<typeof c.probe>)(ctx, m) });
-      ctx.rec.check(c.verdict(reads, env, probe));
-    }
+    const ok = await postBootChecks(ctx, m, checkEnv(ctx), { system: ctx.mode === 'upgrade' ? 'base' : undefined });
     await ctx.o.events?.verified?.(m);
-    return ctx.rec.checksPassed();
+    return ok;
+  },
+};
+
+/**
+ * Upgrade mode: a power cycle into the new generation (the boot default now) through the
+ * firmware and systemd-boot, and every post-boot check on it. Red or green, the rollback follows.
+ */
+export const rebootUpgradedPhase: Phase = {
+  id: 'reboot-upgraded',
+  title: 'Reboot into the upgraded generation through the firmware and systemd-boot, and check it (Tasks 13–18)',
+  when: (ctx, failed) => !failed && ctx.mode === 'upgrade',
+  continueOnFailure: true,
+  async run(ctx) {
+    const old = ctx.vm!;
+    await old.shutdown(180, 'sync; systemctl poweroff --no-block --no-wall');
+    await old.stop();
+    const m = await bootInstalled(ctx, 'upgraded');
+    return postBootChecks(ctx, m, checkEnv(ctx, 2, ctx.rec.report.changes?.to ?? ''), { system: 'upgraded' });
   },
 };

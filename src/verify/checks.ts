@@ -81,6 +81,8 @@ export interface Check {
   evidence: string;
   /** Figures worth a table: boot times, sizes, counts. */
   figures?: Record<string, number | string>;
+  /** Which system it was read on, when a run checks more than one (upgrade mode: the base, the upgraded one, the base again after the rollback). */
+  system?: 'base' | 'upgraded' | 'rolled-back';
 }
 
 const pass = (id: CheckId, summary: string, evidence: string, figures?: Check['figures']): Check => ({ id, status: 'pass', summary, evidence: evidence.trim(), figures });

@@ -20,6 +20,8 @@ export interface CheckEnv {
   nic: { mac: string; address: string; prefixLength: number };
   /** The harness's login user. */
   user: string;
+  /** The generation that must be running and be the boot default (1 after the install; 2 after an upgrade). */
+  generation: number;
 }
 
 /** A guest command's output and exit code. */
@@ -64,13 +66,13 @@ export const POST_BOOT_CHECKS: readonly PostBootCheck[] = [
     id: 'boot-entries',
     decision: DECISIONS.task13,
     reads: { list: 'SYSTEMD_COLORS=0 bootctl list --json=short --no-pager', loader: 'cat /boot/loader/loader.conf' },
-    verdict: (r) => checkBootEntriesOutput(out(r, 'list'), out(r, 'loader'), 'nixos-generation-1.conf'),
+    verdict: (r, env) => checkBootEntriesOutput(out(r, 'list'), out(r, 'loader'), `nixos-generation-${env.generation}.conf`),
   },
   {
     id: 'generations',
     decision: DECISIONS.task14,
     reads: { list: 'nix-env -p /nix/var/nix/profiles/system --list-generations' },
-    verdict: (r) => checkGenerations(out(r, 'list'), 1),
+    verdict: (r, env) => checkGenerations(out(r, 'list'), env.generation, env.generation),
   },
   {
     id: 'pool-health',

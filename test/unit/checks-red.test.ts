@@ -235,7 +235,7 @@ describe('the check table (verify/post-boot.ts) and the phases only gather evide
   });
 
   it('the verdict of each table entry names that entry id', () => {
-    const env: CheckEnv = { rootKind: 'zfs', toplevel: '/nix/store/x', espPartuuids: [], nic: VM_NIC, user: 'rehearse' };
+    const env: CheckEnv = { rootKind: 'zfs', toplevel: '/nix/store/x', espPartuuids: [], nic: VM_NIC, user: 'rehearse', generation: 1 };
     for (const c of POST_BOOT_CHECKS) {
       const v = c.verdict({}, env, {});
       expect(v.id).toBe(c.id);

@@ -33,6 +33,31 @@ const base: Report = {
 };
 
 describe('report.md', () => {
+  it('renders an upgrade: the checks per system, what changed (closure, units, reboot), from real tool output', async () => {
+    const { parseDiffClosures, parseUnitChanges } = await import('../../src/upgrade/changes.js');
+    const closure = parseDiffClosures(readFileSync(new URL('../fixtures/upgrade/diff-closures-hello.txt', import.meta.url), 'utf8'));
+    const units = parseUnitChanges('stopping the following units: sshd.service\nactivating the configuration...\nthe following new units were started: nginx.service');
+    const r: Report = {
+      ...base,
+      mode: 'upgrade',
+      base: { flake: '/base#server', toplevel: '/nix/store/aaaa-nixos-system-server' },
+      changes: { from: '/nix/store/aaaa-nixos-system-server', to: '/nix/store/bbbb-nixos-system-server', closure, units, reboot: { needed: true, because: ['kernel'] } },
+      checks: [
+        { id: 'sshd', status: 'pass', summary: 'sshd is active (running)', evidence: 'ActiveState=active', system: 'base' },
+        { id: 'sshd', status: 'fail', reason: 'inactive', summary: 'sshd is inactive (dead)', evidence: 'ActiveState=inactive', system: 'upgraded' },
+      ] as Report['checks'],
+    };
+    const md = renderReport(r);
+    expect(md).toContain('**What the upgrade changes** (from `/base#server`)');
+    expect(md).toContain('Reboot needed: **yes** (kernel changed)');
+    expect(md).toContain('Units stopped by the switch: `sshd.service`');
+    expect(md).toContain('Units newly started by the switch: `nginx.service`');
+    expect(md).toContain('| `hello` | 1.0 → 2.0 | +39.6 KiB |');
+    expect(md).toContain('| `gone` | 1 → ∅ |  |');
+    expect(md).toMatch(/\| `sshd` \| upgraded \| ❌/);
+    await expect(md).toMatchFileSnapshot('../fixtures/render/report-upgrade.md');
+  });
+
   it('renders a passing rehearsal', async () => {
     await expect(renderReport(base)).toMatchFileSnapshot('../fixtures/render/report-pass.md');
   });
