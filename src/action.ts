@@ -15,6 +15,7 @@ import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
 import { commentAuthor } from './github/comment.js';
 import { githubReporter } from './reporters/github.js';
+import { baseFlake } from './github/base-checkout.js';
 import { cacheDir as hostCacheDir } from './host.js';
 import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
@@ -50,6 +51,25 @@ async function publish(dir: string, token: string) {
   core.setOutput('published', r.action === 'skipped' ? 'false' : 'true');
 }
 
+/**
+ * Upgrade mode: the pull request's base commit in a worktree, its configuration the one upgraded
+ * from. Without a pull request's base, or a base without this flake, the run installs instead,
+ * saying why.
+ */
+async function upgradeBase(inputs: ReturnType<typeof readInputs>, outDir: string): Promise<string | undefined> {
+  const sha = (github.context.payload.pull_request?.base as { sha?: string } | undefined)?.sha;
+  if (!sha) {
+    core.notice('mode upgrade: this event has no pull request base commit to upgrade from; the configuration is installed from scratch instead');
+    return undefined;
+  }
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+  const [dir, host] = [inputs.flake.slice(0, inputs.flake.lastIndexOf('#')), inputs.host];
+  const base = await baseFlake(workspace, { dir, host }, sha, path.join(outDir, '..'));
+  if (!base) core.notice(`mode upgrade: the base commit ${sha.slice(0, 12)} has no flake at ${path.relative(workspace, dir) || '.'}; the configuration is installed from scratch instead`);
+  else core.info(`upgrade mode: from the base commit ${sha.slice(0, 12)} (${base}) to this pull request`);
+  return base;
+}
+
 async function main() {
   const token = core.getInput('github-token');
   if (token) core.setSecret(token);
@@ -79,7 +99,10 @@ async function main() {
       ? await lockChangesForPullRequest(octokit, github.context, inputs.flake).catch((e: Error) => (core.info(neutraliseWorkflowCommands(`flake.lock diff unavailable: ${e.message}`)), undefined))
       : lockChangesAgainstHead(inputs.flake);
 
+  const upgradeFrom = inputs.mode === 'upgrade' ? await upgradeBase(inputs, outDir) : undefined;
+  core.setOutput('mode', upgradeFrom ? 'upgrade' : 'install');
   await runRehearsal({
+    upgradeFrom,
     iso: inputs.iso,
     sha256: sha,
     flake: inputs.flake,

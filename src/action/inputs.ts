@@ -33,6 +33,20 @@ export interface ActionInputs {
   phaseTimeoutMinutes: number;
   /** What the user should change (a deprecated input), for core.warning. */
   warnings: string[];
+  /**
+   * install: the configuration from scratch; upgrade: from the pull request's base commit's
+   * configuration, installed first, to this one (issue #16). From the input `mode`: auto is
+   * upgrade on pull_request events and install on schedule, workflow_dispatch and push.
+   */
+  mode: 'install' | 'upgrade';
+}
+
+/** The mode for an event: `auto` upgrades pull requests and installs everything else. */
+export function resolveMode(requested: string, eventName: string | undefined): 'install' | 'upgrade' {
+  const m = requested.trim() || 'auto';
+  if (m === 'install' || m === 'upgrade') return m;
+  if (m !== 'auto') throw new InputError(`input mode must be auto, install or upgrade (got '${requested}')`, { setting: 'mode', value: requested });
+  return /^pull_request/.test(eventName ?? '') ? 'upgrade' : 'install';
 }
 
 /** A bad action input (kind input). */
@@ -126,6 +140,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     reuseInstaller: bool(get, 'reuse-installer', false),
     comment: bool(get, 'comment', isPr),
     token: get('github-token'),
+    mode: resolveMode(get('mode'), env.GITHUB_EVENT_NAME),
     ...phaseTimeout(get),
   };
 }

@@ -46,7 +46,7 @@ async function cliAtTask3(dir: string) {
 }
 
 /** Runs a rehearsal expected to fail; checks what every failure must leave (and not leave). */
-async function red(name: string, opts: { fault?: Fault; layout?: string; flake?: string; sha256?: string; phaseTimeoutMinutes?: number; rebuild?: boolean; installed?: string }) {
+async function red(name: string, opts: { fault?: Fault; layout?: string; flake?: string; sha256?: string; phaseTimeoutMinutes?: number; rebuild?: boolean; installed?: string; upgradeFrom?: string }) {
   const dir = out(name);
   const before = tmpRuns();
   const t0 = Date.now();
@@ -64,6 +64,7 @@ async function red(name: string, opts: { fault?: Fault; layout?: string; flake?:
     cacheDir: shared().cacheDir,
     reuseInstaller: true,
     installed: opts.installed,
+    upgradeFrom: opts.upgradeFrom,
   });
   const seconds = (Date.now() - t0) / 1000;
   expect(r.exitCode).toBe(1);
@@ -182,9 +183,9 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     }
   });
 
-  describe('after the install, from the installed zfs-mirror base (kept by rehearsal.test.ts): two failures in one run', () => {
+  describe('an upgrade from the installed zfs-mirror base (kept by rehearsal.test.ts, the cached base of upgrade mode): two failures in one run, and the rollback brings the base back (#16 item 5)', () => {
     // One boot of the base serves both, as a real bad day can hold both: the machine comes up
-    // without its second mirror disk, and the change under test, applied by the rebuild,
+    // without its second mirror disk, and the pull request under test, applied by the upgrade,
     // disables sshd. Each is asserted on its own below, and the diagnosis must name both.
     // (QMP hot-unplug from a running guest is proven in engine.test.ts.)
     let report: Report;
@@ -196,9 +197,12 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
       const cfg = path.join(flake, 'configuration.nix');
       writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('services.openssh = {\n    enable = true;', 'services.openssh = {\n    enable = false;'));
       expect(readFileSync(cfg, 'utf8')).toContain('enable = false;');
-      ({ report } = await red('mirror-disk-and-sshd', { fault: 'remove-mirror-disk', flake: `${flake}#server`, layout: 'zfs-mirror', installed: await installedBase('zfs-mirror'), rebuild: true }));
+      ({ report } = await red('mirror-disk-and-sshd', { fault: 'remove-mirror-disk', flake: `${flake}#server`, upgradeFrom: `${fx.flake}#server`, layout: 'zfs-mirror', installed: await installedBase('zfs-mirror') }));
       expect(report.installedFrom).toBeTruthy();
-      expect(report.phases.map((p) => p.id).slice(0, 3)).toEqual(['reboot', 'verify', 'rebuild']);
+      expect(report.mode).toBe('upgrade');
+      expect(report.base?.cachedFrom).toBe(report.installedFrom);
+      // A red switch does not stop the run: the reboot into it, and the rollback, follow.
+      expect(report.phases.map((p) => p.id)).toEqual(['reboot', 'verify', 'upgrade', 'reboot-upgraded', 'rollback']);
       // The kept install is the install's: the full rehearsal's generation 2 went to its overlays.
       expect(report.checks.find((c) => c.id === 'generations')?.summary).toMatch(/^1 generation\(s\); generation 1 is current/);
     });
@@ -212,12 +216,33 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
       expect(report.playbook?.find((p) => p.id === 'storage')?.output).toMatch(/state: DEGRADED/);
     });
 
-    it('sshd disabled by a rebuild: ssh-dead-after-reboot (runbook Common mistakes 3, “after a rebuild SSH is dead”)', () => {
-      expect(report.checks.find((c) => c.id === 'sshd')?.status).toBe('pass'); // the base's own sshd
+    it('sshd disabled by the upgrade: red at the switch and after the reboot into it, ssh-dead-after-reboot (runbook Common mistakes 3, “after a rebuild SSH is dead”)', () => {
+      const on = (id: string, system: string) => report.checks.find((c) => c.id === id && c.system === system);
+      expect(on('sshd', 'base')?.status).toBe('pass'); // the base's own sshd
       expect(report.checks.find((c) => c.id === 'rebuild-switch')?.status).toBe('pass');
       expect(report.checks.find((c) => c.id === 'rebuild-sshd')?.status).toBe('fail');
+      expect(on('sshd', 'upgraded')?.status).toBe('fail');
+      expect(on('ssh-login', 'upgraded')?.status).toBe('fail');
+      expect(on('booted-system', 'upgraded')?.status).toBe('pass'); // it did boot the new generation
       expect(ids(report)).toContain('ssh-dead-after-reboot');
       expect(report.playbook?.map((p) => p.id)).toEqual(expect.arrayContaining(['what-is-running', 'services', 'network']));
+    });
+
+    it('what the upgrade changes: sshd stopped by the switch, the closure read, no reboot needed (same kernel and initrd)', () => {
+      expect(report.changes?.units?.stopped).toContain('sshd.service');
+      expect(report.changes?.closure).toBeDefined();
+      expect(report.changes?.reboot).toEqual({ needed: false, because: [] });
+      expect(report.changes?.from).toBe(report.base?.toplevel);
+      expect(report.changes?.to).not.toBe(report.changes?.from);
+    });
+
+    it('the rollback brings the base generation back, with SSH working again', () => {
+      const on = (id: string) => report.checks.find((c) => c.id === id && c.system === 'rolled-back');
+      expect(report.checks.find((c) => c.id === 'rollback-in-place')?.status).toBe('pass');
+      expect(report.checks.find((c) => c.id === 'rollback-at-boot')?.status).toBe('pass');
+      expect(on('booted-system')?.status).toBe('pass');
+      expect(on('sshd')?.status).toBe('pass');
+      expect(on('ssh-login')?.status).toBe('pass');
     });
   });
 
