@@ -3113,9 +3113,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
    * @param {string} [path]
    * @return {(string|null|Command)}
    */
-  executableDir(path31) {
-    if (path31 === void 0) return this._executableDir;
-    this._executableDir = path31;
+  executableDir(path32) {
+    if (path32 === void 0) return this._executableDir;
+    this._executableDir = path32;
     return this;
   }
   /**
@@ -8359,17 +8359,17 @@ var writeToFiles = (chunks, stdioItems, outputFiles) => {
   const writtenPaths = /* @__PURE__ */ new Set();
   for (const stdioItem of fileItems) {
     const { type, append } = stdioItem;
-    const path31 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
-    if (writtenPaths.has(path31)) {
+    const path32 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
+    if (writtenPaths.has(path32)) {
       continue;
     }
-    writtenPaths.add(path31);
-    if (append || outputFiles.has(path31)) {
-      appendFileSync(path31, contents);
+    writtenPaths.add(path32);
+    if (append || outputFiles.has(path32)) {
+      appendFileSync(path32, contents);
     } else {
-      writeFileSync(path31, contents);
+      writeFileSync(path32, contents);
     }
-    outputFiles.add(path31);
+    outputFiles.add(path32);
   }
 };
 
@@ -11721,17 +11721,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path31, timeoutMs, what) {
+async function connectUnix(path32, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path31);
+        const s = net.createConnection(path32);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path31}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path32}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11809,11 +11809,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path31, note, opts = {}) {
-    this.path = path31;
+  constructor(path32, note, opts = {}) {
+    this.path = path32;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path31);
+    this.stream = createWriteStream2(path32);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -11965,8 +11965,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path31, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path31, timeoutMs, `${this.name} console`);
+  async attach(path32, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path32, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -12428,8 +12428,8 @@ var Qmp = class extends EventEmitter3 {
   greeting;
   events = [];
   closed = false;
-  async connect(path31, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path31, timeoutMs, "QMP");
+  async connect(path32, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path32, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -13066,8 +13066,8 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { mkdirSync as mkdirSync8, readFileSync as readFileSync13, rmSync as rmSync9 } from "node:fs";
-import path30 from "node:path";
+import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync14, rmSync as rmSync10 } from "node:fs";
+import path31 from "node:path";
 
 // src/faults.ts
 var FAULTS = {
@@ -15249,7 +15249,7 @@ var powerOffPhase = {
     await m.shutdown(180, "sudo systemctl poweroff --no-block --no-wall");
     await m.stop();
     const installed2 = r.exitCode === 0 && ctx.rec.installStepsPassed;
-    if (installed2 && ctx.o.saveInstalled && !ctx.o.fault) await keepInstalled(ctx, ctx.o.saveInstalled);
+    if (installed2 && ctx.saveTo && !ctx.o.fault) await keepInstalled(ctx, ctx.saveTo);
     return r.exitCode === 0;
   }
 };
@@ -15599,7 +15599,7 @@ async function buildSwitchVerify(ctx) {
   await pushFlake(ctx, m, 2);
   const host = ctx.target.host;
   const before = (await out2("readlink /run/current-system")).trim();
-  if (ctx.mode === "upgrade") ctx.rec.set({ base: { ...ctx.rec.report.base, toplevel: before, ...ctx.o.installed ? { cachedFrom: ctx.o.installed } : {} } });
+  if (ctx.mode === "upgrade") ctx.rec.set({ base: { ...ctx.rec.report.base, toplevel: before, ...ctx.cachedBase || ctx.o.installed ? { cachedFrom: ctx.cachedBase ?? ctx.o.installed } : {} } });
   const build = await m.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${host}`, 3600);
   const built2 = (await out2("readlink /root/result")).trim();
   const buildCheck = checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built: built2, currentAfter: await out2("readlink /run/current-system"), markerAfter: await out2("cat /etc/nixos-rehearse/generation") });
@@ -16257,6 +16257,8 @@ function changesSection(r) {
   const c3 = r.changes;
   const title = r.mode === "upgrade" ? `**What the upgrade changes** (from ${code(r.base?.flake ?? "")})` : "**What the rebuild changed**";
   const out2 = [title, ""];
+  if (r.base?.cachedFrom) out2.push("- Base: the installed base configuration, taken from the cache (no installer, no install)");
+  if (r.base?.cacheFallback) out2.push(`- Base: installed afresh, because ${cell(r.base.cacheFallback)}`);
   if (c3.reboot) out2.push(`- Reboot needed: ${c3.reboot.needed ? `**yes** (${c3.reboot.because.map(cell).join(", ")} changed)` : "no (same kernel, initrd, modules and systemd)"}`);
   if (c3.units) {
     for (const [k, label] of [["stopped", "stopped"], ["started", "started"], ["restarted", "restarted"], ["reloaded", "reloaded"], ["newlyStarted", "newly started"], ["failed", "failed"]]) {
@@ -16541,6 +16543,48 @@ function linesReporter(log) {
   };
 }
 
+// src/upgrade/base-cache.ts
+import { createHash as createHash4 } from "node:crypto";
+import { readFileSync as readFileSync13, readdirSync as readdirSync5, rmSync as rmSync9 } from "node:fs";
+import path30 from "node:path";
+function baseCacheKey(p) {
+  const files = Object.keys(p.files).sort().map((f) => [f, p.files[f]]);
+  return createHash4("sha256").update(JSON.stringify({ ...p, files })).digest("hex").slice(0, 24);
+}
+function harnessFingerprint() {
+  return createHash4("sha256").update(wrapperFlake("host")).update(harnessModule({ sshPublicKey: "key", password: "password" }).content).digest("hex").slice(0, 16);
+}
+function allFiles(dir, rel = "") {
+  return readdirSync5(path30.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (e.name === ".git") return [];
+    return e.isDirectory() ? allFiles(dir, p) : e.isFile() ? [p] : [];
+  });
+}
+async function configFiles(dir) {
+  const files = await flakeFiles(dir) ?? allFiles(dir);
+  return Object.fromEntries(files.map((f) => [f, createHash4("sha256").update(readFileSync13(path30.join(dir, f))).digest("hex")]));
+}
+var baseCacheDir = (cacheDir2, key) => path30.join(cacheDir2, "installed-bases", key);
+async function usableBase(dir) {
+  let why;
+  try {
+    const saved = readSavedInstall(dir);
+    for (const d of saved.disks) {
+      const r = await execa(qemuImgBinary(), ["check", "-q", d.file], { reject: false, stdin: "ignore" });
+      if (r.exitCode !== 0) {
+        why = `its disk ${path30.basename(d.file)} fails qemu-img check (exit ${r.exitCode}): ${`${r.stderr}`.trim().split("\n")[0] ?? ""}`;
+        break;
+      }
+    }
+  } catch (e) {
+    why = e.message;
+  }
+  if (!why) return { ok: true };
+  rmSync9(dir, { recursive: true, force: true });
+  return { ok: false, why };
+}
+
 // src/rehearsal.ts
 var FAULTS2 = FAULT_DESCRIPTIONS;
 var PhaseTimeoutError = class extends RehearseError {
@@ -16567,15 +16611,15 @@ function reportersOf(o2) {
   return rs;
 }
 function removeOwned(w) {
-  if (w.keyDir) rmSync9(w.keyDir, { recursive: true, force: true });
-  if (!w.keepDisks) rmSync9(w.workDir, { recursive: true, force: true });
+  if (w.keyDir) rmSync10(w.keyDir, { recursive: true, force: true });
+  if (!w.keepDisks) rmSync10(w.workDir, { recursive: true, force: true });
 }
 async function runRehearsal(o2) {
   const minutes = phaseLimit(o2);
-  const outDir = path30.resolve(o2.outDir);
-  const logDir = path30.join(outDir, "logs");
+  const outDir = path31.resolve(o2.outDir);
+  const logDir = path31.join(outDir, "logs");
   mkdirSync8(logDir, { recursive: true });
-  const rec = new Recorder({ outDir, logDir, reportPath: path30.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
+  const rec = new Recorder({ outDir, logDir, reportPath: path31.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
   for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
@@ -16593,8 +16637,10 @@ async function runRehearsal(o2) {
   });
   try {
     ctx = await prepare(o2, rec, owned);
-    if (o2.installed) await fromInstalled(ctx, o2.installed);
-    await runPipeline(ctx, o2.installed ? INSTALLED : [...INSTALL, ...INSTALLED], minutes);
+    const from = o2.installed ?? await cachedBase(ctx);
+    if (from) await fromInstalled(ctx, from);
+    const installed2 = o2.verify === false ? [] : INSTALLED;
+    await runPipeline(ctx, from ? installed2 : [...INSTALL, ...installed2], minutes);
   } catch (e) {
     recordError(rec, e);
   } finally {
@@ -16603,9 +16649,43 @@ async function runRehearsal(o2) {
     removeOwned(owned);
     if (owned.keepDisks) rec.info(`disks and EFI variables kept in ${owned.workDir}`);
   }
+  const unbootable = ctx?.cachedBase && rec.report.phases.find((p) => p.id === "reboot")?.status === "fail";
+  if (unbootable) {
+    rmSync10(ctx.cachedBase, { recursive: true, force: true });
+    rec.info(`the cached base ${ctx.cachedBase} did not boot: it is discarded, and the base installed afresh`);
+    return runRehearsal({ ...o2, baseCacheFallback: `the cached base ${ctx.cachedBase} did not boot` });
+  }
   const ok = rec.conclude(memoryMiB);
   await rec.end();
   return { report: rec.report, reportPath: rec.paths.reportPath, exitCode: ok ? 0 : 1 };
+}
+async function cachedBase(ctx) {
+  const o2 = ctx.o;
+  if (ctx.mode !== "upgrade" || o2.baseCache === false || o2.fault || o2.saveInstalled || !ctx.iso.sha256) return void 0;
+  const key = baseCacheKey({
+    isoSha256: ctx.iso.sha256,
+    files: await configFiles(ctx.flake.dir),
+    host: ctx.flake.host,
+    layout: ctx.layout.name,
+    disks: ctx.disks.length,
+    diskSize: o2.diskSize ?? "20G",
+    harness: harnessFingerprint()
+  });
+  const dir = baseCacheDir(ctx.cacheDir, key);
+  const fallback = o2.baseCacheFallback;
+  if (existsSync8(dir) && !fallback) {
+    const u2 = await usableBase(dir);
+    if (u2.ok) {
+      ctx.cachedBase = dir;
+      ctx.rec.info(`  upgrade mode: the base is taken from the cache (${dir}): no installer, no install`);
+      return dir;
+    }
+    ctx.rec.info(`  upgrade mode: the cached base ${dir} cannot be used (${u2.why}): it is discarded, and the base installed afresh`);
+    ctx.rec.set({ base: { ...ctx.rec.report.base, cacheFallback: u2.why } });
+  }
+  if (fallback) ctx.rec.set({ base: { ...ctx.rec.report.base, cacheFallback: fallback } });
+  ctx.saveTo = dir;
+  return void 0;
 }
 function lastSerialLine() {
   const m = [...Machine.running].at(-1);
@@ -16626,7 +16706,7 @@ async function prepare(o2, rec, owned) {
   rec.set({ accel: accel.accel, speed: { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale } });
   rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
   owned.keyDir = ownedTempDir("nixos-rehearse-key-");
-  const keyFile = path30.join(owned.keyDir, "id_ed25519");
+  const keyFile = path31.join(owned.keyDir, "id_ed25519");
   execaSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
   const runId = randomBytes6(3).toString("hex").toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
@@ -16647,9 +16727,10 @@ async function prepare(o2, rec, owned) {
     memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
     cpus: o2.cpus ?? 2,
     fault: faultHooks(o2.fault),
+    saveTo: o2.saveInstalled,
     disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
     plan: { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` },
-    installed: { toplevel: "", espPartuuids: [], vmHardware: "", sshPublicKey: readFileSync13(`${keyFile}.pub`, "utf8").trim(), sshPrivateKeyFile: keyFile }
+    installed: { toplevel: "", espPartuuids: [], vmHardware: "", sshPublicKey: readFileSync14(`${keyFile}.pub`, "utf8").trim(), sshPrivateKeyFile: keyFile }
   };
 }
 async function runPipeline(ctx, phases, minutes) {
@@ -16762,7 +16843,7 @@ ${EXIT_CODES_HELP}
 `;
 
 // src/cli/run.ts
-import { readFileSync as readFileSync14 } from "node:fs";
+import { readFileSync as readFileSync15 } from "node:fs";
 
 // src/reporters/terminal.ts
 function useColor2(isTTY, env = process.env) {
@@ -16935,7 +17016,7 @@ function rehearsalOptions(o2) {
 async function rehearse(o2, stream = process.stderr) {
   const opts = rehearsalOptions(o2);
   const result = await runRehearsal({ ...opts, reporters: [terminalReporter({ stream })] });
-  if (o2.json) process.stdout.write(readFileSync14(result.reportPath, "utf8"));
+  if (o2.json) process.stdout.write(readFileSync15(result.reportPath, "utf8"));
   return runExitCode(result);
 }
 function runExitCode(result) {

@@ -57,6 +57,13 @@ export interface RehearsalOptions {
    * rebooted into and checked, and rolled back.
    */
   upgradeFrom?: string;
+  /**
+   * Upgrade mode keeps the installed base in the cache directory, keyed by what determines it,
+   * and starts from it next time (default true; false installs the base every time).
+   */
+  baseCache?: boolean;
+  /** Set by the engine when a cached base failed and the run starts over without it: why. */
+  baseCacheFallback?: string;
   /** flake.lock inputs this change updates (the action computes them for pull requests). */
   lockChanges?: LockChange[];
   /** Phase boundaries, for the action's log groups. */

@@ -4,7 +4,7 @@
 // the logs; nothing outside the run's own disk images is ever written.
 import { execaSync } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { register } from './cleanup.js';
 import { RehearseError, stageTail } from './errors.js';
@@ -34,6 +34,7 @@ import { linesReporter } from './reporters/lines.js';
 import type { PhaseResult, Report } from './report.js';
 import { layoutByName } from './runbook/layouts.js';
 import { GUEST_FLAKE } from './runbook/harness.js';
+import { baseCacheDir, baseCacheKey, configFiles, harnessFingerprint, usableBase } from './upgrade/base-cache.js';
 
 export { readSavedInstall, type SavedInstall } from './saved-install.js';
 export { runPlaybook } from './phases/failure.js';
@@ -115,10 +116,11 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   });
   try {
     ctx = await prepare(o, rec, owned);
-    if (o.installed) await fromInstalled(ctx, o.installed);
+    const from = o.installed ?? (await cachedBase(ctx));
+    if (from) await fromInstalled(ctx, from);
     // `verify: false` stops after the install (a base made for later runs).
     const installed = o.verify === false ? [] : INSTALLED;
-    await runPipeline(ctx, o.installed ? installed : [...INSTALL, ...installed], minutes);
+    await runPipeline(ctx, from ? installed : [...INSTALL, ...installed], minutes);
   } catch (e) {
     recordError(rec, e);
   } finally {
@@ -127,9 +129,45 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
     removeOwned(owned);
     if (owned.keepDisks) rec.info(`disks and EFI variables kept in ${owned.workDir}`);
   }
+  // A cached base that does not boot is never trusted again: the base is installed afresh.
+  const unbootable = ctx?.cachedBase && rec.report.phases.find((p) => p.id === 'reboot')?.status === 'fail';
+  if (unbootable) {
+    rmSync(ctx!.cachedBase!, { recursive: true, force: true });
+    rec.info(`the cached base ${ctx!.cachedBase} did not boot: it is discarded, and the base installed afresh`);
+    return runRehearsal({ ...o, baseCacheFallback: `the cached base ${ctx!.cachedBase} did not boot` });
+  }
   const ok = rec.conclude(memoryMiB);
   await rec.end();
   return { report: rec.report, reportPath: rec.paths.reportPath, exitCode: ok ? 0 : 1 };
+}
+
+/**
+ * Upgrade mode's cached base (upgrade/base-cache.ts): where to start from when the cache holds
+ * a usable one; otherwise where the install keeps the base for the next run. Never with a fault,
+ * a caller's own kept install, or `baseCache: false`.
+ */
+async function cachedBase(ctx: PhaseContext): Promise<string | undefined> {
+  const o = ctx.o;
+  if (ctx.mode !== 'upgrade' || o.baseCache === false || o.fault || o.saveInstalled || !ctx.iso.sha256) return undefined;
+  const key = baseCacheKey({
+    isoSha256: ctx.iso.sha256, files: await configFiles(ctx.flake.dir), host: ctx.flake.host, layout: ctx.layout.name,
+    disks: ctx.disks.length, diskSize: o.diskSize ?? '20G', harness: harnessFingerprint(),
+  });
+  const dir = baseCacheDir(ctx.cacheDir, key);
+  const fallback = o.baseCacheFallback;
+  if (existsSync(dir) && !fallback) {
+    const u = await usableBase(dir);
+    if (u.ok) {
+      ctx.cachedBase = dir;
+      ctx.rec.info(`  upgrade mode: the base is taken from the cache (${dir}): no installer, no install`);
+      return dir;
+    }
+    ctx.rec.info(`  upgrade mode: the cached base ${dir} cannot be used (${u.why}): it is discarded, and the base installed afresh`);
+    ctx.rec.set({ base: { ...ctx.rec.report.base!, cacheFallback: u.why } });
+  }
+  if (fallback) ctx.rec.set({ base: { ...ctx.rec.report.base!, cacheFallback: fallback } });
+  ctx.saveTo = dir;
+  return undefined;
 }
 
 /** The last line the running guest's serial console showed (the CLI's live line). */
@@ -169,6 +207,7 @@ async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promis
     memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
     cpus: o.cpus ?? 2,
     fault: faultHooks(o.fault),
+    saveTo: o.saveInstalled,
     disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial })),
     plan: { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` },
     installed: { toplevel: '', espPartuuids: [], vmHardware: '', sshPublicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim(), sshPrivateKeyFile: keyFile },

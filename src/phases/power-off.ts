@@ -38,7 +38,7 @@ export const powerOffPhase: Phase = {
     await m.shutdown(180, 'sudo systemctl poweroff --no-block --no-wall');
     await m.stop();
     const installed = r.exitCode === 0 && ctx.rec.installStepsPassed;
-    if (installed && ctx.o.saveInstalled && !ctx.o.fault) await keepInstalled(ctx, ctx.o.saveInstalled);
+    if (installed && ctx.saveTo && !ctx.o.fault) await keepInstalled(ctx, ctx.saveTo);
     return r.exitCode === 0;
   },
 };

@@ -51,6 +51,10 @@ export interface PhaseContext {
   readonly plan: PlanContext;
   /** The VM running now (the installer, then the installed system). */
   vm?: Machine;
+  /** Where the install, powered off, is kept for later runs (--keep-installed, or upgrade mode's cached base). */
+  saveTo?: string;
+  /** Upgrade mode started from this cached base (upgrade/base-cache.ts). */
+  cachedBase?: string;
   /** What the installed system's phases need; set by the install (or from a kept install). */
   installed: InstalledFacts;
 }

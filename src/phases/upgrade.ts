@@ -30,7 +30,7 @@ async function buildSwitchVerify(ctx: PhaseContext): Promise<boolean> {
   await pushFlake(ctx, m, 2);
   const host = ctx.target.host;
   const before = (await out('readlink /run/current-system')).trim();
-  if (ctx.mode === 'upgrade') ctx.rec.set({ base: { ...ctx.rec.report.base!, toplevel: before, ...(ctx.o.installed ? { cachedFrom: ctx.o.installed } : {}) } });
+  if (ctx.mode === 'upgrade') ctx.rec.set({ base: { ...ctx.rec.report.base!, toplevel: before, ...(ctx.cachedBase || ctx.o.installed ? { cachedFrom: ctx.cachedBase ?? ctx.o.installed } : {}) } });
   const build = await m.run(`cd /root && nixos-rebuild build --flake ${GUEST_FLAKE}#${host}`, 3600);
   const built = (await out('readlink /root/result')).trim();
   const buildCheck = checkRebuildBuild({ exitCode: build.exitCode, output: build.output, before, built, currentAfter: await out('readlink /run/current-system'), markerAfter: await out('cat /etc/nixos-rehearse/generation') });
