@@ -2,6 +2,147 @@
 import { createRequire as __nrCreateRequire } from 'node:module'; const require = __nrCreateRequire(import.meta.url);
 if (Number(process.versions.node.split('.')[0]) < 22) { console.error(`nixos-rehearse needs Node 22.12 or newer (this is ${process.version}).`); process.exit(1); }
 
+// src/cli.ts
+import { rmSync as rmSync11 } from "node:fs";
+
+// src/demo-upgrade.ts
+import { cpSync, readFileSync as readFileSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import path2 from "node:path";
+
+// src/errors.ts
+var RehearseError = class extends Error {
+  constructor(kind, message, fields = {}, options) {
+    super(message, options);
+    this.kind = kind;
+    this.fields = fields;
+    this.name = "RehearseError";
+  }
+  kind;
+  fields;
+};
+function kindOf(e) {
+  const err = e;
+  const k = err?.kind;
+  if (typeof k === "string" && KINDS.has(k)) return k;
+  if (err?.code === "ENOENT" && typeof err.syscall === "string" && err.syscall.startsWith("spawn")) return "host-not-ready";
+  return "internal";
+}
+var KINDS = /* @__PURE__ */ new Set(["input", "host-not-ready", "iso-checksum-mismatch", "iso-download", "unknown-flake-host", "wrong-disk", "qemu-exited", "console-timeout", "console-closed", "protocol", "guest-gave-up", "power-off-timeout", "phase-timeout", "interrupted", "internal"]);
+function errorRecord(e, where = {}) {
+  const err = e;
+  const message = typeof err?.message === "string" ? err.message : String(e);
+  const rec = { kind: kindOf(e), message: message.length > 2e3 ? `${message.slice(0, 1999)}\u2026` : message };
+  if (where.phase) rec.phase = where.phase;
+  if (where.step) rec.step = where.step;
+  const serial = typeof err?.serialTail === "string" ? err.serialTail : typeof err?.fields?.serialTail === "string" ? err.fields.serialTail : void 0;
+  if (serial) rec.serialTail = serial;
+  const fields = { ...err?.fields ?? {} };
+  delete fields.serialTail;
+  if (Object.keys(fields).length) rec.fields = fields;
+  return rec;
+}
+var PowerOffTimeoutError = class extends RehearseError {
+  constructor(machine, awaited, seconds, serialTail) {
+    super("power-off-timeout", awaited === "reboot" ? `${machine}: no reboot within ${seconds}s` : `${machine} did not power off within ${seconds}s`, { machine, awaited, seconds });
+    this.machine = machine;
+    this.awaited = awaited;
+    this.seconds = seconds;
+    this.serialTail = serialTail;
+    this.name = "PowerOffTimeoutError";
+  }
+  machine;
+  awaited;
+  seconds;
+  serialTail;
+};
+var GuestGaveUpError = class extends RehearseError {
+  constructor(system, stage, shown, serialTail) {
+    super("guest-gave-up", system === "installer" && stage === "the kernel" ? `the installer kernel panicked: ${shown}` : `the ${system} did not come up: ${stage} gave up: ${shown}`, { system, stage, shown });
+    this.system = system;
+    this.stage = stage;
+    this.shown = shown;
+    this.serialTail = serialTail;
+    this.name = "GuestGaveUpError";
+  }
+  system;
+  stage;
+  shown;
+  serialTail;
+};
+function stageTail(e) {
+  const err = e;
+  if (typeof err?.serialTail !== "string" || !err.serialTail) return void 0;
+  const k = kindOf(e);
+  const onControl = (k === "console-timeout" || k === "console-closed") && typeof err.fields?.console === "string" && !err.fields.console.endsWith(" serial");
+  return onControl && err.serialTail === err.tail ? void 0 : err.serialTail;
+}
+
+// src/leftovers.ts
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+var OWNER_FILE = ".nixos-rehearse-owner";
+var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+function processStart(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return void 0;
+  }
+}
+function ownedTempDir(prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeFileSync(path.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
+`);
+  return dir;
+}
+function removeLeftovers(tmp = os.tmpdir()) {
+  const removed = [];
+  let names = [];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!PREFIX.test(name)) continue;
+    const dir = path.join(tmp, name);
+    let owner;
+    try {
+      owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== "number") continue;
+    const start = processStart(owner.pid);
+    if (start !== void 0 && start === owner.start) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+// src/demo-upgrade.ts
+function pullRequestFlake(base) {
+  const dir = ownedTempDir("nixos-rehearse-demo-pr-");
+  cpSync(base, dir, { recursive: true });
+  const cfg = path2.join(dir, "configuration.nix");
+  const before = readFileSync2(cfg, "utf8");
+  const after = before.replace('environment.etc."rehearse/release".text = "generation-one";', 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";');
+  if (after === before) throw new RehearseError("internal", `the fixture flake's configuration.nix no longer has the line demo --upgrade changes (${cfg})`);
+  writeFileSync2(cfg, after);
+  return dir;
+}
+
 // node_modules/commander/lib/error.js
 var CommanderError = class extends Error {
   /**
@@ -155,7 +296,7 @@ function humanReadableArgName(arg) {
 // node_modules/commander/lib/command.js
 import { EventEmitter } from "node:events";
 import childProcess from "node:child_process";
-import path from "node:path";
+import path3 from "node:path";
 import fs from "node:fs";
 import process2 from "node:process";
 import { stripVTControlCharacters as stripVTControlCharacters2 } from "node:util";
@@ -2141,9 +2282,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
     args = args.slice();
     const sourceExt = [".js", ".ts", ".tsx", ".mjs", ".cjs"];
     function findFile(baseDir, baseName) {
-      const localBin = path.resolve(baseDir, baseName);
+      const localBin = path3.resolve(baseDir, baseName);
       if (fs.existsSync(localBin)) return localBin;
-      if (sourceExt.includes(path.extname(baseName))) return void 0;
+      if (sourceExt.includes(path3.extname(baseName))) return void 0;
       const foundExt = sourceExt.find(
         (ext) => fs.existsSync(`${localBin}${ext}`)
       );
@@ -2161,17 +2302,17 @@ Expecting one of '${allowedValues.join("', '")}'`);
       } catch {
         resolvedScriptPath = this._scriptPath;
       }
-      executableDir = path.resolve(
-        path.dirname(resolvedScriptPath),
+      executableDir = path3.resolve(
+        path3.dirname(resolvedScriptPath),
         executableDir
       );
     }
     if (executableDir) {
       let localFile = findFile(executableDir, executableFile);
       if (!localFile && !subcommand._executableFile && this._scriptPath) {
-        const legacyName = path.basename(
+        const legacyName = path3.basename(
           this._scriptPath,
-          path.extname(this._scriptPath)
+          path3.extname(this._scriptPath)
         );
         if (legacyName !== this._name) {
           localFile = findFile(
@@ -2182,7 +2323,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
       }
       executableFile = localFile || executableFile;
     }
-    const launchWithNode = sourceExt.includes(path.extname(executableFile));
+    const launchWithNode = sourceExt.includes(path3.extname(executableFile));
     let proc;
     if (process2.platform !== "win32") {
       if (launchWithNode) {
@@ -3099,7 +3240,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
    * @return {Command}
    */
   nameFromFilename(filename) {
-    this._name = path.basename(filename, path.extname(filename));
+    this._name = path3.basename(filename, path3.extname(filename));
     return this;
   }
   /**
@@ -3113,9 +3254,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
    * @param {string} [path]
    * @return {(string|null|Command)}
    */
-  executableDir(path32) {
-    if (path32 === void 0) return this._executableDir;
-    this._executableDir = path32;
+  executableDir(path33) {
+    if (path33 === void 0) return this._executableDir;
+    this._executableDir = path33;
     return this;
   }
   /**
@@ -3375,9 +3516,9 @@ function useColor() {
 var program = new Command();
 
 // src/qemu/accel.ts
-import { accessSync, constants as constants4, mkdtempSync, rmSync, writeFileSync as writeFileSync2 } from "node:fs";
-import os from "node:os";
-import path11 from "node:path";
+import { accessSync, constants as constants4, mkdtempSync as mkdtempSync2, rmSync as rmSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import os2 from "node:os";
+import path13 from "node:path";
 
 // node_modules/is-plain-obj/index.js
 function isPlainObject(value) {
@@ -4335,12 +4476,12 @@ var handleCommand = (filePath, rawArguments, rawOptions) => {
 };
 
 // node_modules/execa/lib/arguments/options.js
-import path8 from "node:path";
+import path10 from "node:path";
 import process10 from "node:process";
 
 // node_modules/npm-run-path/index.js
 import process6 from "node:process";
-import path3 from "node:path";
+import path5 from "node:path";
 
 // node_modules/npm-run-path/node_modules/path-key/index.js
 function pathKey(options = {}) {
@@ -4357,7 +4498,7 @@ function pathKey(options = {}) {
 // node_modules/unicorn-magic/node.js
 import { promisify } from "node:util";
 import { execFile as execFileCallback, execFileSync as execFileSyncOriginal } from "node:child_process";
-import path2 from "node:path";
+import path4 from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 var execFileOriginal = promisify(execFileCallback);
 function toPath(urlOrPath) {
@@ -4366,12 +4507,12 @@ function toPath(urlOrPath) {
 function traversePathUp(startPath) {
   return {
     *[Symbol.iterator]() {
-      let currentPath = path2.resolve(toPath(startPath));
+      let currentPath = path4.resolve(toPath(startPath));
       let previousPath;
       while (previousPath !== currentPath) {
         yield currentPath;
         previousPath = currentPath;
-        currentPath = path2.resolve(currentPath, "..");
+        currentPath = path4.resolve(currentPath, "..");
       }
     }
   };
@@ -4386,27 +4527,27 @@ var npmRunPath = ({
   execPath: execPath2 = process6.execPath,
   addExecPath = true
 } = {}) => {
-  const cwdPath = path3.resolve(toPath(cwd));
+  const cwdPath = path5.resolve(toPath(cwd));
   const result = [];
-  const pathParts = pathOption.split(path3.delimiter);
+  const pathParts = pathOption.split(path5.delimiter);
   if (preferLocal) {
     applyPreferLocal(result, pathParts, cwdPath);
   }
   if (addExecPath) {
     applyExecPath(result, pathParts, execPath2, cwdPath);
   }
-  return pathOption === "" || pathOption === path3.delimiter ? `${result.join(path3.delimiter)}${pathOption}` : [...result, pathOption].join(path3.delimiter);
+  return pathOption === "" || pathOption === path5.delimiter ? `${result.join(path5.delimiter)}${pathOption}` : [...result, pathOption].join(path5.delimiter);
 };
 var applyPreferLocal = (result, pathParts, cwdPath) => {
   for (const directory of traversePathUp(cwdPath)) {
-    const pathPart = path3.join(directory, "node_modules/.bin");
+    const pathPart = path5.join(directory, "node_modules/.bin");
     if (!pathParts.includes(pathPart)) {
       result.push(pathPart);
     }
   }
 };
 var applyExecPath = (result, pathParts, execPath2, cwdPath) => {
-  const pathPart = path3.resolve(cwdPath, toPath(execPath2), "..");
+  const pathPart = path5.resolve(cwdPath, toPath(execPath2), "..");
   if (!pathParts.includes(pathPart)) {
     result.push(pathPart);
   }
@@ -5491,7 +5632,7 @@ var getReason = ({ reason }) => {
 
 // node_modules/execa/lib/methods/node.js
 import { execPath, execArgv } from "node:process";
-import path4 from "node:path";
+import path6 from "node:path";
 var mapNode = ({ options }) => {
   if (options.node === false) {
     throw new TypeError('The "node" option cannot be false with `execaNode()`.');
@@ -5529,7 +5670,7 @@ var handleNodeOption = (file, commandArguments, {
     throw new TypeError('The "nodeOptions" option must be an array of strings.');
   }
   const normalizedNodePath = safeNormalizeFileUrl(nodePath, 'The "nodePath" option');
-  const resolvedNodePath = path4.resolve(cwd, normalizedNodePath);
+  const resolvedNodePath = path6.resolve(cwd, normalizedNodePath);
   const newOptions = {
     __proto__: null,
     shell: false,
@@ -5541,7 +5682,7 @@ var handleNodeOption = (file, commandArguments, {
   if (!shouldHandleNode) {
     return [file, commandArguments, newOptions];
   }
-  if (path4.basename(file, ".exe") === "node") {
+  if (path6.basename(file, ".exe") === "node") {
     throw new TypeError('When the "node" option is true, the first argument does not need to be "node".');
   }
   return [
@@ -5653,12 +5794,12 @@ var serializeEncoding = (encoding) => typeof encoding === "string" ? `"${encodin
 // node_modules/execa/lib/arguments/command-file.js
 import { openSync, readSync, closeSync } from "node:fs";
 import { Buffer as Buffer2 } from "node:buffer";
-import path6 from "node:path";
+import path8 from "node:path";
 import process8 from "node:process";
 
 // node_modules/which-command/index.js
 import fs2 from "node:fs";
-import path5 from "node:path";
+import path7 from "node:path";
 import process7 from "node:process";
 var isWindows = process7.platform === "win32";
 var separatorPattern = isWindows ? new RegExp("[\\/\\\\]", "v") : new RegExp("\\/", "v");
@@ -5677,8 +5818,8 @@ function resolveOptions(command, options) {
   return { cwd, searchPath, pathExt };
 }
 function windowsExtensions(command, pathExt) {
-  const extensions = pathExt.split(path5.delimiter).filter(Boolean);
-  const commandExtension = path5.extname(command).toLowerCase();
+  const extensions = pathExt.split(path7.delimiter).filter(Boolean);
+  const commandExtension = path7.extname(command).toLowerCase();
   if (commandExtension !== "" && extensions.some((extension) => extension.toLowerCase() === commandExtension)) {
     return ["", ...extensions];
   }
@@ -5687,7 +5828,7 @@ function windowsExtensions(command, pathExt) {
 function* candidatePaths(command, { cwd, searchPath, pathExt }) {
   const extensions = isWindows ? windowsExtensions(command, pathExt) : [""];
   if (separatorPattern.test(command)) {
-    const base = path5.resolve(cwd, command);
+    const base = path7.resolve(cwd, command);
     for (const extension of extensions) {
       yield base + extension;
     }
@@ -5696,14 +5837,14 @@ function* candidatePaths(command, { cwd, searchPath, pathExt }) {
   const directories = [
     // Windows searches the current directory before `PATH`.
     ...isWindows ? [cwd] : [],
-    ...searchPath.split(path5.delimiter)
+    ...searchPath.split(path7.delimiter)
   ];
   for (const directory of directories) {
     const unquoted = isWindows && directory.length > 1 && directory.startsWith('"') && directory.endsWith('"') ? directory.slice(1, -1) : directory;
     if (unquoted === "") {
       continue;
     }
-    const base = path5.resolve(cwd, unquoted, command);
+    const base = path7.resolve(cwd, unquoted, command);
     for (const extension of extensions) {
       yield base + extension;
     }
@@ -5757,7 +5898,7 @@ var escapeWindowsCommand = (parsed) => {
   for (const value of [parsed.file, ...parsed.commandArguments]) {
     assertNoLineBreak(value);
   }
-  const escapedFile = escapeMetaChars(path6.normalize(resolvedFile ?? parsed.file));
+  const escapedFile = escapeMetaChars(path8.normalize(resolvedFile ?? parsed.file));
   const escapedArguments = parsed.commandArguments.map((argument) => escapeArgument(argument));
   const commandLine = `"${[escapedFile, ...escapedArguments].join(" ")}"`;
   parsed.options.windowsVerbatimArguments = true;
@@ -5782,10 +5923,10 @@ var resolvePath = (parsed) => {
   const environment = parsed.options.env || process8.env;
   const cwd = parsed.options.cwd ?? process8.cwd();
   const environmentPathExt = getWindowsEnvironmentValue(environment, "PATHEXT");
-  const commandExtension = path6.extname(parsed.file);
-  const pathExt = commandExtension === "" ? environmentPathExt : `${commandExtension}${path6.delimiter}${environmentPathExt ?? ""}`;
+  const commandExtension = path8.extname(parsed.file);
+  const pathExt = commandExtension === "" ? environmentPathExt : `${commandExtension}${path8.delimiter}${environmentPathExt ?? ""}`;
   if (hasWindowsPathSeparator(parsed.file)) {
-    return whichCommandSync(path6.resolve(cwd, parsed.file), { cwd, pathExt });
+    return whichCommandSync(path8.resolve(cwd, parsed.file), { cwd, pathExt });
   }
   const searchPath = getWindowsEnvironmentValue(environment, "PATH") ?? getWindowsEnvironmentValue(process8.env, "PATH") ?? "";
   const resolveOptions2 = {
@@ -5798,12 +5939,12 @@ var resolvePath = (parsed) => {
 var hasWindowsPathSeparator = (file) => file.includes("/") || file.includes("\\") || file.includes(":");
 var shouldSearchCurrentDirectory = (environment) => getWindowsEnvironmentValue(process8.env, "NODEFAULTCURRENTDIRECTORYINEXEPATH") === void 0 && getWindowsEnvironmentValue(environment, "NODEFAULTCURRENTDIRECTORYINEXEPATH") === void 0;
 var resolvePathDirectories = (file, { cwd, path: searchPath, pathExt }) => {
-  for (const directory of searchPath.split(path6.delimiter)) {
+  for (const directory of searchPath.split(path8.delimiter)) {
     const unquotedDirectory = directory.length > 1 && directory.startsWith('"') && directory.endsWith('"') ? directory.slice(1, -1) : directory;
     if (unquotedDirectory === "") {
       continue;
     }
-    const resolvedFile = whichCommandSync(path6.resolve(cwd, unquotedDirectory, file), { cwd, pathExt });
+    const resolvedFile = whichCommandSync(path8.resolve(cwd, unquotedDirectory, file), { cwd, pathExt });
     if (resolvedFile !== void 0) {
       return resolvedFile;
     }
@@ -5870,11 +6011,11 @@ var shouldQuoteArgument = (argument) => argument === "" || argument.endsWith("\\
 
 // node_modules/execa/lib/arguments/cwd.js
 import { statSync } from "node:fs";
-import path7 from "node:path";
+import path9 from "node:path";
 import process9 from "node:process";
 var normalizeCwd = (cwd = getDefaultCwd()) => {
   const cwdString = safeNormalizeFileUrl(cwd, 'The "cwd" option');
-  return path7.resolve(cwdString);
+  return path9.resolve(cwdString);
 };
 var getDefaultCwd = () => {
   try {
@@ -5929,7 +6070,7 @@ var normalizeOptions = (filePath, rawArguments, rawOptions) => {
   options.killSignal = normalizeKillSignal(options.killSignal);
   options.forceKillAfterDelay = normalizeForceKillAfterDelay(options.forceKillAfterDelay);
   options.lines = options.lines.map((lines, fdNumber) => lines && !BINARY_ENCODINGS.has(options.encoding) && options.buffer[fdNumber]);
-  if (process10.platform === "win32" && cmdExeRegExp.test(path8.basename(file))) {
+  if (process10.platform === "win32" && cmdExeRegExp.test(path10.basename(file))) {
     commandArguments.unshift("/q");
   }
   return { file, commandArguments, options };
@@ -7072,7 +7213,7 @@ var handleResult = (result, verboseInfo, { reject }) => {
 };
 
 // node_modules/execa/lib/stdio/handle-sync.js
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync4 } from "node:fs";
 
 // node_modules/execa/lib/stdio/type.js
 var getStdioItemType = (value, optionName) => {
@@ -7428,7 +7569,7 @@ var isFixedOutputPipe = (fdNumber, input) => input === true && isStandardOutputF
 var isStandardOutputFd = (fdNumber) => fdNumber === 1 || fdNumber === 2;
 
 // node_modules/execa/lib/stdio/native.js
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 import tty2 from "node:tty";
 
 // node_modules/execa/lib/arguments/fd-options.js
@@ -7542,7 +7683,7 @@ var getTargetFd = ({ value, optionName, fdNumber, direction }) => {
   if (tty2.isatty(targetFdNumber)) {
     throw new TypeError(`The \`${optionName}: ${serializeOptionValue(value)}\` option is invalid: it cannot be a TTY with synchronous methods.`);
   }
-  return { type: "uint8Array", contents: () => [bufferToUint8Array(readFileSync(targetFdNumber))], optionName };
+  return { type: "uint8Array", contents: () => [bufferToUint8Array(readFileSync3(targetFdNumber))], optionName };
 };
 var getTargetFdNumber = (value, fdNumber) => {
   if (value === "inherit") {
@@ -7610,10 +7751,10 @@ var getInputFileType = (inputFile) => {
 };
 
 // node_modules/execa/lib/stdio/duplicate.js
-import path9 from "node:path";
+import path11 from "node:path";
 import { fileURLToPath as fileURLToPath3 } from "node:url";
 var isFileType = (type) => SPECIAL_DUPLICATE_TYPES_SYNC.has(type);
-var getFileTarget = ({ type, value }) => type === "filePath" ? path9.resolve(value.file) : fileURLToPath3(value);
+var getFileTarget = ({ type, value }) => type === "filePath" ? path11.resolve(value.file) : fileURLToPath3(value);
 var filterDuplicates = (stdioItems) => stdioItems.filter((stdioItemOne, indexOne) => stdioItems.every((stdioItemTwo, indexTwo) => !hasSameValueAndDirection(stdioItemOne, stdioItemTwo) || indexOne >= indexTwo || stdioItemOne.type === "generator" || stdioItemOne.type === "asyncGenerator"));
 var hasSameValueAndDirection = (stdioItemOne, stdioItemTwo) => stdioItemOne.value === stdioItemTwo.value && stdioItemOne.direction === stdioItemTwo.direction;
 var getDuplicateStream = ({ stdioItem: { type, value, optionName }, direction, fileDescriptors, isSync }) => {
@@ -7936,8 +8077,8 @@ var addPropertiesSync = {
     generator: forbiddenInputTransformIfSync,
     native: forbiddenNativeInputIfSync,
     // Files and iterables are read lazily, so that a file which cannot be read, or an iterable which throws, is reported like any other early error, instead of being thrown as a raw error
-    fileUrl: ({ value }) => ({ contents: () => [bufferToUint8Array(readFileSync2(value))] }),
-    filePath: ({ value: { file } }) => ({ contents: () => [bufferToUint8Array(readFileSync2(file))] }),
+    fileUrl: ({ value }) => ({ contents: () => [bufferToUint8Array(readFileSync4(value))] }),
+    filePath: ({ value: { file } }) => ({ contents: () => [bufferToUint8Array(readFileSync4(file))] }),
     fileNumber: forbiddenIfSync,
     iterable: ({ value }) => ({ contents: () => [...value] }),
     string: ({ value }) => ({ contents: [value] }),
@@ -8233,7 +8374,7 @@ var throwOnSerializableInput = (optionName, invalidItem) => {
 };
 
 // node_modules/execa/lib/io/output-sync.js
-import { writeFileSync, appendFileSync } from "node:fs";
+import { writeFileSync as writeFileSync3, appendFileSync } from "node:fs";
 
 // node_modules/execa/lib/verbose/output.js
 var shouldLogOutput = ({ stdioItems, encoding, verboseInfo, fdNumber }) => fdNumber !== "all" && isFullVerbose(verboseInfo, fdNumber) && !BINARY_ENCODINGS.has(encoding) && isFdVerbose(fdNumber) && (stdioItems.some(({ type, value }) => type === "native" && PIPED_STDIO_VALUES.has(value)) || stdioItems.every(({ type }) => TRANSFORM_TYPES.has(type)));
@@ -8359,17 +8500,17 @@ var writeToFiles = (chunks, stdioItems, outputFiles) => {
   const writtenPaths = /* @__PURE__ */ new Set();
   for (const stdioItem of fileItems) {
     const { type, append } = stdioItem;
-    const path32 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
-    if (writtenPaths.has(path32)) {
+    const path33 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
+    if (writtenPaths.has(path33)) {
       continue;
     }
-    writtenPaths.add(path32);
-    if (append || outputFiles.has(path32)) {
-      appendFileSync(path32, contents);
+    writtenPaths.add(path33);
+    if (append || outputFiles.has(path33)) {
+      appendFileSync(path33, contents);
     } else {
-      writeFileSync(path32, contents);
+      writeFileSync3(path33, contents);
     }
-    outputFiles.add(path32);
+    outputFiles.add(path33);
   }
 };
 
@@ -9270,7 +9411,7 @@ var MAX_LISTENERS_INCREMENT = 2;
 // node_modules/execa/lib/terminate/kill-descendants.js
 import process13 from "node:process";
 import { execFile } from "node:child_process";
-import path10 from "node:path/win32";
+import path12 from "node:path/win32";
 var isWindows2 = process13.platform === "win32";
 var getSpawnOptions = (options) => !isWindows2 && options.killDescendants ? { ...options, detached: true } : options;
 var getKillFunction = (subprocess, { killDescendants }) => {
@@ -9310,10 +9451,10 @@ var killDescendantsWindows = (subprocess, signal) => {
 };
 var getTaskkillFile = () => {
   const windowsDirectory = [process13.env.SystemRoot, process13.env.windir].find((directory) => directory && isWindowsDriveAbsolutePath(directory));
-  return windowsDirectory === void 0 ? void 0 : path10.join(windowsDirectory, "System32", "taskkill.exe");
+  return windowsDirectory === void 0 ? void 0 : path12.join(windowsDirectory, "System32", "taskkill.exe");
 };
 var isWindowsDriveAbsolutePath = (directory) => {
-  const { root } = path10.parse(directory);
+  const { root } = path12.parse(directory);
   return /^[a-z]:[/\\]/i.test(root);
 };
 
@@ -11288,7 +11429,7 @@ var SPEED_REFERENCE_MS = 675;
 var measured;
 async function measureSpeed(qemu, runs = 2) {
   if (measured) return measured;
-  const dir = mkdtempSync(path11.join(os.tmpdir(), "nixos-rehearse-speed-"));
+  const dir = mkdtempSync2(path13.join(os2.tmpdir(), "nixos-rehearse-speed-"));
   try {
     const timed = async (file) => {
       const t0 = performance.now();
@@ -11296,17 +11437,17 @@ async function measureSpeed(qemu, runs = 2) {
       if (r.exitCode !== PROBE_EXIT) throw new Error(`the TCG speed probe exited with ${r.exitCode ?? r.signal}: ${String(r.stderr).split("\n")[0]}`);
       return performance.now() - t0;
     };
-    const empty = path11.join(dir, "empty.bin");
-    const work = path11.join(dir, "speed.bin");
-    writeFileSync2(empty, probeKernel());
-    writeFileSync2(work, speedKernel());
+    const empty = path13.join(dir, "empty.bin");
+    const work = path13.join(dir, "speed.bin");
+    writeFileSync4(empty, probeKernel());
+    writeFileSync4(work, speedKernel());
     let best = Infinity;
     for (let i2 = 0; i2 < runs; i2++) best = Math.min(best, await timed(work) - await timed(empty));
     const probeMs = Math.max(1, Math.round(best));
     measured = { factor: Math.round(probeMs / SPEED_REFERENCE_MS * 100) / 100, probeMs, referenceMs: SPEED_REFERENCE_MS };
     return measured;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync2(dir, { recursive: true, force: true });
   }
 }
 function probeArgv(accel, kernelPath) {
@@ -11329,10 +11470,10 @@ function probeArgv(accel, kernelPath) {
   ];
 }
 async function probeGuest(qemu, accel, timeoutMs = 2e4) {
-  const dir = mkdtempSync(path11.join(os.tmpdir(), "nixos-rehearse-probe-"));
+  const dir = mkdtempSync2(path13.join(os2.tmpdir(), "nixos-rehearse-probe-"));
   try {
-    const k = path11.join(dir, "probe.bin");
-    writeFileSync2(k, probeKernel());
+    const k = path13.join(dir, "probe.bin");
+    writeFileSync4(k, probeKernel());
     const r = await execa(qemu, probeArgv(accel, k), { reject: false, timeout: timeoutMs, all: true, stdin: "ignore" });
     if (r.exitCode === PROBE_EXIT) return void 0;
     const out2 = (r.all ?? "").trim();
@@ -11340,7 +11481,7 @@ async function probeGuest(qemu, accel, timeoutMs = 2e4) {
     if (r.timedOut) return `the ${accel} probe guest did not finish in ${timeoutMs / 1e3}s${first ? `: ${first}` : ""}`;
     return `the ${accel} probe guest exited with ${r.exitCode ?? r.signal}${first ? `: ${first}` : ""}`;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync2(dir, { recursive: true, force: true });
   }
 }
 async function probeKvm(qemu, devKvm = "/dev/kvm") {
@@ -11380,77 +11521,7 @@ function timeoutScale(accel, env = process.env, speed = measured) {
 
 // src/qemu/firmware.ts
 import { statSync as statSync2 } from "node:fs";
-import path12 from "node:path";
-
-// src/errors.ts
-var RehearseError = class extends Error {
-  constructor(kind, message, fields = {}, options) {
-    super(message, options);
-    this.kind = kind;
-    this.fields = fields;
-    this.name = "RehearseError";
-  }
-  kind;
-  fields;
-};
-function kindOf(e) {
-  const err = e;
-  const k = err?.kind;
-  if (typeof k === "string" && KINDS.has(k)) return k;
-  if (err?.code === "ENOENT" && typeof err.syscall === "string" && err.syscall.startsWith("spawn")) return "host-not-ready";
-  return "internal";
-}
-var KINDS = /* @__PURE__ */ new Set(["input", "host-not-ready", "iso-checksum-mismatch", "iso-download", "unknown-flake-host", "wrong-disk", "qemu-exited", "console-timeout", "console-closed", "protocol", "guest-gave-up", "power-off-timeout", "phase-timeout", "interrupted", "internal"]);
-function errorRecord(e, where = {}) {
-  const err = e;
-  const message = typeof err?.message === "string" ? err.message : String(e);
-  const rec = { kind: kindOf(e), message: message.length > 2e3 ? `${message.slice(0, 1999)}\u2026` : message };
-  if (where.phase) rec.phase = where.phase;
-  if (where.step) rec.step = where.step;
-  const serial = typeof err?.serialTail === "string" ? err.serialTail : typeof err?.fields?.serialTail === "string" ? err.fields.serialTail : void 0;
-  if (serial) rec.serialTail = serial;
-  const fields = { ...err?.fields ?? {} };
-  delete fields.serialTail;
-  if (Object.keys(fields).length) rec.fields = fields;
-  return rec;
-}
-var PowerOffTimeoutError = class extends RehearseError {
-  constructor(machine, awaited, seconds, serialTail) {
-    super("power-off-timeout", awaited === "reboot" ? `${machine}: no reboot within ${seconds}s` : `${machine} did not power off within ${seconds}s`, { machine, awaited, seconds });
-    this.machine = machine;
-    this.awaited = awaited;
-    this.seconds = seconds;
-    this.serialTail = serialTail;
-    this.name = "PowerOffTimeoutError";
-  }
-  machine;
-  awaited;
-  seconds;
-  serialTail;
-};
-var GuestGaveUpError = class extends RehearseError {
-  constructor(system, stage, shown, serialTail) {
-    super("guest-gave-up", system === "installer" && stage === "the kernel" ? `the installer kernel panicked: ${shown}` : `the ${system} did not come up: ${stage} gave up: ${shown}`, { system, stage, shown });
-    this.system = system;
-    this.stage = stage;
-    this.shown = shown;
-    this.serialTail = serialTail;
-    this.name = "GuestGaveUpError";
-  }
-  system;
-  stage;
-  shown;
-  serialTail;
-};
-function stageTail(e) {
-  const err = e;
-  if (typeof err?.serialTail !== "string" || !err.serialTail) return void 0;
-  const k = kindOf(e);
-  const onControl = (k === "console-timeout" || k === "console-closed") && typeof err.fields?.console === "string" && !err.fields.console.endsWith(" serial");
-  return onControl && err.serialTail === err.tail ? void 0 : err.serialTail;
-}
-
-// src/qemu/firmware.ts
+import path14 from "node:path";
 function firmwareCandidates(env = process.env, qemuShareDirs = []) {
   const c3 = [];
   if (env.NIXOS_REHEARSE_OVMF_CODE && env.NIXOS_REHEARSE_OVMF_VARS) {
@@ -11458,7 +11529,7 @@ function firmwareCandidates(env = process.env, qemuShareDirs = []) {
   }
   for (const v of ["OVMF", "OVMF_FD"]) {
     const dir = env[v];
-    if (dir) c3.push({ code: path12.join(dir, "FV/OVMF_CODE.fd"), vars: path12.join(dir, "FV/OVMF_VARS.fd"), source: `$${v} (Nix)` });
+    if (dir) c3.push({ code: path14.join(dir, "FV/OVMF_CODE.fd"), vars: path14.join(dir, "FV/OVMF_VARS.fd"), source: `$${v} (Nix)` });
   }
   c3.push(
     // Debian 12+, Ubuntu 22.04+ (package ovmf)
@@ -11476,7 +11547,7 @@ function firmwareCandidates(env = process.env, qemuShareDirs = []) {
     { code: "/usr/share/OVMF/OVMF_CODE.fd", vars: "/usr/share/OVMF/OVMF_VARS.fd", source: "Debian/Ubuntu ovmf (2M)" }
   );
   for (const d of qemuShareDirs) {
-    c3.push({ code: path12.join(d, "edk2-x86_64-code.fd"), vars: path12.join(d, "edk2-i386-vars.fd"), source: `QEMU's edk2 (${d})` });
+    c3.push({ code: path14.join(d, "edk2-x86_64-code.fd"), vars: path14.join(d, "edk2-i386-vars.fd"), source: `QEMU's edk2 (${d})` });
   }
   return c3;
 }
@@ -11532,11 +11603,11 @@ function findFirmware(candidates = firmwareCandidates(), sizeOf = realSize) {
 
 // vm/host.mjs
 import { accessSync as accessSync2, constants as constants5, statSync as statSync3 } from "node:fs";
-import os2 from "node:os";
-import path13 from "node:path";
+import os3 from "node:os";
+import path15 from "node:path";
 function cacheDir(env = process.env, { runner = false } = {}) {
-  const base = runner && env.RUNNER_TOOL_CACHE || env.XDG_CACHE_HOME || path13.join(env.HOME || os2.homedir(), ".cache");
-  return path13.join(base, "nixos-rehearse");
+  const base = runner && env.RUNNER_TOOL_CACHE || env.XDG_CACHE_HOME || path15.join(env.HOME || os3.homedir(), ".cache");
+  return path15.join(base, "nixos-rehearse");
 }
 function executable(file) {
   try {
@@ -11547,9 +11618,9 @@ function executable(file) {
   }
 }
 function commandPath(cmd, env = process.env) {
-  if (cmd.includes("/")) return executable(cmd) ? path13.resolve(cmd) : void 0;
-  for (const dir of (env.PATH ?? "").split(path13.delimiter)) {
-    const file = path13.join(dir || ".", cmd);
+  if (cmd.includes("/")) return executable(cmd) ? path15.resolve(cmd) : void 0;
+  for (const dir of (env.PATH ?? "").split(path15.delimiter)) {
+    const file = path15.join(dir || ".", cmd);
     if (executable(file)) return file;
   }
   return void 0;
@@ -11639,7 +11710,7 @@ function renderDoctor(r) {
 }
 
 // src/demo.ts
-import path16 from "node:path";
+import path18 from "node:path";
 
 // src/guest.ts
 var GUEST_PROMPT = /\]# $/m;
@@ -11665,10 +11736,10 @@ async function buildTestGuest(log = () => {
 
 // src/qemu/machine.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { copyFileSync, existsSync as existsSync2, mkdirSync, mkdtempSync as mkdtempSync2, readFileSync as readFileSync3, rmSync as rmSync2 } from "node:fs";
+import { copyFileSync, existsSync as existsSync2, mkdirSync, mkdtempSync as mkdtempSync3, readFileSync as readFileSync5, rmSync as rmSync3 } from "node:fs";
 import net2 from "node:net";
-import os3 from "node:os";
-import path15 from "node:path";
+import os4 from "node:os";
+import path17 from "node:path";
 import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/cleanup.ts
@@ -11721,17 +11792,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path32, timeoutMs, what) {
+async function connectUnix(path33, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path32);
+        const s = net.createConnection(path33);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path32}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path33}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11809,11 +11880,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path32, note, opts = {}) {
-    this.path = path32;
+  constructor(path33, note, opts = {}) {
+    this.path = path33;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path32);
+    this.stream = createWriteStream2(path33);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -11965,8 +12036,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path32, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path32, timeoutMs, `${this.name} console`);
+  async attach(path33, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path33, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -12384,10 +12455,10 @@ function validate(spec) {
 
 // src/qemu/disks.ts
 import { existsSync, statSync as statSync4 } from "node:fs";
-import path14 from "node:path";
+import path16 from "node:path";
 function qemuImgCreateArgv(file, size, backing) {
   if (backing) {
-    const a2 = ["create", "-q", "-f", "qcow2", "-b", path14.resolve(backing), "-F", "qcow2", file];
+    const a2 = ["create", "-q", "-f", "qcow2", "-b", path16.resolve(backing), "-F", "qcow2", file];
     return size ? [...a2, size] : a2;
   }
   if (!size || !/^\d+[KMGT]?$/.test(size)) throw new Error(`disk size ${JSON.stringify(size)} is not like 8G`);
@@ -12428,8 +12499,8 @@ var Qmp = class extends EventEmitter3 {
   greeting;
   events = [];
   closed = false;
-  async connect(path32, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path32, timeoutMs, "QMP");
+  async connect(path33, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path33, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12537,19 +12608,19 @@ var Machine = class _Machine {
   /** Prepares the work dir (disks, a private copy of the EFI vars) and builds the spec. */
   static async create(opts) {
     const owns = !opts.workDir;
-    const workDir = opts.workDir ?? mkdtempSync2(path15.join(os3.tmpdir(), `nixos-rehearse-${opts.name}-`));
+    const workDir = opts.workDir ?? mkdtempSync3(path17.join(os4.tmpdir(), `nixos-rehearse-${opts.name}-`));
     mkdirSync(workDir, { recursive: true });
-    const socketDir = socketDirFor(workDir, os3.tmpdir()) ?? workDir;
+    const socketDir = socketDirFor(workDir, os4.tmpdir()) ?? workDir;
     if (socketDir !== workDir) mkdirSync(socketDir, { recursive: true, mode: 448 });
-    const logDir = opts.logDir ?? path15.join(os3.tmpdir(), "nixos-rehearse-logs", `${opts.name}-${Date.now()}-${process.pid}`);
+    const logDir = opts.logDir ?? path17.join(os4.tmpdir(), "nixos-rehearse-logs", `${opts.name}-${Date.now()}-${process.pid}`);
     mkdirSync(logDir, { recursive: true });
     const undo = () => {
-      if (owns && !opts.keep) rmSync2(workDir, { recursive: true, force: true });
-      if (socketDir !== workDir) rmSync2(socketDir, { recursive: true, force: true });
+      if (owns && !opts.keep) rmSync3(workDir, { recursive: true, force: true });
+      if (socketDir !== workDir) rmSync3(socketDir, { recursive: true, force: true });
     };
     try {
       const fw = opts.firmware ?? findFirmware();
-      const vars = path15.join(workDir, "efivars.fd");
+      const vars = path17.join(workDir, "efivars.fd");
       try {
         copyFileSync(
           opts.restore?.efiVars ?? fw.vars,
@@ -12562,7 +12633,7 @@ var Machine = class _Machine {
       }
       const disks = [];
       for (const d of opts.disks ?? []) {
-        const file = path15.join(workDir, `${d.id}.qcow2`);
+        const file = path17.join(workDir, `${d.id}.qcow2`);
         await createDisk(file, d.size, d.backing).catch((e) => {
           if (!/refusing to overwrite/.test(String(e))) throw e;
         });
@@ -12622,11 +12693,11 @@ var Machine = class _Machine {
     this.stopped = false;
     this.exit = void 0;
     this.controlShell = void 0;
-    mkdirSync(path15.dirname(this.spec.sockets.qmp), { recursive: true, mode: 448 });
-    for (const s of Object.values(this.spec.sockets)) rmSync2(s, { force: true });
+    mkdirSync(path17.dirname(this.spec.sockets.qmp), { recursive: true, mode: 448 });
+    for (const s of Object.values(this.spec.sockets)) rmSync3(s, { force: true });
     const boot = String(Date.now());
     this.openConsoles(boot);
-    const qemuLog = path15.join(this.logDir, `qemu-${boot}.log`);
+    const qemuLog = path17.join(this.logDir, `qemu-${boot}.log`);
     this.spawn(qemuLog);
     try {
       const died = this.diesAtStart(qemuLog);
@@ -12645,12 +12716,12 @@ var Machine = class _Machine {
   }
   /** This boot's serial and control consoles and their transcripts (a restored VM's saved serial log first). */
   openConsoles(boot) {
-    this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path15.join(this.logDir, `serial-${boot}`), cast: true });
-    this.control = new Console({ name: `${this.name} control`, transcriptPath: path15.join(this.logDir, `control-${boot}`) });
+    this.serial = new Console({ name: `${this.name} serial`, transcriptPath: path17.join(this.logDir, `serial-${boot}`), cast: true });
+    this.control = new Console({ name: `${this.name} control`, transcriptPath: path17.join(this.logDir, `control-${boot}`) });
     if (!this.restoreFrom || !this.restoreSerialLog) return;
     let saved = "";
     try {
-      saved = readFileSync3(this.restoreSerialLog, "utf8");
+      saved = readFileSync5(this.restoreSerialLog, "utf8");
     } catch {
     }
     if (saved) this.serial.history(`${saved.trimEnd()}
@@ -12674,7 +12745,7 @@ var Machine = class _Machine {
       teardown: () => this.stop(),
       teardownSync: () => {
         proc.kill("SIGKILL");
-        if (this.ownsWorkDir && !this.keep) rmSync2(this.workDir, { recursive: true, force: true });
+        if (this.ownsWorkDir && !this.keep) rmSync3(this.workDir, { recursive: true, force: true });
         this.removeSocketDir();
       }
     });
@@ -12684,7 +12755,7 @@ var Machine = class _Machine {
     const died = this.exited.then((x) => {
       let said = "";
       try {
-        said = readFileSync3(qemuLog, "utf8").trim().split("\n").slice(-5).join("\n");
+        said = readFileSync5(qemuLog, "utf8").trim().split("\n").slice(-5).join("\n");
       } catch {
       }
       throw new RehearseError("qemu-exited", `QEMU exited during start (${x.code ?? x.signal}): ${said || "no message"}
@@ -12743,7 +12814,7 @@ var Machine = class _Machine {
     if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
     if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
-    rmSync2(file, { force: true });
+    rmSync3(file, { force: true });
     await this.shell.succeed("sync");
     await this.qmp.execute("stop");
     copyFileSync(this.spec.firmware.vars, efiVars);
@@ -12770,8 +12841,8 @@ var Machine = class _Machine {
    * error at once (zstd says so), never a QEMU left waiting for the rest of a stream.
    */
   async loadState(file) {
-    const sock = path15.join(this.workDir, "incoming.sock");
-    rmSync2(sock, { force: true });
+    const sock = path17.join(this.workDir, "incoming.sock");
+    rmSync3(sock, { force: true });
     await this.qmp.execute("migrate-incoming", { uri: `unix:${sock}` });
     const conn = await connectUnix(sock, this.t(10), "QEMU incoming migration");
     conn.on("error", () => {
@@ -12802,7 +12873,7 @@ var Machine = class _Machine {
     const slot = this.hotplugged;
     if (slot >= (this.spec.hotplugSlots ?? 0)) throw new Error(`${this.name}: no empty hotplug slot left for ${d.id} (${this.spec.hotplugSlots ?? 0} slots)`);
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(d.id) || !/^[A-Za-z0-9_-]{1,20}$/.test(d.serial)) throw new Error(`${this.name}: bad disk id or serial ${JSON.stringify(d)}`);
-    const file = path15.join(this.workDir, `${d.id}.qcow2`);
+    const file = path17.join(this.workDir, `${d.id}.qcow2`);
     await createDisk(file, d.size, d.backing);
     await this.qmp.execute("blockdev-add", { driver: "qcow2", "node-name": d.id, discard: "unmap", file: { driver: "file", filename: file } });
     await this.qmp.execute("device_add", { driver: "nvme", id: `nvme-${d.id}`, bus: `rp-hp${slot}`, serial: d.serial, drive: d.id });
@@ -12857,8 +12928,8 @@ var Machine = class _Machine {
   }
   /** The short socket directory (socketDirFor), when the work directory was too deep for one. */
   removeSocketDir() {
-    const dir = path15.dirname(this.spec.sockets.qmp);
-    if (dir !== this.workDir) rmSync2(dir, { recursive: true, force: true });
+    const dir = path17.dirname(this.spec.sockets.qmp);
+    if (dir !== this.workDir) rmSync3(dir, { recursive: true, force: true });
   }
   get shell() {
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: no control shell; call connect() first (after a reboot too)`);
@@ -12993,7 +13064,7 @@ var Machine = class _Machine {
     }
     await this.closeConsoles();
     this.proc = void 0;
-    if (this.ownsWorkDir && !this.keep) rmSync2(this.workDir, { recursive: true, force: true });
+    if (this.ownsWorkDir && !this.keep) rmSync3(this.workDir, { recursive: true, force: true });
     this.removeSocketDir();
     this.unregister?.();
     this.unregister = void 0;
@@ -13004,13 +13075,13 @@ function shellQuote(s) {
 }
 var UNIX_PATH_MAX = 108;
 function socketPaths(dir) {
-  return { serial: path15.join(dir, "serial.sock"), control: path15.join(dir, "control.sock"), qmp: path15.join(dir, "qmp.sock") };
+  return { serial: path17.join(dir, "serial.sock"), control: path17.join(dir, "control.sock"), qmp: path17.join(dir, "qmp.sock") };
 }
 function socketDirFor(workDir, tmp) {
   const longest = (dir) => Math.max(...Object.values(socketPaths(dir)).map((p) => Buffer.byteLength(p)));
   if (longest(workDir) < UNIX_PATH_MAX) return void 0;
-  const base = longest(path15.join(tmp, "nr-xxxxxxxx")) < UNIX_PATH_MAX ? tmp : "/tmp";
-  return path15.join(base, `nr-${randomBytes2(4).toString("hex")}`);
+  const base = longest(path17.join(tmp, "nr-xxxxxxxx")) < UNIX_PATH_MAX ? tmp : "/tmp";
+  return path17.join(base, `nr-${randomBytes2(4).toString("hex")}`);
 }
 
 // src/demo.ts
@@ -13022,7 +13093,7 @@ async function runEngineDemo(opts) {
   say(`accelerator: ${decision.accel} (${decision.reason})`);
   const guest = await buildTestGuest(say);
   say(`guest: Linux ${guest.kernelVersion} + busybox (cached as ${guest.key})`);
-  const logDir = path16.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
+  const logDir = path18.resolve(opts.logDir, `demo-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "-")}`);
   const m = await Machine.create({ ...testGuestOptions(guest, "demo", decision.accel, "2G"), keep: opts.keep, logDir });
   try {
     await m.start();
@@ -13066,8 +13137,8 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync14, rmSync as rmSync10 } from "node:fs";
-import path31 from "node:path";
+import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync15, rmSync as rmSync10 } from "node:fs";
+import path32 from "node:path";
 
 // src/faults.ts
 var FAULTS = {
@@ -13116,8 +13187,8 @@ function faultHooks(fault) {
 var FAULT_DESCRIPTIONS = Object.fromEntries(Object.entries(FAULTS).map(([k, v]) => [k, v.what]));
 
 // src/flake.ts
-import { existsSync as existsSync3, readFileSync as readFileSync4, statSync as statSync5 } from "node:fs";
-import path17 from "node:path";
+import { existsSync as existsSync3, readFileSync as readFileSync6, statSync as statSync5 } from "node:fs";
+import path19 from "node:path";
 
 // src/limits.ts
 var LIMITS = {
@@ -13215,16 +13286,16 @@ function flakeHost(ref) {
 }
 function localFlakeDir(where, base = process.cwd()) {
   if (/^[a-z+]+:/.test(where) && !where.startsWith("path:")) return void 0;
-  return path17.resolve(base, where.replace(/^path:/, "") || ".");
+  return path19.resolve(base, where.replace(/^path:/, "") || ".");
 }
 function resolveFlake(ref) {
   const [where, host] = splitFlakeRef(ref);
   const dir = localFlakeDir(where);
   if (!dir) throw new FlakeError(`only local flake directories are supported (got '${where}'): check the repository out and pass its path, e.g. .#${host}`, "input", { flakeRef: ref });
   if (!existsSync3(dir) || !statSync5(dir).isDirectory()) throw new FlakeError(`flake directory not found: ${dir}`, "input", { dir });
-  const file = path17.join(dir, "flake.nix");
+  const file = path19.join(dir, "flake.nix");
   if (!existsSync3(file)) throw new FlakeError(`${dir} has no flake.nix: pass the directory of your configuration's flake`, "input", { dir });
-  const hosts = declaredHosts(readFileSync4(file, "utf8"));
+  const hosts = declaredHosts(readFileSync6(file, "utf8"));
   if (hosts.length && !hosts.includes(host)) {
     throw new FlakeError(`the flake in ${dir} has no nixosConfigurations.${host}; it declares: ${hosts.join(", ")}. Pass one of them after '#'.`, "unknown-flake-host", { dir, host, declared: hosts });
   }
@@ -13253,65 +13324,9 @@ function hostNotReady(env = process.env) {
 import { createHash } from "node:crypto";
 import { createReadStream as createReadStream2, createWriteStream as createWriteStream3, existsSync as existsSync4, mkdirSync as mkdirSync2, readdirSync as readdirSync2, renameSync, rmSync as rmSync4, statSync as statSync6 } from "node:fs";
 import os5 from "node:os";
-import path19 from "node:path";
+import path20 from "node:path";
 import { Readable as Readable5 } from "node:stream";
 import { pipeline } from "node:stream/promises";
-
-// src/leftovers.ts
-import { mkdtempSync as mkdtempSync3, readdirSync, readFileSync as readFileSync5, rmSync as rmSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import os4 from "node:os";
-import path18 from "node:path";
-var OWNER_FILE = ".nixos-rehearse-owner";
-var PREFIX = /^nixos-rehearse-(run|key|harness|askpass|speed|probe|sockets)-/;
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === "EPERM";
-  }
-}
-function processStart(pid) {
-  try {
-    const stat = readFileSync5(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return void 0;
-  }
-}
-function ownedTempDir(prefix) {
-  const dir = mkdtempSync3(path18.join(os4.tmpdir(), prefix));
-  writeFileSync3(path18.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, start: processStart(process.pid) })}
-`);
-  return dir;
-}
-function removeLeftovers(tmp = os4.tmpdir()) {
-  const removed = [];
-  let names = [];
-  try {
-    names = readdirSync(tmp);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    if (!PREFIX.test(name)) continue;
-    const dir = path18.join(tmp, name);
-    let owner;
-    try {
-      owner = JSON.parse(readFileSync5(path18.join(dir, OWNER_FILE), "utf8"));
-    } catch {
-      continue;
-    }
-    if (typeof owner.pid !== "number") continue;
-    const start = processStart(owner.pid);
-    if (start !== void 0 && start === owner.start) continue;
-    rmSync3(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-// src/iso/source.ts
 var IsoError = class extends RehearseError {
   constructor(message, kind = "iso-download", fields = {}) {
     super(kind, message, fields);
@@ -13344,7 +13359,7 @@ async function publishedSha256(url) {
   if (!r.ok) throw new IsoError(`an ISO from a URL needs its sha256: pass --sha256, or publish ${url}.sha256 (HTTP ${r.status})`, "iso-download", { url: `${url}.sha256`, status: r.status });
   return parseSha256File(await r.text());
 }
-var isoCachePath = (cacheDir2, sha256) => path19.join(cacheDir2, "iso", `${sha256}.iso`);
+var isoCachePath = (cacheDir2, sha256) => path20.join(cacheDir2, "iso", `${sha256}.iso`);
 async function resolveIso(iso, sha256, cacheDir2, log = () => {
 }, opts = {}) {
   const want = sha256 ? normaliseSha(sha256) : void 0;
@@ -13354,7 +13369,7 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     }
     const expected = want ?? await publishedSha256(iso);
     const file2 = isoCachePath(cacheDir2, expected);
-    mkdirSync2(path19.dirname(file2), { recursive: true });
+    mkdirSync2(path20.dirname(file2), { recursive: true });
     removeLeftovers2(file2, log);
     if (existsSync4(file2)) {
       const got2 = await sha256File(file2);
@@ -13365,7 +13380,7 @@ async function resolveIso(iso, sha256, cacheDir2, log = () => {
     await download(iso, file2, expected, log, opts);
     return { path: file2, sha256: expected };
   }
-  const file = path19.resolve(iso.replace(/^~(?=\/)/, os5.homedir()));
+  const file = path20.resolve(iso.replace(/^~(?=\/)/, os5.homedir()));
   if (!existsSync4(file) || !statSync6(file).isFile()) throw new IsoError(`ISO not found: ${file}. Give a path to a NixOS installer ISO or an https:// URL.`, "input", { path: file });
   if (!want) return { path: file };
   const got = await sha256File(file);
@@ -13378,14 +13393,14 @@ function causeOf(e) {
   return cause && cause !== err.message ? `${err.message} (${cause})` : err.message;
 }
 function removeLeftovers2(file, log) {
-  const dir = path19.dirname(file);
-  const prefix = `${path19.basename(file)}.part-`;
+  const dir = path20.dirname(file);
+  const prefix = `${path20.basename(file)}.part-`;
   for (const f of readdirSync2(dir)) {
     if (!f.startsWith(prefix)) continue;
     const pid = Number(f.slice(prefix.length));
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
-    rmSync4(path19.join(dir, f), { force: true });
-    log(`removed ${path19.join(dir, f)}, left by a download that did not finish`);
+    rmSync4(path20.join(dir, f), { force: true });
+    log(`removed ${path20.join(dir, f)}, left by a download that did not finish`);
   }
 }
 async function download(url, file, expected, log, o2) {
@@ -13450,7 +13465,7 @@ async function fetchTo(url, tmp, log, idleMs) {
 
 // src/installer.ts
 import { mkdirSync as mkdirSync4 } from "node:fs";
-import path21 from "node:path";
+import path22 from "node:path";
 
 // src/diagnosis/boot-stage.ts
 var MARKERS = [
@@ -13549,8 +13564,8 @@ function gaveUpStage(line) {
 }
 
 // src/iso/iso.ts
-import { mkdirSync as mkdirSync3, readFileSync as readFileSync6 } from "node:fs";
-import path20 from "node:path";
+import { mkdirSync as mkdirSync3, readFileSync as readFileSync7 } from "node:fs";
+import path21 from "node:path";
 
 // src/iso/grub-cfg.ts
 var GrubConfigError = class extends Error {
@@ -13681,11 +13696,11 @@ async function findGrubCfg(iso) {
 async function isoBoot(iso, dir) {
   mkdirSync3(dir, { recursive: true });
   const grubCfg = await findGrubCfg(iso);
-  const cfgFile = path20.join(dir, "grub.cfg");
+  const cfgFile = path21.join(dir, "grub.cfg");
   await xorriso(iso, ["-extract", grubCfg, cfgFile]);
-  const entry = installerEntry(readFileSync6(cfgFile, "utf8"));
-  const kernel = path20.join(dir, "kernel");
-  const initrd = path20.join(dir, "initrd");
+  const entry = installerEntry(readFileSync7(cfgFile, "utf8"));
+  const kernel = path21.join(dir, "kernel");
+  const initrd = path21.join(dir, "initrd");
   await xorriso(iso, ["-extract", entry.kernel, kernel]);
   if (entry.initrds.length !== 1) throw new Error(`menuentry '${entry.title}' has ${entry.initrds.length} initrds; one is supported`);
   await xorriso(iso, ["-extract", entry.initrds[0], initrd]);
@@ -13699,7 +13714,7 @@ async function startInstaller(opts) {
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
   const machine = await Machine.create({ memoryMiB: DEFAULT_MEMORY_MIB, ...rest, iso: { path: iso } });
   try {
-    const bootDir = path21.join(machine.workDir, "iso-boot");
+    const bootDir = path22.join(machine.workDir, "iso-boot");
     mkdirSync4(bootDir, { recursive: true });
     const boot = await isoBoot(iso, bootDir);
     const append = [boot.append, ...extraAppend ?? []].join(" ");
@@ -13740,7 +13755,7 @@ async function restoreInstaller(opts, s) {
     restore: { state: s.state, efiVars: s.efiVars, serialLog: s.bootSerialLog }
   });
   try {
-    const boot = await isoBoot(iso, path21.join(machine.workDir, "iso-boot"));
+    const boot = await isoBoot(iso, path22.join(machine.workDir, "iso-boot"));
     if (boot.append !== s.append) throw new RestoreError(s.dir, `it was booted with '${s.append}', this ISO's entry says '${boot.append}'`);
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append: boot.append };
     try {
@@ -13760,8 +13775,8 @@ async function restoreInstaller(opts, s) {
 
 // src/installer-state.ts
 import { createHash as createHash2, randomBytes as randomBytes3 } from "node:crypto";
-import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync7, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync7, writeFileSync as writeFileSync4 } from "node:fs";
-import path22 from "node:path";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync8, readdirSync as readdirSync3, renameSync as renameSync2, rmSync as rmSync5, statSync as statSync7, writeFileSync as writeFileSync5 } from "node:fs";
+import path23 from "node:path";
 var INSTALLER_STATE_FORMAT = 3;
 var INSTALLER_SLOTS = 4;
 function installerStateKey(k) {
@@ -13769,7 +13784,7 @@ function installerStateKey(k) {
   return createHash2("sha256").update(text).digest("hex").slice(0, 24);
 }
 function installerStatesDir(cacheDir2) {
-  return path22.join(cacheDir2, "installer-states");
+  return path23.join(cacheDir2, "installer-states");
 }
 async function keyFor(o2, boot) {
   const v = await toolVersion(qemuBinary());
@@ -13777,8 +13792,8 @@ async function keyFor(o2, boot) {
 }
 function readInstallerState(dir) {
   try {
-    const read = JSON.parse(readFileSync7(path22.join(dir, "manifest.json"), "utf8"));
-    const m = { ...read, dir, state: path22.join(dir, "state.zst"), efiVars: path22.join(dir, "efivars.fd"), bootSerialLog: path22.join(dir, "boot-serial.log") };
+    const read = JSON.parse(readFileSync8(path23.join(dir, "manifest.json"), "utf8"));
+    const m = { ...read, dir, state: path23.join(dir, "state.zst"), efiVars: path23.join(dir, "efivars.fd"), bootSerialLog: path23.join(dir, "boot-serial.log") };
     if (!existsSync5(m.state) || statSync7(m.state).size === 0 || !existsSync5(m.efiVars)) return void 0;
     return m;
   } catch {
@@ -13790,12 +13805,12 @@ async function installerState(o2) {
   });
   const root = installerStatesDir(o2.cacheDir);
   mkdirSync5(root, { recursive: true });
-  const tmp = path22.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
+  const tmp = path23.join(root, `.new-${process.pid}-${randomBytes3(4).toString("hex")}`);
   mkdirSync5(tmp);
   try {
-    const boot = await isoBoot(o2.iso, path22.join(tmp, "iso-boot"));
+    const boot = await isoBoot(o2.iso, path23.join(tmp, "iso-boot"));
     const key = await keyFor(o2, boot);
-    const dir = path22.join(root, key);
+    const dir = path23.join(root, key);
     const have = readInstallerState(dir);
     if (have) return have;
     rmSync5(dir, { recursive: true, force: true });
@@ -13810,7 +13825,7 @@ async function installerState(o2) {
       iso: { path: o2.iso },
       kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
       hotplugSlots: INSTALLER_SLOTS,
-      workDir: path22.join(tmp, "vm"),
+      workDir: path23.join(tmp, "vm"),
       logDir: o2.logDir
     });
     let bootSeconds = 0;
@@ -13819,14 +13834,14 @@ async function installerState(o2) {
       await m.waitForSerial(INSTALLER_PROMPT, 120);
       await m.connect({ sudo: true });
       bootSeconds = (Date.now() - t0) / 1e3;
-      const serialLog = path22.join(tmp, "boot-serial.log");
-      writeFileSync4(serialLog, m.serialTail(1e5));
-      await m.saveState(path22.join(tmp, "state.zst"), path22.join(tmp, "efivars.fd"));
+      const serialLog = path23.join(tmp, "boot-serial.log");
+      writeFileSync5(serialLog, m.serialTail(1e5));
+      await m.saveState(path23.join(tmp, "state.zst"), path23.join(tmp, "efivars.fd"));
     } finally {
       await m.stop();
     }
-    rmSync5(path22.join(tmp, "vm"), { recursive: true, force: true });
-    const final = (f) => path22.join(dir, f);
+    rmSync5(path23.join(tmp, "vm"), { recursive: true, force: true });
+    const final = (f) => path23.join(dir, f);
     const manifest = {
       dir,
       key,
@@ -13843,7 +13858,7 @@ async function installerState(o2) {
       bootSeconds,
       bootSerialLog: final("boot-serial.log")
     };
-    writeFileSync4(path22.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
+    writeFileSync5(path23.join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}
 `);
     try {
       renameSync2(tmp, dir);
@@ -13863,7 +13878,7 @@ var KEEP_STATES = 4;
 function pruneInstallerStates(cacheDir2, keep) {
   const root = installerStatesDir(cacheDir2);
   if (!existsSync5(root)) return;
-  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path22.join(root, n2), t: statSync7(path22.join(root, n2)).mtimeMs }));
+  const entries = readdirSync3(root).map((n2) => ({ n: n2, p: path23.join(root, n2), t: statSync7(path23.join(root, n2)).mtimeMs }));
   for (const e of entries.filter((x) => x.n.startsWith(".new-"))) {
     const pid = Number(e.n.split("-")[1]);
     if (pid && !processAlive(pid)) rmSync5(e.p, { recursive: true, force: true });
@@ -14572,27 +14587,27 @@ async function afterFailure(ctx, m) {
 
 // src/phases/from-installed.ts
 import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
-import path24 from "node:path";
+import path25 from "node:path";
 
 // src/saved-install.ts
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync8, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync5 } from "node:fs";
-import path23 from "node:path";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync9, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync6 } from "node:fs";
+import path24 from "node:path";
 function readSavedInstall(dir) {
-  const file = path23.join(dir, "installed.json");
+  const file = path24.join(dir, "installed.json");
   if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync8(file, "utf8"));
+  const s = JSON.parse(readFileSync9(file, "utf8"));
   for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
   return s;
 }
 function saveInstall(dir, workDir, s, privateKey) {
-  const target = path23.resolve(dir);
+  const target = path24.resolve(dir);
   rmSync6(target, { recursive: true, force: true });
   mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path23.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path23.join(workDir, "efivars.fd"), s.efiVars);
+  for (const d of s.disks) moveFile(path24.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path24.join(workDir, "efivars.fd"), s.efiVars);
   copyFileSync2(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync5(path23.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+  writeFileSync6(path24.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
 `);
 }
 function moveFile(from, to) {
@@ -14605,7 +14620,7 @@ function moveFile(from, to) {
   }
 }
 async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path23.join(workDir, path23.basename(b)), void 0, b);
+  for (const b of bases) await createDisk(path24.join(workDir, path24.basename(b)), void 0, b);
 }
 
 // src/phases/from-installed.ts
@@ -14615,9 +14630,9 @@ async function fromInstalled(ctx, dir) {
   if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
   ctx.rec.set({ installedFrom: dir, injected: saved.injected });
   mkdirSync7(ctx.workDir, { recursive: true });
-  for (const d of saved.disks) await createDisk(path24.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
-  copyFileSync3(saved.efiVars, path24.join(ctx.workDir, "efivars.fd"));
-  const key = path24.join(ctx.keyDir, "installed_ed25519");
+  for (const d of saved.disks) await createDisk(path25.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path25.join(ctx.workDir, "efivars.fd"));
+  const key = path25.join(ctx.keyDir, "installed_ed25519");
   copyFileSync3(saved.sshPrivateKeyFile, key);
   chmodSync2(key, 384);
   ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
@@ -14637,17 +14652,17 @@ async function fromInstalled(ctx, dir) {
 }
 
 // src/phases/install.ts
-import { readFileSync as readFileSync9, rmSync as rmSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path26 from "node:path";
+import { readFileSync as readFileSync10, rmSync as rmSync7, writeFileSync as writeFileSync7 } from "node:fs";
+import path27 from "node:path";
 
 // src/flake-files.ts
 import { existsSync as existsSync7 } from "node:fs";
-import path25 from "node:path";
+import path26 from "node:path";
 async function flakeFiles(dir) {
   const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
   if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
   const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
+  return r.stdout.split("\0").filter((f) => f && existsSync7(path26.join(dir, f))).sort();
 }
 
 // src/runbook/harness.ts
@@ -15142,7 +15157,7 @@ ${res.output}`;
 var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." };
 var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
 function harnessFiles(ctx, hardwareConfig) {
-  const password = rehearsePassword(readFileSync9(path26.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const password = rehearsePassword(readFileSync10(path27.join(ctx.keyDir, "id_ed25519"), "utf8"));
   const host = ctx.flake.host;
   return [
     { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
@@ -15153,7 +15168,7 @@ function harnessFiles(ctx, hardwareConfig) {
 async function copyFilesIn(m, guestDir, files) {
   const dir = ownedTempDir("nixos-rehearse-harness-");
   try {
-    for (const f of files) writeFileSync6(path26.join(dir, f.name), f.content);
+    for (const f of files) writeFileSync7(path27.join(dir, f.name), f.content);
     await m.copyIn(dir, guestDir, 120, files.map((f) => f.name));
   } finally {
     rmSync7(dir, { recursive: true, force: true });
@@ -15161,7 +15176,7 @@ async function copyFilesIn(m, guestDir, files) {
 }
 async function injectHarness(ctx, m) {
   const files = harnessFiles(ctx, await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
-  const password = rehearsePassword(readFileSync9(path26.join(ctx.keyDir, "id_ed25519"), "utf8"));
+  const password = rehearsePassword(readFileSync10(path27.join(ctx.keyDir, "id_ed25519"), "utf8"));
   ctx.installed.vmHardware = files.find((f) => f.file.endsWith("/vm-hardware.nix")).content;
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
   return runStep(
@@ -15170,7 +15185,7 @@ async function injectHarness(ctx, m) {
     harnessStep,
     [`ls ${GUEST_FLAKE}`],
     ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path26.basename(f.file), content: f.content })))
+    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path27.basename(f.file), content: f.content })))
   );
 }
 async function runTasks(ctx, m) {
@@ -15214,27 +15229,27 @@ var installPhase = {
 };
 
 // src/phases/power-off.ts
-import path27 from "node:path";
+import path28 from "node:path";
 function keepInstalled(ctx, dir) {
-  const target = path27.resolve(dir);
+  const target = path28.resolve(dir);
   saveInstall(dir, ctx.workDir, {
     schema: 1,
     layout: ctx.layout.name,
     flake: ctx.o.flake,
     host: ctx.flake.host,
-    disks: ctx.disks.map((d) => ({ ...d, file: path27.join(target, `${d.id}.qcow2`) })),
-    efiVars: path27.join(target, "efivars.fd"),
+    disks: ctx.disks.map((d) => ({ ...d, file: path28.join(target, `${d.id}.qcow2`) })),
+    efiVars: path28.join(target, "efivars.fd"),
     toplevel: ctx.installed.toplevel,
     espPartuuids: ctx.installed.espPartuuids,
     injected: ctx.rec.report.injected,
     vmHardware: ctx.installed.vmHardware,
     sshPublicKey: ctx.installed.sshPublicKey,
-    sshPrivateKeyFile: path27.join(target, "id_ed25519"),
+    sshPrivateKeyFile: path28.join(target, "id_ed25519"),
     isoSha256: ctx.iso.sha256,
     savedAt: (/* @__PURE__ */ new Date()).toISOString()
-  }, path27.join(ctx.keyDir, "id_ed25519"));
+  }, path28.join(ctx.keyDir, "id_ed25519"));
   ctx.rec.info(`  the installed system is kept in ${dir}; this run goes on over overlays`);
-  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path27.join(target, `${d.id}.qcow2`)));
+  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path28.join(target, `${d.id}.qcow2`)));
 }
 var powerOffPhase = {
   id: "power-off",
@@ -15313,7 +15328,7 @@ function needsReboot(booted, next) {
 }
 
 // src/phases/installed-vm.ts
-import { readFileSync as readFileSync10 } from "node:fs";
+import { readFileSync as readFileSync11 } from "node:fs";
 var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
 async function settle(m) {
   m.waitForSerial(/Boot in \d+ s\./, 60).then(() => m.serial.sendKeys("enter")).catch(() => {
@@ -15351,14 +15366,14 @@ async function pushFlake(ctx, m, generation) {
   const i2 = ctx.installed;
   await copyFilesIn(m, GUEST_FLAKE, [
     { name: "flake.nix", content: wrapperFlake(ctx.target.host) },
-    { name: "harness.nix", content: harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync10(i2.sshPrivateKeyFile, "utf8")), generation }).content },
+    { name: "harness.nix", content: harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync11(i2.sshPrivateKeyFile, "utf8")), generation }).content },
     { name: "vm-hardware.nix", content: i2.vmHardware }
   ]);
 }
 
 // src/phases/verify.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { readFileSync as readFileSync11 } from "node:fs";
+import { readFileSync as readFileSync12 } from "node:fs";
 
 // src/verify/post-boot.ts
 var out = (r, k) => r[k]?.output ?? "";
@@ -15465,8 +15480,8 @@ function checkDecision(id) {
 
 // src/verify/ssh.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { rmSync as rmSync8, writeFileSync as writeFileSync7 } from "node:fs";
-import path28 from "node:path";
+import { rmSync as rmSync8, writeFileSync as writeFileSync8 } from "node:fs";
+import path29 from "node:path";
 function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
@@ -15478,8 +15493,8 @@ async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs)
   const dir = ownedTempDir("nixos-rehearse-askpass-");
   const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
-    const askpass = path28.join(dir, "askpass");
-    writeFileSync7(askpass, `#!/bin/sh
+    const askpass = path29.join(dir, "askpass");
+    writeFileSync8(askpass, `#!/bin/sh
 printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 `, { mode: 448 });
     const r = await execa(
@@ -15532,13 +15547,13 @@ var rebootPhase = {
 };
 var PROBES = {
   "key-login": (ctx, m) => keyLogin(ctx.installed.sshPrivateKeyFile, m.sshPort, REHEARSE_USER, m.t(12) / 1e3, m.t(36)),
-  "password-login": (ctx, m) => tryPasswordLogin(m.sshPort, REHEARSE_USER, rehearsePassword(readFileSync11(ctx.installed.sshPrivateKeyFile, "utf8")), m.t(12) / 1e3, m.t(36)),
+  "password-login": (ctx, m) => tryPasswordLogin(m.sshPort, REHEARSE_USER, rehearsePassword(readFileSync12(ctx.installed.sshPrivateKeyFile, "utf8")), m.t(12) / 1e3, m.t(36)),
   // A secret provisioned at runtime (the runbook's way), and this run's private key: neither
   // may be anywhere in the store.
   async "secret-search"(ctx, m) {
     const secret = `rehearse-secret-${randomBytes5(12).toString("hex")}`;
     await m.succeed(`install -d -m 0700 /run/keys && printf '%s' '${secret}' > /run/keys/rehearse-secret && chmod 0400 /run/keys/rehearse-secret`);
-    const keyLine = privateKeyNeedle(readFileSync11(ctx.installed.sshPrivateKeyFile, "utf8"));
+    const keyLine = privateKeyNeedle(readFileSync12(ctx.installed.sshPrivateKeyFile, "utf8"));
     return m.run(`grep -rlF -e '${secret}' -e '${keyLine}' /nix/store`, 600);
   }
 };
@@ -15660,8 +15675,8 @@ var rollbackPhase = {
 };
 
 // src/recorder.ts
-import { readFileSync as readFileSync12, readdirSync as readdirSync4, writeFileSync as writeFileSync8 } from "node:fs";
-import path29 from "node:path";
+import { readFileSync as readFileSync13, readdirSync as readdirSync4, writeFileSync as writeFileSync9 } from "node:fs";
+import path30 from "node:path";
 
 // src/diagnosis/rule-kit.ts
 var firstLine = (s) => s.trim().split("\n")[0] ?? "";
@@ -16413,9 +16428,9 @@ var Recorder = class {
   /** report.json and report.md, now. A rendering problem never costs report.json (renderReportSafely). */
   write() {
     this.report.durationMs = Date.now() - this.started;
-    writeFileSync8(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
+    writeFileSync9(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
 `);
-    writeFileSync8(path29.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
+    writeFileSync9(path30.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
   }
   start(probe) {
     this.write();
@@ -16521,7 +16536,7 @@ var Recorder = class {
   /** The OOM killer's lines from every serial log; an unreadable log costs only its lines. */
   oomLines() {
     try {
-      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync12(path29.join(this.paths.logDir, f), "utf8")));
+      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync13(path30.join(this.paths.logDir, f), "utf8")));
     } catch {
       return [];
     }
@@ -16545,8 +16560,8 @@ function linesReporter(log) {
 
 // src/upgrade/base-cache.ts
 import { createHash as createHash4 } from "node:crypto";
-import { readFileSync as readFileSync13, readdirSync as readdirSync5, rmSync as rmSync9 } from "node:fs";
-import path30 from "node:path";
+import { readFileSync as readFileSync14, readdirSync as readdirSync5, rmSync as rmSync9 } from "node:fs";
+import path31 from "node:path";
 function baseCacheKey(p) {
   const files = Object.keys(p.files).sort().map((f) => [f, p.files[f]]);
   return createHash4("sha256").update(JSON.stringify({ ...p, files })).digest("hex").slice(0, 24);
@@ -16555,7 +16570,7 @@ function harnessFingerprint() {
   return createHash4("sha256").update(wrapperFlake("host")).update(harnessModule({ sshPublicKey: "key", password: "password" }).content).digest("hex").slice(0, 16);
 }
 function allFiles(dir, rel = "") {
-  return readdirSync5(path30.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+  return readdirSync5(path31.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
     const p = rel ? `${rel}/${e.name}` : e.name;
     if (e.name === ".git") return [];
     return e.isDirectory() ? allFiles(dir, p) : e.isFile() ? [p] : [];
@@ -16563,9 +16578,9 @@ function allFiles(dir, rel = "") {
 }
 async function configFiles(dir) {
   const files = await flakeFiles(dir) ?? allFiles(dir);
-  return Object.fromEntries(files.map((f) => [f, createHash4("sha256").update(readFileSync13(path30.join(dir, f))).digest("hex")]));
+  return Object.fromEntries(files.map((f) => [f, createHash4("sha256").update(readFileSync14(path31.join(dir, f))).digest("hex")]));
 }
-var baseCacheDir = (cacheDir2, key) => path30.join(cacheDir2, "installed-bases", key);
+var baseCacheDir = (cacheDir2, key) => path31.join(cacheDir2, "installed-bases", key);
 async function usableBase(dir) {
   let why;
   try {
@@ -16573,7 +16588,7 @@ async function usableBase(dir) {
     for (const d of saved.disks) {
       const r = await execa(qemuImgBinary(), ["check", "-q", d.file], { reject: false, stdin: "ignore" });
       if (r.exitCode !== 0) {
-        why = `its disk ${path30.basename(d.file)} fails qemu-img check (exit ${r.exitCode}): ${`${r.stderr}`.trim().split("\n")[0] ?? ""}`;
+        why = `its disk ${path31.basename(d.file)} fails qemu-img check (exit ${r.exitCode}): ${`${r.stderr}`.trim().split("\n")[0] ?? ""}`;
         break;
       }
     }
@@ -16616,10 +16631,10 @@ function removeOwned(w) {
 }
 async function runRehearsal(o2) {
   const minutes = phaseLimit(o2);
-  const outDir = path31.resolve(o2.outDir);
-  const logDir = path31.join(outDir, "logs");
+  const outDir = path32.resolve(o2.outDir);
+  const logDir = path32.join(outDir, "logs");
   mkdirSync8(logDir, { recursive: true });
-  const rec = new Recorder({ outDir, logDir, reportPath: path31.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
+  const rec = new Recorder({ outDir, logDir, reportPath: path32.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
   for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
@@ -16706,7 +16721,7 @@ async function prepare(o2, rec, owned) {
   rec.set({ accel: accel.accel, speed: { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale } });
   rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
   owned.keyDir = ownedTempDir("nixos-rehearse-key-");
-  const keyFile = path31.join(owned.keyDir, "id_ed25519");
+  const keyFile = path32.join(owned.keyDir, "id_ed25519");
   execaSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
   const runId = randomBytes6(3).toString("hex").toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
@@ -16730,7 +16745,7 @@ async function prepare(o2, rec, owned) {
     saveTo: o2.saveInstalled,
     disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
     plan: { layout, serials, disks: [], flakeRef: `${GUEST_FLAKE}#${flake.host}` },
-    installed: { toplevel: "", espPartuuids: [], vmHardware: "", sshPublicKey: readFileSync14(`${keyFile}.pub`, "utf8").trim(), sshPrivateKeyFile: keyFile }
+    installed: { toplevel: "", espPartuuids: [], vmHardware: "", sshPublicKey: readFileSync15(`${keyFile}.pub`, "utf8").trim(), sshPrivateKeyFile: keyFile }
   };
 }
 async function runPipeline(ctx, phases, minutes) {
@@ -16843,7 +16858,7 @@ ${EXIT_CODES_HELP}
 `;
 
 // src/cli/run.ts
-import { readFileSync as readFileSync15 } from "node:fs";
+import { readFileSync as readFileSync16 } from "node:fs";
 
 // src/reporters/terminal.ts
 function useColor2(isTTY, env = process.env) {
@@ -17016,7 +17031,7 @@ function rehearsalOptions(o2) {
 async function rehearse(o2, stream = process.stderr) {
   const opts = rehearsalOptions(o2);
   const result = await runRehearsal({ ...opts, reporters: [terminalReporter({ stream })] });
-  if (o2.json) process.stdout.write(readFileSync15(result.reportPath, "utf8"));
+  if (o2.json) process.stdout.write(readFileSync16(result.reportPath, "utf8"));
   return runExitCode(result);
 }
 function runExitCode(result) {
@@ -17045,7 +17060,7 @@ var run = program2.command("run").description("rehearse a NixOS install from an 
 reuseOptions(run).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
-var demo = program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
+var demo = program2.command("demo").description("build (or reuse) the fixture installer ISO and its flake, then run exactly the `run` path on them").addOption(layoutOption()).addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory after the run").option("--no-rebuild", "skip the rebuild and the rollbacks").option("--upgrade", "upgrade mode: install the fixture's flake as the base, then upgrade to a copy of it changed the way a pull request would (demo-upgrade.ts)").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
 reuseOptions(demo).action(async (o2) => {
   const notReady = hostNotReady();
   if (notReady) throw notReady;
@@ -17053,7 +17068,13 @@ reuseOptions(demo).action(async (o2) => {
 `) });
   process.stderr.write(`fixture ISO: ${fx.iso}
 `);
-  process.exitCode = await rehearse({ ...o2, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2" });
+  const { upgrade, ...flags } = o2;
+  const target = upgrade ? pullRequestFlake(fx.flake) : void 0;
+  try {
+    process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : void 0, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2" });
+  } finally {
+    if (target) rmSync11(target, { recursive: true, force: true });
+  }
 });
 program2.command("engine-demo", { hidden: true }).description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {
   process.exitCode = await runEngineDemo(opts);

@@ -1,6 +1,8 @@
 // The nixos-rehearse command line. Orchestration only: the work is in the modules it calls.
 // Progress and errors go to stderr; stdout holds only what a command prints as its result
 // (`--json`, `doctor`). Exit codes: src/cli/exit-codes.ts.
+import { rmSync } from 'node:fs';
+import { pullRequestFlake } from './demo-upgrade.js';
 import { Command, CommanderError, Option } from 'commander';
 import { doctor, renderDoctor } from './doctor.js';
 import { runEngineDemo } from './demo.js';
@@ -80,17 +82,24 @@ const demo = program
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory after the run')
   .option('--no-rebuild', 'skip the rebuild and the rollbacks')
+  .option('--upgrade', "upgrade mode: install the fixture's flake as the base, then upgrade to a copy of it changed the way a pull request would (demo-upgrade.ts)")
   .addOption(jsonOption())
   .addOption(phaseTimeoutOption())
   .addOption(faultOption());
-type DemoFlags = Pick<RunFlags, 'layout' | 'accel' | 'out' | 'keep' | 'rebuild' | 'phaseTimeout' | 'injectFault' | 'reuseInstaller' | 'keepInstalled' | 'fromInstalled' | 'json'>;
+type DemoFlags = Pick<RunFlags, 'layout' | 'accel' | 'out' | 'keep' | 'rebuild' | 'phaseTimeout' | 'injectFault' | 'reuseInstaller' | 'keepInstalled' | 'fromInstalled' | 'json'> & { upgrade?: boolean };
 reuseOptions(demo).action(async (o: DemoFlags) => {
   // Before the fixture build (minutes): a host without QEMU could not run it anyway.
   const notReady = hostNotReady();
   if (notReady) throw notReady;
   const fx = await buildFixture({ log: (s) => process.stderr.write(`[fixture] ${s}\n`) });
   process.stderr.write(`fixture ISO: ${fx.iso}\n`);
-  process.exitCode = await rehearse({ ...o, iso: fx.iso, flake: `${fx.flake}#server`, diskSize: '8G', memory: String(DEFAULT_MEMORY_MIB), cpus: '2' });
+  const { upgrade, ...flags } = o;
+  const target = upgrade ? pullRequestFlake(fx.flake) : undefined;
+  try {
+    process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : undefined, diskSize: '8G', memory: String(DEFAULT_MEMORY_MIB), cpus: '2' });
+  } finally {
+    if (target) rmSync(target, { recursive: true, force: true });
+  }
 });
 
 // Developer commands: not in --help (README, "Developer commands").
