@@ -14325,6 +14325,20 @@ function checkEfiBootEntry(dump, espPartuuids) {
     return pass("efi-boot-entry", `booted Boot${cur.num} "${cur.label}" (${cur.file}) on the installed ESP${first ? ", first in BootOrder" : ""}`, efibootmgr, { bootCurrent: cur.num });
   });
 }
+function checkDiskSpace(dfOut) {
+  return guarded("disk-space", dfOut, () => {
+    const rows = /* @__PURE__ */ new Map();
+    for (const line of dfOut.split("\n").slice(1)) {
+      const m = /^\S+\s+\d+\s+\d+\s+\d+\s+(\d+)%\s+(\/\S*)\s*$/.exec(line.trim());
+      if (m) rows.set(m[2], Number(m[1]));
+    }
+    if (!rows.size) throw new Error("df printed no file system");
+    const figures2 = Object.fromEntries([...rows].map(([at, pct]) => [at, pct]));
+    const text = [...rows].map(([at, pct]) => `${at} ${pct}% used`).join(", ");
+    const full = [...rows].filter(([, pct]) => pct >= 90);
+    return full.length ? fail("disk-space", "nearly-full", `nearly full: ${full.map(([at, pct]) => `${at} ${pct}%`).join(", ")}`, dfOut, figures2) : pass("disk-space", text, dfOut, figures2);
+  });
+}
 function checkClosureSize(out2) {
   return guarded("closure-size", out2, () => {
     const s = parsePathInfoSize(out2);
@@ -15455,6 +15469,12 @@ var POST_BOOT_CHECKS = [
     decision: DECISIONS.task18,
     reads: { size: CLOSURE_SIZE_COMMAND },
     verdict: (r) => checkClosureSize(out(r, "size"))
+  },
+  {
+    id: "disk-space",
+    decision: DECISIONS.task18,
+    reads: { df: "df -P / /nix /boot" },
+    verdict: (r) => checkDiskSpace(out(r, "df"))
   },
   {
     id: "secrets-not-in-store",

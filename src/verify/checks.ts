@@ -25,6 +25,7 @@ export const CHECK_IDS = [
   'password-login-refused',
   'efi-boot-entry',
   'closure-size',
+  'disk-space',
   'secrets-not-in-store',
   'rebuild-build',
   'rebuild-switch',
@@ -59,6 +60,7 @@ export interface CheckReasons {
   'password-login-refused': 'password-accepted' | 'unreachable';
   'efi-boot-entry': 'no-entry' | 'not-listed' | 'not-installed-entry';
   'closure-size': never;
+  'disk-space': 'nearly-full';
   'secrets-not-in-store': 'secret-found' | 'search-failed';
   'rebuild-build': 'build-failed' | 'changed-running-system' | 'no-new-system';
   'rebuild-switch': 'switch-failed' | 'change-not-visible';
@@ -283,6 +285,27 @@ export function checkEfiBootEntry(dump: string, espPartuuids: string[]): Check {
 }
 
 /** Task 18: closure size as a figure. */
+/**
+ * Task 18 and Common mistakes 4 ("the disk fills"): the file systems of /, /nix and /boot, from
+ * `df -P` (POSIX format: `Filesystem 1024-blocks Used Available Capacity Mounted on`, coreutils
+ * df.c), each under 90 % used. A freshly installed machine that is already nearly full fails its
+ * first rebuild or garbage collection.
+ */
+export function checkDiskSpace(dfOut: string): Check {
+  return guarded('disk-space', dfOut, () => {
+    const rows = new Map<string, number>();
+    for (const line of dfOut.split('\n').slice(1)) {
+      const m = /^\S+\s+\d+\s+\d+\s+\d+\s+(\d+)%\s+(\/\S*)\s*$/.exec(line.trim());
+      if (m) rows.set(m[2]!, Number(m[1]));
+    }
+    if (!rows.size) throw new Error('df printed no file system');
+    const figures = Object.fromEntries([...rows].map(([at, pct]) => [at, pct]));
+    const text = [...rows].map(([at, pct]) => `${at} ${pct}% used`).join(', ');
+    const full = [...rows].filter(([, pct]) => pct >= 90);
+    return full.length ? fail('disk-space', 'nearly-full', `nearly full: ${full.map(([at, pct]) => `${at} ${pct}%`).join(', ')}`, dfOut, figures) : pass('disk-space', text, dfOut, figures);
+  });
+}
+
 export function checkClosureSize(out: string): Check {
   return guarded('closure-size', out, () => {
     const s = parsePathInfoSize(out);

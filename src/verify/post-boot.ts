@@ -5,7 +5,7 @@
 // case in test/unit/checks-red.test.ts. Pure: no I/O (the probes are named, and implemented by
 // the verify phase).
 import { DECISIONS } from '../diagnosis/runbook-text.js';
-import { type Check, type CheckId, type PasswordTry, checkBootEntriesOutput, checkBootTime, checkBootedSystem, checkClosureSize, checkEfiBootEntry, checkFailedUnits, checkGenerations, checkPasswordRefused, checkSecretsNotInStore, checkSshLogin, checkSshd, checkVmNetwork } from './checks.js';
+import { type Check, type CheckId, type PasswordTry, checkBootEntriesOutput, checkBootTime, checkBootedSystem, checkClosureSize, checkDiskSpace, checkEfiBootEntry, checkFailedUnits, checkGenerations, checkPasswordRefused, checkSecretsNotInStore, checkSshLogin, checkSshd, checkVmNetwork } from './checks.js';
 import { CLOSURE_SIZE_COMMAND, EFI_VARS_DUMP } from './parsers.js';
 import { type RootKindName, rootKindNamed } from '../roots/index.js';
 
@@ -133,6 +133,12 @@ export const POST_BOOT_CHECKS: readonly PostBootCheck[] = [
     decision: DECISIONS.task18,
     reads: { size: CLOSURE_SIZE_COMMAND },
     verdict: (r) => checkClosureSize(out(r, 'size')),
+  },
+  {
+    id: 'disk-space',
+    decision: DECISIONS.task18,
+    reads: { df: 'df -P / /nix /boot' },
+    verdict: (r) => checkDiskSpace(out(r, 'df')),
   },
   {
     id: 'secrets-not-in-store',

@@ -13,6 +13,7 @@ import {
   checkBootTime,
   checkBootedSystem,
   checkClosureSize,
+  checkDiskSpace,
   checkEfiBootEntry,
   checkEntriesRetained,
   checkFailedUnits,
@@ -136,6 +137,12 @@ const CASES: Record<CheckId, Case> = {
   'closure-size': {
     pass: () => checkClosureSize(`${GEN1}\t 290.4 MiB\n`),
     fail: [() => checkClosureSize(`error: path '${GEN1}' is not valid\n`)],
+  },
+  // Real `df -P` (coreutils): this machine's / three times (no separate /nix or /boot), and a
+  // 1 MiB tmpfs filled to 93 %.
+  'disk-space': {
+    pass: () => checkDiskSpace(vf('df-ok.txt')),
+    fail: [() => checkDiskSpace(vf('df-nearly-full.txt')), () => checkDiskSpace('df: /nix: No such file or directory\n')],
   },
   'secrets-not-in-store': {
     pass: () => checkSecretsNotInStore(1, ''),
