@@ -26,7 +26,7 @@ export function expectFullRun(report: Report, o: { layout: string; rebuild: bool
   const phases = ['boot-installer', 'install', 'power-off', 'reboot', 'verify', ...(o.rebuild ? ['rebuild', 'rollback'] : [])];
   expect(report.phases.map((p) => [p.id, p.status])).toEqual(phases.map((p) => [p, o.red && p === 'verify' ? 'fail' : 'pass']));
   const checkIds = report.checks.map((c) => c.id);
-  for (const id of ['booted-system', 'boot-entries', 'generations', 'pool-health', 'boot-time', 'failed-units', 'sshd', 'vm-network', 'ssh-login', 'password-login-refused', 'efi-boot-entry', 'closure-size', 'secrets-not-in-store']) {
+  for (const id of ['booted-system', 'boot-entries', 'generations', 'pool-health', 'boot-time', 'failed-units', 'sshd', 'vm-network', 'ssh-login', 'password-login-refused', 'efi-boot-entry', 'closure-size', 'disk-space', 'secrets-not-in-store']) {
     expect(checkIds).toContain(id);
   }
   if (o.rebuild) {
