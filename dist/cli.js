@@ -16601,6 +16601,9 @@ async function configFiles(dir) {
   return Object.fromEntries(files.map((f) => [f, createHash4("sha256").update(readFileSync14(path31.join(dir, f))).digest("hex")]));
 }
 var baseCacheDir = (cacheDir2, key) => path31.join(cacheDir2, "installed-bases", key);
+async function baseKeyFor(o2) {
+  return baseCacheKey({ isoSha256: o2.isoSha256, files: await configFiles(o2.baseDir), host: o2.host, layout: o2.layout, disks: o2.disks, diskSize: o2.diskSize, harness: harnessFingerprint() });
+}
 async function usableBase(dir) {
   let why;
   try {
@@ -16697,15 +16700,7 @@ async function runRehearsal(o2) {
 async function cachedBase(ctx) {
   const o2 = ctx.o;
   if (ctx.mode !== "upgrade" || o2.baseCache === false || o2.fault || o2.saveInstalled || !ctx.iso.sha256) return void 0;
-  const key = baseCacheKey({
-    isoSha256: ctx.iso.sha256,
-    files: await configFiles(ctx.flake.dir),
-    host: ctx.flake.host,
-    layout: ctx.layout.name,
-    disks: ctx.disks.length,
-    diskSize: o2.diskSize ?? "20G",
-    harness: harnessFingerprint()
-  });
+  const key = await baseKeyFor({ isoSha256: ctx.iso.sha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o2.diskSize ?? "20G" });
   const dir = baseCacheDir(ctx.cacheDir, key);
   const fallback = o2.baseCacheFallback;
   if (existsSync8(dir) && !fallback) {

@@ -9,7 +9,9 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { readInputs } from './action/inputs.js';
-import { expectedIsoSha256, restoreIso, saveIso } from './action/iso-cache.js';
+import { expectedIsoSha256, restoreBase, restoreIso, saveBase, saveIso } from './action/iso-cache.js';
+import { baseCacheDir, baseKeyFor } from './upgrade/base-cache.js';
+import { layoutByName } from './runbook/layouts.js';
 import { isoCachePath } from './iso/source.js';
 import { prepareRunner } from './action/runner.js';
 import { doctor, renderDoctor } from './doctor.js';
@@ -101,6 +103,7 @@ async function main() {
 
   const upgradeFrom = inputs.mode === 'upgrade' ? await upgradeBase(inputs, outDir) : undefined;
   core.setOutput('mode', upgradeFrom ? 'upgrade' : 'install');
+  const base = upgradeFrom && sha ? await cachedBaseEntry(upgradeFrom, inputs, sha, cacheDir) : undefined;
   await runRehearsal({
     upgradeFrom,
     iso: inputs.iso,
@@ -120,6 +123,15 @@ async function main() {
     reporters: [githubReporter({ inputs, target, octokit, sha: target?.sha || github.context.sha, outDir, env: process.env })],
   });
   if (sha && !restored && /^https?:/.test(inputs.iso) && existsSync(isoCachePath(cacheDir, sha))) await saveIso(cacheDir, sha);
+  if (base && !base.restored) await saveBase(base.dir, base.key);
+}
+
+/** Upgrade mode's installed base: its key (the engine's), restored from the Actions cache when there. */
+async function cachedBaseEntry(upgradeFrom: string, inputs: ReturnType<typeof readInputs>, isoSha256: string, cacheDir: string) {
+  const baseDir = upgradeFrom.slice(0, upgradeFrom.lastIndexOf('#'));
+  const key = await baseKeyFor({ isoSha256, baseDir, host: inputs.host, layout: inputs.layout, disks: layoutByName(inputs.layout).disks, diskSize: inputs.diskSize });
+  const dir = baseCacheDir(cacheDir, key);
+  return { key, dir, restored: await restoreBase(dir, key) };
 }
 
 main().catch((e: Error) => core.setFailed(e.message));

@@ -34,7 +34,7 @@ import { linesReporter } from './reporters/lines.js';
 import type { PhaseResult, Report } from './report.js';
 import { layoutByName } from './runbook/layouts.js';
 import { GUEST_FLAKE } from './runbook/harness.js';
-import { baseCacheDir, baseCacheKey, configFiles, harnessFingerprint, usableBase } from './upgrade/base-cache.js';
+import { baseCacheDir, baseKeyFor, usableBase } from './upgrade/base-cache.js';
 
 export { readSavedInstall, type SavedInstall } from './saved-install.js';
 export { runPlaybook } from './phases/failure.js';
@@ -149,10 +149,7 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
 async function cachedBase(ctx: PhaseContext): Promise<string | undefined> {
   const o = ctx.o;
   if (ctx.mode !== 'upgrade' || o.baseCache === false || o.fault || o.saveInstalled || !ctx.iso.sha256) return undefined;
-  const key = baseCacheKey({
-    isoSha256: ctx.iso.sha256, files: await configFiles(ctx.flake.dir), host: ctx.flake.host, layout: ctx.layout.name,
-    disks: ctx.disks.length, diskSize: o.diskSize ?? '20G', harness: harnessFingerprint(),
-  });
+  const key = await baseKeyFor({ isoSha256: ctx.iso.sha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o.diskSize ?? '20G' });
   const dir = baseCacheDir(ctx.cacheDir, key);
   const fallback = o.baseCacheFallback;
   if (existsSync(dir) && !fallback) {

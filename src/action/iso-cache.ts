@@ -39,3 +39,30 @@ export async function saveIso(cacheDir: string, sha: string): Promise<void> {
     core.info(`the ISO was not saved to the Actions cache: ${(e as Error).message}`);
   }
 }
+
+/**
+ * Upgrade mode's installed base (upgrade/base-cache.ts) in the Actions cache, under the engine's
+ * own key: restored before the run, saved after it when the run made it. Cache trouble is a
+ * note, never a failed rehearsal; a restored entry the engine finds damaged is discarded there.
+ */
+export async function restoreBase(dir: string, key: string): Promise<boolean> {
+  if (!cache.isFeatureAvailable()) return false;
+  try {
+    const hit = await cache.restoreCache([dir], `nixos-rehearse-base-${key}`);
+    if (hit) core.info(`the installed base restored from the Actions cache (${hit})`);
+    return !!hit;
+  } catch (e) {
+    core.warning(`the Actions cache could not restore the installed base: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+export async function saveBase(dir: string, key: string): Promise<void> {
+  if (!cache.isFeatureAvailable() || !existsSync(dir)) return;
+  try {
+    await cache.saveCache([dir], `nixos-rehearse-base-${key}`);
+    core.info(`the installed base saved to the Actions cache as nixos-rehearse-base-${key}`);
+  } catch (e) {
+    core.info(`the installed base was not saved to the Actions cache: ${(e as Error).message}`);
+  }
+}

@@ -54,6 +54,11 @@ export async function configFiles(dir: string): Promise<Record<string, string>> 
 
 export const baseCacheDir = (cacheDir: string, key: string) => path.join(cacheDir, 'installed-bases', key);
 
+/** The key of a base from what a run knows before it starts (the engine and the action's Actions cache use the same). */
+export async function baseKeyFor(o: { isoSha256: string; baseDir: string; host: string; layout: string; disks: number; diskSize: string }): Promise<string> {
+  return baseCacheKey({ isoSha256: o.isoSha256, files: await configFiles(o.baseDir), host: o.host, layout: o.layout, disks: o.disks, diskSize: o.diskSize, harness: harnessFingerprint() });
+}
+
 /**
  * A cached base that can be used: installed.json readable, every disk present and passing
  * `qemu-img check`. Otherwise the entry is removed and why is returned.
