@@ -15,7 +15,7 @@ export function expectFullRun(report: Report, o: { layout: string; rebuild: bool
   const failed = report.steps.filter((s) => s.status !== 'pass');
   expect(failed, JSON.stringify(failed, null, 2) + (report.error?.message ?? '')).toEqual([]);
   expect(o.exitCode).toBe(o.red ? 1 : 0);
-  expect(report).toMatchObject({ schema: 1, result: o.red ? 'fail' : 'pass', layout: o.layout, flake: o.flake ?? `${fx.flake}#server`, installPath: 'flake' });
+  expect(report).toMatchObject({ schema: 2, result: o.red ? 'fail' : 'pass', layout: o.layout, flake: o.flake ?? `${fx.flake}#server`, installPath: 'flake' });
   if (o.red) expect(report.diagnosis?.map((d) => d.id)).toEqual([o.red.diagnosis]);
   expect(report.accel).toMatch(/^(kvm|tcg)$/);
   if (report.accel === 'tcg') expect(report.speed?.factor).toBeGreaterThan(0);
