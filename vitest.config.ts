@@ -11,6 +11,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Installs the real tools the unit tests run, when missing (or says the command).
+          globalSetup: ['test/unit/global-setup.ts'],
           testTimeout: 20_000,
         },
       },

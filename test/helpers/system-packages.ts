@@ -42,9 +42,10 @@ function firmwareFound(): boolean {
 }
 
 /** Installs what is missing, or throws with the exact command. */
-export async function ensureSystemPackages(log: (s: string) => void, tools = VM_TEST_TOOLS): Promise<void> {
+export async function ensureSystemPackages(log: (s: string) => void, tools = VM_TEST_TOOLS, o: { firmware?: boolean } = {}): Promise<void> {
   const root = process.getuid?.() === 0;
-  const probe = { has: (c: string) => hasCommand(c), firmware: firmwareFound(), root, aptGet: hasCommand('apt-get') };
+  // OVMF only when asked (the VM tests): the unit tests boot nothing.
+  const probe = { has: (c: string) => hasCommand(c), firmware: o.firmware === false || firmwareFound(), root, aptGet: hasCommand('apt-get'), tools };
   // Asked only when something is missing: `sudo -n true` fails at once without a password.
   const needs = systemPackagesPlan({ ...probe, passwordlessSudo: false });
   if (!needs) return;
@@ -52,8 +53,8 @@ export async function ensureSystemPackages(log: (s: string) => void, tools = VM_
   const plan = systemPackagesPlan({ ...probe, passwordlessSudo })!;
   if (!plan.run) {
     throw new Error(plan.noApt
-      ? `the VM tests need ${plan.packages.join(', ')} (Debian package names); install their equivalents with this machine's package manager`
-      : `the VM tests need ${plan.packages.join(', ')}. Install them with:\n  ${plan.command}`);
+      ? `the tests need ${plan.packages.join(', ')} (Debian package names); install their equivalents with this machine's package manager`
+      : `the tests need ${plan.packages.join(', ')}. Install them with:\n  ${plan.command}`);
   }
   log(`installing system packages: ${plan.packages.join(' ')}`);
   const [bin, ...args] = plan.run;
