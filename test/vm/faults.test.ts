@@ -45,6 +45,9 @@ async function cliAtTask3(dir: string) {
   return { cli, seen: out };
 }
 
+/** A limit for one long test, grown with the TCG speed factor as the configured ones are (setup-timeouts.ts). */
+const scaledMs = (ms: number) => Math.round(ms * Math.max(1, inject('speedFactor') ?? 1));
+
 /** Runs a rehearsal expected to fail; checks what every failure must leave (and not leave). */
 async function red(name: string, opts: { fault?: Fault; layout?: string; flake?: string; sha256?: string; phaseTimeoutMinutes?: number; rebuild?: boolean; installed?: string; upgradeFrom?: string }) {
   const dir = out(name);
@@ -205,7 +208,7 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
       expect(report.phases.map((p) => p.id)).toEqual(['reboot', 'verify', 'upgrade', 'reboot-upgraded', 'rollback']);
       // The kept install is the install's: the full rehearsal's generation 2 went to its overlays.
       expect(report.checks.find((c) => c.id === 'generations')?.summary).toMatch(/^1 generation\(s\); generation 1 is current/);
-    });
+    }, scaledMs(1_800_000)); // three boots of the installed system (and, run alone, the base's install first)
 
     it('a mirror disk gone at the reboot: pool-degraded, with the storage playbook', () => {
       const pool = report.checks.find((c) => c.id === 'pool-health')!;
