@@ -3,7 +3,7 @@ import { createRequire as __nrCreateRequire } from 'node:module'; const require 
 if (Number(process.versions.node.split('.')[0]) < 22) { console.error(`nixos-rehearse needs Node 22.12 or newer (this is ${process.version}).`); process.exit(1); }
 
 // src/cli.ts
-import { rmSync as rmSync11 } from "node:fs";
+import { rmSync as rmSync12 } from "node:fs";
 
 // src/demo-upgrade.ts
 import { cpSync, readFileSync as readFileSync2, writeFileSync as writeFileSync2 } from "node:fs";
@@ -13137,7 +13137,7 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync15, rmSync as rmSync10 } from "node:fs";
+import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync15, rmSync as rmSync11 } from "node:fs";
 import path32 from "node:path";
 
 // src/faults.ts
@@ -15387,7 +15387,7 @@ async function pushFlake(ctx, m, generation) {
 
 // src/phases/verify.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { readFileSync as readFileSync12 } from "node:fs";
+import { readFileSync as readFileSync12, rmSync as rmSync9 } from "node:fs";
 
 // src/verify/post-boot.ts
 var out = (r, k) => r[k]?.output ?? "";
@@ -15594,13 +15594,19 @@ async function postBootChecks(ctx, m, env, o2 = {}) {
   }
   return ok;
 }
+var warmUpgrade = (ctx) => ctx.mode === "upgrade" && !!(ctx.cachedBase || ctx.o.installed);
 var verifyPhase = {
   id: "verify",
   title: "Verify the installed system (runbook Tasks 13\u201318)",
+  when: (ctx, failed) => !failed && !warmUpgrade(ctx),
   continueOnFailure: true,
   async run(ctx) {
     const m = ctx.vm;
     const ok = await postBootChecks(ctx, m, checkEnv(ctx), { system: ctx.mode === "upgrade" ? "base" : void 0 });
+    if (!ok && ctx.mode === "upgrade" && ctx.saveTo) {
+      rmSync9(ctx.saveTo, { recursive: true, force: true });
+      ctx.rec.info(`  the base failed its checks: it is not kept in the cache (${ctx.saveTo})`);
+    }
     await ctx.o.events?.verified?.(m);
     return ok;
   }
@@ -15621,7 +15627,7 @@ var rebootUpgradedPhase = {
 
 // src/phases/upgrade.ts
 var wantsRebuild = (o2) => o2.rebuild !== false;
-var ROLLED_BACK_CHECKS = ["booted-system", "pool-health", "failed-units", "sshd", "ssh-login"];
+var ROLLED_BACK_CHECKS = ["booted-system", "failed-units", "sshd", "ssh-login"];
 async function readChanges(m, before, built2) {
   const diff = await m.run(`nix --extra-experimental-features nix-command store diff-closures ${before} ${built2}`, 600);
   const booted = parseBootLinks(await output(m, bootLinksCommand("/run/booted-system")));
@@ -16580,7 +16586,7 @@ function linesReporter(log) {
 
 // src/upgrade/base-cache.ts
 import { createHash as createHash4 } from "node:crypto";
-import { readFileSync as readFileSync14, readdirSync as readdirSync5, rmSync as rmSync9 } from "node:fs";
+import { readFileSync as readFileSync14, readdirSync as readdirSync5, rmSync as rmSync10 } from "node:fs";
 import path31 from "node:path";
 function baseCacheKey(p) {
   const files = Object.keys(p.files).sort().map((f) => [f, p.files[f]]);
@@ -16619,7 +16625,7 @@ async function usableBase(dir) {
     why = e.message;
   }
   if (!why) return { ok: true };
-  rmSync9(dir, { recursive: true, force: true });
+  rmSync10(dir, { recursive: true, force: true });
   return { ok: false, why };
 }
 
@@ -16649,8 +16655,8 @@ function reportersOf(o2) {
   return rs;
 }
 function removeOwned(w) {
-  if (w.keyDir) rmSync10(w.keyDir, { recursive: true, force: true });
-  if (!w.keepDisks) rmSync10(w.workDir, { recursive: true, force: true });
+  if (w.keyDir) rmSync11(w.keyDir, { recursive: true, force: true });
+  if (!w.keepDisks) rmSync11(w.workDir, { recursive: true, force: true });
 }
 async function runRehearsal(o2) {
   const minutes = phaseLimit(o2);
@@ -16689,7 +16695,7 @@ async function runRehearsal(o2) {
   }
   const unbootable = ctx?.cachedBase && rec.report.phases.find((p) => p.id === "reboot")?.status === "fail";
   if (unbootable) {
-    rmSync10(ctx.cachedBase, { recursive: true, force: true });
+    rmSync11(ctx.cachedBase, { recursive: true, force: true });
     rec.info(`the cached base ${ctx.cachedBase} did not boot: it is discarded, and the base installed afresh`);
     return runRehearsal({ ...o2, baseCacheFallback: `the cached base ${ctx.cachedBase} did not boot` });
   }
@@ -17088,7 +17094,7 @@ reuseOptions(demo).action(async (o2) => {
   try {
     process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : void 0, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2" });
   } finally {
-    if (target) rmSync11(target, { recursive: true, force: true });
+    if (target) rmSync12(target, { recursive: true, force: true });
   }
 });
 program2.command("engine-demo", { hidden: true }).description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {

@@ -13,7 +13,7 @@ import type { Phase, PhaseContext } from './types.js';
 const wantsRebuild = (o: { rebuild?: boolean }) => o.rebuild !== false;
 
 /** After the rollback of an upgrade: what shows the base is back and the machine reachable. */
-const ROLLED_BACK_CHECKS = ['booted-system', 'pool-health', 'failed-units', 'sshd', 'ssh-login'] as const;
+const ROLLED_BACK_CHECKS = ['booted-system', 'failed-units', 'sshd', 'ssh-login'] as const;
 
 /** What the switch will change, read before it: the closure difference and whether a reboot is needed. */
 async function readChanges(m: Machine, before: string, built: string): Promise<UpgradeChanges> {

@@ -2,7 +2,7 @@
 // the runbook's Tasks 13–18 — a loop over the check table (verify/post-boot.ts). Every check
 // runs even when an earlier one failed; each lands in the report with its evidence.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import type { Machine } from '../qemu/machine.js';
 import { VM_NIC } from '../qemu/spec.js';
 import { REHEARSE_USER, rehearsePassword } from '../runbook/harness.js';
@@ -59,13 +59,25 @@ export async function postBootChecks(ctx: PhaseContext, m: Machine, env: CheckEn
   return ok;
 }
 
+/**
+ * An upgrade from a base that was installed and checked before (the cache, or a kept install)
+ * spends its time on the pull request's own work: the base's checks ran when it was made.
+ */
+const warmUpgrade = (ctx: PhaseContext) => ctx.mode === 'upgrade' && !!(ctx.cachedBase || ctx.o.installed);
+
 export const verifyPhase: Phase = {
   id: 'verify',
   title: 'Verify the installed system (runbook Tasks 13–18)',
+  when: (ctx, failed) => !failed && !warmUpgrade(ctx),
   continueOnFailure: true,
   async run(ctx) {
     const m = ctx.vm!;
     const ok = await postBootChecks(ctx, m, checkEnv(ctx), { system: ctx.mode === 'upgrade' ? 'base' : undefined });
+    // A base that fails its own checks is not kept for later upgrades.
+    if (!ok && ctx.mode === 'upgrade' && ctx.saveTo) {
+      rmSync(ctx.saveTo, { recursive: true, force: true });
+      ctx.rec.info(`  the base failed its checks: it is not kept in the cache (${ctx.saveTo})`);
+    }
     await ctx.o.events?.verified?.(m);
     return ok;
   },
