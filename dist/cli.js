@@ -16705,8 +16705,9 @@ async function runRehearsal(o2) {
 }
 async function cachedBase(ctx) {
   const o2 = ctx.o;
-  if (ctx.mode !== "upgrade" || o2.baseCache === false || o2.fault || o2.saveInstalled || !ctx.iso.sha256) return void 0;
-  const key = await baseKeyFor({ isoSha256: ctx.iso.sha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o2.diskSize ?? "20G" });
+  if (ctx.mode !== "upgrade" || o2.baseCache === false || o2.fault || o2.saveInstalled) return void 0;
+  const isoSha256 = ctx.iso.sha256 ?? await sha256File(ctx.iso.path);
+  const key = await baseKeyFor({ isoSha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o2.diskSize ?? "20G" });
   const dir = baseCacheDir(ctx.cacheDir, key);
   const fallback = o2.baseCacheFallback;
   if (existsSync8(dir) && !fallback) {

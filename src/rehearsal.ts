@@ -12,7 +12,7 @@ import { FAULT_DESCRIPTIONS, faultHooks } from './faults.js';
 import { resolveFlake } from './flake.js';
 import { cacheDir as defaultCacheDir } from './host.js';
 import { hostNotReady } from './host-ready.js';
-import { resolveIso } from './iso/source.js';
+import { resolveIso, sha256File } from './iso/source.js';
 import { DEFAULT_PHASE_TIMEOUT_MINUTES, LIMITS, LimitError } from './limits.js';
 import { ownedTempDir, removeLeftovers } from './leftovers.js';
 import { bootInstallerPhase } from './phases/boot-installer.js';
@@ -148,8 +148,10 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
  */
 async function cachedBase(ctx: PhaseContext): Promise<string | undefined> {
   const o = ctx.o;
-  if (ctx.mode !== 'upgrade' || o.baseCache === false || o.fault || o.saveInstalled || !ctx.iso.sha256) return undefined;
-  const key = await baseKeyFor({ isoSha256: ctx.iso.sha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o.diskSize ?? '20G' });
+  if (ctx.mode !== 'upgrade' || o.baseCache === false || o.fault || o.saveInstalled) return undefined;
+  // A local ISO given without --sha256 is hashed here: the key must name the ISO's content.
+  const isoSha256 = ctx.iso.sha256 ?? (await sha256File(ctx.iso.path));
+  const key = await baseKeyFor({ isoSha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o.diskSize ?? '20G' });
   const dir = baseCacheDir(ctx.cacheDir, key);
   const fallback = o.baseCacheFallback;
   if (existsSync(dir) && !fallback) {
