@@ -132,3 +132,9 @@ if (process.env.BENCH_TCG !== '0') {
   const { tcgTuning } = await import('./tcg-tuning.js');
   await tcgTuning();
 }
+// (4) Upgrade mode: a fresh install run against a warm upgrade run (bench/upgrade.ts, ~20 min
+// under TCG), only with BENCH_UPGRADE=1.
+if (process.env.BENCH_UPGRADE === '1') {
+  const { upgradeBench } = await import('./upgrade.js');
+  await upgradeBench(process.env.BENCH_UPGRADE_LAYOUT ?? 'zfs');
+}

@@ -14666,8 +14666,7 @@ async function fromInstalled(ctx, dir) {
 }
 
 // src/phases/install.ts
-import { readFileSync as readFileSync10, rmSync as rmSync7, writeFileSync as writeFileSync7 } from "node:fs";
-import path27 from "node:path";
+import { readFileSync as readFileSync10 } from "node:fs";
 
 // src/flake-files.ts
 import { existsSync as existsSync7 } from "node:fs";
@@ -14681,6 +14680,8 @@ async function flakeFiles(dir) {
 
 // src/runbook/harness.ts
 import { createHash as createHash3 } from "node:crypto";
+import { rmSync as rmSync7, writeFileSync as writeFileSync7 } from "node:fs";
+import path27 from "node:path";
 
 // src/runbook/layouts.ts
 var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
@@ -14837,6 +14838,23 @@ function vmHardwareModule(hw) {
       "swapDevices = [ ] (forced)"
     ]
   };
+}
+var HARNESS_FILE_NAMES = ["flake.nix", "harness.nix", "vm-hardware.nix"];
+function harnessFiles(o2) {
+  return [
+    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(o2.host), settings: [`nixosConfigurations.${o2.host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
+    harnessModule({ sshPublicKey: o2.sshPublicKey, password: o2.password, generation: o2.generation }),
+    typeof o2.vmHardware === "string" ? { file: `${GUEST_FLAKE}/vm-hardware.nix`, content: o2.vmHardware, settings: [] } : vmHardwareModule(o2.vmHardware)
+  ];
+}
+async function writeHarness(m, files, seconds = 120) {
+  const dir = ownedTempDir("nixos-rehearse-harness-");
+  try {
+    for (const f of files) writeFileSync7(path27.join(dir, path27.basename(f.file)), f.content);
+    await m.copyIn(dir, GUEST_FLAKE, seconds, files.map((f) => path27.basename(f.file)));
+  } finally {
+    rmSync7(dir, { recursive: true, force: true });
+  }
 }
 
 // src/diagnosis/runbook-text.ts
@@ -15170,36 +15188,19 @@ ${res.output}`;
 }
 var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: "Check that the flake directory is readable." };
 var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
-function harnessFiles(ctx, hardwareConfig) {
-  const password = rehearsePassword(readFileSync10(path27.join(ctx.keyDir, "id_ed25519"), "utf8"));
-  const host = ctx.flake.host;
-  return [
-    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: ctx.installed.sshPublicKey, password }),
-    vmHardwareModule(parseHardwareConfig(hardwareConfig))
-  ];
-}
-async function copyFilesIn(m, guestDir, files) {
-  const dir = ownedTempDir("nixos-rehearse-harness-");
-  try {
-    for (const f of files) writeFileSync7(path27.join(dir, f.name), f.content);
-    await m.copyIn(dir, guestDir, 120, files.map((f) => f.name));
-  } finally {
-    rmSync7(dir, { recursive: true, force: true });
-  }
-}
 async function injectHarness(ctx, m) {
-  const files = harnessFiles(ctx, await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
-  const password = rehearsePassword(readFileSync10(path27.join(ctx.keyDir, "id_ed25519"), "utf8"));
-  ctx.installed.vmHardware = files.find((f) => f.file.endsWith("/vm-hardware.nix")).content;
+  const hardware = parseHardwareConfig(await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
+  const password = rehearsePassword(readFileSync10(ctx.installed.sshPrivateKeyFile, "utf8"));
+  const files = harnessFiles({ host: ctx.flake.host, sshPublicKey: ctx.installed.sshPublicKey, password, vmHardware: hardware });
+  ctx.installed.vmHardware = vmHardwareModule(hardware).content;
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
   return runStep(
     ctx,
     m,
     harnessStep,
     [`ls ${GUEST_FLAKE}`],
-    ([ls]) => ["flake.nix", "harness.nix", "vm-hardware.nix"].filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path27.basename(f.file), content: f.content })))
+    ([ls]) => HARNESS_FILE_NAMES.filter((f) => !(ls ?? "").includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
+    () => writeHarness(m, files)
   );
 }
 async function runTasks(ctx, m) {
@@ -15378,11 +15379,7 @@ async function pushFlake(ctx, m, generation) {
   await m.succeed(`rm -rf ${GUEST_CONFIG}`);
   await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
   const i2 = ctx.installed;
-  await copyFilesIn(m, GUEST_FLAKE, [
-    { name: "flake.nix", content: wrapperFlake(ctx.target.host) },
-    { name: "harness.nix", content: harnessModule({ sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync11(i2.sshPrivateKeyFile, "utf8")), generation }).content },
-    { name: "vm-hardware.nix", content: i2.vmHardware }
-  ]);
+  await writeHarness(m, harnessFiles({ host: ctx.target.host, sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync11(i2.sshPrivateKeyFile, "utf8")), generation, vmHardware: i2.vmHardware }));
 }
 
 // src/phases/verify.ts

@@ -18,6 +18,7 @@ import { doctor, renderDoctor } from './doctor.js';
 import { commentAuthor } from './github/comment.js';
 import { githubReporter } from './reporters/github.js';
 import { baseFlake } from './github/base-checkout.js';
+import { RehearseError } from './errors.js';
 import { cacheDir as hostCacheDir } from './host.js';
 import { pullRequestTarget } from './github/context.js';
 import { lockChangesAgainstHead, lockChangesForPullRequest } from './github/lock.js';
@@ -66,7 +67,16 @@ async function upgradeBase(inputs: ReturnType<typeof readInputs>, outDir: string
   }
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
   const [dir, host] = [inputs.flake.slice(0, inputs.flake.lastIndexOf('#')), inputs.host];
-  const base = await baseFlake(workspace, { dir, host }, sha, path.join(outDir, '..'));
+  let base: string | undefined;
+  try {
+    base = await baseFlake(workspace, { dir, host }, sha, path.join(outDir, '..'));
+  } catch (e) {
+    // mode: upgrade asked for by name fails with the reason; auto says it and installs.
+    const why = `the pull request's base commit ${sha.slice(0, 12)} could not be checked out: ${(e as Error).message.split('\n')[0]}`;
+    if (inputs.modeExplicit) throw new RehearseError('input', `mode upgrade: ${why}. Check the repository out with actions/checkout (fetch-depth 0 avoids the fetch)`, { sha });
+    core.warning(neutraliseWorkflowCommands(`mode auto: ${why}; the configuration is installed from scratch instead`));
+    return undefined;
+  }
   if (!base) core.notice(`mode upgrade: the base commit ${sha.slice(0, 12)} has no flake at ${path.relative(workspace, dir) || '.'}; the configuration is installed from scratch instead`);
   else core.info(`upgrade mode: from the base commit ${sha.slice(0, 12)} (${base}) to this pull request`);
   return base;

@@ -39,6 +39,8 @@ export interface ActionInputs {
    * upgrade on pull_request events and install on schedule, workflow_dispatch and push.
    */
   mode: 'install' | 'upgrade';
+  /** The mode was asked for by name (not auto): failing to set it up is then an error, not a fallback. */
+  modeExplicit: boolean;
 }
 
 /** The mode for an event: `auto` upgrades pull requests and installs everything else. */
@@ -141,6 +143,7 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     comment: bool(get, 'comment', isPr),
     token: get('github-token'),
     mode: resolveMode(get('mode'), env.GITHUB_EVENT_NAME),
+    modeExplicit: ['install', 'upgrade'].includes(get('mode').trim()),
     ...phaseTimeout(get),
   };
 }

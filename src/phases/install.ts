@@ -1,15 +1,12 @@
 // Phase: the runbook's Tasks 1–13 (runbook/plan.ts STEPS) in the booted installer, after the
 // configuration under test is copied in; the harness modules go in before Task 11. Each step is
 // recorded through the recorder; the first failing step skips the rest.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { flakeFiles } from '../flake-files.js';
-import { ownedTempDir } from '../leftovers.js';
 import type { Machine } from '../qemu/machine.js';
 import { RehearseError, errorRecord } from '../errors.js';
-import type { Injected } from '../report.js';
 import { tail } from '../report.js';
-import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, rehearsePassword, vmHardwareModule, wrapperFlake } from '../runbook/harness.js';
+import { GUEST_CONFIG, GUEST_FLAKE, HARNESS_FILE_NAMES, harnessFiles, rehearsePassword, vmHardwareModule, writeHarness } from '../runbook/harness.js';
 import { parseHardwareConfig } from '../runbook/parsers.js';
 import { STEPS, type Step, part } from '../runbook/plan.js';
 import type { Phase, PhaseContext } from './types.js';
@@ -45,41 +42,20 @@ export async function runStep(ctx: PhaseContext, m: Machine, step: StepHead, com
 const copyStep: StepHead = { id: 'flake-copy', task: 0, title: `Copy the configuration under test into the installer (${GUEST_CONFIG})`, decision: 'Check that the flake directory is readable.' };
 const harnessStep: StepHead = { id: 'harness-inject', task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: 'The harness flake could not be written into the installer.' };
 
-/** The wrapper flake, harness.nix and vm-hardware.nix for this run (harness.ts). */
-function harnessFiles(ctx: PhaseContext, hardwareConfig: string): Injected[] {
-  const password = rehearsePassword(readFileSync(path.join(ctx.keyDir, 'id_ed25519'), 'utf8'));
-  const host = ctx.flake.host;
-  return [
-    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(host), settings: [`nixosConfigurations.${host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: ctx.installed.sshPublicKey, password }),
-    vmHardwareModule(parseHardwareConfig(hardwareConfig)),
-  ];
-}
-
-/** Copies files into a guest directory, through a host temporary directory that is always removed. */
-export async function copyFilesIn(m: Machine, guestDir: string, files: Array<{ name: string; content: string }>): Promise<void> {
-  const dir = ownedTempDir('nixos-rehearse-harness-');
-  try {
-    for (const f of files) writeFileSync(path.join(dir, f.name), f.content);
-    // The files written, not the directory: its owner tag (leftovers.ts) stays on the host.
-    await m.copyIn(dir, guestDir, 120, files.map((f) => f.name));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Writes the harness flake into the installer (a step of its own, after Task 10). */
+/** Writes the harness flake into the installer (a step of its own, after Task 10): harness.ts makes and writes it. */
 async function injectHarness(ctx: PhaseContext, m: Machine): Promise<boolean> {
-  const files = harnessFiles(ctx, await m.succeed('cat /mnt/etc/nixos/hardware-configuration.nix'));
-  const password = rehearsePassword(readFileSync(path.join(ctx.keyDir, 'id_ed25519'), 'utf8'));
-  ctx.installed.vmHardware = files.find((f) => f.file.endsWith('/vm-hardware.nix'))!.content;
+  const hardware = parseHardwareConfig(await m.succeed('cat /mnt/etc/nixos/hardware-configuration.nix'));
+  const password = rehearsePassword(readFileSync(ctx.installed.sshPrivateKeyFile, 'utf8'));
+  const files = harnessFiles({ host: ctx.flake.host, sshPublicKey: ctx.installed.sshPublicKey, password, vmHardware: hardware });
+  // The rebuild writes the same vm-hardware.nix (installed-vm.ts pushFlake).
+  ctx.installed.vmHardware = vmHardwareModule(hardware).content;
   // The report shows every injected file; the throw-away password is not repeated there.
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
   return runStep(
     ctx, m, harnessStep,
     [`ls ${GUEST_FLAKE}`],
-    ([ls]) => ['flake.nix', 'harness.nix', 'vm-hardware.nix'].filter((f) => !(ls ?? '').includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
-    () => copyFilesIn(m, GUEST_FLAKE, files.map((f) => ({ name: path.basename(f.file), content: f.content }))),
+    ([ls]) => HARNESS_FILE_NAMES.filter((f) => !(ls ?? '').includes(f)).map((f) => `${GUEST_FLAKE}/${f} is missing`),
+    () => writeHarness(m, files),
   );
 }
 

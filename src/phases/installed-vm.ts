@@ -6,8 +6,7 @@ import { GuestGaveUpError } from '../errors.js';
 import { flakeFiles } from '../flake-files.js';
 import { timeoutScale } from '../qemu/accel.js';
 import { Machine } from '../qemu/machine.js';
-import { GUEST_CONFIG, GUEST_FLAKE, harnessModule, rehearsePassword, wrapperFlake } from '../runbook/harness.js';
-import { copyFilesIn } from './install.js';
+import { GUEST_CONFIG, harnessFiles, rehearsePassword, writeHarness } from '../runbook/harness.js';
 import type { PhaseContext } from './types.js';
 
 /** The autologin the harness sets up, or the guest giving up (boot-stage.ts BOOT_GAVE_UP). */
@@ -61,9 +60,5 @@ export async function pushFlake(ctx: PhaseContext, m: Machine, generation: numbe
   await m.succeed(`rm -rf ${GUEST_CONFIG}`);
   await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
   const i = ctx.installed;
-  await copyFilesIn(m, GUEST_FLAKE, [
-    { name: 'flake.nix', content: wrapperFlake(ctx.target.host) },
-    { name: 'harness.nix', content: harnessModule({ sshPublicKey: i.sshPublicKey, password: rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), generation }).content },
-    { name: 'vm-hardware.nix', content: i.vmHardware },
-  ]);
+  await writeHarness(m, harnessFiles({ host: ctx.target.host, sshPublicKey: i.sshPublicKey, password: rehearsePassword(readFileSync(i.sshPrivateKeyFile, 'utf8')), generation, vmHardware: i.vmHardware }));
 }

@@ -108,6 +108,10 @@ describe('the action bundle on node24, as GitHub runs it on a pull request', () 
     const r = await runAction({ iso: fx.iso, 'disk-size': '8G', rebuild: 'false', layout: 'ext4', accel: 'auto', 'reuse-installer': 'true' }, { runId: 4001, env: { RUNNER_TOOL_CACHE: toolCache } });
     expect(r.exitCode, r.all.slice(-6000)).toBe(0);
     expect(r.stdout).toMatch(/the saved installer .* could not be restored: .*damaged.*; it is discarded and the ISO booted instead/);
+    // A pull request runs in upgrade mode (auto); this workspace is no git checkout, so the base
+    // commit cannot be checked out: it says so and installs from scratch.
+    expect(r.stdout).toMatch(/::warning::mode auto: the pull request's base commit \w{12} could not be checked out: .*; the configuration is installed from scratch instead/);
+    expect(r.outputs.mode).toBe('install');
     expect(existsSync(bad)).toBe(false);
     const report = JSON.parse(readFileSync(r.outputs['report-path']!, 'utf8')) as Report;
     expect(report.iso.restoredFrom).toBeUndefined();
