@@ -2,7 +2,7 @@
 // engine executes against a booted installer: one named step per Task, with its commands (the
 // runbook's own, for the layout), the check of their output that the runbook's "What it means"
 // describes, and the runbook's "Decision" as the failure message. Pure: the runner
-// (rehearsal.ts) runs the commands and hands the outputs back.
+// (phases/install.ts) runs the commands and hands the outputs back.
 import type { Layout, Mount } from './layouts.js';
 import { parseHardwareConfig, parseLsblkJson, parseMountLines, parseSgdiskPrint } from './parsers.js';
 import { type RootContext, type RootConfig, rootKind } from '../roots/index.js';

@@ -1,6 +1,6 @@
 // The post-boot checks (the runbook's Tasks 13–18, the safe upgrade pattern and its rollbacks),
 // as pure functions from what the guest printed to a verdict. Every verdict lives here: the
-// runner (verify.ts) only runs the commands and hands their output over, so that each check can
+// phases (src/phases/, through the check table verify/post-boot.ts) only run the commands and hand their output over, so that each check can
 // be shown red and green without a VM (test/unit/checks-red.test.ts covers every id in
 // CHECK_IDS; test/unit/verify.test.ts the parsers and the finer messages).
 import { parseKeyValue } from '../console/text.js';
@@ -8,7 +8,7 @@ import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
 import { type BootEntry, type IpInterface, failedUnitsUnread, parseIpAddrJson, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseLoaderDefault, parsePathInfoSize } from './parsers.js';
 
 /**
- * Every check id verify.ts can put in report.checks. The pass/fail helpers only take these, so a
+ * Every check id the phases can put in report.checks. The pass/fail helpers only take these, so a
  * new id does not compile until it is listed here, and checks-red.test.ts fails until it has a
  * red and a green case.
  */
@@ -212,7 +212,7 @@ export function checkSshLogin(exitCode: number, stdout: string, stderr: string, 
   return fail('ssh-login', /Permission denied/.test(`${stdout}\n${stderr}`) ? 'refused' : 'unreachable', `SSH login as ${user} with this run's key failed`, ev);
 }
 
-/** What the host saw when it tried a password login (verify.ts: ssh with the key off, askpass forced). */
+/** What the host saw when it tried a password login (verify/ssh.ts: ssh with the key off, askpass forced). */
 export interface PasswordTry {
   user: string;
   exitCode: number;
