@@ -5,7 +5,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { readInstallerState } from '../../src/installer-state.js';
 import { processAlive } from '../../src/leftovers.js';
-import { runRehearsal } from '../../src/rehearsal.js';
+import { readSavedInstall, runRehearsal } from '../../src/rehearsal.js';
 
 export function shared() {
   return inject('shared');
@@ -37,14 +37,17 @@ export function installedBaseDir(layout: string): string {
  * rehearsal.test.ts (which runs first, see budget.json), or installed now (from the saved
  * installer, no checks) when a file runs on its own.
  */
-export async function installedBase(layout: string): Promise<string> {
+export async function installedBase(layout: string, o: { running?: boolean } = {}): Promise<string> {
   const dir = installedBaseDir(layout);
-  // rehearsal.test.ts, running beside this file, is making it: wait while its maker lives.
+  // rehearsal.test.ts, running beside this file, is making it: wait while its maker lives (for
+  // its running base too, `running`, kept after its checks).
   const pending = `${dir}.pending`;
-  while (!existsSync(path.join(dir, 'installed.json')) && existsSync(pending) && processAlive(Number(readFileSync(pending, 'utf8')))) {
+  const ready = () => existsSync(path.join(dir, 'installed.json')) && (!o.running || !!readSavedInstall(dir).running);
+  while (!ready() && existsSync(pending) && processAlive(Number(readFileSync(pending, 'utf8')))) {
     await new Promise((r) => setTimeout(r, 5000));
   }
-  if (existsSync(path.join(dir, 'installed.json'))) return dir;
+  if (ready()) return dir;
+  rmSync(dir, { recursive: true, force: true });
   const fx = inject('fixture');
   const r = await runRehearsal({
     iso: fx.iso,
@@ -55,7 +58,8 @@ export async function installedBase(layout: string): Promise<string> {
     cacheDir: shared().cacheDir,
     reuseInstaller: true,
     saveInstalled: dir,
-    verify: false,
+    // A running base is kept after the checks (phases/running-base.ts): they run then.
+    ...(o.running ? { rebuild: false } : { verify: false }),
   });
   if (r.exitCode !== 0 || !existsSync(path.join(dir, 'installed.json'))) throw new Error(`installing the ${layout} base failed: ${r.report.error?.message ?? JSON.stringify(r.report.steps.filter((s) => s.status === 'fail'))}`);
   return dir;

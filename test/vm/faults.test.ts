@@ -187,9 +187,9 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
   });
 
   describe('an upgrade from the installed zfs-mirror base (kept by rehearsal.test.ts, the cached base of upgrade mode): two failures in one run, and the rollback brings the base back (#16 item 5)', () => {
-    // One boot of the base serves both, as a real bad day can hold both: the machine comes up
-    // without its second mirror disk, and the pull request under test, applied by the upgrade,
-    // disables sshd. Each is asserted on its own below, and the diagnosis must name both.
+    // One run from the base serves both, as a real bad day can hold both: the machine loses its
+    // second mirror disk before the upgrade's reboot, and the pull request under test, applied
+    // by the upgrade, disables sshd. Each is asserted on its own below, and the diagnosis must name both.
     // (QMP hot-unplug from a running guest is proven in engine.test.ts.)
     let report: Report;
     const flake = mkdtempSync(path.join(os.tmpdir(), 'flake-no-sshd-'));
@@ -200,17 +200,20 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
       const cfg = path.join(flake, 'configuration.nix');
       writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('services.openssh = {\n    enable = true;', 'services.openssh = {\n    enable = false;'));
       expect(readFileSync(cfg, 'utf8')).toContain('enable = false;');
-      ({ report } = await red('mirror-disk-and-sshd', { fault: 'remove-mirror-disk', flake: `${flake}#server`, upgradeFrom: `${fx.flake}#server`, layout: 'zfs-mirror', installed: await installedBase('zfs-mirror') }));
+      ({ report } = await red('mirror-disk-and-sshd', { fault: 'remove-mirror-disk', flake: `${flake}#server`, upgradeFrom: `${fx.flake}#server`, layout: 'zfs-mirror', installed: await installedBase('zfs-mirror', { running: true }) }));
       expect(report.installedFrom).toBeTruthy();
       expect(report.mode).toBe('upgrade');
       expect(report.base?.cachedFrom).toBe(report.installedFrom);
-      // A warm upgrade: the base (checked when it was made) boots, and the pull request's own work
-      // follows. A red switch does not stop the run: the reboot into it, and the rollback, follow.
-      expect(report.phases.map((p) => p.id)).toEqual(['reboot', 'upgrade', 'reboot-upgraded', 'rollback']);
+      // A warm upgrade: the base resumed where its checks ended (no boot), and the pull request's
+      // own work follows. A red switch does not stop the run: the reboot into it, and the
+      // rollback, follow. The second disk is hot-unplugged from the resumed base.
+      expect(report.phases.map((p) => p.id)).toEqual(['resume-base', 'upgrade', 'reboot-upgraded', 'rollback']);
+      expect(report.base?.resumedFrom).toBe(path.join(report.installedFrom!, 'running'));
+      expect(report.fault?.what).toMatch(/hot-unplug the second disk from the resumed base/);
       // The kept install is the install's (the full rehearsal's generation 2 went to its
       // overlays): the upgrade made generation 2 of it.
       expect(report.checks.find((c) => c.id === 'generations' && c.system === 'upgraded')?.summary).toMatch(/^2 generation\(s\); generation 2 is current/);
-    }, scaledMs(1_800_000)); // three boots of the installed system (and, run alone, the base's install first)
+    }, scaledMs(1_800_000)); // two boots of the installed system (and, run alone, the base's install first)
 
     it('a mirror disk gone at the reboot: pool-degraded, with the storage playbook', () => {
       const pool = report.checks.find((c) => c.id === 'pool-health')!;
