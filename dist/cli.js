@@ -12415,7 +12415,7 @@ function buildQemuArgv(spec) {
     if (spec.kernelBoot.append) push("-append", spec.kernelBoot.append);
   }
   const fwd = spec.sshHostPort !== void 0 ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-${VM_NIC.address}:22` : "";
-  push("-netdev", `user,id=net0${fwd}`);
+  push("-netdev", `user,id=net0${spec.network === "none" ? ",restrict=on" : ""}${fwd}`);
   push("-device", `virtio-net-pci,netdev=net0,mac=${VM_NIC.mac},romfile=`);
   push("-chardev", `socket,id=serial0,path=${qemuEscape(spec.sockets.serial)},server=on,wait=off`);
   push("-serial", "chardev:serial0");
@@ -12650,6 +12650,7 @@ var Machine = class _Machine {
         iso: opts.iso,
         kernelBoot: opts.kernelBoot,
         sshHostPort,
+        network: opts.network,
         sockets: socketPaths(socketDir),
         noReboot: opts.noReboot,
         startPaused: true,
@@ -13911,6 +13912,7 @@ function common2(ctx) {
     timeoutScale: ctx.accel.timeoutScale,
     memoryMiB: ctx.memoryMiB,
     cpus: ctx.cpus,
+    network: ctx.network,
     // No bootindex: the direct kernel boot holds 0.
     disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? "20G" })),
     workDir: ctx.workDir,
@@ -14896,6 +14898,7 @@ async function bootInstalled(ctx, name) {
     workDir: ctx.workDir,
     keep: true,
     sshHostPort: "auto",
+    network: ctx.network,
     logDir: ctx.logDir
   });
   ctx.vm = m;
@@ -14935,6 +14938,7 @@ async function resumeRunning(ctx, r) {
     workDir: ctx.workDir,
     keep: true,
     sshHostPort: "auto",
+    network: ctx.network,
     logDir: ctx.logDir,
     restore: { state: r.state, efiVars: r.efiVars, serialLog: r.serialLog }
   });
@@ -16828,6 +16832,8 @@ async function runRehearsal(o2) {
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
   if (o2.fault) rec.set({ fault: { id: o2.fault, what: FAULT_DESCRIPTIONS[o2.fault] } });
+  if (o2.network !== void 0 && o2.network !== "internet" && o2.network !== "none") throw new RehearseError("input", `unknown network '${String(o2.network)}': choose internet (the default) or none`, { network: String(o2.network) });
+  rec.set({ network: o2.network ?? "internet" });
   const owned = { workDir: o2.workDir ?? ownedTempDir("nixos-rehearse-run-"), keepDisks: !!(o2.keep || o2.workDir) };
   const memoryMiB = o2.memoryMiB ?? DEFAULT_MEMORY_MIB;
   let ctx;
@@ -16923,6 +16929,7 @@ async function prepare(o2, rec, owned) {
     accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
     memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
     cpus: o2.cpus ?? 2,
+    network: o2.network === "none" ? "none" : "nat",
     fault: faultHooks(o2.fault),
     saveTo: o2.saveInstalled,
     disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
@@ -17199,6 +17206,7 @@ function rehearsalOptions(o2) {
     memoryMiB: wholeNumber("--memory", o2.memory, LIMITS.memoryMiB),
     cpus: wholeNumber("--cpus", o2.cpus, LIMITS.cpus),
     accel: o2.accel,
+    network: o2.network,
     outDir: o2.out,
     keep: o2.keep,
     rebuild: o2.rebuild,
@@ -17238,7 +17246,7 @@ var jsonOption = () => new Option("--json", "print report.json on stdout when th
 var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
 var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS2).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS2));
-var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").option("--upgrade-from <dir#host>", "upgrade mode: install this base configuration (e.g. a checkout of your main branch) first, then upgrade to --flake the safe way (build, switch, verify), reboot into it, check it, and roll back to the base in place and at boot; the report shows what changed").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
+var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").option("--upgrade-from <dir#host>", "upgrade mode: install this base configuration (e.g. a checkout of your main branch) first, then upgrade to --flake the safe way (build, switch, verify), reboot into it, check it, and roll back to the base in place and at boot; the report shows what changed").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).addOption(new Option("--network <what>", "what the VMs may reach: internet (a real install needs the binary cache; QEMU's NAT also reaches this host's loopback services at 10.0.2.2) or none (neither this host nor the outside: for configurations that build offline)").choices(["internet", "none"]).default("internet")).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
 reuseOptions(run).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });
@@ -17253,7 +17261,7 @@ reuseOptions(demo).action(async (o2) => {
   const { upgrade, ...flags } = o2;
   const target = upgrade ? pullRequestFlake(fx.flake) : void 0;
   try {
-    process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : void 0, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2" });
+    process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : void 0, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2", network: "none" });
   } finally {
     if (target) rmSync13(target, { recursive: true, force: true });
   }

@@ -64,6 +64,7 @@ const run = program
   .option('--memory <MiB>', 'guest memory in MiB (both VMs)', String(DEFAULT_MEMORY_MIB))
   .option('--cpus <n>', 'guest CPUs', '2')
   .addOption(accelOption())
+  .addOption(new Option('--network <what>', "what the VMs may reach: internet (a real install needs the binary cache; QEMU's NAT also reaches this host's loopback services at 10.0.2.2) or none (neither this host nor the outside: for configurations that build offline)").choices(['internet', 'none']).default('internet'))
   .option('--out <dir>', 'where report.json and the serial logs go', 'nixos-rehearse-out')
   .option('--keep', 'keep the VM work directory (disks, EFI vars) after the run')
   .option('--no-rebuild', 'after the reboot and the checks, skip the rebuild and the rollbacks')
@@ -96,7 +97,8 @@ reuseOptions(demo).action(async (o: DemoFlags) => {
   const { upgrade, ...flags } = o;
   const target = upgrade ? pullRequestFlake(fx.flake) : undefined;
   try {
-    process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : undefined, diskSize: '8G', memory: String(DEFAULT_MEMORY_MIB), cpus: '2' });
+    // The fixture builds offline: its VMs reach nothing, neither this host nor the outside.
+    process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : undefined, diskSize: '8G', memory: String(DEFAULT_MEMORY_MIB), cpus: '2', network: 'none' });
   } finally {
     if (target) rmSync(target, { recursive: true, force: true });
   }

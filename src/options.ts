@@ -11,6 +11,13 @@ export interface RehearsalOptions {
   /** `<dir>#<host>`. */
   flake: string;
   layout: string;
+  /**
+   * What the VMs may reach: `internet` (default: a real install needs the binary cache and the
+   * flake's inputs; QEMU's NAT also lets the guest reach the host's loopback at 10.0.2.2) or
+   * `none` (nothing: neither the host nor the outside; for configurations that build offline,
+   * like the fixture's). The SSH checks reach the guest either way.
+   */
+  network?: 'internet' | 'none';
   diskSize?: string;
   memoryMiB?: number;
   cpus?: number;

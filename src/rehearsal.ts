@@ -102,6 +102,8 @@ export async function runRehearsal(o: RehearsalOptions): Promise<RehearsalResult
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o.fault && !(o.fault in FAULT_DESCRIPTIONS)) throw new RehearseError('input', `unknown fault '${o.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(', ')}`, { fault: o.fault });
   if (o.fault) rec.set({ fault: { id: o.fault, what: FAULT_DESCRIPTIONS[o.fault] } });
+  if (o.network !== undefined && o.network !== 'internet' && o.network !== 'none') throw new RehearseError('input', `unknown network '${String(o.network)}': choose internet (the default) or none`, { network: String(o.network) });
+  rec.set({ network: o.network ?? 'internet' });
   // The disks outlive the installer VM: the installed system boots from them afterwards.
   const owned: Owned = { workDir: o.workDir ?? ownedTempDir('nixos-rehearse-run-'), keepDisks: !!(o.keep || o.workDir) };
   const memoryMiB = o.memoryMiB ?? DEFAULT_MEMORY_MIB;
@@ -206,6 +208,7 @@ async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promis
     accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
     memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
     cpus: o.cpus ?? 2,
+    network: o.network === 'none' ? 'none' : 'nat',
     fault: faultHooks(o.fault),
     saveTo: o.saveInstalled,
     disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial })),

@@ -123,6 +123,8 @@ export interface Report {
    * change. `upgrade`: the base configuration is installed (or taken from the cache) and
    * upgraded to the configuration under test the runbook's safe way.
    */
+  /** What the VMs could reach (RehearsalOptions.network). */
+  network?: 'internet' | 'none';
   mode?: 'install' | 'upgrade';
   /** In upgrade mode: the base configuration (`<dir>#<host>`) the upgrade starts from. */
   base?: { flake: string; toplevel?: string; cachedFrom?: string; cacheFallback?: string; /** The running base resumed instead of booting the base (upgrade/running-base.ts). */ resumedFrom?: string };

@@ -15,6 +15,7 @@ export interface RunFlags {
   memory: string;
   cpus: string;
   accel: 'auto' | 'kvm' | 'tcg';
+  network?: 'internet' | 'none';
   out: string;
   keep?: boolean;
   rebuild: boolean;
@@ -38,6 +39,7 @@ export function rehearsalOptions(o: RunFlags): RehearsalOptions {
     memoryMiB: wholeNumber('--memory', o.memory, LIMITS.memoryMiB),
     cpus: wholeNumber('--cpus', o.cpus, LIMITS.cpus),
     accel: o.accel,
+    network: o.network,
     outDir: o.out,
     keep: o.keep,
     rebuild: o.rebuild,

@@ -14,6 +14,7 @@ function common(ctx: PhaseContext) {
     timeoutScale: ctx.accel.timeoutScale,
     memoryMiB: ctx.memoryMiB,
     cpus: ctx.cpus,
+    network: ctx.network,
     // No bootindex: the direct kernel boot holds 0.
     disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? '20G' })),
     workDir: ctx.workDir,

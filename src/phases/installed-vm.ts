@@ -40,6 +40,7 @@ export async function bootInstalled(ctx: PhaseContext, name: string): Promise<Ma
     workDir: ctx.workDir,
     keep: true,
     sshHostPort: 'auto',
+    network: ctx.network,
     logDir: ctx.logDir,
   });
   ctx.vm = m;

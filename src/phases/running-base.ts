@@ -42,6 +42,7 @@ export async function resumeRunning(ctx: PhaseContext, r: RunningBase): Promise<
     workDir: ctx.workDir,
     keep: true,
     sshHostPort: 'auto',
+    network: ctx.network,
     logDir: ctx.logDir,
     restore: { state: r.state, efiVars: r.efiVars, serialLog: r.serialLog },
   });

@@ -46,6 +46,8 @@ export interface PhaseContext {
   readonly keepDisks: boolean;
   readonly memoryMiB: number;
   readonly cpus: number;
+  /** What the VMs may reach (RehearsalOptions.network), as QEMU's NIC takes it. */
+  readonly network: 'nat' | 'none';
   readonly fault: FaultHooks;
   /** The disks QEMU is given: the same for the installer and the installed system. */
   disks: DiskId[];

@@ -49,7 +49,9 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
   // User-mode networking; romfile= keeps OVMF from trying a PXE boot through the NIC's ROM. The
   // MAC is fixed: the installed system's harness module names the NIC by it (harness.ts).
   const fwd = spec.sshHostPort !== undefined ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-${VM_NIC.address}:22` : '';
-  push('-netdev', `user,id=net0${fwd}`);
+  // restrict=on: the guest reaches neither the host (10.0.2.2 is the host's loopback) nor the
+  // outside; the forward above still reaches the guest (QEMU's documentation of -netdev user).
+  push('-netdev', `user,id=net0${spec.network === 'none' ? ',restrict=on' : ''}${fwd}`);
   push('-device', `virtio-net-pci,netdev=net0,mac=${VM_NIC.mac},romfile=`);
   // Serial port: the boot log, the boot menus, the installer's autologin shell.
   push('-chardev', `socket,id=serial0,path=${qemuEscape(spec.sockets.serial)},server=on,wait=off`);

@@ -45,6 +45,8 @@ export interface MachineOptions {
   kernelBoot?: DirectKernelBoot;
   /** Forward a host port to guest port 22: a number, or 'auto' for a free one. */
   sshHostPort?: number | 'auto';
+  /** What the guest may reach (MachineSpec.network): `nat` (default) or `none`. */
+  network?: 'nat' | 'none';
   /** Where disks, the vars copy and sockets go; default: a new temp dir, removed on stop(). */
   workDir?: string;
   /** Where the transcripts and qemu.log go; they survive stop() (default: $TMPDIR/nixos-rehearse-logs/<name>-…). */
@@ -159,6 +161,7 @@ export class Machine {
         iso: opts.iso,
         kernelBoot: opts.kernelBoot,
         sshHostPort,
+        network: opts.network,
         sockets: socketPaths(socketDir),
         noReboot: opts.noReboot,
         startPaused: true,

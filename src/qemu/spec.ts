@@ -31,6 +31,13 @@ export interface MachineSpec {
   kernelBoot?: DirectKernelBoot;
   /** Host TCP port (on 127.0.0.1) forwarded to the guest's port 22. */
   sshHostPort?: number;
+  /**
+   * What the guest may reach through its NIC (QEMU's user network): `nat` (default) the
+   * outside world through the host's NAT, and with it the host's own loopback services at
+   * 10.0.2.2 (QEMU cannot exclude them); `none` nothing at all (`restrict=on`): neither the host
+   * nor the outside. Either way DHCP gives the NIC its address and the SSH forward reaches it.
+   */
+  network?: 'nat' | 'none';
   sockets: { serial: string; control: string; qmp: string };
   /** Exit instead of rebooting when the guest reboots. */
   noReboot?: boolean;

@@ -72,13 +72,14 @@ export function evalError(expr: string): string {
 
 export interface Layout {
   files: Record<string, string>;
+  modes: Record<string, string>;
   links: Record<string, string>;
   hostid: string | null;
   name: string;
 }
 export const layoutOf = (sys: string) =>
   evalJson<Layout>(`let s = ${sys}; l = s.config.system.build.fixtureLayout; in {
-    files = builtins.mapAttrs (n: f: f.text) l.files; inherit (l) links hostid;
+    files = builtins.mapAttrs (n: f: f.text) l.files; modes = builtins.mapAttrs (n: f: f.mode) l.files; inherit (l) links hostid;
     name = s.config.system.build.toplevel.name;
   }`);
 

@@ -87,6 +87,9 @@ describe('buildQemuArgv', () => {
   it('forwards the SSH port on loopback only', () => {
     expect(values(argv, '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:2222-10.0.2.15:22']);
     expect(values(buildQemuArgv({ ...base, sshHostPort: undefined }), '-netdev')).toEqual(['user,id=net0']);
+    // network none: restrict=on (the guest reaches neither the host nor the outside), the SSH forward kept.
+    expect(values(buildQemuArgv({ ...base, network: 'none' }), '-netdev')).toEqual(['user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-10.0.2.15:22']);
+    expect(values(buildQemuArgv({ ...base, network: 'nat' }), '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:2222-10.0.2.15:22']);
   });
 
   it('wires serial, the virtio control console and QMP to Unix sockets, paused until attached', () => {

@@ -143,6 +143,48 @@ describe('the demo configuration and the harness, evaluated by Nix, give the rec
   });
 });
 
+describe('systemd.services (systemd-lib.nix serviceToUnit and makeJobScript; switch-test.nix)', () => {
+  // A pull request that adds a service, as nixos/tests/switch-test.nix's simpleService does.
+  const services = `{ lib, ... }: {
+  systemd.services.rehearse-broken = {
+    description = "A service this pull request adds";
+    wantedBy = [ "multi-user.target" ];
+    after = [ "network.target" ];
+    environment.GREETING = "hello";
+    serviceConfig.Type = "oneshot";
+    serviceConfig.RemainAfterExit = true;
+    script = "echo starting; exit 1";
+  };
+  systemd.services.off = { enable = false; wantedBy = [ "multi-user.target" ]; script = "true"; };
+  systemd.services.no-command = { wantedBy = [ "multi-user.target" ]; };
+}
+`;
+  it('each enabled service with a command is a unit in /etc/systemd/system, its script a job script, its targets listed', () => {
+    const dir = wrapper('wrap-services', demo, { 'harness.nix': harnessText, 'vm-hardware.nix': services });
+    const nix = layoutOf(system({ extend: [nixPath(`${dir}/harness.nix`), nixPath(`${dir}/vm-hardware.nix`)] }));
+    const unit = nix.files['etc/systemd/system/rehearse-broken.service']!;
+    expect(unit).toMatch(/^\[Unit\]\nDescription=A service this pull request adds\nAfter=network\.target\n\n\[Service\]\n/);
+    expect(unit).toContain('Environment="GREETING=hello"\n');
+    // The generation's own path: `builtins.placeholder "out"`, which Nix replaces when it builds.
+    const out = evalJson<string>('builtins.placeholder "out"');
+    expect(unit).toContain(`\nExecStart=${out}/fixture/unit-scripts/rehearse-broken-start\n`);
+    expect(unit).toMatch(/^Type=oneshot$/m);
+    expect(unit).toMatch(/^RemainAfterExit=true$/m);
+    expect(nix.files['fixture/unit-scripts/rehearse-broken-start']).toBe('#!/bin/bash\nset -e\necho starting; exit 1\n');
+    expect(nix.modes['fixture/unit-scripts/rehearse-broken-start']).toBe('0555');
+    expect(nix.files['fixture/wanted-by']).toBe('multi-user.target rehearse-broken.service\n');
+    expect(nix.files['fixture/units']).toMatch(/^rehearse-broken\.service [0-9a-f]{64}\n$/);
+    // Disabled, or nothing to run: no unit.
+    expect(Object.keys(nix.files).filter((f) => /\/(off|no-command)\.service$/.test(f))).toEqual([]);
+  });
+
+  it('a changed service has another hash (what switch-to-configuration restarts on)', () => {
+    const a = layoutOf(system({ extend: [nixPath(`${wrapper('svc-a', demo, { 'harness.nix': harnessText, 'vm-hardware.nix': services })}/vm-hardware.nix`)] }));
+    const b = layoutOf(system({ extend: [nixPath(`${wrapper('svc-b', demo, { 'harness.nix': harnessText, 'vm-hardware.nix': services.replace('exit 1', 'exit 0') })}/vm-hardware.nix`)] }));
+    expect(a.files['fixture/units']).not.toBe(b.files['fixture/units']);
+  });
+});
+
 describe('the generation is a real derivation over store paths', () => {
   // Stand-ins for what the fixture builder adds with nix-store --add-fixed --recursive sha256.
   const inputs = { busybox: 'busybox-static-1.37.0', kernel: 'linux-6.12.57', initrd: 'initrd-linux-6.12.57' };

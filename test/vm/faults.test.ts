@@ -186,10 +186,12 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     }
   });
 
-  describe('an upgrade from the installed zfs-mirror base (kept by rehearsal.test.ts, the cached base of upgrade mode): two failures in one run, and the rollback brings the base back (#16 item 5)', () => {
-    // One run from the base serves both, as a real bad day can hold both: the machine loses its
-    // second mirror disk before the upgrade's reboot, and the pull request under test, applied
-    // by the upgrade, disables sshd. Each is asserted on its own below, and the diagnosis must name both.
+  describe('an upgrade from the installed zfs-mirror base (kept by rehearsal.test.ts, the cached base of upgrade mode): three failures in one run, and the rollback brings the base back (#16 item 5)', () => {
+    // One run from the base serves all three, as a real bad day can hold them: the machine loses
+    // its second mirror disk before the upgrade's reboot, and the pull request under test,
+    // applied by the upgrade, disables sshd and adds a service that fails when it starts (as
+    // nixos/tests/switch-test.nix's simpleServiceFailing does). Each is asserted on its own
+    // below, and the diagnosis must name each.
     // (QMP hot-unplug from a running guest is proven in engine.test.ts.)
     let report: Report;
     const flake = mkdtempSync(path.join(os.tmpdir(), 'flake-no-sshd-'));
@@ -198,9 +200,11 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
     it('runs red, starting from the base without installing', async () => {
       cpSync(fx.flake, flake, { recursive: true });
       const cfg = path.join(flake, 'configuration.nix');
-      writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('services.openssh = {\n    enable = true;', 'services.openssh = {\n    enable = false;'));
+      const broken = '  systemd.services.rehearse-broken = {\n    description = "A service the pull request adds";\n    wantedBy = [ "multi-user.target" ];\n    serviceConfig.Type = "oneshot";\n    script = "echo \'rehearse-broken: cannot start\' >&2; exit 1";\n  };\n';
+      writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('services.openssh = {\n    enable = true;', `${broken}  services.openssh = {\n    enable = false;`));
       expect(readFileSync(cfg, 'utf8')).toContain('enable = false;');
-      ({ report } = await red('mirror-disk-and-sshd', { fault: 'remove-mirror-disk', flake: `${flake}#server`, upgradeFrom: `${fx.flake}#server`, layout: 'zfs-mirror', installed: await installedBase('zfs-mirror', { running: true }) }));
+      expect(readFileSync(cfg, 'utf8')).toContain('systemd.services.rehearse-broken');
+      ({ report } = await red('disk-sshd-unit', { fault: 'remove-mirror-disk', flake: `${flake}#server`, upgradeFrom: `${fx.flake}#server`, layout: 'zfs-mirror', installed: await installedBase('zfs-mirror', { running: true }) }));
       expect(report.installedFrom).toBeTruthy();
       expect(report.mode).toBe('upgrade');
       expect(report.base?.cachedFrom).toBe(report.installedFrom);
@@ -226,13 +230,26 @@ describe('faults injected on purpose turn the rehearsal red with the right diagn
 
     it('sshd disabled by the upgrade: red at the switch and after the reboot into it, ssh-dead-after-reboot (runbook Common mistakes 3, “after a rebuild SSH is dead”)', () => {
       const on = (id: string, system: string) => report.checks.find((c) => c.id === id && c.system === system);
-      expect(report.checks.find((c) => c.id === 'rebuild-switch')?.status).toBe('pass');
+      expect(report.checks.find((c) => c.id === 'rebuild-switch')?.reason).toBe('switch-failed'); // the failing service (below)
       expect(report.checks.find((c) => c.id === 'rebuild-sshd')?.status).toBe('fail');
       expect(on('sshd', 'upgraded')?.status).toBe('fail');
       expect(on('ssh-login', 'upgraded')?.status).toBe('fail');
       expect(on('booted-system', 'upgraded')?.status).toBe('pass'); // it did boot the new generation
       expect(ids(report)).toContain('ssh-dead-after-reboot');
       expect(report.playbook?.map((p) => p.id)).toEqual(expect.arrayContaining(['what-is-running', 'services', 'network']));
+    });
+
+    it('a service that fails when the switch starts it: red at the switch (exit 4, its status) and after the reboot, failed-units', () => {
+      const sw = report.checks.find((c) => c.id === 'rebuild-switch')!;
+      expect(sw.summary).toMatch(/exit 4/);
+      expect(sw.evidence).toMatch(/warning: the following units failed: rehearse-broken\.service/);
+      expect(sw.evidence).toMatch(/rehearse-broken: cannot start/); // its status, with its journal
+      expect(report.changes?.units?.failed).toEqual(['rehearse-broken.service']);
+      expect(report.checks.find((c) => c.id === 'rebuild-failed-units')?.evidence).toMatch(/rehearse-broken\.service/);
+      const atBoot = report.checks.find((c) => c.id === 'failed-units' && c.system === 'upgraded')!;
+      expect(atBoot.status).toBe('fail');
+      expect(atBoot.evidence).toMatch(/rehearse-broken\.service/);
+      expect(ids(report)).toContain('failed-units');
     });
 
     it('what the upgrade changes: sshd stopped by the switch, the closure read, no reboot needed (same kernel and initrd)', () => {

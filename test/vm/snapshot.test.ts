@@ -3,6 +3,7 @@
 // this run's new disks plugged in; two restores never see each other; a state that does not
 // load is a RestoreError (the rehearsal then boots the ISO, see rehearsal.test.ts).
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -13,8 +14,21 @@ import { savedInstaller } from '../helpers/shared.js';
 
 const fx = inject('fixture');
 
-const restore = (name: string, disks: Array<{ id: string; serial: string; size: string }>, state = savedInstaller()) =>
-  startInstaller({ name, iso: fx.iso, accel: state.accel, timeoutScale: timeoutScale(state.accel), disks, restore: state, logDir: testLogDir(name) });
+const restore = (name: string, disks: Array<{ id: string; serial: string; size: string }>, state = savedInstaller(), network?: 'nat' | 'none') =>
+  startInstaller({ name, iso: fx.iso, accel: state.accel, timeoutScale: timeoutScale(state.accel), disks, restore: state, logDir: testLogDir(name), network });
+
+/**
+ * A TCP service on this host's loopback only, as a runner's local services are: what the guest
+ * sends to it through 10.0.2.2 (QEMU's user network maps that address to the host's loopback).
+ */
+async function loopbackService(): Promise<{ port: number; received: () => string; close: () => void }> {
+  let got = '';
+  const server = net.createServer((c) => c.on('data', (d) => (got += d.toString())).on('error', () => {}));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as net.AddressInfo).port, received: () => got, close: () => server.close() };
+}
+/** The guest sends `token` to the host's loopback service (bash's /dev/tcp), bounded in time. */
+const sendFromGuest = (port: number, token: string) => `timeout 20 bash -c 'echo ${token} >/dev/tcp/10.0.2.2/${port}'`;
 
 describe('the saved installer', () => {
   it('was saved from a real boot of the ISO through its own boot menu, to the nixos autologin', () => {
@@ -49,14 +63,35 @@ describe('the saved installer', () => {
       await m.succeed('sgdisk -n1:0:0 -t1:BF01 /dev/nvme0n1 && sgdisk -n1:0:0 -t1:BF01 /dev/nvme1n1 && zpool create -f -o ashift=12 -O mountpoint=none tpool mirror /dev/nvme0n1p1 /dev/nvme1n1p1');
       expect(await m.succeed('zpool status -x tpool')).toMatch(/pool 'tpool' is healthy/);
       await m.succeed('echo from-restore-a > /tmp/marker');
+      // The default network (nat, what a real install needs): the guest reaches the outside and,
+      // QEMU's user network having no way to exclude it, the host's loopback too (#15 item 12).
+      const svc = await loopbackService();
+      try {
+        expect((await m.run(sendFromGuest(svc.port, 'token-nat'), 60)).exitCode).toBe(0);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(svc.received()).toBe('token-nat\n');
+      } finally {
+        svc.close();
+      }
     } finally {
       await m.stop();
     }
   });
 
-  it('a second restore starts from the saved state again: nothing of the first', async () => {
-    const { machine: m } = await restore('restore-b', [{ id: 'disk0', serial: 'SNAPB0', size: '2G' }]);
+  it('a second restore starts from the saved state again: nothing of the first; with network none the guest reaches nothing of the host', async () => {
+    const { machine: m } = await restore('restore-b', [{ id: 'disk0', serial: 'SNAPB0', size: '2G' }], savedInstaller(), 'none');
     try {
+      // network none (restrict=on: --network none, the fixture's runs): the host's loopback
+      // service is out of reach, while the NIC keeps its address.
+      const svc = await loopbackService();
+      try {
+        expect((await m.run(sendFromGuest(svc.port, 'token-none'), 60)).exitCode).not.toBe(0);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(svc.received()).toBe('');
+      } finally {
+        svc.close();
+      }
+      expect(await m.succeed('ip -4 -o addr show')).toMatch(/10\.0\.2\.15\/24/);
       expect((await m.run('cat /tmp/marker')).exitCode).not.toBe(0);
       expect((await m.run('zpool list tpool')).exitCode).not.toBe(0);
       expect(await m.succeed('lsblk -dn -o SERIAL')).toMatch(/^SNAPB0$/m);
