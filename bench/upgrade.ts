@@ -32,8 +32,6 @@ export async function upgradeBench(layout = 'zfs'): Promise<void> {
     const warmS = (Date.now() - t0) / 1000;
     if (warm.exitCode !== 0) throw new Error(`the warm upgrade run failed: ${warm.reportPath}`);
     if (!warm.report.base?.cachedFrom) throw new Error('the warm upgrade run did not start from the cached base');
-    // Issue #16: no boot of the base before the switch — the running base kept by the fresh run is resumed.
-    if (!warm.report.base?.resumedFrom) throw new Error(`the warm upgrade run booted the base instead of resuming its running state: ${warm.reportPath}`);
     console.log(`upgrade mode (${layout}, ${fresh.report.accel}, TCG speed factor ${fresh.report.speed?.factor ?? '-'}):`);
     console.log(`  fresh install run:  ${freshS.toFixed(0)} s  (${fresh.report.phases.map((p) => `${p.id} ${(p.durationMs / 1000).toFixed(0)}`).join(', ')})`);
     console.log(`  warm upgrade run:   ${warmS.toFixed(0)} s  (${warm.report.phases.map((p) => `${p.id} ${(p.durationMs / 1000).toFixed(0)}`).join(', ')})`);

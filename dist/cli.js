@@ -3,7 +3,7 @@ import { createRequire as __nrCreateRequire } from 'node:module'; const require 
 if (Number(process.versions.node.split('.')[0]) < 22) { console.error(`nixos-rehearse needs Node 22.12 or newer (this is ${process.version}).`); process.exit(1); }
 
 // src/cli.ts
-import { rmSync as rmSync13 } from "node:fs";
+import { rmSync as rmSync12 } from "node:fs";
 
 // src/demo-upgrade.ts
 import { cpSync, readFileSync as readFileSync2, writeFileSync as writeFileSync2 } from "node:fs";
@@ -3254,9 +3254,9 @@ Expecting one of '${allowedValues.join("', '")}'`);
    * @param {string} [path]
    * @return {(string|null|Command)}
    */
-  executableDir(path34) {
-    if (path34 === void 0) return this._executableDir;
-    this._executableDir = path34;
+  executableDir(path33) {
+    if (path33 === void 0) return this._executableDir;
+    this._executableDir = path33;
     return this;
   }
   /**
@@ -8500,17 +8500,17 @@ var writeToFiles = (chunks, stdioItems, outputFiles) => {
   const writtenPaths = /* @__PURE__ */ new Set();
   for (const stdioItem of fileItems) {
     const { type, append } = stdioItem;
-    const path34 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
-    if (writtenPaths.has(path34)) {
+    const path33 = type === "fileNumber" ? stdioItem.path : getFileTarget(stdioItem);
+    if (writtenPaths.has(path33)) {
       continue;
     }
-    writtenPaths.add(path34);
-    if (append || outputFiles.has(path34)) {
-      appendFileSync(path34, contents);
+    writtenPaths.add(path33);
+    if (append || outputFiles.has(path33)) {
+      appendFileSync(path33, contents);
     } else {
-      writeFileSync3(path34, contents);
+      writeFileSync3(path33, contents);
     }
-    outputFiles.add(path34);
+    outputFiles.add(path33);
   }
 };
 
@@ -11792,17 +11792,17 @@ function install() {
 // src/unix-socket.ts
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-async function connectUnix(path34, timeoutMs, what) {
+async function connectUnix(path33, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (; ; ) {
     try {
       return await new Promise((resolve, reject) => {
-        const s = net.createConnection(path34);
+        const s = net.createConnection(path33);
         s.once("connect", () => resolve(s));
         s.once("error", reject);
       });
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path34}: ${e.message}`);
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${what} at ${path33}: ${e.message}`);
       await sleep(50);
     }
   }
@@ -11880,11 +11880,11 @@ var Transcript = class {
    * `note(bytes)` is what marks the gap; `align` cuts the kept tail to start after its first
    * newline (line-based files: the log, the asciinema recording).
    */
-  constructor(path34, note, opts = {}) {
-    this.path = path34;
+  constructor(path33, note, opts = {}) {
+    this.path = path33;
     this.note = note;
     this.opts = opts;
-    this.stream = createWriteStream2(path34);
+    this.stream = createWriteStream2(path33);
     this.stream.on("error", (e) => {
       this.error ??= e;
     });
@@ -12036,8 +12036,8 @@ var Console = class {
     }
   }
   /** Connects to a QEMU chardev socket (retrying while QEMU creates it). */
-  async attach(path34, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path34, timeoutMs, `${this.name} console`);
+  async attach(path33, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path33, timeoutMs, `${this.name} console`);
     this.socket.on("data", (d) => this.feed(d));
     this.socket.on("error", () => {
     });
@@ -12499,8 +12499,8 @@ var Qmp = class extends EventEmitter3 {
   greeting;
   events = [];
   closed = false;
-  async connect(path34, timeoutMs = 1e4) {
-    this.socket = await connectUnix(path34, timeoutMs, "QMP");
+  async connect(path33, timeoutMs = 1e4) {
+    this.socket = await connectUnix(path33, timeoutMs, "QMP");
     const hello = new Promise((r) => this.greeting = r);
     this.socket.setEncoding("utf8");
     this.socket.on("data", (d) => this.onData(d));
@@ -12806,21 +12806,17 @@ var Machine = class _Machine {
   /**
    * Saves the running guest's whole state (RAM, CPUs, devices) to `file`, zstd-compressed, and
    * the EFI variable store beside it (`efiVars`), then powers this VM off: what the test
-   * driver's and QEMU's migration-to-file do. The guest must have a control shell running
-   * (connect()), which the restored machine adopts. Restore with
+   * driver's and QEMU's migration-to-file do. The guest must not have disks (a state is
+   * restored over new, empty disks plugged in after it: hotplugDisk()): QEMU refuses to save a
+   * VM with an NVMe controller ("State blocked by non-migratable device …/nvme": qemu/qemu
+   * hw/nvme/ctrl.c, nvme_vmstate `.unmigratable = 1`, in every release up to 10.x), so a running
+   * installed system, whose root is on NVMe, cannot be saved at all. It must have a control
+   * shell running (connect()), which the restored machine adopts. Restore with
    * `Machine.create({ …same devices, restore: { state, efiVars } })`.
-   *
-   * Disks: by default the guest must have none (a saved installer is restored over new, empty
-   * disks plugged in after it: hotplugDisk()). With `withDisks` (a running installed system),
-   * the disks given at create() are part of the state: the CPUs stop before the save and QEMU
-   * flushes and releases its images when the migration completes, so once this returns the
-   * image files hold the disks as they were at the instant the RAM was saved. A restore then
-   * gives the same disks (ids, serials, order) over those images (or overlays over them).
    */
-  async saveState(file, efiVars, opts = {}) {
+  async saveState(file, efiVars) {
     if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
-    if (this.hotplugged) throw new Error(`${this.name}: a saved state cannot hold hot-plugged disks (plug them in after restoring it)`);
-    if (this.spec.disks.length && !opts.withDisks) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it), unless saved withDisks`);
+    if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
     rmSync3(file, { force: true });
     await this.shell.succeed("sync");
@@ -13145,8 +13141,8 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { existsSync as existsSync9, mkdirSync as mkdirSync9, readFileSync as readFileSync15, rmSync as rmSync12 } from "node:fs";
-import path33 from "node:path";
+import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync15, rmSync as rmSync11 } from "node:fs";
+import path32 from "node:path";
 
 // src/faults.ts
 var FAULTS = {
@@ -13161,12 +13157,7 @@ var FAULTS = {
       await m.hotUnplug(`nvme-${disks[1].id}`);
       return disks.filter((_, i2) => i2 !== 1);
     },
-    keptDisks: (disks) => disks.length > 1 ? { disks: disks.filter((_, i2) => i2 !== 1), what: "boot the kept installed system without its second disk" } : void 0,
-    async resumed(m, disks) {
-      if (disks.length < 2) return { disks, what: "nothing: the kept install has one disk" };
-      await m.hotUnplug(`nvme-${disks[1].id}`);
-      return { disks: disks.filter((_, i2) => i2 !== 1), what: "hot-unplug the second disk from the resumed base: the boots after it happen without it" };
-    }
+    keptDisks: (disks) => disks.length > 1 ? { disks: disks.filter((_, i2) => i2 !== 1), what: "boot the kept installed system without its second disk" } : void 0
   },
   "kernel-panic": {
     what: "boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name",
@@ -14198,6 +14189,64 @@ function parseIpAddrJson(text) {
   }));
 }
 
+// src/upgrade/changes.ts
+var versions = (s) => s.trim() === "\u2205" ? [] : s.split(", ").map((v) => v === "\u03B5" ? "" : v);
+function parseDiffClosures(output2) {
+  const packages = [];
+  for (const raw of stripAnsi(output2).split("\n")) {
+    const line = raw.trimEnd();
+    const m = /^(\S[^:]*): (.+)$/.exec(line);
+    if (!m) continue;
+    let rest = m[2];
+    let sizeDelta;
+    const size = /(?:^|, )([+-]\d+(?:\.\d+)?) KiB$/.exec(rest);
+    if (size) {
+      sizeDelta = Math.round(Number(size[1]) * 1024);
+      rest = rest.slice(0, size.index);
+    }
+    const arrow = rest.indexOf(" \u2192 ");
+    if (arrow < 0 && sizeDelta === void 0) continue;
+    packages.push({ name: m[1], removed: arrow < 0 ? [] : versions(rest.slice(0, arrow)), added: arrow < 0 ? [] : versions(rest.slice(arrow + 3)), ...sizeDelta !== void 0 ? { sizeDelta } : {} });
+  }
+  return { packages, sizeDelta: packages.reduce((n2, p) => n2 + (p.sizeDelta ?? 0), 0) };
+}
+var UNIT_LINES = [
+  ["stopped", /^stopping the following units: (.*)$/],
+  ["restarted", /^restarting the following units: (.*)$/],
+  ["started", /^starting the following units: (.*)$/],
+  ["reloaded", /^reloading the following units: (.*)$/],
+  ["newlyStarted", /^the following new units were started: (.*)$/],
+  ["failed", /^warning: the following units failed: (.*)$/]
+];
+function parseUnitChanges(switchOutput) {
+  const out2 = { stopped: [], restarted: [], started: [], reloaded: [], newlyStarted: [], failed: [] };
+  for (const line of stripAnsi(switchOutput).split("\n")) {
+    for (const [k, re] of UNIT_LINES) {
+      const m = re.exec(line.trim());
+      if (m) {
+        for (const u2 of m[1].split(",").map((s) => s.trim()).filter(Boolean)) if (!out2[k].includes(u2)) out2[k].push(u2);
+      }
+    }
+  }
+  return out2;
+}
+var BOOT_LINKS = ["kernel", "initrd", "kernel-modules", "systemd"];
+function bootLinksCommand(system) {
+  return BOOT_LINKS.map((l) => `printf '${l}=%s\\n' "$(readlink ${system}/${l} 2>/dev/null)"`).join("; ");
+}
+function parseBootLinks(out2) {
+  const r = {};
+  for (const line of out2.split("\n")) {
+    const m = /^(kernel|initrd|kernel-modules|systemd)=(.*)$/.exec(line.trim());
+    if (m) r[m[1]] = m[2];
+  }
+  return r;
+}
+function needsReboot(booted, next) {
+  const because = BOOT_LINKS.filter((l) => (booted[l] ?? "") !== (next[l] ?? ""));
+  return { needed: because.length > 0, because: [...because] };
+}
+
 // src/verify/checks.ts
 var STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-\S+$/;
 var shortName = (p) => p.trim().replace(/^\/nix\/store\/[^-]+-/, "");
@@ -14378,18 +14427,28 @@ function checkRebuildSwitch(exitCode, output2, marker, wantMarker = "2") {
   if (gen !== wantMarker) return fail("rebuild-switch", "change-not-visible", `the change is not visible (/etc/nixos-rehearse/generation = ${gen || "missing"})`, output2);
   return pass("rebuild-switch", `nixos-rebuild switch activated generation ${wantMarker}: the change is visible (/etc/nixos-rehearse/generation = ${wantMarker})`, output2);
 }
+function leftoverFailedUnits(switchOutput) {
+  const failed = parseUnitChanges(switchOutput).failed;
+  if (!failed.length) return void 0;
+  const text = stripAnsi(switchOutput);
+  const esc = (u2) => u2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const gone = (u2) => new RegExp(String.raw`^[×●○] ${esc(u2)}(?: - [^\n]*)?\n\s+Loaded: not-found`, "m").test(text);
+  return failed.every(gone) ? failed : void 0;
+}
 function checkRollbackInPlace(exitCode, output2, marker, links) {
   const gen = marker.trim();
   const ev = links ? `${output2.trim()}
 --- after ---
 /run/current-system -> ${links.current.trim()}
 system-1-link -> ${links.gen1.trim()}` : output2;
-  if (exitCode !== 0) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  const leftover = exitCode === 4 ? leftoverFailedUnits(output2) : void 0;
+  if (exitCode !== 0 && !leftover) return fail("rollback-in-place", "rollback-failed", `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
   if (gen !== "1") return fail("rollback-in-place", "change-still-there", `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
   if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
     return fail("rollback-in-place", "not-generation-1", `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || "unreadable"})`, ev);
   }
-  return pass("rollback-in-place", "nixos-rebuild switch --rollback: generation 1 is current again and the change is gone", ev);
+  const note = leftover ? ` (it exits 4: ${leftover.join(", ")}, failed in the generation rolled back from and gone from generation 1, stay listed as failed until \`systemctl reset-failed\`)` : "";
+  return pass("rollback-in-place", `nixos-rebuild switch --rollback: generation 1 is current again and the change is gone${note}`, ev);
 }
 function checkRollbackAtBoot(e) {
   const [booted, gen1, marker] = [e.booted.trim(), e.gen1.trim(), e.marker.trim()];
@@ -14614,8 +14673,8 @@ async function afterFailure(ctx, m) {
 }
 
 // src/phases/from-installed.ts
-import { chmodSync as chmodSync2, copyFileSync as copyFileSync4, mkdirSync as mkdirSync8 } from "node:fs";
-import path28 from "node:path";
+import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
+import path25 from "node:path";
 
 // src/saved-install.ts
 import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync9, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync6 } from "node:fs";
@@ -14625,15 +14684,7 @@ function readSavedInstall(dir) {
   if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
   const s = JSON.parse(readFileSync9(file, "utf8"));
   for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  for (const f of s.running ? [s.running.state, s.running.efiVars, ...s.running.disks.map((d) => d.file)] : []) if (!existsSync6(f)) throw new Error(`${dir}: the running base's ${path24.basename(f)} is missing`);
   return s;
-}
-function writeSavedInstall(dir, s) {
-  const file = path24.join(dir, "installed.json");
-  const part2 = `${file}.part-${process.pid}`;
-  writeFileSync6(part2, `${JSON.stringify(s, null, 2)}
-`);
-  renameSync3(part2, file);
 }
 function saveInstall(dir, workDir, s, privateKey) {
   const target = path24.resolve(dir);
@@ -14643,7 +14694,8 @@ function saveInstall(dir, workDir, s, privateKey) {
   copyFileSync2(path24.join(workDir, "efivars.fd"), s.efiVars);
   copyFileSync2(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 384);
-  writeSavedInstall(target, s);
+  writeFileSync6(path24.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+`);
 }
 function moveFile(from, to) {
   try {
@@ -14658,47 +14710,51 @@ async function overlayDisks(workDir, bases) {
   for (const b of bases) await createDisk(path24.join(workDir, path24.basename(b)), void 0, b);
 }
 
-// src/upgrade/running-base.ts
-import { createHash as createHash3 } from "node:crypto";
-var RUNNING_BASE_FORMAT = 1;
-var RUNNING_DIR = "running";
-function runningMachineKey(k) {
-  const text = JSON.stringify({ format: RUNNING_BASE_FORMAT, qemuVersion: k.qemuVersion, cpuModel: k.cpuModel, memoryMiB: k.memoryMiB, cpus: k.cpus, accel: k.accel });
-  return createHash3("sha256").update(text).digest("hex").slice(0, 16);
-}
-function resumeDecision(saved, want) {
-  const r = saved.running;
-  if (want.mode !== "upgrade") return { resume: false, why: "install mode boots the installed system itself" };
-  if (!r) return { resume: false, why: "no running base was kept with it" };
-  if (r.format !== RUNNING_BASE_FORMAT) return { resume: false, why: `its running base has format ${r.format}, this version reads ${RUNNING_BASE_FORMAT}` };
-  if (r.machineKey !== want.machineKey) return { resume: false, why: "its running base was saved by another QEMU or VM shape (memory, CPUs, accelerator)" };
-  if (r.toplevel !== saved.toplevel) return { resume: false, why: "its running base runs another system than the kept install" };
-  const same = r.disks.length === want.disks.length && r.disks.every((d, i2) => d.id === want.disks[i2].id && d.serial === want.disks[i2].serial);
-  if (!same) return { resume: false, why: `this run boots other disks (${want.disks.map((d) => d.id).join(", ") || "none"}) than its running base holds (${r.disks.map((d) => d.id).join(", ")})` };
-  return { resume: true, running: r };
+// src/phases/from-installed.ts
+async function fromInstalled(ctx, dir) {
+  const saved = readSavedInstall(dir);
+  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
+  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
+  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
+  mkdirSync7(ctx.workDir, { recursive: true });
+  for (const d of saved.disks) await createDisk(path25.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path25.join(ctx.workDir, "efivars.fd"));
+  const key = path25.join(ctx.keyDir, "installed_ed25519");
+  copyFileSync3(saved.sshPrivateKeyFile, key);
+  chmodSync2(key, 384);
+  ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
+  const changed = ctx.fault.keptDisks?.(ctx.disks);
+  if (changed) {
+    ctx.disks = changed.disks;
+    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
+  }
+  ctx.installed = {
+    toplevel: saved.toplevel,
+    espPartuuids: saved.espPartuuids,
+    vmHardware: saved.vmHardware,
+    sshPublicKey: saved.sshPublicKey,
+    sshPrivateKeyFile: key
+  };
+  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
 }
 
-// src/phases/running-base.ts
-import { copyFileSync as copyFileSync3, existsSync as existsSync8, mkdirSync as mkdirSync7, rmSync as rmSync8, writeFileSync as writeFileSync8 } from "node:fs";
-import path27 from "node:path";
-
-// src/phases/installed-vm.ts
+// src/phases/install.ts
 import { readFileSync as readFileSync10 } from "node:fs";
 
 // src/flake-files.ts
 import { existsSync as existsSync7 } from "node:fs";
-import path25 from "node:path";
+import path26 from "node:path";
 async function flakeFiles(dir) {
   const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
   if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
   const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync7(path25.join(dir, f))).sort();
+  return r.stdout.split("\0").filter((f) => f && existsSync7(path26.join(dir, f))).sort();
 }
 
 // src/runbook/harness.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 import { rmSync as rmSync7, writeFileSync as writeFileSync7 } from "node:fs";
-import path26 from "node:path";
+import path27 from "node:path";
 
 // src/runbook/layouts.ts
 var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
@@ -14786,7 +14842,7 @@ function wrapperFlake(host) {
 `;
 }
 function rehearsePassword(privateKey) {
-  return createHash4("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
 }
 function harnessModule(o2) {
   const settings = [
@@ -14867,200 +14923,12 @@ function harnessFiles(o2) {
 async function writeHarness(m, files, seconds = 120) {
   const dir = ownedTempDir("nixos-rehearse-harness-");
   try {
-    for (const f of files) writeFileSync7(path26.join(dir, path26.basename(f.file)), f.content);
-    await m.copyIn(dir, GUEST_FLAKE, seconds, files.map((f) => path26.basename(f.file)));
+    for (const f of files) writeFileSync7(path27.join(dir, path27.basename(f.file)), f.content);
+    await m.copyIn(dir, GUEST_FLAKE, seconds, files.map((f) => path27.basename(f.file)));
   } finally {
     rmSync7(dir, { recursive: true, force: true });
   }
 }
-
-// src/phases/installed-vm.ts
-var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
-async function settle(m) {
-  m.waitForSerial(/Boot in \d+ s\./, 60).then(() => m.serial.sendKeys("enter")).catch(() => {
-  });
-  const seen2 = await m.waitForSerial(BOOT_DONE, 120);
-  if (!/automatic login/.test(seen2[0])) {
-    throw new GuestGaveUpError("installed system", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
-  }
-  await m.connect();
-  await m.waitForUnit("multi-user.target", 120).catch(() => {
-  });
-}
-async function bootInstalled(ctx, name) {
-  const m = await Machine.create({
-    name,
-    accel: ctx.accel.accel,
-    timeoutScale: timeoutScale(ctx.accel.accel),
-    memoryMiB: ctx.memoryMiB,
-    cpus: ctx.cpus,
-    disks: ctx.disks,
-    workDir: ctx.workDir,
-    keep: true,
-    sshHostPort: "auto",
-    network: ctx.network,
-    logDir: ctx.logDir
-  });
-  ctx.vm = m;
-  await m.start();
-  await settle(m);
-  return m;
-}
-var output = async (m, cmd, seconds = 300) => (await m.run(cmd, seconds)).output;
-async function pushFlake(ctx, m, generation) {
-  await m.succeed(`rm -rf ${GUEST_CONFIG}`);
-  await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
-  const i2 = ctx.installed;
-  await writeHarness(m, harnessFiles({ host: ctx.target.host, sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync10(i2.sshPrivateKeyFile, "utf8")), generation, vmHardware: i2.vmHardware }));
-}
-
-// src/phases/running-base.ts
-async function machineKeyFor(ctx) {
-  const v = await toolVersion(qemuBinary());
-  return runningMachineKey({ qemuVersion: v.ok ? v.version : "unknown", cpuModel: ctx.accel.accel === "kvm" ? "host" : TCG_CPU_MODEL, memoryMiB: ctx.memoryMiB, cpus: ctx.cpus, accel: ctx.accel.accel });
-}
-async function overlayOver(ctx, backing) {
-  for (const d of ctx.disks) {
-    const file = path27.join(ctx.workDir, `${d.id}.qcow2`);
-    rmSync8(file, { force: true });
-    await createDisk(file, void 0, backing(d.id));
-  }
-}
-async function resumeRunning(ctx, r) {
-  await overlayOver(ctx, (id) => r.disks.find((d) => d.id === id).file);
-  const m = await Machine.create({
-    name: "installed",
-    accel: ctx.accel.accel,
-    timeoutScale: timeoutScale(ctx.accel.accel),
-    memoryMiB: ctx.memoryMiB,
-    cpus: ctx.cpus,
-    disks: ctx.disks,
-    workDir: ctx.workDir,
-    keep: true,
-    sshHostPort: "auto",
-    network: ctx.network,
-    logDir: ctx.logDir,
-    restore: { state: r.state, efiVars: r.efiVars, serialLog: r.serialLog }
-  });
-  ctx.vm = m;
-  await m.start();
-  await m.succeed(`date -u -s @${Math.floor(Date.now() / 1e3)} >/dev/null`);
-  return m;
-}
-async function saveRunning(ctx, m, dir, bootSeconds) {
-  const rdir = path27.join(dir, RUNNING_DIR);
-  rmSync8(rdir, { recursive: true, force: true });
-  mkdirSync7(rdir, { recursive: true });
-  const serialLog = path27.join(rdir, "serial.log");
-  writeFileSync8(serialLog, m.serialTail(1e5));
-  const r = {
-    format: RUNNING_BASE_FORMAT,
-    machineKey: await machineKeyFor(ctx),
-    state: path27.join(rdir, "state.zst"),
-    efiVars: path27.join(rdir, "efivars.fd"),
-    serialLog,
-    disks: ctx.disks.map((d) => ({ ...d, file: path27.join(rdir, `${d.id}.qcow2`) })),
-    toplevel: ctx.installed.toplevel,
-    savedAt: (/* @__PURE__ */ new Date()).toISOString(),
-    bootSeconds
-  };
-  await m.saveState(r.state, r.efiVars, { withDisks: true });
-  for (const d of r.disks) moveFile(path27.join(ctx.workDir, `${d.id}.qcow2`), d.file);
-  return r;
-}
-var bootSecondsOf = (ctx) => (ctx.rec.report.phases.find((p) => p.id === "reboot")?.durationMs ?? 0) / 1e3;
-var keepRunningBasePhase = {
-  id: "keep-running-base",
-  title: "Keep the running, verified base for later upgrade runs (RAM, CPUs and disks at one instant), and go on from it",
-  when: (ctx, failed) => !failed && !!ctx.saveTo && !ctx.resume && !ctx.o.fault && !ctx.rec.anyCheckFailed && !!ctx.vm?.isRunning && existsSync8(path27.join(ctx.saveTo, "installed.json")),
-  async run(ctx) {
-    const dir = ctx.saveTo;
-    const t0 = Date.now();
-    try {
-      const r = await saveRunning(ctx, ctx.vm, dir, bootSecondsOf(ctx));
-      const saved = (Date.now() - t0) / 1e3;
-      await resumeRunning(ctx, r);
-      writeSavedInstall(dir, { ...readSavedInstall(dir), running: r });
-      ctx.rec.info(`  the running base is kept in ${path27.join(dir, RUNNING_DIR)} (saved in ${saved.toFixed(1)} s, resumed in ${((Date.now() - t0) / 1e3 - saved).toFixed(1)} s); this run goes on from it`);
-    } catch (e) {
-      rmSync8(path27.join(dir, RUNNING_DIR), { recursive: true, force: true });
-      ctx.rec.info(`  the running base could not be kept (${e.message.split("\n")[0]}): later runs boot the base; this run boots it again`);
-      await ctx.vm?.stop();
-      await overlayOver(ctx, (id) => path27.join(dir, `${id}.qcow2`));
-      await bootInstalled(ctx, "installed");
-    }
-    return true;
-  }
-};
-var resumeBasePhase = {
-  id: "resume-base",
-  title: "Resume the running, verified base where its checks ended (no boot)",
-  // Always "passes": a fallback leaves the boot to the reboot phase after it.
-  when: (ctx, failed) => !failed && !!ctx.resume,
-  async run(ctx) {
-    const r = ctx.resume;
-    const dir = path27.dirname(path27.dirname(r.state));
-    try {
-      const m = await resumeRunning(ctx, r);
-      ctx.rec.set({ base: { ...ctx.rec.report.base, resumedFrom: path27.dirname(r.state) } });
-      if (ctx.fault.resumed) {
-        const changed = await ctx.fault.resumed(m, ctx.disks);
-        ctx.disks = changed.disks;
-        ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
-      }
-    } catch (e) {
-      await ctx.vm?.stop();
-      ctx.vm = void 0;
-      rmSync8(path27.dirname(r.state), { recursive: true, force: true });
-      const saved = readSavedInstall(dir);
-      writeSavedInstall(dir, { ...saved, running: void 0 });
-      ctx.rec.info(`  the running base in ${path27.dirname(r.state)} did not load (${e.message.split("\n")[0]}): it is discarded, and the base booted from its disks`);
-      ctx.resume = void 0;
-      await overlayOver(ctx, (id) => saved.disks.find((d) => d.id === id).file);
-      copyFileSync3(saved.efiVars, path27.join(ctx.workDir, "efivars.fd"));
-      const changed = ctx.fault.keptDisks?.(ctx.disks);
-      if (changed) {
-        ctx.disks = changed.disks;
-        ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
-      }
-    }
-    return true;
-  }
-};
-
-// src/phases/from-installed.ts
-async function fromInstalled(ctx, dir) {
-  const saved = readSavedInstall(dir);
-  if (saved.layout !== ctx.layout.name) throw new RehearseError("input", `${dir} holds a ${saved.layout} install, not ${ctx.layout.name}`, { dir, kept: saved.layout, asked: ctx.layout.name });
-  if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
-  ctx.rec.set({ installedFrom: dir, injected: saved.injected });
-  mkdirSync8(ctx.workDir, { recursive: true });
-  for (const d2 of saved.disks) await createDisk(path28.join(ctx.workDir, `${d2.id}.qcow2`), void 0, d2.file);
-  copyFileSync4(saved.efiVars, path28.join(ctx.workDir, "efivars.fd"));
-  const key = path28.join(ctx.keyDir, "installed_ed25519");
-  copyFileSync4(saved.sshPrivateKeyFile, key);
-  chmodSync2(key, 384);
-  ctx.disks = saved.disks.map((d2) => ({ id: d2.id, serial: d2.serial }));
-  const d = resumeDecision(saved, { mode: ctx.mode, machineKey: await machineKeyFor(ctx), disks: ctx.disks });
-  if (d.resume && (!ctx.fault.keptDisks || ctx.fault.resumed)) ctx.resume = d.running;
-  else if (ctx.mode === "upgrade") ctx.rec.info(`  the base boots from its disks: ${d.resume ? "this fault changes them" : d.why}`);
-  const changed = ctx.resume ? void 0 : ctx.fault.keptDisks?.(ctx.disks);
-  if (changed) {
-    ctx.disks = changed.disks;
-    ctx.rec.set({ fault: { id: ctx.o.fault, what: changed.what } });
-  }
-  ctx.installed = {
-    toplevel: saved.toplevel,
-    espPartuuids: saved.espPartuuids,
-    vmHardware: saved.vmHardware,
-    sshPublicKey: saved.sshPublicKey,
-    sshPrivateKeyFile: key
-  };
-  ctx.rec.info(`  starting from the installed system kept in ${dir} (${saved.savedAt})`);
-}
-
-// src/phases/install.ts
-import { readFileSync as readFileSync11 } from "node:fs";
 
 // src/diagnosis/runbook-text.ts
 var COMMON_MISTAKES = {
@@ -15395,7 +15263,7 @@ var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under
 var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
 async function injectHarness(ctx, m) {
   const hardware = parseHardwareConfig(await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
-  const password = rehearsePassword(readFileSync11(ctx.installed.sshPrivateKeyFile, "utf8"));
+  const password = rehearsePassword(readFileSync10(ctx.installed.sshPrivateKeyFile, "utf8"));
   const files = harnessFiles({ host: ctx.flake.host, sshPublicKey: ctx.installed.sshPublicKey, password, vmHardware: hardware });
   ctx.installed.vmHardware = vmHardwareModule(hardware).content;
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
@@ -15449,27 +15317,27 @@ var installPhase = {
 };
 
 // src/phases/power-off.ts
-import path29 from "node:path";
+import path28 from "node:path";
 function keepInstalled(ctx, dir) {
-  const target = path29.resolve(dir);
+  const target = path28.resolve(dir);
   saveInstall(dir, ctx.workDir, {
     schema: 1,
     layout: ctx.layout.name,
     flake: ctx.o.flake,
     host: ctx.flake.host,
-    disks: ctx.disks.map((d) => ({ ...d, file: path29.join(target, `${d.id}.qcow2`) })),
-    efiVars: path29.join(target, "efivars.fd"),
+    disks: ctx.disks.map((d) => ({ ...d, file: path28.join(target, `${d.id}.qcow2`) })),
+    efiVars: path28.join(target, "efivars.fd"),
     toplevel: ctx.installed.toplevel,
     espPartuuids: ctx.installed.espPartuuids,
     injected: ctx.rec.report.injected,
     vmHardware: ctx.installed.vmHardware,
     sshPublicKey: ctx.installed.sshPublicKey,
-    sshPrivateKeyFile: path29.join(target, "id_ed25519"),
+    sshPrivateKeyFile: path28.join(target, "id_ed25519"),
     isoSha256: ctx.iso.sha256,
     savedAt: (/* @__PURE__ */ new Date()).toISOString()
-  }, path29.join(ctx.keyDir, "id_ed25519"));
+  }, path28.join(ctx.keyDir, "id_ed25519"));
   ctx.rec.info(`  the installed system is kept in ${dir}; this run goes on over overlays`);
-  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path29.join(target, `${d.id}.qcow2`)));
+  return overlayDisks(ctx.workDir, ctx.disks.map((d) => path28.join(target, `${d.id}.qcow2`)));
 }
 var powerOffPhase = {
   id: "power-off",
@@ -15489,67 +15357,50 @@ var powerOffPhase = {
   }
 };
 
-// src/upgrade/changes.ts
-var versions = (s) => s.trim() === "\u2205" ? [] : s.split(", ").map((v) => v === "\u03B5" ? "" : v);
-function parseDiffClosures(output2) {
-  const packages = [];
-  for (const raw of stripAnsi(output2).split("\n")) {
-    const line = raw.trimEnd();
-    const m = /^(\S[^:]*): (.+)$/.exec(line);
-    if (!m) continue;
-    let rest = m[2];
-    let sizeDelta;
-    const size = /(?:^|, )([+-]\d+(?:\.\d+)?) KiB$/.exec(rest);
-    if (size) {
-      sizeDelta = Math.round(Number(size[1]) * 1024);
-      rest = rest.slice(0, size.index);
-    }
-    const arrow = rest.indexOf(" \u2192 ");
-    if (arrow < 0 && sizeDelta === void 0) continue;
-    packages.push({ name: m[1], removed: arrow < 0 ? [] : versions(rest.slice(0, arrow)), added: arrow < 0 ? [] : versions(rest.slice(arrow + 3)), ...sizeDelta !== void 0 ? { sizeDelta } : {} });
+// src/phases/installed-vm.ts
+import { readFileSync as readFileSync11 } from "node:fs";
+var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
+async function settle(m) {
+  m.waitForSerial(/Boot in \d+ s\./, 60).then(() => m.serial.sendKeys("enter")).catch(() => {
+  });
+  const seen2 = await m.waitForSerial(BOOT_DONE, 120);
+  if (!/automatic login/.test(seen2[0])) {
+    throw new GuestGaveUpError("installed system", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
   }
-  return { packages, sizeDelta: packages.reduce((n2, p) => n2 + (p.sizeDelta ?? 0), 0) };
+  await m.connect();
+  await m.waitForUnit("multi-user.target", 120).catch(() => {
+  });
 }
-var UNIT_LINES = [
-  ["stopped", /^stopping the following units: (.*)$/],
-  ["restarted", /^restarting the following units: (.*)$/],
-  ["started", /^starting the following units: (.*)$/],
-  ["reloaded", /^reloading the following units: (.*)$/],
-  ["newlyStarted", /^the following new units were started: (.*)$/],
-  ["failed", /^warning: the following units failed: (.*)$/]
-];
-function parseUnitChanges(switchOutput) {
-  const out2 = { stopped: [], restarted: [], started: [], reloaded: [], newlyStarted: [], failed: [] };
-  for (const line of stripAnsi(switchOutput).split("\n")) {
-    for (const [k, re] of UNIT_LINES) {
-      const m = re.exec(line.trim());
-      if (m) {
-        for (const u2 of m[1].split(",").map((s) => s.trim()).filter(Boolean)) if (!out2[k].includes(u2)) out2[k].push(u2);
-      }
-    }
-  }
-  return out2;
+async function bootInstalled(ctx, name) {
+  const m = await Machine.create({
+    name,
+    accel: ctx.accel.accel,
+    timeoutScale: timeoutScale(ctx.accel.accel),
+    memoryMiB: ctx.memoryMiB,
+    cpus: ctx.cpus,
+    disks: ctx.disks,
+    workDir: ctx.workDir,
+    keep: true,
+    sshHostPort: "auto",
+    network: ctx.network,
+    logDir: ctx.logDir
+  });
+  ctx.vm = m;
+  await m.start();
+  await settle(m);
+  return m;
 }
-var BOOT_LINKS = ["kernel", "initrd", "kernel-modules", "systemd"];
-function bootLinksCommand(system) {
-  return BOOT_LINKS.map((l) => `printf '${l}=%s\\n' "$(readlink ${system}/${l} 2>/dev/null)"`).join("; ");
-}
-function parseBootLinks(out2) {
-  const r = {};
-  for (const line of out2.split("\n")) {
-    const m = /^(kernel|initrd|kernel-modules|systemd)=(.*)$/.exec(line.trim());
-    if (m) r[m[1]] = m[2];
-  }
-  return r;
-}
-function needsReboot(booted, next) {
-  const because = BOOT_LINKS.filter((l) => (booted[l] ?? "") !== (next[l] ?? ""));
-  return { needed: because.length > 0, because: [...because] };
+var output = async (m, cmd, seconds = 300) => (await m.run(cmd, seconds)).output;
+async function pushFlake(ctx, m, generation) {
+  await m.succeed(`rm -rf ${GUEST_CONFIG}`);
+  await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
+  const i2 = ctx.installed;
+  await writeHarness(m, harnessFiles({ host: ctx.target.host, sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync11(i2.sshPrivateKeyFile, "utf8")), generation, vmHardware: i2.vmHardware }));
 }
 
 // src/phases/verify.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { readFileSync as readFileSync12, rmSync as rmSync10 } from "node:fs";
+import { readFileSync as readFileSync12, rmSync as rmSync9 } from "node:fs";
 
 // src/verify/post-boot.ts
 var out = (r, k) => r[k]?.output ?? "";
@@ -15662,8 +15513,8 @@ function checkDecision(id) {
 
 // src/verify/ssh.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
-import { rmSync as rmSync9, writeFileSync as writeFileSync9 } from "node:fs";
-import path30 from "node:path";
+import { rmSync as rmSync8, writeFileSync as writeFileSync8 } from "node:fs";
+import path29 from "node:path";
 function sshArgs(key, port, connectSeconds = 60) {
   return ["-i", key, "-p", String(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", `ConnectTimeout=${Math.round(connectSeconds)}`, "-o", "LogLevel=ERROR"];
 }
@@ -15675,8 +15526,8 @@ async function tryPasswordLogin(port, user, password, connectSeconds, timeoutMs)
   const dir = ownedTempDir("nixos-rehearse-askpass-");
   const marker = `password-login-${randomBytes4(6).toString("hex")}`;
   try {
-    const askpass = path30.join(dir, "askpass");
-    writeFileSync9(askpass, `#!/bin/sh
+    const askpass = path29.join(dir, "askpass");
+    writeFileSync8(askpass, `#!/bin/sh
 printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 `, { mode: 448 });
     const r = await execa(
@@ -15713,7 +15564,7 @@ printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
     );
     return { user, exitCode: r.exitCode ?? -1, stdout: `${r.stdout}`, stderr: `${r.stderr}`, marker };
   } finally {
-    rmSync9(dir, { recursive: true, force: true });
+    rmSync8(dir, { recursive: true, force: true });
   }
 }
 
@@ -15721,8 +15572,6 @@ printf '%s\\n' "$NIXOS_REHEARSE_PASSWORD"
 var rebootPhase = {
   id: "reboot",
   title: "Reboot from the NVMe disk through the firmware and systemd-boot",
-  // Not when the run resumed the kept base's running state (phases/running-base.ts).
-  when: (ctx, failed) => !failed && !ctx.resume,
   async run(ctx) {
     await ctx.vm?.stop();
     await bootInstalled(ctx, "installed");
@@ -15768,7 +15617,7 @@ var verifyPhase = {
     const m = ctx.vm;
     const ok = await postBootChecks(ctx, m, checkEnv(ctx), { system: ctx.mode === "upgrade" ? "base" : void 0 });
     if (!ok && ctx.mode === "upgrade" && ctx.saveTo) {
-      rmSync10(ctx.saveTo, { recursive: true, force: true });
+      rmSync9(ctx.saveTo, { recursive: true, force: true });
       ctx.rec.info(`  the base failed its checks: it is not kept in the cache (${ctx.saveTo})`);
     }
     await ctx.o.events?.verified?.(m);
@@ -15865,8 +15714,8 @@ var rollbackPhase = {
 };
 
 // src/recorder.ts
-import { readFileSync as readFileSync13, readdirSync as readdirSync4, writeFileSync as writeFileSync10 } from "node:fs";
-import path31 from "node:path";
+import { readFileSync as readFileSync13, readdirSync as readdirSync4, writeFileSync as writeFileSync9 } from "node:fs";
+import path30 from "node:path";
 
 // src/diagnosis/rule-kit.ts
 var firstLine = (s) => s.trim().split("\n")[0] ?? "";
@@ -16462,7 +16311,7 @@ function changesSection(r) {
   const c3 = r.changes;
   const title = r.mode === "upgrade" ? `**What the upgrade changes** (from ${code(r.base?.flake ?? "")})` : "**What the rebuild changed**";
   const out2 = [title, ""];
-  if (r.base?.cachedFrom) out2.push(`- Base: the installed base configuration, taken from the cache (no installer, no install${r.base.resumedFrom ? ", no boot: resumed where its checks ended" : ""})`);
+  if (r.base?.cachedFrom) out2.push("- Base: the installed base configuration, taken from the cache (no installer, no install)");
   if (r.base?.cacheFallback) out2.push(`- Base: installed afresh, because ${cell(r.base.cacheFallback)}`);
   if (c3.reboot) out2.push(`- Reboot needed: ${c3.reboot.needed ? `**yes** (${c3.reboot.because.map(cell).join(", ")} changed)` : "no (same kernel, initrd, modules and systemd)"}`);
   if (c3.units) {
@@ -16618,9 +16467,9 @@ var Recorder = class {
   /** report.json and report.md, now. A rendering problem never costs report.json (renderReportSafely). */
   write() {
     this.report.durationMs = Date.now() - this.started;
-    writeFileSync10(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
+    writeFileSync9(this.paths.reportPath, `${JSON.stringify(this.report, null, 2)}
 `);
-    writeFileSync10(path31.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
+    writeFileSync9(path30.join(this.paths.outDir, "report.md"), renderReportSafely(this.report).markdown);
   }
   start(probe) {
     this.write();
@@ -16726,7 +16575,7 @@ var Recorder = class {
   /** The OOM killer's lines from every serial log; an unreadable log costs only its lines. */
   oomLines() {
     try {
-      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync13(path31.join(this.paths.logDir, f), "utf8")));
+      return readdirSync4(this.paths.logDir).filter((f) => /^serial-.*\.log$/.test(f)).flatMap((f) => oomKills(readFileSync13(path30.join(this.paths.logDir, f), "utf8")));
     } catch {
       return [];
     }
@@ -16749,18 +16598,18 @@ function linesReporter(log) {
 }
 
 // src/upgrade/base-cache.ts
-import { createHash as createHash5 } from "node:crypto";
-import { readFileSync as readFileSync14, readdirSync as readdirSync5, rmSync as rmSync11 } from "node:fs";
-import path32 from "node:path";
+import { createHash as createHash4 } from "node:crypto";
+import { readFileSync as readFileSync14, readdirSync as readdirSync5, rmSync as rmSync10 } from "node:fs";
+import path31 from "node:path";
 function baseCacheKey(p) {
   const files = Object.keys(p.files).sort().map((f) => [f, p.files[f]]);
-  return createHash5("sha256").update(JSON.stringify({ ...p, files })).digest("hex").slice(0, 24);
+  return createHash4("sha256").update(JSON.stringify({ ...p, files })).digest("hex").slice(0, 24);
 }
 function harnessFingerprint() {
-  return createHash5("sha256").update(wrapperFlake("host")).update(harnessModule({ sshPublicKey: "key", password: "password" }).content).digest("hex").slice(0, 16);
+  return createHash4("sha256").update(wrapperFlake("host")).update(harnessModule({ sshPublicKey: "key", password: "password" }).content).digest("hex").slice(0, 16);
 }
 function allFiles(dir, rel = "") {
-  return readdirSync5(path32.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+  return readdirSync5(path31.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
     const p = rel ? `${rel}/${e.name}` : e.name;
     if (e.name === ".git") return [];
     return e.isDirectory() ? allFiles(dir, p) : e.isFile() ? [p] : [];
@@ -16768,9 +16617,9 @@ function allFiles(dir, rel = "") {
 }
 async function configFiles(dir) {
   const files = await flakeFiles(dir) ?? allFiles(dir);
-  return Object.fromEntries(files.map((f) => [f, createHash5("sha256").update(readFileSync14(path32.join(dir, f))).digest("hex")]));
+  return Object.fromEntries(files.map((f) => [f, createHash4("sha256").update(readFileSync14(path31.join(dir, f))).digest("hex")]));
 }
-var baseCacheDir = (cacheDir2, key) => path32.join(cacheDir2, "installed-bases", key);
+var baseCacheDir = (cacheDir2, key) => path31.join(cacheDir2, "installed-bases", key);
 async function baseKeyFor(o2) {
   return baseCacheKey({ isoSha256: o2.isoSha256, files: await configFiles(o2.baseDir), host: o2.host, layout: o2.layout, disks: o2.disks, diskSize: o2.diskSize, harness: harnessFingerprint() });
 }
@@ -16778,10 +16627,10 @@ async function usableBase(dir) {
   let why;
   try {
     const saved = readSavedInstall(dir);
-    for (const d of [...saved.disks, ...saved.running?.disks ?? []]) {
+    for (const d of saved.disks) {
       const r = await execa(qemuImgBinary(), ["check", "-q", d.file], { reject: false, stdin: "ignore" });
       if (r.exitCode !== 0) {
-        why = `its disk ${path32.basename(d.file)} fails qemu-img check (exit ${r.exitCode}): ${`${r.stderr}`.trim().split("\n")[0] ?? ""}`;
+        why = `its disk ${path31.basename(d.file)} fails qemu-img check (exit ${r.exitCode}): ${`${r.stderr}`.trim().split("\n")[0] ?? ""}`;
         break;
       }
     }
@@ -16789,7 +16638,7 @@ async function usableBase(dir) {
     why = e.message;
   }
   if (!why) return { ok: true };
-  rmSync11(dir, { recursive: true, force: true });
+  rmSync10(dir, { recursive: true, force: true });
   return { ok: false, why };
 }
 
@@ -16806,7 +16655,7 @@ var PhaseTimeoutError = class extends RehearseError {
   name = "PhaseTimeoutError";
 };
 var INSTALL = [bootInstallerPhase, installPhase, powerOffPhase];
-var INSTALLED = [resumeBasePhase, rebootPhase, verifyPhase, keepRunningBasePhase, rebuildPhase, upgradePhase, rebootUpgradedPhase, rollbackPhase];
+var INSTALLED = [rebootPhase, verifyPhase, rebuildPhase, upgradePhase, rebootUpgradedPhase, rollbackPhase];
 function phaseLimit(o2) {
   const minutes = o2.phaseTimeoutMinutes ?? DEFAULT_PHASE_TIMEOUT_MINUTES;
   if (!(minutes > 0 && minutes <= LIMITS.phaseTimeoutMinutes.max)) throw new LimitError("phaseTimeoutMinutes", String(o2.phaseTimeoutMinutes), `more than 0 and at most ${LIMITS.phaseTimeoutMinutes.max} minutes`);
@@ -16819,15 +16668,15 @@ function reportersOf(o2) {
   return rs;
 }
 function removeOwned(w) {
-  if (w.keyDir) rmSync12(w.keyDir, { recursive: true, force: true });
-  if (!w.keepDisks) rmSync12(w.workDir, { recursive: true, force: true });
+  if (w.keyDir) rmSync11(w.keyDir, { recursive: true, force: true });
+  if (!w.keepDisks) rmSync11(w.workDir, { recursive: true, force: true });
 }
 async function runRehearsal(o2) {
   const minutes = phaseLimit(o2);
-  const outDir = path33.resolve(o2.outDir);
-  const logDir = path33.join(outDir, "logs");
-  mkdirSync9(logDir, { recursive: true });
-  const rec = new Recorder({ outDir, logDir, reportPath: path33.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
+  const outDir = path32.resolve(o2.outDir);
+  const logDir = path32.join(outDir, "logs");
+  mkdirSync8(logDir, { recursive: true });
+  const rec = new Recorder({ outDir, logDir, reportPath: path32.join(outDir, "report.json") }, { iso: { path: o2.iso }, flake: o2.flake, layout: o2.layout, lockChanges: o2.lockChanges }, reportersOf(o2));
   for (const d of removeLeftovers()) rec.info(`removed ${d}, left by a run that was killed`);
   rec.start({ lastSerialLine: () => lastSerialLine() });
   if (o2.fault && !(o2.fault in FAULT_DESCRIPTIONS)) throw new RehearseError("input", `unknown fault '${o2.fault}': choose one of ${Object.keys(FAULT_DESCRIPTIONS).join(", ")}`, { fault: o2.fault });
@@ -16861,7 +16710,7 @@ async function runRehearsal(o2) {
   }
   const unbootable = ctx?.cachedBase && rec.report.phases.find((p) => p.id === "reboot")?.status === "fail";
   if (unbootable) {
-    rmSync12(ctx.cachedBase, { recursive: true, force: true });
+    rmSync11(ctx.cachedBase, { recursive: true, force: true });
     rec.info(`the cached base ${ctx.cachedBase} did not boot: it is discarded, and the base installed afresh`);
     return runRehearsal({ ...o2, baseCacheFallback: `the cached base ${ctx.cachedBase} did not boot` });
   }
@@ -16876,7 +16725,7 @@ async function cachedBase(ctx) {
   const key = await baseKeyFor({ isoSha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o2.diskSize ?? "20G" });
   const dir = baseCacheDir(ctx.cacheDir, key);
   const fallback = o2.baseCacheFallback;
-  if (existsSync9(dir) && !fallback) {
+  if (existsSync8(dir) && !fallback) {
     const u2 = await usableBase(dir);
     if (u2.ok) {
       ctx.cachedBase = dir;
@@ -16909,7 +16758,7 @@ async function prepare(o2, rec, owned) {
   rec.set({ accel: accel.accel, speed: { ...accel.speed ?? {}, timeoutScale: accel.timeoutScale } });
   rec.info(`accelerator: ${accel.accel} (${accel.reason})${accel.speed ? `; TCG speed factor ${accel.speed.factor} (probe ${accel.speed.probeMs} ms, reference ${accel.speed.referenceMs} ms): waits scaled \xD7${accel.timeoutScale}` : ""}`);
   owned.keyDir = ownedTempDir("nixos-rehearse-key-");
-  const keyFile = path33.join(owned.keyDir, "id_ed25519");
+  const keyFile = path32.join(owned.keyDir, "id_ed25519");
   execaSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nixos-rehearse", "-f", keyFile]);
   const runId = randomBytes6(3).toString("hex").toUpperCase();
   const serials = Array.from({ length: layout.disks }, (_, i2) => `NR${runId}D${i2}`);
@@ -17263,7 +17112,7 @@ reuseOptions(demo).action(async (o2) => {
   try {
     process.exitCode = await rehearse({ ...flags, iso: fx.iso, flake: `${target ?? fx.flake}#server`, upgradeFrom: target ? `${fx.flake}#server` : void 0, diskSize: "8G", memory: String(DEFAULT_MEMORY_MIB), cpus: "2", network: "none" });
   } finally {
-    if (target) rmSync13(target, { recursive: true, force: true });
+    if (target) rmSync12(target, { recursive: true, force: true });
   }
 });
 program2.command("engine-demo", { hidden: true }).description("boot the engine demo guest (a Debian kernel + busybox, from Debian packages) through OVMF with two NVMe disks, run commands on it, reboot it, tear it down").addOption(accelOption()).option("--keep", "keep the work directory (disks, EFI vars) after the run").option("--log-dir <dir>", "where the serial/control transcripts and qemu.log go", "nixos-rehearse-out/logs").action(async (opts) => {

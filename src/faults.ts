@@ -22,12 +22,6 @@ export interface FaultHooks {
   beforePowerOff?(m: Machine, disks: Array<{ id: string; serial: string }>): Promise<Array<{ id: string; serial: string }>>;
   /** Starting from a kept install: the disks booted, and what the report then says the fault did. */
   keptDisks?(disks: Array<{ id: string; serial: string }>): { disks: Array<{ id: string; serial: string }>; what: string } | undefined;
-  /**
-   * Starting from a kept install's running base (resumed, not booted): acts on the running
-   * guest; the disks left for the boots after it. A fault with keptDisks but without this one
-   * makes the run boot the kept install instead.
-   */
-  resumed?(m: Machine, disks: Array<{ id: string; serial: string }>): Promise<{ disks: Array<{ id: string; serial: string }>; what: string }>;
 }
 
 export const FAULTS = {
@@ -43,11 +37,6 @@ export const FAULTS = {
       return disks.filter((_, i) => i !== 1); // the reboot happens without it
     },
     keptDisks: (disks) => (disks.length > 1 ? { disks: disks.filter((_, i) => i !== 1), what: 'boot the kept installed system without its second disk' } : undefined),
-    async resumed(m, disks) {
-      if (disks.length < 2) return { disks, what: 'nothing: the kept install has one disk' };
-      await m.hotUnplug(`nvme-${disks[1]!.id}`);
-      return { disks: disks.filter((_, i) => i !== 1), what: 'hot-unplug the second disk from the resumed base: the boots after it happen without it' };
-    },
   },
   'kernel-panic': {
     what: 'boot the installer kernel with rdinit=/nonexistent: it finds no init and panics mounting a root it cannot name',

@@ -21,7 +21,6 @@ import { fromInstalled } from './phases/from-installed.js';
 import { installPhase } from './phases/install.js';
 import { powerOffPhase } from './phases/power-off.js';
 import type { Phase, PhaseContext } from './phases/types.js';
-import { keepRunningBasePhase, resumeBasePhase } from './phases/running-base.js';
 import { rebuildPhase, rollbackPhase, upgradePhase } from './phases/upgrade.js';
 import { rebootPhase, rebootUpgradedPhase, verifyPhase } from './phases/verify.js';
 import { chooseAccel } from './qemu/accel.js';
@@ -63,7 +62,7 @@ export interface RehearsalResult {
 
 /** The installer's phases, then the installed system's; a kept install starts at the reboot. */
 const INSTALL: readonly Phase[] = [bootInstallerPhase, installPhase, powerOffPhase];
-const INSTALLED: readonly Phase[] = [resumeBasePhase, rebootPhase, verifyPhase, keepRunningBasePhase, rebuildPhase, upgradePhase, rebootUpgradedPhase, rollbackPhase];
+const INSTALLED: readonly Phase[] = [rebootPhase, verifyPhase, rebuildPhase, upgradePhase, rebootUpgradedPhase, rollbackPhase];
 
 /** Every phase has a limit: the caller's, else the default (a timer past 2^31 ms would fire at once). */
 function phaseLimit(o: RehearsalOptions): number {

@@ -64,7 +64,7 @@ function changesSection(r: Report): string[] {
   const c = r.changes!;
   const title = r.mode === 'upgrade' ? `**What the upgrade changes** (from ${code(r.base?.flake ?? '')})` : '**What the rebuild changed**';
   const out = [title, ''];
-  if (r.base?.cachedFrom) out.push(`- Base: the installed base configuration, taken from the cache (no installer, no install${r.base.resumedFrom ? ', no boot: resumed where its checks ended' : ''})`);
+  if (r.base?.cachedFrom) out.push('- Base: the installed base configuration, taken from the cache (no installer, no install)');
   if (r.base?.cacheFallback) out.push(`- Base: installed afresh, because ${cell(r.base.cacheFallback)}`);
   if (c.reboot) out.push(`- Reboot needed: ${c.reboot.needed ? `**yes** (${c.reboot.because.map(cell).join(', ')} changed)` : 'no (same kernel, initrd, modules and systemd)'}`);
   if (c.units) {

@@ -127,7 +127,7 @@ export interface Report {
   network?: 'internet' | 'none';
   mode?: 'install' | 'upgrade';
   /** In upgrade mode: the base configuration (`<dir>#<host>`) the upgrade starts from. */
-  base?: { flake: string; toplevel?: string; cachedFrom?: string; cacheFallback?: string; /** The running base resumed instead of booting the base (upgrade/running-base.ts). */ resumedFrom?: string };
+  base?: { flake: string; toplevel?: string; cachedFrom?: string; cacheFallback?: string };
   /** What the rebuild (install mode) or the upgrade changed. */
   changes?: UpgradeChanges;
   /** flake.lock inputs changed against the base branch (pull requests). */

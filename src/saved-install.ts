@@ -5,7 +5,6 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSyn
 import path from 'node:path';
 import { createDisk } from './qemu/disks.js';
 import type { Injected } from './report.js';
-import type { RunningBase } from './upgrade/running-base.js';
 
 /** What `saveInstalled` keeps beside the disks (installed.json). */
 export interface SavedInstall {
@@ -24,8 +23,6 @@ export interface SavedInstall {
   sshPrivateKeyFile: string;
   isoSha256?: string;
   savedAt: string;
-  /** The running, verified base kept after its checks (upgrade/running-base.ts), if any. */
-  running?: RunningBase;
 }
 
 export function readSavedInstall(dir: string): SavedInstall {
@@ -33,16 +30,7 @@ export function readSavedInstall(dir: string): SavedInstall {
   if (!existsSync(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
   const s = JSON.parse(readFileSync(file, 'utf8')) as SavedInstall;
   for (const d of s.disks) if (!existsSync(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
-  for (const f of s.running ? [s.running.state, s.running.efiVars, ...s.running.disks.map((d) => d.file)] : []) if (!existsSync(f)) throw new Error(`${dir}: the running base's ${path.basename(f)} is missing`);
   return s;
-}
-
-/** Rewrites installed.json (whole, atomically: a reader sees the old one or the new one). */
-export function writeSavedInstall(dir: string, s: SavedInstall): void {
-  const file = path.join(dir, 'installed.json');
-  const part = `${file}.part-${process.pid}`;
-  writeFileSync(part, `${JSON.stringify(s, null, 2)}\n`);
-  renameSync(part, file);
 }
 
 /**
@@ -57,10 +45,10 @@ export function saveInstall(dir: string, workDir: string, s: SavedInstall, priva
   copyFileSync(path.join(workDir, 'efivars.fd'), s.efiVars);
   copyFileSync(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 0o600);
-  writeSavedInstall(target, s);
+  writeFileSync(path.join(target, 'installed.json'), `${JSON.stringify(s, null, 2)}\n`);
 }
 
-export function moveFile(from: string, to: string): void {
+function moveFile(from: string, to: string): void {
   try {
     renameSync(from, to);
   } catch (e) {

@@ -6,8 +6,6 @@ import path from 'node:path';
 import { RehearseError } from '../errors.js';
 import { createDisk } from '../qemu/disks.js';
 import { readSavedInstall } from '../saved-install.js';
-import { resumeDecision } from '../upgrade/running-base.js';
-import { machineKeyFor } from './running-base.js';
 import type { PhaseContext } from './types.js';
 
 export async function fromInstalled(ctx: PhaseContext, dir: string): Promise<void> {
@@ -23,11 +21,7 @@ export async function fromInstalled(ctx: PhaseContext, dir: string): Promise<voi
   copyFileSync(saved.sshPrivateKeyFile, key);
   chmodSync(key, 0o600);
   ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
-  // Upgrade mode resumes the base where its checks ended when it can (phases/running-base.ts).
-  const d = resumeDecision(saved, { mode: ctx.mode, machineKey: await machineKeyFor(ctx), disks: ctx.disks });
-  if (d.resume && (!ctx.fault.keptDisks || ctx.fault.resumed)) ctx.resume = d.running;
-  else if (ctx.mode === 'upgrade') ctx.rec.info(`  the base boots from its disks: ${d.resume ? 'this fault changes them' : d.why}`);
-  const changed = ctx.resume ? undefined : ctx.fault.keptDisks?.(ctx.disks);
+  const changed = ctx.fault.keptDisks?.(ctx.disks);
   if (changed) {
     ctx.disks = changed.disks;
     ctx.rec.set({ fault: { id: ctx.o.fault!, what: changed.what } });

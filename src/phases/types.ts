@@ -8,7 +8,6 @@ import type { Recorder } from '../recorder.js';
 import type { Layout } from '../runbook/layouts.js';
 import type { PlanContext } from '../runbook/plan.js';
 import type { RehearsalOptions } from '../options.js';
-import type { RunningBase } from '../upgrade/running-base.js';
 
 export interface DiskId {
   id: string;
@@ -58,8 +57,6 @@ export interface PhaseContext {
   saveTo?: string;
   /** Upgrade mode started from this cached base (upgrade/base-cache.ts). */
   cachedBase?: string;
-  /** The kept install's running base this run resumes instead of booting it (upgrade/running-base.ts). */
-  resume?: RunningBase;
   /** What the installed system's phases need; set by the install (or from a kept install). */
   installed: InstalledFacts;
 }

@@ -16,8 +16,6 @@ import type { Phase, PhaseContext } from './types.js';
 export const rebootPhase: Phase = {
   id: 'reboot',
   title: 'Reboot from the NVMe disk through the firmware and systemd-boot',
-  // Not when the run resumed the kept base's running state (phases/running-base.ts).
-  when: (ctx, failed) => !failed && !ctx.resume,
   async run(ctx) {
     await ctx.vm?.stop();
     await bootInstalled(ctx, 'installed');

@@ -336,21 +336,17 @@ export class Machine {
   /**
    * Saves the running guest's whole state (RAM, CPUs, devices) to `file`, zstd-compressed, and
    * the EFI variable store beside it (`efiVars`), then powers this VM off: what the test
-   * driver's and QEMU's migration-to-file do. The guest must have a control shell running
-   * (connect()), which the restored machine adopts. Restore with
+   * driver's and QEMU's migration-to-file do. The guest must not have disks (a state is
+   * restored over new, empty disks plugged in after it: hotplugDisk()): QEMU refuses to save a
+   * VM with an NVMe controller ("State blocked by non-migratable device …/nvme": qemu/qemu
+   * hw/nvme/ctrl.c, nvme_vmstate `.unmigratable = 1`, in every release up to 10.x), so a running
+   * installed system, whose root is on NVMe, cannot be saved at all. It must have a control
+   * shell running (connect()), which the restored machine adopts. Restore with
    * `Machine.create({ …same devices, restore: { state, efiVars } })`.
-   *
-   * Disks: by default the guest must have none (a saved installer is restored over new, empty
-   * disks plugged in after it: hotplugDisk()). With `withDisks` (a running installed system),
-   * the disks given at create() are part of the state: the CPUs stop before the save and QEMU
-   * flushes and releases its images when the migration completes, so once this returns the
-   * image files hold the disks as they were at the instant the RAM was saved. A restore then
-   * gives the same disks (ids, serials, order) over those images (or overlays over them).
    */
-  async saveState(file: string, efiVars: string, opts: { withDisks?: boolean } = {}): Promise<void> {
+  async saveState(file: string, efiVars: string): Promise<void> {
     if (!this.isRunning) throw new Error(`${this.name}: cannot save the state of a VM that is not running`);
-    if (this.hotplugged) throw new Error(`${this.name}: a saved state cannot hold hot-plugged disks (plug them in after restoring it)`);
-    if (this.spec.disks.length && !opts.withDisks) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it), unless saved withDisks`);
+    if (this.spec.disks.length || this.hotplugged) throw new Error(`${this.name}: a saved state must have no disks (plug them in after restoring it)`);
     if (!this.controlShell || this.controlShell.isBroken) throw new Error(`${this.name}: connect() before saving a state: the restored machine adopts its control shell`);
     rmSync(file, { force: true }); // its appearing is the sign the save finished
     await this.shell.succeed('sync');

@@ -60,15 +60,14 @@ export async function baseKeyFor(o: { isoSha256: string; baseDir: string; host: 
 }
 
 /**
- * A cached base that can be used: installed.json readable, every disk (the running base's too)
- * present and passing `qemu-img check`. Otherwise the entry is removed and why is returned.
+ * A cached base that can be used: installed.json readable, every disk present and passing
+ * `qemu-img check`. Otherwise the entry is removed and why is returned.
  */
 export async function usableBase(dir: string): Promise<{ ok: true } | { ok: false; why: string }> {
   let why: string | undefined;
   try {
     const saved = readSavedInstall(dir);
-    // The running base's disks too (upgrade/running-base.ts): overlays over the kept ones.
-    for (const d of [...saved.disks, ...(saved.running?.disks ?? [])]) {
+    for (const d of saved.disks) {
       const r = await execa(qemuImgBinary(), ['check', '-q', d.file], { reject: false, stdin: 'ignore' });
       if (r.exitCode !== 0) {
         why = `its disk ${path.basename(d.file)} fails qemu-img check (exit ${r.exitCode}): ${`${r.stderr}`.trim().split('\n')[0] ?? ''}`;

@@ -6,6 +6,8 @@
 import { parseKeyValue } from '../console/text.js';
 import { parseZpoolStatus, zpoolProblems } from '../runbook/parsers.js';
 import { type BootEntry, type IpInterface, failedUnitsUnread, parseIpAddrJson, parseAnalyzeTime, parseBlame, parseBootctlList, parseEfiVars, parseFailedUnits, parseGenerations, parseLoaderDefault, parsePathInfoSize } from './parsers.js';
+import stripAnsi from 'strip-ansi';
+import { parseUnitChanges } from '../upgrade/changes.js';
 
 /**
  * Every check id the phases can put in report.checks. The pass/fail helpers only take these, so a
@@ -355,18 +357,38 @@ export function checkRebuildSwitch(exitCode: number, output: string, marker: str
 }
 
 /**
+ * Units the switch reported failed (switch-to-configuration-ng: "warning: the following units
+ * failed: …", then `systemctl status` of each, exit 4) that the new generation does not have
+ * at all ("Loaded: not-found"): units of the generation switched away from that failed there,
+ * still listed as failed by systemd until `systemctl reset-failed`; not a failure of the switch.
+ * Undefined when any failed unit is one of the new generation's, or none is listed.
+ */
+export function leftoverFailedUnits(switchOutput: string): string[] | undefined {
+  const failed = parseUnitChanges(switchOutput).failed;
+  if (!failed.length) return undefined;
+  const text = stripAnsi(switchOutput);
+  const esc = (u: string) => u.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const gone = (u: string) => new RegExp(String.raw`^[×●○] ${esc(u)}(?: - [^\n]*)?\n\s+Loaded: not-found`, 'm').test(text);
+  return failed.every(gone) ? failed : undefined;
+}
+
+/**
  * `nixos-rebuild switch --rollback`: the change is gone (the marker is back to 1) and, when the
- * links were read, /run/current-system is generation 1's system again.
+ * links were read, /run/current-system is generation 1's system again. Its exit 4 is no
+ * failure of the rollback when every unit it reports failed is a leftover of the generation
+ * rolled back from (leftoverFailedUnits): the summary names them.
  */
 export function checkRollbackInPlace(exitCode: number, output: string, marker: string, links?: { current: string; gen1: string }): Check {
   const gen = marker.trim();
   const ev = links ? `${output.trim()}\n--- after ---\n/run/current-system -> ${links.current.trim()}\nsystem-1-link -> ${links.gen1.trim()}` : output;
-  if (exitCode !== 0) return fail('rollback-in-place', 'rollback-failed', `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
+  const leftover = exitCode === 4 ? leftoverFailedUnits(output) : undefined;
+  if (exitCode !== 0 && !leftover) return fail('rollback-in-place', 'rollback-failed', `nixos-rebuild switch --rollback failed (exit ${exitCode})`, ev);
   if (gen !== '1') return fail('rollback-in-place', 'change-still-there', `the change is still there (/etc/nixos-rehearse/generation = ${gen})`, ev);
   if (links && (!STORE_PATH.test(links.gen1.trim()) || links.current.trim() !== links.gen1.trim())) {
     return fail('rollback-in-place', 'not-generation-1', `/run/current-system is not generation 1 after the rollback (${shortName(links.current) || 'unreadable'})`, ev);
   }
-  return pass('rollback-in-place', 'nixos-rebuild switch --rollback: generation 1 is current again and the change is gone', ev);
+  const note = leftover ? ` (it exits 4: ${leftover.join(', ')}, failed in the generation rolled back from and gone from generation 1, stay listed as failed until \`systemctl reset-failed\`)` : '';
+  return pass('rollback-in-place', `nixos-rebuild switch --rollback: generation 1 is current again and the change is gone${note}`, ev);
 }
 
 /**

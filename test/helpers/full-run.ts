@@ -10,8 +10,7 @@ import { STEPS } from '../../src/runbook/plan.js';
  * `red`: the one check a configuration turns red on purpose (and its diagnosis); every other
  * step, check and phase must still pass.
  */
-/** `keptRunning`: the install is kept with its running base (saveInstalled, phases/running-base.ts). */
-export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string; red?: { check: string; diagnosis: string }; keptRunning?: boolean }) {
+export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string; red?: { check: string; diagnosis: string } }) {
   const fx = inject('fixture');
   const failed = report.steps.filter((s) => s.status !== 'pass');
   expect(failed, JSON.stringify(failed, null, 2) + (report.error?.message ?? '')).toEqual([]);
@@ -24,7 +23,7 @@ export function expectFullRun(report: Report, o: { layout: string; rebuild: bool
   expect(report.iso.bootEntry).toMatch(/^NixOS 25\.11\.\d{8}\.[0-9a-f]{7} Installer \(Linux LTS\)$/);
   const badChecks = report.checks.filter((c) => c.status !== 'pass');
   expect(badChecks.map((c) => c.id), JSON.stringify(badChecks, null, 2)).toEqual(o.red ? [o.red.check] : []);
-  const phases = ['boot-installer', 'install', 'power-off', 'reboot', 'verify', ...(o.keptRunning ? ['keep-running-base'] : []), ...(o.rebuild ? ['rebuild', 'rollback'] : [])];
+  const phases = ['boot-installer', 'install', 'power-off', 'reboot', 'verify', ...(o.rebuild ? ['rebuild', 'rollback'] : [])];
   expect(report.phases.map((p) => [p.id, p.status])).toEqual(phases.map((p) => [p, o.red && p === 'verify' ? 'fail' : 'pass']));
   const checkIds = report.checks.map((c) => c.id);
   for (const id of ['booted-system', 'boot-entries', 'generations', 'pool-health', 'boot-time', 'failed-units', 'sshd', 'vm-network', 'ssh-login', 'password-login-refused', 'efi-boot-entry', 'closure-size', 'disk-space', 'secrets-not-in-store']) {

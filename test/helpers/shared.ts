@@ -5,7 +5,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { readInstallerState } from '../../src/installer-state.js';
 import { processAlive } from '../../src/leftovers.js';
-import { readSavedInstall, runRehearsal } from '../../src/rehearsal.js';
+import { runRehearsal } from '../../src/rehearsal.js';
 
 export function shared() {
   return inject('shared');
@@ -37,17 +37,14 @@ export function installedBaseDir(layout: string): string {
  * rehearsal.test.ts (which runs first, see budget.json), or installed now (from the saved
  * installer, no checks) when a file runs on its own.
  */
-export async function installedBase(layout: string, o: { running?: boolean } = {}): Promise<string> {
+export async function installedBase(layout: string): Promise<string> {
   const dir = installedBaseDir(layout);
-  // rehearsal.test.ts, running beside this file, is making it: wait while its maker lives (for
-  // its running base too, `running`, kept after its checks).
+  // rehearsal.test.ts, running beside this file, is making it: wait while its maker lives.
   const pending = `${dir}.pending`;
-  const ready = () => existsSync(path.join(dir, 'installed.json')) && (!o.running || !!readSavedInstall(dir).running);
-  while (!ready() && existsSync(pending) && processAlive(Number(readFileSync(pending, 'utf8')))) {
+  while (!existsSync(path.join(dir, 'installed.json')) && existsSync(pending) && processAlive(Number(readFileSync(pending, 'utf8')))) {
     await new Promise((r) => setTimeout(r, 5000));
   }
-  if (ready()) return dir;
-  rmSync(dir, { recursive: true, force: true });
+  if (existsSync(path.join(dir, 'installed.json'))) return dir;
   const fx = inject('fixture');
   const r = await runRehearsal({
     iso: fx.iso,
@@ -58,8 +55,7 @@ export async function installedBase(layout: string, o: { running?: boolean } = {
     cacheDir: shared().cacheDir,
     reuseInstaller: true,
     saveInstalled: dir,
-    // A running base is kept after the checks (phases/running-base.ts): they run then.
-    ...(o.running ? { rebuild: false } : { verify: false }),
+    verify: false,
   });
   if (r.exitCode !== 0 || !existsSync(path.join(dir, 'installed.json'))) throw new Error(`installing the ${layout} base failed: ${r.report.error?.message ?? JSON.stringify(r.report.steps.filter((s) => s.status === 'fail'))}`);
   return dir;

@@ -26,6 +26,7 @@ import {
   checkRebuildSwitch,
   checkRollbackAtBoot,
   checkRollbackInPlace,
+  leftoverFailedUnits,
   checkSecretsNotInStore,
   checkSshLogin,
   checkSshd,
@@ -35,6 +36,8 @@ import { parseEfiVars } from '../../src/verify/parsers.js';
 
 const vf = (name: string) => readFileSync(new URL(`../fixtures/verify/${name}`, import.meta.url), 'utf8');
 const rb = (name: string) => readFileSync(new URL(`../fixtures/runbook/${name}`, import.meta.url), 'utf8');
+/** A fixture run's `nixos-rebuild switch --rollback` after a pull request whose new service failed (faults.test.ts). */
+const LEFTOVER = readFileSync(new URL('../fixtures/upgrade/rollback-leftover-failed-unit.txt', import.meta.url), 'utf8');
 import { VM_NIC } from '../../src/qemu/spec.js';
 import { type CheckEnv, POST_BOOT_CHECKS, checkDecision } from '../../src/verify/post-boot.js';
 const src = (p: string) => readFileSync(new URL(`../../src/${p}`, import.meta.url), 'utf8');
@@ -184,6 +187,8 @@ const CASES: Record<CheckId, Case> = {
       // The marker says 1 but generation 2 still runs.
       () => checkRollbackInPlace(0, 'activating the configuration...', '1\n', { current: GEN2, gen1: GEN1 }),
       () => checkRollbackInPlace(1, 'error: no generation older than the current (1) exists', '1'),
+      // Exit 4 for a unit generation 1 itself has (loaded, failed): a real failure of the rollback.
+      () => checkRollbackInPlace(4, LEFTOVER.replace('Loaded: not-found (Reason: Unit rehearse-broken.service not found.)', 'Loaded: loaded (/etc/systemd/system/rehearse-broken.service; enabled)'), '1\n', { current: GEN1, gen1: GEN1 }),
     ],
   },
   'rollback-at-boot': {
@@ -283,5 +288,20 @@ describe('a red check says why as a reason code (CheckReasons), the code the dia
   ] as Array<[() => Check, string]>)('%#: %s', (f, reason) => {
     const c = f();
     expect(c, c.summary).toMatchObject({ status: 'fail', reason });
+  });
+});
+
+describe('a rollback in place after a unit of the rolled-back generation failed', () => {
+  // switch-to-configuration-ng lists every unit systemd holds as failed and exits 4; a unit of
+  // generation 2 that failed stays failed ("Loaded: not-found") after the switch back to 1.
+  it('passes when generation 1 is back and every failed unit is one generation 1 does not have, naming them', () => {
+    expect(leftoverFailedUnits(LEFTOVER)).toEqual(['rehearse-broken.service']);
+    const c = checkRollbackInPlace(4, LEFTOVER, '1\n', { current: GEN1, gen1: GEN1 });
+    expect(c.status).toBe('pass');
+    expect(c.summary).toMatch(/generation 1 is current again and the change is gone \(it exits 4: rehearse-broken\.service, failed in the generation rolled back from/);
+  });
+  it('still fails when the change stayed, whatever the exit code says', () => {
+    expect(checkRollbackInPlace(4, LEFTOVER, '2\n', { current: GEN2, gen1: GEN1 }).reason).toBe('change-still-there');
+    expect(leftoverFailedUnits('activating the configuration...\n')).toBeUndefined();
   });
 });
