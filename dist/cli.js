@@ -12570,6 +12570,9 @@ async function freePort() {
     });
   });
 }
+var StateLoadError = class extends Error {
+  name = "StateLoadError";
+};
 var Machine = class _Machine {
   name;
   workDir;
@@ -12706,6 +12709,10 @@ var Machine = class _Machine {
       attach.catch(() => {
       });
       await Promise.race([attach, died]).catch(async (e) => {
+        if (e instanceof RehearseError && e.kind === "qemu-exited" && this.restoreFrom) {
+          const cause = await Promise.race([attach.then(() => void 0, (a2) => a2), sleep2(2e3, void 0, { ref: false })]);
+          throw cause instanceof StateLoadError ? cause : e;
+        }
         if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
         const exit = await Promise.race([died.then(() => void 0, (d) => d), sleep2(2e3, void 0, { ref: false })]);
         throw exit ?? e;
@@ -12856,7 +12863,7 @@ var Machine = class _Machine {
     const r = await z;
     if (r.exitCode !== 0 && r.signal !== "SIGPIPE") {
       conn.destroy();
-      throw new Error(`${this.name}: the saved VM state ${file} is damaged: zstd: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.signal}`}`);
+      throw new StateLoadError(`${this.name}: the saved VM state ${file} is damaged: zstd: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.signal}`}`);
     }
     await new Promise((resolve) => conn.writableFinished || conn.destroyed ? resolve() : conn.once("finish", () => resolve()).once("close", () => resolve()));
     const deadline = Date.now() + this.t(60);

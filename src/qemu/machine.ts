@@ -79,6 +79,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A saved state that could not be read (a damaged or truncated file): why a restore failed. */
+export class StateLoadError extends Error {
+  override name = 'StateLoadError';
+}
+
 export class Machine {
   readonly name: string;
   readonly workDir: string;
@@ -225,6 +230,12 @@ export class Machine {
       await Promise.race([attach, died]).catch(async (e) => {
         // A socket closing is QEMU exiting, seen a moment before the process's exit is: then
         // QEMU's own message is the error. Any other error (a damaged saved state) stands.
+        if (e instanceof RehearseError && e.kind === 'qemu-exited' && this.restoreFrom) {
+          // QEMU reading a damaged saved state exits at the same moment zstd says why: the
+          // state's own error is the cause, QEMU's "error while loading state section" its effect.
+          const cause = await Promise.race([attach.then(() => undefined, (a: Error) => a), sleep(2000, undefined, { ref: false })]);
+          throw cause instanceof StateLoadError ? cause : e;
+        }
         if (!(e instanceof QmpClosedError || e instanceof ConsoleClosedError)) throw e;
         const exit = await Promise.race([died.then(() => undefined, (d: Error) => d), sleep(2000, undefined, { ref: false })]);
         throw exit ?? e;
@@ -391,7 +402,7 @@ export class Machine {
     // SIGPIPE: QEMU read the whole state (up to its end marker) and closed the socket first.
     if (r.exitCode !== 0 && r.signal !== 'SIGPIPE') {
       conn.destroy();
-      throw new Error(`${this.name}: the saved VM state ${file} is damaged: zstd: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.signal}`}`);
+      throw new StateLoadError(`${this.name}: the saved VM state ${file} is damaged: zstd: ${String(r.stderr).trim() || `exit ${r.exitCode ?? r.signal}`}`);
     }
     await new Promise<void>((resolve) => (conn.writableFinished || conn.destroyed ? resolve() : conn.once('finish', () => resolve()).once('close', () => resolve())));
     const deadline = Date.now() + this.t(60);
