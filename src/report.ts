@@ -118,13 +118,13 @@ export interface Report {
   timedOutPhase?: string;
   /** A fault injected on purpose (nixos-rehearse run --inject-fault), so that no report hides one. */
   fault?: { id: string; what: string };
+  /** What the VMs could reach (RehearsalOptions.network). */
+  network?: 'internet' | 'none';
   /**
    * `install` (default): the configuration is installed from scratch, then rebuilt to a known
    * change. `upgrade`: the base configuration is installed (or taken from the cache) and
    * upgraded to the configuration under test the runbook's safe way.
    */
-  /** What the VMs could reach (RehearsalOptions.network). */
-  network?: 'internet' | 'none';
   mode?: 'install' | 'upgrade';
   /** In upgrade mode: the base configuration (`<dir>#<host>`) the upgrade starts from. */
   base?: { flake: string; toplevel?: string; cachedFrom?: string; cacheFallback?: string };
