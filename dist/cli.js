@@ -12377,6 +12377,7 @@ async function untilShellAnswers(console2, nonce, timeoutMs, retryMs) {
 // src/qemu/spec.ts
 var TCG_CPU_MODEL = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+adx,+rdrand";
 var CONTROL_PORT_NAME = "org.nixos-rehearse.control";
+var EGRESS_PROXY = { address: "10.0.2.100", port: 3128, url: "http://10.0.2.100:3128" };
 var VM_NIC = { mac: "52:54:00:12:34:56", address: "10.0.2.15", prefixLength: 24, host: "10.0.2.2" };
 var DEFAULT_MEMORY_MIB = 4096;
 
@@ -12415,7 +12416,7 @@ function buildQemuArgv(spec) {
     if (spec.kernelBoot.append) push("-append", spec.kernelBoot.append);
   }
   const fwd = spec.sshHostPort !== void 0 ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-${VM_NIC.address}:22` : "";
-  push("-netdev", `user,id=net0${spec.network === "none" ? ",restrict=on" : ""}${fwd}`);
+  push("-netdev", `user,id=net0${spec.network === "none" || spec.network === "public" ? ",restrict=on" : ""}${fwd}${egressForward(spec)}`);
   push("-device", `virtio-net-pci,netdev=net0,mac=${VM_NIC.mac},romfile=`);
   push("-chardev", `socket,id=serial0,path=${qemuEscape(spec.sockets.serial)},server=on,wait=off`);
   push("-serial", "chardev:serial0");
@@ -12451,6 +12452,12 @@ function validate(spec) {
   if (spec.sshHostPort !== void 0 && !(spec.sshHostPort > 0 && spec.sshHostPort < 65536)) problems.push(`ssh host port ${spec.sshHostPort} is not a TCP port`);
   if (problems.length) throw new Error(`invalid machine spec for ${spec.name}:
   - ${problems.join("\n  - ")}`);
+}
+function egressForward(spec) {
+  if (spec.network !== "public") return "";
+  if (!spec.egress?.command.length) throw new Error("network public needs the egress relay command");
+  const words2 = spec.egress.command.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+  return `,guestfwd=tcp:${EGRESS_PROXY.address}:${EGRESS_PROXY.port}-cmd:${qemuEscape(words2)}`;
 }
 
 // src/qemu/disks.ts
@@ -12654,6 +12661,7 @@ var Machine = class _Machine {
         kernelBoot: opts.kernelBoot,
         sshHostPort,
         network: opts.network,
+        egress: opts.egress,
         sockets: socketPaths(socketDir),
         noReboot: opts.noReboot,
         startPaused: true,
@@ -13148,7 +13156,7 @@ async function buildFixture(opts = {}) {
 
 // src/rehearsal.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { existsSync as existsSync8, mkdirSync as mkdirSync8, readFileSync as readFileSync15, rmSync as rmSync11 } from "node:fs";
+import { existsSync as existsSync9, mkdirSync as mkdirSync8, readFileSync as readFileSync15, rmSync as rmSync11 } from "node:fs";
 import path32 from "node:path";
 
 // src/faults.ts
@@ -13901,6 +13909,250 @@ function discardInstallerState(s) {
   rmSync5(s.dir, { recursive: true, force: true });
 }
 
+// src/egress/guest.ts
+var PROXY_VARIABLES = ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"];
+function proxyEnvCommand(url = EGRESS_PROXY.url) {
+  const vars = [...PROXY_VARIABLES.map((v) => `${v}=${url}`), "no_proxy=127.0.0.1,localhost,::1", "NO_PROXY=127.0.0.1,localhost,::1"].join(" ");
+  return `export ${vars}; systemctl set-environment ${vars} 2>/dev/null; systemctl try-restart nix-daemon.service 2>/dev/null; true`;
+}
+
+// src/phases/installed-vm.ts
+import { readFileSync as readFileSync9 } from "node:fs";
+
+// src/flake-files.ts
+import { existsSync as existsSync6 } from "node:fs";
+import path24 from "node:path";
+async function flakeFiles(dir) {
+  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
+  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
+  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
+  return r.stdout.split("\0").filter((f) => f && existsSync6(path24.join(dir, f))).sort();
+}
+
+// src/runbook/harness.ts
+import { createHash as createHash3 } from "node:crypto";
+import { rmSync as rmSync6, writeFileSync as writeFileSync6 } from "node:fs";
+import path25 from "node:path";
+
+// src/runbook/layouts.ts
+var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
+var RUNBOOK_POOL = { ashift: "12" };
+var RUNBOOK_FS = {
+  atime: "off",
+  compression: "zstd",
+  xattr: "sa",
+  normalization: "formD",
+  mountpoint: "none",
+  acltype: "posixacl"
+};
+var RUNBOOK_DATASETS = [
+  { name: "rpool/local", properties: { mountpoint: "none" } },
+  { name: "rpool/safe", properties: { mountpoint: "none" } },
+  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
+  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
+  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
+];
+var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
+var ZFS_MOUNTS = [
+  { at: "/", source: "rpool/local/root", fsType: "zfs" },
+  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
+  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
+  ESP_MOUNT
+];
+var zfs = (name, vdev) => ({
+  name,
+  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
+  disks: vdev === "mirror" ? 2 : 1,
+  dataPartition: { code: "BF01", name: "ZFS" },
+  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
+  mounts: ZFS_MOUNTS
+});
+var LAYOUT = {
+  zfs: zfs("zfs", "single"),
+  "zfs-mirror": zfs("zfs-mirror", "mirror"),
+  ext4: {
+    name: "ext4",
+    title: "ext4 root on one disk",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "ext4", label: "nixos" },
+    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
+  },
+  btrfs: {
+    name: "btrfs",
+    title: "Btrfs root on one disk, subvolumes root, nix, persist",
+    disks: 1,
+    dataPartition: { code: "8300", name: "root" },
+    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
+    mounts: [
+      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
+      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
+      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
+      ESP_MOUNT
+    ]
+  }
+};
+function layoutByName(name) {
+  const l = LAYOUT[name];
+  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
+  return l;
+}
+
+// src/runbook/harness.ts
+var GUEST_DIR = "/tmp/rehearse";
+var GUEST_CONFIG = `${GUEST_DIR}/config`;
+var GUEST_FLAKE = `${GUEST_DIR}/flake`;
+var REHEARSE_USER = "rehearse";
+var VM_NIC_NAME = "rehearse0";
+var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
+function wrapperFlake(host) {
+  return `{
+  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
+
+  inputs.config.url = "path:${GUEST_CONFIG}";
+
+  outputs = { self, config, ... }: {
+    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
+      modules = [ ./harness.nix ./vm-hardware.nix ];
+    };
+  };
+}
+`;
+}
+function rehearsePassword(privateKey) {
+  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
+}
+function harnessModule(o2) {
+  const settings = [
+    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
+    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
+    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
+    // read by udev, not networkd, and will work even if networkd is disabled".
+    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
+    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
+    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
+    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
+  ];
+  const lines = [
+    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
+    "{ lib, ... }:",
+    "{",
+    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
+    '  services.getty.autologinUser = lib.mkForce "root";',
+    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
+    '  systemd.network.links."10-rehearse-nic" = {',
+    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
+    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
+    "  };",
+    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
+    `  users.users.${REHEARSE_USER} = {`,
+    "    isNormalUser = true;",
+    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
+    `    initialPassword = ${nixString(o2.password)};`,
+    "  };",
+    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
+    "}",
+    ""
+  ];
+  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
+}
+var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
+function vmHardwareModule(hw) {
+  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
+  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
+  const lines = [
+    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
+    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
+    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
+    "{ lib, ... }:",
+    "{"
+  ];
+  for (const mp of mps) {
+    const f = hw.fileSystems[mp];
+    const opts = f.options.length ? f.options : ["defaults"];
+    lines.push(
+      `  fileSystems.${nixString(mp)} = {`,
+      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
+      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
+      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
+      "  };"
+    );
+  }
+  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
+  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
+  return {
+    file: `${GUEST_FLAKE}/vm-hardware.nix`,
+    content: lines.join("\n"),
+    settings: [
+      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
+      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
+      "swapDevices = [ ] (forced)"
+    ]
+  };
+}
+var HARNESS_FILE_NAMES = ["flake.nix", "harness.nix", "vm-hardware.nix"];
+function harnessFiles(o2) {
+  return [
+    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(o2.host), settings: [`nixosConfigurations.${o2.host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
+    harnessModule({ sshPublicKey: o2.sshPublicKey, password: o2.password, generation: o2.generation }),
+    typeof o2.vmHardware === "string" ? { file: `${GUEST_FLAKE}/vm-hardware.nix`, content: o2.vmHardware, settings: [] } : vmHardwareModule(o2.vmHardware)
+  ];
+}
+async function writeHarness(m, files, seconds = 120) {
+  const dir = ownedTempDir("nixos-rehearse-harness-");
+  try {
+    for (const f of files) writeFileSync6(path25.join(dir, path25.basename(f.file)), f.content);
+    await m.copyIn(dir, GUEST_FLAKE, seconds, files.map((f) => path25.basename(f.file)));
+  } finally {
+    rmSync6(dir, { recursive: true, force: true });
+  }
+}
+
+// src/phases/installed-vm.ts
+var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
+async function settle(m) {
+  m.waitForSerial(/Boot in \d+ s\./, 60).then(() => m.serial.sendKeys("enter")).catch(() => {
+  });
+  const seen2 = await m.waitForSerial(BOOT_DONE, 120);
+  if (!/automatic login/.test(seen2[0])) {
+    throw new GuestGaveUpError("installed system", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
+  }
+  await m.connect();
+  await m.waitForUnit("multi-user.target", 120).catch(() => {
+  });
+}
+async function bootInstalled(ctx, name) {
+  const m = await Machine.create({
+    name,
+    accel: ctx.accel.accel,
+    timeoutScale: timeoutScale(ctx.accel.accel),
+    memoryMiB: ctx.memoryMiB,
+    cpus: ctx.cpus,
+    disks: ctx.disks,
+    workDir: ctx.workDir,
+    keep: true,
+    sshHostPort: "auto",
+    network: ctx.network,
+    egress: ctx.egress,
+    logDir: ctx.logDir
+  });
+  ctx.vm = m;
+  await m.start();
+  await settle(m);
+  await useEgressProxy(ctx, m);
+  return m;
+}
+async function useEgressProxy(ctx, m) {
+  if (ctx.network === "public") await m.succeed(proxyEnvCommand(), 60);
+}
+var output = async (m, cmd, seconds = 300) => (await m.run(cmd, seconds)).output;
+async function pushFlake(ctx, m, generation) {
+  await m.succeed(`rm -rf ${GUEST_CONFIG}`);
+  await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
+  const i2 = ctx.installed;
+  await writeHarness(m, harnessFiles({ host: ctx.target.host, sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync9(i2.sshPrivateKeyFile, "utf8")), generation, vmHardware: i2.vmHardware }));
+}
+
 // src/phases/boot-installer.ts
 function common2(ctx) {
   return {
@@ -13911,6 +14163,7 @@ function common2(ctx) {
     memoryMiB: ctx.memoryMiB,
     cpus: ctx.cpus,
     network: ctx.network,
+    egress: ctx.egress,
     // No bootindex: the direct kernel boot holds 0.
     disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? "20G" })),
     workDir: ctx.workDir,
@@ -13945,6 +14198,7 @@ var bootInstallerPhase = {
       onStarted: ctx.fault.installerStarted ? (m) => ctx.fault.installerStarted(m) : void 0
     });
     ctx.vm = inst.machine;
+    await useEgressProxy(ctx, inst.machine);
     ctx.rec.set({ iso: { ...ctx.rec.report.iso, bootEntry: inst.boot.entry.title } });
     ctx.rec.info(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
     return true;
@@ -14543,7 +14797,7 @@ var STORAGE_ZFS = {
   decision: "If ZFS is degraded, your priority is device availability and data safety. Performance debugging can wait.",
   runbook: "Fast diagnosis playbook: storage health"
 };
-var zfs = {
+var zfs2 = {
   kind: "zfs",
   title: "ZFS pool with datasets",
   fsType: "zfs",
@@ -14594,7 +14848,7 @@ var zfs = {
 };
 
 // src/roots/index.ts
-var ROOT_KINDS = { zfs, ext4, btrfs };
+var ROOT_KINDS = { zfs: zfs2, ext4, btrfs };
 function rootKindNamed(kind) {
   const k = ROOT_KINDS[kind];
   if (!k) throw new Error(`unknown root kind '${kind}'`);
@@ -14681,27 +14935,27 @@ async function afterFailure(ctx, m) {
 
 // src/phases/from-installed.ts
 import { chmodSync as chmodSync2, copyFileSync as copyFileSync3, mkdirSync as mkdirSync7 } from "node:fs";
-import path25 from "node:path";
+import path27 from "node:path";
 
 // src/saved-install.ts
-import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync9, renameSync as renameSync3, rmSync as rmSync6, writeFileSync as writeFileSync6 } from "node:fs";
-import path24 from "node:path";
+import { chmodSync, copyFileSync as copyFileSync2, existsSync as existsSync7, mkdirSync as mkdirSync6, readFileSync as readFileSync10, renameSync as renameSync3, rmSync as rmSync7, writeFileSync as writeFileSync7 } from "node:fs";
+import path26 from "node:path";
 function readSavedInstall(dir) {
-  const file = path24.join(dir, "installed.json");
-  if (!existsSync6(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
-  const s = JSON.parse(readFileSync9(file, "utf8"));
-  for (const d of s.disks) if (!existsSync6(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
+  const file = path26.join(dir, "installed.json");
+  if (!existsSync7(file)) throw new Error(`${dir} holds no installed system (no installed.json): make one with saveInstalled / --keep-installed`);
+  const s = JSON.parse(readFileSync10(file, "utf8"));
+  for (const d of s.disks) if (!existsSync7(d.file)) throw new Error(`${dir}: the installed disk ${d.file} is missing`);
   return s;
 }
 function saveInstall(dir, workDir, s, privateKey) {
-  const target = path24.resolve(dir);
-  rmSync6(target, { recursive: true, force: true });
+  const target = path26.resolve(dir);
+  rmSync7(target, { recursive: true, force: true });
   mkdirSync6(target, { recursive: true });
-  for (const d of s.disks) moveFile(path24.join(workDir, `${d.id}.qcow2`), d.file);
-  copyFileSync2(path24.join(workDir, "efivars.fd"), s.efiVars);
+  for (const d of s.disks) moveFile(path26.join(workDir, `${d.id}.qcow2`), d.file);
+  copyFileSync2(path26.join(workDir, "efivars.fd"), s.efiVars);
   copyFileSync2(privateKey, s.sshPrivateKeyFile);
   chmodSync(s.sshPrivateKeyFile, 384);
-  writeFileSync6(path24.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
+  writeFileSync7(path26.join(target, "installed.json"), `${JSON.stringify(s, null, 2)}
 `);
 }
 function moveFile(from, to) {
@@ -14710,11 +14964,11 @@ function moveFile(from, to) {
   } catch (e) {
     if (e.code !== "EXDEV") throw e;
     copyFileSync2(from, to);
-    rmSync6(from);
+    rmSync7(from);
   }
 }
 async function overlayDisks(workDir, bases) {
-  for (const b of bases) await createDisk(path24.join(workDir, path24.basename(b)), void 0, b);
+  for (const b of bases) await createDisk(path26.join(workDir, path26.basename(b)), void 0, b);
 }
 
 // src/phases/from-installed.ts
@@ -14724,9 +14978,9 @@ async function fromInstalled(ctx, dir) {
   if (saved.host !== ctx.flake.host) throw new RehearseError("input", `${dir} holds an install of host ${saved.host}, not ${ctx.flake.host}`, { dir, kept: saved.host, asked: ctx.flake.host });
   ctx.rec.set({ installedFrom: dir, injected: saved.injected });
   mkdirSync7(ctx.workDir, { recursive: true });
-  for (const d of saved.disks) await createDisk(path25.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
-  copyFileSync3(saved.efiVars, path25.join(ctx.workDir, "efivars.fd"));
-  const key = path25.join(ctx.keyDir, "installed_ed25519");
+  for (const d of saved.disks) await createDisk(path27.join(ctx.workDir, `${d.id}.qcow2`), void 0, d.file);
+  copyFileSync3(saved.efiVars, path27.join(ctx.workDir, "efivars.fd"));
+  const key = path27.join(ctx.keyDir, "installed_ed25519");
   copyFileSync3(saved.sshPrivateKeyFile, key);
   chmodSync2(key, 384);
   ctx.disks = saved.disks.map((d) => ({ id: d.id, serial: d.serial }));
@@ -14746,196 +15000,7 @@ async function fromInstalled(ctx, dir) {
 }
 
 // src/phases/install.ts
-import { readFileSync as readFileSync10 } from "node:fs";
-
-// src/flake-files.ts
-import { existsSync as existsSync7 } from "node:fs";
-import path26 from "node:path";
-async function flakeFiles(dir) {
-  const inside = await execa("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { reject: false, stdin: "ignore" }).catch(() => void 0);
-  if (!inside || inside.exitCode !== 0 || inside.stdout.trim() !== "true") return void 0;
-  const r = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--", "."], { stdin: "ignore", stripFinalNewline: false });
-  return r.stdout.split("\0").filter((f) => f && existsSync7(path26.join(dir, f))).sort();
-}
-
-// src/runbook/harness.ts
-import { createHash as createHash3 } from "node:crypto";
-import { rmSync as rmSync7, writeFileSync as writeFileSync7 } from "node:fs";
-import path27 from "node:path";
-
-// src/runbook/layouts.ts
-var LAYOUTS = ["zfs", "zfs-mirror", "ext4", "btrfs"];
-var RUNBOOK_POOL = { ashift: "12" };
-var RUNBOOK_FS = {
-  atime: "off",
-  compression: "zstd",
-  xattr: "sa",
-  normalization: "formD",
-  mountpoint: "none",
-  acltype: "posixacl"
-};
-var RUNBOOK_DATASETS = [
-  { name: "rpool/local", properties: { mountpoint: "none" } },
-  { name: "rpool/safe", properties: { mountpoint: "none" } },
-  { name: "rpool/local/root", properties: { mountpoint: "legacy" } },
-  { name: "rpool/local/nix", properties: { mountpoint: "legacy", compression: "zstd" } },
-  { name: "rpool/safe/persist", properties: { mountpoint: "legacy" } }
-];
-var ESP_MOUNT = { at: "/boot", source: "{esp}", fsType: "vfat" };
-var ZFS_MOUNTS = [
-  { at: "/", source: "rpool/local/root", fsType: "zfs" },
-  { at: "/nix", source: "rpool/local/nix", fsType: "zfs" },
-  { at: "/persist", source: "rpool/safe/persist", fsType: "zfs" },
-  ESP_MOUNT
-];
-var zfs2 = (name, vdev) => ({
-  name,
-  title: vdev === "mirror" ? "ZFS root, two-disk mirror (ESP on each disk)" : "ZFS root on one disk",
-  disks: vdev === "mirror" ? 2 : 1,
-  dataPartition: { code: "BF01", name: "ZFS" },
-  root: { kind: "zfs", pool: "rpool", poolProperties: RUNBOOK_POOL, fsProperties: RUNBOOK_FS, vdev, datasets: RUNBOOK_DATASETS },
-  mounts: ZFS_MOUNTS
-});
-var LAYOUT = {
-  zfs: zfs2("zfs", "single"),
-  "zfs-mirror": zfs2("zfs-mirror", "mirror"),
-  ext4: {
-    name: "ext4",
-    title: "ext4 root on one disk",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "ext4", label: "nixos" },
-    mounts: [{ at: "/", source: "{data}", fsType: "ext4" }, ESP_MOUNT]
-  },
-  btrfs: {
-    name: "btrfs",
-    title: "Btrfs root on one disk, subvolumes root, nix, persist",
-    disks: 1,
-    dataPartition: { code: "8300", name: "root" },
-    root: { kind: "btrfs", label: "nixos", subvolumes: ["root", "nix", "persist"] },
-    mounts: [
-      { at: "/", source: "{data}", fsType: "btrfs", options: "subvol=root" },
-      { at: "/nix", source: "{data}", fsType: "btrfs", options: "subvol=nix" },
-      { at: "/persist", source: "{data}", fsType: "btrfs", options: "subvol=persist" },
-      ESP_MOUNT
-    ]
-  }
-};
-function layoutByName(name) {
-  const l = LAYOUT[name];
-  if (!l) throw new Error(`unknown layout '${name}': choose one of ${LAYOUTS.join(", ")}`);
-  return l;
-}
-
-// src/runbook/harness.ts
-var GUEST_DIR = "/tmp/rehearse";
-var GUEST_CONFIG = `${GUEST_DIR}/config`;
-var GUEST_FLAKE = `${GUEST_DIR}/flake`;
-var REHEARSE_USER = "rehearse";
-var VM_NIC_NAME = "rehearse0";
-var nixString = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "\\${")}"`;
-function wrapperFlake(host) {
-  return `{
-  description = "nixos-rehearse: ${host} from the configuration under test, with the rehearsal VM's settings";
-
-  inputs.config.url = "path:${GUEST_CONFIG}";
-
-  outputs = { self, config, ... }: {
-    nixosConfigurations.${nixString(host)} = config.nixosConfigurations.${nixString(host)}.extendModules {
-      modules = [ ./harness.nix ./vm-hardware.nix ];
-    };
-  };
-}
-`;
-}
-function rehearsePassword(privateKey) {
-  return createHash3("sha256").update("nixos-rehearse password\0").update(privateKey).digest("base64url").slice(0, 24);
-}
-function harnessModule(o2) {
-  const settings = [
-    'boot.kernelParams += [ "console=ttyS0,115200n8" ]: a login and the boot log on the serial console the rehearsal reads',
-    'services.getty.autologinUser = "root" (forced): the engine logs in on the serial console after reboot',
-    // nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md: "links are directly
-    // read by udev, not networkd, and will work even if networkd is disabled".
-    `systemd.network.links."10-rehearse-nic": QEMU's NIC (MAC ${VM_NIC.mac}) is named ${VM_NIC_NAME}; the configuration's own interfaces are left as they are`,
-    `networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = ${VM_NIC.address}/${VM_NIC.prefixLength}: QEMU's user network, where the host reaches the VM's sshd`,
-    `users.users.${REHEARSE_USER}: a normal user holding this run's SSH public key (its private key never leaves the host) and a throw-away password (initialPassword) that a password login must not get past`,
-    `environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}": the known change a rebuild makes visible`
-  ];
-  const lines = [
-    '# Added by nixos-rehearse for the rehearsal VM only (see report.json "injected").',
-    "{ lib, ... }:",
-    "{",
-    '  boot.kernelParams = [ "console=ttyS0,115200n8" ];',
-    '  services.getty.autologinUser = lib.mkForce "root";',
-    "  # QEMU's NIC, matched by its MAC (nixpkgs nixos/doc/manual/configuration/renaming-interfaces.section.md).",
-    '  systemd.network.links."10-rehearse-nic" = {',
-    `    matchConfig.PermanentMACAddress = ${nixString(VM_NIC.mac)};`,
-    `    linkConfig.Name = ${nixString(VM_NIC_NAME)};`,
-    "  };",
-    `  networking.interfaces.${VM_NIC_NAME}.ipv4.addresses = [ { address = ${nixString(VM_NIC.address)}; prefixLength = ${VM_NIC.prefixLength}; } ];`,
-    `  users.users.${REHEARSE_USER} = {`,
-    "    isNormalUser = true;",
-    `    openssh.authorizedKeys.keys = [ ${nixString(o2.sshPublicKey.trim())} ];`,
-    `    initialPassword = ${nixString(o2.password)};`,
-    "  };",
-    `  environment.etc."nixos-rehearse/generation".text = "${o2.generation ?? 1}";`,
-    "}",
-    ""
-  ];
-  return { file: `${GUEST_FLAKE}/harness.nix`, content: lines.join("\n"), settings };
-}
-var RUNBOOK_MOUNT_POINTS = [...new Set(LAYOUTS.flatMap((l) => layoutByName(l).mounts.map((m) => m.at)))];
-function vmHardwareModule(hw) {
-  const mps = Object.keys(hw.fileSystems).sort((a2, b) => a2.length - b.length || a2.localeCompare(b));
-  const absent = RUNBOOK_MOUNT_POINTS.filter((mp) => !hw.fileSystems[mp]);
-  const lines = [
-    "# Added by nixos-rehearse: the file systems on the rehearsal VM's disks (from",
-    "# nixos-generate-config --root /mnt): device, fsType and options replace the real",
-    "# machine's; its other attributes (neededForBoot, ...) and other mounts stay.",
-    "{ lib, ... }:",
-    "{"
-  ];
-  for (const mp of mps) {
-    const f = hw.fileSystems[mp];
-    const opts = f.options.length ? f.options : ["defaults"];
-    lines.push(
-      `  fileSystems.${nixString(mp)} = {`,
-      `    device = lib.mkForce ${nixString(f.device ?? "")};`,
-      `    fsType = lib.mkForce ${nixString(f.fsType ?? "")};`,
-      `    options = lib.mkForce [ ${opts.map(nixString).join(" ")} ];`,
-      "  };"
-    );
-  }
-  for (const mp of absent) lines.push(`  fileSystems.${nixString(mp)}.enable = lib.mkForce false;`);
-  lines.push("  swapDevices = lib.mkForce [ ];", "}", "");
-  return {
-    file: `${GUEST_FLAKE}/vm-hardware.nix`,
-    content: lines.join("\n"),
-    settings: [
-      `fileSystems.<mount point>.{device,fsType,options} (forced): ${mps.map((m) => `${m} = ${hw.fileSystems[m].device}`).join(", ")}`,
-      ...absent.length ? [`fileSystems.<mount point>.enable = false (forced) for the runbook mount points this VM's layout has no disk for: ${absent.join(", ")}`] : [],
-      "swapDevices = [ ] (forced)"
-    ]
-  };
-}
-var HARNESS_FILE_NAMES = ["flake.nix", "harness.nix", "vm-hardware.nix"];
-function harnessFiles(o2) {
-  return [
-    { file: `${GUEST_FLAKE}/flake.nix`, content: wrapperFlake(o2.host), settings: [`nixosConfigurations.${o2.host} = <the configuration under test>.extendModules { modules = [ ./harness.nix ./vm-hardware.nix ]; }`] },
-    harnessModule({ sshPublicKey: o2.sshPublicKey, password: o2.password, generation: o2.generation }),
-    typeof o2.vmHardware === "string" ? { file: `${GUEST_FLAKE}/vm-hardware.nix`, content: o2.vmHardware, settings: [] } : vmHardwareModule(o2.vmHardware)
-  ];
-}
-async function writeHarness(m, files, seconds = 120) {
-  const dir = ownedTempDir("nixos-rehearse-harness-");
-  try {
-    for (const f of files) writeFileSync7(path27.join(dir, path27.basename(f.file)), f.content);
-    await m.copyIn(dir, GUEST_FLAKE, seconds, files.map((f) => path27.basename(f.file)));
-  } finally {
-    rmSync7(dir, { recursive: true, force: true });
-  }
-}
+import { readFileSync as readFileSync11 } from "node:fs";
 
 // src/diagnosis/runbook-text.ts
 var COMMON_MISTAKES = {
@@ -15270,7 +15335,7 @@ var copyStep = { id: "flake-copy", task: 0, title: `Copy the configuration under
 var harnessStep = { id: "harness-inject", task: 0, title: `Add the rehearsal's harness modules (${GUEST_FLAKE})`, decision: "The harness flake could not be written into the installer." };
 async function injectHarness(ctx, m) {
   const hardware = parseHardwareConfig(await m.succeed("cat /mnt/etc/nixos/hardware-configuration.nix"));
-  const password = rehearsePassword(readFileSync10(ctx.installed.sshPrivateKeyFile, "utf8"));
+  const password = rehearsePassword(readFileSync11(ctx.installed.sshPrivateKeyFile, "utf8"));
   const files = harnessFiles({ host: ctx.flake.host, sshPublicKey: ctx.installed.sshPublicKey, password, vmHardware: hardware });
   ctx.installed.vmHardware = vmHardwareModule(hardware).content;
   ctx.rec.set({ injected: [...ctx.rec.report.injected, ...files.map((f) => ({ ...f, content: f.content.split(password).join("<this run's throw-away password>") }))] });
@@ -15363,47 +15428,6 @@ var powerOffPhase = {
     return r.exitCode === 0;
   }
 };
-
-// src/phases/installed-vm.ts
-import { readFileSync as readFileSync11 } from "node:fs";
-var BOOT_DONE = new RegExp(`login: root \\(automatic login\\)|${BOOT_GAVE_UP.source}`);
-async function settle(m) {
-  m.waitForSerial(/Boot in \d+ s\./, 60).then(() => m.serial.sendKeys("enter")).catch(() => {
-  });
-  const seen2 = await m.waitForSerial(BOOT_DONE, 120);
-  if (!/automatic login/.test(seen2[0])) {
-    throw new GuestGaveUpError("installed system", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
-  }
-  await m.connect();
-  await m.waitForUnit("multi-user.target", 120).catch(() => {
-  });
-}
-async function bootInstalled(ctx, name) {
-  const m = await Machine.create({
-    name,
-    accel: ctx.accel.accel,
-    timeoutScale: timeoutScale(ctx.accel.accel),
-    memoryMiB: ctx.memoryMiB,
-    cpus: ctx.cpus,
-    disks: ctx.disks,
-    workDir: ctx.workDir,
-    keep: true,
-    sshHostPort: "auto",
-    network: ctx.network,
-    logDir: ctx.logDir
-  });
-  ctx.vm = m;
-  await m.start();
-  await settle(m);
-  return m;
-}
-var output = async (m, cmd, seconds = 300) => (await m.run(cmd, seconds)).output;
-async function pushFlake(ctx, m, generation) {
-  await m.succeed(`rm -rf ${GUEST_CONFIG}`);
-  await m.copyIn(ctx.target.dir, GUEST_CONFIG, 120, await flakeFiles(ctx.target.dir));
-  const i2 = ctx.installed;
-  await writeHarness(m, harnessFiles({ host: ctx.target.host, sshPublicKey: i2.sshPublicKey, password: rehearsePassword(readFileSync11(i2.sshPrivateKeyFile, "utf8")), generation, vmHardware: i2.vmHardware }));
-}
 
 // src/phases/verify.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
@@ -16065,8 +16089,8 @@ var sshDeadAfterRebootRule = {
     const bad = ["sshd", "ssh-login", "rebuild-sshd"].filter((id) => !c3.explained.has(`check:${id}`)).map((id) => c3.failed.get(id)).filter((x) => !!x);
     if (!bad.length) return void 0;
     const cm = COMMON_MISTAKES.sshDead;
-    const net3 = c3.play("network");
-    const down = net3 && !/\bUP\b[^\n]*\d+\.\d+\.\d+\.\d+/.test(net3.output.split("\n").filter((l) => !/^lo\s/.test(l)).join("\n"));
+    const net4 = c3.play("network");
+    const down = net4 && !/\bUP\b[^\n]*\d+\.\d+\.\d+\.\d+/.test(net4.output.split("\n").filter((l) => !/^lo\s/.test(l)).join("\n"));
     const here = bad.map((x) => `${x.id}: ${x.summary}`).join("; ") + (down ? `; ip -br a shows no interface UP with an address` : "");
     const pw = c3.failed.get("password-login-refused");
     const alsoPw = pw && sshUnreachable(pw) ? ["check:password-login-refused"] : [];
@@ -16649,6 +16673,67 @@ async function usableBase(dir) {
   return { ok: false, why };
 }
 
+// src/egress/policy.ts
+import net3 from "node:net";
+var SPECIAL = [
+  ["0.0.0.0", 8, "ipv4", "this network"],
+  ["10.0.0.0", 8, "ipv4", "private"],
+  ["100.64.0.0", 10, "ipv4", "shared address space"],
+  ["127.0.0.0", 8, "ipv4", "loopback"],
+  ["169.254.0.0", 16, "ipv4", "link-local"],
+  ["172.16.0.0", 12, "ipv4", "private"],
+  ["192.0.0.0", 24, "ipv4", "IETF protocol assignments"],
+  ["192.0.2.0", 24, "ipv4", "documentation"],
+  ["192.88.99.0", 24, "ipv4", "6to4 relay anycast"],
+  ["192.168.0.0", 16, "ipv4", "private"],
+  ["198.18.0.0", 15, "ipv4", "benchmarking"],
+  ["198.51.100.0", 24, "ipv4", "documentation"],
+  ["203.0.113.0", 24, "ipv4", "documentation"],
+  ["224.0.0.0", 4, "ipv4", "multicast"],
+  ["240.0.0.0", 4, "ipv4", "reserved"],
+  ["::", 128, "ipv6", "unspecified"],
+  ["::1", 128, "ipv6", "loopback"],
+  ["64:ff9b:1::", 48, "ipv6", "local-use translation"],
+  ["100::", 64, "ipv6", "discard-only"],
+  ["2001::", 23, "ipv6", "IETF protocol assignments"],
+  ["2001:db8::", 32, "ipv6", "documentation"],
+  ["2002::", 16, "ipv6", "6to4"],
+  ["fc00::", 7, "ipv6", "unique local"],
+  ["fe80::", 10, "ipv6", "link-local"],
+  ["fec0::", 10, "ipv6", "site-local"],
+  ["ff00::", 8, "ipv6", "multicast"]
+];
+var BLOCKS = SPECIAL.map(([address, prefix, family, name]) => {
+  const list = new net3.BlockList();
+  list.addSubnet(address, prefix, family);
+  return { list, name: `${name} (${address}/${prefix})` };
+});
+function parseAllowed(entries) {
+  const list = new net3.BlockList();
+  for (const e of entries) {
+    const [address = "", prefix, extra] = e.split("/");
+    const family = net3.isIPv4(address) ? "ipv4" : net3.isIPv6(address) ? "ipv6" : void 0;
+    const max = family === "ipv4" ? 32 : 128;
+    const bits = prefix === void 0 ? max : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+    if (!family || extra !== void 0 || !(bits >= 0 && bits <= max)) throw new Error(`network-allow entry '${e}' is not an IP address or ADDRESS/PREFIX block (e.g. 10.1.2.3 or 10.1.0.0/16)`);
+    list.addSubnet(address, bits, family);
+  }
+  return { list, entries: [...entries] };
+}
+
+// src/egress/command.ts
+import { existsSync as existsSync8 } from "node:fs";
+import { fileURLToPath as fileURLToPath4 } from "node:url";
+function relayScript() {
+  const candidates = [new URL("./egress-relay.js", import.meta.url), new URL("../../dist/egress-relay.js", import.meta.url)].map((u2) => fileURLToPath4(u2));
+  const found = candidates.find((f) => existsSync8(f));
+  if (!found) throw new Error(`the egress relay is missing (looked for ${candidates.join(", ")}): run npm run build`);
+  return found;
+}
+function egressRelay(log, allow) {
+  return { command: [process.execPath, "--no-warnings", relayScript(), "--log", log, ...allow.flatMap((a2) => ["--allow", a2])] };
+}
+
 // src/rehearsal.ts
 var FAULTS2 = FAULT_DESCRIPTIONS;
 var PhaseTimeoutError = class extends RehearseError {
@@ -16732,7 +16817,7 @@ async function cachedBase(ctx) {
   const key = await baseKeyFor({ isoSha256, baseDir: ctx.flake.dir, host: ctx.flake.host, layout: ctx.layout.name, disks: ctx.disks.length, diskSize: o2.diskSize ?? "20G" });
   const dir = baseCacheDir(ctx.cacheDir, key);
   const fallback = o2.baseCacheFallback;
-  if (existsSync8(dir) && !fallback) {
+  if (existsSync9(dir) && !fallback) {
     const u2 = await usableBase(dir);
     if (u2.ok) {
       ctx.cachedBase = dir;
@@ -16752,6 +16837,13 @@ function lastSerialLine() {
 }
 async function prepare(o2, rec, owned) {
   const layout = layoutByName(o2.layout);
+  let allowed = [];
+  try {
+    allowed = parseAllowed(o2.networkAllow ?? []).entries;
+  } catch (e) {
+    throw new RehearseError("input", e.message, { networkAllow: (o2.networkAllow ?? []).join(" ") });
+  }
+  if (allowed.length && o2.network === "none") throw new RehearseError("input", `--network-allow ${allowed.join(" ")} has no effect with --network none: the VM reaches nothing`, { networkAllow: allowed.join(" ") });
   const target = resolveFlake(o2.flake);
   const flake = o2.upgradeFrom ? resolveFlake(o2.upgradeFrom) : target;
   if (flake.host !== target.host) throw new RehearseError("input", `--upgrade-from names host ${flake.host} and --flake host ${target.host}: an upgrade keeps the machine, so both must name the same host`, { base: flake.host, target: target.host });
@@ -16785,7 +16877,8 @@ async function prepare(o2, rec, owned) {
     accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
     memoryMiB: o2.memoryMiB ?? DEFAULT_MEMORY_MIB,
     cpus: o2.cpus ?? 2,
-    network: o2.network === "none" ? "none" : "nat",
+    network: o2.network === "none" ? "none" : "public",
+    egress: o2.network === "none" ? void 0 : egressRelay(path32.join(rec.paths.logDir, "egress.log"), allowed),
     fault: faultHooks(o2.fault),
     saveTo: o2.saveInstalled,
     disks: serials.map((serial, i2) => ({ id: `disk${i2}`, serial: o2.diskSerials?.[i2] ?? serial })),
@@ -17063,6 +17156,7 @@ function rehearsalOptions(o2) {
     cpus: wholeNumber("--cpus", o2.cpus, LIMITS.cpus),
     accel: o2.accel,
     network: o2.network,
+    networkAllow: o2.networkAllow,
     outDir: o2.out,
     keep: o2.keep,
     rebuild: o2.rebuild,
@@ -17102,7 +17196,7 @@ var jsonOption = () => new Option("--json", "print report.json on stdout when th
 var phaseTimeoutOption = () => new Option("--phase-timeout <minutes>", `fail a phase (boot, install, reboot, verify, \u2026) that takes longer than this many minutes, and stop its VM (default ${DEFAULT_PHASE_TIMEOUT_MINUTES}, at most ${LIMITS.phaseTimeoutMinutes.max})`);
 var reuseOptions = (c3) => c3.option("--reuse-installer", "restore the installer booted once and saved in the cache (~/.cache/nixos-rehearse/installer-states) instead of booting the ISO each run; made on first use").option("--keep-installed <dir>", "keep the installed system (its disks as the install left them, EFI variables, this run's key) in DIR for --from-installed; the run goes on over overlays").option("--from-installed <dir>", "skip the installer and the install: boot the installed system kept by --keep-installed (overlays, never changed), run the checks, then rebuild to --flake (which may differ from the kept configuration: the rebuild then rehearses that change) and roll back");
 var faultOption = () => new Option("--inject-fault <fault>", `inject a fault on purpose to see a red run and its diagnosis: ${Object.entries(FAULTS2).map(([k, v]) => `${k} (${v})`).join("; ")}`).choices(Object.keys(FAULTS2));
-var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").option("--upgrade-from <dir#host>", "upgrade mode: install this base configuration (e.g. a checkout of your main branch) first, then upgrade to --flake the safe way (build, switch, verify), reboot into it, check it, and roll back to the base in place and at boot; the report shows what changed").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).addOption(new Option("--network <what>", "what the VMs may reach: internet (a real install needs the binary cache; QEMU's NAT also reaches this host's loopback services at 10.0.2.2) or none (neither this host nor the outside: for configurations that build offline)").choices(["internet", "none"]).default("internet")).option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
+var run = program2.command("run").description("rehearse a NixOS install from an installer ISO: the runbook's Tasks 1\u201313 on throw-away NVMe disks, a reboot from disk, the checks of Tasks 13\u201318, a rebuild and both rollbacks; writes DIR/report.json").option("--iso <path|url>", "the NixOS installer ISO (a path, or an https:// URL with --sha256 or a .sha256 file next to it)", DEFAULT_ISO).option("--sha256 <hex>", "the ISO's sha256; a mismatch stops the run before anything boots").requiredOption("--flake <dir#host>", "the configuration to install: a local flake directory and its nixosConfigurations host").option("--upgrade-from <dir#host>", "upgrade mode: install this base configuration (e.g. a checkout of your main branch) first, then upgrade to --flake the safe way (build, switch, verify), reboot into it, check it, and roll back to the base in place and at boot; the report shows what changed").addOption(layoutOption()).option("--disk-size <size>", "size of each virtual NVMe disk", "20G").option("--memory <MiB>", "guest memory in MiB (both VMs)", String(DEFAULT_MEMORY_MIB)).option("--cpus <n>", "guest CPUs", "2").addOption(accelOption()).addOption(new Option("--network <what>", "what the VMs may reach: internet (the public internet only, through the run's HTTP proxy: a real install needs the binary cache; never this host's loopback, its private networks or link-local addresses) or none (nothing: for configurations that build offline)").choices(["internet", "none"]).default("internet")).option("--network-allow <address...>", "with --network internet, also let the VMs reach these addresses or ADDRESS/PREFIX blocks (a private binary cache on your network)").option("--out <dir>", "where report.json and the serial logs go", "nixos-rehearse-out").option("--keep", "keep the VM work directory (disks, EFI vars) after the run").option("--no-rebuild", "after the reboot and the checks, skip the rebuild and the rollbacks").addOption(jsonOption()).addOption(phaseTimeoutOption()).addOption(faultOption());
 reuseOptions(run).action(async (o2) => {
   process.exitCode = await rehearse(o2);
 });

@@ -1,4 +1,4 @@
-// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild, as ESM for Node 22+
+// Bundles the action (dist/index.js), the CLI (dist/cli.js) and the VM's egress relay (dist/egress-relay.js) with esbuild, as ESM for Node 22+
 // (the action runs on node24). dist/ is committed: the action runs it, not src/.
 // `node scripts/build.mjs --outdir DIR` builds elsewhere (the staleness test compares).
 import { build } from 'esbuild';
@@ -19,6 +19,8 @@ const common = {
   banner: { js: "import { createRequire as __nrCreateRequire } from 'node:module'; const require = __nrCreateRequire(import.meta.url);" },
 };
 await build({ ...common, entryPoints: { index: 'src/action.ts' }, outdir });
+// The VM's HTTP proxy for one connection (`--network internet`): QEMU's guestfwd runs it per connection.
+await build({ ...common, entryPoints: { 'egress-relay': 'src/egress-relay.ts' }, outdir });
 await build({
   ...common,
   entryPoints: { cli: 'src/cli.ts' },

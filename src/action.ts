@@ -124,6 +124,8 @@ async function main() {
     memoryMiB: inputs.memoryMiB,
     cpus: inputs.cpus,
     accel: inputs.accel,
+    network: inputs.network,
+    networkAllow: inputs.networkAllow,
     outDir,
     cacheDir,
     rebuild: inputs.rebuild,

@@ -13,11 +13,14 @@ export interface RehearsalOptions {
   layout: string;
   /**
    * What the VMs may reach: `internet` (default: a real install needs the binary cache and the
-   * flake's inputs; QEMU's NAT also lets the guest reach the host's loopback at 10.0.2.2) or
-   * `none` (nothing: neither the host nor the outside; for configurations that build offline,
-   * like the fixture's). The SSH checks reach the guest either way.
+   * flake's inputs) is the public internet only, through the run's HTTP proxy (egress/relay.ts):
+   * never the runner's loopback, its private networks or link-local addresses (the cloud
+   * metadata service). `none`: nothing at all, for configurations that build offline, like the
+   * fixture's. The SSH checks reach the guest either way.
    */
   network?: 'internet' | 'none';
+  /** With `internet`: addresses or ADDRESS/PREFIX blocks reached besides the public internet (a private binary cache). */
+  networkAllow?: string[];
   diskSize?: string;
   memoryMiB?: number;
   cpus?: number;

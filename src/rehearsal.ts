@@ -35,6 +35,8 @@ import type { PhaseResult, Report } from './report.js';
 import { layoutByName } from './runbook/layouts.js';
 import { GUEST_FLAKE } from './runbook/harness.js';
 import { baseCacheDir, baseKeyFor, usableBase } from './upgrade/base-cache.js';
+import { parseAllowed } from './egress/policy.js';
+import { egressRelay } from './egress/command.js';
 
 export { readSavedInstall, type SavedInstall } from './saved-install.js';
 export { runPlaybook } from './phases/failure.js';
@@ -180,6 +182,13 @@ function lastSerialLine(): string | undefined {
 /** Inputs first (nothing boots and nothing is created on a bad one), then the ISO, the accelerator, this run's key and disks. */
 async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promise<PhaseContext> {
   const layout = layoutByName(o.layout);
+  let allowed: string[] = [];
+  try {
+    allowed = parseAllowed(o.networkAllow ?? []).entries;
+  } catch (e) {
+    throw new RehearseError('input', (e as Error).message, { networkAllow: (o.networkAllow ?? []).join(' ') });
+  }
+  if (allowed.length && o.network === 'none') throw new RehearseError('input', `--network-allow ${allowed.join(' ')} has no effect with --network none: the VM reaches nothing`, { networkAllow: allowed.join(' ') });
   // Upgrade mode installs the base and switches to the configuration under test.
   const target = resolveFlake(o.flake);
   const flake = o.upgradeFrom ? resolveFlake(o.upgradeFrom) : target;
@@ -207,7 +216,8 @@ async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promis
     accel: { accel: accel.accel, timeoutScale: accel.timeoutScale },
     memoryMiB: o.memoryMiB ?? DEFAULT_MEMORY_MIB,
     cpus: o.cpus ?? 2,
-    network: o.network === 'none' ? 'none' : 'nat',
+    network: o.network === 'none' ? 'none' : 'public',
+    egress: o.network === 'none' ? undefined : egressRelay(path.join(rec.paths.logDir, 'egress.log'), allowed),
     fault: faultHooks(o.fault),
     saveTo: o.saveInstalled,
     disks: serials.map((serial, i) => ({ id: `disk${i}`, serial: o.diskSerials?.[i] ?? serial })),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { declaredHosts, localFlakeDir, parseFlakeRef } from '../flake.js';
 import { type Field, RehearseError } from '../errors.js';
 import { LIMITS, type Range, diskSize as checkDiskSize, hostName, wholeNumber } from '../limits.js';
+import { parseAllowed } from '../egress/policy.js';
 import { LAYOUTS } from '../runbook/layouts.js';
 import { DEFAULT_ISO } from '../iso/default.js';
 
@@ -24,6 +25,10 @@ export interface ActionInputs {
   memoryMiB: number;
   cpus: number;
   accel: 'auto' | 'kvm' | 'tcg';
+  /** What the VMs may reach (RehearsalOptions.network): internet (public addresses only) or none. */
+  network: 'internet' | 'none';
+  /** With internet: addresses or blocks reached besides (a private binary cache), one per word. */
+  networkAllow: string[];
   rebuild: boolean;
   /** Restore the installer saved in the tool cache instead of booting the ISO (installer-state.ts). */
   reuseInstaller: boolean;
@@ -123,6 +128,15 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
   if (!(LAYOUTS as string[]).includes(layout)) throw new InputError(`input layout must be one of ${LAYOUTS.join(', ')} (got '${layout}')`);
   const accel = (get('accel').trim() || 'auto') as ActionInputs['accel'];
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new InputError(`input accel must be auto, kvm or tcg, got ${accel}`);
+  const network = (get('network').trim() || 'internet') as ActionInputs['network'];
+  if (!['internet', 'none'].includes(network)) throw new InputError(`input network must be internet or none (got '${network}')`, { setting: 'network', value: network });
+  const networkAllow = get('network-allow').split(/[\s,]+/).filter(Boolean);
+  try {
+    parseAllowed(networkAllow);
+  } catch (e) {
+    throw new InputError(`input ${(e as Error).message}`, { setting: 'network-allow', value: networkAllow.join(' ') });
+  }
+  if (networkAllow.length && network === 'none') throw new InputError('input network-allow has no effect with network none: the VM reaches nothing', { setting: 'network-allow', value: networkAllow.join(' ') });
   const diskSize = checkDiskSize('input disk-size', get('disk-size').trim() || '20G');
   const iso = get('iso').trim() || DEFAULT_ISO;
   const isoSha256 = get('iso-sha256').trim() || undefined;
@@ -138,6 +152,8 @@ export function readInputs(get: GetInput, env: NodeJS.ProcessEnv): ActionInputs 
     memoryMiB: int(get, 'memory', DEFAULT_MEMORY_MIB, LIMITS.memoryMiB),
     cpus: int(get, 'cpus', 2, LIMITS.cpus),
     accel,
+    network,
+    networkAllow,
     rebuild: bool(get, 'rebuild', true),
     reuseInstaller: bool(get, 'reuse-installer', false),
     comment: bool(get, 'comment', isPr),

@@ -16,6 +16,7 @@ export interface RunFlags {
   cpus: string;
   accel: 'auto' | 'kvm' | 'tcg';
   network?: 'internet' | 'none';
+  networkAllow?: string[];
   out: string;
   keep?: boolean;
   rebuild: boolean;
@@ -40,6 +41,7 @@ export function rehearsalOptions(o: RunFlags): RehearsalOptions {
     cpus: wholeNumber('--cpus', o.cpus, LIMITS.cpus),
     accel: o.accel,
     network: o.network,
+    networkAllow: o.networkAllow,
     outDir: o.out,
     keep: o.keep,
     rebuild: o.rebuild,

@@ -2,6 +2,7 @@
 import { RestoreError, startInstaller } from '../installer.js';
 import { discardInstallerState, installerState } from '../installer-state.js';
 import { sha256File } from '../iso/source.js';
+import { useEgressProxy } from './installed-vm.js';
 import type { Phase, PhaseContext } from './types.js';
 
 type Started = Awaited<ReturnType<typeof startInstaller>>;
@@ -15,6 +16,7 @@ function common(ctx: PhaseContext) {
     memoryMiB: ctx.memoryMiB,
     cpus: ctx.cpus,
     network: ctx.network,
+    egress: ctx.egress,
     // No bootindex: the direct kernel boot holds 0.
     disks: ctx.disks.map((d) => ({ ...d, size: ctx.o.diskSize ?? '20G' })),
     workDir: ctx.workDir,
@@ -55,6 +57,7 @@ export const bootInstallerPhase: Phase = {
         onStarted: ctx.fault.installerStarted ? (m) => ctx.fault.installerStarted!(m) : undefined,
       }));
     ctx.vm = inst.machine;
+    await useEgressProxy(ctx, inst.machine);
     ctx.rec.set({ iso: { ...ctx.rec.report.iso, bootEntry: inst.boot.entry.title } });
     ctx.rec.info(`  booted '${inst.boot.entry.title}' (${inst.boot.append})`);
     return true;

@@ -1,5 +1,6 @@
 // Booting the installed system from its disks through the firmware and systemd-boot, and the
 // configuration it rebuilds to: what the reboot, rebuild and rollback phases share.
+import { proxyEnvCommand } from '../egress/guest.js';
 import { readFileSync } from 'node:fs';
 import { BOOT_GAVE_UP, gaveUpStage } from '../diagnosis/boot-stage.js';
 import { GuestGaveUpError } from '../errors.js';
@@ -41,12 +42,19 @@ export async function bootInstalled(ctx: PhaseContext, name: string): Promise<Ma
     keep: true,
     sshHostPort: 'auto',
     network: ctx.network,
+    egress: ctx.egress,
     logDir: ctx.logDir,
   });
   ctx.vm = m;
   await m.start();
   await settle(m);
+  await useEgressProxy(ctx, m);
   return m;
+}
+
+/** `--network internet`: the guest's root shell (and its services) use the run's proxy, the VM's only way out. */
+export async function useEgressProxy(ctx: PhaseContext, m: Machine): Promise<void> {
+  if (ctx.network === 'public') await m.succeed(proxyEnvCommand(), 60);
 }
 
 /** A guest command's output (its exit code is part of what the check reads, not an error). */

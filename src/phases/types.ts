@@ -46,7 +46,9 @@ export interface PhaseContext {
   readonly memoryMiB: number;
   readonly cpus: number;
   /** What the VMs may reach (RehearsalOptions.network), as QEMU's NIC takes it. */
-  readonly network: 'nat' | 'none';
+  readonly network: 'none' | 'public';
+  /** With network `public`: the relay QEMU runs per proxied connection (MachineSpec.egress). */
+  readonly egress?: { command: string[] };
   readonly fault: FaultHooks;
   /** The disks QEMU is given: the same for the installer and the installed system. */
   disks: DiskId[];

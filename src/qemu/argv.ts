@@ -1,6 +1,6 @@
 // Builds the qemu-system-x86_64 command line from a MachineSpec. Pure; unit-tested in
 // test/unit/argv.test.ts.
-import { CONTROL_PORT_NAME, type MachineSpec, TCG_CPU_MODEL, VM_NIC } from './spec.js';
+import { CONTROL_PORT_NAME, EGRESS_PROXY, type MachineSpec, TCG_CPU_MODEL, VM_NIC } from './spec.js';
 
 const ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
@@ -51,7 +51,7 @@ export function buildQemuArgv(spec: MachineSpec): string[] {
   const fwd = spec.sshHostPort !== undefined ? `,hostfwd=tcp:127.0.0.1:${spec.sshHostPort}-${VM_NIC.address}:22` : '';
   // restrict=on: the guest reaches neither the host (10.0.2.2 is the host's loopback) nor the
   // outside; the forward above still reaches the guest (QEMU's documentation of -netdev user).
-  push('-netdev', `user,id=net0${spec.network === 'none' ? ',restrict=on' : ''}${fwd}`);
+  push('-netdev', `user,id=net0${spec.network === 'none' || spec.network === 'public' ? ',restrict=on' : ''}${fwd}${egressForward(spec)}`);
   push('-device', `virtio-net-pci,netdev=net0,mac=${VM_NIC.mac},romfile=`);
   // Serial port: the boot log, the boot menus, the installer's autologin shell.
   push('-chardev', `socket,id=serial0,path=${qemuEscape(spec.sockets.serial)},server=on,wait=off`);
@@ -90,4 +90,15 @@ function validate(spec: MachineSpec) {
   if (spec.tcgTbSizeMiB !== undefined && !(Number.isInteger(spec.tcgTbSizeMiB) && spec.tcgTbSizeMiB > 0)) problems.push(`tb-size must be a positive number of MiB (got ${spec.tcgTbSizeMiB})`);
   if (spec.sshHostPort !== undefined && !(spec.sshHostPort > 0 && spec.sshHostPort < 65536)) problems.push(`ssh host port ${spec.sshHostPort} is not a TCP port`);
   if (problems.length) throw new Error(`invalid machine spec for ${spec.name}:\n  - ${problems.join('\n  - ')}`);
+}
+
+/**
+ * network `public`: the one way out, a guestfwd from 10.0.2.100:3128 to the relay, started by
+ * QEMU (through GLib's shell-style argv parsing) for each connection the guest opens to it.
+ */
+function egressForward(spec: MachineSpec): string {
+  if (spec.network !== 'public') return '';
+  if (!spec.egress?.command.length) throw new Error('network public needs the egress relay command');
+  const words = spec.egress.command.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(' ');
+  return `,guestfwd=tcp:${EGRESS_PROXY.address}:${EGRESS_PROXY.port}-cmd:${qemuEscape(words)}`;
 }

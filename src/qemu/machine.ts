@@ -45,8 +45,9 @@ export interface MachineOptions {
   kernelBoot?: DirectKernelBoot;
   /** Forward a host port to guest port 22: a number, or 'auto' for a free one. */
   sshHostPort?: number | 'auto';
-  /** What the guest may reach (MachineSpec.network): `nat` (default) or `none`. */
-  network?: 'nat' | 'none';
+  /** What the guest may reach (MachineSpec.network): `nat` (default), `none` or `public` (with `egress`). */
+  network?: 'nat' | 'none' | 'public';
+  egress?: { command: string[] };
   /** Where disks, the vars copy and sockets go; default: a new temp dir, removed on stop(). */
   workDir?: string;
   /** Where the transcripts and qemu.log go; they survive stop() (default: $TMPDIR/nixos-rehearse-logs/<name>-…). */
@@ -167,6 +168,7 @@ export class Machine {
         kernelBoot: opts.kernelBoot,
         sshHostPort,
         network: opts.network,
+        egress: opts.egress,
         sockets: socketPaths(socketDir),
         noReboot: opts.noReboot,
         startPaused: true,

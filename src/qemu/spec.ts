@@ -35,9 +35,14 @@ export interface MachineSpec {
    * What the guest may reach through its NIC (QEMU's user network): `nat` (default) the
    * outside world through the host's NAT, and with it the host's own loopback services at
    * 10.0.2.2 (QEMU cannot exclude them); `none` nothing at all (`restrict=on`): neither the host
-   * nor the outside. Either way DHCP gives the NIC its address and the SSH forward reaches it.
+   * nor the outside; `public` nothing directly either (`restrict=on`), and an HTTP proxy at
+   * 10.0.2.100:3128 (one `guestfwd` whose `cmd:` is `egress.command`, run per connection) that
+   * reaches only public addresses (egress/relay.ts). Always, DHCP gives the NIC its address and
+   * the SSH forward reaches it.
    */
-  network?: 'nat' | 'none';
+  network?: 'nat' | 'none' | 'public';
+  /** With network `public`: the program (argv) QEMU runs for each connection to the proxy. */
+  egress?: { command: string[] };
   sockets: { serial: string; control: string; qmp: string };
   /** Exit instead of rebooting when the guest reboots. */
   noReboot?: boolean;
@@ -83,6 +88,12 @@ export const TCG_CPU_MODEL = 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+bmi1,+adx,+
 
 /** Name of the virtio console port the control shell runs on (/dev/hvc0 in the guest). */
 export const CONTROL_PORT_NAME = 'org.nixos-rehearse.control';
+
+/**
+ * Where the guest finds the egress relay with network `public` (the guestfwd's address on QEMU's
+ * user network, 10.0.2.0/24, outside what its DHCP hands out), and the proxy URL its tools get.
+ */
+export const EGRESS_PROXY = { address: '10.0.2.100', port: 3128, url: 'http://10.0.2.100:3128' } as const;
 
 /**
  * The VM's one NIC on QEMU's user network (slirp): its MAC (QEMU's default for a first NIC,

@@ -8,9 +8,10 @@ import { STEPS } from '../../src/runbook/plan.js';
 
 /**
  * `red`: the one check a configuration turns red on purpose (and its diagnosis); every other
- * step, check and phase must still pass.
+ * step, check and phase must still pass. `upgrade`: upgrade mode from a fresh base (the install,
+ * then the upgrade to `flake`, the reboot into it and the rollback) instead of install mode's rebuild.
  */
-export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; lines?: string[]; exitCode: number; flake?: string; red?: { check: string; diagnosis: string } }) {
+export function expectFullRun(report: Report, o: { layout: string; rebuild: boolean; upgrade?: boolean; lines?: string[]; exitCode: number; flake?: string; red?: { check: string; diagnosis: string } }) {
   const fx = inject('fixture');
   const failed = report.steps.filter((s) => s.status !== 'pass');
   expect(failed, JSON.stringify(failed, null, 2) + (report.error?.message ?? '')).toEqual([]);
@@ -23,13 +24,15 @@ export function expectFullRun(report: Report, o: { layout: string; rebuild: bool
   expect(report.iso.bootEntry).toMatch(/^NixOS 25\.11\.\d{8}\.[0-9a-f]{7} Installer \(Linux LTS\)$/);
   const badChecks = report.checks.filter((c) => c.status !== 'pass');
   expect(badChecks.map((c) => c.id), JSON.stringify(badChecks, null, 2)).toEqual(o.red ? [o.red.check] : []);
-  const phases = ['boot-installer', 'install', 'power-off', 'reboot', 'verify', ...(o.rebuild ? ['rebuild', 'rollback'] : [])];
+  expect(report.mode ?? 'install').toBe(o.upgrade ? 'upgrade' : 'install');
+  const after = o.upgrade ? ['upgrade', 'reboot-upgraded', 'rollback'] : o.rebuild ? ['rebuild', 'rollback'] : [];
+  const phases = ['boot-installer', 'install', 'power-off', 'reboot', 'verify', ...after];
   expect(report.phases.map((p) => [p.id, p.status])).toEqual(phases.map((p) => [p, o.red && p === 'verify' ? 'fail' : 'pass']));
   const checkIds = report.checks.map((c) => c.id);
   for (const id of ['booted-system', 'boot-entries', 'generations', 'pool-health', 'boot-time', 'failed-units', 'sshd', 'vm-network', 'ssh-login', 'password-login-refused', 'efi-boot-entry', 'closure-size', 'disk-space', 'secrets-not-in-store']) {
     expect(checkIds).toContain(id);
   }
-  if (o.rebuild) {
+  if (o.rebuild || o.upgrade) {
     for (const id of ['rebuild-build', 'rebuild-switch', 'rebuild-sshd', 'rebuild-failed-units', 'rebuild-generations', 'rollback-in-place', 'rollback-at-boot', 'rollback-entries-retained']) expect(checkIds).toContain(id);
   }
   const pool = report.checks.find((c) => c.id === 'pool-health')!;

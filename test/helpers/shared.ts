@@ -1,11 +1,15 @@
 // What the VM test files share through the global setup: the saved installer (restored by
-// `reuseInstaller` runs) and installed systems kept once per test run (`installedBase`).
+// `reuseInstaller` runs) and installed bases kept once per test run in upgrade mode's cache
+// (`installedBase`).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { readInstallerState } from '../../src/installer-state.js';
+import { sha256File } from '../../src/iso/source.js';
 import { processAlive } from '../../src/leftovers.js';
 import { runRehearsal } from '../../src/rehearsal.js';
+import { layoutByName } from '../../src/runbook/layouts.js';
+import { baseCacheDir, baseKeyFor } from '../../src/upgrade/base-cache.js';
 
 export function shared() {
   return inject('shared');
@@ -17,19 +21,26 @@ export function savedInstaller() {
   return s;
 }
 
+const pendingFile = (layout: string) => path.join(shared().runDir, `installed-${layout}.pending`);
+
 /**
  * Says that this process is making the installed base of `layout` (rehearsal.test.ts), so that a
  * file running beside it waits for it instead of installing its own; undone by the returned call.
  */
 export function makingInstalledBase(layout: string): () => void {
-  const pending = `${installedBaseDir(layout)}.pending`;
-  writeFileSync(pending, String(process.pid));
-  return () => rmSync(pending, { force: true });
+  writeFileSync(pendingFile(layout), String(process.pid));
+  return () => rmSync(pendingFile(layout), { force: true });
 }
 
-/** Where a full rehearsal keeps the installed system of `layout` for the files after it. */
-export function installedBaseDir(layout: string): string {
-  return path.join(shared().runDir, `installed-${layout}`);
+/**
+ * Upgrade mode's cache entry (upgrade/base-cache.ts) for the fixture flake's `server` on `layout`
+ * with 8G disks: where the full rehearsal's fresh base is kept for the files after it, under the
+ * key the engine computes itself.
+ */
+export async function installedBaseDir(layout: string): Promise<string> {
+  const fx = inject('fixture');
+  const key = await baseKeyFor({ isoSha256: await sha256File(fx.iso), baseDir: fx.flake, host: 'server', layout, disks: layoutByName(layout).disks, diskSize: '8G' });
+  return baseCacheDir(shared().cacheDir, key);
 }
 
 /**
@@ -38,9 +49,9 @@ export function installedBaseDir(layout: string): string {
  * installer, no checks) when a file runs on its own.
  */
 export async function installedBase(layout: string): Promise<string> {
-  const dir = installedBaseDir(layout);
+  const dir = await installedBaseDir(layout);
   // rehearsal.test.ts, running beside this file, is making it: wait while its maker lives.
-  const pending = `${dir}.pending`;
+  const pending = pendingFile(layout);
   while (!existsSync(path.join(dir, 'installed.json')) && existsSync(pending) && processAlive(Number(readFileSync(pending, 'utf8')))) {
     await new Promise((r) => setTimeout(r, 5000));
   }

@@ -17,7 +17,7 @@ const read = (inputs: Record<string, string>, env: Record<string, string> = {}) 
 describe('action inputs', () => {
   it('defaults: the single host of the root flake, the NixOS 25.11 ISO, zfs, rebuild on, comment on pull requests only', () => {
     const i = read({ 'github-token': 'ghs_x' }, { GITHUB_EVENT_NAME: 'pull_request' });
-    expect(i).toMatchObject({ flake: `${ws}#web`, host: 'web', iso: DEFAULT_ISO, layout: 'zfs', diskSize: '20G', memoryMiB: 4096, cpus: 2, accel: 'auto', rebuild: true, reuseInstaller: false, comment: true, phaseTimeoutMinutes: 0, warnings: [] });
+    expect(i).toMatchObject({ flake: `${ws}#web`, host: 'web', iso: DEFAULT_ISO, layout: 'zfs', diskSize: '20G', memoryMiB: 4096, cpus: 2, accel: 'auto', network: 'internet', networkAllow: [], rebuild: true, reuseInstaller: false, comment: true, phaseTimeoutMinutes: 0, warnings: [] });
     expect(DEFAULT_ISO).toBe('https://channels.nixos.org/nixos-25.11/latest-nixos-minimal-x86_64-linux.iso');
     expect(read({}, { GITHUB_EVENT_NAME: 'schedule' }).comment).toBe(false);
   });
@@ -37,6 +37,14 @@ describe('action inputs', () => {
     expect(() => read({ 'iso-sha256': 'abc' })).toThrow(/iso-sha256 must be 64 hex digits/);
     expect(() => read({ 'disk-size': '20 GB' })).toThrow(/input disk-size must be a size like 20G, from 4G to 2T/);
     expect(() => read({ accel: 'warp' })).toThrow(/input accel must be auto, kvm or tcg, got warp/);
+    expect(() => read({ network: 'lan' })).toThrow("input network must be internet or none (got 'lan')");
+    expect(() => read({ 'network-allow': 'cache.lan' })).toThrow("input network-allow entry 'cache.lan' is not an IP address or ADDRESS/PREFIX block (e.g. 10.1.2.3 or 10.1.0.0/16)");
+    expect(() => read({ network: 'none', 'network-allow': '10.1.2.3' })).toThrow('input network-allow has no effect with network none: the VM reaches nothing');
+  });
+
+  it('network-allow: a private binary cache reached besides the public internet, words split on spaces and commas', () => {
+    expect(read({ 'network-allow': '10.1.2.3, 192.168.0.0/16\nfd00::/8' })).toMatchObject({ network: 'internet', networkAllow: ['10.1.2.3', '192.168.0.0/16', 'fd00::/8'] });
+    expect(read({ network: 'none' }).network).toBe('none');
   });
 
   it('bounds every number and refuses a host name that is not a Nix attribute name (#15 items 6 and 9)', () => {

@@ -1,14 +1,17 @@
 // `nixos-rehearse run` on the fixture installer: the runbook's Tasks 1–13 for each layout,
 // report.json as documented, and the refusals that must happen before anything boots.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { pullRequestFlake as demoPullRequest } from '../../src/demo-upgrade.js';
+import { qemuImgBinary } from '../../src/qemu/tools.js';
 import type { Report } from '../../src/report.js';
 import { runRehearsal } from '../../src/rehearsal.js';
 import { readSavedInstall } from '../../src/rehearsal.js';
+import { usableBase } from '../../src/upgrade/base-cache.js';
 import { expectFullRun } from '../helpers/full-run.js';
 import { expectInstalledZfsMirror } from '../helpers/installed-details.js';
 import { installedBaseDir, makingInstalledBase, shared } from '../helpers/shared.js';
@@ -18,6 +21,39 @@ const fx = inject('fixture');
 afterAll(makingInstalledBase('zfs-mirror'));
 const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `${name}-${Date.now()}`);
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
+/**
+ * A pull request against the fixture's flake: demo --upgrade's change (a file under /etc
+ * rewritten, one added) and a new service that starts cleanly when the switch starts
+ * multi-user.target (as nixos/tests/switch-test.nix's simpleService).
+ */
+function pullRequestFlake(): string {
+  const d = demoPullRequest(fx.flake);
+  const cfg = path.join(d, 'configuration.nix');
+  const text = readFileSync(cfg, 'utf8');
+  const service = '  systemd.services.rehearse-hello = {\n    description = "A service the pull request adds";\n    wantedBy = [ "multi-user.target" ];\n    serviceConfig = { Type = "oneshot"; RemainAfterExit = true; };\n    script = "echo rehearse-hello: up";\n  };\n';
+  if (!text.includes('  services.openssh = {')) throw new Error(`${cfg} no longer has services.openssh`);
+  writeFileSync(cfg, text.replace('  services.openssh = {', `${service}  services.openssh = {`));
+  return d;
+}
+
+/**
+ * A cache entry for `dir` as a broken restore leaves it: installed.json and both disks present,
+ * the second disk's qcow2 header torn (its L1 table and refcount table offsets overwritten).
+ */
+function damagedBase(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const disks = ['disk0', 'disk1'].map((id, i) => {
+    const file = path.join(dir, `${id}.qcow2`);
+    execFileSync(qemuImgBinary(), ['create', '-q', '-f', 'qcow2', file, '8G']);
+    return { id, serial: `NRCACHED${i}`, file };
+  });
+  const fd = openSync(disks[1]!.file, 'r+');
+  writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 40);
+  closeSync(fd);
+  writeFileSync(path.join(dir, 'installed.json'), JSON.stringify({ schema: 1, layout: 'zfs-mirror', flake: `${fx.flake}#server`, host: 'server', disks, efiVars: path.join(dir, 'efivars.fd'), toplevel: '/nix/store/00000000000000000000000000000000-nixos-system-server-25.11', espPartuuids: [], injected: [], vmHardware: '', sshPublicKey: '', sshPrivateKeyFile: '', savedAt: new Date().toISOString() }));
+  writeFileSync(path.join(dir, 'efivars.fd'), Buffer.alloc(0));
+}
+
 /** The fixture's flake with sshd letting passwords in (nixpkgs sshd.nix's default, made explicit). */
 function passwordFlake(): string {
   const d = mkdtempSync(path.join(os.tmpdir(), 'flake-passwords-'));
@@ -30,54 +66,97 @@ function passwordFlake(): string {
 }
 
 describe('nixos-rehearse run on the fixture ISO', () => {
-  // One full rehearsal per root kind in the gate: zfs-mirror with the rebuild and both rollbacks
-  // (its install is kept for the files after this one: the installed base), btrfs to the checks
+  // One full rehearsal per root kind in the gate: zfs-mirror in upgrade mode from a fresh base
+  // (the install and its checks, the upgrade to a pull request, the reboot into it, both
+  // rollbacks; its base is kept in upgrade mode's cache for faults.test.ts), btrfs to the checks
   // here, ext4 to the checks through the action bundle (action.test.ts). Each starts from the
   // installer the global setup booted and saved; the zfs layout's Tasks 1–8 run verbatim in
-  // fixture.test.ts and its install in faults.test.ts.
+  // fixture.test.ts and its install in faults.test.ts. Install mode's rebuild to generation 2 is
+  // the upgrade's own code (phases/upgrade.ts buildSwitchVerify, the same rollback) on the same
+  // configuration: the upgrade here runs it.
   //
   // The fixture's flake is written as for a real server (static address on a NIC the VM does not
   // have, DHCP off, only PasswordAuthentication = false, neededForBoot on /persist): the VM
   // reaches the network through the harness alone. The btrfs run's copy sets
   // PasswordAuthentication = true: its password login gets in, and only that check is red.
-  it.each(['zfs-mirror', 'btrfs'])('layout %s passes Tasks 1–13 and writes report.json', async (layout) => {
+  it('zfs-mirror in upgrade mode: a damaged cached base is discarded, the base installed afresh (Tasks 1–13) and checked, upgraded to the pull request, rebooted into and rolled back, all green (#16)', async () => {
     const lines: string[] = [];
-    const dir = out(`run-${layout}`);
-    const rebuild = layout.startsWith('zfs');
-    const passwords = layout === 'btrfs';
-    const flakeDir = passwords ? passwordFlake() : fx.flake;
+    const dir = out('upgrade-zfs-mirror');
+    const layout = 'zfs-mirror';
+    // The Actions cache restored a base whose second disk is damaged (a torn write over the
+    // qcow2 header's L1 table and refcount table offsets): it must not be booted.
+    const cached = await installedBaseDir(layout);
+    damagedBase(cached);
+    const pr = pullRequestFlake();
     const r = await runRehearsal({
-      iso: fx.iso, flake: `${flakeDir}#server`, layout, diskSize: '8G', outDir: dir, rebuild, log: (l) => lines.push(l),
+      iso: fx.iso, flake: `${pr}#server`, upgradeFrom: `${fx.flake}#server`, layout, diskSize: '8G', outDir: dir, log: (l) => lines.push(l),
       // The fixture builds offline: its VMs reach nothing (#15 item 12); DHCP and SSH still work (vm-network, ssh-login).
       network: 'none',
-      cacheDir: shared().cacheDir, reuseInstaller: true, saveInstalled: layout === 'zfs-mirror' ? installedBaseDir(layout) : undefined,
-      // The installed system's details, in the running VM after the checks (test/helpers/installed-details.ts).
-      events: layout === 'zfs-mirror' ? { verified: expectInstalledZfsMirror } : undefined,
+      cacheDir: shared().cacheDir, reuseInstaller: true,
+      // The installed system's details, in the running VM after the base's checks (test/helpers/installed-details.ts).
+      events: { verified: expectInstalledZfsMirror },
     });
     const report = readReport(r.reportPath);
     console.log(`${layout}: ${report.phases.map((p) => `${p.id} ${(p.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
-    expectFullRun(report, { layout, rebuild, lines, exitCode: r.exitCode, flake: `${flakeDir}#server`, red: passwords ? { check: 'password-login-refused', diagnosis: 'password-login-accepted' } : undefined });
-    const pw = report.checks.find((c) => c.id === 'password-login-refused')!;
+    expectFullRun(report, { layout, rebuild: false, upgrade: true, lines, exitCode: r.exitCode, flake: `${pr}#server` });
+    // The damaged entry was found before anything booted, said, and not used.
+    expect(report.base?.cacheFallback).toMatch(/^its disk disk1\.qcow2 fails qemu-img check \(exit \d+\)/);
+    expect(lines.some((l) => l.includes(`the cached base ${cached} cannot be used (its disk disk1.qcow2 fails qemu-img check`) && l.includes('the base installed afresh'))).toBe(true);
+    expect(report.installedFrom).toBeUndefined();
+    // Every post-boot check ran on each system: the base, the upgrade, and (the ones that show
+    // it is back) the base after the rollback at boot.
+    const on = (system: string) => report.checks.filter((c) => c.system === system).map((c) => c.id);
+    expect(on('upgraded')).toEqual(on('base'));
+    expect(on('rolled-back')).toEqual(['booted-system', 'failed-units', 'sshd', 'ssh-login']);
+    expect(report.checks.find((c) => c.id === 'generations' && c.system === 'upgraded')?.summary).toMatch(/^2 generation\(s\); generation 2 is current/);
+    // What the pull request changes: its new service started by the switch, the closure read, no reboot needed.
+    expect(report.changes?.from).toBe(report.base?.toplevel);
+    expect(report.changes?.to).not.toBe(report.changes?.from);
+    expect(report.changes?.units?.newlyStarted).toEqual(['rehearse-hello.service']);
+    expect(report.changes?.units?.failed).toEqual([]);
+    expect(report.changes?.closure).toBeDefined();
+    expect(report.changes?.reboot).toEqual({ needed: false, because: [] });
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/rehearse-hello\.service/);
+    // The fresh base is in the cache now, sound, under the key the next run computes: the base
+    // faults.test.ts's warm upgrade starts from.
+    expect(await usableBase(cached)).toEqual({ ok: true });
+    const kept = readSavedInstall(cached);
+    expect(kept.toplevel).toBe(report.base?.toplevel);
+    expect(kept.toplevel).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-server-25\.11/);
+    expect(kept.disks.map((d) => [d.id, existsSync(d.file)])).toEqual([['disk0', true], ['disk1', true]]);
+    expect(kept.injected.map((i) => path.basename(i.file))).toEqual(['flake.nix', 'harness.nix', 'vm-hardware.nix']);
+    expect(report.network).toBe('none');
     // Tried, not read off the offered methods: NixOS offers keyboard-interactive by default.
-    expect(pw.summary).toBe(passwords ? 'a password login as rehearse got in' : 'a password login as rehearse (who has a password) was refused; the server offers: publickey,keyboard-interactive');
+    expect(report.checks.find((c) => c.id === 'password-login-refused' && c.system === 'base')?.summary).toBe('a password login as rehearse (who has a password) was refused; the server offers: publickey,keyboard-interactive');
+    expect(report.checks.find((c) => c.id === 'vm-network' && c.system === 'upgraded')?.summary).toBe("QEMU's NIC rehearse0 (MAC 52:54:00:12:34:56) has 10.0.2.15/24");
+    expect(report.iso.restoredFrom).toBe(shared().installerState);
+    rmSync(pr, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    // Four boots of the installed system (base, upgrade, rollback at boot) after the install:
+    // twice and a half the default 10 minutes a VM test gets, scaled with the measured speed.
+  }, Math.round(1_500_000 * Math.max(1, inject('speedFactor') ?? 1)));
+
+  it('btrfs passes Tasks 1–13 and its checks, red only on the password login its flake lets in', async () => {
+    const lines: string[] = [];
+    const layout = 'btrfs';
+    const dir = out(`run-${layout}`);
+    const flakeDir = passwordFlake();
+    const r = await runRehearsal({
+      iso: fx.iso, flake: `${flakeDir}#server`, layout, diskSize: '8G', outDir: dir, rebuild: false, log: (l) => lines.push(l),
+      network: 'none', cacheDir: shared().cacheDir, reuseInstaller: true,
+    });
+    const report = readReport(r.reportPath);
+    console.log(`${layout}: ${report.phases.map((p) => `${p.id} ${(p.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
+    expectFullRun(report, { layout, rebuild: false, lines, exitCode: r.exitCode, flake: `${flakeDir}#server`, red: { check: 'password-login-refused', diagnosis: 'password-login-accepted' } });
+    expect(report.checks.find((c) => c.id === 'password-login-refused')!.summary).toBe('a password login as rehearse got in');
     expect(report.checks.find((c) => c.id === 'vm-network')?.summary).toBe("QEMU's NIC rehearse0 (MAC 52:54:00:12:34:56) has 10.0.2.15/24");
     expect(report.network).toBe('none');
-    if (passwords) rmSync(flakeDir, { recursive: true, force: true });
+    rmSync(flakeDir, { recursive: true, force: true });
     // Restored, not booted: the installer the global setup saved, this run's disks plugged in.
     expect(report.iso.restoredFrom).toBe(shared().installerState);
     expect(lines.some((l) => /restored the installer saved on .*; disks plugged in: NR\w+D0/.test(l))).toBe(true);
-    if (layout === 'zfs-mirror') {
-      // The install is kept for later files (faults.test.ts boots it and finds generation 1
-      // alone: the rebuild and rollbacks above wrote to overlays, never to it).
-      const kept = readSavedInstall(installedBaseDir(layout));
-      expect(kept.toplevel).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-server-25\.11/);
-      expect(kept.disks.map((d) => [d.id, existsSync(d.file)])).toEqual([['disk0', true], ['disk1', true]]);
-      expect(kept.injected.map((i) => path.basename(i.file))).toEqual(['flake.nix', 'harness.nix', 'vm-hardware.nix']);
-    }
     rmSync(dir, { recursive: true, force: true });
-    // The full zfs-mirror run boots the installed system three times (reboot, rollback at boot):
-    // twice the default 10 minutes a VM test gets, scaled with the measured speed like the rest.
-  }, Math.round(1_200_000 * Math.max(1, inject('speedFactor') ?? 1)));
+  });
 });
 
 describe('nixos-rehearse run refuses bad input before anything boots', () => {

@@ -8,27 +8,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { INSTALLER_PROMPT, RestoreError, startInstaller } from '../../src/installer.js';
+import { egressRelay } from '../../src/egress/command.js';
 import { timeoutScale } from '../../src/qemu/accel.js';
 import { testLogDir } from '../helpers/paths.js';
 import { savedInstaller } from '../helpers/shared.js';
 
 const fx = inject('fixture');
 
-const restore = (name: string, disks: Array<{ id: string; serial: string; size: string }>, state = savedInstaller(), network?: 'nat' | 'none') =>
-  startInstaller({ name, iso: fx.iso, accel: state.accel, timeoutScale: timeoutScale(state.accel), disks, restore: state, logDir: testLogDir(name), network });
+const restore = (name: string, disks: Array<{ id: string; serial: string; size: string }>, state = savedInstaller(), network?: 'nat' | 'none' | 'public', egress?: { command: string[] }) =>
+  startInstaller({ name, iso: fx.iso, accel: state.accel, timeoutScale: timeoutScale(state.accel), disks, restore: state, logDir: testLogDir(name), network, egress });
 
 /**
  * A TCP service on this host's loopback only, as a runner's local services are: what the guest
  * sends to it through 10.0.2.2 (QEMU's user network maps that address to the host's loopback).
  */
-async function loopbackService(): Promise<{ port: number; received: () => string; close: () => void }> {
+async function loopbackService(address = '127.0.0.1'): Promise<{ port: number; received: () => string; close: () => void }> {
   let got = '';
   const server = net.createServer((c) => c.on('data', (d) => (got += d.toString())).on('error', () => {}));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(0, address, () => r()));
   return { port: (server.address() as net.AddressInfo).port, received: () => got, close: () => server.close() };
 }
 /** The guest sends `token` to the host's loopback service (bash's /dev/tcp), bounded in time. */
 const sendFromGuest = (port: number, token: string) => `timeout 20 bash -c 'echo ${token} >/dev/tcp/10.0.2.2/${port}'`;
+/**
+ * The guest asks the run's proxy (10.0.2.100:3128) for a tunnel to `target` (bash's /dev/tcp,
+ * no client needed), prints the proxy's answer, and sends `token` through when it is a 200.
+ */
+const connectFromGuest = (target: string, token: string) =>
+  `timeout 30 bash -c 'exec 3<>/dev/tcp/10.0.2.100/3128; printf "CONNECT ${target} HTTP/1.1\\r\\nHost: ${target}\\r\\n\\r\\n" >&3; IFS= read -r status <&3; echo "$status"; case "$status" in *" 200 "*) echo ${token} >&3; sleep 1 ;; *) cat <&3 ;; esac'`;
 
 describe('the saved installer', () => {
   it('was saved from a real boot of the ISO through its own boot menu, to the nixos autologin', () => {
@@ -97,6 +104,36 @@ describe('the saved installer', () => {
       expect(await m.succeed('lsblk -dn -o SERIAL')).toMatch(/^SNAPB0$/m);
     } finally {
       await m.stop();
+    }
+  });
+
+  it('with network public (--network internet) the guest reaches the host only through the proxy, which refuses its loopback and lets an allowed address through, logging each', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nixos-rehearse-egress-'));
+    const log = path.join(dir, 'egress.log');
+    const refused = await loopbackService('127.0.0.1');
+    const allowed = await loopbackService('127.0.0.2');
+    const { machine: m } = await restore('restore-public', [], savedInstaller(), 'public', egressRelay(log, ['127.0.0.2']));
+    try {
+      // Directly: restrict=on, nothing of the host (what --network internet allowed before).
+      expect((await m.run(sendFromGuest(refused.port, 'token-direct'), 60)).exitCode).not.toBe(0);
+      // Through the proxy: the runner's loopback is refused with the reason, and never reached.
+      const no = await m.run(connectFromGuest(`127.0.0.1:${refused.port}`, 'token-refused'), 60);
+      expect(no.output).toMatch(/^HTTP\/1\.1 403 Forbidden\r?$/m);
+      expect(no.output).toContain(`127.0.0.1 is not on the public internet (127.0.0.1: loopback (127.0.0.0/8))`);
+      // An address the user allowed (--network-allow 127.0.0.2): tunnelled, the token arrives.
+      const yes = await m.run(connectFromGuest(`127.0.0.2:${allowed.port}`, 'token-allowed'), 60);
+      expect(yes.output).toMatch(/^HTTP\/1\.1 200 Connection established\r?$/m);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(refused.received()).toBe('');
+      expect(allowed.received()).toBe('token-allowed\n');
+      const entries = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { verdict: string; host: string });
+      expect(entries.map((e) => [e.host, e.verdict])).toEqual([['127.0.0.1', 'refused'], ['127.0.0.2', 'allowed']]);
+      expect(await m.succeed('ip -4 -o addr show')).toMatch(/10\.0\.2\.15\/24/);
+    } finally {
+      await m.stop();
+      refused.close();
+      allowed.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
