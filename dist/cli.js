@@ -16844,6 +16844,7 @@ async function prepare(o2, rec, owned) {
     throw new RehearseError("input", e.message, { networkAllow: (o2.networkAllow ?? []).join(" ") });
   }
   if (allowed.length && o2.network === "none") throw new RehearseError("input", `--network-allow ${allowed.join(" ")} has no effect with --network none: the VM reaches nothing`, { networkAllow: allowed.join(" ") });
+  if (allowed.length) rec.set({ networkAllow: allowed });
   const target = resolveFlake(o2.flake);
   const flake = o2.upgradeFrom ? resolveFlake(o2.upgradeFrom) : target;
   if (flake.host !== target.host) throw new RehearseError("input", `--upgrade-from names host ${flake.host} and --flake host ${target.host}: an upgrade keeps the machine, so both must name the same host`, { base: flake.host, target: target.host });

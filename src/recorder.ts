@@ -74,7 +74,7 @@ export class Recorder {
   }
 
   /** Facts about the run as a whole (the ISO, the accelerator, the fault, where it started from). */
-  set(facts: Partial<Pick<Report, 'iso' | 'accel' | 'speed' | 'fault' | 'installedFrom' | 'injected' | 'timedOutPhase' | 'mode' | 'base' | 'changes' | 'network'>>): void {
+  set(facts: Partial<Pick<Report, 'iso' | 'accel' | 'speed' | 'fault' | 'installedFrom' | 'injected' | 'timedOutPhase' | 'mode' | 'base' | 'changes' | 'network' | 'networkAllow'>>): void {
     Object.assign(this.report, facts);
     this.write();
   }

@@ -189,6 +189,7 @@ async function prepare(o: RehearsalOptions, rec: Recorder, owned: Owned): Promis
     throw new RehearseError('input', (e as Error).message, { networkAllow: (o.networkAllow ?? []).join(' ') });
   }
   if (allowed.length && o.network === 'none') throw new RehearseError('input', `--network-allow ${allowed.join(' ')} has no effect with --network none: the VM reaches nothing`, { networkAllow: allowed.join(' ') });
+  if (allowed.length) rec.set({ networkAllow: allowed });
   // Upgrade mode installs the base and switches to the configuration under test.
   const target = resolveFlake(o.flake);
   const flake = o.upgradeFrom ? resolveFlake(o.upgradeFrom) : target;

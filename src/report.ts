@@ -120,6 +120,8 @@ export interface Report {
   fault?: { id: string; what: string };
   /** What the VMs could reach (RehearsalOptions.network). */
   network?: 'internet' | 'none';
+  /** With `internet`: what --network-allow let through besides public addresses (each request is in logs/egress.log). */
+  networkAllow?: string[];
   /**
    * `install` (default): the configuration is installed from scratch, then rebuilt to a known
    * change. `upgrade`: the base configuration is installed (or taken from the cache) and

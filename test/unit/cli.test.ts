@@ -43,6 +43,15 @@ describe('nixos-rehearse exit codes', { timeout: 60_000 }, () => {
     expect(r.stderr).toMatch(/--cpus must be a whole number/);
   });
 
+  it('--network-allow: a bad entry, or any with --network none, exits 2 before anything boots, saying why', async () => {
+    const bad = await cli(['run', '--flake', `${dir}/flake#x`, '--iso', path.join(dir, 'empty.iso'), '--network-allow', 'cache.lan', '--out', path.join(dir, 'out-allow')]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("network-allow entry 'cache.lan' is not an IP address or ADDRESS/PREFIX block (e.g. 10.1.2.3 or 10.1.0.0/16)");
+    const none = await cli(['run', '--flake', `${dir}/flake#x`, '--iso', path.join(dir, 'empty.iso'), '--network', 'none', '--network-allow', '10.1.2.3', '--out', path.join(dir, 'out-allow-none')]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('--network-allow 10.1.2.3 has no effect with --network none: the VM reaches nothing');
+  });
+
   it('a flake that is not there exits 2; report.json is still written, on stdout with --json', async () => {
     const out = path.join(dir, 'out-input');
     const r = await cli(['run', '--flake', '/nonexistent#x', '--iso', path.join(dir, 'empty.iso'), '--out', out, '--json']);
