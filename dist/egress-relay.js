@@ -58,13 +58,15 @@ function parseAllowed(entries) {
 }
 function choose(host, addresses, allowed) {
   const refused = [];
+  const targets = [];
   for (const a of addresses) {
     const family = net.isIPv4(a) ? "ipv4" : "ipv6";
-    if (allowed && net.isIP(a) && allowed.list.check(a, family)) return { ok: true, address: a, why: "allowed" };
     const why = notPublic(a);
-    if (!why) return { ok: true, address: a, why: "public" };
-    refused.push(`${a}: ${why}`);
+    if (allowed && net.isIP(a) && allowed.list.check(a, family)) targets.push({ address: a, why: "allowed" });
+    else if (!why) targets.push({ address: a, why: "public" });
+    else refused.push(`${a}: ${why}`);
   }
+  if (targets.length) return { ok: true, targets: [...targets.filter((t) => net.isIPv4(t.address)), ...targets.filter((t) => !net.isIPv4(t.address))] };
   if (!addresses.length) return { ok: false, why: `${host} did not resolve` };
   return { ok: false, why: `${host} is not on the public internet (${refused.join("; ")}): with --network internet the VM reaches only public addresses${allowed?.entries.length ? ` and ${allowed.entries.join(", ")}` : ""}; add it with --network-allow if the rehearsal needs it` };
 }
@@ -129,6 +131,24 @@ function readHead(input, ms) {
     input.on("data", onData).on("end", onEnd).on("error", onEnd);
   });
 }
+async function connectFirst(targets, port, ms) {
+  const failures = [];
+  for (const t of targets) {
+    const r = await new Promise((resolve) => {
+      const s = net2.connect({ host: t.address, port });
+      s.setTimeout(ms, () => s.destroy(new Error(`no answer within ${ms / 1e3} s`)));
+      s.once("connect", () => {
+        s.setTimeout(0);
+        s.removeAllListeners("error");
+        resolve(s);
+      });
+      s.once("error", (e) => resolve(e));
+    });
+    if (!(r instanceof Error)) return { socket: r, address: t, failures };
+    failures.push(`${t.address}: ${r.message}`);
+  }
+  return { failures };
+}
 var resolveAll = async (host) => net2.isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 function note(o, entry) {
   if (!o.log) return;
@@ -166,29 +186,22 @@ async function relay(input, output, o = {}) {
     respond(output, "403 Forbidden", v.why);
     return;
   }
+  const { socket: up, address, failures } = await connectFirst(v.targets, req.port, ms);
+  if (!up) {
+    note(o, { ...target, verdict: "unreachable", why: failures.join("; ") });
+    respond(output, "502 Bad Gateway", `${req.host} port ${req.port} could not be reached from the runner: ${failures.join("; ")}`);
+    return;
+  }
+  note(o, { ...target, address: address.address, verdict: address.why });
+  if (req.forward) up.write(req.forward);
+  else output.write("HTTP/1.1 200 Connection established\r\n\r\n");
+  if (rest.length) up.write(rest);
   await new Promise((resolve) => {
-    let connected = false;
-    const up = net2.connect({ host: v.address, port: req.port });
-    up.setTimeout(ms, () => up.destroy(new Error(`no answer from ${v.address}:${req.port} within ${ms / 1e3} s`)));
-    up.once("connect", () => {
-      up.setTimeout(0);
-      connected = true;
-      note(o, { ...target, address: v.address, verdict: v.why });
-      if (req.forward) up.write(req.forward);
-      else output.write("HTTP/1.1 200 Connection established\r\n\r\n");
-      if (rest.length) up.write(rest);
-      input.pipe(up);
-      up.pipe(output);
-    });
-    up.once("error", (e) => {
-      if (!connected) {
-        note(o, { ...target, address: v.address, verdict: "unreachable", why: e.message });
-        respond(output, "502 Bad Gateway", `${req.host} (${v.address}) port ${req.port}: ${e.message}`);
-      } else output.end();
-      resolve();
-    });
     up.once("close", () => resolve());
+    up.once("error", () => output.end());
     input.once("error", () => up.destroy());
+    input.pipe(up);
+    up.pipe(output);
   });
 }
 

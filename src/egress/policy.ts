@@ -73,22 +73,30 @@ export function parseAllowed(entries: readonly string[]): Allowed {
   return { list, entries: [...entries] };
 }
 
-export type Verdict = { ok: true; address: string; why: 'public' | 'allowed' } | { ok: false; why: string };
+export interface Target {
+  address: string;
+  why: 'public' | 'allowed';
+}
+export type Verdict = { ok: true; targets: Target[] } | { ok: false; why: string };
 
 /**
- * Which of the addresses a name resolved to the relay may connect to: the first one that is
- * public or allowed (it connects to that address, not to the name again, so a second lookup
- * cannot swap in another). None: why, naming each refused address's block.
+ * Which of the addresses a name resolved to the relay may connect to, in the order to try them:
+ * every one that is public or allowed, IPv4 first (a runner often has no IPv6 route, while
+ * names like cache.nixos.org have both), else the resolver's order. The relay connects to these
+ * addresses, never to the name again, so a second lookup cannot swap in another. None: why,
+ * naming each refused address's block.
  */
 export function choose(host: string, addresses: readonly string[], allowed?: Allowed): Verdict {
   const refused: string[] = [];
+  const targets: Target[] = [];
   for (const a of addresses) {
     const family = net.isIPv4(a) ? 'ipv4' : 'ipv6';
-    if (allowed && net.isIP(a) && allowed.list.check(a, family)) return { ok: true, address: a, why: 'allowed' };
     const why = notPublic(a);
-    if (!why) return { ok: true, address: a, why: 'public' };
-    refused.push(`${a}: ${why}`);
+    if (allowed && net.isIP(a) && allowed.list.check(a, family)) targets.push({ address: a, why: 'allowed' });
+    else if (!why) targets.push({ address: a, why: 'public' });
+    else refused.push(`${a}: ${why}`);
   }
+  if (targets.length) return { ok: true, targets: [...targets.filter((t) => net.isIPv4(t.address)), ...targets.filter((t) => !net.isIPv4(t.address))] };
   if (!addresses.length) return { ok: false, why: `${host} did not resolve` };
   return { ok: false, why: `${host} is not on the public internet (${refused.join('; ')}): with --network internet the VM reaches only public addresses${allowed?.entries.length ? ` and ${allowed.entries.join(', ')}` : ''}; add it with --network-allow if the rehearsal needs it` };
 }

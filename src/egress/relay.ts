@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { type Allowed, choose } from './policy.js';
+import { type Allowed, type Target, choose } from './policy.js';
 
 const MAX_HEAD = 16 * 1024;
 
@@ -73,6 +73,26 @@ function readHead(input: Readable, ms: number): Promise<{ head: string; rest: Bu
   });
 }
 
+/** Connects to the first target that answers, in order; what each failed one said. */
+async function connectFirst(targets: readonly Target[], port: number, ms: number): Promise<{ socket?: net.Socket; address?: Target; failures: string[] }> {
+  const failures: string[] = [];
+  for (const t of targets) {
+    const r = await new Promise<net.Socket | Error>((resolve) => {
+      const s = net.connect({ host: t.address, port });
+      s.setTimeout(ms, () => s.destroy(new Error(`no answer within ${ms / 1000} s`)));
+      s.once('connect', () => {
+        s.setTimeout(0);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => resolve(e));
+    });
+    if (!(r instanceof Error)) return { socket: r, address: t, failures };
+    failures.push(`${t.address}: ${r.message}`);
+  }
+  return { failures };
+}
+
 export interface RelayOptions {
   allowed?: Allowed;
   /** The run's egress log: one JSON line per request. */
@@ -122,28 +142,21 @@ export async function relay(input: Readable, output: Writable, o: RelayOptions =
     respond(output, '403 Forbidden', v.why);
     return;
   }
+  const { socket: up, address, failures } = await connectFirst(v.targets, req.port, ms);
+  if (!up) {
+    note(o, { ...target, verdict: 'unreachable', why: failures.join('; ') });
+    respond(output, '502 Bad Gateway', `${req.host} port ${req.port} could not be reached from the runner: ${failures.join('; ')}`);
+    return;
+  }
+  note(o, { ...target, address: address!.address, verdict: address!.why });
+  if (req.forward) up.write(req.forward);
+  else output.write('HTTP/1.1 200 Connection established\r\n\r\n');
+  if (rest.length) up.write(rest);
   await new Promise<void>((resolve) => {
-    let connected = false;
-    const up = net.connect({ host: v.address, port: req.port });
-    up.setTimeout(ms, () => up.destroy(new Error(`no answer from ${v.address}:${req.port} within ${ms / 1000} s`)));
-    up.once('connect', () => {
-      up.setTimeout(0);
-      connected = true;
-      note(o, { ...target, address: v.address, verdict: v.why });
-      if (req.forward) up.write(req.forward);
-      else output.write('HTTP/1.1 200 Connection established\r\n\r\n');
-      if (rest.length) up.write(rest);
-      input.pipe(up);
-      up.pipe(output);
-    });
-    up.once('error', (e) => {
-      if (!connected) {
-        note(o, { ...target, address: v.address, verdict: 'unreachable', why: e.message });
-        respond(output, '502 Bad Gateway', `${req.host} (${v.address}) port ${req.port}: ${e.message}`);
-      } else output.end();
-      resolve();
-    });
     up.once('close', () => resolve());
+    up.once('error', () => output.end());
     input.once('error', () => up.destroy());
+    input.pipe(up);
+    up.pipe(output);
   });
 }

@@ -11,7 +11,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyEnvCommand } from '../../src/egress/guest.js';
 import { choose, notPublic, parseAllowed } from '../../src/egress/policy.js';
-import { parseRequest } from '../../src/egress/relay.js';
+import { parseRequest, relay } from '../../src/egress/relay.js';
+import { PassThrough } from 'node:stream';
 import { buildQemuArgv } from '../../src/qemu/argv.js';
 import type { MachineSpec } from '../../src/qemu/spec.js';
 
@@ -36,8 +37,9 @@ describe('the policy: public addresses only', () => {
 
   it.each(['151.101.1.91', '140.82.112.3', '1.1.1.1', '2a04:4e42::347', '2606:4700::1111'])('%s is public', (a) => expect(notPublic(a)).toBeUndefined());
 
-  it('connects to the first public address a name resolved to, never to a private one beside it', () => {
-    expect(choose('cache.example', ['10.1.2.3', '151.101.1.91'])).toEqual({ ok: true, address: '151.101.1.91', why: 'public' });
+  it('tries only the public addresses a name resolved to, IPv4 first (runners often have no IPv6 route), never a private one beside them', () => {
+    expect(choose('cache.example', ['10.1.2.3', '151.101.1.91'])).toEqual({ ok: true, targets: [{ address: '151.101.1.91', why: 'public' }] });
+    expect(choose('cache.nixos.org', ['2a04:4e42::347', '151.101.1.91', '151.101.65.91'])).toEqual({ ok: true, targets: [{ address: '151.101.1.91', why: 'public' }, { address: '151.101.65.91', why: 'public' }, { address: '2a04:4e42::347', why: 'public' }] });
     const v = choose('localhost', ['::1', '127.0.0.1']);
     expect(v.ok).toBe(false);
     expect(!v.ok && v.why).toBe('localhost is not on the public internet (::1: loopback (::1/128); 127.0.0.1: loopback (127.0.0.0/8)): with --network internet the VM reaches only public addresses; add it with --network-allow if the rehearsal needs it');
@@ -45,7 +47,7 @@ describe('the policy: public addresses only', () => {
 
   it('--network-allow lets one address or block through, and names a bad entry', () => {
     const allowed = parseAllowed(['10.1.0.0/16', '192.168.7.7']);
-    expect(choose('attic.lan', ['10.1.9.9'], allowed)).toEqual({ ok: true, address: '10.1.9.9', why: 'allowed' });
+    expect(choose('attic.lan', ['10.1.9.9'], allowed)).toEqual({ ok: true, targets: [{ address: '10.1.9.9', why: 'allowed' }] });
     expect(choose('nas.lan', ['192.168.7.8'], allowed).ok).toBe(false);
     expect(() => parseAllowed(['cache.lan'])).toThrow("network-allow entry 'cache.lan' is not an IP address or ADDRESS/PREFIX block (e.g. 10.1.2.3 or 10.1.0.0/16)");
     expect(() => parseAllowed(['10.0.0.0/33'])).toThrow(/'10\.0\.0\.0\/33' is not/);
@@ -138,6 +140,25 @@ describe('dist/egress-relay.js, one connection on its standard input and output'
     const out = await through(`GET http://127.0.0.1:${port}/nix-cache-info HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nProxy-Authorization: Basic c2VjcmV0\r\n\r\n`, ['127.0.0.0/8']);
     expect(seen[0]).toBe(`GET /nix-cache-info HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     expect(out).toBe(seen[0]); // the echo server's answer came back
+  });
+
+  it('falls back to the next address when one does not answer (IPv4 refused, IPv6 listening), and says which it reached', async () => {
+    const v6 = net.createServer((s) => s.pipe(s));
+    v6.listen(0, '::1');
+    await once(v6, 'listening');
+    const p6 = (v6.address() as net.AddressInfo).port;
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let got = '';
+    output.on('data', (d: Buffer) => (got += d.toString()));
+    const done = relay(input, output, { log, allowed: parseAllowed(['127.0.0.1', '::1']), resolve: async () => ['::1', '127.0.0.1'] });
+    input.write(`CONNECT dual.example:${p6} HTTP/1.1\r\n\r\nthrough v6`);
+    await new Promise((r) => setTimeout(r, 500));
+    input.end();
+    await done;
+    v6.close();
+    expect(got).toBe('HTTP/1.1 200 Connection established\r\n\r\nthrough v6');
+    expect(lastLog()).toMatchObject({ host: 'dual.example', address: '::1', verdict: 'allowed' });
   });
 
   it('answers 400 to what is not a proxy request', async () => {
