@@ -72,7 +72,7 @@ function choose(host, addresses, allowed) {
 }
 
 // src/egress/relay.ts
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, statSync } from "node:fs";
 import { lookup } from "node:dns/promises";
 import net2 from "node:net";
 var MAX_HEAD = 16 * 1024;
@@ -150,11 +150,17 @@ async function connectFirst(targets, port, ms) {
   return { failures };
 }
 var resolveAll = async (host) => net2.isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+var EGRESS_LOG_MAX_BYTES = 8 * 2 ** 20;
 function note(o, entry) {
   if (!o.log) return;
   try {
-    appendFileSync(o.log, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...entry })}
-`);
+    const size = existsSync(o.log) ? statSync(o.log).size : 0;
+    if (size >= EGRESS_LOG_MAX_BYTES) return;
+    const line = `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...entry })}
+`;
+    const full = size + line.length >= EGRESS_LOG_MAX_BYTES;
+    appendFileSync(o.log, full ? `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), verdict: "log-full", why: `the egress log reached ${EGRESS_LOG_MAX_BYTES} bytes: later requests are not logged` })}
+` : line);
   } catch {
   }
 }

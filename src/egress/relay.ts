@@ -6,7 +6,7 @@
 // absolute-form http:// request (plain HTTP) — resolves the name on the runner, and connects
 // only to a public address (egress/policy.ts) or one the user allowed; anything else gets 403
 // with the reason. Each decision is one JSON line in the run's egress log.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -104,10 +104,17 @@ export interface RelayOptions {
 
 const resolveAll = async (host: string) => (net.isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address));
 
+/** The egress log's bound (#15 item 7): past it, one last line says so and the rest goes unlogged. */
+export const EGRESS_LOG_MAX_BYTES = 8 * 2 ** 20;
+
 function note(o: RelayOptions, entry: Record<string, unknown>): void {
   if (!o.log) return;
   try {
-    appendFileSync(o.log, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+    const size = existsSync(o.log) ? statSync(o.log).size : 0;
+    if (size >= EGRESS_LOG_MAX_BYTES) return;
+    const line = `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`;
+    const full = size + line.length >= EGRESS_LOG_MAX_BYTES;
+    appendFileSync(o.log, full ? `${JSON.stringify({ time: new Date().toISOString(), verdict: 'log-full', why: `the egress log reached ${EGRESS_LOG_MAX_BYTES} bytes: later requests are not logged` })}\n` : line);
   } catch {
     // The log is evidence, not a gate: a full disk must not break the guest's download.
   }

@@ -3,7 +3,7 @@
 // dist/egress-relay.js run as QEMU runs it (the connection on its standard input and output),
 // against real TCP servers on this machine's loopback.
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyEnvCommand } from '../../src/egress/guest.js';
 import { choose, notPublic, parseAllowed } from '../../src/egress/policy.js';
-import { parseRequest, relay } from '../../src/egress/relay.js';
+import { EGRESS_LOG_MAX_BYTES, parseRequest, relay } from '../../src/egress/relay.js';
 import { PassThrough } from 'node:stream';
 import { buildQemuArgv } from '../../src/qemu/argv.js';
 import type { MachineSpec } from '../../src/qemu/spec.js';
@@ -159,6 +159,25 @@ describe('dist/egress-relay.js, one connection on its standard input and output'
     v6.close();
     expect(got).toBe('HTTP/1.1 200 Connection established\r\n\r\nthrough v6');
     expect(lastLog()).toMatchObject({ host: 'dual.example', address: '::1', verdict: 'allowed' });
+  });
+
+  it('the egress log is bounded: at its limit one last line says so, and nothing more is written', async () => {
+    const big = path.join(dir, 'big.log');
+    writeFileSync(big, '');
+    truncateSync(big, EGRESS_LOG_MAX_BYTES - 10);
+    const ask = async () => {
+      const input = new PassThrough();
+      const output = new PassThrough();
+      output.resume();
+      const done = relay(input, output, { log: big });
+      input.end(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\n\r\n`);
+      await done;
+    };
+    await ask();
+    const size = statSync(big).size;
+    expect(readFileSync(big, 'utf8').slice(EGRESS_LOG_MAX_BYTES - 10)).toMatch(/^\{"time":"[^"]+","verdict":"log-full","why":"the egress log reached 8388608 bytes: later requests are not logged"\}\n$/);
+    await ask();
+    expect(statSync(big).size).toBe(size);
   });
 
   it('answers 400 to what is not a proxy request', async () => {
