@@ -132,13 +132,24 @@ function removeLeftovers(tmp = os.tmpdir()) {
 }
 
 // src/demo-upgrade.ts
+var SERVICE = [
+  "  systemd.services.rehearse-hello = {",
+  '    description = "A service pull request 42 adds";',
+  '    wantedBy = [ "multi-user.target" ];',
+  '    serviceConfig = { Type = "oneshot"; RemainAfterExit = true; };',
+  '    script = "echo rehearse-hello: up";',
+  "  };",
+  ""
+].join("\n");
 function pullRequestFlake(base) {
   const dir = ownedTempDir("nixos-rehearse-demo-pr-");
   cpSync(base, dir, { recursive: true });
   const cfg = path2.join(dir, "configuration.nix");
   const before = readFileSync2(cfg, "utf8");
-  const after = before.replace('environment.etc."rehearse/release".text = "generation-one";', 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";');
-  if (after === before) throw new RehearseError("internal", `the fixture flake's configuration.nix no longer has the line demo --upgrade changes (${cfg})`);
+  const release = 'environment.etc."rehearse/release".text = "generation-one";';
+  if (!before.includes(release) || !before.includes("\n  services.openssh = {")) throw new RehearseError("internal", `the fixture flake's configuration.nix no longer has the lines demo --upgrade changes (${cfg})`);
+  const after = before.replace(release, 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";').replace("\n  services.openssh = {", `
+${SERVICE}  services.openssh = {`);
   writeFileSync2(cfg, after);
   return dir;
 }

@@ -1,17 +1,35 @@
-// `demo --upgrade`: the fixture's flake changed the way a pull request would change a real one —
-// a file under /etc rewritten, a new one added — so that the upgrade has something to show.
+// `demo --upgrade` (and the upgrade benchmark and VM test): the fixture's flake changed the way a
+// pull request would change a real one — a file under /etc rewritten, a new one added, and a new
+// service that starts cleanly when the switch starts multi-user.target (as
+// nixos/tests/switch-test.nix's simpleService) — so that the upgrade has something to show.
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RehearseError } from './errors.js';
 import { ownedTempDir } from './leftovers.js';
+
+/** The service the pull request adds (the report's "new units were started"). */
+export const PULL_REQUEST_SERVICE = 'rehearse-hello.service';
+
+const SERVICE = [
+  '  systemd.services.rehearse-hello = {',
+  '    description = "A service pull request 42 adds";',
+  '    wantedBy = [ "multi-user.target" ];',
+  '    serviceConfig = { Type = "oneshot"; RemainAfterExit = true; };',
+  '    script = "echo rehearse-hello: up";',
+  '  };',
+  '',
+].join('\n');
 
 export function pullRequestFlake(base: string): string {
   const dir = ownedTempDir('nixos-rehearse-demo-pr-');
   cpSync(base, dir, { recursive: true });
   const cfg = path.join(dir, 'configuration.nix');
   const before = readFileSync(cfg, 'utf8');
-  const after = before.replace('environment.etc."rehearse/release".text = "generation-one";', 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";');
-  if (after === before) throw new RehearseError('internal', `the fixture flake's configuration.nix no longer has the line demo --upgrade changes (${cfg})`);
+  const release = 'environment.etc."rehearse/release".text = "generation-one";';
+  if (!before.includes(release) || !before.includes('\n  services.openssh = {')) throw new RehearseError('internal', `the fixture flake's configuration.nix no longer has the lines demo --upgrade changes (${cfg})`);
+  const after = before
+    .replace(release, 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";')
+    .replace('\n  services.openssh = {', `\n${SERVICE}  services.openssh = {`);
   writeFileSync(cfg, after);
   return dir;
 }

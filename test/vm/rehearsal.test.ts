@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { pullRequestFlake as demoPullRequest } from '../../src/demo-upgrade.js';
+import { PULL_REQUEST_SERVICE, pullRequestFlake } from '../../src/demo-upgrade.js';
 import { qemuImgBinary } from '../../src/qemu/tools.js';
 import type { Report } from '../../src/report.js';
 import { runRehearsal } from '../../src/rehearsal.js';
@@ -21,21 +21,6 @@ const fx = inject('fixture');
 afterAll(makingInstalledBase('zfs-mirror'));
 const out = (name: string) => path.resolve('nixos-rehearse-out', 'test-runs', `${name}-${Date.now()}`);
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
-/**
- * A pull request against the fixture's flake: demo --upgrade's change (a file under /etc
- * rewritten, one added) and a new service that starts cleanly when the switch starts
- * multi-user.target (as nixos/tests/switch-test.nix's simpleService).
- */
-function pullRequestFlake(): string {
-  const d = demoPullRequest(fx.flake);
-  const cfg = path.join(d, 'configuration.nix');
-  const text = readFileSync(cfg, 'utf8');
-  const service = '  systemd.services.rehearse-hello = {\n    description = "A service the pull request adds";\n    wantedBy = [ "multi-user.target" ];\n    serviceConfig = { Type = "oneshot"; RemainAfterExit = true; };\n    script = "echo rehearse-hello: up";\n  };\n';
-  if (!text.includes('  services.openssh = {')) throw new Error(`${cfg} no longer has services.openssh`);
-  writeFileSync(cfg, text.replace('  services.openssh = {', `${service}  services.openssh = {`));
-  return d;
-}
-
 /**
  * A cache entry for `dir` as a broken restore leaves it: installed.json and both disks present,
  * the second disk's qcow2 header torn (its L1 table and refcount table offsets overwritten).
@@ -87,7 +72,8 @@ describe('nixos-rehearse run on the fixture ISO', () => {
     // qcow2 header's L1 table and refcount table offsets): it must not be booted.
     const cached = await installedBaseDir(layout);
     damagedBase(cached);
-    const pr = pullRequestFlake();
+    // The pull request of demo --upgrade: files under /etc changed, a service added.
+    const pr = pullRequestFlake(fx.flake);
     const r = await runRehearsal({
       iso: fx.iso, flake: `${pr}#server`, upgradeFrom: `${fx.flake}#server`, layout, diskSize: '8G', outDir: dir, log: (l) => lines.push(l),
       // The fixture builds offline: its VMs reach nothing (#15 item 12); DHCP and SSH still work (vm-network, ssh-login).
@@ -112,11 +98,11 @@ describe('nixos-rehearse run on the fixture ISO', () => {
     // What the pull request changes: its new service started by the switch, the closure read, no reboot needed.
     expect(report.changes?.from).toBe(report.base?.toplevel);
     expect(report.changes?.to).not.toBe(report.changes?.from);
-    expect(report.changes?.units?.newlyStarted).toEqual(['rehearse-hello.service']);
+    expect(report.changes?.units?.newlyStarted).toEqual([PULL_REQUEST_SERVICE]);
     expect(report.changes?.units?.failed).toEqual([]);
     expect(report.changes?.closure).toBeDefined();
     expect(report.changes?.reboot).toEqual({ needed: false, because: [] });
-    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/rehearse-hello\.service/);
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toContain(PULL_REQUEST_SERVICE);
     // The fresh base is in the cache now, sound, under the key the next run computes: the base
     // faults.test.ts's warm upgrade starts from.
     expect(await usableBase(cached)).toEqual({ ok: true });
