@@ -132,6 +132,7 @@ function removeLeftovers(tmp = os.tmpdir()) {
 }
 
 // src/demo-upgrade.ts
+var PULL_REQUEST_PATH = { name: "rehearse-notes", version: "1.0" };
 var SERVICE = [
   "  systemd.services.rehearse-hello = {",
   '    description = "A service pull request 42 adds";',
@@ -148,7 +149,9 @@ function pullRequestFlake(base) {
   const before = readFileSync2(cfg, "utf8");
   const release = 'environment.etc."rehearse/release".text = "generation-one";';
   if (!before.includes(release) || !before.includes("\n  services.openssh = {")) throw new RehearseError("internal", `the fixture flake's configuration.nix no longer has the lines demo --upgrade changes (${cfg})`);
-  const after = before.replace(release, 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";').replace("\n  services.openssh = {", `
+  const after = before.replace(release, `environment.etc."rehearse/release".text = "pull-request-42";
+  environment.etc."rehearse/motd".text = "upgraded by pull request 42";
+  environment.etc."rehearse/notes".source = builtins.toFile "${PULL_REQUEST_PATH.name}-${PULL_REQUEST_PATH.version}" "release notes of pull request 42\\n";`).replace("\n  services.openssh = {", `
 ${SERVICE}  services.openssh = {`);
   writeFileSync2(cfg, after);
   return dir;

@@ -1,7 +1,9 @@
 // `demo --upgrade` (and the upgrade benchmark and VM test): the fixture's flake changed the way a
-// pull request would change a real one — a file under /etc rewritten, a new one added, and a new
-// service that starts cleanly when the switch starts multi-user.target (as
-// nixos/tests/switch-test.nix's simpleService) — so that the upgrade has something to show.
+// pull request would change a real one — a file under /etc rewritten, a new one added, a new
+// store path in the closure (a versioned file linked from /etc: what `nix store diff-closures`
+// lists, as it lists a new package), and a new service that starts cleanly when the switch starts
+// multi-user.target (as nixos/tests/switch-test.nix's simpleService) — so that the upgrade has
+// something to show.
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RehearseError } from './errors.js';
@@ -9,6 +11,8 @@ import { ownedTempDir } from './leftovers.js';
 
 /** The service the pull request adds (the report's "new units were started"). */
 export const PULL_REQUEST_SERVICE = 'rehearse-hello.service';
+/** The store path the pull request adds to the closure, as diff-closures names it: name and version. */
+export const PULL_REQUEST_PATH = { name: 'rehearse-notes', version: '1.0' } as const;
 
 const SERVICE = [
   '  systemd.services.rehearse-hello = {',
@@ -28,7 +32,7 @@ export function pullRequestFlake(base: string): string {
   const release = 'environment.etc."rehearse/release".text = "generation-one";';
   if (!before.includes(release) || !before.includes('\n  services.openssh = {')) throw new RehearseError('internal', `the fixture flake's configuration.nix no longer has the lines demo --upgrade changes (${cfg})`);
   const after = before
-    .replace(release, 'environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";')
+    .replace(release, `environment.etc."rehearse/release".text = "pull-request-42";\n  environment.etc."rehearse/motd".text = "upgraded by pull request 42";\n  environment.etc."rehearse/notes".source = builtins.toFile "${PULL_REQUEST_PATH.name}-${PULL_REQUEST_PATH.version}" "release notes of pull request 42\\n";`)
     .replace('\n  services.openssh = {', `\n${SERVICE}  services.openssh = {`);
   writeFileSync(cfg, after);
   return dir;

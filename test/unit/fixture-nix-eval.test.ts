@@ -143,6 +143,18 @@ describe('the demo configuration and the harness, evaluated by Nix, give the rec
   });
 });
 
+describe('environment.etc with a source (nixpkgs nixos/modules/system/etc/etc.nix)', () => {
+  it('links etc/<target> to the source, a store path the generation then holds in its closure; text entries stay files', () => {
+    const mod = `{ ... }: {\n  environment.etc."rehearse/notes".source = builtins.toFile "rehearse-notes-1.0" "what pull request 42 adds\\n";\n  environment.etc."rehearse/off" = { enable = false; source = builtins.toFile "off" "x"; };\n}\n`;
+    const dir = wrapper('wrap-etc-source', demo, { 'harness.nix': harnessText, 'vm-hardware.nix': mod });
+    const nix = layoutOf(system({ extend: [nixPath(`${dir}/harness.nix`), nixPath(`${dir}/vm-hardware.nix`)] }));
+    expect(nix.links['etc/rehearse/notes']).toMatch(/^\/nix\/store\/[0-9a-z]{32}-rehearse-notes-1\.0$/);
+    expect(nix.files['etc/rehearse/notes']).toBeUndefined();
+    expect(nix.links['etc/rehearse/off']).toBeUndefined();
+    expect(nix.files['etc/rehearse/release']).toBe('generation-one');
+  });
+});
+
 describe('systemd.services (systemd-lib.nix serviceToUnit and makeJobScript; switch-test.nix)', () => {
   // A pull request that adds a service, as nixos/tests/switch-test.nix's simpleService does.
   const services = `{ lib, ... }: {

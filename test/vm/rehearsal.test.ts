@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { PULL_REQUEST_SERVICE, pullRequestFlake } from '../../src/demo-upgrade.js';
+import { PULL_REQUEST_PATH, PULL_REQUEST_SERVICE, pullRequestFlake } from '../../src/demo-upgrade.js';
 import { qemuImgBinary } from '../../src/qemu/tools.js';
 import type { Report } from '../../src/report.js';
 import { runRehearsal } from '../../src/rehearsal.js';
@@ -100,7 +100,8 @@ describe('nixos-rehearse run on the fixture ISO', () => {
     expect(report.changes?.to).not.toBe(report.changes?.from);
     expect(report.changes?.units?.newlyStarted).toEqual([PULL_REQUEST_SERVICE]);
     expect(report.changes?.units?.failed).toEqual([]);
-    expect(report.changes?.closure).toBeDefined();
+    // The new store path it links from /etc, as diff-closures lists a new package.
+    expect(report.changes?.closure?.packages).toEqual([{ name: PULL_REQUEST_PATH.name, removed: [], added: [PULL_REQUEST_PATH.version] }]);
     expect(report.changes?.reboot).toEqual({ needed: false, because: [] });
     expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toContain(PULL_REQUEST_SERVICE);
     // The fresh base is in the cache now, sound, under the key the next run computes: the base
