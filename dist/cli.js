@@ -13591,7 +13591,7 @@ function oomKills(serialText) {
   const text = normalizeSerial(serialText);
   return [...text.matchAll(/(?:Memory cgroup out of memory|Out of memory): Killed process \d+ \([^)\n]*\)[^\n]*/g)].map((m) => m[0].trim());
 }
-var BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage 1 of the boot process[^\n]*|You are in emergency mode[^\n]*/;
+var BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*\n|An error occurred in stage 1 of the boot process[^\n]*\n|You are in emergency mode[^\n]*\n/;
 function gaveUpStage(line) {
   return /Kernel panic/.test(line) ? "the kernel" : /stage 1/.test(line) ? "stage 1 (the initrd)" : "stage 2 (systemd emergency mode)";
 }

@@ -150,9 +150,10 @@ export function oomKills(serialText: string): string[] {
  * What ends a wait for a boot at once, because the guest gave up and will wait forever: the
  * kernel's panic, NixOS stage 1's fail() ("An error occurred in stage 1 of the boot process",
  * nixpkgs nixos/modules/system/boot/stage-1-init.sh, which then waits for a key), systemd's
- * emergency mode.
+ * emergency mode. Each one a whole line, its newline seen: a wait that ended on part of the
+ * panic line kept a serial tail cut at "VFS: Unable" (the rest had not arrived yet).
  */
-export const BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*|An error occurred in stage 1 of the boot process[^\n]*|You are in emergency mode[^\n]*/;
+export const BOOT_GAVE_UP = /Kernel panic - not syncing:[^\n]*\n|An error occurred in stage 1 of the boot process[^\n]*\n|You are in emergency mode[^\n]*\n/;
 
 /** The stage a boot gave up in, from the line BOOT_GAVE_UP matched. */
 export function gaveUpStage(line: string): string {

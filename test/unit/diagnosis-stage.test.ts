@@ -166,7 +166,10 @@ describe('the fixture installer prints the markers bootStage reads', () => {
     // stage-1-init.sh's own words now: its greeting and fail()'s text, which BOOT_GAVE_UP ends a wait on.
     expect(src('initrd/init')).toContain('info "<<< NixOS Stage 1 >>>"');
     expect(src('initrd/init')).toContain('An error occurred in stage 1 of the boot process, which must mount the');
-    expect(BOOT_GAVE_UP.test('An error occurred in stage 1 of the boot process, which must mount the')).toBe(true);
+    expect(BOOT_GAVE_UP.test('An error occurred in stage 1 of the boot process, which must mount the\r\n')).toBe(true);
+    // Only a whole line: the wait goes on until the rest of the panic line has arrived.
+    expect(BOOT_GAVE_UP.test('[    4.594505] Kernel panic - not syncing: VFS: Unable')).toBe(false);
+    expect(BOOT_GAVE_UP.exec('[    4.594505] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n[    4.6] CPU: 0')?.[0].trim()).toBe('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)');
     expect(src('rootfs/usr/lib/nixos-fixture/stage-2-init')).toContain('echo "<<< NixOS Stage 2 >>>"');
     expect(src('rootfs/usr/local/bin/nixos-install')).toContain('echo "installation finished!"');
     expect(bootStage('<<< NixOS Stage 1 >>>').reached).toBe('initrd');
@@ -198,13 +201,14 @@ describe('the boot wait ends at once when the guest gives up (issue 12 item 10)'
     const seen = c.waitFor(BOOT_DONE, 600_000);
     c.feed(`${STAGE1_FAIL}\r\n`);
     const m = await seen; // before this test's own 5 s limit, not after the 10 minutes
-    expect(m[0]).toBe('An error occurred in stage 1 of the boot process, which must mount the');
+    expect(m[0].trim()).toBe('An error occurred in stage 1 of the boot process, which must mount the');
     expect(gaveUpStage(m[0])).toBe('stage 1 (the initrd)');
   });
 
   it('a panic and systemd’s emergency mode end it too; a login ends it as a success', async () => {
     const { BOOT_DONE } = await import('../../src/phases/installed-vm.js');
-    expect(BOOT_DONE.exec('[    2.3] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)')?.[0]).toMatch(/^Kernel panic/);
+    expect(BOOT_DONE.exec('[    2.3] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n')?.[0]).toMatch(/^Kernel panic.*unknown-block\(0,0\)\r\n$/);
+    expect(BOOT_DONE.test('[    2.3] Kernel panic - not syncing: VFS: Unable')).toBe(false); // not until the line is whole
     expect(gaveUpStage('You are in emergency mode. After logging in, type "journalctl -xb"')).toBe('stage 2 (systemd emergency mode)');
     expect(BOOT_DONE.exec('server login: root (automatic login)')?.[0]).toBe('login: root (automatic login)');
     expect(BOOT_GAVE_UP.test('<<< NixOS Stage 1 >>>\nimporting root ZFS pool "rpool"...')).toBe(false);
