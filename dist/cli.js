@@ -13848,30 +13848,14 @@ async function installerState(o2) {
     if (have) return have;
     rmSync5(dir, { recursive: true, force: true });
     log(`  booting the installer once to save it for later runs (${dir})`);
-    const t0 = Date.now();
-    const m = await Machine.create({
-      name: "installer-save",
-      accel: o2.accel,
-      timeoutScale: o2.timeoutScale,
-      memoryMiB: o2.memoryMiB,
-      cpus: o2.cpus,
-      iso: { path: o2.iso },
-      kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
-      hotplugSlots: INSTALLER_SLOTS,
-      workDir: path23.join(tmp, "vm"),
-      logDir: o2.logDir
-    });
-    let bootSeconds = 0;
+    let bootSeconds;
     try {
-      await m.start();
-      await m.waitForSerial(INSTALLER_PROMPT, 120);
-      await m.connect({ sudo: true });
-      bootSeconds = (Date.now() - t0) / 1e3;
-      const serialLog = path23.join(tmp, "boot-serial.log");
-      writeFileSync5(serialLog, m.serialTail(1e5));
-      await m.saveState(path23.join(tmp, "state.zst"), path23.join(tmp, "efivars.fd"));
-    } finally {
-      await m.stop();
+      bootSeconds = await bootAndSave(o2, boot, tmp);
+    } catch (e) {
+      if (!(e instanceof GuestGaveUpError)) throw e;
+      log(`  the installer's boot gave up (${e.message}); booting it once more`);
+      rmSync5(path23.join(tmp, "vm"), { recursive: true, force: true });
+      bootSeconds = await bootAndSave(o2, boot, tmp);
     }
     rmSync5(path23.join(tmp, "vm"), { recursive: true, force: true });
     const final = (f) => path23.join(dir, f);
@@ -13921,6 +13905,33 @@ function pruneInstallerStates(cacheDir2, keep) {
 }
 function discardInstallerState(s) {
   rmSync5(s.dir, { recursive: true, force: true });
+}
+async function bootAndSave(o2, boot, tmp) {
+  const t0 = Date.now();
+  const m = await Machine.create({
+    name: "installer-save",
+    accel: o2.accel,
+    timeoutScale: o2.timeoutScale,
+    memoryMiB: o2.memoryMiB,
+    cpus: o2.cpus,
+    iso: { path: o2.iso },
+    kernelBoot: { kernel: boot.kernel, initrd: boot.initrd, append: boot.append },
+    hotplugSlots: INSTALLER_SLOTS,
+    workDir: path23.join(tmp, "vm"),
+    logDir: o2.logDir
+  });
+  try {
+    await m.start();
+    const seen2 = await m.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
+    if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
+    await m.connect({ sudo: true });
+    const bootSeconds = (Date.now() - t0) / 1e3;
+    writeFileSync5(path23.join(tmp, "boot-serial.log"), m.serialTail(1e5));
+    await m.saveState(path23.join(tmp, "state.zst"), path23.join(tmp, "efivars.fd"));
+    return bootSeconds;
+  } finally {
+    await m.stop();
+  }
 }
 
 // src/egress/guest.ts
