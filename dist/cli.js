@@ -13742,6 +13742,11 @@ async function isoBoot(iso, dir) {
 
 // src/installer.ts
 var INSTALLER_PROMPT = /\[nixos@[\w-]+:[^\]]*\]\$/;
+async function reachInstallerShell(machine) {
+  const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
+  if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim(), machine.serialTail(200));
+  await machine.connect({ sudo: true });
+}
 async function startInstaller(opts) {
   if (opts.restore) return restoreInstaller(opts, opts.restore);
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
@@ -13755,9 +13760,7 @@ async function startInstaller(opts) {
     await machine.start();
     onStarted?.(machine).catch(() => {
     });
-    const seen2 = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim());
-    await machine.connect({ sudo: true });
+    await reachInstallerShell(machine);
     return { machine, boot };
   } catch (e) {
     const serialTail = machine.serialTail(200);
@@ -13922,9 +13925,7 @@ async function bootAndSave(o2, boot, tmp) {
   });
   try {
     await m.start();
-    const seen2 = await m.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (BOOT_GAVE_UP.test(seen2[0])) throw new GuestGaveUpError("installer", gaveUpStage(seen2[0]), seen2[0].trim(), m.serialTail(200));
-    await m.connect({ sudo: true });
+    await reachInstallerShell(m);
     const bootSeconds = (Date.now() - t0) / 1e3;
     writeFileSync5(path23.join(tmp, "boot-serial.log"), m.serialTail(1e5));
     await m.saveState(path23.join(tmp, "state.zst"), path23.join(tmp, "efivars.fd"));

@@ -8,9 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type IsoBoot, isoBoot } from './iso/iso.js';
-import { BOOT_GAVE_UP, gaveUpStage } from './diagnosis/boot-stage.js';
 import { GuestGaveUpError } from './errors.js';
-import { INSTALLER_PROMPT } from './installer.js';
+import { reachInstallerShell } from './installer.js';
 import { Machine } from './qemu/machine.js';
 import { type Accel, TCG_CPU_MODEL } from './qemu/spec.js';
 import { qemuBinary, toolVersion } from './qemu/tools.js';
@@ -204,9 +203,7 @@ async function bootAndSave(o: InstallerStateOptions, boot: IsoBoot, tmp: string)
   });
   try {
     await m.start();
-    const seen = await m.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (BOOT_GAVE_UP.test(seen[0])) throw new GuestGaveUpError('installer', gaveUpStage(seen[0]), seen[0].trim(), m.serialTail(200));
-    await m.connect({ sudo: true });
+    await reachInstallerShell(m);
     const bootSeconds = (Date.now() - t0) / 1000;
     writeFileSync(path.join(tmp, 'boot-serial.log'), m.serialTail(100_000));
     await m.saveState(path.join(tmp, 'state.zst'), path.join(tmp, 'efivars.fd'));

@@ -37,6 +37,16 @@ export interface Installer {
 }
 
 /** Creates and starts the installer VM and returns once a root control shell answers. */
+/**
+ * A booting installer's wait: its autologin prompt, then the root control shell; a boot that
+ * gives up (boot-stage.ts BOOT_GAVE_UP) ends it at once as a GuestGaveUpError.
+ */
+export async function reachInstallerShell(machine: Machine): Promise<void> {
+  const seen = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
+  if (BOOT_GAVE_UP.test(seen[0])) throw new GuestGaveUpError('installer', gaveUpStage(seen[0]), seen[0].trim(), machine.serialTail(200));
+  await machine.connect({ sudo: true });
+}
+
 export async function startInstaller(opts: InstallerOptions): Promise<Installer> {
   if (opts.restore) return restoreInstaller(opts, opts.restore);
   const { iso, extraAppend, onStarted, restore: _r, ...rest } = opts;
@@ -51,9 +61,7 @@ export async function startInstaller(opts: InstallerOptions): Promise<Installer>
     machine.spec.kernelBoot = { kernel: boot.kernel, initrd: boot.initrd, append };
     await machine.start();
     onStarted?.(machine).catch(() => {});
-    const seen = await machine.waitForSerial(new RegExp(`${INSTALLER_PROMPT.source}|${BOOT_GAVE_UP.source}`), 120);
-    if (BOOT_GAVE_UP.test(seen[0])) throw new GuestGaveUpError('installer', gaveUpStage(seen[0]), seen[0].trim());
-    await machine.connect({ sudo: true });
+    await reachInstallerShell(machine);
     return { machine, boot };
   } catch (e) {
     // The serial log's end says how far the boot got (report.stage); keep it past stop().
